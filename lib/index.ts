@@ -1,0 +1,3 @@
+export { info, setNumThreads } from './info';
+export type { SpherefaceInfo } from './info';
+export { version } from './version';

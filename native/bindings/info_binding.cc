@@ -1,0 +1,90 @@
+// [sync] info(): what the addon was built against and runs with.
+// [sync] setNumThreads(n): libtorch's intra-op threads.
+#include <ATen/Parallel.h>
+#include <napi.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
+
+#include <fstream>
+#include <set>
+#include <string>
+
+#include "bindings/bindings.h"
+#include "common/errors.h"
+
+#ifdef SPHEREFACE_WITH_CUDA
+#include <ATen/cuda/CUDAContext.h>
+#endif
+
+#ifndef SPHEREFACE_TORCH_SOURCE
+#define SPHEREFACE_TORCH_SOURCE "unknown"
+#endif
+
+namespace sphereface {
+
+namespace {
+
+// The BLAS libraries mapped into this process: what actually runs, whatever libtorch was built
+// against (Debian switches between reference BLAS and OpenBLAS through alternatives).
+std::string LoadedBlas() {
+  std::ifstream maps("/proc/self/maps");
+  std::set<std::string> found;
+  std::string line;
+  while (std::getline(maps, line)) {
+    auto slash = line.find('/');
+    if (slash == std::string::npos) continue;
+    std::string path = line.substr(slash);
+    auto name = path.substr(path.rfind('/') + 1);
+    if (name.find("blas") != std::string::npos || name.find("mkl_core") != std::string::npos) {
+      found.insert(path);
+    }
+  }
+  std::string joined;
+  for (const auto& path : found) joined += (joined.empty() ? "" : ", ") + path;
+  return joined.empty() ? "none loaded" : joined;
+}
+
+Napi::Value Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto result = Napi::Object::New(env);
+  result.Set("torchVersion", TORCH_VERSION);
+  result.Set("torchSource", SPHEREFACE_TORCH_SOURCE);
+  const bool cuda = torch::cuda::is_available();
+  result.Set("cudaAvailable", cuda);
+  const int devices = cuda ? static_cast<int>(torch::cuda::device_count()) : 0;
+  result.Set("cudaDeviceCount", devices);
+  auto names = Napi::Array::New(env);
+#ifdef SPHEREFACE_WITH_CUDA
+  for (int i = 0; i < devices; ++i) names.Set(i, at::cuda::getDeviceProperties(i)->name);
+#endif
+  result.Set("cudaDevices", names);
+#ifdef SPHEREFACE_WITH_CUDA
+  result.Set("cudaKernels", true);
+#else
+  result.Set("cudaKernels", false);
+#endif
+  result.Set("numThreads", at::get_num_threads());
+  result.Set("blas", LoadedBlas());
+  result.Set("parallelInfo", at::get_parallel_info());
+  return result;
+}
+
+Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsNumber()) {
+    throw Napi::TypeError::New(env, "Expected a positive integer for threads");
+  }
+  const int threads = info[0].As<Napi::Number>().Int32Value();
+  std::string message = CaptureError([&] { at::set_num_threads(threads); });
+  if (!message.empty()) throw Napi::Error::New(env, message);
+  return env.Undefined();
+}
+
+}  // namespace
+
+void InitInfo(Napi::Env env, Napi::Object exports) {
+  exports.Set("info", Napi::Function::New(env, Info, "info"));
+  exports.Set("setNumThreads", Napi::Function::New(env, SetNumThreads, "setNumThreads"));
+}
+
+}  // namespace sphereface

@@ -1,0 +1,25 @@
+import { expect } from 'chai';
+import * as os from 'node:os';
+import { info, setNumThreads } from '../lib';
+
+describe('info', () => {
+  it('reports the libtorch version, its origin and the loaded BLAS', () => {
+    const about = info();
+    expect(about.torch.version).to.match(/^\d+\.\d+\.\d+/);
+    expect(about.torch.source).to.be.a('string').with.length.greaterThan(0);
+    expect(about.blas).to.be.a('string');
+    expect(about.cuda.devices).to.be.an('array');
+  });
+
+  it('defaults to one intra-op thread per available core', () => {
+    expect(info().threads).to.equal(os.availableParallelism());
+  });
+
+  it('sets the thread count and rejects a non-positive one naming the argument', () => {
+    setNumThreads(1);
+    expect(info().threads).to.equal(1);
+    setNumThreads(os.availableParallelism());
+    expect(() => setNumThreads(0)).to.throw(RangeError, /threads/);
+    expect(() => setNumThreads(1.5)).to.throw(RangeError, /threads/);
+  });
+});
