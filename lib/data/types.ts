@@ -1,0 +1,39 @@
+// Shapes shared by the data pipeline, the trainer and the evaluator.
+
+/** Decoded, preprocessed images held in memory: uint8 n x height x width x 3, RGB. */
+export interface ImageSet {
+  images: Uint8Array;
+  n: number;
+  height: number;
+  width: number;
+  labels?: Int32Array; // n, when the images belong to identities
+}
+
+/** One training batch; arrays are views into the loader's buffers where possible. */
+export interface Batch {
+  images: Uint8Array; // n x height x width x 3
+  labels: Int32Array; // n
+  flip: Uint8Array; // n, nonzero = mirror horizontally (decided by the loader, seeded)
+  n: number;
+}
+
+/**
+ * Batches for training. Deterministic for a given seed: the order of epoch e and the random
+ * augmentation of batch b depend only on (seed, e, b), so a run resumes from (epoch, batch).
+ */
+export interface BatchSource {
+  readonly classes: number;
+  readonly batchesPerEpoch: number;
+  readonly height: number;
+  readonly width: number;
+  batches(epoch: number, startBatch?: number): AsyncIterable<Batch>;
+}
+
+/** One verification pair: indices into the unique image list, in pairs-file order. */
+export interface VerificationPair {
+  a: number;
+  b: number;
+  same: boolean;
+  fold: number; // 0-based; standard pairs.txt fold i holds lines 600i+1..600i+600
+  line: number; // 1-based line in the pairs file
+}

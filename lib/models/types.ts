@@ -1,0 +1,49 @@
+// The shape of a model as the rest of the library uses it (implemented in lib/models/).
+import type { MarginHead } from '../ops/margin-head';
+
+export type Arch = 'sphere-cnn4' | 'sphere4' | 'sphere10' | 'sphere20' | 'sphere36' | 'sphere64';
+export type DeviceChoice = 'auto' | 'cpu' | 'cuda';
+
+export interface ModelOptions {
+  arch: Arch;
+  classes: number;
+  head: MarginHead;
+  device?: DeviceChoice; // default 'auto'
+  seed?: number; // makes initialisation (and CPU steps) reproducible
+  mean?: number; // preprocessing (x - mean) / std, defaults 127.5 and 128
+  std?: number;
+}
+
+export interface TrainStepInput {
+  images: Uint8Array; // n x H x W x 3, RGB
+  labels: Int32Array; // n
+  n: number;
+  lr: number;
+  lambda?: number; // sphere head's annealing weight for this step (ignored by cos/arc)
+  flip?: Uint8Array; // n; nonzero mirrors that image horizontally
+  momentum?: number; // default 0.9
+  weightDecay?: number; // default 5e-4
+  nesterov?: boolean; // default false
+}
+
+export interface TrainStepResult {
+  loss: number;
+  accuracy: number;
+}
+
+/** What Trainer, LfwEvaluator and the CLI need from a model. */
+export interface FaceModel {
+  readonly arch: Arch;
+  readonly classes: number;
+  readonly head: MarginHead;
+  readonly device: 'cpu' | 'cuda';
+  readonly inputSize: { height: number; width: number };
+  readonly embeddingDim: number; // 512
+  parameterCount(options?: { head?: boolean }): number;
+  /** Eval-mode embeddings, n x embeddingDim. */
+  embed(images: Uint8Array, n: number): Promise<Float32Array>;
+  trainStep(input: TrainStepInput): Promise<TrainStepResult>;
+  /** Arch, head, weights and optimiser state, written atomically. */
+  save(path: string): Promise<void>;
+  dispose(): void;
+}
