@@ -26,3 +26,7 @@ export type { LinePlotSpec, Series } from './report/line-plot';
 export { renderLossPlot, renderAccuracyPlot, renderRocPlot } from './report/training-plots';
 export type { EpochMetrics, RocCurve } from './report/training-plots';
 export { writeFileAtomic } from './report/write-file-atomic';
+export { embedFiles, verify } from './eval/face-files';
+export type { EmbedFilesOptions, FileEmbedder, FileEmbeddings, Verdict } from './eval/face-files';
+export { decodeFaceImage } from './eval/decode-face-image';
+export { flipImagesHorizontally } from './eval/flip-images';
