@@ -18,7 +18,7 @@ export { rawPixelEmbedder } from './eval/embedder';
 export type { Embedder } from './eval/embedder';
 export { resolveProtocol, describeProtocol } from './eval/protocol';
 export type { FlipMode, Protocol, ProtocolOptions } from './eval/protocol';
-export { encodeNpy } from './eval/npy';
+export { encodeNpy, writeNpy } from './eval/npy';
 export { writeReport } from './report/write-report';
 export type { ReportInput, WrittenReport } from './report/write-report';
 export { renderLinePlot } from './report/line-plot';

@@ -122,7 +122,8 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
     md.push('## Verification', '', ...figuresTable(rows), '');
     md.push(
       `Protocol: ${input.evaluation.protocol.description} ` +
-        `${input.evaluation.pairs} pairs, ${input.evaluation.images} images.`,
+        `${input.evaluation.pairs} pairs (${input.evaluation.roc.samePairs} same, ` +
+        `${input.evaluation.roc.differentPairs} different), ${input.evaluation.images} images.`,
       '',
     );
     if (input.evaluation.angularFisherScore) {
