@@ -145,18 +145,34 @@ export async function renderLinePlot(spec: LinePlotSpec): Promise<Buffer> {
     [left + 8, top + 8],
     [left + 8, bottom - legendH - 8],
   ];
+  // Where the drawn lines pass, sampled every few pixels along each segment (vertices alone
+  // miss a long segment crossing a corner).
+  const drawn: [number, number][] = [];
+  for (const series of spec.series) {
+    let prev: [number, number] | undefined;
+    for (let i = 0; i < series.x.length; i++) {
+      if (!usable(series.x[i], series.y[i])) {
+        prev = undefined;
+        continue;
+      }
+      const p: [number, number] = [px(series.x[i]), py(series.y[i])];
+      const steps = prev
+        ? Math.max(1, Math.ceil(Math.hypot(p[0] - prev[0], p[1] - prev[1]) / 4))
+        : 0;
+      for (let k = 0; k <= steps; k++) {
+        const from = prev ?? p;
+        drawn.push([
+          from[0] + ((p[0] - from[0]) * k) / Math.max(1, steps),
+          from[1] + ((p[1] - from[1]) * k) / Math.max(1, steps),
+        ]);
+      }
+      prev = p;
+    }
+  }
   const inside = ([cx, cy]: [number, number]) =>
-    spec.series.reduce(
-      (n, s) =>
-        n +
-        s.x.filter((x, i) => {
-          if (!usable(x, s.y[i])) return false;
-          const X = px(x);
-          const Y = py(s.y[i]);
-          return X >= cx - 4 && X <= cx + legendW + 4 && Y >= cy - 4 && Y <= cy + legendH + 4;
-        }).length,
-      0,
-    );
+    drawn.filter(
+      ([X, Y]) => X >= cx - 4 && X <= cx + legendW + 4 && Y >= cy - 4 && Y <= cy + legendH + 4,
+    ).length;
   const [lx, ly] = corners.reduce((best, c) => (inside(c) < inside(best) ? c : best));
   canvas.fillRect(lx, ly, legendW, legendH, [255, 255, 255]);
   canvas.strokeRect(lx, ly, legendW, legendH, [160, 160, 160]);
