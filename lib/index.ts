@@ -63,3 +63,5 @@ export { embedFiles, verify } from './eval/face-files';
 export type { EmbedFilesOptions, FileEmbedder, FileEmbeddings, Verdict } from './eval/face-files';
 export { decodeFaceImage } from './eval/decode-face-image';
 export { flipImagesHorizontally } from './eval/flip-images';
+export { generateSyntheticFaces } from './synth/generate';
+export type { SynthOptions, SynthResult, SynthSettings } from './synth/generate';
