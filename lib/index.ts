@@ -30,3 +30,5 @@ export { embedFiles, verify } from './eval/face-files';
 export type { EmbedFilesOptions, FileEmbedder, FileEmbeddings, Verdict } from './eval/face-files';
 export { decodeFaceImage } from './eval/decode-face-image';
 export { flipImagesHorizontally } from './eval/flip-images';
+export { makeVerificationPairs } from './eval/make-pairs';
+export type { MakePairsOptions } from './eval/make-pairs';
