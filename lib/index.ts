@@ -32,3 +32,4 @@ export { decodeFaceImage } from './eval/decode-face-image';
 export { flipImagesHorizontally } from './eval/flip-images';
 export { makeVerificationPairs } from './eval/make-pairs';
 export type { MakePairsOptions } from './eval/make-pairs';
+export { formatEvaluation } from './eval/format-evaluation';
