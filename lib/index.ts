@@ -13,7 +13,7 @@ export type { RocPoint, RocSummary, TarAtFar } from './eval/roc';
 export { angularFisherScore } from './eval/angular-fisher-score';
 export type { AngularFisherScore } from './eval/angular-fisher-score';
 export { LfwEvaluator, evaluationSummary } from './eval/lfw-evaluator';
-export type { LfwEvaluation, LfwEvaluatorOptions } from './eval/lfw-evaluator';
+export type { EvaluateOptions, LfwEvaluation, LfwEvaluatorOptions } from './eval/lfw-evaluator';
 export { rawPixelEmbedder } from './eval/embedder';
 export type { Embedder } from './eval/embedder';
 export { resolveProtocol, describeProtocol } from './eval/protocol';
