@@ -1,5 +1,6 @@
 // Argument checks for the model API, run before anything native: each error names the argument
 // and what was received ("Expected positive integer for n but received 0 of type number").
+import { validateMarginHead } from '../ops/margin-head';
 import type { MarginHead } from '../ops/margin-head';
 import { ARCHS, describe, inputSizeOf } from './archs';
 import type { Arch, DeviceChoice, ModelOptions, TrainStepInput } from './types';
@@ -44,24 +45,13 @@ export function expectDevice(value: unknown, name = 'device'): DeviceChoice {
   return value as DeviceChoice;
 }
 
+/** The op's own check (lib/ops/margin-head.ts), then a copy with sphere's lambda defaulted. */
 export function expectHead(value: unknown): MarginHead {
-  if (typeof value !== 'object' || value === null) fail('a margin head object', 'head', value);
+  validateMarginHead(value as MarginHead);
   const head = value as MarginHead;
-  switch (head.kind) {
-    case 'sphere':
-      expectInteger(head.m, 'head.m', 1, 6);
-      if (head.lambda !== undefined) expectFinite(head.lambda, 'head.lambda', 0);
-      return { kind: 'sphere', m: head.m, lambda: head.lambda ?? 0 };
-    case 'cos':
-    case 'arc':
-      expectFinite(head.m, 'head.m', 0);
-      if (typeof head.scale !== 'number' || !(head.scale > 0) || !Number.isFinite(head.scale)) {
-        fail('a positive finite number', 'head.scale', head.scale, RangeError);
-      }
-      return { kind: head.kind, m: head.m, scale: head.scale };
-    default:
-      return fail("'sphere', 'cos' or 'arc'", 'head.kind', (head as { kind: unknown }).kind);
-  }
+  return head.kind === 'sphere'
+    ? { kind: 'sphere', m: head.m, lambda: head.lambda ?? 0 }
+    : { kind: head.kind, m: head.m, scale: head.scale };
 }
 
 export function expectModelOptions(

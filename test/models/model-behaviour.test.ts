@@ -215,7 +215,7 @@ describe('model behaviour', () => {
         [{ ...base, head: { kind: 'sphere', m: 7 } }, /integer in 1\.\.6 for head\.m/],
         [
           { ...base, head: { kind: 'cos', m: 0.35, scale: 0 } },
-          /positive finite number for head\.scale/,
+          /finite number > 0 for head\.scale/,
         ],
         [{ ...base, device: 'tpu' }, /one of auto, cpu, cuda for device but received 'tpu'/],
         [{ ...base, std: 0 }, /positive number for std/],
