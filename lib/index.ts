@@ -68,3 +68,19 @@ export type { MakePairsOptions } from './eval/make-pairs';
 export { formatEvaluation } from './eval/format-evaluation';
 export { generateSyntheticFaces } from './synth/generate';
 export type { SynthOptions, SynthResult, SynthSettings } from './synth/generate';
+export { Model, createModel, loadModel, liveModelCount } from './models/model';
+export type {
+  LoadModelOptions,
+  ModelStepInput,
+  ModelStepResult,
+  StepTimings,
+} from './models/model';
+export { ARCHS, inputSizeOf } from './models/archs';
+export type {
+  Arch,
+  DeviceChoice,
+  FaceModel,
+  ModelOptions,
+  TrainStepInput,
+  TrainStepResult,
+} from './models/types';
