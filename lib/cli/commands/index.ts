@@ -1,5 +1,7 @@
 import type { Command } from '../command';
+import { benchCommand } from './bench-command';
 import { infoCommand } from './info-command';
 
 /** Every `sphereface` command, in the order `--help` lists them. */
 export const commands: Command[] = [infoCommand];
+commands.push(benchCommand);
