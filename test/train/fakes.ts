@@ -48,7 +48,12 @@ export class FakeModel implements FaceModel {
   }
 
   async trainStep(input: TrainStepInput): Promise<TrainStepResult> {
-    this.calls.push({ ...input, images: input.images.slice(), labels: input.labels.slice() });
+    this.calls.push({
+      ...input,
+      images: input.images.slice(),
+      labels: input.labels.slice(),
+      flip: input.flip?.slice(),
+    });
     await new Promise((resolve) => setImmediate(resolve));
     this.steps++;
     const pixels = input.images.length / input.n;

@@ -7,6 +7,8 @@ import { lambdaAt, DEFAULT_LAMBDA } from '../../lib/train/lambda-schedule';
 import { latestCheckpoint, listCheckpoints } from '../../lib/train/checkpoint';
 import { readMetrics } from '../../lib/train/metrics-log';
 import { NonFiniteLossError, Trainer } from '../../lib/train/trainer';
+import { DataLoader } from '../../lib/data/data-loader';
+import { RandomHorizontalFlip } from '../../lib/data/transforms/random-horizontal-flip';
 import { FakeBatchSource, FakeModel, loadFakeModel } from './fakes';
 
 async function tempDir(): Promise<string> {
@@ -170,6 +172,48 @@ describe('Trainer', () => {
     expect(await batchLosses(dir)).to.deep.equal(await batchLosses(fullDir));
     expect(await epochLosses(dir)).to.deep.equal(await epochLosses(fullDir));
     expect(Array.from(resumedModel.weights)).to.deep.equal(Array.from(full.weights));
+  });
+
+  it('resumes a DataLoader run at the same batches, flips and losses', async () => {
+    const n = 22;
+    const images = new Uint8Array(n * 4 * 4 * 3);
+    for (let i = 0; i < images.length; i++) images[i] = (i * 7919) % 251;
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const loader = () =>
+      new DataLoader(
+        { images, labels, n, height: 4, width: 4 },
+        { batchSize: 4, seed: 5, transforms: [new RandomHorizontalFlip(0.5)] },
+      );
+    const options = { epochs: 3, optimizer: { lr: 0.2 }, progress: false as const };
+    const full = new FakeModel(3);
+    await new Trainer({ model: full, data: loader(), ...options }).fit();
+
+    const dir = await tempDir();
+    const first = new FakeModel(3);
+    const interrupted = new Trainer({ model: first, data: loader(), outDir: dir, ...options });
+    interrupted.on('batch', (b) => {
+      if (b.iteration === 8) interrupted.stop(); // mid-epoch 2 (6 batches per epoch)
+    });
+    await interrupted.fit();
+    const checkpoint = await latestCheckpoint(path.join(dir, 'checkpoints'));
+    const second = await loadFakeModel(checkpoint!.modelPath);
+    await new Trainer({
+      model: second,
+      data: loader(),
+      outDir: dir,
+      resume: checkpoint,
+      ...options,
+    }).fit();
+
+    const steps = [...first.calls, ...second.calls];
+    expect(steps.length).to.equal(full.calls.length);
+    steps.forEach((call, i) => {
+      expect(Array.from(call.labels), `step ${i}`).to.deep.equal(Array.from(full.calls[i].labels));
+      expect(Array.from(call.flip!), `step ${i}`).to.deep.equal(Array.from(full.calls[i].flip!));
+      expect(Buffer.from(call.images).equals(Buffer.from(full.calls[i].images))).to.equal(true);
+      expect(call.lr).to.equal(full.calls[i].lr);
+    });
+    expect(Array.from(second.weights)).to.deep.equal(Array.from(full.weights));
   });
 
   it('keeps only the newest checkpoints', async () => {
