@@ -79,3 +79,5 @@ export { fitSimilarity } from './data/transforms/similarity';
 export type { Affine } from './data/transforms/similarity';
 export type { DeterministicTransform, TransformSpec } from './data/transforms/transform';
 export type { RawImage, FivePoints } from './data/transforms/raw-image';
+export { generateSyntheticFaces } from './synth/generate';
+export type { SynthOptions, SynthResult, SynthSettings } from './synth/generate';
