@@ -81,3 +81,15 @@ export type { DeterministicTransform, TransformSpec } from './data/transforms/tr
 export type { RawImage, FivePoints } from './data/transforms/raw-image';
 export { generateSyntheticFaces } from './synth/generate';
 export type { SynthOptions, SynthResult, SynthSettings } from './synth/generate';
+
+export { writeReport } from './report/write-report';
+export type { ReportInput, WrittenReport } from './report/write-report';
+export { renderLinePlot } from './report/line-plot';
+export type { LinePlotSpec, Series } from './report/line-plot';
+export { renderLossPlot, renderAccuracyPlot, renderRocPlot } from './report/training-plots';
+export type { EpochMetrics, RocCurve } from './report/training-plots';
+export { writeFileAtomic } from './report/write-file-atomic';
+export { embedFiles, verify } from './eval/face-files';
+export type { EmbedFilesOptions, FileEmbedder, FileEmbeddings, Verdict } from './eval/face-files';
+export { decodeFaceImage } from './eval/decode-face-image';
+export { flipImagesHorizontally } from './eval/flip-images';

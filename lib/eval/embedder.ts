@@ -13,7 +13,10 @@ export interface Embedder {
  * Pixels as the feature vector: (p - 127.5) / 128, the normalisation the nets see, so cosine
  * similarity of these vectors is "raw-pixel cosine", the floor a trained model must beat.
  */
-export function rawPixelEmbedder(height: number, width: number): Embedder {
+export function rawPixelEmbedder(
+  height: number,
+  width: number,
+): Embedder & { readonly inputSize: { height: number; width: number } } {
   for (const [name, v] of [
     ['height', height],
     ['width', width],

@@ -142,9 +142,10 @@ export class LfwEvaluator {
     // Under subtractMean each fold has its own scores; a pair is reported (ROC) with the scores
     // of the fold that tests it.
     const tested = new Float64Array(pairs.length);
+    const scratch = fixed ? undefined : new Float64Array(features.length);
     const result = kFoldVerification(
       (fold) => {
-        const s = fixed ?? pairCosinesMinusTrainingMean(features, dim, pairs, fold);
+        const s = fixed ?? pairCosinesMinusTrainingMean(features, dim, pairs, fold, scratch);
         pairs.forEach((p, i) => {
           if (p.fold === fold) tested[i] = s[i];
         });

@@ -8,8 +8,8 @@ function normalizedRows(
   dim: number,
   used: Uint8Array,
   mean?: Float64Array,
+  out: Float64Array = new Float64Array(features.length),
 ): Float64Array {
-  const out = new Float64Array(features.length);
   for (let i = 0; i < used.length; i++) {
     if (!used[i]) continue;
     let sq = 0;
@@ -75,6 +75,7 @@ export function pairCosinesMinusTrainingMean(
   dim: number,
   pairs: readonly VerificationPair[],
   heldOutFold: number,
+  scratch?: Float64Array, // features.length values, reused across folds to spare allocations
 ): Float64Array {
   const used = checkIndices(pairs, features.length / dim);
   const mean = new Float64Array(dim);
@@ -88,5 +89,8 @@ export function pairCosinesMinusTrainingMean(
   }
   if (count === 0) throw new Error(`Expected pairs outside fold ${heldOutFold} to compute a mean`);
   for (let k = 0; k < dim; k++) mean[k] /= count;
-  return cosines(normalizedRows(features, dim, used, mean), dim, pairs);
+  if (scratch && scratch.length !== features.length) {
+    throw new Error(`Expected a scratch buffer of ${features.length} values`);
+  }
+  return cosines(normalizedRows(features, dim, used, mean, scratch), dim, pairs);
 }

@@ -5,7 +5,7 @@ import { rawPixelEmbedder } from '../../lib/eval/embedder';
 import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
 import { summarizeRoc } from '../../lib/eval/roc';
 import { kFoldVerification } from '../../lib/eval/verification';
-import { mulberry32 } from './helpers';
+import { mulberry32, rejection } from './helpers';
 
 const H = 6;
 const W = 5;
@@ -235,11 +235,5 @@ function mirrorOf(img: Uint8Array): Uint8Array {
 }
 
 async function expectReject(p: Promise<unknown>, pattern: RegExp): Promise<void> {
-  try {
-    await p;
-  } catch (e) {
-    expect((e as Error).message).to.match(pattern);
-    return;
-  }
-  expect.fail(`expected a rejection matching ${pattern}`);
+  expect((await rejection(p)).message).to.match(pattern);
 }
