@@ -16,7 +16,7 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fvisibility=hidden", "-O3"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fvisibility=hidden", "-O3", "-fopenmp-simd"],
       "libraries": [
         "-L<!(node scripts/torch-paths.js libdir)",
         "-Wl,-rpath,<!(node scripts/torch-paths.js libdir)",

@@ -93,3 +93,24 @@ export { embedFiles, verify } from './eval/face-files';
 export type { EmbedFilesOptions, FileEmbedder, FileEmbeddings, Verdict } from './eval/face-files';
 export { decodeFaceImage } from './eval/decode-face-image';
 export { flipImagesHorizontally } from './eval/flip-images';
+
+export { marginSoftmaxLoss } from './ops/margin-softmax';
+export type { MarginSoftmaxInput, MarginSoftmaxResult } from './ops/margin-softmax';
+export { validateMarginHead } from './ops/margin-head';
+export type { MarginHead } from './ops/margin-head';
+export { Model, createModel, loadModel, liveModelCount } from './models/model';
+export type {
+  LoadModelOptions,
+  ModelStepInput,
+  ModelStepResult,
+  StepTimings,
+} from './models/model';
+export { ARCHS, inputSizeOf } from './models/archs';
+export type {
+  Arch,
+  DeviceChoice,
+  FaceModel,
+  ModelOptions,
+  TrainStepInput,
+  TrainStepResult,
+} from './models/types';

@@ -29,6 +29,10 @@ let addon: NativeAddon | undefined;
 export function native(): NativeAddon {
   if (addon) return addon;
   const root = path.resolve(__dirname, '..', '..');
+  // libtorch's OpenMP threads otherwise spin-wait (busy-poll) after every parallel region; with
+  // several pools in one process (libuv's workers, the decode pool, BLAS) the spinning threads
+  // steal the cores the working ones need. OpenMP reads this once, when the addon loads it.
+  if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
   try {
     // node-gyp-build finds build/Release (cmake-js or node-gyp) or a prebuild.
     // eslint-disable-next-line @typescript-eslint/no-require-imports

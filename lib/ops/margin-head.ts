@@ -5,3 +5,59 @@ export type MarginHead =
   | { kind: 'sphere'; m: number; lambda?: number }
   | { kind: 'cos'; m: number; scale: number }
   | { kind: 'arc'; m: number; scale: number };
+
+/**
+ * Throws a RangeError naming the bad field and value when `head` is not a valid margin head;
+ * `what` names the argument in the message.
+ */
+export function validateMarginHead(head: MarginHead, what = 'head'): void {
+  if (typeof head !== 'object' || head === null) {
+    throw new TypeError(`Expected a margin head object for ${what} but received ${String(head)}`);
+  }
+  const kind: unknown = (head as { kind?: unknown }).kind;
+  if (kind !== 'sphere' && kind !== 'cos' && kind !== 'arc') {
+    throw new RangeError(
+      `Expected 'sphere', 'cos' or 'arc' for ${what}.kind but received ${describe(kind)}`,
+    );
+  }
+  const m: unknown = head.m;
+  if (typeof m !== 'number' || !Number.isFinite(m)) {
+    throw new RangeError(`Expected a finite number for ${what}.m but received ${describe(m)}`);
+  }
+  switch (kind) {
+    case 'sphere': {
+      if (!Number.isInteger(m) || m < 1 || m > 6) {
+        throw new RangeError(`Expected an integer in 1..6 for ${what}.m but received ${m}`);
+      }
+      const lambda: unknown = (head as { lambda?: unknown }).lambda;
+      if (
+        lambda !== undefined &&
+        (typeof lambda !== 'number' || !Number.isFinite(lambda) || lambda < 0)
+      ) {
+        throw new RangeError(
+          `Expected a finite number >= 0 for ${what}.lambda but received ${describe(lambda)}`,
+        );
+      }
+      return;
+    }
+    case 'cos':
+    case 'arc': {
+      const limit = kind === 'cos' ? 2 : Math.PI;
+      if (m < 0 || m >= limit) {
+        const range = kind === 'cos' ? '[0, 2)' : '[0, pi)';
+        throw new RangeError(`Expected a number in ${range} for ${what}.m but received ${m}`);
+      }
+      const scale: unknown = (head as { scale?: unknown }).scale;
+      if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0) {
+        throw new RangeError(
+          `Expected a finite number > 0 for ${what}.scale but received ${describe(scale)}`,
+        );
+      }
+      return;
+    }
+  }
+}
+
+function describe(value: unknown): string {
+  return typeof value === 'string' ? `'${value}'` : `${String(value)} of type ${typeof value}`;
+}

@@ -35,7 +35,8 @@ void CheckMarginHead(const MarginHead& head);
 
 // The loss as a libtorch autograd Function: differentiable with respect to `features` and
 // `weight` (analytic backward, no graph over B x C temporaries). Returns (loss, accuracy):
-// both 0-dim float tensors on the inputs' device; accuracy carries no gradient.
+// 0-dim tensors on the inputs' device, loss in the features' dtype, accuracy in float64 (a share
+// of rows, so 1/7 stays 1/7) and without gradient.
 // features: B x D float, weight: C x D float, labels: B int64 or int32, all on one device.
 std::tuple<torch::Tensor, torch::Tensor> MarginSoftmaxLoss(const torch::Tensor& features,
                                                            const torch::Tensor& weight,

@@ -1,0 +1,58 @@
+// `npm run bench -- margin-softmax`: the fused margin-softmax loss, forward + backward, next to
+// the three GEMMs it cannot avoid, the best composition of libtorch autograd ops, and the seed's
+// loss written the seed's way; all timed in one native run, interleaved, on 2 threads.
+// Environment: BENCH_REPEATS (default 15), BENCH_SEED_REPEATS (default 5).
+import { native } from '../lib/native';
+import { describeMachine, median } from './machine';
+
+async function main(): Promise<void> {
+  const sizes = { batch: 256, dim: 512, classes: 10575 };
+  const threads = 2;
+  const repeats = Number(process.env.BENCH_REPEATS ?? 15);
+  const seedRepeats = Number(process.env.BENCH_SEED_REPEATS ?? 5);
+  const head = { kind: 'sphere' as const, m: 4, lambda: 0 };
+  console.log(describeMachine());
+  console.log(
+    `batch ${sizes.batch}, dim ${sizes.dim}, classes ${sizes.classes}, forward + backward, ` +
+      `sphere m=${head.m}, ${threads} threads, ${repeats} repeats (seed: ${seedRepeats}), ` +
+      `OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(unset)'}`,
+  );
+  const result = await native().benchMarginSoftmax({
+    ...sizes,
+    threads,
+    repeats,
+    seedRepeats,
+    ...head,
+  });
+  const med = {
+    gemms: median(result.gemms),
+    fused: median(result.fused),
+    composed: median(result.composed),
+    seed: median(result.seed),
+  };
+  // Peak extra memory of the losses, beyond the two gradients every variant must return.
+  const buffers = (bytes: number, outputs: boolean): string =>
+    ((bytes - (outputs ? result.outputBytes : 0)) / result.bufferBytes).toFixed(2);
+  console.log('');
+  console.log('| variant | median ms | peak extra memory (B x C float buffers) |');
+  console.log('|---|---:|---:|');
+  console.log(
+    `| the three GEMMs alone | ${med.gemms.toFixed(1)} | ${buffers(result.peakBytes.gemms, false)} (incl. their outputs) |`,
+  );
+  console.log(`| fused op | ${med.fused.toFixed(1)} | ${buffers(result.peakBytes.fused, true)} |`);
+  console.log(
+    `| composed libtorch autograd | ${med.composed.toFixed(1)} | ${buffers(result.peakBytes.composed, true)} |`,
+  );
+  console.log(
+    `| seed's loss, seed's way | ${med.seed.toFixed(1)} | ${buffers(result.peakBytes.seed, true)} |`,
+  );
+  console.log('');
+  console.log(`fused / GEMMs:    ${(med.fused / med.gemms).toFixed(2)}  (target <= 1.3)`);
+  console.log(`composed / fused: ${(med.composed / med.fused).toFixed(2)}  (target >= 1.25)`);
+  console.log(`seed / fused:     ${(med.seed / med.fused).toFixed(2)}  (target >= 4)`);
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,134 @@
+// The fused margin-softmax loss on the caller's own embeddings: validation here, the maths in
+// native/ops (one GEMM + one pass per row forward, analytic backward).
+import { native } from '../native';
+import type { NativeMarginSoftmaxInput } from './loss-binding';
+import { type MarginHead, validateMarginHead } from './margin-head';
+
+type FloatArray = Float32Array | Float64Array;
+
+export interface MarginSoftmaxInput<A extends FloatArray = Float32Array> {
+  /** batch x dim, row-major. */
+  features: A;
+  /** classes x dim, row-major (not yet normalised: the op normalises the rows). */
+  weight: A;
+  /** batch labels in [0, classes). */
+  labels: Int32Array;
+  dim: number;
+  head: MarginHead;
+}
+
+export interface MarginSoftmaxResult<A extends FloatArray = Float32Array> {
+  /** Mean cross-entropy over the batch. */
+  loss: number;
+  /** d loss / d features, batch x dim. */
+  gradFeatures: A;
+  /** d loss / d weight, classes x dim. */
+  gradWeight: A;
+  /** Share of rows whose largest plain cosine is the label's. */
+  accuracy: number;
+}
+
+/**
+ * The SphereFace / CosFace / ArcFace loss, its gradients and the accuracy for one batch. Runs off
+ * the event loop. Float64Array inputs run the same op in double precision.
+ */
+export function marginSoftmaxLoss(
+  input: MarginSoftmaxInput<Float32Array>,
+): Promise<MarginSoftmaxResult<Float32Array>>;
+export function marginSoftmaxLoss(
+  input: MarginSoftmaxInput<Float64Array>,
+): Promise<MarginSoftmaxResult<Float64Array>>;
+export function marginSoftmaxLoss<A extends FloatArray>(
+  input: MarginSoftmaxInput<A>,
+): Promise<MarginSoftmaxResult<A>> {
+  return marginSoftmaxLossOn(input, 'cpu');
+}
+
+/** As marginSoftmaxLoss, on a chosen device (internal: the CUDA tests compare devices). */
+export async function marginSoftmaxLossOn<A extends FloatArray>(
+  input: MarginSoftmaxInput<A>,
+  device: 'cpu' | 'cuda',
+): Promise<MarginSoftmaxResult<A>> {
+  const args = checkInput(input);
+  return native().marginSoftmaxLoss<A>({ ...args, device });
+}
+
+function checkInput<A extends FloatArray>(
+  input: MarginSoftmaxInput<A>,
+): NativeMarginSoftmaxInput<A> {
+  if (typeof input !== 'object' || input === null) {
+    throw new TypeError('Expected an object for input');
+  }
+  const { features, weight, labels, dim, head } = input;
+  if (!(features instanceof Float32Array || features instanceof Float64Array)) {
+    throw new TypeError(`Expected Float32Array for features but received ${typeName(features)}`);
+  }
+  if (!(weight instanceof features.constructor)) {
+    throw new TypeError(
+      `Expected ${features.constructor.name} for weight (as features) but received ${typeName(weight)}`,
+    );
+  }
+  if (!(labels instanceof Int32Array)) {
+    throw new TypeError(`Expected Int32Array for labels but received ${typeName(labels)}`);
+  }
+  if (!Number.isInteger(dim) || dim < 1) {
+    throw new RangeError(`Expected a positive integer for dim but received ${String(dim)}`);
+  }
+  validateMarginHead(head, 'head');
+  if (features.length === 0 || labels.length === 0) {
+    throw new RangeError('Expected a non-empty batch but features and labels are empty');
+  }
+  if (features.length % dim !== 0) {
+    throw new RangeError(
+      `Expected features.length to be a multiple of dim ${dim} but received ${features.length}`,
+    );
+  }
+  if (weight.length === 0 || weight.length % dim !== 0) {
+    throw new RangeError(
+      `Expected weight.length to be a positive multiple of dim ${dim} but received ${weight.length}`,
+    );
+  }
+  const batch = features.length / dim;
+  const classes = weight.length / dim;
+  if (labels.length !== batch) {
+    throw new RangeError(
+      `Expected ${batch} labels (features.length / dim) but received ${labels.length}`,
+    );
+  }
+  for (let i = 0; i < labels.length; i++) {
+    if (labels[i] < 0 || labels[i] >= classes) {
+      throw new RangeError(
+        `Expected labels[${i}] in [0, ${classes}) (classes = weight.length / dim) but received ${labels[i]}`,
+      );
+    }
+  }
+  checkFinite(features, 'features', dim);
+  checkFinite(weight, 'weight', dim);
+  return {
+    features,
+    weight,
+    labels,
+    dim,
+    kind: head.kind,
+    m: head.m,
+    scale: head.kind === 'sphere' ? 1 : head.scale,
+    lambda: head.kind === 'sphere' ? (head.lambda ?? 0) : 0,
+  };
+}
+
+function checkFinite(values: FloatArray, what: string, dim: number): void {
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i])) {
+      const row = Math.floor(i / dim);
+      throw new RangeError(
+        `Expected finite numbers in ${what} but ${what}[${i}] (row ${row}) is ${values[i]}`,
+      );
+    }
+  }
+}
+
+function typeName(value: unknown): string {
+  if (value === null) return 'null';
+  if (typeof value === 'object') return (value as object).constructor?.name ?? 'object';
+  return typeof value;
+}

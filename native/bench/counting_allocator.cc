@@ -1,0 +1,70 @@
+#include "bench/counting_allocator.h"
+
+#include <c10/core/Allocator.h>
+#include <c10/core/CPUAllocator.h>
+
+#include <atomic>
+#include <cstring>
+#include <mutex>
+
+namespace sphereface {
+
+namespace {
+
+std::atomic<int64_t> live_bytes{0};
+std::atomic<int64_t> peak_bytes{0};
+
+void Add(int64_t bytes) {
+  const int64_t now = live_bytes.fetch_add(bytes) + bytes;
+  int64_t peak = peak_bytes.load();
+  while (now > peak && !peak_bytes.compare_exchange_weak(peak, now)) {
+  }
+}
+
+// Owns the base allocator's DataPtr and remembers its size until libtorch frees it.
+struct Allocation {
+  c10::DataPtr inner;
+  int64_t bytes;
+};
+
+void DeleteAllocation(void* context) {
+  auto* allocation = static_cast<Allocation*>(context);
+  live_bytes.fetch_sub(allocation->bytes);
+  delete allocation;
+}
+
+class CountingAllocator final : public c10::Allocator {
+ public:
+  explicit CountingAllocator(c10::Allocator* base) : base_(base) {}
+
+  c10::DataPtr allocate(size_t bytes) const override {
+    auto* allocation = new Allocation{base_->allocate(bytes), static_cast<int64_t>(bytes)};
+    Add(allocation->bytes);
+    void* data = allocation->inner.get();
+    return {data, allocation, &DeleteAllocation, c10::Device(c10::DeviceType::CPU)};
+  }
+
+  // Pure virtual in libtorch >= 2.3, absent in 1.13: declared without `override` for both.
+  void copy_data(void* dest, const void* src, std::size_t count) const {
+    std::memcpy(dest, src, count);
+  }
+
+ private:
+  c10::Allocator* base_;
+};
+
+}  // namespace
+
+void InstallCountingAllocator() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    static CountingAllocator allocator(c10::GetCPUAllocator());
+    c10::SetCPUAllocator(&allocator, /*priority=*/100);
+  });
+}
+
+int64_t LiveBytes() { return live_bytes.load(); }
+int64_t PeakBytes() { return peak_bytes.load(); }
+void ResetPeakBytes() { peak_bytes.store(live_bytes.load()); }
+
+}  // namespace sphereface

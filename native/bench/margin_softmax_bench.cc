@@ -1,0 +1,137 @@
+#include "bench/margin_softmax_bench.h"
+
+#include <ATen/Parallel.h>
+
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "bench/counting_allocator.h"
+#include "bench/reference_losses.h"
+#include "common/torch_worker.h"
+#include "common/typed_arrays.h"
+#include "ops/margin_softmax.h"
+
+namespace sphereface {
+
+namespace {
+
+enum Variant { kGemms = 0, kFused, kComposed, kSeed, kVariantCount };
+const char* const kVariantNames[kVariantCount] = {"gemms", "fused", "composed", "seed"};
+
+struct BenchBaton {
+  int64_t batch = 256, dim = 512, classes = 10575;
+  int threads = 2, repeats = 10, seed_repeats = 3;
+  MarginHead head;
+  std::vector<double> times[kVariantCount];
+  int64_t peak_bytes[kVariantCount] = {0, 0, 0, 0};
+};
+
+double Milliseconds(const std::function<void()>& body) {
+  const auto start = std::chrono::steady_clock::now();
+  body();
+  const auto stop = std::chrono::steady_clock::now();
+  return std::chrono::duration<double, std::milli>(stop - start).count();
+}
+
+void RunBench(BenchBaton& baton) {
+  at::set_num_threads(baton.threads);  // this worker thread's intra-op pool
+  InstallCountingAllocator();
+  torch::manual_seed(1);
+  const int64_t b = baton.batch, d = baton.dim, c = baton.classes;
+  torch::Tensor features = torch::randn({b, d}).requires_grad_(true);
+  torch::Tensor weight = (torch::randn({c, d}) * 0.05).requires_grad_(true);
+  torch::Tensor labels = torch::randint(c, {b}, torch::kLong);
+  // A stand-in for dL/dG: the gradient GEMMs' left operand.
+  torch::Tensor k = torch::randn({b, c}) * 1e-3;
+  torch::Tensor x = features.detach(), w = weight.detach();
+
+  auto clear_grads = [&] {
+    features.mutable_grad() = torch::Tensor();
+    weight.mutable_grad() = torch::Tensor();
+  };
+  std::function<void()> bodies[kVariantCount] = {
+      [&] {
+        torch::Tensor g = torch::mm(x, w.t());
+        torch::Tensor q = torch::mm(k, w);
+        torch::Tensor p = torch::mm(k.t(), x);
+      },
+      [&] {
+        std::get<0>(MarginSoftmaxLoss(features, weight, labels, baton.head)).backward();
+        clear_grads();
+      },
+      [&] {
+        ComposedMarginLoss(features, weight, labels, baton.head).backward();
+        clear_grads();
+      },
+      [&] {
+        SeedMarginLoss(features, weight, labels, baton.head.m).backward();
+        clear_grads();
+      },
+  };
+
+  // Warm-up, then each variant's peak extra memory over what was live before it ran.
+  for (int v = 0; v < kVariantCount; ++v) {
+    bodies[v]();
+    const int64_t before = LiveBytes();
+    ResetPeakBytes();
+    bodies[v]();
+    baton.peak_bytes[v] = PeakBytes() - before;
+  }
+  // Interleaved, so that the machine's drift hits every variant alike.
+  for (int r = 0; r < baton.repeats; ++r) {
+    for (int v = 0; v < kVariantCount; ++v) {
+      if (v == kSeed && r >= baton.seed_repeats) continue;
+      baton.times[v].push_back(Milliseconds(bodies[v]));
+    }
+  }
+}
+
+}  // namespace
+
+Napi::Value BenchMarginSoftmaxBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object options =
+      info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
+  auto baton = std::make_shared<BenchBaton>();
+  baton->batch = static_cast<int64_t>(GetNumber(options, "batch", 256));
+  baton->dim = static_cast<int64_t>(GetNumber(options, "dim", 512));
+  baton->classes = static_cast<int64_t>(GetNumber(options, "classes", 10575));
+  baton->threads = static_cast<int>(GetNumber(options, "threads", 2));
+  baton->repeats = static_cast<int>(GetNumber(options, "repeats", 10));
+  baton->seed_repeats = static_cast<int>(GetNumber(options, "seedRepeats", 3));
+  const std::string kind = GetString(options, "kind", "sphere");
+  baton->head.kind = kind == "cos"   ? MarginKind::kCos
+                     : kind == "arc" ? MarginKind::kArc
+                                     : MarginKind::kSphere;
+  baton->head.m = GetNumber(options, "m", 4);
+  baton->head.scale = GetNumber(options, "scale", 64);
+  baton->head.lambda = GetNumber(options, "lambda", 0);
+  if (baton->batch < 1 || baton->dim < 1 || baton->classes < 2 || baton->threads < 1 ||
+      baton->repeats < 1) {
+    throw Napi::RangeError::New(env, "benchMarginSoftmax: sizes, threads and repeats must be >= 1");
+  }
+  return TorchWorker::Run(
+      env, [baton] { RunBench(*baton); },
+      [baton](Napi::Env env) -> Napi::Value {
+        auto result = Napi::Object::New(env);
+        auto peaks = Napi::Object::New(env);
+        for (int v = 0; v < kVariantCount; ++v) {
+          auto times = Napi::Array::New(env, baton->times[v].size());
+          for (size_t i = 0; i < baton->times[v].size(); ++i) times.Set(i, baton->times[v][i]);
+          result.Set(kVariantNames[v], times);
+          peaks.Set(kVariantNames[v], static_cast<double>(baton->peak_bytes[v]));
+        }
+        result.Set("peakBytes", peaks);
+        const double element = sizeof(float);
+        result.Set("bufferBytes", static_cast<double>(baton->batch * baton->classes) * element);
+        result.Set("outputBytes",
+                   static_cast<double>((baton->batch + baton->classes) * baton->dim) * element);
+        result.Set("threads", baton->threads);
+        return result;
+      });
+}
+
+}  // namespace sphereface

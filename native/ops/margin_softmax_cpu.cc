@@ -1,0 +1,236 @@
+// The fused margin-softmax loss on CPU: one GEMM and one pass per row forward, one pass per row
+// and two GEMMs backward.
+//
+// Backward, derived. Let a_i = max(||x_i||, eps), b_j = max(||W_j||, eps), G = x W^T, so
+// cos_ij = G_ij / (a_i b_j), and z_ij = f_i u_ij (see margin_math.h). With g = dL/dloss / B and
+// p the softmax of z, dL/dz_ij = g (p_ij - [j = y_i]), and
+//   H_ij = dL/dcos_ij = dL/dz_ij f_i du_ij/dcos_ij  (du/dcos = 1 off the target),
+//   K_ij = dL/dG_ij   = H_ij / (a_i b_j).
+// The norms also depend on x and W: dL/da_i = -sum_j H_ij cos_ij / a_i, and since
+// H_ij cos_ij = K_ij G_ij, sum_j H_ij cos_ij = <(K W)_i, x_i>; likewise for b_j with
+// <(K^T x)_j, W_j>. So with Q = K W and P = K^T x (the two gradient GEMMs),
+//   dL/dx_i = Q_i - [||x_i|| > eps] <Q_i, x_i> x_i / ||x_i||^2 + dL/df_i x_i / ||x_i||,
+//   dL/dW_j = P_j - [||W_j|| > eps] <P_j, W_j> W_j / ||W_j||^2,
+// where the last term is sphere's only (f_i = ||x_i||): dL/df_i = sum_j dL/dz_ij u_ij.
+// No column reduction over B x C is needed, and the only B x C buffers are the one forward keeps
+// (exp(z - zmax), from which p is one multiply) and K.
+#include <ATen/Parallel.h>
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "ops/margin_softmax_impl.h"
+
+namespace sphereface {
+
+namespace {
+
+using margin::HeadParams;
+using margin::kNormEps;
+
+// Rows of about this many elements per parallel task.
+int64_t RowGrain(int64_t columns) {
+  return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, columns));
+}
+
+// Forward for row i: `row` holds G_i on entry and exp(z_i - zmax_i) on exit.
+template <typename T>
+void ForwardRow(T* row, int64_t classes, const T* inv_b, double norm, int64_t label,
+                const HeadParams& head, double* stats, double* row_loss, double* correct) {
+  const double inv_a = 1.0 / std::max(norm, kNormEps);
+  const T scale = static_cast<T>(inv_a);
+  const T lowest = -std::numeric_limits<T>::infinity();
+
+  // Pass 1: cosines, and the largest plain cosine before and after the label.
+  T max_before = lowest, max_after = lowest;
+#pragma omp simd reduction(max : max_before)
+  for (int64_t j = 0; j < label; ++j) {
+    const T c = std::min<T>(T(1), std::max<T>(T(-1), row[j] * scale * inv_b[j]));
+    row[j] = c;
+    max_before = std::max(max_before, c);
+  }
+#pragma omp simd reduction(max : max_after)
+  for (int64_t j = label + 1; j < classes; ++j) {
+    const T c = std::min<T>(T(1), std::max<T>(T(-1), row[j] * scale * inv_b[j]));
+    row[j] = c;
+    max_after = std::max(max_after, c);
+  }
+  const T cos_y = std::min<T>(T(1), std::max<T>(T(-1), row[label] * scale * inv_b[label]));
+  // The first largest cosine wins ties, as argmax does.
+  *correct = (cos_y > max_before && cos_y >= max_after) ? 1.0 : 0.0;
+
+  const double f = margin::RowFactor(head, norm);
+  const margin::TargetLogit target = margin::TargetUnit(head, static_cast<double>(cos_y));
+  const double z_y = f * target.unit;
+  const T max_other = std::max(max_before, max_after);
+  const double z_max = classes > 1 ? std::max(f * static_cast<double>(max_other), z_y) : z_y;
+
+  // Pass 2: exponentials (stored over the cosines), their sum and the exp-weighted sum of the
+  // plain cosines (for sphere's dL/d||x||). The target is left out of the vector loops.
+  const T tf = static_cast<T>(f), tz = static_cast<T>(z_max);
+  T sum = 0, weighted = 0;
+#pragma omp simd reduction(+ : sum, weighted)
+  for (int64_t j = 0; j < label; ++j) {
+    const T c = row[j];
+    const T e = margin::FastExp(tf * c - tz);
+    row[j] = e;
+    sum += e;
+    weighted += e * c;
+  }
+#pragma omp simd reduction(+ : sum, weighted)
+  for (int64_t j = label + 1; j < classes; ++j) {
+    const T c = row[j];
+    const T e = margin::FastExp(tf * c - tz);
+    row[j] = e;
+    sum += e;
+    weighted += e * c;
+  }
+  const double e_y = std::exp(z_y - z_max);
+  row[label] = static_cast<T>(e_y);
+  const double total = static_cast<double>(sum) + e_y;
+
+  stats[kRowNorm] = norm;
+  stats[kRowInvNorm] = inv_a;
+  stats[kRowFactor] = f;
+  stats[kRowInvSum] = 1.0 / total;
+  stats[kRowDUnit] = target.d_unit;
+  stats[kRowUnit] = target.unit;
+  stats[kRowTargetCos] = cos_y;
+  stats[kRowMeanCos] = (static_cast<double>(weighted) + e_y * cos_y) / total;
+  *row_loss = z_max + std::log(total) - z_y;
+}
+
+// Backward for row i: K_i = dL/dG_i into `k_row`; sphere's dL/df_i into `d_factor`.
+template <typename T>
+void BackwardRow(const T* exps, T* k_row, int64_t classes, const T* inv_b, int64_t label,
+                 const double* stats, double g, bool sphere, double* d_factor) {
+  const double f = stats[kRowFactor], inv_a = stats[kRowInvNorm], inv_sum = stats[kRowInvSum];
+  const T coef = static_cast<T>(g * f * inv_a * inv_sum);
+#pragma omp simd
+  for (int64_t j = 0; j < classes; ++j) k_row[j] = coef * exps[j] * inv_b[j];
+  const double p_y = static_cast<double>(exps[label]) * inv_sum;
+  k_row[label] = static_cast<T>(g * f * stats[kRowDUnit] * (p_y - 1) * inv_a *
+                                static_cast<double>(inv_b[label]));
+  // dL/df = sum_j dL/dz_j u_j = g (sum_j p_j u_j - u_y); the mean kept by forward has the plain
+  // target cosine where u_y belongs.
+  const double unit = stats[kRowUnit];
+  *d_factor = sphere ? g * (stats[kRowMeanCos] + p_y * (unit - stats[kRowTargetCos]) - unit) : 0;
+}
+
+// grad_r += (-[n_r > eps] <grad_r, v_r> / n_r^2 + [n_r > 0] d_norm_r / n_r) v_r: the chain through
+// the row norms (see the derivation above).
+template <typename T>
+void AddNormGradients(T* grad, const T* rows, int64_t count, int64_t dim, const double* norms,
+                      const double* d_norm) {
+  at::parallel_for(0, count, RowGrain(dim), [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T* v = rows + r * dim;
+      T* out = grad + r * dim;
+      const double n = norms[r];
+      double coef = 0;
+      if (n > kNormEps) {
+        T dot = 0;
+#pragma omp simd reduction(+ : dot)
+        for (int64_t k = 0; k < dim; ++k) dot += out[k] * v[k];
+        coef -= static_cast<double>(dot) / (n * n);
+      }
+      if (d_norm != nullptr && n > 0) coef += d_norm[r] / n;
+      if (coef == 0) continue;
+      const T c = static_cast<T>(coef);
+#pragma omp simd
+      for (int64_t k = 0; k < dim; ++k) out[k] += c * v[k];
+    }
+  });
+}
+
+}  // namespace
+
+margin::HeadParams ToHeadParams(const MarginHead& head) {
+  HeadParams params;
+  params.kind = head.kind == MarginKind::kSphere ? margin::kSphereKind
+                : head.kind == MarginKind::kCos  ? margin::kCosKind
+                                                 : margin::kArcKind;
+  params.m_int = static_cast<int>(head.m);
+  params.m = head.m;
+  params.scale = head.scale;
+  params.lambda = head.lambda;
+  return params;
+}
+
+MarginForwardState MarginSoftmaxForwardCpu(const torch::Tensor& features,
+                                           const torch::Tensor& weight, const torch::Tensor& labels,
+                                           const MarginHead& head) {
+  const int64_t batch = features.size(0), classes = weight.size(0);
+  const HeadParams params = ToHeadParams(head);
+  MarginForwardState state;
+  torch::Tensor feature_norms = features.norm(2, {1}).to(torch::kDouble).contiguous();
+  state.weight_norms = weight.norm(2, {1}).contiguous();
+  torch::Tensor inv_b = 1 / state.weight_norms.clamp_min(kNormEps);
+  state.exps = at::mm(features, weight.t());
+  state.row_stats = torch::empty({batch, kRowStatCount}, features.options().dtype(torch::kDouble));
+  torch::Tensor row_loss = torch::empty({batch}, state.row_stats.options());
+  torch::Tensor correct = torch::empty({batch}, state.row_stats.options());
+
+  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_forward_cpu", [&] {
+    scalar_t* exps = state.exps.data_ptr<scalar_t>();
+    const scalar_t* inv_b_ptr = inv_b.data_ptr<scalar_t>();
+    const double* norms = feature_norms.data_ptr<double>();
+    const int64_t* label_ptr = labels.data_ptr<int64_t>();
+    double* stats = state.row_stats.data_ptr<double>();
+    double* loss_ptr = row_loss.data_ptr<double>();
+    double* correct_ptr = correct.data_ptr<double>();
+    at::parallel_for(0, batch, RowGrain(classes), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        scalar_t* row = exps + i * classes;
+        ForwardRow<scalar_t>(row, classes, inv_b_ptr, norms[i], label_ptr[i], params,
+                             stats + i * kRowStatCount, loss_ptr + i, correct_ptr + i);
+      }
+    });
+  });
+  state.loss = row_loss.mean().to(features.scalar_type());
+  state.accuracy = correct.mean();  // float64: a share of rows, exact as 1 / B allows
+  return state;
+}
+
+std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCpu(
+    const torch::Tensor& grad_loss, const torch::Tensor& features, const torch::Tensor& weight,
+    const torch::Tensor& labels, const MarginForwardState& state, const MarginHead& head) {
+  const int64_t batch = features.size(0), classes = weight.size(0), dim = features.size(1);
+  const double g = grad_loss.item<double>() / static_cast<double>(batch);
+  const bool sphere = head.kind == MarginKind::kSphere;
+  torch::Tensor inv_b = 1 / state.weight_norms.clamp_min(kNormEps);
+  torch::Tensor k = torch::empty_like(state.exps);
+  torch::Tensor d_factor = torch::zeros({batch}, state.row_stats.options());
+
+  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_backward_cpu", [&] {
+    const scalar_t* exps = state.exps.data_ptr<scalar_t>();
+    scalar_t* k_ptr = k.data_ptr<scalar_t>();
+    const scalar_t* inv_b_ptr = inv_b.data_ptr<scalar_t>();
+    const int64_t* label_ptr = labels.data_ptr<int64_t>();
+    const double* stats = state.row_stats.data_ptr<double>();
+    double* d_factor_ptr = d_factor.data_ptr<double>();
+    at::parallel_for(0, batch, RowGrain(classes), [&](int64_t begin, int64_t end) {
+      for (int64_t i = begin; i < end; ++i) {
+        BackwardRow<scalar_t>(exps + i * classes, k_ptr + i * classes, classes, inv_b_ptr,
+                              label_ptr[i], stats + i * kRowStatCount, g, sphere, d_factor_ptr + i);
+      }
+    });
+  });
+
+  torch::Tensor grad_features = at::mm(k, weight);
+  torch::Tensor grad_weight = at::mm(k.t(), features);
+  k = torch::Tensor();  // the second B x C buffer lives only through the GEMMs
+  torch::Tensor feature_norms = state.row_stats.select(1, kRowNorm).contiguous();
+  torch::Tensor weight_norms = state.weight_norms.to(torch::kDouble).contiguous();
+  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_norm_grads_cpu", [&] {
+    AddNormGradients<scalar_t>(grad_features.data_ptr<scalar_t>(), features.data_ptr<scalar_t>(),
+                               batch, dim, feature_norms.data_ptr<double>(),
+                               sphere ? d_factor.data_ptr<double>() : nullptr);
+    AddNormGradients<scalar_t>(grad_weight.data_ptr<scalar_t>(), weight.data_ptr<scalar_t>(),
+                               classes, dim, weight_norms.data_ptr<double>(), nullptr);
+  });
+  return {grad_features, grad_weight};
+}
+
+}  // namespace sphereface

@@ -1,0 +1,87 @@
+// CUDA glue of the fused margin-softmax loss: the GEMMs through libtorch (cuBLAS), the per-row
+// passes through the raw kernels of margin_softmax_cuda.cu. Compiled only when the addon links
+// CUDA (SPHEREFACE_WITH_CUDA); the CPU build sees an empty file.
+#ifdef SPHEREFACE_WITH_CUDA
+
+#include <c10/cuda/CUDAGuard.h>
+#include <c10/cuda/CUDAStream.h>
+
+#include "ops/margin_softmax_cuda_kernels.h"
+#include "ops/margin_softmax_impl.h"
+
+namespace sphereface {
+
+namespace {
+
+void CheckLaunch(cudaError_t status, const char* what) {
+  TORCH_CHECK(status == cudaSuccess, "margin-softmax loss: CUDA ", what,
+              " failed: ", cudaGetErrorString(status));
+}
+
+}  // namespace
+
+MarginForwardState MarginSoftmaxForwardCuda(const torch::Tensor& features,
+                                            const torch::Tensor& weight,
+                                            const torch::Tensor& labels, const MarginHead& head) {
+  const c10::cuda::CUDAGuard guard(features.device());
+  const int64_t batch = features.size(0), classes = weight.size(0);
+  cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
+  MarginForwardState state;
+  torch::Tensor feature_norms = features.norm(2, {1}).to(torch::kDouble).contiguous();
+  state.weight_norms = weight.norm(2, {1}).contiguous();
+  state.exps = at::mm(features, weight.t());
+  state.row_stats = torch::empty({batch, kRowStatCount}, features.options().dtype(torch::kDouble));
+  torch::Tensor row_loss = torch::empty({batch}, state.row_stats.options());
+  torch::Tensor correct = torch::empty({batch}, state.row_stats.options());
+  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_forward_cuda", [&] {
+    CheckLaunch(LaunchMarginForward<scalar_t>(
+                    state.exps.data_ptr<scalar_t>(), feature_norms.data_ptr<double>(),
+                    state.weight_norms.data_ptr<scalar_t>(), labels.data_ptr<int64_t>(), batch,
+                    classes, ToHeadParams(head), state.row_stats.data_ptr<double>(),
+                    row_loss.data_ptr<double>(), correct.data_ptr<double>(), stream),
+                "forward kernel");
+  });
+  state.loss = row_loss.mean().to(features.scalar_type());
+  state.accuracy = correct.mean();  // float64, as on CPU
+  return state;
+}
+
+std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCuda(
+    const torch::Tensor& grad_loss, const torch::Tensor& features, const torch::Tensor& weight,
+    const torch::Tensor& labels, const MarginForwardState& state, const MarginHead& head) {
+  const c10::cuda::CUDAGuard guard(features.device());
+  const int64_t batch = features.size(0), classes = weight.size(0), dim = features.size(1);
+  cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
+  const bool sphere = head.kind == MarginKind::kSphere;
+  torch::Tensor grad = grad_loss.to(features.options()).contiguous();
+  torch::Tensor k = torch::empty_like(state.exps);
+  torch::Tensor d_factor = torch::zeros({batch}, state.row_stats.options());
+  torch::Tensor grad_features, grad_weight;
+  AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_backward_cuda", [&] {
+    CheckLaunch(LaunchMarginBackward<scalar_t>(
+                    state.exps.data_ptr<scalar_t>(), state.weight_norms.data_ptr<scalar_t>(),
+                    labels.data_ptr<int64_t>(), state.row_stats.data_ptr<double>(),
+                    grad.data_ptr<scalar_t>(), batch, classes, sphere, k.data_ptr<scalar_t>(),
+                    d_factor.data_ptr<double>(), stream),
+                "backward kernel");
+    grad_features = at::mm(k, weight);
+    grad_weight = at::mm(k.t(), features);
+    k = torch::Tensor();
+    torch::Tensor feature_norms = state.row_stats.select(1, kRowNorm).contiguous();
+    torch::Tensor weight_norms = state.weight_norms.to(torch::kDouble).contiguous();
+    CheckLaunch(LaunchAddNormGradients<scalar_t>(
+                    grad_features.data_ptr<scalar_t>(), features.data_ptr<scalar_t>(),
+                    feature_norms.data_ptr<double>(),
+                    sphere ? d_factor.data_ptr<double>() : nullptr, batch, dim, stream),
+                "feature norm kernel");
+    CheckLaunch(LaunchAddNormGradients<scalar_t>(
+                    grad_weight.data_ptr<scalar_t>(), weight.data_ptr<scalar_t>(),
+                    weight_norms.data_ptr<double>(), nullptr, classes, dim, stream),
+                "weight norm kernel");
+  });
+  return {grad_features, grad_weight};
+}
+
+}  // namespace sphereface
+
+#endif  // SPHEREFACE_WITH_CUDA
