@@ -35,6 +35,7 @@ export {
   type Checkpoint,
   type CheckpointState,
 } from './train/checkpoint';
+export { readMetrics, type MetricsRecord } from './train/metrics-log';
 export type { ImageSet, Batch, BatchSource, VerificationPair } from './data/types';
 export { ImageFolderDataset, IMAGE_EXTENSIONS } from './data/image-folder-dataset';
 export { FileListDataset } from './data/file-list-dataset';
