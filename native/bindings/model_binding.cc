@@ -9,17 +9,21 @@
 //   save(path) -> Promise<void>                         [async]
 //   inFlight() -> number; dispose()                     [sync]; dispose throws while calls run
 //   liveModelCount() (module function)                  [sync] handles not yet disposed
+//   fusedSgdStep(param, grad, buffer, options) (module) [sync] the optimiser's update on plain
+//     Float32Arrays (param and buffer updated in place), so tests can check it on its own
 // Inputs are copied into C++ vectors on the JS thread, so no JS memory is read off it. A
 // model's async calls run one after another in call order on its worker (queued, never raced).
 #include <napi.h>
 
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <random>
 
 #include "bindings/bindings.h"
 #include "common/errors.h"
 #include "common/typed_arrays.h"
+#include "train/fused_sgd.h"
 #include "train/model_file.h"
 #include "train/serial_worker.h"
 #include "train/training_state.h"
@@ -52,8 +56,8 @@ MarginHead ReadHead(const Napi::Object& object) {
   } else if (kind == "arc") {
     head.kind = MarginKind::kArc;
   } else {
-    throw Napi::TypeError::New(object.Env(), "head.kind must be 'sphere', 'cos' or 'arc', got '" +
-                                                 kind + "'");
+    throw Napi::TypeError::New(object.Env(),
+                               "head.kind must be 'sphere', 'cos' or 'arc', got '" + kind + "'");
   }
   head.m = GetNumber(object, "m", head.m);
   head.scale = GetNumber(object, "scale", head.scale);
@@ -140,9 +144,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     config.normalisation.std = GetNumber(options, "std", 128);
     const std::string device = GetString(options, "device", "auto");
     const double seed_value = GetNumber(options, "seed", -1);
-    const uint64_t seed = seed_value >= 0 ? static_cast<uint64_t>(seed_value)
-                                          : (uint64_t{std::random_device{}()} << 32) ^
-                                                std::random_device{}();
+    const uint64_t seed = seed_value >= 0
+                              ? static_cast<uint64_t>(seed_value)
+                              : (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
     return Submit(info, [config, device, seed] {
       TORCH_CHECK(IsArch(config.arch), "unknown arch '", config.arch, "'");
       return std::make_unique<TrainingState>(config, ResolveDevice(device), seed);
@@ -153,7 +157,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     CheckUsable(info.Env(), false);
     const std::string path = info[0].As<Napi::String>().Utf8Value();
     const std::string device = info[1].As<Napi::String>().Utf8Value();
-    const std::string expected_arch = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+    const std::string expected_arch =
+        info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
     return Submit(info, [path, device, expected_arch] {
       return ReadModelFile(path, ResolveDevice(device), expected_arch);
     });
@@ -196,11 +201,12 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Embed(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckUsable(env);
-    auto images = std::make_shared<std::vector<uint8_t>>(
-        CopyBytes(ExpectUint8Array(info[0], "images")));
+    auto images =
+        std::make_shared<std::vector<uint8_t>>(CopyBytes(ExpectUint8Array(info[0], "images")));
     const int64_t n = info[1].As<Napi::Number>().Int64Value();
     auto flip = std::make_shared<std::vector<uint8_t>>();
-    if (!info[2].IsNull() && !info[2].IsUndefined()) *flip = CopyBytes(ExpectUint8Array(info[2], "flip"));
+    if (!info[2].IsNull() && !info[2].IsUndefined())
+      *flip = CopyBytes(ExpectUint8Array(info[2], "flip"));
     const InputSize size = InputSizeOf(state_->config().arch);
     if (n <= 0 || static_cast<int64_t>(images->size()) != n * size.height * size.width * 3 ||
         (!flip->empty() && static_cast<int64_t>(flip->size()) != n)) {
@@ -224,7 +230,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     Napi::Int32Array labels = ExpectInt32Array(info[1], "labels");
     input->labels.assign(labels.Data(), labels.Data() + labels.ElementLength());
     input->n = info[2].As<Napi::Number>().Int64Value();
-    if (!info[3].IsNull() && !info[3].IsUndefined()) input->flip = CopyBytes(ExpectUint8Array(info[3], "flip"));
+    if (!info[3].IsNull() && !info[3].IsUndefined())
+      input->flip = CopyBytes(ExpectUint8Array(info[3], "flip"));
     Napi::Object options = info[4].As<Napi::Object>();
     input->sgd.lr = GetNumber(options, "lr", NAN);
     input->sgd.momentum = GetNumber(options, "momentum", 0.9);
@@ -284,6 +291,30 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   bool disposed_ = false;
 };
 
+// Small arrays only (tests): runs on the JS thread, writing the results back into the arrays.
+Napi::Value FusedSgdStepBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array param = ExpectFloat32Array(info[0], "param");
+  Napi::Float32Array grad = ExpectFloat32Array(info[1], "grad");
+  Napi::Float32Array buffer = ExpectFloat32Array(info[2], "buffer");
+  Napi::Object options = info[3].As<Napi::Object>();
+  const int64_t n = static_cast<int64_t>(param.ElementLength());
+  if (grad.ElementLength() != param.ElementLength() ||
+      buffer.ElementLength() != param.ElementLength()) {
+    throw Napi::RangeError::New(env, "param, grad and buffer lengths differ");
+  }
+  std::string error = CaptureError([&] {
+    torch::Tensor p = CopyToTensor(param, {n}), g = CopyToTensor(grad, {n}),
+                  b = CopyToTensor(buffer, {n});
+    FusedSgdStep(p, g, b, GetNumber(options, "lr", 0.1), GetNumber(options, "momentum", 0.9),
+                 GetNumber(options, "weightDecay", 0), GetBool(options, "nesterov", false));
+    std::memcpy(param.Data(), p.data_ptr<float>(), n * sizeof(float));
+    std::memcpy(buffer.Data(), b.data_ptr<float>(), n * sizeof(float));
+  });
+  if (!error.empty()) throw Napi::Error::New(env, error);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitModel(Napi::Env env, Napi::Object exports) {
@@ -291,6 +322,7 @@ void InitModel(Napi::Env env, Napi::Object exports) {
   exports.Set("liveModelCount", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 return Napi::Number::New(info.Env(), live_models.load());
               }));
+  exports.Set("fusedSgdStep", Napi::Function::New(env, FusedSgdStepBinding));
 }
 
 }  // namespace sphereface
