@@ -1,0 +1,105 @@
+import { generateSyntheticFaces } from '../../synth/generate';
+import { UsageError, type Command, type ParsedValues } from '../command';
+
+/** A whole number >= min from a string option, or a UsageError naming the option. */
+function intOption(values: ParsedValues, name: string, min: number, fallback?: number): number {
+  const raw = values[name];
+  if (raw === undefined) {
+    if (fallback === undefined) throw new UsageError(`--${name} is required`);
+    return fallback;
+  }
+  const text = String(raw);
+  const value = Number(text);
+  if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min) {
+    throw new UsageError(`--${name} expects a whole number >= ${min}, got '${text}'`);
+  }
+  return value;
+}
+
+export const synthCommand: Command = {
+  name: 'synth',
+  summary: 'Generate synthetic identities: a training set and held-out LFW-style pairs',
+  usage:
+    'sphereface synth --out DIR --identities N --images K [--seed S] [--held-out-identities N]\n' +
+    '         [--held-out-images K] [--folds F] [--pairs-per-fold P] [--variation 0..1]\n' +
+    '         [--no-occluders] [--workers W] [--json]\n\n' +
+    'Writes DIR/train/<Name>/<Name>_0001.jpg (250x250), DIR/lfw/<Name>/... for other people,\n' +
+    'DIR/pairs.txt (standard LFW form), DIR/train_landmarks.txt and DIR/lfw_landmarks.txt.\n' +
+    'The same seed and settings give byte-identical files; an identical complete set is reused.',
+  options: {
+    out: { type: 'string', short: 'o' },
+    identities: { type: 'string' },
+    images: { type: 'string' },
+    seed: { type: 'string' },
+    'held-out-identities': { type: 'string' },
+    'held-out-images': { type: 'string' },
+    folds: { type: 'string' },
+    'pairs-per-fold': { type: 'string' },
+    variation: { type: 'string' },
+    'no-occluders': { type: 'boolean' },
+    workers: { type: 'string' },
+  },
+  async run(values, positionals) {
+    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const out = values.out;
+    if (typeof out !== 'string' || out === '') throw new UsageError('--out DIR is required');
+    let variation: number | undefined;
+    if (values.variation !== undefined) {
+      variation = Number(values.variation);
+      if (!(variation >= 0 && variation <= 1)) {
+        throw new UsageError(`--variation expects a number in [0, 1], got '${values.variation}'`);
+      }
+    }
+    const seed = intOption(values, 'seed', 0, 1);
+    if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${values.seed}'`);
+    const options = {
+      out,
+      identities: intOption(values, 'identities', 1),
+      images: intOption(values, 'images', 1),
+      seed,
+      heldOutIdentities: intOption(values, 'held-out-identities', 2, 100),
+      heldOutImages: intOption(values, 'held-out-images', 2, 10),
+      folds: intOption(values, 'folds', 1, 10),
+      pairsPerFold: intOption(values, 'pairs-per-fold', 1, 300),
+      variation,
+      occluders: !values['no-occluders'],
+      workers: values.workers === undefined ? undefined : intOption(values, 'workers', 1),
+    };
+    const started = Date.now();
+    const tty = process.stderr.isTTY && !values.json;
+    let result;
+    try {
+      result = await generateSyntheticFaces({
+        ...options,
+        onProgress: tty
+          ? (done, total) => {
+              if (done === total || done % 25 === 0) {
+                process.stderr.write(`\rsynth: ${done}/${total} images`);
+                if (done === total) process.stderr.write('\n');
+              }
+            }
+          : undefined,
+      });
+    } catch (error) {
+      // Impossible fold settings are the user's input: report them as such.
+      if (error instanceof RangeError) throw new UsageError(error.message);
+      throw error;
+    }
+    const seconds = (Date.now() - started) / 1000;
+    if (values.json) {
+      console.log(JSON.stringify({ ...result, seconds }, null, 2));
+      return 0;
+    }
+    const s = result.settings;
+    console.log(
+      `${result.reused ? 'reused' : 'wrote'} ${s.identities} x ${s.images} training images in ${result.trainDir}`,
+    );
+    console.log(`${s.heldOutIdentities} x ${s.heldOutImages} held-out images in ${result.lfwDir}`);
+    console.log(
+      `${s.folds} folds x ${s.pairsPerFold} + ${s.pairsPerFold} pairs in ${result.pairsFile}`,
+    );
+    console.log(`landmarks in ${result.trainLandmarksFile} and ${result.lfwLandmarksFile}`);
+    console.log(`${seconds.toFixed(1)} s`);
+    return 0;
+  },
+};

@@ -1,0 +1,61 @@
+import * as path from 'node:path';
+import { parseNumbers, readListLines } from './list-file';
+import { loadImages, type LoadImagesOptions, type LoadedImages } from './load-images';
+import type { FivePoints } from './transforms/raw-image';
+
+/**
+ * A list file, one image per line: `relative/path label [x1 y1 ... x5 y5]`, paths relative to
+ * `root` (default: the list file's folder), labels integers from 0.
+ */
+export class FileListDataset {
+  readonly listFile: string;
+  readonly root: string;
+  readonly paths: string[] = [];
+  readonly labels: Int32Array;
+  /** Per image, when its line carries them. */
+  readonly landmarks: (FivePoints | undefined)[] = [];
+  readonly classes: number;
+
+  constructor(listFile: string, options: { root?: string } = {}) {
+    this.listFile = path.resolve(listFile);
+    this.root = path.resolve(options.root ?? path.dirname(this.listFile));
+    const labels: number[] = [];
+    const file = this.listFile;
+    for (const { line, text } of readListLines(file, 'FileListDataset')) {
+      const fields = text.split(/\s+/);
+      if (fields.length !== 2 && fields.length !== 12) {
+        throw new Error(
+          `${file}:${line}: expected 'path label' or 'path label x1 y1 ... x5 y5' but found ${fields.length} fields`,
+        );
+      }
+      const label = Number(fields[1]);
+      if (!/^\d+$/.test(fields[1]) || !Number.isSafeInteger(label)) {
+        throw new Error(
+          `${file}:${line}: expected a non-negative integer label but found '${fields[1]}'`,
+        );
+      }
+      this.paths.push(path.resolve(this.root, fields[0]));
+      labels.push(label);
+      this.landmarks.push(
+        fields.length === 12 ? parseNumbers(fields.slice(2), file, line, 'landmarks') : undefined,
+      );
+    }
+    if (this.paths.length === 0) throw new Error(`FileListDataset: ${file} lists no images`);
+    this.labels = Int32Array.from(labels);
+    this.classes = labels.reduce((m, l) => Math.max(m, l), 0) + 1;
+  }
+
+  get length(): number {
+    return this.paths.length;
+  }
+
+  /** Decodes (or reads from the cache) every image with its label and landmarks. */
+  load(options: Omit<LoadImagesOptions, 'labels'> = {}): Promise<LoadedImages> {
+    const hasLandmarks = this.landmarks.some((l) => l !== undefined);
+    return loadImages(this.paths, {
+      landmarks: hasLandmarks ? this.landmarks : undefined,
+      ...options,
+      labels: this.labels,
+    });
+  }
+}

@@ -1,0 +1,128 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import {
+  loadImages,
+  type LoadImagesOptions,
+  type LoadedImages,
+  type OnBadImage,
+} from './load-images';
+import { PairsFile } from './pairs-file';
+import type { VerificationPair } from './types';
+
+/** A pair left out (onBadImage: 'skip'), with its pairs-file line. */
+export interface SkippedPair {
+  line: number;
+  reason: string;
+}
+
+/** LfwDataset.load's result: the decoded images and the pairs that still have both images. */
+export interface LoadedLfw {
+  images: LoadedImages;
+  pairs: VerificationPair[];
+  skippedPairs: SkippedPair[];
+}
+
+/**
+ * LFW for verification: images at `root/<Name>/<Name>_<4-digit index>.jpg` and the pairs of a
+ * pairs.txt (10 folds) or pairsDevTest.txt (one set). `images` is the unique image list in order
+ * of first mention; `pairs` index into it.
+ */
+export class LfwDataset {
+  readonly root: string;
+  readonly pairsFile: string;
+  readonly folds: number;
+  readonly images: string[] = [];
+  readonly pairs: VerificationPair[] = [];
+  /** Pairs left out because an image is missing (only with onBadImage: 'skip'). */
+  readonly skipped: SkippedPair[] = [];
+
+  constructor(
+    root: string,
+    pairsFile: string,
+    options: { onBadImage?: OnBadImage; extension?: string } = {},
+  ) {
+    this.root = path.resolve(root);
+    this.pairsFile = path.resolve(pairsFile);
+    if (!isDir(this.root)) throw new Error(`LfwDataset: cannot read folder ${this.root}`);
+    const parsed = new PairsFile(this.pairsFile);
+    this.folds = parsed.folds;
+    const ext = options.extension ?? 'jpg';
+    const onBadImage = options.onBadImage ?? 'error';
+    const indexOf = new Map<string, number>();
+    const exists = new Map<string, boolean>();
+    const imagePath = (name: string, i: number) =>
+      path.join(this.root, name, `${name}_${String(i).padStart(4, '0')}.${ext}`);
+    for (const p of parsed.pairs) {
+      const a = imagePath(p.nameA, p.indexA);
+      const b = imagePath(p.nameB, p.indexB);
+      const missing = [a, b].find((f) => {
+        if (!exists.has(f)) exists.set(f, isFile(f));
+        return !exists.get(f);
+      });
+      if (missing) {
+        const reason = `the pair names ${missing}, which does not exist`;
+        if (onBadImage === 'skip') {
+          this.skipped.push({ line: p.line, reason });
+          continue;
+        }
+        throw new Error(`${this.pairsFile}:${p.line}: ${reason}`);
+      }
+      for (const f of [a, b]) {
+        if (!indexOf.has(f)) {
+          indexOf.set(f, this.images.length);
+          this.images.push(f);
+        }
+      }
+      this.pairs.push({
+        a: indexOf.get(a)!,
+        b: indexOf.get(b)!,
+        same: p.same,
+        fold: p.fold,
+        line: p.line,
+      });
+    }
+  }
+
+  /**
+   * Decodes (or reads from the cache) the unique images; with onBadImage 'skip', pairs that
+   * lose an image are dropped and reported, and the rest re-indexed into the loaded set.
+   */
+  async load(options: LoadImagesOptions = {}): Promise<LoadedLfw> {
+    const images = await loadImages(this.images, options);
+    const position = new Int32Array(this.images.length).fill(-1);
+    images.kept.forEach((input, i) => (position[input] = i));
+    const reasons = new Map(images.skipped.map((s) => [s.index, s.reason]));
+    const pairs: VerificationPair[] = [];
+    const skippedPairs: SkippedPair[] = [];
+    for (const p of this.pairs) {
+      const a = position[p.a];
+      const b = position[p.b];
+      if (a < 0 || b < 0) {
+        const bad = a < 0 ? p.a : p.b;
+        skippedPairs.push({
+          line: p.line,
+          reason: `${this.images[bad]}: ${reasons.get(bad) ?? 'not loaded'}`,
+        });
+        continue;
+      }
+      pairs.push({ ...p, a, b });
+    }
+    return { images, pairs, skippedPairs };
+  }
+}
+
+function isDir(p: string): boolean {
+  try {
+    return fs.statSync(p).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+function isFile(p: string): boolean {
+  try {
+    return fs.statSync(p).isFile();
+  } catch {
+    return false;
+  }
+}

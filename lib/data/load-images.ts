@@ -1,0 +1,243 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DecodePool, type DecodeJob } from './decode-pool';
+import {
+  ImageCache,
+  CACHE_VERSION,
+  type CacheMiss,
+  type CachedImages,
+  type SkippedImage,
+} from './image-cache';
+import { ProgressBar } from './progress-bar';
+import type { DeterministicTransform } from './transforms/transform';
+import type { FivePoints } from './transforms/raw-image';
+import type { ImageSet } from './types';
+
+export type OnBadImage = 'error' | 'skip';
+
+export interface LoadImagesOptions {
+  /** Run once per image at load time, in order (Resize, CenterCrop, FaceAlign). */
+  transforms?: readonly DeterministicTransform[];
+  /** One label per path; carried into the set (and filtered with it when images are skipped). */
+  labels?: Int32Array | readonly number[];
+  /** One five-point set per path (or undefined), for FaceAlign. */
+  landmarks?: readonly (FivePoints | undefined)[];
+  /** Folder for the binary cache; without it every call decodes. */
+  cacheDir?: string;
+  /** Stem of the cache file name (default 'images'); older files with the same stem are replaced. */
+  cacheName?: string;
+  /** 'error' (default): the first bad image rejects, naming the file. 'skip': leave it out, report it. */
+  onBadImage?: OnBadImage;
+  /** Decode threads (default: cores available); or an existing pool to reuse. */
+  threads?: number;
+  pool?: DecodePool;
+  /** Draw a progress bar on this stream when it is a TTY (default process.stderr); false for none. */
+  progress?: false | NodeJS.WritableStream;
+}
+
+/** A loaded set: `kept[i]` is the input index of image i; `skipped` what was left out. */
+export interface LoadedImages extends ImageSet {
+  kept: Int32Array;
+  skipped: SkippedImage[];
+  fromCache: boolean;
+  cacheFile?: string;
+  /** Why an existing cache was not used, when there is a cache folder and it was rebuilt. */
+  cacheMiss?: CacheMiss;
+}
+
+const MAX_BYTES = 2 ** 32 - 1; // the largest Uint8Array V8 gives us
+
+async function statAll(paths: readonly string[]): Promise<[number, number][]> {
+  const out: [number, number][] = new Array(paths.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < paths.length) {
+      const i = next++;
+      try {
+        const s = await fs.promises.stat(paths[i]);
+        out[i] = [s.size, Math.round(s.mtimeMs)];
+      } catch {
+        out[i] = [-1, -1];
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(64, paths.length) }, worker));
+  return out;
+}
+
+function checkOptions(paths: readonly string[], options: LoadImagesOptions): void {
+  if (!Array.isArray(paths) || paths.length === 0) {
+    throw new Error('loadImages: expected a non-empty array of image paths for paths');
+  }
+  if (options.labels && options.labels.length !== paths.length) {
+    throw new Error(
+      `loadImages: expected ${paths.length} labels (one per path) but received ${options.labels.length}`,
+    );
+  }
+  if (options.landmarks && options.landmarks.length !== paths.length) {
+    throw new Error(
+      `loadImages: expected ${paths.length} landmark sets (one per path) but received ${options.landmarks.length}`,
+    );
+  }
+  if (options.onBadImage && options.onBadImage !== 'error' && options.onBadImage !== 'skip') {
+    throw new Error(
+      `loadImages: expected 'error' or 'skip' for onBadImage but received ${String(options.onBadImage)}`,
+    );
+  }
+  for (const t of options.transforms ?? []) {
+    if ((t as { random?: boolean }).random !== false) {
+      throw new Error(
+        'loadImages: random transforms (RandomCrop, RandomHorizontalFlip) belong to the DataLoader, not the cache',
+      );
+    }
+  }
+}
+
+/**
+ * Decodes images (on a worker pool), runs the deterministic transforms and returns one
+ * contiguous uint8 n x h x w x 3 set. With `cacheDir` the result is cached on disk and later
+ * calls with the same files (paths, sizes, mtimes), labels, landmarks and transforms read the
+ * cache instead of decoding.
+ */
+export async function loadImages(
+  paths: readonly string[],
+  options: LoadImagesOptions = {},
+): Promise<LoadedImages> {
+  checkOptions(paths, options);
+  const transforms = options.transforms ?? [];
+  const onBadImage = options.onBadImage ?? 'error';
+  let cache: ImageCache | undefined;
+  let digest = '';
+  let cacheMiss: CacheMiss | undefined;
+  if (options.cacheDir) {
+    const stats = await statAll(paths);
+    digest = ImageCache.digest({
+      cache: CACHE_VERSION,
+      paths,
+      stats,
+      labels: options.labels ? Array.from(options.labels) : null,
+      landmarks: options.landmarks
+        ? options.landmarks.map((l) => (l ? Array.from(l) : null))
+        : null,
+      transforms: transforms.map((t) => t.spec()),
+      onBadImage,
+    });
+    const stem = options.cacheName ?? 'images';
+    cache = new ImageCache(path.join(options.cacheDir, `${stem}-${digest.slice(0, 16)}.sfcache`));
+    const found = await cache.read(digest);
+    if ('hit' in found) return { ...found.hit, fromCache: true, cacheFile: cache.file };
+    cacheMiss = found.miss;
+  }
+  const decoded = await decodeAll(paths, transforms, options, onBadImage);
+  if (cache) {
+    await cache.write(digest, decoded);
+    await removeOlderCaches(cache.file, options.cacheName ?? 'images');
+  }
+  return {
+    ...decoded,
+    fromCache: false,
+    cacheFile: cache?.file,
+    cacheMiss: cache ? cacheMiss : undefined,
+  };
+}
+
+async function removeOlderCaches(keep: string, stem: string): Promise<void> {
+  const dir = path.dirname(keep);
+  const pattern = new RegExp(
+    `^${stem.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-[0-9a-f]{16}\\.sfcache$`,
+  );
+  for (const name of await fs.promises.readdir(dir)) {
+    if (pattern.test(name) && path.join(dir, name) !== keep)
+      await fs.promises.rm(path.join(dir, name), { force: true });
+  }
+}
+
+async function decodeAll(
+  paths: readonly string[],
+  transforms: readonly DeterministicTransform[],
+  options: LoadImagesOptions,
+  onBadImage: OnBadImage,
+): Promise<CachedImages> {
+  const n = paths.length;
+  const jobs: DecodeJob[] = paths.map((p, i) => ({ path: p, landmarks: options.landmarks?.[i] }));
+  const ok = new Uint8Array(n);
+  const bad: SkippedImage[] = [];
+  let images: Uint8Array | undefined;
+  let height = 0;
+  let width = 0;
+  let firstPath = '';
+  let sizeError: Error | undefined;
+  const bar =
+    options.progress === false
+      ? undefined
+      : new ProgressBar(n, 'decoding', options.progress ?? process.stderr);
+  let done = 0;
+  const pool = options.pool ?? new DecodePool({ threads: options.threads });
+  try {
+    await pool.run(jobs, transforms, (i, outcome) => {
+      bar?.update(++done);
+      if (!outcome.ok) {
+        bad.push({ index: i, path: paths[i], reason: outcome.error });
+        return;
+      }
+      const image = outcome.image;
+      if (!images) {
+        height = image.height;
+        width = image.width;
+        firstPath = paths[i];
+        const bytes = n * height * width * 3;
+        if (bytes > MAX_BYTES) {
+          sizeError = new Error(
+            `loadImages: ${n} images of ${height}x${width}x3 need ${bytes} bytes, more than one Uint8Array holds (${MAX_BYTES}); load the set in parts`,
+          );
+          return;
+        }
+        images = new Uint8Array(bytes);
+      } else if (image.height !== height || image.width !== width) {
+        // Not a bad file but a pipeline that does not fix the size: always an error.
+        sizeError ??= new Error(
+          `loadImages: ${paths[i]} is ${image.height}x${image.width} after the transforms but ${firstPath} is ${height}x${width}; add a Resize([h, w]), CenterCrop or FaceAlign so every image has one size`,
+        );
+        return;
+      }
+      images.set(image.data, i * height * width * 3);
+      ok[i] = 1;
+    });
+  } finally {
+    bar?.finish();
+    if (!options.pool) await pool.close();
+  }
+  if (sizeError) throw sizeError;
+  bad.sort((a, b) => a.index - b.index);
+  if (bad.length > 0 && onBadImage === 'error') {
+    const more = bad.length > 1 ? ` (and ${bad.length - 1} more bad images)` : '';
+    throw new Error(
+      `loadImages: cannot decode ${bad[0].path}: ${bad[0].reason}${more}; pass onBadImage: 'skip' to leave bad images out`,
+    );
+  }
+  if (!images) {
+    throw new Error(
+      `loadImages: none of the ${n} images could be decoded; the first, ${bad[0].path}: ${bad[0].reason}`,
+    );
+  }
+  const imageBytes = height * width * 3;
+  const kept = new Int32Array(n - bad.length);
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    if (!ok[i]) continue;
+    if (k !== i) images.copyWithin(k * imageBytes, i * imageBytes, (i + 1) * imageBytes);
+    kept[k++] = i;
+  }
+  const labels = options.labels
+    ? Int32Array.from(kept, (i) => Number(options.labels![i]))
+    : undefined;
+  return {
+    images: k === n ? images : images.subarray(0, k * imageBytes),
+    n: k,
+    height,
+    width,
+    labels,
+    kept,
+    skipped: bad,
+  };
+}

@@ -1,0 +1,96 @@
+import { readListLines } from './list-file';
+
+/** One line of a pairs file, before names are turned into image paths. */
+export interface PairLine {
+  nameA: string;
+  indexA: number;
+  nameB: string;
+  indexB: number;
+  same: boolean;
+  fold: number;
+  line: number;
+}
+
+/**
+ * LFW's verification pairs. `pairs.txt`: a header `folds n`, then per fold n matched lines
+ * `name i j` followed by n mismatched lines `name1 i name2 j` (fold f holds lines
+ * 2nf+2 .. 2n(f+1)+1 of the file, i.e. pairs 2nf+1..2n(f+1)). `pairsDevTest.txt`/`pairsDevTrain.txt`:
+ * a header `n` and one set of n matched then n mismatched lines (fold 0). Tabs or spaces.
+ */
+export class PairsFile {
+  readonly file: string;
+  readonly folds: number;
+  readonly perFold: number;
+  readonly pairs: PairLine[] = [];
+
+  constructor(file: string) {
+    this.file = file;
+    const lines = readListLines(file, 'PairsFile');
+    if (lines.length === 0) throw new Error(`${file}: empty pairs file`);
+    const header = lines[0].text.split(/\s+/);
+    const counts = header.map(Number);
+    if (
+      !(header.length === 1 || header.length === 2) ||
+      !header.every((h) => /^\d+$/.test(h)) ||
+      counts.some((c) => c < 1)
+    ) {
+      throw new Error(
+        `${file}:${lines[0].line}: expected a header 'folds pairsPerFold' (e.g. '10 300') or 'pairs' (e.g. '500') but found '${lines[0].text}'`,
+      );
+    }
+    this.folds = header.length === 2 ? counts[0] : 1;
+    this.perFold = header.length === 2 ? counts[1] : counts[0];
+    const expected = this.folds * 2 * this.perFold;
+    const body = lines.slice(1);
+    if (body.length !== expected) {
+      const where =
+        body.length < expected
+          ? `ends after ${body.length} pairs`
+          : `has ${body.length - expected} lines too many`;
+      throw new Error(
+        `${file}: the header '${lines[0].text}' promises ${expected} pairs but the file ${where}`,
+      );
+    }
+    body.forEach(({ line, text }, k) => {
+      const fold = Math.floor(k / (2 * this.perFold));
+      const same = k % (2 * this.perFold) < this.perFold;
+      const f = text.split(/\s+/);
+      const index = (s: string) => {
+        if (!/^\d+$/.test(s) || Number(s) < 1)
+          throw new Error(`${file}:${line}: expected a positive image number but found '${s}'`);
+        return Number(s);
+      };
+      if (same) {
+        if (f.length !== 3) {
+          throw new Error(
+            `${file}:${line}: expected a matched pair 'name i j' (fold ${fold + 1}) but found ${f.length} fields: '${text}'`,
+          );
+        }
+        this.pairs.push({
+          nameA: f[0],
+          indexA: index(f[1]),
+          nameB: f[0],
+          indexB: index(f[2]),
+          same,
+          fold,
+          line,
+        });
+      } else {
+        if (f.length !== 4) {
+          throw new Error(
+            `${file}:${line}: expected a mismatched pair 'name1 i name2 j' (fold ${fold + 1}) but found ${f.length} fields: '${text}'`,
+          );
+        }
+        this.pairs.push({
+          nameA: f[0],
+          indexA: index(f[1]),
+          nameB: f[2],
+          indexB: index(f[3]),
+          same,
+          fold,
+          line,
+        });
+      }
+    });
+  }
+}

@@ -1,0 +1,16 @@
+import { CenterCrop } from './center-crop';
+import { FaceAlign } from './face-align';
+import { Resize } from './resize';
+import type { DeterministicTransform, TransformSpec } from './transform';
+
+/** Rebuilds a transform from its spec (decode workers receive specs, not class instances). */
+export function transformFromSpec(spec: TransformSpec): DeterministicTransform {
+  switch (spec.kind) {
+    case 'resize':
+      return new Resize(spec.size);
+    case 'center-crop':
+      return new CenterCrop([spec.height, spec.width]);
+    case 'face-align':
+      return new FaceAlign({ width: spec.width, height: spec.height, template: spec.template });
+  }
+}

@@ -1,0 +1,207 @@
+// LFW-style verification of a model: embed each unique image once (and its mirror), score the
+// pairs by cosine similarity under a stated protocol, and report fold accuracy and ROC figures.
+import type { ImageSet, VerificationPair } from '../data/types';
+import { angularFisherScore, type AngularFisherScore } from './angular-fisher-score';
+import type { Embedder } from './embedder';
+import { flipImagesHorizontally } from './flip-images';
+import { pairCosines, pairCosinesMinusTrainingMean } from './pair-scores';
+import { describeProtocol, resolveProtocol, type Protocol, type ProtocolOptions } from './protocol';
+import { summarizeRoc, type RocPoint, type RocSummary } from './roc';
+import { kFoldVerification, type FoldResult } from './verification';
+
+export interface LfwEvaluatorOptions extends ProtocolOptions {
+  /** Images per embed call (default 64). */
+  batchSize?: number;
+}
+
+export interface EvaluateOptions {
+  /** Called after each embedded batch with the images done so far (for progress bars). */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface LfwEvaluation {
+  /** Mean held-out fold accuracy. */
+  accuracy: number;
+  /** Population std of the fold accuracies. */
+  std: number;
+  /** Mean of the per-fold thresholds (same when cosine > threshold). */
+  threshold: number;
+  folds: FoldResult[];
+  roc: RocSummary;
+  rocPoints: RocPoint[];
+  /** Per pair, in pairs order: the score it was tested with (its own fold's, under subtractMean). */
+  scores: Float64Array;
+  /** AFS of the evaluated features when the image set has labels. */
+  angularFisherScore?: AngularFisherScore;
+  protocol: Protocol & { description: string };
+  images: number;
+  pairs: number;
+  featureDim: number;
+  embedSeconds: number;
+}
+
+export class LfwEvaluator {
+  readonly protocol: Protocol;
+  private readonly batchSize: number;
+
+  constructor(
+    readonly imageSet: ImageSet,
+    readonly pairs: readonly VerificationPair[],
+    options: LfwEvaluatorOptions = {},
+  ) {
+    this.protocol = resolveProtocol(options);
+    this.batchSize = options.batchSize ?? 64;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
+      throw new RangeError(
+        `Expected positive integer for batchSize but received ${this.batchSize}`,
+      );
+    }
+    const { n, height, width, images } = imageSet;
+    if (!(images instanceof Uint8Array) || images.length !== n * height * width * 3) {
+      throw new Error(
+        `Expected imageSet.images to hold n x height x width x 3 = ${n * height * width * 3} bytes but received ${images?.length}`,
+      );
+    }
+    if (!Array.isArray(pairs) || pairs.length === 0) {
+      throw new Error('Expected a non-empty array for pairs');
+    }
+  }
+
+  /** Per-image features as the protocol combines them, n x featureDim, float64. */
+  async features(
+    model: Embedder,
+    options: EvaluateOptions = {},
+  ): Promise<{ features: Float64Array; dim: number }> {
+    const { n, height, width, images } = this.imageSet;
+    if (model.inputSize && (model.inputSize.height !== height || model.inputSize.width !== width)) {
+      throw new Error(
+        `Expected images of the model's input size ${model.inputSize.height}x${model.inputSize.width} but the image set holds ${height}x${width}`,
+      );
+    }
+    const d = model.embeddingDim;
+    const flip = this.protocol.flip;
+    const dim = flip === 'concat' ? 2 * d : d;
+    const features = new Float64Array(n * dim);
+    const pixels = height * width * 3;
+    const mirror = new Uint8Array(Math.min(n, this.batchSize) * pixels);
+    const embed = async (batch: Uint8Array, count: number) => {
+      const out = await model.embed(batch, count);
+      if (out.length !== count * d) {
+        throw new Error(
+          `Expected ${count} x ${d} features from embed() but received ${out.length}`,
+        );
+      }
+      return out;
+    };
+    for (let start = 0; start < n; start += this.batchSize) {
+      const count = Math.min(this.batchSize, n - start);
+      const batch = images.subarray(start * pixels, (start + count) * pixels);
+      const plain = await embed(batch, count);
+      const flipped =
+        flip === 'none'
+          ? undefined
+          : await embed(
+              flipImagesHorizontally(batch, count, height, width, mirror).subarray(
+                0,
+                count * pixels,
+              ),
+              count,
+            );
+      options.onProgress?.(start + count, n);
+      for (let i = 0; i < count; i++) {
+        const row = (start + i) * dim;
+        for (let k = 0; k < d; k++) {
+          const f = plain[i * d + k];
+          if (!flipped) features[row + k] = f;
+          else if (flip === 'sum') features[row + k] = f + flipped[i * d + k];
+          else {
+            features[row + k] = f;
+            features[row + d + k] = flipped[i * d + k];
+          }
+        }
+      }
+    }
+    return { features, dim };
+  }
+
+  // AFS is a by-product: undefined without labels or when it is undefined (one class, or class
+  // means with no direction), rather than failing the verification figures.
+  private fisherScore(features: Float64Array, dim: number): AngularFisherScore | undefined {
+    const labels = this.imageSet.labels;
+    if (!labels || labels.length !== this.imageSet.n) return undefined;
+    try {
+      return angularFisherScore(features, labels, dim);
+    } catch {
+      return undefined;
+    }
+  }
+
+  async evaluate(model: Embedder, options: EvaluateOptions = {}): Promise<LfwEvaluation> {
+    const started = process.hrtime.bigint();
+    const { features, dim } = await this.features(model, options);
+    const embedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
+    for (let i = 0; i < features.length; i++) {
+      if (!Number.isFinite(features[i])) {
+        throw new Error(`The model returned a non-finite feature for image ${Math.floor(i / dim)}`);
+      }
+    }
+
+    const pairs = this.pairs;
+    // Under subtractMean each fold has its own scores; they are computed up front, yielding to
+    // the event loop between folds (seconds at LFW size), and a pair is reported in the ROC with
+    // the scores of the fold that tests it.
+    const byFold = new Map<number, Float64Array>();
+    if (this.protocol.subtractMean) {
+      const scratch = new Float64Array(features.length);
+      for (const fold of new Set(pairs.map((p) => p.fold))) {
+        await new Promise((resolve) => setImmediate(resolve));
+        byFold.set(fold, pairCosinesMinusTrainingMean(features, dim, pairs, fold, scratch));
+      }
+    }
+    const fixed = this.protocol.subtractMean ? undefined : pairCosines(features, dim, pairs);
+    const scoresFor = (fold: number) => fixed ?? (byFold.get(fold) as Float64Array);
+    const tested = Float64Array.from(pairs, (p, i) => scoresFor(p.fold)[i]);
+    const result = kFoldVerification(scoresFor, pairs, { threshold: this.protocol.threshold });
+    const { points, summary } = summarizeRoc(
+      tested,
+      pairs.map((p) => p.same),
+    );
+    return {
+      accuracy: result.meanAccuracy,
+      std: result.stdAccuracy,
+      threshold: result.meanThreshold,
+      folds: result.folds,
+      roc: summary,
+      rocPoints: points,
+      scores: tested,
+      angularFisherScore: this.fisherScore(features, dim),
+      protocol: {
+        ...this.protocol,
+        description: describeProtocol(this.protocol, result.folds.length),
+      },
+      images: this.imageSet.n,
+      pairs: pairs.length,
+      featureDim: dim,
+      embedSeconds,
+    };
+  }
+}
+
+/** The JSON-friendly part of an evaluation (no per-pair arrays) for summaries and --json. */
+export function evaluationSummary(e: LfwEvaluation): Record<string, unknown> {
+  return {
+    accuracy: e.accuracy,
+    std: e.std,
+    threshold: e.threshold,
+    folds: e.folds,
+    auc: e.roc.auc,
+    eer: e.roc.eer,
+    tarAtFar: e.roc.tarAtFar,
+    angularFisherScore: e.angularFisherScore?.afs,
+    protocol: e.protocol,
+    images: e.images,
+    pairs: e.pairs,
+    featureDim: e.featureDim,
+    embedSeconds: e.embedSeconds,
+  };
+}

@@ -1,0 +1,163 @@
+// A run's report in its out dir: summary.json, plots/*.png and report.md linking them (the
+// trainer writes metrics.jsonl itself; the report links it when present). Every file is written
+// atomically, report.md last, so a report.md on disk never links a missing plot.
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { evaluationSummary, type LfwEvaluation } from '../eval/lfw-evaluator';
+import {
+  renderAccuracyPlot,
+  renderLossPlot,
+  renderRocPlot,
+  type EpochMetrics,
+  type RocCurve,
+} from './training-plots';
+import { writeFileAtomic } from './write-file-atomic';
+
+export interface ReportInput {
+  title?: string;
+  /** Anything the caller wants in summary.json (config, timings, final figures). */
+  summary: Record<string, unknown>;
+  /** Per-epoch figures for the loss and accuracy plots and the epoch table. */
+  epochs?: readonly EpochMetrics[];
+  /** The model's final verification evaluation: ROC plots, headline figures, protocol. */
+  evaluation?: LfwEvaluation;
+  /** The same protocol on raw pixels (rawPixelEmbedder), drawn as a second ROC curve. */
+  baseline?: LfwEvaluation;
+}
+
+export interface WrittenReport {
+  report: string;
+  summary: string;
+  plots: string[];
+}
+
+const pct = (x: number) => `${(100 * x).toFixed(2)}%`;
+
+function figuresTable(rows: [string, LfwEvaluation][]): string[] {
+  const far = rows[0][1].roc.tarAtFar.map((t) => t.far);
+  const head = [
+    '',
+    'accuracy ± std',
+    'threshold',
+    'AUC',
+    'EER',
+    ...far.map((f) => `TAR @ FAR ${f}`),
+  ];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
+  for (const [name, e] of rows) {
+    const cells = [
+      name,
+      `${pct(e.accuracy)} ± ${pct(e.std)}`,
+      e.threshold.toFixed(4),
+      e.roc.auc.toFixed(4),
+      pct(e.roc.eer),
+      ...e.roc.tarAtFar.map((t) => pct(t.tar)),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
+  }
+  return lines;
+}
+
+function epochTable(epochs: readonly EpochMetrics[]): string[] {
+  const fmt = (v: number | undefined, digits: number) =>
+    Number.isFinite(v) ? (v as number).toFixed(digits) : '';
+  const lines = ['| Epoch | Loss | Train acc. | Test acc. |', '|---|---|---|---|'];
+  for (const e of epochs) {
+    lines.push(
+      `| ${e.epoch} | ${fmt(e.trainLoss, 3)} | ${fmt(e.trainAccuracy, 4)} | ${fmt(e.testAccuracy, 4)} |`,
+    );
+  }
+  return lines;
+}
+
+async function exists(file: string): Promise<boolean> {
+  return fs.stat(file).then(
+    () => true,
+    () => false,
+  );
+}
+
+export async function writeReport(outDir: string, input: ReportInput): Promise<WrittenReport> {
+  if (typeof outDir !== 'string' || outDir.length === 0) {
+    throw new Error(`Expected a directory path for outDir but received ${String(outDir)}`);
+  }
+  if (typeof input?.summary !== 'object' || input.summary === null) {
+    throw new Error('Expected an object for summary');
+  }
+  const plotsDir = path.join(outDir, 'plots');
+  await fs.mkdir(plotsDir, { recursive: true });
+  const plots: { file: string; caption: string }[] = [];
+  const addPlot = async (name: string, caption: string, png: Promise<Buffer>) => {
+    const file = path.join(plotsDir, name);
+    await writeFileAtomic(file, await png);
+    plots.push({ file, caption });
+  };
+
+  const epochs = input.epochs ?? [];
+  if (epochs.some((e) => Number.isFinite(e.trainLoss) || Number.isFinite(e.testLoss))) {
+    await addPlot('loss.png', 'Loss by epoch', renderLossPlot(epochs));
+  }
+  if (epochs.some((e) => Number.isFinite(e.trainAccuracy) || Number.isFinite(e.testAccuracy))) {
+    await addPlot('accuracy.png', 'Accuracy by epoch', renderAccuracyPlot(epochs));
+  }
+  if (input.evaluation) {
+    const curves: RocCurve[] = [{ name: 'model', points: input.evaluation.rocPoints }];
+    if (input.baseline) curves.push({ name: 'raw pixels', points: input.baseline.rocPoints });
+    await addPlot('roc.png', 'ROC', renderRocPlot(curves));
+    await addPlot('roc-log.png', 'ROC, log FAR axis', renderRocPlot(curves, { logFar: true }));
+  }
+
+  const summary: Record<string, unknown> = { ...input.summary };
+  if (input.evaluation && !('evaluation' in summary))
+    summary.evaluation = evaluationSummary(input.evaluation);
+  if (input.baseline && !('baseline' in summary))
+    summary.baseline = evaluationSummary(input.baseline);
+  const summaryFile = path.join(outDir, 'summary.json');
+  await writeFileAtomic(summaryFile, JSON.stringify(summary, null, 2) + '\n');
+
+  const md: string[] = [`# ${input.title ?? 'sphereface run'}`, ''];
+  if (input.evaluation) {
+    const rows: [string, LfwEvaluation][] = [['model', input.evaluation]];
+    if (input.baseline) rows.push(['raw pixels', input.baseline]);
+    md.push('## Verification', '', ...figuresTable(rows), '');
+    md.push(
+      `Protocol: ${input.evaluation.protocol.description} ` +
+        `${input.evaluation.pairs} pairs (${input.evaluation.roc.samePairs} same, ` +
+        `${input.evaluation.roc.differentPairs} different), ${input.evaluation.images} images.`,
+      '',
+    );
+    if (
+      input.baseline &&
+      input.baseline.protocol.description !== input.evaluation.protocol.description
+    ) {
+      md.push(`Raw-pixel protocol: ${input.baseline.protocol.description}`, '');
+    }
+    const negatives = input.evaluation.roc.differentPairs;
+    for (const t of input.evaluation.roc.tarAtFar) {
+      if (t.far * negatives < 1) {
+        md.push(
+          `TAR @ FAR ${t.far} is the TAR at FAR 0: with ${negatives} different pairs one false accept is already FAR ${(1 / negatives).toPrecision(2)}.`,
+          '',
+        );
+      }
+    }
+    if (input.evaluation.angularFisherScore) {
+      md.push(
+        `Angular Fisher score (lower is better): ${input.evaluation.angularFisherScore.afs.toFixed(4)}`,
+        '',
+      );
+    }
+  }
+  if (epochs.length > 0) md.push('## Training', '', ...epochTable(epochs), '');
+  if (plots.length > 0) {
+    md.push('## Plots', '');
+    for (const p of plots) md.push(`![${p.caption}](plots/${path.basename(p.file)})`, '');
+  }
+  const files = ['[summary.json](summary.json)'];
+  if (await exists(path.join(outDir, 'metrics.jsonl')))
+    files.push('[metrics.jsonl](metrics.jsonl)');
+  md.push('## Files', '', ...files.map((f) => `- ${f}`), '');
+  const reportFile = path.join(outDir, 'report.md');
+  await writeFileAtomic(reportFile, md.join('\n'));
+  return { report: reportFile, summary: summaryFile, plots: plots.map((p) => p.file) };
+}

@@ -1,0 +1,39 @@
+// One image of the generated set, described by numbers only so that it can be sent to a worker:
+// the identity and the photo are re-derived there from the seed, and the bytes written do not
+// depend on which thread renders them.
+import { renderFace } from './face-renderer';
+import { sampleIdentity, type IdentityParams } from './identity';
+import { encodeJpeg, JPEG_QUALITY } from './jpeg';
+import { Rng } from './random';
+import { sampleVariation, type VariationOptions } from './variation';
+import { writeFileAtomic } from './atomic-write';
+
+/** Stream labels: training and held-out people come from different streams, so never coincide. */
+export const TRAIN_SET = 1;
+export const HELD_OUT_SET = 2;
+
+export interface ImageJob {
+  seed: number;
+  set: number;
+  identity: number;
+  image: number;
+  file: string;
+  variation: VariationOptions;
+}
+
+export function identityFor(seed: number, set: number, identity: number): IdentityParams {
+  return sampleIdentity(new Rng(seed, set, identity));
+}
+
+/** Renders, encodes and writes one image; returns its five landmarks. */
+export async function runImageJob(job: ImageJob): Promise<number[]> {
+  const identity = identityFor(job.seed, job.set, job.identity);
+  const variation = sampleVariation(
+    new Rng(job.seed, job.set, job.identity, job.image, 7),
+    job.variation,
+  );
+  const face = renderFace(identity, variation);
+  const jpeg = await encodeJpeg(face.rgb, face.width, face.height, JPEG_QUALITY);
+  await writeFileAtomic(job.file, jpeg);
+  return face.landmarks;
+}

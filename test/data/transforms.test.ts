@@ -1,0 +1,245 @@
+import { spawnSync } from 'node:child_process';
+import { expect } from 'chai';
+import { CenterCrop } from '../../lib/data/transforms/center-crop';
+import { FaceAlign, SPHEREFACE_TEMPLATE } from '../../lib/data/transforms/face-align';
+import { Normalize } from '../../lib/data/transforms/normalize';
+import { RandomCrop } from '../../lib/data/transforms/random-crop';
+import { Resize } from '../../lib/data/transforms/resize';
+import { applyAffine, fitSimilarity } from '../../lib/data/transforms/similarity';
+import { Rng } from '../../lib/data/rng';
+import { rgbOf } from './helpers';
+
+/** Float64 antialiased-bilinear reference: a triangle filter of half-width max(scale, 1). */
+function referenceResize(
+  src: Uint8Array,
+  inW: number,
+  inH: number,
+  outW: number,
+  outH: number,
+): Float64Array {
+  const weights = (inSize: number, outSize: number) => {
+    const scale = inSize / outSize;
+    const support = Math.max(scale, 1);
+    return Array.from({ length: outSize }, (_, o) => {
+      const centre = (o + 0.5) * scale; // output pixel centre in input coordinates
+      const w = new Float64Array(inSize);
+      let total = 0;
+      for (let i = 0; i < inSize; i++) {
+        const d = Math.abs(i + 0.5 - centre) / support;
+        w[i] = Math.max(0, 1 - d);
+        total += w[i];
+      }
+      const normalised = w.map((v) => v / total);
+      const nonzero = Array.from(normalised.keys()).filter((i) => normalised[i] !== 0);
+      return { w: normalised, nonzero };
+    });
+  };
+  const wx = weights(inW, outW);
+  const wy = weights(inH, outH);
+  const out = new Float64Array(outW * outH * 3);
+  for (let oy = 0; oy < outH; oy++) {
+    for (let ox = 0; ox < outW; ox++) {
+      for (let c = 0; c < 3; c++) {
+        let v = 0;
+        for (const y of wy[oy].nonzero) {
+          for (const x of wx[ox].nonzero)
+            v += wy[oy].w[y] * wx[ox].w[x] * src[(y * inW + x) * 3 + c];
+        }
+        out[(oy * outW + ox) * 3 + c] = v;
+      }
+    }
+  }
+  return out;
+}
+
+describe('data transforms', () => {
+  it('Resize(96) turns 250x250 into 96x96 matching a float64 antialiased-bilinear reference', () => {
+    const src = rgbOf(250, 250, (x, y) => [
+      Math.round(127.5 + 127.5 * Math.sin(x / 7) * Math.cos(y / 11)),
+      (x * y) % 256,
+      Math.round((255 * x) / 249),
+    ]);
+    const out = new Resize(96).apply({ data: src, width: 250, height: 250 });
+    expect([out.width, out.height]).to.deep.equal([96, 96]);
+    const ref = referenceResize(src, 250, 250, 96, 96);
+    let worst = 0;
+    for (let i = 0; i < ref.length; i++) worst = Math.max(worst, Math.abs(out.data[i] - ref[i]));
+    // Pillow (and so we) round to uint8 between the horizontal and vertical passes: <= 1 level.
+    expect(worst).to.be.at.most(1);
+  });
+
+  it('Resize sets the shorter side and keeps the aspect ratio like torchvision', () => {
+    expect(new Resize(96).outputSize(250, 200)).to.deep.equal([120, 96]);
+    expect(new Resize(96).outputSize(100, 300)).to.deep.equal([96, 288]);
+    expect(new Resize([112, 96]).outputSize(250, 250)).to.deep.equal([112, 96]);
+    expect(() => new Resize(0)).to.throw(/positive integer for size/);
+  });
+
+  it('CenterCrop uses Python rounding for odd margins and pads small images', () => {
+    const src = rgbOf(5, 5, (x, y) => [x, y, 0]);
+    const out = new CenterCrop(2).apply({ data: src, width: 5, height: 5 });
+    // (5 - 2) / 2 = 1.5 rounds to 2 (half to even).
+    expect(Array.from(out.data.subarray(0, 3))).to.deep.equal([2, 2, 0]);
+    const padded = new CenterCrop(4).apply({
+      data: rgbOf(2, 2, (x, y) => [10 + x, 10 + y, 1]),
+      width: 2,
+      height: 2,
+    });
+    // Pad (4 - 2) / 2 = 1 on the top and left: pixel (1, 1) is the source's (0, 0).
+    expect(Array.from(padded.data.subarray(0, 3))).to.deep.equal([0, 0, 0]);
+    expect(Array.from(padded.data.subarray((1 * 4 + 1) * 3, (1 * 4 + 1) * 3 + 3))).to.deep.equal([
+      10, 10, 1,
+    ]);
+  });
+
+  it('fitSimilarity recovers a known similarity from exact landmarks', () => {
+    // Image = s R(theta) template + t, written as cp2tform's u = a x + b y + c, v = -b x + a y + d.
+    const s = 1.7;
+    const theta = 0.3;
+    const a = s * Math.cos(theta);
+    const b = s * Math.sin(theta);
+    const c = 20;
+    const d = 35;
+    const t = SPHEREFACE_TEMPLATE;
+    const uv = new Float64Array(10);
+    for (let i = 0; i < 5; i++) {
+      uv[2 * i] = a * t[2 * i] + b * t[2 * i + 1] + c;
+      uv[2 * i + 1] = -b * t[2 * i] + a * t[2 * i + 1] + d;
+    }
+    const { inverse, forward } = fitSimilarity(uv, t);
+    const expected = [a, b, c, -b, a, d];
+    inverse.forEach((v, i) => expect(v).to.be.closeTo(expected[i], 1e-9));
+    // Hand-worked: the forward map sends the first image landmark back onto the template.
+    const [x, y] = applyAffine(forward, uv[0], uv[1]);
+    expect(x).to.be.closeTo(t[0], 1e-9);
+    expect(y).to.be.closeTo(t[1], 1e-9);
+  });
+
+  it('fitSimilarity picks the mirrored fit for mirrored landmarks (cp2tform similarity)', () => {
+    const t = SPHEREFACE_TEMPLATE;
+    const uv = Float64Array.from(t, (v, i) => (i % 2 === 0 ? 200 - 2 * v : 2 * v + 5));
+    const { inverse } = fitSimilarity(uv, t);
+    // u = -2 x + 200, v = 2 y + 5: a reflection, which the non-reflective fit cannot express.
+    const expected = [-2, 0, 200, 0, 2, 5];
+    inverse.forEach((v, i) => expect(v).to.be.closeTo(expected[i], 1e-9));
+  });
+
+  it('FaceAlign samples the source through the fitted map (bilinear exact on a linear ramp)', () => {
+    const w = 250;
+    const h = 250;
+    const ramp = (u: number, v: number): [number, number, number] => [u, v, 100]; // exact integers: linear
+    const src = rgbOf(w, h, ramp);
+    const t = SPHEREFACE_TEMPLATE;
+    const a = 1.2 * Math.cos(-0.2);
+    const b = 1.2 * Math.sin(-0.2);
+    const uv = new Float64Array(10);
+    for (let i = 0; i < 5; i++) {
+      uv[2 * i] = a * t[2 * i] + b * t[2 * i + 1] + 60;
+      uv[2 * i + 1] = -b * t[2 * i] + a * t[2 * i + 1] + 50;
+    }
+    const out = new FaceAlign().apply({ data: src, width: w, height: h }, uv);
+    expect([out.width, out.height]).to.deep.equal([96, 112]);
+    for (const [x, y] of [
+      [0, 0],
+      [95, 111],
+      [48, 56],
+      [30, 80],
+    ]) {
+      const u = a * x + b * y + 60;
+      const v = -b * x + a * y + 50;
+      const [r, g] = ramp(u, v);
+      const o = (y * 96 + x) * 3;
+      expect(out.data[o]).to.be.closeTo(r, 0.51);
+      expect(out.data[o + 1]).to.be.closeTo(g, 0.51);
+      expect(out.data[o + 2]).to.equal(100);
+    }
+    expect(() => new FaceAlign().apply({ data: src, width: w, height: h })).to.throw(
+      /no five-point landmarks/,
+    );
+  });
+
+  it('Normalize gives (x / 255 - mean) / std in channel-first order', () => {
+    const images = Uint8Array.from([0, 255, 51, 102, 204, 255]); // 1 image, 1x2, RGB
+    const out = new Normalize([0.5, 0.5, 0.2], [0.5, 0.25, 0.4]).apply(images, 1, 1, 2);
+    const expected = [
+      (0 - 0.5) / 0.5,
+      (102 / 255 - 0.5) / 0.5,
+      (1 - 0.5) / 0.25,
+      (204 / 255 - 0.5) / 0.25,
+      (0.2 - 0.2) / 0.4,
+      (1 - 0.2) / 0.4,
+    ];
+    Array.from(out).forEach((v, i) => expect(v).to.be.closeTo(expected[i], 1e-6));
+  });
+
+  it('RandomCrop with padding cuts every offset of the zero-padded image, each with the right pixels', () => {
+    const src = rgbOf(4, 3, (x, y) => [x + 1, y + 1, 9]);
+    const crop = new RandomCrop([3, 4], { padding: 1 });
+    const rng = new Rng(7);
+    const seen = new Set<string>();
+    const dst = new Uint8Array(3 * 4 * 3);
+    for (let k = 0; k < 200; k++) {
+      crop.cropInto(src, 3, 4, dst, rng);
+      // Find the offset this crop came from; every pixel must agree with it.
+      let match = '';
+      for (let top = -1; top <= 1 && !match; top++) {
+        for (let left = -1; left <= 1 && !match; left++) {
+          let ok = true;
+          for (let y = 0; y < 3 && ok; y++) {
+            for (let x = 0; x < 4 && ok; x++) {
+              const sx = x + left;
+              const sy = y + top;
+              const inside = sx >= 0 && sx < 4 && sy >= 0 && sy < 3;
+              const want = inside ? [sx + 1, sy + 1, 9] : [0, 0, 0];
+              ok = want.every((v, c) => dst[(y * 4 + x) * 3 + c] === v);
+            }
+          }
+          if (ok) match = `${top},${left}`;
+        }
+      }
+      expect(match, 'a crop that is no window of the padded image').to.not.equal('');
+      seen.add(match);
+    }
+    expect(seen.size).to.equal(9);
+  });
+});
+
+describe('Resize against Pillow itself', () => {
+  const python = process.env.PYTHON ?? '/usr/bin/python3';
+  const hasPil = spawnSync(python, ['-c', 'import PIL'], { encoding: 'utf8' }).status === 0;
+
+  it('equals PIL BILINEAR (what torchvision Resize does to PIL images) byte for byte', function () {
+    if (!hasPil) this.skip(); // Pillow is a dev-only peer (Debian's python3-pil)
+    const cases: [number, number, number][] = [
+      [250, 250, 96],
+      [250, 200, 96],
+      [60, 90, 112], // upscaling
+    ];
+    const rng = new Rng(42);
+    for (const [w, h, size] of cases) {
+      const src = Uint8Array.from({ length: w * h * 3 }, (_, i) =>
+        i % 3 === 0 ? rng.int(256) : (i * 7) % 256,
+      );
+      const out = new Resize(size).apply({ data: src, width: w, height: h });
+      const script =
+        'import sys; from PIL import Image; w, h, ow, oh = map(int, sys.argv[1:5]); ' +
+        "im = Image.frombytes('RGB', (w, h), sys.stdin.buffer.read()); " +
+        'sys.stdout.buffer.write(im.resize((ow, oh), Image.BILINEAR).tobytes())';
+      const pil = spawnSync(
+        python,
+        ['-c', script, String(w), String(h), String(out.width), String(out.height)],
+        {
+          input: src,
+        },
+      );
+      expect(pil.status, String(pil.stderr)).to.equal(0);
+      expect(pil.stdout.length).to.equal(out.data.length);
+      let differ = 0;
+      for (let i = 0; i < out.data.length; i++) if (pil.stdout[i] !== out.data[i]) differ++;
+      expect(
+        differ,
+        `${w}x${h} -> ${out.width}x${out.height}: bytes that differ from Pillow`,
+      ).to.equal(0);
+    }
+  });
+});

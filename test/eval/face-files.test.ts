@@ -1,0 +1,124 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Jimp } from 'jimp';
+import { decodeFaceImage } from '../../lib/eval/decode-face-image';
+import { rawPixelEmbedder } from '../../lib/eval/embedder';
+import { embedFiles, verify } from '../../lib/eval/face-files';
+import { mulberry32, rejection } from './helpers';
+
+const H = 6;
+const W = 6;
+
+// Writes an RGB image (as a PNG: lossless, so decoding gives the bytes back) and returns them.
+async function writePng(
+  file: string,
+  width: number,
+  height: number,
+  seed: number,
+): Promise<Uint8Array> {
+  const rand = mulberry32(seed);
+  const rgb = Uint8Array.from({ length: width * height * 3 }, () => Math.floor(rand() * 256));
+  const img = new Jimp({ width, height, color: 0xffffffff });
+  for (let i = 0; i < width * height; i++) {
+    img.bitmap.data[4 * i] = rgb[3 * i];
+    img.bitmap.data[4 * i + 1] = rgb[3 * i + 1];
+    img.bitmap.data[4 * i + 2] = rgb[3 * i + 2];
+  }
+  fs.writeFileSync(file, await img.getBuffer('image/png'));
+  return rgb;
+}
+
+// A deterministic, mirror-sensitive 3-d feature of an H x W x 3 image.
+function feature(img: Uint8Array): number[] {
+  const f = [0, 0, 0];
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      const i = (y * W + x) * 3;
+      f[0] += img[i] * (x + 1);
+      f[1] += img[i + 1] * (y + 1);
+      f[2] += img[i + 2] - img[i];
+    }
+  }
+  return f;
+}
+
+const model = {
+  embeddingDim: 3,
+  inputSize: { height: H, width: W },
+  async embed(images: Uint8Array, n: number) {
+    const out = new Float32Array(3 * n);
+    for (let i = 0; i < n; i++)
+      out.set(feature(images.subarray(i * H * W * 3, (i + 1) * H * W * 3)), 3 * i);
+    return out;
+  },
+};
+
+function mirror(img: Uint8Array): Uint8Array {
+  const out = new Uint8Array(img.length);
+  for (let y = 0; y < H; y++) {
+    for (let x = 0; x < W; x++) {
+      for (let c = 0; c < 3; c++) out[(y * W + x) * 3 + c] = img[(y * W + W - 1 - x) * 3 + c];
+    }
+  }
+  return out;
+}
+
+describe('face files', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'faces-'));
+  const files = [0, 1, 2].map((i) => path.join(dir, `f${i}.png`));
+  let pixels: Uint8Array[] = [];
+  let wide: Uint8Array;
+
+  before(async () => {
+    pixels = await Promise.all(files.map((f, i) => writePng(f, W, H, i + 1)));
+    wide = await writePng(path.join(dir, 'wide.png'), 2 * W, H, 9);
+  });
+
+  it('decodes a file at the input size to its RGB bytes', async () => {
+    expect([...(await decodeFaceImage(files[1], H, W))]).to.deep.equal([...pixels[1]]);
+  });
+
+  it('keeps the centre of a wider image (shorter side already fits: crop only)', async () => {
+    const got = await decodeFaceImage(path.join(dir, 'wide.png'), H, W);
+    const centre = new Uint8Array(H * W * 3);
+    for (let y = 0; y < H; y++)
+      centre.set(wide.subarray((y * 2 * W + W / 2) * 3, (y * 2 * W + W / 2 + W) * 3), y * W * 3);
+    expect([...got]).to.deep.equal([...centre]);
+  });
+
+  it('embeds files as unit vectors of [features, mirrored features]', async () => {
+    const out = await embedFiles(model, files, { batchSize: 2 });
+    expect(out.dim).to.equal(6);
+    expect(out.paths).to.deep.equal(files);
+    pixels.forEach((img, i) => {
+      const f = [...feature(img), ...feature(mirror(img))];
+      const norm = Math.hypot(...f);
+      f.forEach((v, k) => expect(out.embeddings[i * 6 + k]).to.be.closeTo(v / norm, 1e-6));
+    });
+  });
+
+  it('verifies two files by cosine against a threshold', async () => {
+    const same = await verify(model, files[0], files[0], { threshold: 0.5 });
+    expect(same.similarity).to.be.closeTo(1, 1e-12);
+    expect(same.same).to.equal(true);
+    const a = [...feature(pixels[0]), ...feature(mirror(pixels[0]))];
+    const b = [...feature(pixels[2]), ...feature(mirror(pixels[2]))];
+    const cos = a.reduce((s, v, k) => s + v * b[k], 0) / (Math.hypot(...a) * Math.hypot(...b));
+    const r = await verify(model, files[0], files[2], { threshold: cos });
+    expect(r.similarity).to.be.closeTo(cos, 1e-6);
+    // With the raw-pixel embedder, a model-stored threshold is used when none is given.
+    const stored = { ...rawPixelEmbedder(H, W), threshold: 2 };
+    expect((await verify(stored, files[0], files[0])).same).to.equal(false);
+  });
+
+  it('names a missing or undecodable file, and asks for a threshold', async () => {
+    const missing = path.join(dir, 'nope.png');
+    expect((await rejection(embedFiles(model, [files[0], missing]))).message).to.contain(missing);
+    const text = path.join(dir, 'text.png');
+    fs.writeFileSync(text, 'not an image');
+    expect((await rejection(embedFiles(model, [text]))).message).to.contain(text);
+    expect((await rejection(verify(model, files[0], files[1]))).message).to.match(/threshold/);
+  });
+});

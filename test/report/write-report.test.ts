@@ -1,0 +1,79 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import type { ImageSet, VerificationPair } from '../../lib/data/types';
+import { rawPixelEmbedder } from '../../lib/eval/embedder';
+import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
+import { writeReport } from '../../lib/report/write-report';
+import { mulberry32, rejection } from '../eval/helpers';
+
+describe('writeReport', () => {
+  it('writes summary.json, the plots and a report.md that links only files that exist', async () => {
+    const rand = mulberry32(4);
+    const n = 40;
+    const set: ImageSet = {
+      images: Uint8Array.from(
+        { length: n * 4 * 4 * 3 },
+        (_, i) => ((Math.floor(i / 48) % 4) * 60 + rand() * 60) | 0,
+      ),
+      n,
+      height: 4,
+      width: 4,
+    };
+    const pairs: VerificationPair[] = Array.from({ length: 100 }, (_, i) => {
+      const a = i % n;
+      const b = (a + (i % 2 === 0 ? 4 : 1)) % n; // +4 keeps a % 4, the "identity"
+      return { a, b, same: i % 2 === 0, fold: Math.floor(i / 10), line: i + 2 };
+    });
+    const evaluation = await new LfwEvaluator(set, pairs).evaluate(rawPixelEmbedder(4, 4));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+    fs.writeFileSync(path.join(dir, 'metrics.jsonl'), '{"epoch":1}\n');
+    const epochs = [1, 2, 3].map((e) => ({
+      epoch: e,
+      trainLoss: 5 - e,
+      trainAccuracy: e / 4,
+      testAccuracy: e / 5,
+    }));
+    const out = await writeReport(dir, {
+      title: 'Test run',
+      summary: { seed: 3 },
+      epochs,
+      evaluation,
+      baseline: evaluation,
+    });
+
+    expect(out.plots.map((p) => path.basename(p))).to.deep.equal([
+      'loss.png',
+      'accuracy.png',
+      'roc.png',
+      'roc-log.png',
+    ]);
+    const summary = JSON.parse(fs.readFileSync(out.summary, 'utf8'));
+    expect(summary.seed).to.equal(3);
+    expect(summary.evaluation.accuracy).to.equal(evaluation.accuracy);
+    expect(summary.evaluation.protocol.description).to.equal(evaluation.protocol.description);
+    const md = fs.readFileSync(out.report, 'utf8');
+    expect(md).to.contain('# Test run');
+    expect(md).to.contain(evaluation.protocol.description);
+    expect(md).to.contain(`${(100 * evaluation.accuracy).toFixed(2)}%`);
+    const links = [...md.matchAll(/\]\(([^)]+)\)/g)].map((m) => m[1]);
+    expect(links).to.include.members([
+      'plots/loss.png',
+      'plots/roc.png',
+      'summary.json',
+      'metrics.jsonl',
+    ]);
+    for (const l of links) expect(fs.existsSync(path.join(dir, l)), l).to.equal(true);
+    // No temporary files left behind.
+    const all = [...fs.readdirSync(dir), ...fs.readdirSync(path.join(dir, 'plots'))];
+    expect(all.filter((f) => f.endsWith('.tmp'))).to.deep.equal([]);
+  });
+
+  it('names the path when the out dir cannot be written', async () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'report-')), 'file');
+    fs.writeFileSync(file, 'x');
+    const err = await rejection(writeReport(path.join(file, 'sub'), { summary: {} }));
+    expect(err.message).to.contain(file);
+  });
+});
