@@ -37,14 +37,17 @@ function syntheticImage(rng: Rng): Uint8Array {
     r: 20 + rng.int(70),
     c: [rng.int(256), rng.int(256), rng.int(256)],
   }));
+  const col = new Float64Array(3);
   for (let y = 0; y < h; y++) {
     for (let x = 0; x < w; x++) {
-      let col = [base[0] * (1 - y / h / 2), base[1] * (1 - x / w / 2), base[2]];
+      col[0] = base[0] * (1 - y / h / 2);
+      col[1] = base[1] * (1 - x / w / 2);
+      col[2] = base[2];
       for (const b of blobs) {
-        const d = Math.hypot(x - b.x, y - b.y) / b.r;
-        if (d < 1) {
-          const t = 1 - d * d;
-          col = col.map((v, i) => v * (1 - t) + b.c[i] * t);
+        const d2 = ((x - b.x) ** 2 + (y - b.y) ** 2) / (b.r * b.r);
+        if (d2 < 1) {
+          const t = 1 - d2;
+          for (let c = 0; c < 3; c++) col[c] = col[c] * (1 - t) + b.c[c] * t;
         }
       }
       const o = (y * w + x) * 4;
