@@ -30,21 +30,21 @@ async function main(): Promise<void> {
     composed: median(result.composed),
     seed: median(result.seed),
   };
-  // Peak extra memory of the losses, beyond the two gradients every variant must return.
-  const buffers = (bytes: number, outputs: boolean): string =>
-    ((bytes - (outputs ? result.outputBytes : 0)) / result.bufferBytes).toFixed(2);
+  // Peak extra memory, in B x C float buffers; for the losses beyond the inputs and the two
+  // gradients every variant must return (native/bench/margin_softmax_bench.cc).
+  const buffers = (bytes: number): string => (bytes / result.bufferBytes).toFixed(2);
   console.log('');
   console.log('| variant | median ms | peak extra memory (B x C float buffers) |');
   console.log('|---|---:|---:|');
   console.log(
-    `| the three GEMMs alone | ${med.gemms.toFixed(1)} | ${buffers(result.peakBytes.gemms, false)} (incl. their outputs) |`,
+    `| the three GEMMs alone | ${med.gemms.toFixed(1)} | ${buffers(result.peakBytes.gemms)} (incl. their outputs) |`,
   );
-  console.log(`| fused op | ${med.fused.toFixed(1)} | ${buffers(result.peakBytes.fused, true)} |`);
+  console.log(`| fused op | ${med.fused.toFixed(1)} | ${buffers(result.peakBytes.fused)} |`);
   console.log(
-    `| composed libtorch autograd | ${med.composed.toFixed(1)} | ${buffers(result.peakBytes.composed, true)} |`,
+    `| composed libtorch autograd | ${med.composed.toFixed(1)} | ${buffers(result.peakBytes.composed)} |`,
   );
   console.log(
-    `| seed's loss, seed's way | ${med.seed.toFixed(1)} | ${buffers(result.peakBytes.seed, true)} |`,
+    `| seed's loss, seed's way | ${med.seed.toFixed(1)} | ${buffers(result.peakBytes.seed)} |`,
   );
   console.log('');
   console.log(`fused / GEMMs:    ${(med.fused / med.gemms).toFixed(2)}  (target <= 1.3)`);

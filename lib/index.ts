@@ -1,6 +1,10 @@
 export { info, setNumThreads } from './info';
 export type { SpherefaceInfo } from './info';
 export { version } from './version';
+export { marginSoftmaxLoss } from './ops/margin-softmax';
+export type { MarginSoftmaxInput, MarginSoftmaxResult } from './ops/margin-softmax';
+export { validateMarginHead } from './ops/margin-head';
+export type { MarginHead } from './ops/margin-head';
 export {
   Trainer,
   NonFiniteLossError,
@@ -32,24 +36,6 @@ export {
   type CheckpointState,
 } from './train/checkpoint';
 export { readMetrics, type MetricsRecord } from './train/metrics-log';
-export { tenFoldVerification, kFoldVerification, bestThreshold } from './eval/verification';
-export type {
-  FoldResult,
-  ThresholdCandidates,
-  ThresholdOptions,
-  VerificationResult,
-} from './eval/verification';
-export { rocCurve, areaUnderCurve, equalErrorRate, tarAtFar, summarizeRoc } from './eval/roc';
-export type { RocPoint, RocSummary, TarAtFar } from './eval/roc';
-export { angularFisherScore } from './eval/angular-fisher-score';
-export type { AngularFisherScore } from './eval/angular-fisher-score';
-export { LfwEvaluator, evaluationSummary } from './eval/lfw-evaluator';
-export type { LfwEvaluation, LfwEvaluatorOptions } from './eval/lfw-evaluator';
-export { rawPixelEmbedder } from './eval/embedder';
-export type { Embedder } from './eval/embedder';
-export { resolveProtocol, describeProtocol } from './eval/protocol';
-export type { FlipMode, Protocol, ProtocolOptions } from './eval/protocol';
-export { encodeNpy } from './eval/npy';
 export type { ImageSet, Batch, BatchSource, VerificationPair } from './data/types';
 export { ImageFolderDataset, IMAGE_EXTENSIONS } from './data/image-folder-dataset';
 export { FileListDataset } from './data/file-list-dataset';
@@ -79,9 +65,24 @@ export { fitSimilarity } from './data/transforms/similarity';
 export type { Affine } from './data/transforms/similarity';
 export type { DeterministicTransform, TransformSpec } from './data/transforms/transform';
 export type { RawImage, FivePoints } from './data/transforms/raw-image';
-export { generateSyntheticFaces } from './synth/generate';
-export type { SynthOptions, SynthResult, SynthSettings } from './synth/generate';
-
+export { tenFoldVerification, kFoldVerification, bestThreshold } from './eval/verification';
+export type {
+  FoldResult,
+  ThresholdCandidates,
+  ThresholdOptions,
+  VerificationResult,
+} from './eval/verification';
+export { rocCurve, areaUnderCurve, equalErrorRate, tarAtFar, summarizeRoc } from './eval/roc';
+export type { RocPoint, RocSummary, TarAtFar } from './eval/roc';
+export { angularFisherScore } from './eval/angular-fisher-score';
+export type { AngularFisherScore } from './eval/angular-fisher-score';
+export { LfwEvaluator, evaluationSummary } from './eval/lfw-evaluator';
+export type { EvaluateOptions, LfwEvaluation, LfwEvaluatorOptions } from './eval/lfw-evaluator';
+export { rawPixelEmbedder } from './eval/embedder';
+export type { Embedder } from './eval/embedder';
+export { resolveProtocol, describeProtocol } from './eval/protocol';
+export type { FlipMode, Protocol, ProtocolOptions } from './eval/protocol';
+export { encodeNpy, writeNpy } from './eval/npy';
 export { writeReport } from './report/write-report';
 export type { ReportInput, WrittenReport } from './report/write-report';
 export { renderLinePlot } from './report/line-plot';
@@ -93,11 +94,11 @@ export { embedFiles, verify } from './eval/face-files';
 export type { EmbedFilesOptions, FileEmbedder, FileEmbeddings, Verdict } from './eval/face-files';
 export { decodeFaceImage } from './eval/decode-face-image';
 export { flipImagesHorizontally } from './eval/flip-images';
-
-export { marginSoftmaxLoss } from './ops/margin-softmax';
-export type { MarginSoftmaxInput, MarginSoftmaxResult } from './ops/margin-softmax';
-export { validateMarginHead } from './ops/margin-head';
-export type { MarginHead } from './ops/margin-head';
+export { makeVerificationPairs } from './eval/make-pairs';
+export type { MakePairsOptions } from './eval/make-pairs';
+export { formatEvaluation } from './eval/format-evaluation';
+export { generateSyntheticFaces } from './synth/generate';
+export type { SynthOptions, SynthResult, SynthSettings } from './synth/generate';
 export { Model, createModel, loadModel, liveModelCount } from './models/model';
 export type {
   LoadModelOptions,

@@ -14,6 +14,11 @@ export interface LfwEvaluatorOptions extends ProtocolOptions {
   batchSize?: number;
 }
 
+export interface EvaluateOptions {
+  /** Called after each embedded batch with the images done so far (for progress bars). */
+  onProgress?: (done: number, total: number) => void;
+}
+
 export interface LfwEvaluation {
   /** Mean held-out fold accuracy. */
   accuracy: number;
@@ -63,7 +68,10 @@ export class LfwEvaluator {
   }
 
   /** Per-image features as the protocol combines them, n x featureDim, float64. */
-  async features(model: Embedder): Promise<{ features: Float64Array; dim: number }> {
+  async features(
+    model: Embedder,
+    options: EvaluateOptions = {},
+  ): Promise<{ features: Float64Array; dim: number }> {
     const { n, height, width, images } = this.imageSet;
     if (model.inputSize && (model.inputSize.height !== height || model.inputSize.width !== width)) {
       throw new Error(
@@ -99,6 +107,7 @@ export class LfwEvaluator {
               ),
               count,
             );
+      options.onProgress?.(start + count, n);
       for (let i = 0; i < count; i++) {
         const row = (start + i) * dim;
         for (let k = 0; k < d; k++) {
@@ -127,9 +136,9 @@ export class LfwEvaluator {
     }
   }
 
-  async evaluate(model: Embedder): Promise<LfwEvaluation> {
+  async evaluate(model: Embedder, options: EvaluateOptions = {}): Promise<LfwEvaluation> {
     const started = process.hrtime.bigint();
-    const { features, dim } = await this.features(model);
+    const { features, dim } = await this.features(model, options);
     const embedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     for (let i = 0; i < features.length; i++) {
       if (!Number.isFinite(features[i])) {
@@ -138,22 +147,21 @@ export class LfwEvaluator {
     }
 
     const pairs = this.pairs;
+    // Under subtractMean each fold has its own scores; they are computed up front, yielding to
+    // the event loop between folds (seconds at LFW size), and a pair is reported in the ROC with
+    // the scores of the fold that tests it.
+    const byFold = new Map<number, Float64Array>();
+    if (this.protocol.subtractMean) {
+      const scratch = new Float64Array(features.length);
+      for (const fold of new Set(pairs.map((p) => p.fold))) {
+        await new Promise((resolve) => setImmediate(resolve));
+        byFold.set(fold, pairCosinesMinusTrainingMean(features, dim, pairs, fold, scratch));
+      }
+    }
     const fixed = this.protocol.subtractMean ? undefined : pairCosines(features, dim, pairs);
-    // Under subtractMean each fold has its own scores; a pair is reported (ROC) with the scores
-    // of the fold that tests it.
-    const tested = new Float64Array(pairs.length);
-    const scratch = fixed ? undefined : new Float64Array(features.length);
-    const result = kFoldVerification(
-      (fold) => {
-        const s = fixed ?? pairCosinesMinusTrainingMean(features, dim, pairs, fold, scratch);
-        pairs.forEach((p, i) => {
-          if (p.fold === fold) tested[i] = s[i];
-        });
-        return s;
-      },
-      pairs,
-      { threshold: this.protocol.threshold },
-    );
+    const scoresFor = (fold: number) => fixed ?? (byFold.get(fold) as Float64Array);
+    const tested = Float64Array.from(pairs, (p, i) => scoresFor(p.fold)[i]);
+    const result = kFoldVerification(scoresFor, pairs, { threshold: this.protocol.threshold });
     const { points, summary } = summarizeRoc(
       tested,
       pairs.map((p) => p.same),

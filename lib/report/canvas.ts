@@ -5,6 +5,30 @@ import type { BitmapFont } from './fonts';
 
 export type Rgb = readonly [number, number, number];
 
+// Spellings for characters the bundled bitmap fonts may lack (they cover Latin-1 at best).
+const FALLBACK: Record<string, string> = {
+  λ: 'lambda',
+  θ: 'theta',
+  '±': '+/-',
+  '→': '->',
+  '≤': '<=',
+  '≥': '>=',
+  '×': 'x',
+  '–': '-',
+  '—': '-',
+};
+
+/** The text with every character the font lacks spelled out, or '?' when there is no spelling. */
+export function printable(font: BitmapFont, text: string): string {
+  let out = '';
+  for (const ch of text) {
+    if (ch in font.chars || ch === ' ' || ch === '\n') out += ch;
+    else
+      out += [...(FALLBACK[ch] ?? '?')].every((c) => c in font.chars) ? (FALLBACK[ch] ?? '?') : '?';
+  }
+  return out;
+}
+
 export class Canvas {
   private readonly image: JimpInstance;
 
@@ -68,11 +92,11 @@ export class Canvas {
   }
 
   textWidth(font: BitmapFont, text: string): number {
-    return measureText(font, text);
+    return measureText(font, printable(font, text));
   }
 
   textHeight(font: BitmapFont, text: string): number {
-    return measureTextHeight(font, text, 10000);
+    return measureTextHeight(font, printable(font, text), 10000);
   }
 
   /** Text whose top-left corner is (x, y), or aligned by `align` around x. */
@@ -85,7 +109,7 @@ export class Canvas {
   ): void {
     const w = this.textWidth(font, text);
     const left = align === 'left' ? x : align === 'center' ? x - w / 2 : x - w;
-    this.image.print({ font, x: Math.round(left), y: Math.round(y), text });
+    this.image.print({ font, x: Math.round(left), y: Math.round(y), text: printable(font, text) });
   }
 
   /** Text reading bottom to top, centred on (cx, cy): a y-axis title. */
@@ -93,7 +117,7 @@ export class Canvas {
     const w = Math.ceil(this.textWidth(font, text));
     const h = Math.ceil(this.textHeight(font, text));
     const tmp = new Jimp({ width: w, height: h, color: 0xffffffff });
-    tmp.print({ font, x: 0, y: 0, text });
+    tmp.print({ font, x: 0, y: 0, text: printable(font, text) });
     const src = tmp.bitmap.data;
     const left = Math.round(cx - h / 2);
     const top = Math.round(cy - w / 2);

@@ -22,6 +22,8 @@ export interface LinePlotSpec {
   width?: number; // default 640
   height?: number; // default 420
   xScale?: 'linear' | 'log';
+  /** Ticks on whole numbers only (e.g. epochs). */
+  xInteger?: boolean;
   xRange?: [number, number];
   yRange?: [number, number];
 }
@@ -75,11 +77,11 @@ export async function renderLinePlot(spec: LinePlotSpec): Promise<Buffer> {
         Math.pow(10, Math.floor(Math.log10(x0))),
         Math.pow(10, Math.ceil(Math.log10(x1))),
       ];
-    else [x0, x1] = niceRange(x0, x1);
+    else [x0, x1] = niceRange(x0, x1, spec.xInteger);
   }
   if (log && x0 === x1) x1 = x0 * 10;
   const [y0, y1] = spec.yRange ?? niceRange(...finiteExtent(ys, [0, 1]));
-  const xTicks: Tick[] = log ? logTicks(x0, x1) : linearTicks(x0, x1);
+  const xTicks: Tick[] = log ? logTicks(x0, x1) : linearTicks(x0, x1, 6, spec.xInteger);
   const yTicks: Tick[] = linearTicks(y0, y1);
 
   const canvas = new Canvas(width, height);
@@ -145,18 +147,34 @@ export async function renderLinePlot(spec: LinePlotSpec): Promise<Buffer> {
     [left + 8, top + 8],
     [left + 8, bottom - legendH - 8],
   ];
+  // Where the drawn lines pass, sampled every few pixels along each segment (vertices alone
+  // miss a long segment crossing a corner).
+  const drawn: [number, number][] = [];
+  for (const series of spec.series) {
+    let prev: [number, number] | undefined;
+    for (let i = 0; i < series.x.length; i++) {
+      if (!usable(series.x[i], series.y[i])) {
+        prev = undefined;
+        continue;
+      }
+      const p: [number, number] = [px(series.x[i]), py(series.y[i])];
+      const steps = prev
+        ? Math.max(1, Math.ceil(Math.hypot(p[0] - prev[0], p[1] - prev[1]) / 4))
+        : 0;
+      for (let k = 0; k <= steps; k++) {
+        const from = prev ?? p;
+        drawn.push([
+          from[0] + ((p[0] - from[0]) * k) / Math.max(1, steps),
+          from[1] + ((p[1] - from[1]) * k) / Math.max(1, steps),
+        ]);
+      }
+      prev = p;
+    }
+  }
   const inside = ([cx, cy]: [number, number]) =>
-    spec.series.reduce(
-      (n, s) =>
-        n +
-        s.x.filter((x, i) => {
-          if (!usable(x, s.y[i])) return false;
-          const X = px(x);
-          const Y = py(s.y[i]);
-          return X >= cx - 4 && X <= cx + legendW + 4 && Y >= cy - 4 && Y <= cy + legendH + 4;
-        }).length,
-      0,
-    );
+    drawn.filter(
+      ([X, Y]) => X >= cx - 4 && X <= cx + legendW + 4 && Y >= cy - 4 && Y <= cy + legendH + 4,
+    ).length;
   const [lx, ly] = corners.reduce((best, c) => (inside(c) < inside(best) ? c : best));
   canvas.fillRect(lx, ly, legendW, legendH, [255, 255, 255]);
   canvas.strokeRect(lx, ly, legendW, legendH, [160, 160, 160]);

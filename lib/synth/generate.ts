@@ -105,6 +105,15 @@ export function resolveSynthSettings(options: SynthOptions): SynthSettings {
 
 const imageName = (name: string, n: number) => `${name}_${String(n).padStart(4, '0')}.jpg`;
 
+async function exists(file: string): Promise<boolean> {
+  try {
+    await fs.stat(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 async function existingSettings(file: string): Promise<unknown> {
   try {
     return JSON.parse(await fs.readFile(file, 'utf8'));
@@ -143,10 +152,24 @@ export async function generateSyntheticFaces(options: SynthOptions): Promise<Syn
     reused: false,
   };
   const manifest = path.join(out, 'synth.json');
-  if (JSON.stringify(await existingSettings(manifest)) === JSON.stringify(settings)) {
-    return { ...result, reused: true };
+  const previous = await existingSettings(manifest);
+  if (JSON.stringify(previous) === JSON.stringify(settings)) return { ...result, reused: true };
+  // Old images must go (a smaller set would otherwise keep stale folders), but only ones this
+  // generator wrote: a complete set has synth.json, an interrupted one the partial marker.
+  const partial = path.join(out, '.synth-partial');
+  const ours = previous !== undefined || (await exists(partial));
+  for (const dir of [result.trainDir, result.lfwDir]) {
+    if (!ours && (await exists(dir))) {
+      throw new Error(
+        `${dir} exists and was not written by generateSyntheticFaces; choose another out folder`,
+      );
+    }
   }
+  await fs.mkdir(out, { recursive: true });
+  await writeFileAtomic(partial, '');
   await fs.rm(manifest, { force: true });
+  await fs.rm(result.trainDir, { recursive: true, force: true });
+  await fs.rm(result.lfwDir, { recursive: true, force: true });
 
   const jobs: ImageJob[] = [];
   const relative: string[] = [];
@@ -188,5 +211,6 @@ export async function generateSyntheticFaces(options: SynthOptions): Promise<Syn
   await writeFileAtomic(result.lfwLandmarksFile, landmarkLines(trainCount, jobs.length));
   await writeFileAtomic(result.pairsFile, formatPairs(folds, s.pairsPerFold));
   await writeFileAtomic(manifest, JSON.stringify(settings, null, 2) + '\n');
+  await fs.rm(partial, { force: true });
   return result;
 }

@@ -52,8 +52,8 @@ MarginHead ReadHead(const Napi::Object& object) {
   } else if (kind == "arc") {
     head.kind = MarginKind::kArc;
   } else {
-    throw Napi::TypeError::New(object.Env(), "head.kind must be 'sphere', 'cos' or 'arc', got '" +
-                                                 kind + "'");
+    throw Napi::TypeError::New(object.Env(),
+                               "head.kind must be 'sphere', 'cos' or 'arc', got '" + kind + "'");
   }
   head.m = GetNumber(object, "m", head.m);
   head.scale = GetNumber(object, "scale", head.scale);
@@ -140,9 +140,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     config.normalisation.std = GetNumber(options, "std", 128);
     const std::string device = GetString(options, "device", "auto");
     const double seed_value = GetNumber(options, "seed", -1);
-    const uint64_t seed = seed_value >= 0 ? static_cast<uint64_t>(seed_value)
-                                          : (uint64_t{std::random_device{}()} << 32) ^
-                                                std::random_device{}();
+    const uint64_t seed = seed_value >= 0
+                              ? static_cast<uint64_t>(seed_value)
+                              : (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
     return Submit(info, [config, device, seed] {
       TORCH_CHECK(IsArch(config.arch), "unknown arch '", config.arch, "'");
       return std::make_unique<TrainingState>(config, ResolveDevice(device), seed);
@@ -153,7 +153,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     CheckUsable(info.Env(), false);
     const std::string path = info[0].As<Napi::String>().Utf8Value();
     const std::string device = info[1].As<Napi::String>().Utf8Value();
-    const std::string expected_arch = info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
+    const std::string expected_arch =
+        info[2].IsString() ? info[2].As<Napi::String>().Utf8Value() : "";
     return Submit(info, [path, device, expected_arch] {
       return ReadModelFile(path, ResolveDevice(device), expected_arch);
     });
@@ -196,11 +197,12 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Embed(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
     CheckUsable(env);
-    auto images = std::make_shared<std::vector<uint8_t>>(
-        CopyBytes(ExpectUint8Array(info[0], "images")));
+    auto images =
+        std::make_shared<std::vector<uint8_t>>(CopyBytes(ExpectUint8Array(info[0], "images")));
     const int64_t n = info[1].As<Napi::Number>().Int64Value();
     auto flip = std::make_shared<std::vector<uint8_t>>();
-    if (!info[2].IsNull() && !info[2].IsUndefined()) *flip = CopyBytes(ExpectUint8Array(info[2], "flip"));
+    if (!info[2].IsNull() && !info[2].IsUndefined())
+      *flip = CopyBytes(ExpectUint8Array(info[2], "flip"));
     const InputSize size = InputSizeOf(state_->config().arch);
     if (n <= 0 || static_cast<int64_t>(images->size()) != n * size.height * size.width * 3 ||
         (!flip->empty() && static_cast<int64_t>(flip->size()) != n)) {
@@ -224,7 +226,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     Napi::Int32Array labels = ExpectInt32Array(info[1], "labels");
     input->labels.assign(labels.Data(), labels.Data() + labels.ElementLength());
     input->n = info[2].As<Napi::Number>().Int64Value();
-    if (!info[3].IsNull() && !info[3].IsUndefined()) input->flip = CopyBytes(ExpectUint8Array(info[3], "flip"));
+    if (!info[3].IsNull() && !info[3].IsUndefined())
+      input->flip = CopyBytes(ExpectUint8Array(info[3], "flip"));
     Napi::Object options = info[4].As<Napi::Object>();
     input->sgd.lr = GetNumber(options, "lr", NAN);
     input->sgd.momentum = GetNumber(options, "momentum", 0.9);

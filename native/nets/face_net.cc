@@ -28,11 +28,16 @@ InputSize InputSizeOf(const std::string& arch) {
 
 std::shared_ptr<FaceNet> MakeFaceNet(const std::string& arch, at::Generator generator) {
   if (arch == "sphere-cnn4") return std::make_shared<SphereCnn4>(generator);
-  if (arch == "sphere4") return std::make_shared<SphereNet>(std::array<int, 4>{0, 0, 0, 0}, generator);
-  if (arch == "sphere10") return std::make_shared<SphereNet>(std::array<int, 4>{0, 1, 2, 0}, generator);
-  if (arch == "sphere20") return std::make_shared<SphereNet>(std::array<int, 4>{1, 2, 4, 1}, generator);
-  if (arch == "sphere36") return std::make_shared<SphereNet>(std::array<int, 4>{2, 4, 8, 2}, generator);
-  if (arch == "sphere64") return std::make_shared<SphereNet>(std::array<int, 4>{3, 8, 16, 3}, generator);
+  if (arch == "sphere4")
+    return std::make_shared<SphereNet>(std::array<int, 4>{0, 0, 0, 0}, generator);
+  if (arch == "sphere10")
+    return std::make_shared<SphereNet>(std::array<int, 4>{0, 1, 2, 0}, generator);
+  if (arch == "sphere20")
+    return std::make_shared<SphereNet>(std::array<int, 4>{1, 2, 4, 1}, generator);
+  if (arch == "sphere36")
+    return std::make_shared<SphereNet>(std::array<int, 4>{2, 4, 8, 2}, generator);
+  if (arch == "sphere64")
+    return std::make_shared<SphereNet>(std::array<int, 4>{3, 8, 16, 3}, generator);
   TORCH_CHECK(false, "unknown arch '", arch, "'");
 }
 

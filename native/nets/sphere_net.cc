@@ -39,11 +39,11 @@ SphereNet::SphereNet(const std::array<int, 4>& units, at::Generator generator) :
   for (int stage = 0; stage < 4; ++stage) {
     const std::string id = std::to_string(stage + 1);
     auto conv = register_module(
-        "conv" + id, torch::nn::Conv2d(torch::nn::Conv2dOptions(kChannels[stage],
-                                                                kChannels[stage + 1], 3)
-                                           .stride(2)
-                                           .padding(1)
-                                           .bias(true)));
+        "conv" + id,
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(kChannels[stage], kChannels[stage + 1], 3)
+                              .stride(2)
+                              .padding(1)
+                              .bias(true)));
     XavierFanInUniform(conv->weight, generator);
     conv->bias.zero_();
     downsample_.push_back(conv);

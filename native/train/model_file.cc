@@ -117,8 +117,8 @@ void WriteModelFile(const std::string& path, const TrainingState& state) {
   // Temp file in the same folder + fsync + rename: a reader (or a crash) sees the old file or
   // the complete new one, never a partial write.
   std::random_device random;
-  const std::string temp = path + ".tmp-" + std::to_string(::getpid()) + "-" +
-                           std::to_string(random());
+  const std::string temp =
+      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(random());
   int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
   TORCH_CHECK(fd >= 0, "cannot write ", path, ": ", std::strerror(errno));
   try {
@@ -145,8 +145,9 @@ std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Dev
   file.seekg(0);
   std::vector<char> data(static_cast<size_t>(std::max<std::streamsize>(size, 0)));
   TORCH_CHECK(file.read(data.data(), size), "cannot read model file ", path);
-  TORCH_CHECK(data.size() >= sizeof(kMagic) && std::memcmp(data.data(), kMagic, sizeof(kMagic)) == 0,
-              path, ": is not a sphereface model file");
+  TORCH_CHECK(
+      data.size() >= sizeof(kMagic) && std::memcmp(data.data(), kMagic, sizeof(kMagic)) == 0, path,
+      ": is not a sphereface model file");
   // The checksum sits in the last 8 bytes; the reader stops before it so truncation shows up as
   // a missing field (with its offset) rather than only a checksum mismatch.
   const size_t body = data.size() >= sizeof(kMagic) + 8 ? data.size() - 8 : data.size();
@@ -163,8 +164,8 @@ std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Dev
               config.arch, " model, not ", expected_arch);
   config.classes = in.Get<int64_t>();
   const uint32_t kind = in.Get<uint32_t>();
-  TORCH_CHECK(kind <= static_cast<uint32_t>(MarginKind::kArc), path,
-              ": is corrupted (head kind ", kind, ")");
+  TORCH_CHECK(kind <= static_cast<uint32_t>(MarginKind::kArc), path, ": is corrupted (head kind ",
+              kind, ")");
   config.head.kind = static_cast<MarginKind>(kind);
   config.head.m = in.Get<double>();
   config.head.scale = in.Get<double>();
@@ -196,8 +197,7 @@ std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Dev
               ": is truncated or has trailing bytes");
   uint64_t stored;
   std::memcpy(&stored, data.data() + body, sizeof(stored));
-  TORCH_CHECK(stored == Fnv1a(data.data(), body), path,
-              ": is corrupted (checksum mismatch)");
+  TORCH_CHECK(stored == Fnv1a(data.data(), body), path, ": is corrupted (checksum mismatch)");
   // The fresh init is overwritten at once: its seed is irrelevant and the global RNG unused.
   auto state = std::make_unique<TrainingState>(config, device, 0);
   state->LoadState(tensors, steps, path);

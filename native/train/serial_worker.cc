@@ -30,8 +30,8 @@ SerialWorker::~SerialWorker() {
 
 Napi::Promise SerialWorker::Submit(Napi::Env env, Work work, Resolve resolve,
                                    const std::vector<Napi::Value>& keep_alive) {
-  auto* job = new Job{this, std::move(work), std::move(resolve), Napi::Promise::Deferred::New(env),
-                      {}, {}, {}};
+  auto* job = new Job{
+      this, std::move(work), std::move(resolve), Napi::Promise::Deferred::New(env), {}, {}, {}};
   for (const auto& value : keep_alive) job->keep_alive.push_back(Napi::Persistent(value));
   job->done = Napi::ThreadSafeFunction::New(
       env, Napi::Function::New(env, [](const Napi::CallbackInfo&) {}), "sphereface:model", 0, 1);

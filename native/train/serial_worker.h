@@ -21,7 +21,7 @@ namespace sphereface {
 
 class SerialWorker {
  public:
-  using Work = std::function<void()>;                       // runs on the worker thread
+  using Work = std::function<void()>;                     // runs on the worker thread
   using Resolve = std::function<Napi::Value(Napi::Env)>;  // runs on the JS thread afterwards
 
   SerialWorker();

@@ -47,7 +47,8 @@ TrainingState::TrainingState(ModelConfig config, torch::Device device, uint64_t 
 
 std::vector<std::pair<std::string, torch::Tensor>> TrainingState::Parameters() const {
   std::vector<std::pair<std::string, torch::Tensor>> params;
-  for (const auto& item : net_->named_parameters()) params.emplace_back("net." + item.key(), item.value());
+  for (const auto& item : net_->named_parameters())
+    params.emplace_back("net." + item.key(), item.value());
   params.emplace_back("head.weight", head_weight_);
   return params;
 }
@@ -65,9 +66,9 @@ torch::Tensor TrainingState::Embed(const uint8_t* images, int64_t n, const uint8
   std::vector<torch::Tensor> chunks;
   for (int64_t start = 0; start < n; start += kEmbedChunk) {
     const int64_t count = std::min(kEmbedChunk, n - start);
-    torch::Tensor batch = PrepareBatch(images + start * image_bytes, count, input_size_.height,
-                                       input_size_.width, flip ? flip + start : nullptr,
-                                       config_.normalisation);
+    torch::Tensor batch =
+        PrepareBatch(images + start * image_bytes, count, input_size_.height, input_size_.width,
+                     flip ? flip + start : nullptr, config_.normalisation);
     chunks.push_back(net_->forward(batch.to(device_)).to(torch::kCPU));
   }
   return torch::cat(chunks).contiguous();
@@ -93,11 +94,10 @@ StepResult TrainingState::Step(const StepInput& input) {
   StepResult result;
   auto clock = std::chrono::steady_clock::now();
   net_->train();
-  torch::Tensor images = PrepareBatch(input.images.data(), input.n, input_size_.height,
-                                      input_size_.width,
-                                      input.flip.empty() ? nullptr : input.flip.data(),
-                                      config_.normalisation)
-                             .to(device_);
+  torch::Tensor images =
+      PrepareBatch(input.images.data(), input.n, input_size_.height, input_size_.width,
+                   input.flip.empty() ? nullptr : input.flip.data(), config_.normalisation)
+          .to(device_);
   torch::Tensor labels =
       torch::from_blob(const_cast<int32_t*>(input.labels.data()), {input.n}, torch::kInt32)
           .to(device_, torch::kInt64);

@@ -31,9 +31,9 @@ struct StepInput {
   std::vector<uint8_t> flip;    // n, or empty for no flipping
   int64_t n = 0;
   SgdOptions sgd;
-  double lambda = 0;        // the sphere head's annealing weight for this step
-  bool decay_all = false;   // weight decay on PReLU slopes and biases too
-  bool timings = false;     // synchronise CUDA between phases so the timings mean something
+  double lambda = 0;       // the sphere head's annealing weight for this step
+  bool decay_all = false;  // weight decay on PReLU slopes and biases too
+  bool timings = false;    // synchronise CUDA between phases so the timings mean something
 };
 
 struct StepResult {

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { Jimp } from 'jimp';
 import { decodeImage } from '../../lib/data/image-decoder';
 import { encode, gradient, rgbaOf, tempDir } from './helpers';
-import { withExifOrientation } from './helpers';
+import { expectReject, withExifOrientation } from './helpers';
 
 // pngjs (jimp's PNG codec) ships no types; this is the part the tests use.
 interface PngImage {
@@ -111,13 +111,3 @@ describe('image decoding', () => {
     await expectReject(decodeImage(png.subarray(0, 60)), /truncated or corrupt PNG/);
   });
 });
-
-export async function expectReject(p: Promise<unknown>, pattern: RegExp): Promise<Error> {
-  try {
-    await p;
-  } catch (err) {
-    expect((err as Error).message).to.match(pattern);
-    return err as Error;
-  }
-  throw new Error(`expected a rejection matching ${pattern}`);
-}

@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { expect } from 'chai';
 import { Jimp } from 'jimp';
 
 export function tempDir(prefix = 'sphereface-data-'): string {
@@ -80,4 +81,14 @@ export function withExifOrientation(jpeg: Buffer, orientation: number): Buffer {
   app1.writeUInt16BE(0xffe1, 0);
   app1.writeUInt16BE(body.length + 2, 2);
   return Buffer.concat([jpeg.subarray(0, 2), app1, body, jpeg.subarray(2)]);
+}
+
+export async function expectReject(p: Promise<unknown>, pattern: RegExp): Promise<Error> {
+  try {
+    await p;
+  } catch (err) {
+    expect((err as Error).message).to.match(pattern);
+    return err as Error;
+  }
+  throw new Error(`expected a rejection matching ${pattern}`);
 }

@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { encodeNpy } from '../../lib/eval/npy';
+import { encodeNpy, writeNpy } from '../../lib/eval/npy';
 
 describe('npy writer', () => {
   const data = Float32Array.from([1.5, -2, 3.25, 0, 1e-8, 7]);
@@ -47,6 +47,15 @@ describe('npy writer', () => {
     expect(dtype).to.equal('<f4');
     expect(shape).to.deep.equal([3, 2]);
     expect(values).to.deep.equal([...data]);
+  });
+
+  it('writes the file atomically, leaving no temporary file', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'npy-'));
+    const file = path.join(dir, 'e.npy');
+    fs.writeFileSync(file, 'old');
+    await writeNpy(file, data, [6]);
+    expect(fs.readFileSync(file).equals(encodeNpy(data, [6]))).to.equal(true);
+    expect(fs.readdirSync(dir)).to.deep.equal(['e.npy']);
   });
 
   it('rejects a shape that does not hold the data', () => {

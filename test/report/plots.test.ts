@@ -1,6 +1,8 @@
 import { expect } from 'chai';
 import { Jimp } from 'jimp';
 import { summarizeRoc } from '../../lib/eval/roc';
+import { printable } from '../../lib/report/canvas';
+import { plotFonts } from '../../lib/report/fonts';
 import { PALETTE, renderLinePlot } from '../../lib/report/line-plot';
 import { renderAccuracyPlot, renderLossPlot, renderRocPlot } from '../../lib/report/training-plots';
 import { linearTicks, logTicks } from '../../lib/report/ticks';
@@ -118,6 +120,40 @@ describe('plots', () => {
     }
   });
 
+  it('places the legend in a corner no line passes through', async () => {
+    // y = x crosses the top-right and bottom-left corners with only its two end points.
+    const png = await renderLinePlot({
+      title: 't',
+      xLabel: 'x',
+      yLabel: 'y',
+      series: [{ name: 'diagonal', x: [0, 1], y: [0, 1] }],
+    });
+    const p = await pixels(png);
+    // The legend's frame: rows holding a run of 40+ pixels of its exact grey.
+    const frameRows = (x0: number, y0: number, x1: number, y1: number) => {
+      let rows = 0;
+      for (let y = y0; y < y1; y++) {
+        let run = 0;
+        let best = 0;
+        for (let x = x0; x < x1; x++) {
+          run = p.at(x, y).every((v) => v === 160) ? run + 1 : 0;
+          best = Math.max(best, run);
+        }
+        if (best >= 40) rows++;
+      }
+      return rows;
+    };
+    expect(frameRows(0, 0, 640, 420)).to.equal(2); // top and bottom edges
+    expect(frameRows(320, 0, 640, 210)).to.equal(0); // top-right quadrant
+    expect(frameRows(0, 210, 320, 420)).to.equal(0); // bottom-left quadrant
+  });
+
+  it('spells out characters the bitmap font lacks', async () => {
+    const { tick } = await plotFonts();
+    expect(printable(tick, 'λ = 5 ± 1')).to.equal('lambda = 5 +/- 1');
+    expect(printable(tick, 'a\u4e00b')).to.equal('a?b');
+  });
+
   it('rejects mismatched series and empty input', async () => {
     const bad = { title: '', xLabel: '', yLabel: '', series: [{ name: 's', x: [1], y: [] }] };
     expect((await rejection(renderLinePlot(bad))).message).to.match(/series 's'/);
@@ -144,6 +180,11 @@ describe('axis ticks', () => {
       '1.0',
       '1.5',
     ]);
+  });
+
+  it('keeps integer axes (epochs) on whole numbers', () => {
+    expect(linearTicks(0, 15, 6, true).map((t) => t.label)).to.deep.equal(['0', '5', '10', '15']);
+    expect(linearTicks(1, 3, 6, true).map((t) => t.label)).to.deep.equal(['1', '2', '3']);
   });
 
   it('puts log ticks on decades', () => {

@@ -87,9 +87,24 @@ describe('generateSyntheticFaces', () => {
     expect(fs.statSync(file).mtimeMs).to.equal(before);
     const changed = await generateSyntheticFaces({ ...small, out: path.join(root, 'd') });
     expect(changed.reused).to.equal(false);
-    const more = await generateSyntheticFaces({ ...small, images: 3, out: path.join(root, 'd') });
-    expect(more.reused).to.equal(false);
-    expect(fs.readdirSync(path.join(more.trainDir, more.trainNames[0]))).to.have.length(3);
+    const fewer = await generateSyntheticFaces({
+      ...small,
+      identities: 2,
+      out: path.join(root, 'd'),
+    });
+    expect(fewer.reused).to.equal(false);
+    // No folder of the larger set is left behind to pose as an identity.
+    expect(fs.readdirSync(fewer.trainDir).sort()).to.deep.equal(fewer.trainNames);
+  });
+
+  it('refuses to write over image folders it did not write', async () => {
+    const out = path.join(root, 'foreign');
+    fs.mkdirSync(path.join(out, 'train', 'Someone'), { recursive: true });
+    fs.writeFileSync(path.join(out, 'train', 'Someone', 'photo.jpg'), 'not ours');
+    await expectReject(generateSyntheticFaces({ ...small, out }), /not written by/);
+    expect(fs.readFileSync(path.join(out, 'train', 'Someone', 'photo.jpg'), 'utf8')).to.equal(
+      'not ours',
+    );
   });
 
   it('writes pairs.txt in the standard form: folds of matched then mismatched pairs', () => {

@@ -49,8 +49,22 @@ interface Taps {
   window: number;
 }
 
+const tapCache = new Map<string, Taps>();
+
 // Pillow's precompute_coeffs for the bilinear (triangle) filter, then normalize_coeffs_8bpc.
+// Cached per size pair: a dataset resizes the same sizes over and over.
 function computeTaps(inSize: number, outSize: number): Taps {
+  const key = `${inSize}>${outSize}`;
+  let taps = tapCache.get(key);
+  if (!taps) {
+    taps = buildTaps(inSize, outSize);
+    if (tapCache.size > 64) tapCache.clear();
+    tapCache.set(key, taps);
+  }
+  return taps;
+}
+
+function buildTaps(inSize: number, outSize: number): Taps {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = 1 * filterScale;
@@ -86,8 +100,9 @@ function computeTaps(inSize: number, outSize: number): Taps {
 
 const ROUND = 1 << (PRECISION_BITS - 1);
 
+// Accumulators stay below 2^31 (255 * 2^22 plus the rounding term), so int32 maths is exact.
 function clip8(v: number): number {
-  const r = Math.floor(v / (1 << PRECISION_BITS));
+  const r = v >> PRECISION_BITS;
   return r < 0 ? 0 : r > 255 ? 255 : r;
 }
 
@@ -113,9 +128,9 @@ function horizontalPass(
       let p = rowIn + xmin * 3;
       for (let x = 0; x < count; x++, p += 3) {
         const w = weights[k + x];
-        r += src[p] * w;
-        g += src[p + 1] * w;
-        b += src[p + 2] * w;
+        r = (r + Math.imul(src[p], w)) | 0;
+        g = (g + Math.imul(src[p + 1], w)) | 0;
+        b = (b + Math.imul(src[p + 2], w)) | 0;
       }
       const o = rowOut + xx * 3;
       out[o] = clip8(r);
@@ -130,7 +145,7 @@ function verticalPass(src: Uint8Array, width: number, outH: number, taps: Taps):
   const stride = width * 3;
   const out = new Uint8Array(outH * stride);
   const { bounds, weights, window } = taps;
-  const acc = new Float64Array(stride);
+  const acc = new Int32Array(stride);
   for (let yy = 0; yy < outH; yy++) {
     const ymin = bounds[yy * 2];
     const count = bounds[yy * 2 + 1];
@@ -139,7 +154,7 @@ function verticalPass(src: Uint8Array, width: number, outH: number, taps: Taps):
     for (let y = 0; y < count; y++) {
       const w = weights[k + y];
       const row = (ymin + y) * stride;
-      for (let i = 0; i < stride; i++) acc[i] += src[row + i] * w;
+      for (let i = 0; i < stride; i++) acc[i] = (acc[i] + Math.imul(src[row + i], w)) | 0;
     }
     const o = yy * stride;
     for (let i = 0; i < stride; i++) out[o + i] = clip8(acc[i]);
