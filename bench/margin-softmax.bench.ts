@@ -50,6 +50,10 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`fused / GEMMs:    ${(med.fused / med.gemms).toFixed(2)}  (target <= 1.3)`);
   console.log(`composed / fused: ${(med.composed / med.fused).toFixed(2)}  (target >= 1.25)`);
+  console.log(
+    `loss: fused ${result.fusedLoss.toFixed(6)}, composed ${result.composedLoss.toFixed(6)} ` +
+      '(the same maths, so they must agree)',
+  );
   console.log(`seed / fused:     ${(med.seed / med.fused).toFixed(2)}  (target >= 4)`);
 }
 
