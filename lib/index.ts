@@ -5,6 +5,37 @@ export { marginSoftmaxLoss } from './ops/margin-softmax';
 export type { MarginSoftmaxInput, MarginSoftmaxResult } from './ops/margin-softmax';
 export { validateMarginHead } from './ops/margin-head';
 export type { MarginHead } from './ops/margin-head';
+export {
+  Trainer,
+  NonFiniteLossError,
+  type TrainerOptions,
+  type History,
+  type Every,
+  type OptimizerOptions,
+  type ModelEvaluator,
+} from './train/trainer';
+export type {
+  BatchRecord,
+  EpochRecord,
+  EvalRecord,
+  EvaluationLike,
+  TrainerEvents,
+} from './train/trainer-events';
+export {
+  learningRate,
+  PAPER_ITERATIONS,
+  PAPER_MILESTONES,
+  type LrSchedule,
+} from './train/schedule';
+export { DEFAULT_LAMBDA, lambdaAt, type LambdaSchedule } from './train/lambda-schedule';
+export {
+  latestCheckpoint,
+  listCheckpoints,
+  readCheckpoint,
+  type Checkpoint,
+  type CheckpointState,
+} from './train/checkpoint';
+export { readMetrics, type MetricsRecord } from './train/metrics-log';
 export type { ImageSet, Batch, BatchSource, VerificationPair } from './data/types';
 export { ImageFolderDataset, IMAGE_EXTENSIONS } from './data/image-folder-dataset';
 export { FileListDataset } from './data/file-list-dataset';
@@ -46,7 +77,7 @@ export type { RocPoint, RocSummary, TarAtFar } from './eval/roc';
 export { angularFisherScore } from './eval/angular-fisher-score';
 export type { AngularFisherScore } from './eval/angular-fisher-score';
 export { LfwEvaluator, evaluationSummary } from './eval/lfw-evaluator';
-export type { LfwEvaluation, LfwEvaluatorOptions } from './eval/lfw-evaluator';
+export type { EvaluateOptions, LfwEvaluation, LfwEvaluatorOptions } from './eval/lfw-evaluator';
 export { rawPixelEmbedder } from './eval/embedder';
 export type { Embedder } from './eval/embedder';
 export { resolveProtocol, describeProtocol } from './eval/protocol';
@@ -61,7 +92,26 @@ export type { EpochMetrics, RocCurve } from './report/training-plots';
 export { writeFileAtomic } from './report/write-file-atomic';
 export { embedFiles, verify } from './eval/face-files';
 export type { EmbedFilesOptions, FileEmbedder, FileEmbeddings, Verdict } from './eval/face-files';
-export { decodeFaceImage } from './eval/decode-face-image';
+export { decodeFaceImage, faceImageTransforms } from './eval/decode-face-image';
 export { flipImagesHorizontally } from './eval/flip-images';
+export { makeVerificationPairs } from './eval/make-pairs';
+export type { MakePairsOptions } from './eval/make-pairs';
+export { formatEvaluation } from './eval/format-evaluation';
 export { generateSyntheticFaces } from './synth/generate';
 export type { SynthOptions, SynthResult, SynthSettings } from './synth/generate';
+export { Model, createModel, loadModel, liveModelCount } from './models/model';
+export type {
+  LoadModelOptions,
+  ModelStepInput,
+  ModelStepResult,
+  StepTimings,
+} from './models/model';
+export { ARCHS, inputSizeOf } from './models/archs';
+export type {
+  Arch,
+  DeviceChoice,
+  FaceModel,
+  ModelOptions,
+  TrainStepInput,
+  TrainStepResult,
+} from './models/types';

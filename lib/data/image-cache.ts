@@ -16,7 +16,7 @@ import type { ImageSet } from './types';
 const MAGIC = 'SPHFIMGC';
 export const CACHE_VERSION = 1;
 const ALIGN = 64;
-const READ_CHUNK = 64 << 20;
+const READ_CHUNK = 16 << 20;
 
 /** One image left out of a set because it could not be decoded (onBadImage: 'skip'). */
 export interface SkippedImage {
@@ -104,17 +104,26 @@ export class ImageCache {
       if (size !== payloadAt + layout.total)
         return { miss: size < payloadAt + layout.total ? 'truncated' : 'corrupt' };
       const payload = new Uint8Array(layout.total);
+      // The CRC of each chunk runs on this thread while the next chunk is read on libuv's.
+      let crc = 0;
+      let checked = 0;
       for (let done = 0; done < layout.total;) {
-        const { bytesRead } = await handle.read(
+        const reading = handle.read(
           payload,
           done,
           Math.min(READ_CHUNK, layout.total - done),
           payloadAt + done,
         );
+        if (checked < done) {
+          crc = zlib.crc32(payload.subarray(checked, done), crc);
+          checked = done;
+        }
+        const { bytesRead } = await reading;
         if (bytesRead === 0) return { miss: 'truncated' };
         done += bytesRead;
       }
-      if (zlib.crc32(payload) !== header.crc32) return { miss: 'corrupt' };
+      crc = zlib.crc32(payload.subarray(checked), crc);
+      if (crc !== header.crc32) return { miss: 'corrupt' };
       const buffer = payload.buffer;
       return {
         hit: {

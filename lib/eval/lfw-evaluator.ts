@@ -14,6 +14,11 @@ export interface LfwEvaluatorOptions extends ProtocolOptions {
   batchSize?: number;
 }
 
+export interface EvaluateOptions {
+  /** Called after each embedded batch with the images done so far (for progress bars). */
+  onProgress?: (done: number, total: number) => void;
+}
+
 export interface LfwEvaluation {
   /** Mean held-out fold accuracy. */
   accuracy: number;
@@ -63,7 +68,10 @@ export class LfwEvaluator {
   }
 
   /** Per-image features as the protocol combines them, n x featureDim, float64. */
-  async features(model: Embedder): Promise<{ features: Float64Array; dim: number }> {
+  async features(
+    model: Embedder,
+    options: EvaluateOptions = {},
+  ): Promise<{ features: Float64Array; dim: number }> {
     const { n, height, width, images } = this.imageSet;
     if (model.inputSize && (model.inputSize.height !== height || model.inputSize.width !== width)) {
       throw new Error(
@@ -99,6 +107,7 @@ export class LfwEvaluator {
               ),
               count,
             );
+      options.onProgress?.(start + count, n);
       for (let i = 0; i < count; i++) {
         const row = (start + i) * dim;
         for (let k = 0; k < d; k++) {
@@ -127,9 +136,9 @@ export class LfwEvaluator {
     }
   }
 
-  async evaluate(model: Embedder): Promise<LfwEvaluation> {
+  async evaluate(model: Embedder, options: EvaluateOptions = {}): Promise<LfwEvaluation> {
     const started = process.hrtime.bigint();
-    const { features, dim } = await this.features(model);
+    const { features, dim } = await this.features(model, options);
     const embedSeconds = Number(process.hrtime.bigint() - started) / 1e9;
     for (let i = 0; i < features.length; i++) {
       if (!Number.isFinite(features[i])) {

@@ -106,7 +106,8 @@ export function tarAtFar(points: readonly RocPoint[], far: number): TarAtFar {
     throw new RangeError(`Expected a number in [0, 1] for far but received ${far}`);
   }
   let best = points[0];
-  for (const p of points) if (p.far <= far && p.tar >= best.tar) best = p;
+  // Strictly greater: among points with the same TAR keep the first (highest threshold, lowest FAR).
+  for (const p of points) if (p.far <= far && p.tar > best.tar) best = p;
   return { far, tar: best.tar, threshold: best.threshold };
 }
 

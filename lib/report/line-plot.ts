@@ -22,6 +22,8 @@ export interface LinePlotSpec {
   width?: number; // default 640
   height?: number; // default 420
   xScale?: 'linear' | 'log';
+  /** Ticks on whole numbers only (e.g. epochs). */
+  xInteger?: boolean;
   xRange?: [number, number];
   yRange?: [number, number];
 }
@@ -75,11 +77,11 @@ export async function renderLinePlot(spec: LinePlotSpec): Promise<Buffer> {
         Math.pow(10, Math.floor(Math.log10(x0))),
         Math.pow(10, Math.ceil(Math.log10(x1))),
       ];
-    else [x0, x1] = niceRange(x0, x1);
+    else [x0, x1] = niceRange(x0, x1, spec.xInteger);
   }
   if (log && x0 === x1) x1 = x0 * 10;
   const [y0, y1] = spec.yRange ?? niceRange(...finiteExtent(ys, [0, 1]));
-  const xTicks: Tick[] = log ? logTicks(x0, x1) : linearTicks(x0, x1);
+  const xTicks: Tick[] = log ? logTicks(x0, x1) : linearTicks(x0, x1, 6, spec.xInteger);
   const yTicks: Tick[] = linearTicks(y0, y1);
 
   const canvas = new Canvas(width, height);

@@ -6,11 +6,13 @@ export interface Tick {
   label: string;
 }
 
-export function linearTicks(min: number, max: number, target = 6): Tick[] {
+/** `integer` keeps ticks on whole numbers (epochs): steps 1, 2, 5 x 10^k, at least 1. */
+export function linearTicks(min: number, max: number, target = 6, integer = false): Tick[] {
   if (!(max > min)) throw new Error(`Expected max > min for an axis but received [${min}, ${max}]`);
-  const raw = (max - min) / target;
+  const raw = integer ? Math.max(1, (max - min) / target) : (max - min) / target;
   const power = Math.pow(10, Math.floor(Math.log10(raw)));
-  const step = [1, 2, 2.5, 5, 10].map((m) => m * power).find((s) => s >= raw) as number;
+  const multiples = integer ? [1, 2, 5, 10] : [1, 2, 2.5, 5, 10];
+  const step = multiples.map((m) => m * power).find((s) => s >= raw * (1 - 1e-12)) as number;
   const decimals = Math.max(
     0,
     -Math.floor(Math.log10(step) + 1e-9) + (step / power === 2.5 ? 1 : 0),
@@ -24,12 +26,12 @@ export function linearTicks(min: number, max: number, target = 6): Tick[] {
 }
 
 /** A range padded to nice tick boundaries around the data. */
-export function niceRange(min: number, max: number): [number, number] {
+export function niceRange(min: number, max: number, integer = false): [number, number] {
   if (max === min) {
-    const pad = Math.abs(min) > 0 ? Math.abs(min) * 0.1 : 1;
+    const pad = integer ? 1 : Math.abs(min) > 0 ? Math.abs(min) * 0.1 : 1;
     return [min - pad, max + pad];
   }
-  const ticks = linearTicks(min, max);
+  const ticks = linearTicks(min, max, 6, integer);
   const step = ticks.length > 1 ? ticks[1].value - ticks[0].value : max - min;
   return [Math.floor(min / step + 1e-9) * step, Math.ceil(max / step - 1e-9) * step];
 }

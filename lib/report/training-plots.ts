@@ -34,7 +34,13 @@ export function renderLossPlot(epochs: readonly EpochMetrics[]): Promise<Buffer>
   ]);
   if (s.length === 0)
     return Promise.reject(new Error('Expected epochs with trainLoss or testLoss to plot'));
-  return renderLinePlot({ title: 'Loss by epoch', xLabel: 'epoch', yLabel: 'loss', series: s });
+  return renderLinePlot({
+    title: 'Loss by epoch',
+    xLabel: 'epoch',
+    yLabel: 'loss',
+    series: s,
+    xInteger: true,
+  });
 }
 
 export function renderAccuracyPlot(epochs: readonly EpochMetrics[]): Promise<Buffer> {
@@ -50,6 +56,7 @@ export function renderAccuracyPlot(epochs: readonly EpochMetrics[]): Promise<Buf
     xLabel: 'epoch',
     yLabel: 'accuracy',
     series: s,
+    xInteger: true,
   });
 }
 

@@ -126,6 +126,21 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
         `${input.evaluation.roc.differentPairs} different), ${input.evaluation.images} images.`,
       '',
     );
+    if (
+      input.baseline &&
+      input.baseline.protocol.description !== input.evaluation.protocol.description
+    ) {
+      md.push(`Raw-pixel protocol: ${input.baseline.protocol.description}`, '');
+    }
+    const negatives = input.evaluation.roc.differentPairs;
+    for (const t of input.evaluation.roc.tarAtFar) {
+      if (t.far * negatives < 1) {
+        md.push(
+          `TAR @ FAR ${t.far} is the TAR at FAR 0: with ${negatives} different pairs one false accept is already FAR ${(1 / negatives).toPrecision(2)}.`,
+          '',
+        );
+      }
+    }
     if (input.evaluation.angularFisherScore) {
       md.push(
         `Angular Fisher score (lower is better): ${input.evaluation.angularFisherScore.afs.toFixed(4)}`,

@@ -2,6 +2,7 @@
 
 #include <ATen/Parallel.h>
 
+#include <algorithm>
 #include <chrono>
 #include <functional>
 #include <memory>
@@ -52,33 +53,47 @@ void RunBench(BenchBaton& baton) {
     features.mutable_grad() = torch::Tensor();
     weight.mutable_grad() = torch::Tensor();
   };
-  std::function<void()> bodies[kVariantCount] = {
-      [&] {
-        torch::Tensor g = torch::mm(x, w.t());
-        torch::Tensor q = torch::mm(k, w);
-        torch::Tensor p = torch::mm(k.t(), x);
-      },
-      [&] {
-        std::get<0>(MarginSoftmaxLoss(features, weight, labels, baton.head)).backward();
-        clear_grads();
-      },
-      [&] {
-        ComposedMarginLoss(features, weight, labels, baton.head).backward();
-        clear_grads();
-      },
-      [&] {
-        SeedMarginLoss(features, weight, labels, baton.head.m).backward();
-        clear_grads();
-      },
+  // The three losses' forwards (each followed by backward below) and the GEMMs alone.
+  std::function<torch::Tensor()> losses[kVariantCount] = {
+      nullptr,
+      [&] { return std::get<0>(MarginSoftmaxLoss(features, weight, labels, baton.head)); },
+      [&] { return ComposedMarginLoss(features, weight, labels, baton.head); },
+      [&] { return SeedMarginLoss(features, weight, labels, baton.head.m); },
   };
+  auto run_gemms = [&] {
+    torch::Tensor g = torch::mm(x, w.t());
+    torch::Tensor q = torch::mm(k, w);
+    torch::Tensor p = torch::mm(k.t(), x);
+  };
+  std::function<void()> bodies[kVariantCount];
+  bodies[kGemms] = run_gemms;
+  for (int v = kFused; v < kVariantCount; ++v) {
+    bodies[v] = [&, v] {
+      losses[v]().backward();
+      clear_grads();
+    };
+  }
 
-  // Warm-up, then each variant's peak extra memory over what was live before it ran.
+  // Warm-up, then each variant's peak extra memory over what was live before it ran: for the
+  // losses, the larger of the forward's peak and the backward's peak less the two gradients
+  // (outputs every variant must produce).
+  const int64_t output_bytes = (b + c) * d * static_cast<int64_t>(sizeof(float));
   for (int v = 0; v < kVariantCount; ++v) {
     bodies[v]();
     const int64_t before = LiveBytes();
     ResetPeakBytes();
-    bodies[v]();
-    baton.peak_bytes[v] = PeakBytes() - before;
+    if (v == kGemms) {
+      run_gemms();
+      baton.peak_bytes[v] = PeakBytes() - before;
+      continue;
+    }
+    torch::Tensor loss = losses[v]();
+    const int64_t forward_peak = PeakBytes() - before;
+    loss.backward();
+    loss = torch::Tensor();
+    const int64_t backward_peak = PeakBytes() - before - output_bytes;
+    clear_grads();
+    baton.peak_bytes[v] = std::max(forward_peak, backward_peak);
   }
   // Interleaved, so that the machine's drift hits every variant alike.
   for (int r = 0; r < baton.repeats; ++r) {

@@ -47,8 +47,8 @@ class MarginSoftmaxFunction : public torch::autograd::Function<MarginSoftmaxFunc
     head.scale = scale;
     head.lambda = lambda;
     MarginForwardState state = Forward(features, weight, labels, head);
-    ctx->save_for_backward(
-        {features, weight, labels, state.exps, state.row_stats, state.weight_norms});
+    ctx->save_for_backward({features, weight, labels, state.exps, state.row_stats,
+                            state.weight_norms, state.inv_weight_norms});
     ctx->saved_data["kind"] = kind;
     ctx->saved_data["m"] = m;
     ctx->saved_data["scale"] = scale;
@@ -73,6 +73,7 @@ class MarginSoftmaxFunction : public torch::autograd::Function<MarginSoftmaxFunc
     state.exps = saved[3];
     state.row_stats = saved[4];
     state.weight_norms = saved[5];
+    state.inv_weight_norms = saved[6];
     auto grads = Backward(grad_loss, saved[0], saved[1], saved[2], state, head);
     return {grads.first,     grads.second,    torch::Tensor(), torch::Tensor(),
             torch::Tensor(), torch::Tensor(), torch::Tensor()};

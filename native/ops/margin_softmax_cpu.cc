@@ -34,10 +34,19 @@ int64_t RowGrain(int64_t columns) {
   return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, columns));
 }
 
+template <typename T>
+T RowNorm(const T* v, int64_t dim) {
+  T squares = 0;
+#pragma omp simd reduction(+ : squares)
+  for (int64_t k = 0; k < dim; ++k) squares += v[k] * v[k];
+  return std::sqrt(squares);
+}
+
 // Forward for row i: `row` holds G_i on entry and exp(z_i - zmax_i) on exit.
 template <typename T>
-void ForwardRow(T* row, int64_t classes, const T* inv_b, double norm, int64_t label,
+void ForwardRow(T* row, int64_t classes, const T* inv_b, const T* x, int64_t dim, int64_t label,
                 const HeadParams& head, double* stats, double* row_loss, double* correct) {
+  const double norm = static_cast<double>(RowNorm(x, dim));
   const double inv_a = 1.0 / std::max(norm, kNormEps);
   const T scale = static_cast<T>(inv_a);
   const T lowest = -std::numeric_limits<T>::infinity();
@@ -118,30 +127,22 @@ void BackwardRow(const T* exps, T* k_row, int64_t classes, const T* inv_b, int64
   *d_factor = sphere ? g * (stats[kRowMeanCos] + p_y * (unit - stats[kRowTargetCos]) - unit) : 0;
 }
 
-// grad_r += (-[n_r > eps] <grad_r, v_r> / n_r^2 + [n_r > 0] d_norm_r / n_r) v_r: the chain through
-// the row norms (see the derivation above).
+// grad += (-[n > eps] <grad, v> / n^2 + [n > 0] d_norm / n) v for one row v of norm n: the
+// chain through the row norms (see the derivation above).
 template <typename T>
-void AddNormGradients(T* grad, const T* rows, int64_t count, int64_t dim, const double* norms,
-                      const double* d_norm) {
-  at::parallel_for(0, count, RowGrain(dim), [&](int64_t begin, int64_t end) {
-    for (int64_t r = begin; r < end; ++r) {
-      const T* v = rows + r * dim;
-      T* out = grad + r * dim;
-      const double n = norms[r];
-      double coef = 0;
-      if (n > kNormEps) {
-        T dot = 0;
+void AddNormGradient(T* grad, const T* v, int64_t dim, double n, double d_norm) {
+  double coef = 0;
+  if (n > kNormEps) {
+    T dot = 0;
 #pragma omp simd reduction(+ : dot)
-        for (int64_t k = 0; k < dim; ++k) dot += out[k] * v[k];
-        coef -= static_cast<double>(dot) / (n * n);
-      }
-      if (d_norm != nullptr && n > 0) coef += d_norm[r] / n;
-      if (coef == 0) continue;
-      const T c = static_cast<T>(coef);
+    for (int64_t k = 0; k < dim; ++k) dot += grad[k] * v[k];
+    coef -= static_cast<double>(dot) / (n * n);
+  }
+  if (n > 0) coef += d_norm / n;
+  if (coef == 0) return;
+  const T c = static_cast<T>(coef);
 #pragma omp simd
-      for (int64_t k = 0; k < dim; ++k) out[k] += c * v[k];
-    }
-  });
+  for (int64_t k = 0; k < dim; ++k) grad[k] += c * v[k];
 }
 
 }  // namespace
@@ -164,27 +165,35 @@ MarginForwardState MarginSoftmaxForwardCpu(const torch::Tensor& features,
   const int64_t batch = features.size(0), classes = weight.size(0);
   const HeadParams params = ToHeadParams(head);
   MarginForwardState state;
-  torch::Tensor feature_norms = features.norm(2, {1}).to(torch::kDouble).contiguous();
-  state.weight_norms = weight.norm(2, {1}).contiguous();
-  torch::Tensor inv_b = 1 / state.weight_norms.clamp_min(kNormEps);
+  const int64_t dim = features.size(1);
+  state.weight_norms = torch::empty({classes}, features.options());
+  state.inv_weight_norms = torch::empty({classes}, features.options());
   state.exps = at::mm(features, weight.t());
   state.row_stats = torch::empty({batch, kRowStatCount}, features.options().dtype(torch::kDouble));
   torch::Tensor row_loss = torch::empty({batch}, state.row_stats.options());
   torch::Tensor correct = torch::empty({batch}, state.row_stats.options());
 
+  // Few parallel regions on purpose: on a loaded machine each one waits for every thread.
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_forward_cpu", [&] {
+    const scalar_t* w = weight.data_ptr<scalar_t>();
+    scalar_t* w_norms = state.weight_norms.data_ptr<scalar_t>();
+    scalar_t* inv_b = state.inv_weight_norms.data_ptr<scalar_t>();
+    at::parallel_for(0, classes, RowGrain(dim), [&](int64_t begin, int64_t end) {
+      for (int64_t j = begin; j < end; ++j) {
+        w_norms[j] = RowNorm(w + j * dim, dim);
+        inv_b[j] = static_cast<scalar_t>(1.0 / std::max<double>(w_norms[j], kNormEps));
+      }
+    });
     scalar_t* exps = state.exps.data_ptr<scalar_t>();
-    const scalar_t* inv_b_ptr = inv_b.data_ptr<scalar_t>();
-    const double* norms = feature_norms.data_ptr<double>();
+    const scalar_t* x = features.data_ptr<scalar_t>();
     const int64_t* label_ptr = labels.data_ptr<int64_t>();
     double* stats = state.row_stats.data_ptr<double>();
     double* loss_ptr = row_loss.data_ptr<double>();
     double* correct_ptr = correct.data_ptr<double>();
     at::parallel_for(0, batch, RowGrain(classes), [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
-        scalar_t* row = exps + i * classes;
-        ForwardRow<scalar_t>(row, classes, inv_b_ptr, norms[i], label_ptr[i], params,
-                             stats + i * kRowStatCount, loss_ptr + i, correct_ptr + i);
+        ForwardRow<scalar_t>(exps + i * classes, classes, inv_b, x + i * dim, dim, label_ptr[i],
+                             params, stats + i * kRowStatCount, loss_ptr + i, correct_ptr + i);
       }
     });
   });
@@ -199,14 +208,13 @@ std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCpu(
   const int64_t batch = features.size(0), classes = weight.size(0), dim = features.size(1);
   const double g = grad_loss.item<double>() / static_cast<double>(batch);
   const bool sphere = head.kind == MarginKind::kSphere;
-  torch::Tensor inv_b = 1 / state.weight_norms.clamp_min(kNormEps);
   torch::Tensor k = torch::empty_like(state.exps);
   torch::Tensor d_factor = torch::zeros({batch}, state.row_stats.options());
 
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_backward_cpu", [&] {
     const scalar_t* exps = state.exps.data_ptr<scalar_t>();
     scalar_t* k_ptr = k.data_ptr<scalar_t>();
-    const scalar_t* inv_b_ptr = inv_b.data_ptr<scalar_t>();
+    const scalar_t* inv_b_ptr = state.inv_weight_norms.data_ptr<scalar_t>();
     const int64_t* label_ptr = labels.data_ptr<int64_t>();
     const double* stats = state.row_stats.data_ptr<double>();
     double* d_factor_ptr = d_factor.data_ptr<double>();
@@ -221,14 +229,26 @@ std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCpu(
   torch::Tensor grad_features = at::mm(k, weight);
   torch::Tensor grad_weight = at::mm(k.t(), features);
   k = torch::Tensor();  // the second B x C buffer lives only through the GEMMs
-  torch::Tensor feature_norms = state.row_stats.select(1, kRowNorm).contiguous();
-  torch::Tensor weight_norms = state.weight_norms.to(torch::kDouble).contiguous();
+  // The chain through the norms: feature rows then weight rows, in one parallel region.
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_norm_grads_cpu", [&] {
-    AddNormGradients<scalar_t>(grad_features.data_ptr<scalar_t>(), features.data_ptr<scalar_t>(),
-                               batch, dim, feature_norms.data_ptr<double>(),
-                               sphere ? d_factor.data_ptr<double>() : nullptr);
-    AddNormGradients<scalar_t>(grad_weight.data_ptr<scalar_t>(), weight.data_ptr<scalar_t>(),
-                               classes, dim, weight_norms.data_ptr<double>(), nullptr);
+    scalar_t* gx = grad_features.data_ptr<scalar_t>();
+    scalar_t* gw = grad_weight.data_ptr<scalar_t>();
+    const scalar_t* x = features.data_ptr<scalar_t>();
+    const scalar_t* w = weight.data_ptr<scalar_t>();
+    const double* stats = state.row_stats.data_ptr<double>();
+    const scalar_t* w_norms = state.weight_norms.data_ptr<scalar_t>();
+    const double* d_factor_ptr = d_factor.data_ptr<double>();
+    at::parallel_for(0, batch + classes, RowGrain(dim), [&](int64_t begin, int64_t end) {
+      for (int64_t r = begin; r < end; ++r) {
+        if (r < batch) {
+          AddNormGradient(gx + r * dim, x + r * dim, dim, stats[r * kRowStatCount + kRowNorm],
+                          sphere ? d_factor_ptr[r] : 0.0);
+        } else {
+          const int64_t j = r - batch;
+          AddNormGradient(gw + j * dim, w + j * dim, dim, static_cast<double>(w_norms[j]), 0.0);
+        }
+      }
+    });
   });
   return {grad_features, grad_weight};
 }

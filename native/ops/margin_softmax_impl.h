@@ -26,11 +26,12 @@ enum RowStat {
 
 // What forward keeps for backward: one B x C buffer plus vectors.
 struct MarginForwardState {
-  torch::Tensor loss;          // 0-dim, the features' dtype
-  torch::Tensor accuracy;      // 0-dim float64
-  torch::Tensor exps;          // B x C: exp(z_ij - zmax_i) (the margin logit for j = y)
-  torch::Tensor row_stats;     // B x kRowStatCount double
-  torch::Tensor weight_norms;  // C: ||W_j||, the features' dtype
+  torch::Tensor loss;              // 0-dim, the features' dtype
+  torch::Tensor accuracy;          // 0-dim float64
+  torch::Tensor exps;              // B x C: exp(z_ij - zmax_i) (the margin logit for j = y)
+  torch::Tensor row_stats;         // B x kRowStatCount double
+  torch::Tensor weight_norms;      // C: ||W_j||, the features' dtype
+  torch::Tensor inv_weight_norms;  // C: 1 / max(||W_j||, eps) (CPU only; CUDA recomputes it)
 };
 
 margin::HeadParams ToHeadParams(const MarginHead& head);

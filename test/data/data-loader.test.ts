@@ -107,6 +107,26 @@ describe('DataLoader', () => {
     expect(batches[1].labels.buffer).to.equal(set.labels!.buffer);
   });
 
+  it('keeps a batch intact while the next one is in use, at every prefetch depth', async () => {
+    const set = indexedSet(60);
+    for (const prefetch of [0, 1, 3]) {
+      const loader = new DataLoader(set, { batchSize: 5, seed: 2, prefetch });
+      const reference = new DataLoader(set, { batchSize: 5, seed: 2 });
+      let previous: Batch | undefined;
+      let b = 0;
+      for await (const batch of loader.batches(1)) {
+        if (previous)
+          expect(copy(previous), `prefetch ${prefetch}, batch ${b - 1}`).to.deep.equal(
+            copy(reference.batchAt(1, b - 1)),
+          );
+        expect(copy(batch)).to.deep.equal(copy(reference.batchAt(1, b)));
+        previous = batch;
+        b++;
+      }
+      expect(b).to.equal(12);
+    }
+  });
+
   it('rejects bad settings naming them', () => {
     const set = indexedSet(10);
     expect(() => new DataLoader(set, { batchSize: 0 })).to.throw(

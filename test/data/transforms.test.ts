@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
 import { CenterCrop } from '../../lib/data/transforms/center-crop';
 import { FaceAlign, SPHEREFACE_TEMPLATE } from '../../lib/data/transforms/face-align';
@@ -200,5 +201,45 @@ describe('data transforms', () => {
       seen.add(match);
     }
     expect(seen.size).to.equal(9);
+  });
+});
+
+describe('Resize against Pillow itself', () => {
+  const python = process.env.PYTHON ?? '/usr/bin/python3';
+  const hasPil = spawnSync(python, ['-c', 'import PIL'], { encoding: 'utf8' }).status === 0;
+
+  it('equals PIL BILINEAR (what torchvision Resize does to PIL images) byte for byte', function () {
+    if (!hasPil) this.skip(); // Pillow is a dev-only peer (Debian's python3-pil)
+    const cases: [number, number, number][] = [
+      [250, 250, 96],
+      [250, 200, 96],
+      [60, 90, 112], // upscaling
+    ];
+    const rng = new Rng(42);
+    for (const [w, h, size] of cases) {
+      const src = Uint8Array.from({ length: w * h * 3 }, (_, i) =>
+        i % 3 === 0 ? rng.int(256) : (i * 7) % 256,
+      );
+      const out = new Resize(size).apply({ data: src, width: w, height: h });
+      const script =
+        'import sys; from PIL import Image; w, h, ow, oh = map(int, sys.argv[1:5]); ' +
+        "im = Image.frombytes('RGB', (w, h), sys.stdin.buffer.read()); " +
+        'sys.stdout.buffer.write(im.resize((ow, oh), Image.BILINEAR).tobytes())';
+      const pil = spawnSync(
+        python,
+        ['-c', script, String(w), String(h), String(out.width), String(out.height)],
+        {
+          input: src,
+        },
+      );
+      expect(pil.status, String(pil.stderr)).to.equal(0);
+      expect(pil.stdout.length).to.equal(out.data.length);
+      let differ = 0;
+      for (let i = 0; i < out.data.length; i++) if (pil.stdout[i] !== out.data[i]) differ++;
+      expect(
+        differ,
+        `${w}x${h} -> ${out.width}x${out.height}: bytes that differ from Pillow`,
+      ).to.equal(0);
+    }
   });
 });

@@ -118,11 +118,13 @@ describe('LfwEvaluator', () => {
     for (const subtractMean of [false, true]) {
       it(`matches a direct computation (flip ${flip}, subtractMean ${subtractMean})`, async () => {
         const model = new FakeEmbedder();
+        const progress: number[] = [];
         const ev = await new LfwEvaluator(set, pairs, {
           flip,
           subtractMean,
           batchSize: 32,
-        }).evaluate(model);
+        }).evaluate(model, { onProgress: (done, total) => progress.push(done / total) });
+        expect(progress).to.deep.equal([32 / 90, 64 / 90, 1]);
         // Each unique image embedded once, plus once mirrored, in batches of at most 32.
         const total = model.calls.reduce((a, b) => a + b, 0);
         expect(total).to.equal(flip === 'none' ? set.n : 2 * set.n);

@@ -182,6 +182,11 @@ describe('axis ticks', () => {
     ]);
   });
 
+  it('keeps integer axes (epochs) on whole numbers', () => {
+    expect(linearTicks(0, 15, 6, true).map((t) => t.label)).to.deep.equal(['0', '5', '10', '15']);
+    expect(linearTicks(1, 3, 6, true).map((t) => t.label)).to.deep.equal(['1', '2', '3']);
+  });
+
   it('puts log ticks on decades', () => {
     expect(logTicks(1e-4, 1).map((t) => t.label)).to.deep.equal([
       '1e-4',

@@ -1,0 +1,67 @@
+// One side of bench/train-step.bench.ts: times sphereface's train step for one configuration in
+// a fresh process (so peak RSS is this configuration's) and prints one JSON line.
+// Usage: node dist/bench/train-step-child.js ARCH BATCH CLASSES STEPS
+import { createModel, inputSizeOf, setNumThreads } from '../lib';
+import type { Arch } from '../lib';
+import { median } from './machine';
+
+async function main(): Promise<void> {
+  const [arch, batchText, classesText, stepsText] = process.argv.slice(2);
+  const batch = Number(batchText);
+  const classes = Number(classesText);
+  const steps = Number(stepsText);
+  setNumThreads(Number(process.env.OMP_NUM_THREADS ?? 2));
+  const { height, width } = inputSizeOf(arch as Arch);
+  const model = await createModel({
+    arch: arch as Arch,
+    classes,
+    head: { kind: 'sphere', m: 4 },
+    device: 'cpu',
+    seed: 1,
+  });
+  // Random pixels, labels and flips, fixed per step so both sides see the same kind of input.
+  let state = 12345;
+  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+  const images = new Uint8Array(batch * height * width * 3).map(() => next() & 255);
+  const labels = Int32Array.from({ length: batch }, () => next() % classes);
+  const flip = Uint8Array.from({ length: batch }, () => next() & 1);
+  const rssBefore = process.memoryUsage().rss;
+  const times: number[] = [];
+  const phases: Record<string, number[]> = {
+    prepare: [],
+    forward: [],
+    loss: [],
+    backward: [],
+    optimiser: [],
+  };
+  for (let i = 0; i < steps + 2; i++) {
+    const started = process.hrtime.bigint();
+    const result = await model.trainStep({ images, labels, n: batch, flip, lr: 0.01, lambda: 5 });
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (i < 2) continue; // warm-up: first-touch allocations and OpenMP start
+    times.push(ms);
+    for (const key of Object.keys(phases))
+      phases[key].push(result.timings[key as keyof typeof result.timings]);
+  }
+  const stepMs = median(times);
+  console.log(
+    JSON.stringify({
+      side: 'sphereface',
+      arch,
+      batch,
+      classes,
+      stepMs,
+      imagesPerSecond: (batch * 1000) / stepMs,
+      phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)])),
+      macsPerImage: model.macsPerImage(),
+      rssBeforeMb: rssBefore / 2 ** 20,
+      peakRssMb: process.resourceUsage().maxRSS / 1024,
+    }),
+  );
+  model.dispose();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

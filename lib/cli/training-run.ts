@@ -1,0 +1,106 @@
+// What `sphereface train` and `sphereface demo` share once the images are in memory: make (or
+// resume) the model, run the Trainer with the seed's table on stdout, and hand back the history.
+import * as path from 'node:path';
+import { DataLoader } from '../data/data-loader';
+import { RandomHorizontalFlip } from '../data/transforms/random-horizontal-flip';
+import type { ImageSet } from '../data/types';
+import type { LfwEvaluation, LfwEvaluator } from '../eval/lfw-evaluator';
+import { setNumThreads } from '../info';
+import { createModel, loadModel, type Model } from '../models/model';
+import { latestCheckpoint, type Checkpoint } from '../train/checkpoint';
+import { Trainer, type History } from '../train/trainer';
+import { EpochTable } from './epoch-table';
+import type { TrainingConfig } from './training-args';
+
+export interface TrainingRunInput {
+  config: TrainingConfig;
+  train: ImageSet;
+  classes: number;
+  evaluator?: LfwEvaluator;
+  /** Human-readable lines (the table); nothing is printed when undefined (--json). */
+  print?: (line: string) => void;
+}
+
+export interface TrainingRunResult {
+  model: Model;
+  history: History<LfwEvaluation>;
+  resumedFrom?: Checkpoint;
+  seconds: number;
+}
+
+export async function runTraining(input: TrainingRunInput): Promise<TrainingRunResult> {
+  const { config, train, classes, evaluator, print } = input;
+  if (config.threads !== undefined) setNumThreads(config.threads);
+  let resumedFrom: Checkpoint | undefined;
+  let model: Model;
+  if (config.resume) {
+    resumedFrom = await latestCheckpoint(path.join(config.out, 'checkpoints'));
+    if (!resumedFrom) {
+      throw new Error(`--resume: no checkpoint in ${path.join(config.out, 'checkpoints')}`);
+    }
+    model = await loadModel(resumedFrom.modelPath, { device: config.device, arch: config.arch });
+    print?.(`resuming from ${resumedFrom.dir} (iteration ${resumedFrom.state.iteration})`);
+  } else {
+    model = await createModel({
+      arch: config.arch,
+      classes,
+      head: config.head,
+      device: config.device,
+      seed: config.seed,
+    });
+  }
+  try {
+    const data = new DataLoader(train, {
+      batchSize: config.batchSize,
+      seed: config.seed,
+      classes,
+      transforms: config.flip ? [new RandomHorizontalFlip(0.5)] : [],
+    });
+    const trainer = new Trainer<LfwEvaluation>({
+      model,
+      data,
+      epochs: config.epochs,
+      iterations: config.iterations,
+      optimizer: config.optimizer,
+      schedule: config.schedule,
+      lambda: config.lambda,
+      evaluator,
+      evalEvery: config.evalEvery,
+      checkpointEvery: config.checkpointEvery,
+      keepCheckpoints: config.keep,
+      outDir: config.out,
+      seed: config.seed,
+      resume: resumedFrom,
+      progress: print !== undefined,
+    });
+    const table = print ? new EpochTable(print) : undefined;
+    if (table) {
+      table.header();
+      trainer.on('batch', () => table.flush());
+      trainer.on('epoch', (e) => table.epoch(e));
+      trainer.on('eval', (e) => table.eval(e));
+    }
+    // Ctrl-C: finish the step, write a checkpoint, and stop; a second Ctrl-C exits at once.
+    let interrupted = false;
+    const onSigint = () => {
+      if (interrupted) process.exit(130);
+      interrupted = true;
+      print?.(
+        '\ninterrupted: stopping after this step and writing a checkpoint (Ctrl-C again to quit)',
+      );
+      trainer.stop();
+    };
+    process.on('SIGINT', onSigint);
+    const start = performance.now();
+    try {
+      const history = await trainer.fit();
+      table?.flush();
+      return { model, history, resumedFrom, seconds: (performance.now() - start) / 1000 };
+    } finally {
+      process.off('SIGINT', onSigint);
+    }
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+}

@@ -1,0 +1,126 @@
+// Argument checks for the model API, run before anything native: each error names the argument
+// and what was received ("Expected positive integer for n but received 0 of type number").
+import { validateMarginHead } from '../ops/margin-head';
+import type { MarginHead } from '../ops/margin-head';
+import { ARCHS, describe, inputSizeOf } from './archs';
+import type { Arch, DeviceChoice, ModelOptions, TrainStepInput } from './types';
+
+const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
+
+function fail(expected: string, name: string, value: unknown, ErrorType = TypeError): never {
+  throw new ErrorType(`Expected ${expected} for ${name} but received ${describe(value)}`);
+}
+
+export function expectFinite(value: unknown, name: string, min = -Infinity): number {
+  if (typeof value !== 'number' || !Number.isFinite(value)) fail('a finite number', name, value);
+  if (value < min) fail(`a number >= ${min}`, name, value, RangeError);
+  return value;
+}
+
+export function expectInteger(
+  value: unknown,
+  name: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
+    fail(`an integer ${range}`, name, value, typeof value === 'number' ? RangeError : TypeError);
+  }
+  return value;
+}
+
+export function expectArch(value: unknown, name = 'arch'): Arch {
+  if (typeof value !== 'string' || !(ARCHS as readonly string[]).includes(value)) {
+    fail(`one of ${ARCHS.join(', ')}`, name, value);
+  }
+  return value as Arch;
+}
+
+export function expectDevice(value: unknown, name = 'device'): DeviceChoice {
+  if (value === undefined) return 'auto';
+  if (typeof value !== 'string' || !(DEVICES as readonly string[]).includes(value)) {
+    fail(`one of ${DEVICES.join(', ')}`, name, value);
+  }
+  return value as DeviceChoice;
+}
+
+/** The op's own check (lib/ops/margin-head.ts), then a copy with sphere's lambda defaulted. */
+export function expectHead(value: unknown): MarginHead {
+  validateMarginHead(value as MarginHead);
+  const head = value as MarginHead;
+  return head.kind === 'sphere'
+    ? { kind: 'sphere', m: head.m, lambda: head.lambda ?? 0 }
+    : { kind: head.kind, m: head.m, scale: head.scale };
+}
+
+export function expectModelOptions(
+  options: ModelOptions,
+): Required<Omit<ModelOptions, 'seed'>> & { seed?: number } {
+  if (typeof options !== 'object' || options === null)
+    fail('an options object', 'options', options);
+  const std = options.std === undefined ? 128 : expectFinite(options.std, 'std');
+  if (!(std > 0)) fail('a positive number', 'std', std, RangeError);
+  return {
+    arch: expectArch(options.arch),
+    classes: expectInteger(options.classes, 'classes', 2, 2 ** 31 - 1),
+    head: expectHead(options.head),
+    device: expectDevice(options.device),
+    seed: options.seed === undefined ? undefined : expectInteger(options.seed, 'seed', 0),
+    mean: options.mean === undefined ? 127.5 : expectFinite(options.mean, 'mean'),
+    std,
+  };
+}
+
+/** Checks images against n and the arch's input size, naming the expected height and width. */
+export function expectImages(images: unknown, n: unknown, arch: Arch): number {
+  if (!(images instanceof Uint8Array)) fail('a Uint8Array (n x H x W x 3, RGB)', 'images', images);
+  const count = expectInteger(n, 'n', 1);
+  const { height, width } = inputSizeOf(arch);
+  const expected = height * width * 3;
+  if (images.length !== count * expected) {
+    const perImage = images.length / count;
+    const side = Math.sqrt(perImage / 3);
+    const looks = Number.isInteger(side) ? ` (${side} x ${side} x 3 per image?)` : '';
+    throw new RangeError(
+      `images holds ${images.length} bytes, ${perImage} per image for n = ${count}${looks}, but ` +
+        `${arch} takes height ${height} x width ${width} x 3 = ${expected} bytes per image`,
+    );
+  }
+  return count;
+}
+
+export function expectFlip(flip: unknown, n: number): Uint8Array | null {
+  if (flip === undefined || flip === null) return null;
+  if (!(flip instanceof Uint8Array)) fail('a Uint8Array (one byte per image)', 'flip', flip);
+  if (flip.length !== n) {
+    throw new RangeError(`Expected flip to hold n = ${n} bytes but it holds ${flip.length}`);
+  }
+  return flip;
+}
+
+export function expectLabels(labels: unknown, n: number, classes: number): Int32Array {
+  if (!(labels instanceof Int32Array)) fail('an Int32Array', 'labels', labels);
+  if (labels.length !== n) {
+    throw new RangeError(`Expected labels to hold n = ${n} entries but it holds ${labels.length}`);
+  }
+  for (let i = 0; i < n; i++) {
+    if (labels[i] < 0 || labels[i] >= classes) {
+      throw new RangeError(
+        `labels[${i}] = ${labels[i]} is outside 0..${classes - 1} (classes = ${classes})`,
+      );
+    }
+  }
+  return labels;
+}
+
+export function expectStepInput(input: TrainStepInput): void {
+  if (typeof input !== 'object' || input === null) fail('a trainStep input object', 'input', input);
+  expectFinite(input.lr, 'lr', 0);
+  if (input.lambda !== undefined) expectFinite(input.lambda, 'lambda', 0);
+  if (input.momentum !== undefined) expectFinite(input.momentum, 'momentum', 0);
+  if (input.weightDecay !== undefined) expectFinite(input.weightDecay, 'weightDecay', 0);
+  if (input.nesterov !== undefined && typeof input.nesterov !== 'boolean') {
+    fail('a boolean', 'nesterov', input.nesterov);
+  }
+}

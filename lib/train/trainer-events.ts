@@ -1,0 +1,76 @@
+// The records Trainer reports, and a small emitter whose handlers are awaited one after another
+// (as tfjs-layers' callbacks): a slow handler holds training back instead of racing it.
+import type { Checkpoint } from './checkpoint';
+
+export interface BatchRecord {
+  iteration: number; // steps done, including this one
+  epoch: number; // 0-based
+  batch: number; // 0-based index in the epoch
+  n: number;
+  loss: number;
+  accuracy: number;
+  lr: number;
+  lambda?: number;
+  seconds: number; // this step's wall time
+  imagesPerSecond: number; // smoothed
+}
+
+export interface EpochRecord {
+  epoch: number; // 0-based
+  iteration: number;
+  loss: number; // mean over the epoch's batches
+  accuracy: number;
+  images: number;
+  seconds: number; // wall time of this process in the epoch (not counting evaluation)
+  imagesPerSecond: number;
+  lr: number;
+  lambda?: number;
+}
+
+/** What an evaluation must report at least; the whole result is passed on in 'eval'. */
+export interface EvaluationLike {
+  accuracy: number;
+  std?: number;
+}
+
+export interface EvalRecord<E extends EvaluationLike = EvaluationLike> {
+  epoch: number; // epochs completed when it ran
+  iteration: number;
+  seconds: number;
+  result: E;
+}
+
+export interface TrainerEvents<E extends EvaluationLike> {
+  batch: BatchRecord;
+  epoch: EpochRecord;
+  eval: EvalRecord<E>;
+  checkpoint: Checkpoint;
+}
+
+export type Handler<T> = (record: T) => void | Promise<void>;
+
+export class AwaitedEmitter<Events extends object> {
+  private readonly handlers = new Map<keyof Events, Handler<never>[]>();
+
+  on<K extends keyof Events>(event: K, handler: Handler<Events[K]>): this {
+    const list = this.handlers.get(event) ?? [];
+    list.push(handler as Handler<never>);
+    this.handlers.set(event, list);
+    return this;
+  }
+
+  off<K extends keyof Events>(event: K, handler: Handler<Events[K]>): this {
+    const list = this.handlers.get(event) ?? [];
+    this.handlers.set(
+      event,
+      list.filter((h) => h !== (handler as Handler<never>)),
+    );
+    return this;
+  }
+
+  protected async emit<K extends keyof Events>(event: K, record: Events[K]): Promise<void> {
+    for (const handler of [...(this.handlers.get(event) ?? [])]) {
+      await (handler as Handler<Events[K]>)(record);
+    }
+  }
+}

@@ -1,0 +1,40 @@
+// The interface every embedding net implements, and the factory that builds one by name.
+#pragma once
+
+#include <torch/torch.h>
+
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace sphereface {
+
+// A conv net mapping normalised N x 3 x H x W images to N x 512 embeddings.
+class FaceNet : public torch::nn::Module {
+ public:
+  virtual torch::Tensor forward(torch::Tensor images) = 0;
+  // Multiply-accumulates of one forward pass for one image (convs and fc), for the benchmark.
+  virtual int64_t MacsPerImage() const = 0;
+};
+
+struct InputSize {
+  int64_t height;
+  int64_t width;
+};
+
+constexpr int64_t kEmbeddingDim = 512;
+
+// The architecture names TypeScript passes: sphere-cnn4, sphere4, sphere10, sphere20, sphere36,
+// sphere64.
+const std::vector<std::string>& ArchNames();
+bool IsArch(const std::string& arch);
+InputSize InputSizeOf(const std::string& arch);
+
+// Builds `arch` with its initialisation drawn from `generator` (a CPU generator), so a seed makes
+// it reproducible without touching libtorch's global RNG. Throws c10::Error for an unknown name.
+std::shared_ptr<FaceNet> MakeFaceNet(const std::string& arch, at::Generator generator);
+
+// Caffe's "xavier" filler (the original SphereFace prototxt): uniform in +-sqrt(3 / fan_in).
+void XavierFanInUniform(torch::Tensor weight, at::Generator& generator);
+
+}  // namespace sphereface

@@ -1,0 +1,84 @@
+#include "nets/sphere_net.h"
+
+namespace sphereface {
+
+namespace {
+constexpr int64_t kChannels[] = {3, 64, 128, 256, 512};
+constexpr int64_t kHeight = 112, kWidth = 96;
+constexpr int64_t kFinalHeight = 7, kFinalWidth = 6;  // 112x96 halved four times
+constexpr double kPreluSlope = 0.25;
+constexpr double kResidualStd = 0.01;
+
+torch::nn::PReLU MakePrelu(int64_t channels) {
+  // Per-channel slopes, as Caffe's PReLU layer (channel_shared: false).
+  return torch::nn::PReLU(torch::nn::PReLUOptions().num_parameters(channels).init(kPreluSlope));
+}
+}  // namespace
+
+ResidualUnit::ResidualUnit(int64_t channels, at::Generator& generator) {
+  torch::NoGradGuard no_grad;
+  auto options = torch::nn::Conv2dOptions(channels, channels, 3).padding(1).bias(false);
+  conv1_ = register_module("conv1", torch::nn::Conv2d(options));
+  prelu1_ = register_module("prelu1", MakePrelu(channels));
+  conv2_ = register_module("conv2", torch::nn::Conv2d(options));
+  prelu2_ = register_module("prelu2", MakePrelu(channels));
+  // Small Gaussian residual branches start each unit close to the identity, which is what lets
+  // the deep variants train from scratch with the original's learning rate.
+  conv1_->weight.normal_(0, kResidualStd, generator);
+  conv2_->weight.normal_(0, kResidualStd, generator);
+}
+
+torch::Tensor ResidualUnit::forward(const torch::Tensor& x) {
+  torch::Tensor branch = prelu1_->forward(conv1_->forward(x));
+  branch = prelu2_->forward(conv2_->forward(branch));
+  return branch.add_(x);
+}
+
+SphereNet::SphereNet(const std::array<int, 4>& units, at::Generator generator) : units_(units) {
+  torch::NoGradGuard no_grad;
+  for (int stage = 0; stage < 4; ++stage) {
+    const std::string id = std::to_string(stage + 1);
+    auto conv = register_module(
+        "conv" + id,
+        torch::nn::Conv2d(torch::nn::Conv2dOptions(kChannels[stage], kChannels[stage + 1], 3)
+                              .stride(2)
+                              .padding(1)
+                              .bias(true)));
+    XavierFanInUniform(conv->weight, generator);
+    conv->bias.zero_();
+    downsample_.push_back(conv);
+    downsample_prelu_.push_back(register_module("prelu" + id, MakePrelu(kChannels[stage + 1])));
+    std::vector<std::shared_ptr<ResidualUnit>> stage_units;
+    for (int u = 0; u < units[stage]; ++u) {
+      stage_units.push_back(
+          register_module("stage" + id + "_unit" + std::to_string(u + 1),
+                          std::make_shared<ResidualUnit>(kChannels[stage + 1], generator)));
+    }
+    stages_.push_back(std::move(stage_units));
+  }
+  fc_ = register_module("fc", torch::nn::Linear(512 * kFinalHeight * kFinalWidth, kEmbeddingDim));
+  XavierFanInUniform(fc_->weight, generator);
+  fc_->bias.zero_();
+}
+
+torch::Tensor SphereNet::forward(torch::Tensor x) {
+  for (int stage = 0; stage < 4; ++stage) {
+    x = downsample_prelu_[stage]->forward(downsample_[stage]->forward(x));
+    for (auto& unit : stages_[stage]) x = unit->forward(x);
+  }
+  return fc_->forward(x.flatten(1));
+}
+
+int64_t SphereNet::MacsPerImage() const {
+  int64_t macs = 0, height = kHeight, width = kWidth;
+  for (int stage = 0; stage < 4; ++stage) {
+    height /= 2;
+    width /= 2;
+    const int64_t out = kChannels[stage + 1];
+    macs += height * width * out * kChannels[stage] * 9;
+    macs += units_[stage] * 2 * height * width * out * out * 9;
+  }
+  return macs + 512 * kFinalHeight * kFinalWidth * kEmbeddingDim;
+}
+
+}  // namespace sphereface

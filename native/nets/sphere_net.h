@@ -1,0 +1,41 @@
+// SphereFace-4/10/20/36/64 (Liu et al. 2017, Table 2) as laid out in the original Caffe model.
+// 112x96 input; four stages, each a 3x3 stride-2 conv with bias (64, 128, 256, 512 channels,
+// padding 1) and PReLU, then residual units of two bias-free 3x3 convs each followed by PReLU,
+// with an identity shortcut; fc 512*7*6 -> 512 without activation.
+// Units per stage: sphere4 (0,0,0,0), sphere10 (0,1,2,0), sphere20 (1,2,4,1),
+// sphere36 (2,4,8,2), sphere64 (3,8,16,3).
+// Initialisation as the original prototxt: Xavier (Caffe's fan-in form) for the stride-2 convs
+// and fc, Gaussian std 0.01 for the residual convs, biases 0, PReLU slopes 0.25.
+#pragma once
+
+#include <array>
+
+#include "nets/face_net.h"
+
+namespace sphereface {
+
+class ResidualUnit : public torch::nn::Module {
+ public:
+  ResidualUnit(int64_t channels, at::Generator& generator);
+  torch::Tensor forward(const torch::Tensor& x);
+
+ private:
+  torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
+  torch::nn::PReLU prelu1_{nullptr}, prelu2_{nullptr};
+};
+
+class SphereNet : public FaceNet {
+ public:
+  SphereNet(const std::array<int, 4>& units, at::Generator generator);
+  torch::Tensor forward(torch::Tensor images) override;
+  int64_t MacsPerImage() const override;
+
+ private:
+  std::array<int, 4> units_;
+  std::vector<torch::nn::Conv2d> downsample_;
+  std::vector<torch::nn::PReLU> downsample_prelu_;
+  std::vector<std::vector<std::shared_ptr<ResidualUnit>>> stages_;
+  torch::nn::Linear fc_{nullptr};
+};
+
+}  // namespace sphereface

@@ -1,0 +1,207 @@
+#include "train/model_file.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <random>
+
+namespace sphereface {
+
+namespace {
+
+constexpr char kMagic[8] = {'S', 'P', 'H', 'F', 'A', 'C', 'E', '\x01'};
+constexpr uint32_t kFormatVersion = 1;
+
+uint64_t Fnv1a(const char* data, size_t size) {
+  uint64_t hash = 1469598103934665603ull;
+  for (size_t i = 0; i < size; ++i) {
+    hash ^= static_cast<uint8_t>(data[i]);
+    hash *= 1099511628211ull;
+  }
+  return hash;
+}
+
+class Writer {
+ public:
+  template <typename T>
+  void Put(T value) {
+    Bytes(&value, sizeof(T));
+  }
+  void String(const std::string& s) {
+    Put<uint32_t>(static_cast<uint32_t>(s.size()));
+    Bytes(s.data(), s.size());
+  }
+  void Bytes(const void* data, size_t size) {
+    const char* p = static_cast<const char*>(data);
+    buffer_.insert(buffer_.end(), p, p + size);
+  }
+  std::vector<char>& buffer() { return buffer_; }
+
+ private:
+  std::vector<char> buffer_;
+};
+
+class Reader {
+ public:
+  Reader(const std::vector<char>& data, size_t end, std::string path)
+      : data_(data), end_(end), path_(std::move(path)) {}
+  template <typename T>
+  T Get() {
+    T value;
+    Bytes(&value, sizeof(T));
+    return value;
+  }
+  std::string String() {
+    const uint32_t size = Get<uint32_t>();
+    TORCH_CHECK(size < 4096, path_, ": is corrupted (a name of ", size, " bytes)");
+    std::string s(size, '\0');
+    Bytes(s.data(), size);
+    return s;
+  }
+  void Bytes(void* out, size_t size) {
+    TORCH_CHECK(offset_ + size <= end_, path_, ": is truncated (needs ", size,
+                " more bytes at offset ", offset_, ", file data ends at ", end_, ")");
+    std::memcpy(out, data_.data() + offset_, size);
+    offset_ += size;
+  }
+  size_t offset() const { return offset_; }
+
+ private:
+  const std::vector<char>& data_;
+  size_t end_;
+  size_t offset_ = 0;
+  std::string path_;
+};
+
+void WriteAll(int fd, const std::vector<char>& data, const std::string& path) {
+  size_t done = 0;
+  while (done < data.size()) {
+    ssize_t wrote = ::write(fd, data.data() + done, data.size() - done);
+    if (wrote < 0 && errno == EINTR) continue;
+    TORCH_CHECK(wrote > 0, "cannot write ", path, ": ", std::strerror(errno));
+    done += static_cast<size_t>(wrote);
+  }
+}
+
+}  // namespace
+
+void WriteModelFile(const std::string& path, const TrainingState& state) {
+  const ModelConfig& config = state.config();
+  Writer out;
+  out.Bytes(kMagic, sizeof(kMagic));
+  out.Put<uint32_t>(kFormatVersion);
+  out.String(config.arch);
+  out.Put<int64_t>(config.classes);
+  out.Put<uint32_t>(static_cast<uint32_t>(config.head.kind));
+  out.Put<double>(config.head.m);
+  out.Put<double>(config.head.scale);
+  out.Put<double>(config.head.lambda);
+  out.Put<double>(config.normalisation.mean);
+  out.Put<double>(config.normalisation.std);
+  out.Put<int64_t>(state.steps());
+  NamedTensors tensors = state.State();
+  out.Put<uint32_t>(static_cast<uint32_t>(tensors.size()));
+  for (const auto& [name, tensor] : tensors) {
+    out.String(name);
+    out.Put<uint32_t>(static_cast<uint32_t>(tensor.dim()));
+    for (int64_t size : tensor.sizes()) out.Put<int64_t>(size);
+    torch::Tensor data = tensor.to(torch::kFloat32).contiguous();
+    out.Bytes(data.data_ptr<float>(), data.numel() * sizeof(float));
+  }
+  out.Put<uint64_t>(Fnv1a(out.buffer().data(), out.buffer().size()));
+
+  // Temp file in the same folder + fsync + rename: a reader (or a crash) sees the old file or
+  // the complete new one, never a partial write.
+  std::random_device random;
+  const std::string temp =
+      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(random());
+  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  TORCH_CHECK(fd >= 0, "cannot write ", path, ": ", std::strerror(errno));
+  try {
+    WriteAll(fd, out.buffer(), path);
+    TORCH_CHECK(::fsync(fd) == 0, "cannot write ", path, ": ", std::strerror(errno));
+  } catch (...) {
+    ::close(fd);
+    std::remove(temp.c_str());
+    throw;
+  }
+  ::close(fd);
+  if (std::rename(temp.c_str(), path.c_str()) != 0) {
+    const std::string reason = std::strerror(errno);
+    std::remove(temp.c_str());
+    TORCH_CHECK(false, "cannot write ", path, ": ", reason);
+  }
+}
+
+std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Device device,
+                                             const std::string& expected_arch) {
+  std::ifstream file(path, std::ios::binary | std::ios::ate);
+  TORCH_CHECK(file, "cannot read model file ", path, ": ", std::strerror(errno));
+  const std::streamsize size = file.tellg();
+  file.seekg(0);
+  std::vector<char> data(static_cast<size_t>(std::max<std::streamsize>(size, 0)));
+  TORCH_CHECK(file.read(data.data(), size), "cannot read model file ", path);
+  TORCH_CHECK(
+      data.size() >= sizeof(kMagic) && std::memcmp(data.data(), kMagic, sizeof(kMagic)) == 0, path,
+      ": is not a sphereface model file");
+  // The checksum sits in the last 8 bytes; the reader stops before it so truncation shows up as
+  // a missing field (with its offset) rather than only a checksum mismatch.
+  const size_t body = data.size() >= sizeof(kMagic) + 8 ? data.size() - 8 : data.size();
+  Reader in(data, body, path);
+  char magic[8];
+  in.Bytes(magic, sizeof(magic));
+  const uint32_t version = in.Get<uint32_t>();
+  TORCH_CHECK(version == kFormatVersion, path, ": model file format ", version,
+              " is not supported (this version reads format ", kFormatVersion, ")");
+  ModelConfig config;
+  config.arch = in.String();
+  TORCH_CHECK(IsArch(config.arch), path, ": is corrupted (unknown arch '", config.arch, "')");
+  TORCH_CHECK(expected_arch.empty() || expected_arch == config.arch, path, ": holds a ",
+              config.arch, " model, not ", expected_arch);
+  config.classes = in.Get<int64_t>();
+  const uint32_t kind = in.Get<uint32_t>();
+  TORCH_CHECK(kind <= static_cast<uint32_t>(MarginKind::kArc), path, ": is corrupted (head kind ",
+              kind, ")");
+  config.head.kind = static_cast<MarginKind>(kind);
+  config.head.m = in.Get<double>();
+  config.head.scale = in.Get<double>();
+  config.head.lambda = in.Get<double>();
+  config.normalisation.mean = in.Get<double>();
+  config.normalisation.std = in.Get<double>();
+  const int64_t steps = in.Get<int64_t>();
+  const uint32_t count = in.Get<uint32_t>();
+  NamedTensors tensors;
+  for (uint32_t t = 0; t < count; ++t) {
+    std::string name = in.String();
+    const uint32_t ndim = in.Get<uint32_t>();
+    TORCH_CHECK(ndim <= 8, path, ": is corrupted (tensor '", name, "' has ", ndim, " dims)");
+    std::vector<int64_t> sizes(ndim);
+    int64_t numel = 1;
+    for (auto& s : sizes) {
+      s = in.Get<int64_t>();
+      TORCH_CHECK(s >= 0 && s < (int64_t{1} << 32), path, ": is corrupted (tensor '", name,
+                  "' has a dimension of ", s, ")");
+      numel *= s;
+    }
+    TORCH_CHECK(numel <= static_cast<int64_t>(body), path, ": is truncated (tensor '", name,
+                "' needs ", numel * 4, " bytes)");
+    torch::Tensor tensor = torch::empty(sizes, torch::kFloat32);
+    in.Bytes(tensor.data_ptr<float>(), numel * sizeof(float));
+    tensors.emplace_back(std::move(name), std::move(tensor));
+  }
+  TORCH_CHECK(in.offset() == body && data.size() >= body + 8, path,
+              ": is truncated or has trailing bytes");
+  uint64_t stored;
+  std::memcpy(&stored, data.data() + body, sizeof(stored));
+  TORCH_CHECK(stored == Fnv1a(data.data(), body), path, ": is corrupted (checksum mismatch)");
+  // The fresh init is overwritten at once: its seed is irrelevant and the global RNG unused.
+  auto state = std::make_unique<TrainingState>(config, device, 0);
+  state->LoadState(tensors, steps, path);
+  return state;
+}
+
+}  // namespace sphereface

@@ -1,0 +1,27 @@
+// The model file: arch, head, preprocessing, step count, weights and optimiser state in one
+// little-endian binary file, written to a temporary file and renamed into place.
+//
+//   "SPHFACE\x01"                      8-byte magic
+//   u32 format version (1)
+//   string arch; i64 classes; u32 head kind; f64 m, scale, lambda; f64 mean, std; i64 steps
+//   u32 tensor count, then per tensor: string name; u32 ndim; i64 dims[ndim]; f32 data
+//   u64 FNV-1a checksum of every byte before it
+// (a string is a u32 length then its bytes). Our own format rather than torch::save so that
+// a truncated, foreign or other-arch file is recognised and named precisely.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "train/training_state.h"
+
+namespace sphereface {
+
+void WriteModelFile(const std::string& path, const TrainingState& state);
+
+// Reads `path` onto `device`. `expected_arch` empty accepts any arch. Throws c10::Error naming
+// the file and what is wrong with it.
+std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Device device,
+                                             const std::string& expected_arch);
+
+}  // namespace sphereface

@@ -1,0 +1,207 @@
+#include "train/training_state.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdlib>
+
+namespace sphereface {
+
+namespace {
+
+// Images per forward pass when embedding: bounds the activations' memory for large sets.
+constexpr int64_t kEmbedChunk = 64;
+
+// SPHEREFACE_CHANNELS_LAST=0 turns the channels-last layout off (for comparing in benchmarks).
+bool ChannelsLastWanted(const torch::Device& device) {
+  if (!device.is_cpu()) return false;
+  const char* setting = std::getenv("SPHEREFACE_CHANNELS_LAST");
+  return setting == nullptr || std::string(setting) != "0";
+}
+
+double MillisecondsSince(std::chrono::steady_clock::time_point& since) {
+  auto now = std::chrono::steady_clock::now();
+  double ms = std::chrono::duration<double, std::milli>(now - since).count();
+  since = now;
+  return ms;
+}
+
+void Synchronise(const torch::Device& device) {
+  if (device.is_cuda()) torch::cuda::synchronize();
+}
+
+std::string ShapeString(at::IntArrayRef sizes) {
+  std::string out = "[";
+  for (size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);
+  return out + "]";
+}
+
+}  // namespace
+
+TrainingState::TrainingState(ModelConfig config, torch::Device device, uint64_t seed)
+    : config_(std::move(config)), device_(device), input_size_(InputSizeOf(config_.arch)) {
+  TORCH_CHECK(config_.classes >= 2, "classes must be at least 2, got ", config_.classes);
+  CheckMarginHead(config_.head);
+  at::Generator generator = at::detail::createCPUGenerator(seed);
+  net_ = MakeFaceNet(config_.arch, generator);
+  torch::Tensor head = torch::empty({config_.classes, kEmbeddingDim});
+  // The head as the original's fc6: Xavier (fan-in), no bias.
+  XavierFanInUniform(head, generator);
+  net_->to(device_);
+  channels_last_ = ChannelsLastWanted(device_);
+  if (channels_last_) {
+    torch::NoGradGuard no_grad;
+    for (auto& param : net_->parameters()) {
+      if (param.dim() == 4) param.set_data(param.contiguous(torch::MemoryFormat::ChannelsLast));
+    }
+  }
+  head_weight_ = head.to(device_).requires_grad_(true);
+  momentum_.resize(Parameters().size());
+}
+
+std::vector<std::pair<std::string, torch::Tensor>> TrainingState::Parameters() const {
+  std::vector<std::pair<std::string, torch::Tensor>> params;
+  for (const auto& item : net_->named_parameters())
+    params.emplace_back("net." + item.key(), item.value());
+  params.emplace_back("head.weight", head_weight_);
+  return params;
+}
+
+int64_t TrainingState::ParameterCount(bool with_head) const {
+  int64_t count = 0;
+  for (const auto& p : net_->parameters()) count += p.numel();
+  return with_head ? count + head_weight_.numel() : count;
+}
+
+torch::Tensor TrainingState::Embed(const uint8_t* images, int64_t n, const uint8_t* flip) {
+  c10::InferenceMode inference;
+  net_->eval();
+  const int64_t image_bytes = input_size_.height * input_size_.width * 3;
+  std::vector<torch::Tensor> chunks;
+  for (int64_t start = 0; start < n; start += kEmbedChunk) {
+    const int64_t count = std::min(kEmbedChunk, n - start);
+    torch::Tensor batch =
+        PrepareBatch(images + start * image_bytes, count, input_size_.height, input_size_.width,
+                     flip ? flip + start : nullptr, config_.normalisation, channels_last_);
+    chunks.push_back(net_->forward(batch.to(device_)).to(torch::kCPU));
+  }
+  return torch::cat(chunks).contiguous();
+}
+
+StepResult TrainingState::Step(const StepInput& input) {
+  TORCH_CHECK(input.n > 0, "empty batch");
+  TORCH_CHECK(static_cast<int64_t>(input.labels.size()) == input.n, "labels length ",
+              input.labels.size(), " does not match n = ", input.n);
+  TORCH_CHECK(static_cast<int64_t>(input.images.size()) ==
+                  input.n * input_size_.height * input_size_.width * 3,
+              "images length does not match n x ", input_size_.height, " x ", input_size_.width,
+              " x 3");
+  TORCH_CHECK(input.flip.empty() || static_cast<int64_t>(input.flip.size()) == input.n,
+              "flip length does not match n");
+  for (int32_t label : input.labels) {
+    TORCH_CHECK(label >= 0 && label < config_.classes, "label ", label, " is outside 0..",
+                config_.classes - 1);
+  }
+  TORCH_CHECK(std::isfinite(input.sgd.lr) && input.sgd.lr >= 0, "lr must be finite and >= 0");
+  TORCH_CHECK(std::isfinite(input.lambda) && input.lambda >= 0, "lambda must be finite and >= 0");
+
+  StepResult result;
+  auto clock = std::chrono::steady_clock::now();
+  net_->train();
+  torch::Tensor images =
+      PrepareBatch(input.images.data(), input.n, input_size_.height, input_size_.width,
+                   input.flip.empty() ? nullptr : input.flip.data(), config_.normalisation,
+                   channels_last_)
+          .to(device_);
+  torch::Tensor labels =
+      torch::from_blob(const_cast<int32_t*>(input.labels.data()), {input.n}, torch::kInt32)
+          .to(device_, torch::kInt64);
+  if (input.timings) Synchronise(device_);
+  result.prepare_ms = MillisecondsSince(clock);
+
+  torch::Tensor features = net_->forward(images);
+  if (input.timings) Synchronise(device_);
+  result.forward_ms = MillisecondsSince(clock);
+
+  // The loss runs on a detached copy of the features so its forward + backward can be timed
+  // apart from the net's backward; the gradients are exactly the same as one backward pass.
+  torch::Tensor detached = features.detach().requires_grad_(true);
+  MarginHead head = config_.head;
+  head.lambda = input.lambda;
+  auto [loss, accuracy] = MarginSoftmaxLoss(detached, head_weight_, labels, head);
+  for (const auto& param : Parameters()) param.second.mutable_grad().reset();
+  loss.backward();
+  result.loss = loss.item<double>();
+  result.accuracy = accuracy.item<double>();
+  result.loss_ms = MillisecondsSince(clock);
+
+  if (!std::isfinite(result.loss)) return result;  // weights stay as they were
+  features.backward(detached.grad());
+  if (input.timings) Synchronise(device_);
+  result.backward_ms = MillisecondsSince(clock);
+
+  auto params = Parameters();
+  for (size_t i = 0; i < params.size(); ++i) {
+    torch::Tensor param = params[i].second;
+    const torch::Tensor& grad = param.grad();
+    if (!grad.defined()) continue;
+    if (!momentum_[i].defined()) momentum_[i] = torch::zeros_like(param);
+    // Slopes and biases (the 1-D tensors) are not decayed unless asked: decaying PReLU slopes
+    // pulls them to 0 (a plain ReLU), and biases carry no scale the decay could regularise.
+    const bool decay = input.decay_all || param.dim() > 1;
+    FusedSgdStep(param, grad, momentum_[i], input.sgd.lr, input.sgd.momentum,
+                 decay ? input.sgd.weight_decay : 0.0, input.sgd.nesterov);
+  }
+  if (input.timings) Synchronise(device_);
+  result.optimiser_ms = MillisecondsSince(clock);
+  result.updated = true;
+  ++steps_;
+  return result;
+}
+
+NamedTensors TrainingState::State() const {
+  NamedTensors state;
+  auto params = Parameters();
+  for (const auto& [name, tensor] : params) {
+    state.emplace_back(name, tensor.detach().to(torch::kCPU).contiguous());
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (momentum_[i].defined()) {
+      state.emplace_back("momentum." + params[i].first, momentum_[i].to(torch::kCPU).contiguous());
+    }
+  }
+  return state;
+}
+
+void TrainingState::LoadState(const NamedTensors& state, int64_t steps, const std::string& source) {
+  torch::NoGradGuard no_grad;
+  auto params = Parameters();
+  std::vector<bool> seen(params.size(), false);
+  for (const auto& [name, tensor] : state) {
+    const bool is_momentum = name.rfind("momentum.", 0) == 0;
+    const std::string param_name = is_momentum ? name.substr(9) : name;
+    size_t index = params.size();
+    for (size_t i = 0; i < params.size(); ++i) {
+      if (params[i].first == param_name) index = i;
+    }
+    TORCH_CHECK(index < params.size(), source, ": tensor '", name, "' is not part of a ",
+                config_.arch, " model");
+    const torch::Tensor& param = params[index].second;
+    TORCH_CHECK(tensor.sizes() == param.sizes(), source, ": tensor '", name, "' has shape ",
+                ShapeString(tensor.sizes()), " but ", config_.arch, " with ", config_.classes,
+                " classes expects ", ShapeString(param.sizes()));
+    if (is_momentum) {
+      momentum_[index] = torch::empty_like(param).copy_(tensor);  // in the param's layout
+    } else {
+      param.copy_(tensor);
+      seen[index] = true;
+    }
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    TORCH_CHECK(seen[i], source, ": tensor '", params[i].first, "' is missing");
+  }
+  steps_ = steps;
+}
+
+}  // namespace sphereface

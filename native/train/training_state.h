@@ -1,0 +1,87 @@
+// Everything one model trains and saves: the net, the margin head's weight, the SGD momentum
+// buffers and the step count, on one device. Not thread-safe: a model's serial worker is the
+// only thread that calls into it once it is built (ParameterCount reads shapes only).
+#pragma once
+
+#include <torch/torch.h>
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "data/batch_prep.h"
+#include "nets/face_net.h"
+#include "ops/margin_softmax.h"
+#include "train/fused_sgd.h"
+
+namespace sphereface {
+
+struct ModelConfig {
+  std::string arch;
+  int64_t classes = 0;
+  MarginHead head;
+  Normalisation normalisation;
+};
+
+struct StepInput {
+  std::vector<uint8_t> images;  // n x H x W x 3
+  std::vector<int32_t> labels;  // n
+  std::vector<uint8_t> flip;    // n, or empty for no flipping
+  int64_t n = 0;
+  SgdOptions sgd;
+  double lambda = 0;       // the sphere head's annealing weight for this step
+  bool decay_all = false;  // weight decay on PReLU slopes and biases too
+  bool timings = false;    // synchronise CUDA between phases so the timings mean something
+};
+
+struct StepResult {
+  double loss = 0;
+  double accuracy = 0;
+  bool updated = false;  // false when the loss was not finite and the weights were left alone
+  // Wall-clock milliseconds per phase.
+  double prepare_ms = 0, forward_ms = 0, loss_ms = 0, backward_ms = 0, optimiser_ms = 0;
+};
+
+using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
+
+class TrainingState {
+ public:
+  // Builds a freshly initialised model; `seed` drives a private generator, so libtorch's global
+  // RNG is never touched.
+  TrainingState(ModelConfig config, torch::Device device, uint64_t seed);
+
+  const ModelConfig& config() const { return config_; }
+  torch::Device device() const { return device_; }
+  int64_t steps() const { return steps_; }
+  int64_t ParameterCount(bool with_head) const;
+  int64_t MacsPerImage() const { return net_->MacsPerImage(); }
+
+  // Eval-mode embeddings of n images (n x H x W x 3 bytes), as an n x 512 CPU float tensor.
+  torch::Tensor Embed(const uint8_t* images, int64_t n, const uint8_t* flip = nullptr);
+
+  // Forward, fused loss, backward and one fused SGD update.
+  StepResult Step(const StepInput& input);
+
+  // Net weights ("net.<name>"), "head.weight", the momentum buffers that exist ("momentum.<name>")
+  // as CPU tensors, in a fixed order.
+  NamedTensors State() const;
+  // Replaces weights and momentum buffers from `state` (names and shapes must match this arch).
+  void LoadState(const NamedTensors& state, int64_t steps, const std::string& source);
+
+ private:
+  std::vector<std::pair<std::string, torch::Tensor>> Parameters() const;
+
+  ModelConfig config_;
+  torch::Device device_;
+  InputSize input_size_;
+  std::shared_ptr<FaceNet> net_;
+  torch::Tensor head_weight_;
+  // On CPU the convs run channels-last (oneDNN's native layout: no reorders per conv).
+  bool channels_last_ = false;
+  std::vector<torch::Tensor> momentum_;  // aligned with Parameters(); undefined until first step
+  int64_t steps_ = 0;
+};
+
+}  // namespace sphereface

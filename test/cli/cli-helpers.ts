@@ -1,0 +1,74 @@
+// Runs the real `sphereface` binary in a child process (exit codes, stdout and stderr as a
+// user sees them) and makes a tiny synthetic face set for the CLI tests, once per run.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { generateSyntheticFaces, type SynthResult } from '../../lib/synth/generate';
+
+const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
+
+export interface CliResult {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+export function sphereface(args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      cwd: options.cwd,
+      env: { ...process.env, SPHEREFACE_NUM_THREADS: '2' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+let tiny: Promise<SynthResult> | undefined;
+
+/** 6 training identities x 4 images, 6 held-out identities x 3 images, 2 folds of 6 + 6 pairs. */
+export function tinyFaces(): Promise<SynthResult> {
+  tiny ??= fs.mkdtemp(path.join(os.tmpdir(), 'sphereface-cli-')).then((dir) =>
+    generateSyntheticFaces({
+      out: dir,
+      identities: 6,
+      images: 4,
+      heldOutIdentities: 6,
+      heldOutImages: 3,
+      folds: 2,
+      pairsPerFold: 6,
+      seed: 3,
+    }),
+  );
+  return tiny;
+}
+
+export async function tempDir(): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), 'sphereface-cli-out-'));
+}
+
+/**
+ * `main(argv)` in this process with console output captured: the same code path as the binary
+ * without a process start per case (the help and bad-argument tests run many of them).
+ */
+export async function sphereMain(args: string[]): Promise<CliResult> {
+  const { main } = await import('../../lib/cli/main');
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  try {
+    const code = await main(args);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}

@@ -1,0 +1,151 @@
+import { expect } from 'chai';
+import { parseArgs } from 'node:util';
+import { commonOptions } from '../../lib/cli/command';
+import { EpochTable } from '../../lib/cli/epoch-table';
+import {
+  readTrainingArgs,
+  trainingOptions,
+  type TrainingDefaults,
+} from '../../lib/cli/training-args';
+
+const defaults: TrainingDefaults = {
+  arch: 'sphere20',
+  iterations: 28000,
+  batchSize: 64,
+  lr: 0.1,
+  schedule: 'multistep',
+  warmup: 0,
+  out: 'run',
+};
+
+function read(args: string[]) {
+  const { values } = parseArgs({
+    args,
+    options: { ...trainingOptions, ...commonOptions },
+    strict: true,
+  });
+  return readTrainingArgs(values as Record<string, string | boolean | undefined>, defaults);
+}
+
+describe('training flags', () => {
+  it('default to the paper: sphere head m=4, multistep at 16k/24k, lambda annealing', () => {
+    const config = read([]);
+    expect(config.head).to.deep.equal({ kind: 'sphere', m: 4 });
+    expect(config.iterations).to.equal(28000);
+    expect(config.schedule).to.deep.equal({ kind: 'multistep', gamma: 0.1, warmup: 0 });
+    expect(config.lambda).to.deep.equal({ base: 1000, gamma: 0.12, power: 1, min: 5 });
+    expect(config.optimizer).to.deep.equal({
+      lr: 0.1,
+      momentum: 0.9,
+      weightDecay: 5e-4,
+      nesterov: false,
+    });
+  });
+
+  it('read every flag into the trainer options', () => {
+    const config = read([
+      '--arch',
+      'sphere-cnn4',
+      '--head',
+      'cos',
+      '--m',
+      '0.4',
+      '--scale',
+      '30',
+      '--epochs',
+      '7',
+      '--batch-size',
+      '16',
+      '--lr',
+      '0.05',
+      '--nesterov',
+      '--schedule',
+      'cosine',
+      '--warmup',
+      '30',
+      '--min-lr',
+      '0.001',
+      '--eval-every',
+      '2',
+      '--checkpoint-every',
+      '100it',
+      '--keep',
+      '5',
+      '--no-flip',
+      '--seed',
+      '9',
+      '--device',
+      'cpu',
+      '--threads',
+      '2',
+      '--out',
+      'x',
+    ]);
+    expect(config.arch).to.equal('sphere-cnn4');
+    expect(config.head).to.deep.equal({ kind: 'cos', m: 0.4, scale: 30 });
+    expect([config.epochs, config.iterations, config.batchSize]).to.deep.equal([7, undefined, 16]);
+    expect(config.schedule).to.deep.equal({ kind: 'cosine', warmup: 30, minLr: 0.001 });
+    expect(config.evalEvery).to.equal(2);
+    expect(config.checkpointEvery).to.deep.equal({ iterations: 100 });
+    expect([config.keep, config.flip, config.seed, config.device, config.threads]).to.deep.equal([
+      5,
+      false,
+      9,
+      'cpu',
+      2,
+    ]);
+    expect(read(['--milestones', '100,200']).schedule).to.deep.equal({
+      kind: 'multistep',
+      gamma: 0.1,
+      warmup: 0,
+      milestones: [100, 200],
+    });
+    expect(read(['--no-lambda']).lambda).to.equal(false);
+  });
+
+  it('reject bad values naming the flag', () => {
+    expect(() => read(['--epochs', '0'])).to.throw(
+      /--epochs expects an integer >= 1 but received '0'/,
+    );
+    expect(() => read(['--epochs', '2', '--iterations', '5'])).to.throw(/not both/);
+    expect(() => read(['--lr', 'fast'])).to.throw(/--lr expects a number but received 'fast'/);
+    expect(() => read(['--lr=-1'])).to.throw(/--lr expects a positive number/);
+    expect(() => read(['--arch', 'resnet'])).to.throw(/--arch expects one of sphere-cnn4/);
+    expect(() => read(['--head', 'sphere', '--m', '7'])).to.throw(/--m .* 1\.\.6/);
+    expect(() => read(['--m', '2.5'])).to.throw(/--m expects an integer/);
+    expect(() => read(['--scale', '30'])).to.throw(/--scale applies to the cos and arc heads/);
+    expect(() => read(['--milestones', '200,100'])).to.throw(/--milestones expects increasing/);
+    expect(() => read(['--eval-every', 'often'])).to.throw(/--eval-every expects/);
+  });
+});
+
+describe('epoch table', () => {
+  it("prints the seed's three columns with the accuracy on its epoch's row", () => {
+    const lines: string[] = [];
+    const table = new EpochTable((l) => lines.push(l));
+    table.header();
+    const epoch = (e: number, loss: number) =>
+      table.epoch({
+        epoch: e,
+        iteration: 0,
+        loss,
+        accuracy: 0,
+        images: 0,
+        seconds: 1,
+        imagesPerSecond: 1,
+        lr: 0.1,
+      });
+    epoch(0, 6.8361);
+    epoch(1, 6.6749);
+    table.eval({ epoch: 2, iteration: 0, seconds: 1, result: { accuracy: 0.584 } });
+    epoch(2, 6.5);
+    table.flush();
+    expect(lines).to.deep.equal([
+      '| Epoch | Loss   | Test Acc. |',
+      '|-------|--------|-----------|',
+      '| 01    | 6.836  |           |',
+      '| 02    | 6.675  | 0.5840    |',
+      '| 03    | 6.500  |           |',
+    ]);
+  });
+});

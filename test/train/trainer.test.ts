@@ -1,0 +1,301 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { learningRate } from '../../lib/train/schedule';
+import { lambdaAt, DEFAULT_LAMBDA } from '../../lib/train/lambda-schedule';
+import { latestCheckpoint, listCheckpoints } from '../../lib/train/checkpoint';
+import { readMetrics } from '../../lib/train/metrics-log';
+import { NonFiniteLossError, Trainer } from '../../lib/train/trainer';
+import { DataLoader } from '../../lib/data/data-loader';
+import { RandomHorizontalFlip } from '../../lib/data/transforms/random-horizontal-flip';
+import { FakeBatchSource, FakeModel, loadFakeModel } from './fakes';
+
+async function tempDir(): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), 'sphereface-trainer-'));
+}
+
+describe('Trainer', () => {
+  it('runs every batch of every epoch with the scheduled lr and lambda', async () => {
+    const model = new FakeModel(5);
+    const data = new FakeBatchSource(5, 4);
+    const schedule = { kind: 'cosine', warmup: 3 } as const;
+    const trainer = new Trainer({
+      model,
+      data,
+      epochs: 3,
+      optimizer: { lr: 0.5 },
+      schedule,
+      progress: false,
+    });
+    const history = await trainer.fit();
+    expect(history.iterations).to.equal(12);
+    expect(history.epochs.map((e) => e.epoch)).to.deep.equal([0, 1, 2]);
+    expect(data.served).to.deep.equal([0, 1, 2].flatMap((e) => [0, 1, 2, 3].map((b) => [e, b])));
+    model.calls.forEach((call, i) => {
+      expect(call.lr).to.equal(learningRate(schedule, 0.5, i, 12));
+      expect(call.lambda).to.equal(lambdaAt(DEFAULT_LAMBDA, i));
+      expect(call.momentum).to.equal(0.9);
+      expect(call.weightDecay).to.equal(5e-4);
+    });
+    // The epoch loss is the mean of its batches' losses, computed here independently.
+    const losses: number[] = [];
+    const again = new FakeModel(5);
+    for (const call of model.calls) losses.push((await again.trainStep(call)).loss);
+    const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
+    history.epochs.forEach((e, i) => {
+      expect(e.loss).to.be.closeTo(mean(losses.slice(4 * i, 4 * i + 4)), 1e-12);
+    });
+  });
+
+  it('stops after a number of iterations, mid-epoch', async () => {
+    const model = new FakeModel(3);
+    const data = new FakeBatchSource(3, 4);
+    const history = await new Trainer({ model, data, iterations: 6, progress: false }).fit();
+    expect(model.calls.length).to.equal(6);
+    expect(history.epochs.length).to.equal(1);
+    expect(data.served.at(-1)).to.deep.equal([1, 1]);
+  });
+
+  it('awaits event handlers in order before the next step', async () => {
+    const model = new FakeModel(3);
+    const data = new FakeBatchSource(3, 2);
+    const seen: string[] = [];
+    const trainer = new Trainer({
+      model,
+      data,
+      epochs: 2,
+      evalEvery: 1,
+      evaluator: {
+        evaluate: async () => {
+          seen.push(`evaluate@${model.calls.length}`);
+          return { accuracy: 0.5, std: 0.1 };
+        },
+      },
+      progress: false,
+    });
+    trainer.on('batch', async (b) => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      seen.push(`batch${b.iteration}@${model.calls.length}`);
+    });
+    trainer.on('epoch', (e) => {
+      seen.push(`epoch${e.epoch}`);
+    });
+    trainer.on('eval', (e) => {
+      seen.push(`eval${e.epoch}:${e.result.accuracy}`);
+    });
+    const history = await trainer.fit();
+    expect(seen).to.deep.equal([
+      'batch1@1',
+      'batch2@2',
+      'epoch0',
+      'evaluate@2',
+      'eval1:0.5',
+      'batch3@3',
+      'batch4@4',
+      'epoch1',
+      'evaluate@4',
+      'eval2:0.5',
+    ]);
+    expect(history.evals.length).to.equal(2);
+  });
+
+  it('refuses a second concurrent fit()', async () => {
+    const trainer = new Trainer({
+      model: new FakeModel(3),
+      data: new FakeBatchSource(3, 3),
+      epochs: 1,
+      progress: false,
+    });
+    const first = trainer.fit();
+    let error: unknown;
+    await trainer.fit().catch((e: unknown) => (error = e));
+    expect(String(error)).to.match(/already running/);
+    expect((await first).iterations).to.equal(3);
+  });
+
+  it('resumes from a checkpoint to the same losses as an uninterrupted run', async () => {
+    const options = { epochs: 3, optimizer: { lr: 0.3 }, schedule: { kind: 'cosine' } as const };
+    const fullDir = await tempDir();
+    const full = new FakeModel(4);
+    await new Trainer({
+      model: full,
+      data: new FakeBatchSource(4, 5),
+      outDir: fullDir,
+      checkpointEvery: { iterations: 4 },
+      progress: false,
+      ...options,
+    }).fit();
+
+    // Stop after 7 steps: the stop writes a checkpoint at iteration 7, mid-epoch 2.
+    const dir = await tempDir();
+    const first = new FakeModel(4);
+    const interrupted = new Trainer({
+      model: first,
+      data: new FakeBatchSource(4, 5),
+      outDir: dir,
+      checkpointEvery: { iterations: 4 },
+      progress: false,
+      ...options,
+    });
+    interrupted.on('batch', (b) => {
+      if (b.iteration === 7) interrupted.stop();
+    });
+    const part = await interrupted.fit();
+    expect(part.stopped).to.equal(true);
+    const checkpoint = await latestCheckpoint(path.join(dir, 'checkpoints'));
+    expect(checkpoint?.state.iteration).to.equal(7);
+    expect([checkpoint?.state.epoch, checkpoint?.state.batch]).to.deep.equal([1, 2]);
+
+    const resumedModel = await loadFakeModel(checkpoint!.modelPath);
+    const data = new FakeBatchSource(4, 5);
+    const rest = await new Trainer({
+      model: resumedModel,
+      data,
+      outDir: dir,
+      checkpointEvery: { iterations: 4 },
+      resume: checkpoint,
+      progress: false,
+      ...options,
+    }).fit();
+    expect(data.served[0]).to.deep.equal([1, 2]);
+    expect(rest.iterations).to.equal(15);
+
+    const batchLosses = async (d: string) =>
+      (await readMetrics(path.join(d, 'metrics.jsonl')))
+        .filter((r) => r.type === 'batch')
+        .map((r) => [r.iteration, r.loss, r.lr, r.lambda]);
+    const epochLosses = async (d: string) =>
+      (await readMetrics(path.join(d, 'metrics.jsonl')))
+        .filter((r) => r.type === 'epoch')
+        .map((r) => [r.epoch, r.loss, r.accuracy]);
+    expect(await batchLosses(dir)).to.deep.equal(await batchLosses(fullDir));
+    expect(await epochLosses(dir)).to.deep.equal(await epochLosses(fullDir));
+    expect(Array.from(resumedModel.weights)).to.deep.equal(Array.from(full.weights));
+  });
+
+  it('resumes a DataLoader run at the same batches, flips and losses', async () => {
+    const n = 22;
+    const images = new Uint8Array(n * 4 * 4 * 3);
+    for (let i = 0; i < images.length; i++) images[i] = (i * 7919) % 251;
+    const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
+    const loader = () =>
+      new DataLoader(
+        { images, labels, n, height: 4, width: 4 },
+        { batchSize: 4, seed: 5, transforms: [new RandomHorizontalFlip(0.5)] },
+      );
+    const options = { epochs: 3, optimizer: { lr: 0.2 }, progress: false as const };
+    const full = new FakeModel(3);
+    await new Trainer({ model: full, data: loader(), ...options }).fit();
+
+    const dir = await tempDir();
+    const first = new FakeModel(3);
+    const interrupted = new Trainer({ model: first, data: loader(), outDir: dir, ...options });
+    interrupted.on('batch', (b) => {
+      if (b.iteration === 8) interrupted.stop(); // mid-epoch 2 (6 batches per epoch)
+    });
+    await interrupted.fit();
+    const checkpoint = await latestCheckpoint(path.join(dir, 'checkpoints'));
+    const second = await loadFakeModel(checkpoint!.modelPath);
+    await new Trainer({
+      model: second,
+      data: loader(),
+      outDir: dir,
+      resume: checkpoint,
+      ...options,
+    }).fit();
+
+    const steps = [...first.calls, ...second.calls];
+    expect(steps.length).to.equal(full.calls.length);
+    steps.forEach((call, i) => {
+      expect(Array.from(call.labels), `step ${i}`).to.deep.equal(Array.from(full.calls[i].labels));
+      expect(Array.from(call.flip!), `step ${i}`).to.deep.equal(Array.from(full.calls[i].flip!));
+      expect(Buffer.from(call.images).equals(Buffer.from(full.calls[i].images))).to.equal(true);
+      expect(call.lr).to.equal(full.calls[i].lr);
+    });
+    expect(Array.from(second.weights)).to.deep.equal(Array.from(full.weights));
+  });
+
+  it('keeps only the newest checkpoints', async () => {
+    const dir = await tempDir();
+    await new Trainer({
+      model: new FakeModel(3),
+      data: new FakeBatchSource(3, 2),
+      epochs: 5,
+      outDir: dir,
+      keepCheckpoints: 2,
+      progress: false,
+    }).fit();
+    const names = (await listCheckpoints(path.join(dir, 'checkpoints'))).map((d) =>
+      path.basename(d),
+    );
+    expect(names).to.deep.equal(['iter-00000008', 'iter-00000010']);
+  });
+
+  it('stops on a non-finite loss with a clear error and keeps the last good checkpoint', async () => {
+    const dir = await tempDir();
+    const model = new FakeModel(3);
+    model.nanAtStep = 6;
+    const trainer = new Trainer({
+      model,
+      data: new FakeBatchSource(3, 10),
+      epochs: 1,
+      outDir: dir,
+      checkpointEvery: { iterations: 4 },
+      progress: false,
+    });
+    let error: unknown;
+    await trainer.fit().catch((e: unknown) => (error = e));
+    expect(error).to.be.instanceOf(NonFiniteLossError);
+    expect((error as Error).message).to.match(/loss became NaN at iteration 6/);
+    expect((error as Error).message).to.contain('iter-00000004');
+    expect(model.calls.length).to.equal(6);
+    const root = path.join(dir, 'checkpoints');
+    expect((await listCheckpoints(root)).map((d) => path.basename(d))).to.deep.equal([
+      'iter-00000004',
+    ]);
+    const good = await loadFakeModel((await latestCheckpoint(root))!.modelPath);
+    expect(good.steps).to.equal(4);
+    const records = await readMetrics(path.join(dir, 'metrics.jsonl'));
+    expect(records.at(-1)?.type).to.equal('error');
+  });
+
+  it('rejects bad options naming them', () => {
+    const model = new FakeModel(3);
+    const data = new FakeBatchSource(3, 2);
+    const make = (extra: object) => () => new Trainer({ model, data, progress: false, ...extra });
+    expect(make({ epochs: 2, iterations: 5 })).to.throw(/epochs or iterations/);
+    expect(make({ epochs: 0 })).to.throw(/epochs/);
+    expect(make({ optimizer: { lr: -1 } })).to.throw(/optimizer.lr/);
+    expect(make({ optimizer: { momentum: NaN } })).to.throw(/optimizer.momentum/);
+    expect(make({ evalEvery: { iterations: 0 } })).to.throw(/evalEvery.iterations/);
+    expect(make({ lambda: { base: -1 } })).to.throw(/lambda.base/);
+    expect(() => new Trainer({ model, data: new FakeBatchSource(4, 2), progress: false })).to.throw(
+      /4 classes/,
+    );
+    expect(
+      () => new Trainer({ model, data: new FakeBatchSource(3, 2, 4, 1, 8), progress: false }),
+    ).to.throw(/8x8/);
+  });
+
+  it('draws a progress line on a TTY only', async () => {
+    const written: string[] = [];
+    const tty = { isTTY: true, columns: 200, write: (t: string) => written.push(t) > 0 };
+    await new Trainer({
+      model: new FakeModel(3),
+      data: new FakeBatchSource(3, 2),
+      epochs: 1,
+      progress: tty,
+    }).fit();
+    const line = written.find((t) => t.includes('img/s'));
+    expect(line).to.match(/\[#+-*\] 1\/2 ep 1 loss \d+\.\d{4} acc .* lambda 1\.00e\+3 lr .* ETA/);
+    const quiet: string[] = [];
+    await new Trainer({
+      model: new FakeModel(3),
+      data: new FakeBatchSource(3, 2),
+      epochs: 1,
+      progress: { isTTY: false, write: (t: string) => quiet.push(t) > 0 },
+    }).fit();
+    expect(quiet).to.deep.equal([]);
+  });
+});
