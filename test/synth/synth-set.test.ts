@@ -200,6 +200,7 @@ describe('generateSyntheticFaces', () => {
     );
     await expectReject(generateSyntheticFaces({ ...small, out, seed: -1 }), /seed/);
     await expectReject(generateSyntheticFaces({ ...small, out, variation: 2 }), /variation/);
+    await expectReject(generateSyntheticFaces({ ...small, out, workers: 0 }), /workers/);
     expect(fs.existsSync(out)).to.equal(false);
   });
 });
