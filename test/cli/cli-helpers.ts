@@ -52,3 +52,23 @@ export function tinyFaces(): Promise<SynthResult> {
 export async function tempDir(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'sphereface-cli-out-'));
 }
+
+/**
+ * `main(argv)` in this process with console output captured: the same code path as the binary
+ * without a process start per case (the help and bad-argument tests run many of them).
+ */
+export async function sphereMain(args: string[]): Promise<CliResult> {
+  const { main } = await import('../../lib/cli/main');
+  const out: string[] = [];
+  const err: string[] = [];
+  const { log, error } = console;
+  console.log = (...a: unknown[]) => void out.push(a.join(' '));
+  console.error = (...a: unknown[]) => void err.push(a.join(' '));
+  try {
+    const code = await main(args);
+    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
+  } finally {
+    console.log = log;
+    console.error = error;
+  }
+}

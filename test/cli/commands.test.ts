@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { sphereface, tempDir, tinyFaces } from './cli-helpers';
+import { sphereMain, sphereface, tempDir, tinyFaces } from './cli-helpers';
 
 // One short training run feeds the eval, embed and verify tests.
 describe('sphereface CLI', function () {
@@ -14,7 +14,7 @@ describe('sphereface CLI', function () {
 
   it('prints --help for every command and exits 0', async () => {
     for (const name of ['train', 'eval', 'embed', 'verify', 'bench', 'demo']) {
-      const r = await sphereface([name, '--help']);
+      const r = await sphereMain([name, '--help']);
       expect(r.code, name).to.equal(0);
       expect(r.stdout, name).to.contain(`sphereface ${name}`);
       expect(r.stdout, name).to.contain('--json');
@@ -46,13 +46,19 @@ describe('sphereface CLI', function () {
       [['bench', '--threads', '0'], /.+/],
     ];
     for (const [args, message] of cases) {
-      const r = await sphereface(args);
+      const r = await sphereMain(args);
       expect(r.code, args.join(' ')).to.equal(1);
       expect(r.stderr, args.join(' ')).to.match(message);
       expect(r.stderr, args.join(' ')).not.to.match(/^\s+at /m);
     }
-    const verbose = await sphereface(['train', '--data', '/nonexistent/faces', '--verbose']);
+    const verbose = await sphereMain(['train', '--data', '/nonexistent/faces', '--verbose']);
     expect(verbose.stderr).to.match(/^\s+at /m);
+    // The binary itself: exit status 1 and the message alone on stderr.
+    const binary = await sphereface(['verify', '--model', 'x.sfm', 'a.jpg']);
+    expect(binary.code).to.equal(1);
+    expect(binary.stderr.trim()).to.equal(
+      'sphereface verify: expected two image files but received 1',
+    );
   });
 
   it('train writes metrics, checkpoints and the report, and --resume continues', async () => {
@@ -181,7 +187,7 @@ describe('sphereface CLI', function () {
       '--held-out-identities',
       '4',
       '--held-out-images',
-      '2',
+      '3',
       '--folds',
       '2',
       '--pairs-per-fold',
@@ -217,7 +223,7 @@ describe('sphereface CLI', function () {
       '--held-out-identities',
       '4',
       '--held-out-images',
-      '2',
+      '3',
       '--folds',
       '2',
       '--pairs-per-fold',
