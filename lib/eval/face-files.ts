@@ -2,8 +2,6 @@
 // Embeddings follow the evaluator's feature protocol (default: the image's features and its
 // mirror's, concatenated) so a threshold from `LfwEvaluator` (with subtractMean off, as here)
 // applies unchanged.
-import * as os from 'node:os';
-import { DecodePool } from '../data/decode-pool';
 import { loadImages } from '../data/load-images';
 import { decodeFaceImage, faceImageTransforms } from './decode-face-image';
 import type { Embedder } from './embedder';
@@ -53,11 +51,9 @@ export async function embedFiles(
   const { height, width } = model.inputSize;
   const pixels = height * width * 3;
   // A handful of files (verify's two) decode on this thread: starting workers costs more. More
-  // use one decode pool for the whole call, started once and closed at the end. Both run the
-  // same decoder and transforms.
+  // go to the data pipeline's shared decode pool (warm across calls). Both run the same decoder
+  // and transforms.
   const custom = options.decode ?? (paths.length <= 8 ? decodeFaceImage : undefined);
-  const threads = Math.max(1, Math.min(os.availableParallelism(), 4, paths.length));
-  const pool = custom ? undefined : new DecodePool({ threads });
   const transforms = faceImageTransforms(height, width);
   const decodeBatch = async (batchPaths: string[], images: Uint8Array) => {
     if (custom) {
@@ -69,22 +65,11 @@ export async function embedFiles(
         images.set(img, i * pixels);
       });
     } else {
-      const set = await loadImages(batchPaths, { transforms, pool, progress: false });
+      const set = await loadImages(batchPaths, { transforms, progress: false });
       images.set(set.images);
     }
   };
-  try {
-    return await embedDecoded(
-      model,
-      paths,
-      flip,
-      batchSize,
-      options.normalize ?? true,
-      decodeBatch,
-    );
-  } finally {
-    await pool?.close();
-  }
+  return embedDecoded(model, paths, flip, batchSize, options.normalize ?? true, decodeBatch);
 }
 
 async function embedDecoded(
