@@ -1,4 +1,6 @@
 // Model: a libtorch face net + margin head + SGD state living in the native addon.
+import { embedFiles, verify } from '../eval/face-files';
+import type { EmbedFilesOptions, FileEmbeddings, Verdict } from '../eval/face-files';
 import { native } from '../native';
 import type { MarginHead } from '../ops/margin-head';
 import { inputSizeOf } from './archs';
@@ -54,6 +56,8 @@ export class Model implements FaceModel {
   /** Preprocessing: (x - mean) / std on the uint8 pixels. */
   readonly mean: number;
   readonly std: number;
+  /** The same/different threshold `verify` uses when given none (e.g. an evaluation's). */
+  threshold: number | undefined = undefined;
   #handle: NativeModelHandle | null;
 
   private constructor(handle: NativeModelHandle, description: NativeModelDescription) {
@@ -147,6 +151,20 @@ export class Model implements FaceModel {
       decayAll: input.decayAll ?? false,
       timings: true,
     });
+  }
+
+  /** Unit-length embeddings of image files, decoded and cropped to the input size. */
+  embedFiles(paths: readonly string[], options?: EmbedFilesOptions): Promise<FileEmbeddings> {
+    return embedFiles(this, paths, options);
+  }
+
+  /** Cosine similarity of two image files' faces and whether it passes the threshold. */
+  verify(
+    a: string,
+    b: string,
+    options?: Omit<EmbedFilesOptions, 'normalize' | 'batchSize'> & { threshold?: number },
+  ): Promise<Verdict> {
+    return verify(this, a, b, options);
   }
 
   /** Writes arch, head, weights and optimiser state to `path` (temp file + rename). */
