@@ -16,7 +16,7 @@
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fvisibility=hidden", "-O3", "-fopenmp-simd"],
+      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fvisibility=hidden", "-O3", "-fopenmp-simd", "-fno-trapping-math"],
       "libraries": [
         "-L<!(node scripts/torch-paths.js libdir)",
         "-Wl,-rpath,<!(node scripts/torch-paths.js libdir)",

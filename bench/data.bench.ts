@@ -95,30 +95,45 @@ async function main(): Promise<void> {
   const resize = new Resize(96);
   const jimpRates: number[] = [];
   const oursRates: number[] = [];
+  const jimpCpu: number[] = [];
+  const oursCpu1: number[] = [];
   for (let rep = 0; rep < 3; rep++) {
     let t = process.hrtime.bigint();
+    let cpu = process.cpuUsage();
     for (const f of files) (await Jimp.fromBuffer(f)).resize({ w: 96, h: 96 });
     jimpRates.push(files.length / seconds(t));
+    let used = process.cpuUsage(cpu);
+    jimpCpu.push((used.user + used.system) / 1000 / files.length);
     t = process.hrtime.bigint();
+    cpu = process.cpuUsage();
     for (const f of files) resize.apply(await decodeImage(f));
     oursRates.push(files.length / seconds(t));
+    used = process.cpuUsage(cpu);
+    oursCpu1.push((used.user + used.system) / 1000 / files.length);
   }
   console.log(
-    `decode+resize, 1 thread, jimp.read + jimp.resize: ${median(jimpRates).toFixed(0)} img/s`,
+    `decode+resize, 1 thread, jimp.read + jimp.resize: ${median(jimpRates).toFixed(0)} img/s (${median(jimpCpu).toFixed(2)} ms CPU per image)`,
   );
   console.log(
-    `decode+resize, 1 thread, ours (jpeg-js RGB + Resize(96)): ${median(oursRates).toFixed(0)} img/s`,
+    `decode+resize, 1 thread, ours (jpeg-js RGB + Resize(96)): ${median(oursRates).toFixed(0)} img/s (${median(oursCpu1).toFixed(2)} ms CPU per image)`,
   );
 
-  // 2. The pool on THREADS workers, whole folder (includes worker start-up).
+  // 2. The pool on THREADS workers, whole folder (includes worker start-up). CPU time (all
+  // threads of the process) per image is printed too: on a shared machine it says what the
+  // pool would do with its cores to itself.
   const poolRates: number[] = [];
+  const poolCpu: number[] = [];
   for (let rep = 0; rep < 3; rep++) {
+    const cpu = process.cpuUsage();
     const t = process.hrtime.bigint();
     await loadImages(paths, { transforms: [resize], threads: THREADS, progress: false });
     poolRates.push(paths.length / seconds(t));
+    const used = process.cpuUsage(cpu);
+    poolCpu.push((used.user + used.system) / 1000 / paths.length);
   }
   console.log(
-    `decode+resize, pool of ${THREADS} workers, ${paths.length} images: ${median(poolRates).toFixed(0)} img/s (median of 3)`,
+    `decode+resize, pool of ${THREADS} workers, ${paths.length} images: ${median(poolRates).toFixed(0)} img/s ` +
+      `(median of 3; ${median(poolCpu).toFixed(2)} ms CPU per image, i.e. ${((THREADS * 1000) / median(poolCpu)).toFixed(0)} img/s on ${THREADS} idle cores)`,
   );
 
   // 3. Cache read + batch assembly: 10,000 aligned-size (112x96) images in one cache file.
@@ -143,7 +158,9 @@ async function main(): Promise<void> {
   const readRates: number[] = [];
   const epochRates: number[] = [];
   const bothRates: number[] = [];
+  const bothCpuRates: number[] = [];
   for (let rep = 0; rep < 5; rep++) {
+    const cpu = process.cpuUsage();
     const t0 = process.hrtime.bigint();
     const found = await cache.read('bench');
     if (!('hit' in found)) throw new Error(`cache miss: ${found.miss}`);
@@ -160,11 +177,14 @@ async function main(): Promise<void> {
     readRates.push(n / t1);
     epochRates.push(seen / t3);
     bothRates.push(n / (t1 + t3));
+    const used = process.cpuUsage(cpu);
+    bothCpuRates.push(n / ((used.user + used.system) / 1e6));
   }
   fs.rmSync(cacheFile, { force: true });
   console.log(
     `cache read (${n} x 112x96, ${((n * 112 * 96 * 3) / 2 ** 20).toFixed(0)} MiB, CRC-32 checked): ${median(readRates).toFixed(0)} img/s; ` +
-      `shuffled batch assembly (${BATCH}): ${median(epochRates).toFixed(0)} img/s; read + one epoch: ${median(bothRates).toFixed(0)} img/s`,
+      `shuffled batch assembly (${BATCH}): ${median(epochRates).toFixed(0)} img/s; read + one epoch: ${median(bothRates).toFixed(0)} img/s ` +
+      `(${median(bothCpuRates).toFixed(0)} img per CPU-second)`,
   );
 
   // 4. Whole epochs (decode, Resize(96), random flip, normalised float batches) vs torchvision.
@@ -172,9 +192,11 @@ async function main(): Promise<void> {
   const normalize = new Normalize([0.5, 0.5, 0.5], [0.5, 0.5, 0.5]);
   const epochs = 3;
   const ours: number[] = [];
+  const oursCpu: number[] = [];
   let loaded = null as Awaited<ReturnType<typeof loadImages>> | null;
   for (let e = 0; e < epochs; e++) {
     const t = process.hrtime.bigint();
+    const cpu = process.cpuUsage();
     // Every epoch asks for the set as a fresh run would: the first decodes, the rest hit the cache.
     loaded = await loadImages(paths, {
       transforms: [resize],
@@ -197,10 +219,13 @@ async function main(): Promise<void> {
     }
     if (seen !== paths.length) throw new Error('short epoch');
     ours.push(seconds(t));
+    const used = process.cpuUsage(cpu);
+    oursCpu.push((used.user + used.system) / 1e6);
   }
   fs.rmSync(cacheDir, { recursive: true, force: true });
   console.log(
-    `ours, epochs 1..${epochs}: ${ours.map((s) => `${s.toFixed(2)} s`).join(', ')} (${(paths.length / ours[1]).toFixed(0)} img/s from epoch 2; epoch 1 decodes and writes the cache)`,
+    `ours, epochs 1..${epochs}: ${ours.map((s) => `${s.toFixed(2)} s`).join(', ')} wall, ` +
+      `${oursCpu.map((s) => `${s.toFixed(2)} s`).join(', ')} CPU (${(paths.length / ours[1]).toFixed(0)} img/s from epoch 2; epoch 1 decodes and writes the cache)`,
   );
   const peer = spawnSync(
     PYTHON,
@@ -223,13 +248,18 @@ async function main(): Promise<void> {
   }
   const theirs = JSON.parse(peer.stdout.trim().split('\n').pop()!) as {
     seconds: number[];
+    cpu: number[];
     torch: string;
   };
   console.log(
-    `torchvision ImageFolder + DataLoader(num_workers=2), torch ${theirs.torch}, epochs 1..${epochs}: ${theirs.seconds.map((s) => `${s.toFixed(2)} s`).join(', ')}`,
+    `torchvision ImageFolder + DataLoader(num_workers=2), torch ${theirs.torch}, epochs 1..${epochs}: ${theirs.seconds.map((s) => `${s.toFixed(2)} s`).join(', ')} wall, ` +
+      `${theirs.cpu.map((s) => `${s.toFixed(2)} s`).join(', ')} CPU`,
   );
-  const ratio = (i: number) => (theirs.seconds[i] / ours[i]).toFixed(1);
-  console.log(`speed-up: epoch 1 ${ratio(0)}x, epoch 2 ${ratio(1)}x, epoch 3 ${ratio(2)}x`);
+  const ratio = (a: number[], b: number[], i: number) => (a[i] / b[i]).toFixed(1);
+  console.log(
+    `speed-up (wall): epoch 1 ${ratio(theirs.seconds, ours, 0)}x, epoch 2 ${ratio(theirs.seconds, ours, 1)}x, epoch 3 ${ratio(theirs.seconds, ours, 2)}x; ` +
+      `(CPU): ${[0, 1, 2].map((i) => `${ratio(theirs.cpu, oursCpu, i)}x`).join(', ')}`,
+  );
 }
 
 main().catch((err: Error) => {

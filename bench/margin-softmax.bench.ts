@@ -1,13 +1,14 @@
 // `npm run bench -- margin-softmax`: the fused margin-softmax loss, forward + backward, next to
 // the three GEMMs it cannot avoid, the best composition of libtorch autograd ops, and the seed's
 // loss written the seed's way; all timed in one native run, interleaved, on 2 threads.
-// Environment: BENCH_REPEATS (default 15), BENCH_SEED_REPEATS (default 5).
+// Environment: BENCH_REPEATS (default 15), BENCH_SEED_REPEATS (default 5), BENCH_THREADS
+// (default 2, the issue's setting).
 import { native } from '../lib/native';
 import { describeMachine, median } from './machine';
 
 async function main(): Promise<void> {
   const sizes = { batch: 256, dim: 512, classes: 10575 };
-  const threads = 2;
+  const threads = Number(process.env.BENCH_THREADS ?? 2);
   const repeats = Number(process.env.BENCH_REPEATS ?? 15);
   const seedRepeats = Number(process.env.BENCH_SEED_REPEATS ?? 5);
   const head = { kind: 'sphere' as const, m: 4, lambda: 0 };
@@ -49,6 +50,10 @@ async function main(): Promise<void> {
   console.log('');
   console.log(`fused / GEMMs:    ${(med.fused / med.gemms).toFixed(2)}  (target <= 1.3)`);
   console.log(`composed / fused: ${(med.composed / med.fused).toFixed(2)}  (target >= 1.25)`);
+  console.log(
+    `loss: fused ${result.fusedLoss.toFixed(6)}, composed ${result.composedLoss.toFixed(6)} ` +
+      '(the same maths, so they must agree)',
+  );
   console.log(`seed / fused:     ${(med.seed / med.fused).toFixed(2)}  (target >= 4)`);
 }
 

@@ -3,7 +3,8 @@
 // see ((p - 127.5) / 128 after Resize(96)), 10-fold LFW protocol. The demo needs this baseline
 // low (<= 0.70) so that a network's accuracy measures learned identity, not pixel overlap.
 // Sizes default to the demo's; SYNTH_IDENTITIES, SYNTH_IMAGES, SYNTH_HELD_OUT_IDENTITIES,
-// SYNTH_HELD_OUT_IMAGES, SYNTH_SEED and SYNTH_WORKERS override them.
+// SYNTH_HELD_OUT_IMAGES, SYNTH_SEED and SYNTH_WORKERS override them; SYNTH_SKIP_SPEED=1 skips
+// the throughput runs.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,7 +12,7 @@ import { LfwDataset } from '../lib/data/lfw-dataset';
 import { Resize } from '../lib/data/transforms/resize';
 import { rawPixelEmbedder } from '../lib/eval/embedder';
 import { LfwEvaluator } from '../lib/eval/lfw-evaluator';
-import { generateSyntheticFaces } from '../lib/synth/generate';
+import { generateSyntheticFaces, type SynthOptions } from '../lib/synth/generate';
 import { describeMachine } from './machine';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
@@ -24,11 +25,13 @@ const sizes = {
 };
 const WORKERS = env('SYNTH_WORKERS', 2);
 
-async function timed(out: string, workers: number, identities: number, images: number) {
+async function timed(options: SynthOptions) {
   const started = process.hrtime.bigint();
-  await generateSyntheticFaces({ ...sizes, identities, images, out, workers });
+  await generateSyntheticFaces(options);
   const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-  const count = identities * images + sizes.heldOutIdentities * sizes.heldOutImages;
+  const count =
+    options.identities * options.images +
+    (options.heldOutIdentities ?? 100) * (options.heldOutImages ?? 10);
   return { count, seconds, perSecond: count / seconds };
 }
 
@@ -37,15 +40,18 @@ async function main(): Promise<void> {
   const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sphereface-bench-synth-'));
   try {
     // Throughput: the same small set in one thread, then with the workers.
-    const small = { identities: 40, images: 5 };
-    const one = await timed(path.join(root, 'one'), 1, small.identities, small.images);
-    const many = await timed(path.join(root, 'many'), WORKERS, small.identities, small.images);
-    console.log(
-      `generate 250x250 JPEGs: 1 thread ${one.perSecond.toFixed(1)} images/s, ` +
-        `${WORKERS} workers ${many.perSecond.toFixed(1)} images/s (${many.count} images each)`,
-    );
+    const small = { identities: 40, images: 5, heldOutIdentities: 20, heldOutImages: 5 };
+    if (process.env.SYNTH_SKIP_SPEED !== '1') {
+      const smallPairs = { ...small, folds: 10, pairsPerFold: 10 };
+      const one = await timed({ ...smallPairs, out: path.join(root, 'one'), workers: 1 });
+      const many = await timed({ ...smallPairs, out: path.join(root, 'many'), workers: WORKERS });
+      console.log(
+        `generate 250x250 JPEGs: 1 thread ${one.perSecond.toFixed(1)} images/s, ` +
+          `${WORKERS} workers ${many.perSecond.toFixed(1)} images/s (${many.count} images each)`,
+      );
+    }
     // The full set: its time, then the raw-pixel baseline on its held-out pairs.
-    const full = await timed(path.join(root, 'full'), WORKERS, sizes.identities, sizes.images);
+    const full = await timed({ ...sizes, out: path.join(root, 'full'), workers: WORKERS });
     console.log(
       `sphereface synth --identities ${sizes.identities} --images ${sizes.images} ` +
         `--held-out-identities ${sizes.heldOutIdentities} --held-out-images ${sizes.heldOutImages} ` +

@@ -92,7 +92,7 @@ export type { EpochMetrics, RocCurve } from './report/training-plots';
 export { writeFileAtomic } from './report/write-file-atomic';
 export { embedFiles, verify } from './eval/face-files';
 export type { EmbedFilesOptions, FileEmbedder, FileEmbeddings, Verdict } from './eval/face-files';
-export { decodeFaceImage } from './eval/decode-face-image';
+export { decodeFaceImage, faceImageTransforms } from './eval/decode-face-image';
 export { flipImagesHorizontally } from './eval/flip-images';
 export { makeVerificationPairs } from './eval/make-pairs';
 export type { MakePairsOptions } from './eval/make-pairs';

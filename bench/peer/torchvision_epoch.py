@@ -5,6 +5,7 @@ Usage: torchvision_epoch.py ROOT EPOCHS BATCH WORKERS. Prints one JSON line with
 each epoch. Dev-only (Debian's python3-torchvision and python3-pil); never used at run time.
 """
 import json
+import resource
 import sys
 import time
 
@@ -27,14 +28,26 @@ def main():
     ds = datasets.ImageFolder(root, transform=tf)
     loader = DataLoader(ds, batch_size=batch, shuffle=True, num_workers=workers, drop_last=False)
     seconds = []
+    cpu = []
     images = 0
+
+    def cpu_now():
+        # This process plus its finished children: the DataLoader's workers end with each epoch.
+        own = resource.getrusage(resource.RUSAGE_SELF)
+        kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+        return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
     for _ in range(epochs):
         start = time.perf_counter()
+        cpu_start = cpu_now()
         images = 0
-        for x, y in loader:
+        it = iter(loader)
+        for x, y in it:
             images += x.shape[0]
+        del it  # shuts the workers down, so their CPU time is counted
         seconds.append(time.perf_counter() - start)
-    print(json.dumps({"images": images, "seconds": seconds, "torch": torch.__version__}))
+        cpu.append(cpu_now() - cpu_start)
+    print(json.dumps({"images": images, "seconds": seconds, "cpu": cpu, "torch": torch.__version__}))
 
 
 if __name__ == "__main__":

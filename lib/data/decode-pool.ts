@@ -19,6 +19,8 @@ export interface DecodePoolOptions {
   chunkSize?: number;
 }
 
+const sharedPools = new Map<number, DecodePool>();
+
 /**
  * Decodes image files on worker_threads (one per core by default) and runs the deterministic
  * transforms there, so only the small transformed images cross back to the main thread.
@@ -55,13 +57,29 @@ export class DecodePool {
       await this.runChunks(jobs, transforms, onResult);
     } finally {
       this.busy = false;
+      // Idle workers stay (warm, their JIT done) but do not keep the process alive.
+      for (const w of this.workers) w.unref();
     }
+  }
+
+  /**
+   * A pool per thread count shared by every loadImages call that brings none, so repeated
+   * loads reuse warm workers. Its idle workers never keep the process alive.
+   */
+  static shared(threads: number = os.availableParallelism()): DecodePool {
+    let pool = sharedPools.get(threads);
+    if (!pool) {
+      pool = new DecodePool({ threads });
+      sharedPools.set(threads, pool);
+    }
+    return pool;
   }
 
   private ensureWorkers(): Worker[] {
     while (this.workers.length < this.threads) {
       this.workers.push(new Worker(path.join(__dirname, 'decode-worker.js')));
     }
+    for (const w of this.workers) w.ref();
     return this.workers;
   }
 

@@ -1,5 +1,6 @@
 import * as jpeg from 'jpeg-js';
 import { applyOrientation, jpegExifOrientation } from './exif-orientation';
+import { withPooledBlocks } from './jpeg-block-pool';
 import type { RawImage } from './transforms/raw-image';
 
 export type ImageFormat = 'jpeg' | 'png' | 'bmp';
@@ -63,7 +64,9 @@ function decodeJpeg(bytes: Uint8Array): RawImage {
   let decoded: { width: number; height: number; data: Uint8Array };
   try {
     // tolerantDecoding: false so a file cut short is an error rather than grey blocks.
-    decoded = jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false });
+    decoded = withPooledBlocks(() =>
+      jpeg.decode(bytes, { useTArray: true, formatAsRGBA: false, tolerantDecoding: false }),
+    );
   } catch (err) {
     throw new Error(`truncated or corrupt JPEG (${(err as Error).message})`);
   }

@@ -28,7 +28,7 @@ export interface LoadImagesOptions {
   cacheName?: string;
   /** 'error' (default): the first bad image rejects, naming the file. 'skip': leave it out, report it. */
   onBadImage?: OnBadImage;
-  /** Decode threads (default: cores available); or an existing pool to reuse. */
+  /** Decode threads (default: cores available; a shared pool per count); or a pool of your own. */
   threads?: number;
   pool?: DecodePool;
   /** Draw a progress bar on this stream when it is a TTY (default process.stderr); false for none. */
@@ -172,7 +172,7 @@ async function decodeAll(
       ? undefined
       : new ProgressBar(n, 'decoding', options.progress ?? process.stderr);
   let done = 0;
-  const pool = options.pool ?? new DecodePool({ threads: options.threads });
+  const pool = options.pool ?? DecodePool.shared(options.threads);
   try {
     await pool.run(jobs, transforms, (i, outcome) => {
       bar?.update(++done);
@@ -205,7 +205,6 @@ async function decodeAll(
     });
   } finally {
     bar?.finish();
-    if (!options.pool) await pool.close();
   }
   if (sizeError) throw sizeError;
   bad.sort((a, b) => a.index - b.index);

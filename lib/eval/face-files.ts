@@ -2,7 +2,8 @@
 // Embeddings follow the evaluator's feature protocol (default: the image's features and its
 // mirror's, concatenated) so a threshold from `LfwEvaluator` (with subtractMean off, as here)
 // applies unchanged.
-import { decodeFaceImage } from './decode-face-image';
+import { loadImages } from '../data/load-images';
+import { decodeFaceImage, faceImageTransforms } from './decode-face-image';
 import type { Embedder } from './embedder';
 import { flipImagesHorizontally } from './flip-images';
 import type { FlipMode } from './protocol';
@@ -18,7 +19,10 @@ export interface EmbedFilesOptions {
   /** Scale each embedding to unit length, so a dot product is the cosine (default true). */
   normalize?: boolean;
   batchSize?: number; // default 64
-  /** Replaces the built-in jimp decoder (e.g. with the data pipeline's loader). */
+  /**
+   * Replaces the built-in decoding (the data pipeline's decoder on a worker pool, then
+   * `faceImageTransforms`: shorter side resized to cover the input, centre crop).
+   */
   decode?: (file: string, height: number, width: number) => Promise<Uint8Array>;
 }
 
@@ -44,7 +48,38 @@ export async function embedFiles(
   if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string')) {
     throw new Error('Expected an array of file paths for paths');
   }
-  const decode = options.decode ?? decodeFaceImage;
+  const { height, width } = model.inputSize;
+  const pixels = height * width * 3;
+  // A handful of files (verify's two) decode on this thread: starting workers costs more. More
+  // go to the data pipeline's shared decode pool (warm across calls). Both run the same decoder
+  // and transforms.
+  const custom = options.decode ?? (paths.length <= 8 ? decodeFaceImage : undefined);
+  const transforms = faceImageTransforms(height, width);
+  const decodeBatch = async (batchPaths: string[], images: Uint8Array) => {
+    if (custom) {
+      const decoded = await Promise.all(batchPaths.map((p) => custom(p, height, width)));
+      decoded.forEach((img, i) => {
+        if (img.length !== pixels) {
+          throw new Error(`Expected ${height}x${width}x3 bytes from decode() for ${batchPaths[i]}`);
+        }
+        images.set(img, i * pixels);
+      });
+    } else {
+      const set = await loadImages(batchPaths, { transforms, progress: false });
+      images.set(set.images);
+    }
+  };
+  return embedDecoded(model, paths, flip, batchSize, options.normalize ?? true, decodeBatch);
+}
+
+async function embedDecoded(
+  model: FileEmbedder,
+  paths: readonly string[],
+  flip: FlipMode,
+  batchSize: number,
+  normalize: boolean,
+  decodeBatch: (batchPaths: string[], images: Uint8Array) => Promise<void>,
+): Promise<FileEmbeddings> {
   const { height, width } = model.inputSize;
   const d = model.embeddingDim;
   const dim = flip === 'concat' ? 2 * d : d;
@@ -55,8 +90,7 @@ export async function embedFiles(
     const batchPaths = paths.slice(start, start + batchSize);
     const count = batchPaths.length;
     const images = new Uint8Array(count * pixels);
-    const decoded = await Promise.all(batchPaths.map((p) => decode(p, height, width)));
-    decoded.forEach((img, i) => images.set(img, i * pixels));
+    await decodeBatch(batchPaths, images);
     const plain = await model.embed(images, count);
     const mirrored =
       flip === 'none'
@@ -79,7 +113,7 @@ export async function embedFiles(
           embeddings[row + d + k] = mirrored[i * d + k];
         }
       }
-      if (options.normalize ?? true) {
+      if (normalize) {
         let sq = 0;
         for (let k = 0; k < dim; k++) sq += embeddings[row + k] ** 2;
         const inv = sq > 0 ? 1 / Math.sqrt(sq) : 0;

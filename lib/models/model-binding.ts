@@ -70,4 +70,10 @@ export interface NativeModelHandle {
 export interface ModelBinding {
   NativeModel: new () => NativeModelHandle;
   liveModelCount(): number;
+  fusedSgdStep(
+    param: Float32Array,
+    grad: Float32Array,
+    buffer: Float32Array,
+    options: { lr: number; momentum: number; weightDecay: number; nesterov: boolean },
+  ): void;
 }

@@ -41,6 +41,9 @@ export type MarginSoftmaxBenchResult = Record<BenchVariants, number[]> & {
   bufferBytes: number;
   outputBytes: number;
   threads: number;
+  /** The fused and the composed losses on the bench's inputs (the same maths). */
+  fusedLoss: number;
+  composedLoss: number;
 };
 
 export interface LossBinding {

@@ -25,15 +25,28 @@ export function linearTicks(min: number, max: number, target = 6, integer = fals
   return ticks;
 }
 
-/** A range padded to nice tick boundaries around the data. */
+/**
+ * A range padded to nice tick boundaries around the data, such that `linearTicks` on it starts
+ * and ends exactly at its ends. Widening can change the step, so repeat until it settles (steps
+ * only grow, over a small discrete set, so this ends in a few rounds).
+ */
 export function niceRange(min: number, max: number, integer = false): [number, number] {
   if (max === min) {
     const pad = integer ? 1 : Math.abs(min) > 0 ? Math.abs(min) * 0.1 : 1;
-    return [min - pad, max + pad];
+    return niceRange(min - pad, max + pad, integer);
   }
-  const ticks = linearTicks(min, max, 6, integer);
-  const step = ticks.length > 1 ? ticks[1].value - ticks[0].value : max - min;
-  return [Math.floor(min / step + 1e-9) * step, Math.ceil(max / step - 1e-9) * step];
+  let [lo, hi] = [min, max];
+  for (let round = 0; round < 10; round++) {
+    const ticks = linearTicks(lo, hi, 6, integer);
+    const step = ticks.length > 1 ? ticks[1].value - ticks[0].value : hi - lo;
+    const next: [number, number] = [
+      Math.floor(lo / step + 1e-9) * step + 0,
+      Math.ceil(hi / step - 1e-9) * step + 0,
+    ];
+    if (Math.abs(next[0] - lo) < step * 1e-9 && Math.abs(next[1] - hi) < step * 1e-9) break;
+    [lo, hi] = next;
+  }
+  return [lo, hi];
 }
 
 export function logTicks(min: number, max: number): Tick[] {

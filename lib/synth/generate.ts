@@ -127,6 +127,7 @@ export async function generateSyntheticFaces(options: SynthOptions): Promise<Syn
     throw new TypeError(`Expected a folder path for out but received ${String(options.out)}`);
   }
   const settings = resolveSynthSettings(options);
+  if (options.workers !== undefined) checkCount('workers', options.workers, 1);
   const out = path.resolve(options.out);
   const s = settings;
   const names = makeNames(s.identities + s.heldOutIdentities, s.seed, 3);

@@ -28,6 +28,7 @@ struct BenchBaton {
   MarginHead head;
   std::vector<double> times[kVariantCount];
   int64_t peak_bytes[kVariantCount] = {0, 0, 0, 0};
+  double fused_loss = 0, composed_loss = 0;  // the same maths: should agree to float rounding
 };
 
 double Milliseconds(const std::function<void()>& body) {
@@ -95,6 +96,11 @@ void RunBench(BenchBaton& baton) {
     clear_grads();
     baton.peak_bytes[v] = std::max(forward_peak, backward_peak);
   }
+  {
+    torch::NoGradGuard no_grad;
+    baton.fused_loss = losses[kFused]().item<double>();
+    baton.composed_loss = losses[kComposed]().item<double>();
+  }
   // Interleaved, so that the machine's drift hits every variant alike.
   for (int r = 0; r < baton.repeats; ++r) {
     for (int v = 0; v < kVariantCount; ++v) {
@@ -145,6 +151,8 @@ Napi::Value BenchMarginSoftmaxBinding(const Napi::CallbackInfo& info) {
         result.Set("outputBytes",
                    static_cast<double>((baton->batch + baton->classes) * baton->dim) * element);
         result.Set("threads", baton->threads);
+        result.Set("fusedLoss", baton->fused_loss);
+        result.Set("composedLoss", baton->composed_loss);
         return result;
       });
 }

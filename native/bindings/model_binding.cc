@@ -9,17 +9,21 @@
 //   save(path) -> Promise<void>                         [async]
 //   inFlight() -> number; dispose()                     [sync]; dispose throws while calls run
 //   liveModelCount() (module function)                  [sync] handles not yet disposed
+//   fusedSgdStep(param, grad, buffer, options) (module) [sync] the optimiser's update on plain
+//     Float32Arrays (param and buffer updated in place), so tests can check it on its own
 // Inputs are copied into C++ vectors on the JS thread, so no JS memory is read off it. A
 // model's async calls run one after another in call order on its worker (queued, never raced).
 #include <napi.h>
 
 #include <atomic>
+#include <cstring>
 #include <memory>
 #include <random>
 
 #include "bindings/bindings.h"
 #include "common/errors.h"
 #include "common/typed_arrays.h"
+#include "train/fused_sgd.h"
 #include "train/model_file.h"
 #include "train/serial_worker.h"
 #include "train/training_state.h"
@@ -287,6 +291,30 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   bool disposed_ = false;
 };
 
+// Small arrays only (tests): runs on the JS thread, writing the results back into the arrays.
+Napi::Value FusedSgdStepBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array param = ExpectFloat32Array(info[0], "param");
+  Napi::Float32Array grad = ExpectFloat32Array(info[1], "grad");
+  Napi::Float32Array buffer = ExpectFloat32Array(info[2], "buffer");
+  Napi::Object options = info[3].As<Napi::Object>();
+  const int64_t n = static_cast<int64_t>(param.ElementLength());
+  if (grad.ElementLength() != param.ElementLength() ||
+      buffer.ElementLength() != param.ElementLength()) {
+    throw Napi::RangeError::New(env, "param, grad and buffer lengths differ");
+  }
+  std::string error = CaptureError([&] {
+    torch::Tensor p = CopyToTensor(param, {n}), g = CopyToTensor(grad, {n}),
+                  b = CopyToTensor(buffer, {n});
+    FusedSgdStep(p, g, b, GetNumber(options, "lr", 0.1), GetNumber(options, "momentum", 0.9),
+                 GetNumber(options, "weightDecay", 0), GetBool(options, "nesterov", false));
+    std::memcpy(param.Data(), p.data_ptr<float>(), n * sizeof(float));
+    std::memcpy(buffer.Data(), b.data_ptr<float>(), n * sizeof(float));
+  });
+  if (!error.empty()) throw Napi::Error::New(env, error);
+  return env.Undefined();
+}
+
 }  // namespace
 
 void InitModel(Napi::Env env, Napi::Object exports) {
@@ -294,6 +322,7 @@ void InitModel(Napi::Env env, Napi::Object exports) {
   exports.Set("liveModelCount", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 return Napi::Number::New(info.Env(), live_models.load());
               }));
+  exports.Set("fusedSgdStep", Napi::Function::New(env, FusedSgdStepBinding));
 }
 
 }  // namespace sphereface

@@ -10,6 +10,9 @@ thread_local bool prepared = false;
 }
 
 void PrepareWorkerThread() {
+  // With the OpenMP backend the team size is per thread: re-apply the count setNumThreads last
+  // set (it may change between calls), or this worker keeps OpenMP's default.
+  at::init_num_threads();
   if (prepared) return;
   prepared = true;
   // setFlushDenormal acts on the calling thread's MXCSR; run it on each intra-op thread too.

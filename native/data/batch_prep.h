@@ -15,8 +15,10 @@ struct Normalisation {
 };
 
 // `images` holds n * height * width * 3 bytes; `flip` is null or holds n bytes.
-// The result is a contiguous CPU float tensor.
+// The result is a CPU float tensor of shape n x 3 x H x W, laid out channels-last (NHWC in memory,
+// the input's own order, so the pass is a straight stream) or contiguous NCHW.
 torch::Tensor PrepareBatch(const uint8_t* images, int64_t n, int64_t height, int64_t width,
-                           const uint8_t* flip, const Normalisation& normalisation);
+                           const uint8_t* flip, const Normalisation& normalisation,
+                           bool channels_last = false);
 
 }  // namespace sphereface

@@ -9,8 +9,13 @@ void FusedSgdStep(torch::Tensor& param, const torch::Tensor& grad, torch::Tensor
   TORCH_CHECK(param.sizes() == grad.sizes() && param.sizes() == momentum_buffer.sizes(),
               "parameter, gradient and momentum buffer shapes differ");
   torch::NoGradGuard no_grad;
-  if (!param.is_cpu() || !param.is_contiguous() || !grad.is_contiguous() ||
-      !momentum_buffer.is_contiguous() || param.scalar_type() != torch::kFloat32) {
+  // The raw loop needs the three tensors dense with one layout (contiguous or channels-last
+  // alike); they are, as buffers are made with empty_like and autograd lays grads out as params.
+  const bool same_dense_layout = param.is_non_overlapping_and_dense() &&
+                                 grad.strides() == param.strides() &&
+                                 momentum_buffer.strides() == param.strides();
+  if (!param.is_cpu() || !same_dense_layout || param.scalar_type() != torch::kFloat32 ||
+      grad.scalar_type() != torch::kFloat32 || momentum_buffer.scalar_type() != torch::kFloat32) {
     // CUDA (and any odd layout): the same maths with libtorch's element-wise kernels.
     torch::Tensor d = weight_decay != 0 ? grad.add(param, weight_decay) : grad;
     momentum_buffer.mul_(momentum).add_(d);
@@ -21,6 +26,8 @@ void FusedSgdStep(torch::Tensor& param, const torch::Tensor& grad, torch::Tensor
     }
     return;
   }
+  // data_ptr is the lowest address of a dense tensor whatever its layout; element i of each
+  // tensor below is the same logical element because the strides are equal.
   float* p = param.data_ptr<float>();
   const float* g = grad.data_ptr<float>();
   float* buf = momentum_buffer.data_ptr<float>();

@@ -4,6 +4,7 @@
 
 #include <chrono>
 #include <cmath>
+#include <cstdlib>
 
 namespace sphereface {
 
@@ -11,6 +12,13 @@ namespace {
 
 // Images per forward pass when embedding: bounds the activations' memory for large sets.
 constexpr int64_t kEmbedChunk = 64;
+
+// SPHEREFACE_CHANNELS_LAST=0 turns the channels-last layout off (for comparing in benchmarks).
+bool ChannelsLastWanted(const torch::Device& device) {
+  if (!device.is_cpu()) return false;
+  const char* setting = std::getenv("SPHEREFACE_CHANNELS_LAST");
+  return setting == nullptr || std::string(setting) != "0";
+}
 
 double MillisecondsSince(std::chrono::steady_clock::time_point& since) {
   auto now = std::chrono::steady_clock::now();
@@ -41,6 +49,13 @@ TrainingState::TrainingState(ModelConfig config, torch::Device device, uint64_t 
   // The head as the original's fc6: Xavier (fan-in), no bias.
   XavierFanInUniform(head, generator);
   net_->to(device_);
+  channels_last_ = ChannelsLastWanted(device_);
+  if (channels_last_) {
+    torch::NoGradGuard no_grad;
+    for (auto& param : net_->parameters()) {
+      if (param.dim() == 4) param.set_data(param.contiguous(torch::MemoryFormat::ChannelsLast));
+    }
+  }
   head_weight_ = head.to(device_).requires_grad_(true);
   momentum_.resize(Parameters().size());
 }
@@ -68,7 +83,7 @@ torch::Tensor TrainingState::Embed(const uint8_t* images, int64_t n, const uint8
     const int64_t count = std::min(kEmbedChunk, n - start);
     torch::Tensor batch =
         PrepareBatch(images + start * image_bytes, count, input_size_.height, input_size_.width,
-                     flip ? flip + start : nullptr, config_.normalisation);
+                     flip ? flip + start : nullptr, config_.normalisation, channels_last_);
     chunks.push_back(net_->forward(batch.to(device_)).to(torch::kCPU));
   }
   return torch::cat(chunks).contiguous();
@@ -96,7 +111,8 @@ StepResult TrainingState::Step(const StepInput& input) {
   net_->train();
   torch::Tensor images =
       PrepareBatch(input.images.data(), input.n, input_size_.height, input_size_.width,
-                   input.flip.empty() ? nullptr : input.flip.data(), config_.normalisation)
+                   input.flip.empty() ? nullptr : input.flip.data(), config_.normalisation,
+                   channels_last_)
           .to(device_);
   torch::Tensor labels =
       torch::from_blob(const_cast<int32_t*>(input.labels.data()), {input.n}, torch::kInt32)
@@ -176,7 +192,7 @@ void TrainingState::LoadState(const NamedTensors& state, int64_t steps, const st
                 ShapeString(tensor.sizes()), " but ", config_.arch, " with ", config_.classes,
                 " classes expects ", ShapeString(param.sizes()));
     if (is_momentum) {
-      momentum_[index] = tensor.to(device_).clone();
+      momentum_[index] = torch::empty_like(param).copy_(tensor);  // in the param's layout
     } else {
       param.copy_(tensor);
       seen[index] = true;

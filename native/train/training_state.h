@@ -78,6 +78,8 @@ class TrainingState {
   InputSize input_size_;
   std::shared_ptr<FaceNet> net_;
   torch::Tensor head_weight_;
+  // On CPU the convs run channels-last (oneDNN's native layout: no reorders per conv).
+  bool channels_last_ = false;
   std::vector<torch::Tensor> momentum_;  // aligned with Parameters(); undefined until first step
   int64_t steps_ = 0;
 };

@@ -99,6 +99,30 @@ describe('face files', () => {
     });
   });
 
+  it('decodes many files on a worker pool exactly as one file on this thread', async () => {
+    const many = await Promise.all(
+      Array.from({ length: 10 }, async (_, i) => {
+        const f = path.join(dir, `m${i}.png`);
+        await writePng(f, W + 2 * (i % 3), H + (i % 2), 20 + i); // varied sizes: resize + crop
+        return f;
+      }),
+    );
+    const pooled = await embedFiles(model, many, { flip: 'none', normalize: false, batchSize: 4 });
+    for (let i = 0; i < many.length; i++) {
+      const f = feature(await decodeFaceImage(many[i], H, W));
+      f.forEach((v, k) => expect(pooled.embeddings[i * 3 + k]).to.equal(Math.fround(v)));
+    }
+    // A custom decoder replaces both.
+    const flat = await embedFiles(model, many.slice(0, 2), {
+      flip: 'none',
+      normalize: false,
+      decode: async () => new Uint8Array(H * W * 3).fill(1),
+    });
+    expect([...flat.embeddings.subarray(0, 3)]).to.deep.equal(
+      feature(new Uint8Array(H * W * 3).fill(1)),
+    );
+  });
+
   it('verifies two files by cosine against a threshold', async () => {
     const same = await verify(model, files[0], files[0], { threshold: 0.5 });
     expect(same.similarity).to.be.closeTo(1, 1e-12);
@@ -116,6 +140,9 @@ describe('face files', () => {
   it('names a missing or undecodable file, and asks for a threshold', async () => {
     const missing = path.join(dir, 'nope.png');
     expect((await rejection(embedFiles(model, [files[0], missing]))).message).to.contain(missing);
+    // Through the worker pool (more than 8 files) too.
+    const nine = [...files, ...files, ...files.slice(0, 2), missing];
+    expect((await rejection(embedFiles(model, nine))).message).to.contain(missing);
     const text = path.join(dir, 'text.png');
     fs.writeFileSync(text, 'not an image');
     expect((await rejection(embedFiles(model, [text]))).message).to.contain(text);

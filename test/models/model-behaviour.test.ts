@@ -66,6 +66,50 @@ describe('model behaviour', () => {
     b.dispose();
   });
 
+  it('gives the same embeddings and steps with the channels-last layout as with NCHW', async () => {
+    const arch = 'sphere4' as const;
+    const make = async (channelsLast: boolean): Promise<Model> => {
+      process.env.SPHEREFACE_CHANNELS_LAST = channelsLast ? '1' : '0';
+      try {
+        return await createModel({
+          arch,
+          classes: 4,
+          head: { kind: 'sphere', m: 4 },
+          device: 'cpu',
+          seed: 8,
+        });
+      } finally {
+        delete process.env.SPHEREFACE_CHANNELS_LAST;
+      }
+    };
+    const [last, first] = [await make(true), await make(false)];
+    const faces = syntheticIdentities({
+      identities: 4,
+      imagesPerIdentity: 1,
+      height: 112,
+      width: 96,
+      seed: 9,
+    });
+    const flip = Uint8Array.from([0, 1, 1, 0]);
+    expectClose(
+      await last.embed(faces.images, faces.n, flip),
+      await first.embed(faces.images, faces.n, flip),
+      1e-4,
+    );
+    for (let i = 0; i < 2; i++) {
+      const a = await last.trainStep({ ...faces, flip, lr: 0.01, lambda: 20 });
+      const b = await first.trainStep({ ...faces, flip, lr: 0.01, lambda: 20 });
+      expect(Math.abs(a.loss - b.loss)).to.be.below(1e-4 * Math.max(1, b.loss));
+    }
+    expectClose(
+      await last.embed(faces.images, faces.n),
+      await first.embed(faces.images, faces.n),
+      1e-3,
+    );
+    last.dispose();
+    first.dispose();
+  });
+
   it('queues overlapping calls on one model and runs them in call order', async () => {
     const [queued, sequential] = await Promise.all([cnn4(6), cnn4(6)]);
     const order: string[] = [];

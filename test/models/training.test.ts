@@ -37,7 +37,9 @@ describe('training', () => {
     }
   });
 
-  it('trains sphere20 with the default init and lambda annealing: loss falls below ln(classes), never NaN', async () => {
+  it('trains sphere20 with the default init, lr 0.1 and lambda annealing: loss falls below ln(classes), no NaN', async () => {
+    // The two failures other implementations report: a plateau at ln(classes) (the margin too
+    // hard too early, or a dead init) and NaN (exploding norms). Four faces, the paper's lr.
     const classes = 4;
     const model = await createModel({
       arch: 'sphere20',
@@ -49,19 +51,19 @@ describe('training', () => {
     try {
       const data = syntheticIdentities({
         identities: classes,
-        imagesPerIdentity: 2,
+        imagesPerIdentity: 1,
         height: 112,
         width: 96,
         seed: 12,
       });
       const losses: number[] = [];
-      for (let step = 0; step < 8; step++) {
-        const { loss } = await model.trainStep({ ...data, lr: 0.01, lambda: annealedLambda(step) });
-        expect(Number.isNaN(loss), `loss at step ${step}`).to.equal(false);
+      for (let step = 0; step < 3; step++) {
+        const { loss } = await model.trainStep({ ...data, lr: 0.1, lambda: annealedLambda(step) });
+        expect(Number.isFinite(loss), `loss at step ${step}`).to.equal(true);
         losses.push(loss);
       }
-      expect(Math.min(...losses.slice(-3))).to.be.below(Math.log(classes));
-      expect(losses[losses.length - 1]).to.be.below(losses[0]);
+      expect(losses[0]).to.be.above(0.9 * Math.log(classes)); // it starts near chance...
+      expect(losses[2]).to.be.below(0.5 * Math.log(classes)); // ...and leaves it
     } finally {
       model.dispose();
     }

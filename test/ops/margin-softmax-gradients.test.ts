@@ -103,7 +103,7 @@ describe('marginSoftmaxLoss gradients (float64, central differences)', () => {
     }
   }
 
-  for (const m of [0.1, 0.35, 0.5]) {
+  for (const m of [0.1, 0.35, 0.5, 1]) {
     it(`cos m=${m} scale=8`, async () => {
       const random = new Random(7 + m * 100);
       const weight = random.normals(new Float64Array(CLASSES * DIM));
@@ -113,7 +113,7 @@ describe('marginSoftmaxLoss gradients (float64, central differences)', () => {
     });
   }
 
-  for (const m of [0.2, 0.5, 1]) {
+  for (const m of [0.2, 0.5, 1, 2]) {
     it(`arc m=${m} scale=8: rows on both sides of t + m = pi`, async () => {
       const random = new Random(11 + m * 100);
       const weight = random.normals(new Float64Array(CLASSES * DIM));

@@ -133,3 +133,23 @@ describe('marginSoftmaxLoss input checks', () => {
     );
   });
 });
+
+describe('marginSoftmaxLoss scheduling', () => {
+  it('runs off the event loop: a setImmediate queued after the call runs before it resolves', async () => {
+    const [batch, classes, dim] = [256, 4000, 128];
+    const features = new Float32Array(batch * dim).fill(0.01);
+    const weight = new Float32Array(classes * dim).fill(0.02);
+    const labels = new Int32Array(batch);
+    let ticked = false;
+    const pending = marginSoftmaxLoss({
+      features,
+      weight,
+      labels,
+      dim,
+      head: { kind: 'cos', m: 0.35, scale: 30 },
+    });
+    setImmediate(() => (ticked = true));
+    await pending;
+    expect(ticked).to.equal(true);
+  });
+});

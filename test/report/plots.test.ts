@@ -5,7 +5,7 @@ import { printable } from '../../lib/report/canvas';
 import { plotFonts } from '../../lib/report/fonts';
 import { PALETTE, renderLinePlot } from '../../lib/report/line-plot';
 import { renderAccuracyPlot, renderLossPlot, renderRocPlot } from '../../lib/report/training-plots';
-import { linearTicks, logTicks } from '../../lib/report/ticks';
+import { linearTicks, logTicks, niceRange } from '../../lib/report/ticks';
 import { rejection } from '../eval/helpers';
 
 // Width and height straight from the PNG's IHDR chunk (bytes 16..23), independent of any decoder.
@@ -185,6 +185,24 @@ describe('axis ticks', () => {
   it('keeps integer axes (epochs) on whole numbers', () => {
     expect(linearTicks(0, 15, 6, true).map((t) => t.label)).to.deep.equal(['0', '5', '10', '15']);
     expect(linearTicks(1, 3, 6, true).map((t) => t.label)).to.deep.equal(['1', '2', '3']);
+  });
+
+  it('pads a data range so the ticks start and end at its ends', () => {
+    for (const [lo, hi, integer] of [
+      [2.783, 3.95, false],
+      [0.18, 0.98, false],
+      [-3.2, 117, false],
+      [1, 15, true],
+      [0.5, 0.5, false],
+    ] as const) {
+      const [a, b] = niceRange(lo, hi, integer);
+      expect(a).to.be.at.most(lo);
+      expect(b).to.be.at.least(hi);
+      const ticks = linearTicks(a, b, 6, integer);
+      expect(ticks[0].value).to.be.closeTo(a, 1e-12);
+      expect(ticks[ticks.length - 1].value).to.be.closeTo(b, 1e-12);
+    }
+    expect(niceRange(2.783, 3.95)).to.deep.equal([2.5, 4]);
   });
 
   it('puts log ticks on decades', () => {

@@ -4,6 +4,9 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Jimp } from 'jimp';
 import { generateSyntheticFaces, type SynthResult } from '../../lib';
+import { ImageFolderDataset } from '../../lib/data/image-folder-dataset';
+import { LandmarksFile } from '../../lib/data/landmarks-file';
+import { LfwDataset } from '../../lib/data/lfw-dataset';
 
 /** Every file under `dir`, relative, sorted. */
 function listFiles(dir: string): string[] {
@@ -171,6 +174,18 @@ describe('generateSyntheticFaces', () => {
     }
   });
 
+  it("reads back with the library's own ImageFolder, LFW and landmark readers", () => {
+    const train = new ImageFolderDataset(first.trainDir);
+    expect(train.classNames).to.deep.equal(first.trainNames);
+    expect(train.length).to.equal(small.identities * small.images);
+    const lfw = new LfwDataset(first.lfwDir, first.pairsFile);
+    expect(lfw.folds).to.equal(small.folds);
+    expect(lfw.pairs).to.have.length(2 * small.folds * small.pairsPerFold);
+    expect(lfw.pairs.filter((p) => p.same)).to.have.length(small.folds * small.pairsPerFold);
+    const landmarks = new LandmarksFile(first.lfwLandmarksFile);
+    expect(landmarks.forPaths(first.lfwDir, lfw.images)).to.have.length(lfw.images.length);
+  });
+
   it('rejects bad sizes naming the argument', async () => {
     const out = path.join(root, 'bad');
     await expectReject(generateSyntheticFaces({ out, identities: 0, images: 2 }), /identities/);
@@ -185,6 +200,7 @@ describe('generateSyntheticFaces', () => {
     );
     await expectReject(generateSyntheticFaces({ ...small, out, seed: -1 }), /seed/);
     await expectReject(generateSyntheticFaces({ ...small, out, variation: 2 }), /variation/);
+    await expectReject(generateSyntheticFaces({ ...small, out, workers: 0 }), /workers/);
     expect(fs.existsSync(out)).to.equal(false);
   });
 });

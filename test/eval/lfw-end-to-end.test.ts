@@ -1,0 +1,74 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Jimp } from 'jimp';
+import { LfwDataset } from '../../lib/data/lfw-dataset';
+import { decodeFaceImage, faceImageTransforms } from '../../lib/eval/decode-face-image';
+import { rawPixelEmbedder } from '../../lib/eval/embedder';
+import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
+import { mulberry32 } from './helpers';
+
+// A tiny LFW layout (4 people x 3 PNGs of 10x12) and a pairs.txt with 2 folds of 3 + 3 pairs,
+// read by LfwDataset and evaluated on raw pixels: the folds must follow the file's line order.
+describe('LFW layout to evaluation', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'lfw-'));
+  const names = ['Ann_A', 'Bob_B', 'Cid_C', 'Dee_D'];
+  const lines = [
+    '2\t3',
+    'Ann_A\t1\t2',
+    'Bob_B\t1\t3',
+    'Ann_A\t2\t3',
+    'Ann_A\t1\tBob_B\t2',
+    'Ann_A\t3\tBob_B\t1',
+    'Bob_B\t2\tAnn_A\t2',
+    'Cid_C\t1\t2',
+    'Dee_D\t2\t3',
+    'Cid_C\t1\t3',
+    'Cid_C\t2\tDee_D\t1',
+    'Dee_D\t3\tCid_C\t3',
+    'Cid_C\t3\tDee_D\t2',
+  ];
+  const file = (name: string, i: number) => path.join(root, name, `${name}_000${i}.png`);
+
+  before(async () => {
+    const rand = mulberry32(8);
+    for (const [p, name] of names.entries()) {
+      fs.mkdirSync(path.join(root, name));
+      for (let i = 1; i <= 3; i++) {
+        const img = new Jimp({ width: 10, height: 12, color: 0xffffffff });
+        for (let k = 0; k < 10 * 12; k++) {
+          for (let c = 0; c < 3; c++) img.bitmap.data[4 * k + c] = (60 * p + 80 * rand()) | 0;
+        }
+        fs.writeFileSync(file(name, i), await img.getBuffer('image/png'));
+      }
+    }
+    fs.writeFileSync(path.join(root, 'pairs.txt'), lines.join('\n') + '\n');
+  });
+
+  it('evaluates the pairs in pairs.txt order with folds of consecutive lines', async () => {
+    const lfw = await new LfwDataset(root, path.join(root, 'pairs.txt'), { extension: 'png' }).load(
+      { transforms: faceImageTransforms(8, 8), progress: false, threads: 1 },
+    );
+    const ev = await new LfwEvaluator(lfw.images, lfw.pairs, { flip: 'none' }).evaluate(
+      rawPixelEmbedder(8, 8),
+    );
+    expect(ev.folds.map((f) => f.pairs)).to.deep.equal([6, 6]);
+    // Pair i (file line i + 2) against a direct raw-pixel cosine of its two files.
+    const parsed = lines.slice(1).map((l) => l.split('\t'));
+    for (const [i, cells] of parsed.entries()) {
+      const [a, b] =
+        cells.length === 3
+          ? [file(cells[0], +cells[1]), file(cells[0], +cells[2])]
+          : [file(cells[0], +cells[1]), file(cells[2], +cells[3])];
+      const u = Array.from(await decodeFaceImage(a, 8, 8), (v) => (v - 127.5) / 128);
+      const v = Array.from(await decodeFaceImage(b, 8, 8), (x) => (x - 127.5) / 128);
+      const cos =
+        u.reduce((s, x, k) => s + x * v[k], 0) /
+        Math.sqrt(u.reduce((s, x) => s + x * x, 0) * v.reduce((s, x) => s + x * x, 0));
+      expect(ev.scores[i]).to.be.closeTo(cos, 1e-6);
+      expect(lfw.pairs[i].fold).to.equal(i < 6 ? 0 : 1);
+      expect(lfw.pairs[i].same).to.equal(cells.length === 3);
+    }
+  });
+});
