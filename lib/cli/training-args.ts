@@ -100,6 +100,8 @@ export interface TrainingDefaults {
   warmup: number;
   evalEvery?: Every;
   out: string;
+  /** Lambda decay per iteration (default 0.12, the original's, sized for a 28k-iteration run). */
+  lambdaGamma?: number;
 }
 
 function readHead(values: ParsedValues): MarginHead {
@@ -156,7 +158,7 @@ export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefault
     ? false
     : {
         base: nonNegativeArg(values, 'lambda-base', 1000),
-        gamma: nonNegativeArg(values, 'lambda-gamma', 0.12),
+        gamma: nonNegativeArg(values, 'lambda-gamma', defaults.lambdaGamma ?? 0.12),
         power: nonNegativeArg(values, 'lambda-power', 1),
         min: nonNegativeArg(values, 'lambda-min', 5),
       };
