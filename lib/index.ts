@@ -89,7 +89,7 @@ export { renderLinePlot } from './report/line-plot';
 export type { LinePlotSpec, Series } from './report/line-plot';
 export { renderLossPlot, renderAccuracyPlot, renderRocPlot } from './report/training-plots';
 export type { EpochMetrics, RocCurve } from './report/training-plots';
-export { writeFileAtomic } from './report/write-file-atomic';
+export { writeFileAtomic } from './fs/write-file-atomic';
 export { embedFiles, verify } from './eval/face-files';
 export type { EmbedFilesOptions, FileEmbedder, FileEmbeddings, Verdict } from './eval/face-files';
 export { decodeFaceImage, faceImageTransforms } from './eval/decode-face-image';

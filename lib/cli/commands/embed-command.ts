@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeNpy } from '../../eval/npy';
 import { loadModel } from '../../models/model';
-import { writeFileAtomic } from '../../report/write-file-atomic';
+import { writeFileAtomic } from '../../fs/write-file-atomic';
 import { integerArg, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
 import { embedImageFiles } from '../embed-images';
