@@ -102,6 +102,8 @@ export interface TrainingDefaults {
   out: string;
   /** Lambda decay per iteration (default 0.12, the original's, sized for a 28k-iteration run). */
   lambdaGamma?: number;
+  /** Weight decay (default 5e-4, the paper's). */
+  weightDecay?: number;
 }
 
 function readHead(values: ParsedValues): MarginHead {
@@ -175,7 +177,7 @@ export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefault
     optimizer: {
       lr: positiveArg(values, 'lr', defaults.lr),
       momentum: nonNegativeArg(values, 'momentum', 0.9),
-      weightDecay: nonNegativeArg(values, 'weight-decay', 5e-4),
+      weightDecay: nonNegativeArg(values, 'weight-decay', defaults.weightDecay ?? 5e-4),
       nesterov: values.nesterov === true,
     },
     schedule,
