@@ -76,4 +76,11 @@ export interface ModelBinding {
     buffer: Float32Array,
     options: { lr: number; momentum: number; weightDecay: number; nesterov: boolean },
   ): void;
+  preluForTests(
+    x: Float32Array,
+    shape: [number, number, number, number],
+    slope: Float32Array,
+    grad: Float32Array,
+    channelsLast: boolean,
+  ): { y: Float32Array; gradX: Float32Array; gradSlope: Float32Array };
 }

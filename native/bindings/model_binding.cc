@@ -11,6 +11,8 @@
 //   liveModelCount() (module function)                  [sync] handles not yet disposed
 //   fusedSgdStep(param, grad, buffer, options) (module) [sync] the optimiser's update on plain
 //     Float32Arrays (param and buffer updated in place), so tests can check it on its own
+//   preluForTests(x, [n, c, h, w], slope, grad, channelsLast) (module) [sync] the nets' fused
+//     PReLU forward and backward -> { y, gradX, gradSlope }, arrays in N x C x H x W order
 // Inputs are copied into C++ vectors on the JS thread, so no JS memory is read off it. A
 // model's async calls run one after another in call order on its worker (queued, never raced).
 #include <napi.h>
@@ -23,6 +25,7 @@
 #include "bindings/bindings.h"
 #include "common/errors.h"
 #include "common/typed_arrays.h"
+#include "nets/prelu.h"
 #include "train/fused_sgd.h"
 #include "train/model_file.h"
 #include "train/serial_worker.h"
@@ -315,6 +318,34 @@ Napi::Value FusedSgdStepBinding(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value PreluForTestsBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
+  Napi::Array dims = info[1].As<Napi::Array>();
+  std::vector<int64_t> shape;
+  for (uint32_t i = 0; i < dims.Length(); ++i) {
+    shape.push_back(dims.Get(i).As<Napi::Number>().Int64Value());
+  }
+  Napi::Float32Array slope = ExpectFloat32Array(info[2], "slope");
+  Napi::Float32Array grad = ExpectFloat32Array(info[3], "grad");
+  const bool channels_last = info[4].ToBoolean();
+  Napi::Object result = Napi::Object::New(env);
+  std::string error = CaptureError([&] {
+    const auto format =
+        channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    torch::Tensor input = CopyToTensor(x, shape).contiguous(format).requires_grad_(true);
+    torch::Tensor slopes =
+        CopyToTensor(slope, {static_cast<int64_t>(slope.ElementLength())}).requires_grad_(true);
+    torch::Tensor y = Prelu(input, slopes);
+    y.backward(CopyToTensor(grad, shape).contiguous(format));
+    result.Set("y", ToFloat32Array(env, y));
+    result.Set("gradX", ToFloat32Array(env, input.grad()));
+    result.Set("gradSlope", ToFloat32Array(env, slopes.grad()));
+  });
+  if (!error.empty()) throw Napi::Error::New(env, error);
+  return result;
+}
+
 }  // namespace
 
 void InitModel(Napi::Env env, Napi::Object exports) {
@@ -323,6 +354,7 @@ void InitModel(Napi::Env env, Napi::Object exports) {
                 return Napi::Number::New(info.Env(), live_models.load());
               }));
   exports.Set("fusedSgdStep", Napi::Function::New(env, FusedSgdStepBinding));
+  exports.Set("preluForTests", Napi::Function::New(env, PreluForTestsBinding));
 }
 
 }  // namespace sphereface

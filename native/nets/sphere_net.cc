@@ -1,5 +1,7 @@
 #include "nets/sphere_net.h"
 
+#include "nets/prelu.h"
+
 namespace sphereface {
 
 namespace {
@@ -29,8 +31,8 @@ ResidualUnit::ResidualUnit(int64_t channels, at::Generator& generator) {
 }
 
 torch::Tensor ResidualUnit::forward(const torch::Tensor& x) {
-  torch::Tensor branch = prelu1_->forward(conv1_->forward(x));
-  branch = prelu2_->forward(conv2_->forward(branch));
+  torch::Tensor branch = Prelu(conv1_->forward(x), prelu1_->weight);
+  branch = Prelu(conv2_->forward(branch), prelu2_->weight);
   return branch.add_(x);
 }
 
@@ -63,7 +65,7 @@ SphereNet::SphereNet(const std::array<int, 4>& units, at::Generator generator) :
 
 torch::Tensor SphereNet::forward(torch::Tensor x) {
   for (int stage = 0; stage < 4; ++stage) {
-    x = downsample_prelu_[stage]->forward(downsample_[stage]->forward(x));
+    x = Prelu(downsample_[stage]->forward(x), downsample_prelu_[stage]->weight);
     for (auto& unit : stages_[stage]) x = unit->forward(x);
   }
   return fc_->forward(x.flatten(1));
