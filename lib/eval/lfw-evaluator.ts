@@ -65,6 +65,14 @@ export class LfwEvaluator {
     if (!Array.isArray(pairs) || pairs.length === 0) {
       throw new Error('Expected a non-empty array for pairs');
     }
+    // Checked before any embedding: a single-set file (pairsDevTest.txt) has no folds to
+    // cross-validate the threshold on.
+    if (new Set(pairs.map((p) => p.fold)).size < 2) {
+      throw new Error(
+        'The k-fold protocol needs pairs in at least 2 folds (a pairs.txt with folds) but these ' +
+          'pairs form a single set, as pairsDevTest.txt does',
+      );
+    }
   }
 
   /** Per-image features as the protocol combines them, n x featureDim, float64. */

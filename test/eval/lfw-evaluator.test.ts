@@ -212,7 +212,7 @@ describe('LfwEvaluator', () => {
     expect(ev.featureDim).to.equal(H * W * 3);
   });
 
-  it('rejects a size mismatch, out-of-range pair indices and wrong-length features', async () => {
+  it('rejects a size mismatch, out-of-range pair indices, wrong-length features and one fold', async () => {
     await expectReject(
       new LfwEvaluator(set, pairs).evaluate(rawPixelEmbedder(H + 1, W)),
       /input size 7x5/,
@@ -223,6 +223,8 @@ describe('LfwEvaluator', () => {
     await expectReject(new LfwEvaluator(set, pairs).evaluate(short), /x 4 features/);
     expect(() => new LfwEvaluator({ ...set, n: 91 }, pairs)).to.throw(/imageSet.images/);
     expect(() => new LfwEvaluator(set, pairs, { flip: 'max' as 'sum' })).to.throw(/flip/);
+    const oneSet = pairs.map((p) => ({ ...p, fold: 0 }));
+    expect(() => new LfwEvaluator(set, oneSet)).to.throw(/at least 2 folds .* single set/);
   });
 });
 
