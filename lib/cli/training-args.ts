@@ -48,6 +48,7 @@ export const trainingOptions: OptionSpec = {
   'lambda-min': { type: 'string' },
   'no-lambda': { type: 'boolean' },
   'no-flip': { type: 'boolean' },
+  'crop-padding': { type: 'string' },
   'eval-every': { type: 'string' },
   'checkpoint-every': { type: 'string' },
   keep: { type: 'string' },
@@ -66,6 +67,7 @@ Schedule:   --schedule multistep|cosine|constant  --milestones 16000,24000  --ga
             --warmup ITERATIONS  --min-lr LR (cosine)
 Lambda:     --lambda-base 1000 --lambda-gamma 0.12 --lambda-power 1 --lambda-min 5 | --no-lambda
 Data:       --no-flip (no random horizontal flips)
+            --crop-padding P (random crops of the input size from images padded by P pixels)
 Run:        --eval-every 2 (epochs) or 500it (iterations)  --checkpoint-every (same form)
             --keep 3 (checkpoints kept)  --out DIR  --resume (from DIR's newest checkpoint)
             --seed 1  --device auto|cpu|cuda  --threads N`;
@@ -80,6 +82,8 @@ export interface TrainingConfig {
   schedule: LrSchedule;
   lambda: Partial<LambdaSchedule> | false;
   flip: boolean;
+  /** RandomCrop padding in pixels; 0 for no random crops. */
+  cropPadding: number;
   evalEvery?: Every;
   checkpointEvery?: Every;
   keep: number;
@@ -104,6 +108,8 @@ export interface TrainingDefaults {
   lambdaGamma?: number;
   /** Weight decay (default 5e-4, the paper's). */
   weightDecay?: number;
+  /** RandomCrop padding (default 0: no random crops). */
+  cropPadding?: number;
 }
 
 function readHead(values: ParsedValues): MarginHead {
@@ -183,6 +189,7 @@ export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefault
     schedule,
     lambda,
     flip: values['no-flip'] !== true,
+    cropPadding: integerArg(values, 'crop-padding', 0, defaults.cropPadding ?? 0),
     evalEvery: everyArg(values, 'eval-every') ?? defaults.evalEvery,
     checkpointEvery: everyArg(values, 'checkpoint-every'),
     keep: integerArg(values, 'keep', 0, 3),

@@ -1,7 +1,8 @@
 // What `sphereface train` and `sphereface demo` share once the images are in memory: make (or
 // resume) the model, run the Trainer with the seed's table on stdout, and hand back the history.
 import * as path from 'node:path';
-import { DataLoader } from '../data/data-loader';
+import { DataLoader, type RandomTransform } from '../data/data-loader';
+import { RandomCrop } from '../data/transforms/random-crop';
 import { RandomHorizontalFlip } from '../data/transforms/random-horizontal-flip';
 import type { ImageSet } from '../data/types';
 import type { LfwEvaluation, LfwEvaluator } from '../eval/lfw-evaluator';
@@ -26,6 +27,15 @@ export interface TrainingRunResult {
   history: History<LfwEvaluation>;
   resumedFrom?: Checkpoint;
   seconds: number;
+}
+
+function augmentation(config: TrainingConfig, train: ImageSet): RandomTransform[] {
+  const transforms: RandomTransform[] = [];
+  if (config.cropPadding > 0) {
+    transforms.push(new RandomCrop([train.height, train.width], { padding: config.cropPadding }));
+  }
+  if (config.flip) transforms.push(new RandomHorizontalFlip(0.5));
+  return transforms;
 }
 
 export async function runTraining(input: TrainingRunInput): Promise<TrainingRunResult> {
@@ -54,7 +64,7 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       batchSize: config.batchSize,
       seed: config.seed,
       classes,
-      transforms: config.flip ? [new RandomHorizontalFlip(0.5)] : [],
+      transforms: augmentation(config, train),
     });
     const trainer = new Trainer<LfwEvaluation>({
       model,

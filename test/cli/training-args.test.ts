@@ -72,6 +72,8 @@ describe('training flags', () => {
       '--keep',
       '5',
       '--no-flip',
+      '--crop-padding',
+      '6',
       '--seed',
       '9',
       '--device',
@@ -86,6 +88,8 @@ describe('training flags', () => {
     expect([config.epochs, config.iterations, config.batchSize]).to.deep.equal([7, undefined, 16]);
     expect(config.schedule).to.deep.equal({ kind: 'cosine', warmup: 30, minLr: 0.001 });
     expect(config.evalEvery).to.equal(2);
+    expect(config.cropPadding).to.equal(6);
+    expect(read([]).cropPadding).to.equal(0);
     expect(config.checkpointEvery).to.deep.equal({ iterations: 100 });
     expect([config.keep, config.flip, config.seed, config.device, config.threads]).to.deep.equal([
       5,
@@ -116,6 +120,7 @@ describe('training flags', () => {
     expect(() => read(['--scale', '30'])).to.throw(/--scale applies to the cos and arc heads/);
     expect(() => read(['--milestones', '200,100'])).to.throw(/--milestones expects increasing/);
     expect(() => read(['--eval-every', 'often'])).to.throw(/--eval-every expects/);
+    expect(() => read(['--crop-padding=-2'])).to.throw(/--crop-padding expects an integer >= 0/);
   });
 });
 

@@ -19,7 +19,10 @@ import { runTraining } from '../training-run';
  * applied (held-out 0.842 at epoch 8 and 0.849 at 12, against 0.865 at epoch 8 with 0.5).
  * Weight decay 5e-3 instead of the paper's 5e-4: 200 people are fitted by epoch 12 and the
  * held-out figure then stalls; measured final held-out 0.8812 at 5e-4, 0.8802 at 2e-3, 0.8915 at
- * 5e-3.
+ * 5e-3. Random crops from images padded by 4 pixels keep the net from memorising the 2000
+ * photos: at 20 epochs, held-out 0.9038 with them against 0.8927 without (padding 8: 0.8533, the
+ * net still underfits at epoch 20). With padding 4, 26 epochs reached 0.9103 and 28 reached 0.9170
+ * (padding 6: 0.9008).
  */
 export const DEMO = {
   identities: 200,
@@ -29,13 +32,14 @@ export const DEMO = {
   folds: 10,
   pairsPerFold: 300,
   synthSeed: 1,
-  epochs: 20,
+  epochs: 28,
   batchSize: 32,
   lr: 0.05,
   warmup: 30,
   evalEvery: 5,
   lambdaGamma: 0.5,
   weightDecay: 5e-3,
+  cropPadding: 4,
 };
 
 function defaultCache(): string {
@@ -55,7 +59,7 @@ export const demoCommand: Command = {
     `\nDefaults: ${DEMO.identities} identities x ${DEMO.images} images, sphere-cnn4, ` +
     `${DEMO.epochs} epochs of batch ${DEMO.batchSize}, lr ${DEMO.lr} cosine with a ` +
     `${DEMO.warmup}-step warm-up, lambda gamma ${DEMO.lambdaGamma}, weight decay ` +
-    `${DEMO.weightDecay}, held-out pairs every ` +
+    `${DEMO.weightDecay}, random crops with padding ${DEMO.cropPadding} and flips, held-out pairs every ` +
     `${DEMO.evalEvery} epochs, out sphereface-demo/.`,
   options: {
     ...trainingOptions,
@@ -81,6 +85,7 @@ export const demoCommand: Command = {
       evalEvery: DEMO.evalEvery,
       lambdaGamma: DEMO.lambdaGamma,
       weightDecay: DEMO.weightDecay,
+      cropPadding: DEMO.cropPadding,
       out: 'sphereface-demo',
     });
     const synthOptions = {
