@@ -17,7 +17,7 @@ import { describeMachine } from './machine';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const sizes = {
-  identities: env('SYNTH_IDENTITIES', 300),
+  identities: env('SYNTH_IDENTITIES', 200),
   images: env('SYNTH_IMAGES', 10),
   heldOutIdentities: env('SYNTH_HELD_OUT_IDENTITIES', 100),
   heldOutImages: env('SYNTH_HELD_OUT_IMAGES', 10),
