@@ -9,6 +9,8 @@ export interface SpherefaceInfo {
   threads: number;
   cores: number;
   blas: string;
+  /** Whether the residual convs run oneDNN's Winograd kernels (see the README's Models). */
+  winograd: boolean;
 }
 
 /** What sphereface runs on: its version, libtorch's version and origin, CUDA, threads and BLAS. */
@@ -21,6 +23,7 @@ export function info(): SpherefaceInfo {
     threads: raw.numThreads,
     cores: os.availableParallelism(),
     blas: raw.blas,
+    winograd: raw.winograd,
   };
 }
 

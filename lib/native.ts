@@ -11,6 +11,7 @@ export interface NativeInfo {
   cudaDeviceCount: number;
   cudaDevices: string[];
   cudaKernels: boolean;
+  winograd: boolean;
   numThreads: number;
   blas: string;
   parallelInfo: string;

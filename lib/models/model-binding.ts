@@ -83,4 +83,12 @@ export interface ModelBinding {
     grad: Float32Array,
     channelsLast: boolean,
   ): { y: Float32Array; gradX: Float32Array; gradSlope: Float32Array };
+  conv3x3ForTests(
+    x: Float32Array,
+    shape: [number, number, number, number],
+    weight: Float32Array,
+    outChannels: number,
+    grad: Float32Array,
+    channelsLast: boolean,
+  ): { y: Float32Array; gradX: Float32Array; gradWeight: Float32Array; winograd: boolean };
 }

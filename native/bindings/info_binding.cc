@@ -11,6 +11,7 @@
 
 #include "bindings/bindings.h"
 #include "common/errors.h"
+#include "nets/winograd_conv.h"
 
 #ifdef SPHEREFACE_WITH_CUDA
 #include <ATen/cuda/CUDAContext.h>
@@ -66,6 +67,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   result.Set("numThreads", at::get_num_threads());
   result.Set("blas", LoadedBlas());
   result.Set("parallelInfo", at::get_parallel_info());
+  result.Set("winograd", WinogradAvailable());
   return result;
 }
 

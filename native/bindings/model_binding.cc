@@ -13,6 +13,8 @@
 //     Float32Arrays (param and buffer updated in place), so tests can check it on its own
 //   preluForTests(x, [n, c, h, w], slope, grad, channelsLast) (module) [sync] the nets' fused
 //     PReLU forward and backward -> { y, gradX, gradSlope }, arrays in N x C x H x W order
+//   conv3x3ForTests(x, [n, c, h, w], weight, k, grad, channelsLast) (module) [sync] the residual
+//     units' 3x3 conv forward and backward -> { y, gradX, gradWeight, winograd }
 // Inputs are copied into C++ vectors on the JS thread, so no JS memory is read off it. A
 // model's async calls run one after another in call order on its worker (queued, never raced).
 #include <napi.h>
@@ -26,6 +28,7 @@
 #include "common/errors.h"
 #include "common/typed_arrays.h"
 #include "nets/prelu.h"
+#include "nets/winograd_conv.h"
 #include "train/fused_sgd.h"
 #include "train/model_file.h"
 #include "train/serial_worker.h"
@@ -318,14 +321,19 @@ Napi::Value FusedSgdStepBinding(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-Napi::Value PreluForTestsBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
-  Napi::Array dims = info[1].As<Napi::Array>();
+std::vector<int64_t> ShapeArgument(const Napi::Value& value) {
+  Napi::Array dims = value.As<Napi::Array>();
   std::vector<int64_t> shape;
   for (uint32_t i = 0; i < dims.Length(); ++i) {
     shape.push_back(dims.Get(i).As<Napi::Number>().Int64Value());
   }
+  return shape;
+}
+
+Napi::Value PreluForTestsBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
+  const std::vector<int64_t> shape = ShapeArgument(info[1]);
   Napi::Float32Array slope = ExpectFloat32Array(info[2], "slope");
   Napi::Float32Array grad = ExpectFloat32Array(info[3], "grad");
   const bool channels_last = info[4].ToBoolean();
@@ -346,6 +354,33 @@ Napi::Value PreluForTestsBinding(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Value Conv3x3ForTestsBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
+  const std::vector<int64_t> shape = ShapeArgument(info[1]);
+  Napi::Float32Array weight = ExpectFloat32Array(info[2], "weight");
+  const int64_t out_channels = info[3].As<Napi::Number>().Int64Value();
+  Napi::Float32Array grad = ExpectFloat32Array(info[4], "grad");
+  const bool channels_last = info[5].ToBoolean();
+  Napi::Object result = Napi::Object::New(env);
+  std::string error = CaptureError([&] {
+    const auto format =
+        channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    torch::Tensor input = CopyToTensor(x, shape).contiguous(format).requires_grad_(true);
+    torch::Tensor weights =
+        CopyToTensor(weight, {out_channels, shape.at(1), 3, 3}).requires_grad_(true);
+    torch::Tensor y = Conv3x3(input, weights);
+    y.backward(CopyToTensor(grad, {shape.at(0), out_channels, shape.at(2), shape.at(3)})
+                   .contiguous(format));
+    result.Set("y", ToFloat32Array(env, y));
+    result.Set("gradX", ToFloat32Array(env, input.grad()));
+    result.Set("gradWeight", ToFloat32Array(env, weights.grad()));
+    result.Set("winograd", UsesWinograd(input, weights));
+  });
+  if (!error.empty()) throw Napi::Error::New(env, error);
+  return result;
+}
+
 }  // namespace
 
 void InitModel(Napi::Env env, Napi::Object exports) {
@@ -355,6 +390,7 @@ void InitModel(Napi::Env env, Napi::Object exports) {
               }));
   exports.Set("fusedSgdStep", Napi::Function::New(env, FusedSgdStepBinding));
   exports.Set("preluForTests", Napi::Function::New(env, PreluForTestsBinding));
+  exports.Set("conv3x3ForTests", Napi::Function::New(env, Conv3x3ForTestsBinding));
 }
 
 }  // namespace sphereface

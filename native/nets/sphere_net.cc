@@ -1,6 +1,7 @@
 #include "nets/sphere_net.h"
 
 #include "nets/prelu.h"
+#include "nets/winograd_conv.h"
 
 namespace sphereface {
 
@@ -31,8 +32,8 @@ ResidualUnit::ResidualUnit(int64_t channels, at::Generator& generator) {
 }
 
 torch::Tensor ResidualUnit::forward(const torch::Tensor& x) {
-  torch::Tensor branch = Prelu(conv1_->forward(x), prelu1_->weight);
-  branch = Prelu(conv2_->forward(branch), prelu2_->weight);
+  torch::Tensor branch = Prelu(Conv3x3(x, conv1_->weight), prelu1_->weight);
+  branch = Prelu(Conv3x3(branch, conv2_->weight), prelu2_->weight);
   return branch.add_(x);
 }
 

@@ -3,7 +3,7 @@ import type { Command } from '../command';
 
 export const infoCommand: Command = {
   name: 'info',
-  summary: 'Show the sphereface version, libtorch, CUDA devices, threads and BLAS in use',
+  summary: 'Show the sphereface version, libtorch, CUDA devices, threads, BLAS and conv kernels',
   usage: 'sphereface info [--json]',
   options: {},
   async run(values) {
@@ -22,6 +22,9 @@ export const infoCommand: Command = {
     );
     console.log(`threads      ${about.threads} intra-op (of ${about.cores} cores)`);
     console.log(`BLAS         ${about.blas}`);
+    console.log(
+      `convs        residual 3x3: ${about.winograd ? 'oneDNN Winograd' : 'direct (at::conv2d)'}`,
+    );
     return 0;
   },
 };

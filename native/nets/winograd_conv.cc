@@ -1,0 +1,280 @@
+#include "nets/winograd_conv.h"
+
+#include <cstdlib>
+#include <cstring>
+
+#ifdef SPHEREFACE_WITH_DNNL
+#include <oneapi/dnnl/dnnl.hpp>
+// The primitive-descriptor API used here is oneDNN 2.x's (Debian bookworm ships 2.6).
+#if DNNL_VERSION_MAJOR == 2
+#define SPHEREFACE_WINOGRAD 1
+#endif
+#endif
+
+#ifdef SPHEREFACE_WINOGRAD
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <tuple>
+#include <unordered_map>
+#endif
+
+namespace sphereface {
+
+namespace {
+
+torch::Tensor DirectConv(const torch::Tensor& x, const torch::Tensor& weight) {
+  return at::conv2d(x, weight, {}, /*stride=*/1, /*padding=*/1);
+}
+
+#ifdef SPHEREFACE_WINOGRAD
+
+bool EnabledByEnvironment() {
+  static const bool enabled = [] {
+    const char* setting = std::getenv("SPHEREFACE_WINOGRAD");
+    return setting == nullptr || std::strcmp(setting, "0") != 0;
+  }();
+  return enabled;
+}
+
+bool Eligible(const torch::Tensor& x, const torch::Tensor& weight) {
+  return x.is_cpu() && weight.is_cpu() && x.scalar_type() == at::kFloat &&
+         weight.scalar_type() == at::kFloat && x.dim() == 4 && weight.dim() == 4 &&
+         weight.size(1) == x.size(1) && weight.size(2) == 3 && weight.size(3) == 3;
+}
+
+using dnnl::memory;
+using Tag = memory::format_tag;
+using torch::autograd::AutogradContext;
+using torch::autograd::tensor_list;
+
+dnnl::engine& Engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+// The three primitives of one (batch, channels in, channels out, height, width) shape. oneDNN
+// picks its blocked layouts and the Winograd weight formats; Reordered() converts to and from
+// libtorch's layouts around each call.
+struct Plan {
+  dnnl::convolution_forward::primitive_desc forward_pd;
+  dnnl::convolution_backward_data::primitive_desc backward_data_pd;
+  dnnl::convolution_backward_weights::primitive_desc backward_weights_pd;
+  dnnl::convolution_forward forward;
+  dnnl::convolution_backward_data backward_data;
+  dnnl::convolution_backward_weights backward_weights;
+};
+
+using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>;
+
+// Batches run through the kernels in chunks of this many images: the kernels run as fast per
+// image as at 32, and the scratchpads' batch-sized parts shrink (at 8 images, 16 MB or less
+// where Winograd pays off, the rest being transformed weights).
+constexpr int64_t kChunk = 8;
+
+// Shapes whose scratchpad would exceed this keep the direct kernels: at 8 images that is the
+// 512-channel 7 x 6 stage (126 MB for its weight gradient, which lifted a sphere20 training step's
+// peak memory above PyTorch's), where Winograd's few tiles measured slower than direct anyway.
+// The 256-channel stage needs 44 MB.
+constexpr size_t kMaxScratchpadBytes = size_t{48} << 20;
+
+// nullptr when oneDNN has no Winograd kernel for the shape on this CPU (e.g. without AVX-512).
+std::shared_ptr<const Plan> MakePlan(const PlanKey& key) {
+  const auto [n, c, k, h, w] = key;
+  const memory::dims strides = {1, 1}, padding = {1, 1};
+  const auto any = [](const memory::dims& dims) {
+    return memory::desc(dims, memory::data_type::f32, Tag::any);
+  };
+  const memory::desc src = any({n, c, h, w}), weights = any({k, c, 3, 3}), dst = any({n, k, h, w});
+  const auto algorithm = dnnl::algorithm::convolution_winograd;
+  // The scratchpads hold transformed batches; Execute() hands every primitive one reused buffer.
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  try {
+    dnnl::convolution_forward::primitive_desc forward_pd(
+        {dnnl::prop_kind::forward_training, algorithm, src, weights, dst, strides, padding,
+         padding},
+        attr, Engine());
+    dnnl::convolution_backward_data::primitive_desc backward_data_pd(
+        {algorithm, src, weights, dst, strides, padding, padding}, attr, Engine(), forward_pd);
+    dnnl::convolution_backward_weights::primitive_desc backward_weights_pd(
+        {algorithm, src, weights, dst, strides, padding, padding}, attr, Engine(), forward_pd);
+    for (const memory::desc& scratchpad :
+         {forward_pd.scratchpad_desc(), backward_data_pd.scratchpad_desc(),
+          backward_weights_pd.scratchpad_desc()}) {
+      if (scratchpad.get_size() > kMaxScratchpadBytes) return nullptr;
+    }
+    return std::make_shared<const Plan>(Plan{
+        forward_pd, backward_data_pd, backward_weights_pd, dnnl::convolution_forward(forward_pd),
+        dnnl::convolution_backward_data(backward_data_pd),
+        dnnl::convolution_backward_weights(backward_weights_pd)});
+  } catch (const dnnl::error&) {
+    return nullptr;
+  }
+}
+
+// Plans are built once per shape (building one takes milliseconds) and shared by every model;
+// oneDNN primitives may run concurrently from several threads. `images` is a chunk's size.
+std::shared_ptr<const Plan> PlanFor(int64_t images, const torch::Tensor& x,
+                                    const torch::Tensor& weight) {
+  static std::mutex mutex;
+  static std::map<PlanKey, std::shared_ptr<const Plan>> plans;
+  const PlanKey key{images, x.size(1), weight.size(0), x.size(2), x.size(3)};
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = plans.find(key);
+  if (found == plans.end()) found = plans.emplace(key, MakePlan(key)).first;
+  return found->second;
+}
+
+Tag ActivationTag(const torch::Tensor& t) {
+  return t.is_contiguous(at::MemoryFormat::ChannelsLast) ? Tag::nhwc : Tag::nchw;
+}
+
+// A libtorch tensor's storage as a oneDNN memory (no copy).
+memory View(const torch::Tensor& t, Tag tag) {
+  const memory::dims dims(t.sizes().begin(), t.sizes().end());
+  return memory({dims, memory::data_type::f32, tag}, Engine(), t.data_ptr());
+}
+
+// `from` in the layout `desc` asks for: itself when it already is, else a reordered copy.
+memory Reordered(memory from, const memory::desc& desc, dnnl::stream& stream) {
+  if (from.get_desc() == desc) return from;
+  memory to(desc, Engine());
+  dnnl::reorder(from, to).execute(stream, from, to);
+  return to;
+}
+
+// Copies a oneDNN result into `out` (a libtorch tensor laid out as `tag`).
+void CopyOut(memory result, const torch::Tensor& out, Tag tag, dnnl::stream& stream) {
+  memory view = View(out, tag);
+  if (result.get_desc() == view.get_desc()) {
+    std::memcpy(out.data_ptr(), result.get_data_handle(), out.numel() * sizeof(float));
+    return;
+  }
+  dnnl::reorder(result, view).execute(stream, result, view);
+}
+
+// Runs `primitive` with this thread's scratchpad, grown to the size `pd` asks for and kept:
+// a fresh one per call would fault its pages in every time (measured: most of the speed-up lost).
+void Execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd,
+             std::unordered_map<int, memory> args, dnnl::stream& stream) {
+  thread_local torch::Tensor scratchpad = at::empty({0}, at::kByte);
+  const memory::desc scratchpad_desc = pd.scratchpad_desc();
+  const auto size = static_cast<int64_t>(scratchpad_desc.get_size());
+  if (scratchpad.numel() < size) scratchpad = at::empty({size}, at::kByte);
+  args.emplace(DNNL_ARG_SCRATCHPAD, memory(scratchpad_desc, Engine(), scratchpad.data_ptr()));
+  primitive.execute(stream, args);
+  stream.wait();
+}
+
+at::MemoryFormat FormatOf(Tag tag) {
+  return tag == Tag::nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+}
+
+class WinogradConvFunction : public torch::autograd::Function<WinogradConvFunction> {
+ public:
+  static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x_in,
+                               const torch::Tensor& weight_in) {
+    const Tag tag = ActivationTag(x_in);
+    const torch::Tensor x = x_in.contiguous(FormatOf(tag));
+    const torch::Tensor weight = weight_in.contiguous();
+    torch::Tensor y = at::empty({x.size(0), weight.size(0), x.size(2), x.size(3)},
+                                x.options().memory_format(FormatOf(tag)));
+    dnnl::stream stream(Engine());
+    for (int64_t start = 0; start < x.size(0); start += kChunk) {
+      const int64_t images = std::min(kChunk, x.size(0) - start);
+      const auto plan = PlanFor(images, x, weight);
+      const auto& pd = plan->forward_pd;
+      memory src = Reordered(View(x.narrow(0, start, images), tag), pd.src_desc(), stream);
+      memory weights = Reordered(View(weight, Tag::oihw), pd.weights_desc(), stream);
+      memory dst(pd.dst_desc(), Engine());
+      Execute(plan->forward, pd,
+              {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}}, stream);
+      CopyOut(dst, y.narrow(0, start, images), tag, stream);
+    }
+    stream.wait();
+    ctx->save_for_backward({x, weight});
+    return y;
+  }
+
+  static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
+    const auto saved = ctx->get_saved_variables();
+    const torch::Tensor& x = saved[0];
+    const torch::Tensor& weight = saved[1];
+    const Tag tag = ActivationTag(x);
+    const torch::Tensor grad = grads[0].contiguous(FormatOf(tag));
+    const bool want_x = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
+    torch::Tensor grad_x = want_x ? at::empty_like(x, FormatOf(tag)) : torch::Tensor();
+    torch::Tensor grad_weight = want_weight ? at::zeros_like(weight) : torch::Tensor();
+    torch::Tensor chunk_grad_weight = want_weight ? at::empty_like(weight) : torch::Tensor();
+    dnnl::stream stream(Engine());
+    for (int64_t start = 0; start < x.size(0); start += kChunk) {
+      const int64_t images = std::min(kChunk, x.size(0) - start);
+      const auto plan = PlanFor(images, x, weight);
+      const memory grad_view = View(grad.narrow(0, start, images), tag);
+      if (want_weight) {
+        const auto& pd = plan->backward_weights_pd;
+        memory src = Reordered(View(x.narrow(0, start, images), tag), pd.src_desc(), stream);
+        memory diff_dst = Reordered(grad_view, pd.diff_dst_desc(), stream);
+        memory diff_weights(pd.diff_weights_desc(), Engine());
+        Execute(plan->backward_weights, pd,
+                {{DNNL_ARG_SRC, src},
+                 {DNNL_ARG_DIFF_DST, diff_dst},
+                 {DNNL_ARG_DIFF_WEIGHTS, diff_weights}},
+                stream);
+        CopyOut(diff_weights, chunk_grad_weight, Tag::oihw, stream);
+        stream.wait();
+        grad_weight.add_(chunk_grad_weight);
+      }
+      if (want_x) {
+        const auto& pd = plan->backward_data_pd;
+        memory diff_dst = Reordered(grad_view, pd.diff_dst_desc(), stream);
+        memory weights = Reordered(View(weight, Tag::oihw), pd.weights_desc(), stream);
+        memory diff_src(pd.diff_src_desc(), Engine());
+        Execute(plan->backward_data, pd,
+                {{DNNL_ARG_DIFF_DST, diff_dst},
+                 {DNNL_ARG_WEIGHTS, weights},
+                 {DNNL_ARG_DIFF_SRC, diff_src}},
+                stream);
+        CopyOut(diff_src, grad_x.narrow(0, start, images), tag, stream);
+      }
+    }
+    stream.wait();
+    return {grad_x, grad_weight};
+  }
+};
+
+#endif  // SPHEREFACE_WINOGRAD
+
+}  // namespace
+
+bool WinogradAvailable() {
+#ifdef SPHEREFACE_WINOGRAD
+  if (!EnabledByEnvironment()) return false;
+  // A small probe shape: whether this CPU has the kernels at all.
+  return MakePlan({1, 16, 16, 8, 8}) != nullptr;
+#else
+  return false;
+#endif
+}
+
+bool UsesWinograd(const torch::Tensor& x, const torch::Tensor& weight) {
+#ifdef SPHEREFACE_WINOGRAD
+  if (!EnabledByEnvironment() || !Eligible(x, weight)) return false;
+  const int64_t images = x.size(0), remainder = images % kChunk;
+  return PlanFor(std::min(kChunk, images), x, weight) != nullptr &&
+         (remainder == 0 || images < kChunk || PlanFor(remainder, x, weight) != nullptr);
+#else
+  return false;
+#endif
+}
+
+torch::Tensor Conv3x3(const torch::Tensor& x, const torch::Tensor& weight) {
+#ifdef SPHEREFACE_WINOGRAD
+  if (UsesWinograd(x, weight)) return WinogradConvFunction::apply(x, weight);
+#endif
+  return DirectConv(x, weight);
+}
+
+}  // namespace sphereface
