@@ -1,7 +1,5 @@
 #include "train/serial_worker.h"
 
-#include <ATen/Parallel.h>
-
 #include "common/errors.h"
 #include "common/thread_setup.h"
 
@@ -57,7 +55,6 @@ void SerialWorker::Loop() {
     }
     job->error = CaptureError([&] {
       // This thread's OpenMP team follows the current setNumThreads, and flushes denormals.
-      at::init_num_threads();
       PrepareWorkerThread();
       job->work();
     });
