@@ -1,24 +1,13 @@
 #include "nets/winograd_conv.h"
 
-#include <cstdlib>
-#include <cstring>
+#include "nets/dnnl_plumbing.h"
 
-#ifdef SPHEREFACE_WITH_DNNL
-#include <oneapi/dnnl/dnnl.hpp>
-// The primitive-descriptor API used here is oneDNN 2.x's (Debian bookworm ships 2.6).
-#if DNNL_VERSION_MAJOR == 2
-#define SPHEREFACE_WINOGRAD 1
-#endif
-#endif
-
-#ifdef SPHEREFACE_WINOGRAD
+#ifdef SPHEREFACE_DNNL_KERNELS
 #include <algorithm>
-#include <array>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <tuple>
-#include <unordered_map>
 #endif
 
 namespace sphereface {
@@ -29,13 +18,10 @@ torch::Tensor DirectConv(const torch::Tensor& x, const torch::Tensor& weight) {
   return at::conv2d(x, weight, {}, /*stride=*/1, /*padding=*/1);
 }
 
-#ifdef SPHEREFACE_WINOGRAD
+#ifdef SPHEREFACE_DNNL_KERNELS
 
-bool EnabledByEnvironment() {
-  static const bool enabled = [] {
-    const char* setting = std::getenv("SPHEREFACE_WINOGRAD");
-    return setting == nullptr || std::strcmp(setting, "0") != 0;
-  }();
+bool WinogradEnabled() {
+  static const bool enabled = dnnl_plumbing::EnabledByEnvironment("SPHEREFACE_WINOGRAD");
   return enabled;
 }
 
@@ -45,15 +31,9 @@ bool Eligible(const torch::Tensor& x, const torch::Tensor& weight) {
          weight.size(1) == x.size(1) && weight.size(2) == 3 && weight.size(3) == 3;
 }
 
-using dnnl::memory;
-using Tag = memory::format_tag;
+using namespace dnnl_plumbing;  // NOLINT(build/namespaces): the file is about oneDNN
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
-
-dnnl::engine& Engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
 
 // The three primitives of one (batch, channels in, channels out, height, width) shape. oneDNN
 // picks its blocked layouts and the Winograd weight formats; Reordered() converts to and from
@@ -126,60 +106,6 @@ std::shared_ptr<const Plan> PlanFor(int64_t images, const torch::Tensor& x,
   auto found = plans.find(key);
   if (found == plans.end()) found = plans.emplace(key, MakePlan(key)).first;
   return found->second;
-}
-
-Tag ActivationTag(const torch::Tensor& t) {
-  return t.is_contiguous(at::MemoryFormat::ChannelsLast) ? Tag::nhwc : Tag::nchw;
-}
-
-// A libtorch tensor's storage as a oneDNN memory (no copy).
-memory View(const torch::Tensor& t, Tag tag) {
-  const memory::dims dims(t.sizes().begin(), t.sizes().end());
-  return memory({dims, memory::data_type::f32, tag}, Engine(), t.data_ptr());
-}
-
-// The blocked copies and the scratchpad live in buffers reused by every call on this thread,
-// grown to the largest request and kept: fresh ones per call fault their pages in every time
-// (measured: most of the speed-up lost) and leave peak memory to the allocator's reuse (measured:
-// peaks 190 MB apart between runs). A call's simultaneous buffers take different slots.
-enum Slot { kSourceSlot, kWeightsSlot, kGradWeightsSlot, kResultSlot, kScratchSlot, kSlotCount };
-
-memory InSlot(const memory::desc& desc, Slot slot) {
-  thread_local std::array<torch::Tensor, kSlotCount> buffers;
-  torch::Tensor& buffer = buffers[slot];
-  const auto bytes = static_cast<int64_t>(desc.get_size());
-  if (!buffer.defined() || buffer.numel() < bytes) buffer = at::empty({bytes}, at::kByte);
-  return memory(desc, Engine(), buffer.data_ptr());
-}
-
-// `from` in the layout `desc` asks for: itself when it already is, else a copy in `slot`.
-memory Reordered(memory from, const memory::desc& desc, Slot slot, dnnl::stream& stream) {
-  if (from.get_desc() == desc) return from;
-  memory to = InSlot(desc, slot);
-  dnnl::reorder(from, to).execute(stream, from, to);
-  return to;
-}
-
-// Copies a oneDNN result into `out` (a libtorch tensor laid out as `tag`).
-void CopyOut(memory result, const torch::Tensor& out, Tag tag, dnnl::stream& stream) {
-  memory view = View(out, tag);
-  if (result.get_desc() == view.get_desc()) {
-    std::memcpy(out.data_ptr(), result.get_data_handle(), out.numel() * sizeof(float));
-    return;
-  }
-  dnnl::reorder(result, view).execute(stream, result, view);
-}
-
-// Runs `primitive` with this thread's scratchpad.
-void Execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd,
-             std::unordered_map<int, memory> args, dnnl::stream& stream) {
-  args.emplace(DNNL_ARG_SCRATCHPAD, InSlot(pd.scratchpad_desc(), kScratchSlot));
-  primitive.execute(stream, args);
-  stream.wait();
-}
-
-at::MemoryFormat FormatOf(Tag tag) {
-  return tag == Tag::nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
 }
 
 class WinogradConvFunction : public torch::autograd::Function<WinogradConvFunction> {
@@ -268,13 +194,13 @@ class WinogradConvFunction : public torch::autograd::Function<WinogradConvFuncti
   }
 };
 
-#endif  // SPHEREFACE_WINOGRAD
+#endif  // SPHEREFACE_DNNL_KERNELS
 
 }  // namespace
 
 bool WinogradAvailable() {
-#ifdef SPHEREFACE_WINOGRAD
-  if (!EnabledByEnvironment()) return false;
+#ifdef SPHEREFACE_DNNL_KERNELS
+  if (!WinogradEnabled()) return false;
   // A small probe shape: whether this CPU has the kernels at all.
   return MakePlan({1, 16, 16, 8, 8}) != nullptr;
 #else
@@ -283,8 +209,8 @@ bool WinogradAvailable() {
 }
 
 bool UsesWinograd(const torch::Tensor& x, const torch::Tensor& weight) {
-#ifdef SPHEREFACE_WINOGRAD
-  if (!EnabledByEnvironment() || !Eligible(x, weight)) return false;
+#ifdef SPHEREFACE_DNNL_KERNELS
+  if (!WinogradEnabled() || !Eligible(x, weight)) return false;
   const int64_t images = x.size(0), remainder = images % kChunk;
   return PlanFor(std::min(kChunk, images), x, weight) != nullptr &&
          (remainder == 0 || images < kChunk || PlanFor(remainder, x, weight) != nullptr);
@@ -294,7 +220,7 @@ bool UsesWinograd(const torch::Tensor& x, const torch::Tensor& weight) {
 }
 
 torch::Tensor Conv3x3(const torch::Tensor& x, const torch::Tensor& weight) {
-#ifdef SPHEREFACE_WINOGRAD
+#ifdef SPHEREFACE_DNNL_KERNELS
   if (UsesWinograd(x, weight)) return WinogradConvFunction::apply(x, weight);
 #endif
   return DirectConv(x, weight);
