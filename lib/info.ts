@@ -11,6 +11,8 @@ export interface SpherefaceInfo {
   blas: string;
   /** Whether the residual convs run oneDNN's Winograd kernels (see the README's Models). */
   winograd: boolean;
+  /** Whether sphere-cnn4's stride-2 convs run oneDNN's blocked kernels (README, Models). */
+  blockedConvs: boolean;
 }
 
 /** What sphereface runs on: its version, libtorch's version and origin, CUDA, threads and BLAS. */
@@ -24,6 +26,7 @@ export function info(): SpherefaceInfo {
     cores: os.availableParallelism(),
     blas: raw.blas,
     winograd: raw.winograd,
+    blockedConvs: raw.blockedConvs,
   };
 }
 

@@ -12,6 +12,7 @@ export interface NativeInfo {
   cudaDevices: string[];
   cudaKernels: boolean;
   winograd: boolean;
+  blockedConvs: boolean;
   numThreads: number;
   blas: string;
   parallelInfo: string;

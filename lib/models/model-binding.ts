@@ -91,4 +91,18 @@ export interface ModelBinding {
     grad: Float32Array,
     channelsLast: boolean,
   ): { y: Float32Array; gradX: Float32Array; gradWeight: Float32Array; winograd: boolean };
+  stridedConvStackForTests(
+    x: Float32Array,
+    shape: [number, number, number, number],
+    layers: { weight: Float32Array; bias: Float32Array }[],
+    grad: Float32Array,
+    channelsLast: boolean,
+    wantGradX: boolean,
+  ): {
+    y: Float32Array;
+    gradX: Float32Array | null;
+    gradWeights: Float32Array[];
+    gradBiases: Float32Array[];
+    blocked: boolean;
+  };
 }

@@ -11,6 +11,7 @@
 
 #include "bindings/bindings.h"
 #include "common/errors.h"
+#include "nets/strided_conv_stack.h"
 #include "nets/winograd_conv.h"
 
 #ifdef SPHEREFACE_WITH_CUDA
@@ -68,6 +69,7 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   result.Set("blas", LoadedBlas());
   result.Set("parallelInfo", at::get_parallel_info());
   result.Set("winograd", WinogradAvailable());
+  result.Set("blockedConvs", BlockedConvsAvailable());
   return result;
 }
 

@@ -15,6 +15,9 @@
 //     PReLU forward and backward -> { y, gradX, gradSlope }, arrays in N x C x H x W order
 //   conv3x3ForTests(x, [n, c, h, w], weight, k, grad, channelsLast) (module) [sync] the residual
 //     units' 3x3 conv forward and backward -> { y, gradX, gradWeight, winograd }
+//   stridedConvStackForTests(x, [n, c, h, w], layers [{ weight, bias }], grad, channelsLast,
+//     wantGradX) (module) [sync] sphere-cnn4's conv + ReLU layers forward and backward
+//     -> { y, gradX (or null), gradWeights, gradBiases, blocked }
 // Inputs are copied into C++ vectors on the JS thread, so no JS memory is read off it. A
 // model's async calls run one after another in call order on its worker (queued, never raced).
 #include <napi.h>
@@ -28,6 +31,7 @@
 #include "common/errors.h"
 #include "common/typed_arrays.h"
 #include "nets/prelu.h"
+#include "nets/strided_conv_stack.h"
 #include "nets/winograd_conv.h"
 #include "train/fused_sgd.h"
 #include "train/model_file.h"
@@ -381,6 +385,52 @@ Napi::Value Conv3x3ForTestsBinding(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Value StridedConvStackForTestsBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
+  const std::vector<int64_t> shape = ShapeArgument(info[1]);
+  Napi::Array layer_specs = info[2].As<Napi::Array>();
+  Napi::Float32Array grad = ExpectFloat32Array(info[3], "grad");
+  const bool channels_last = info[4].ToBoolean();
+  const bool want_grad_x = info[5].ToBoolean();
+  std::vector<std::pair<Napi::Float32Array, Napi::Float32Array>> specs;
+  for (uint32_t i = 0; i < layer_specs.Length(); ++i) {
+    Napi::Object spec = layer_specs.Get(i).As<Napi::Object>();
+    specs.emplace_back(ExpectFloat32Array(spec.Get("weight"), "weight"),
+                       ExpectFloat32Array(spec.Get("bias"), "bias"));
+  }
+  Napi::Object result = Napi::Object::New(env);
+  std::string error = CaptureError([&] {
+    const auto format =
+        channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+    torch::Tensor input = CopyToTensor(x, shape).contiguous(format).requires_grad_(want_grad_x);
+    std::vector<ConvWithBias> layers;
+    int64_t channels = shape.at(1);
+    for (auto& [weight, bias] : specs) {
+      const auto out_channels = static_cast<int64_t>(bias.ElementLength());
+      layers.push_back(
+          {CopyToTensor(weight, {out_channels, channels, 3, 3}).contiguous(format).requires_grad_(),
+           CopyToTensor(bias, {out_channels}).requires_grad_()});
+      channels = out_channels;
+    }
+    const bool blocked = UsesBlockedConvs(input, layers);
+    torch::Tensor y = StridedConvReluStack(input, layers);
+    y.backward(CopyToTensor(grad, {y.size(0), y.size(1)}));
+    Napi::Array grad_weights = Napi::Array::New(env), grad_biases = Napi::Array::New(env);
+    for (uint32_t i = 0; i < layers.size(); ++i) {
+      grad_weights.Set(i, ToFloat32Array(env, layers[i].weight.grad()));
+      grad_biases.Set(i, ToFloat32Array(env, layers[i].bias.grad()));
+    }
+    result.Set("y", ToFloat32Array(env, y));
+    result.Set("gradX", want_grad_x ? ToFloat32Array(env, input.grad()) : env.Null());
+    result.Set("gradWeights", grad_weights);
+    result.Set("gradBiases", grad_biases);
+    result.Set("blocked", blocked);
+  });
+  if (!error.empty()) throw Napi::Error::New(env, error);
+  return result;
+}
+
 }  // namespace
 
 void InitModel(Napi::Env env, Napi::Object exports) {
@@ -391,6 +441,8 @@ void InitModel(Napi::Env env, Napi::Object exports) {
   exports.Set("fusedSgdStep", Napi::Function::New(env, FusedSgdStepBinding));
   exports.Set("preluForTests", Napi::Function::New(env, PreluForTestsBinding));
   exports.Set("conv3x3ForTests", Napi::Function::New(env, Conv3x3ForTestsBinding));
+  exports.Set("stridedConvStackForTests",
+              Napi::Function::New(env, StridedConvStackForTestsBinding));
 }
 
 }  // namespace sphereface

@@ -1,5 +1,7 @@
 #include "nets/sphere_cnn.h"
 
+#include "nets/strided_conv_stack.h"
+
 namespace sphereface {
 
 namespace {
@@ -25,8 +27,9 @@ SphereCnn4::SphereCnn4(at::Generator generator) {
 }
 
 torch::Tensor SphereCnn4::forward(torch::Tensor x) {
-  for (auto& conv : convs_) x = conv->forward(x).relu_();
-  return fc_->forward(x.flatten(1));
+  std::vector<ConvWithBias> layers;
+  for (auto& conv : convs_) layers.push_back({conv->weight, conv->bias});
+  return fc_->forward(StridedConvReluStack(x, layers));
 }
 
 int64_t SphereCnn4::MacsPerImage() const {

@@ -23,7 +23,8 @@ export const infoCommand: Command = {
     console.log(`threads      ${about.threads} intra-op (of ${about.cores} cores)`);
     console.log(`BLAS         ${about.blas}`);
     console.log(
-      `convs        residual 3x3: ${about.winograd ? 'oneDNN Winograd' : 'direct (at::conv2d)'}`,
+      `convs        residual 3x3: ${about.winograd ? 'oneDNN Winograd' : 'direct (at::conv2d)'}; ` +
+        `sphere-cnn4: ${about.blockedConvs ? 'oneDNN blocked (nChw16c)' : 'direct (at::conv2d)'}`,
     );
     return 0;
   },
