@@ -17,8 +17,6 @@ namespace {
 
 constexpr int64_t kStride = 2;
 
-int64_t OutputSide(int64_t side) { return (side - 3) / kStride + 1; }
-
 torch::Tensor DirectStack(torch::Tensor x, const std::vector<ConvWithBias>& layers) {
   for (const auto& layer : layers) x = at::conv2d(x, layer.weight, layer.bias, kStride).relu_();
   return x.flatten(1);
@@ -32,6 +30,8 @@ using torch::autograd::tensor_list;
 
 // oneDNN's nChw16c: an N x C x H x W tensor stored as N x C/16 x H x W x 16.
 constexpr int64_t kBlock = 16;
+
+int64_t OutputSide(int64_t side) { return (side - 3) / kStride + 1; }
 
 bool BlockedConvsEnabled() {
   static const bool enabled = dnnl_plumbing::EnabledByEnvironment("SPHEREFACE_BLOCKED_CONVS");
