@@ -11,6 +11,7 @@
 
 #include "bindings/bindings.h"
 #include "common/errors.h"
+#include "common/thread_setup.h"
 #include "nets/strided_conv_stack.h"
 #include "nets/winograd_conv.h"
 
@@ -79,7 +80,7 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "Expected a positive integer for threads");
   }
   const int threads = info[0].As<Napi::Number>().Int32Value();
-  std::string message = CaptureError([&] { at::set_num_threads(threads); });
+  std::string message = CaptureError([&] { SetIntraOpThreads(threads); });
   if (!message.empty()) throw Napi::Error::New(env, message);
   return env.Undefined();
 }
