@@ -12,7 +12,7 @@ import { ImageCache } from '../lib/data/image-cache';
 import { ImageFolderDataset } from '../lib/data/image-folder-dataset';
 import { decodeImage } from '../lib/data/image-decoder';
 import { loadImages } from '../lib/data/load-images';
-import { Rng } from '../lib/data/rng';
+import { Random } from '../lib/util/random';
 import { Normalize } from '../lib/data/transforms/normalize';
 import { RandomHorizontalFlip, applyFlips } from '../lib/data/transforms/random-horizontal-flip';
 import { Resize } from '../lib/data/transforms/resize';
@@ -26,7 +26,7 @@ const BATCH = 256;
 const THREADS = Number(process.env.BENCH_DATA_THREADS ?? 2);
 
 /** Smooth shapes over a gradient plus mild noise: JPEG sizes like LFW's (10-20 KB). */
-function syntheticImage(rng: Rng): Uint8Array {
+function syntheticImage(rng: Random): Uint8Array {
   const w = 250;
   const h = 250;
   const data = new Uint8Array(w * h * 4);
@@ -63,7 +63,7 @@ function ensureFolder(): string[] {
   const marker = path.join(ROOT, '.complete');
   if (!fs.existsSync(marker)) {
     fs.rmSync(ROOT, { recursive: true, force: true });
-    const rng = new Rng(1234);
+    const rng = new Random(1234);
     for (let c = 0; c < CLASSES; c++) {
       const dir = path.join(ROOT, `id${String(c).padStart(5, '0')}`);
       fs.mkdirSync(dir, { recursive: true });
@@ -145,7 +145,7 @@ async function main(): Promise<void> {
     width: 96,
     labels: new Int32Array(n),
   };
-  const fill = new Rng(9);
+  const fill = new Random(9);
   for (let i = 0; i < set.images.length; i += 4096) set.images[i] = fill.int(256);
   for (let i = 0; i < n; i++) set.labels[i] = i % 1000;
   const cacheFile = path.join(os.tmpdir(), `sphereface-bench-cache-${process.pid}.sfcache`);

@@ -1,4 +1,4 @@
-import { Rng } from './rng';
+import { Random } from '../util/random';
 import { RandomCrop } from './transforms/random-crop';
 import { RandomHorizontalFlip } from './transforms/random-horizontal-flip';
 import type { Batch, BatchSource, ImageSet } from './types';
@@ -114,7 +114,7 @@ export class DataLoader implements BatchSource {
     if (epoch !== this.orderEpoch) {
       const order = new Int32Array(this.set.n);
       for (let i = 0; i < order.length; i++) order[i] = i;
-      if (this.shuffle) Rng.derive(this.seed, ORDER, epoch).shuffle(order);
+      if (this.shuffle) new Random(this.seed, ORDER, epoch).shuffle(order);
       this.orderCache = order;
       this.orderEpoch = epoch;
     }
@@ -127,7 +127,7 @@ export class DataLoader implements BatchSource {
     const start = b * this.batchSize;
     const n = Math.min(this.batchSize, this.set.n - start);
     const order = this.order(epoch);
-    const rng = Rng.derive(this.seed, AUGMENT, epoch, b);
+    const rng = new Random(this.seed, AUGMENT, epoch, b);
     const buffers = this.slot(slot);
     const flip = buffers.flip.subarray(0, n);
     const srcBytes = this.set.height * this.set.width * 3;

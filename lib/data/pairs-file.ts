@@ -94,3 +94,24 @@ export class PairsFile {
     });
   }
 }
+
+/**
+ * The text of a pairs.txt holding `pairs` (PairLine's fields; `fold` and `line` are not read):
+ * the header `folds perFold`, then per fold its matched lines, then its mismatched lines, in the
+ * order given, tab-separated.
+ */
+export function formatPairsFile(
+  pairs: readonly Omit<PairLine, 'fold' | 'line'>[],
+  folds: number,
+  perFold: number,
+): string {
+  const lines = [`${folds}\t${perFold}`];
+  for (const p of pairs) {
+    lines.push(
+      p.same
+        ? `${p.nameA}\t${p.indexA}\t${p.indexB}`
+        : `${p.nameA}\t${p.indexA}\t${p.nameB}\t${p.indexB}`,
+    );
+  }
+  return lines.join('\n') + '\n';
+}

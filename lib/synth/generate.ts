@@ -13,8 +13,8 @@ import { IMAGE_SIZE } from './face-renderer';
 import { HELD_OUT_SET, TRAIN_SET, type ImageJob } from './image-job';
 import { JPEG_QUALITY } from './jpeg';
 import { makeNames } from './names';
-import { drawPairs, formatPairs } from './pairs';
-import { Rng } from './random';
+import { drawPairsFile } from './pairs';
+import { Random } from '../util/random';
 import { runImageJobs } from './render-pool';
 
 /** Bumped whenever the drawing changes, so that a stale set on disk is regenerated. */
@@ -134,12 +134,12 @@ export async function generateSyntheticFaces(options: SynthOptions): Promise<Syn
   const trainNames = names.slice(0, s.identities).sort();
   const heldOutNames = names.slice(s.identities).sort();
   // Pairs are drawn first: impossible fold settings fail before any image is rendered.
-  const folds = drawPairs(
+  const pairsText = drawPairsFile(
     heldOutNames,
     s.heldOutImages,
     s.folds,
     s.pairsPerFold,
-    new Rng(s.seed, 5),
+    new Random(s.seed, 5),
   );
   const result: SynthResult = {
     settings,
@@ -210,7 +210,7 @@ export async function generateSyntheticFaces(options: SynthOptions): Promise<Syn
       .join('');
   await writeFileAtomic(result.trainLandmarksFile, landmarkLines(0, trainCount));
   await writeFileAtomic(result.lfwLandmarksFile, landmarkLines(trainCount, jobs.length));
-  await writeFileAtomic(result.pairsFile, formatPairs(folds, s.pairsPerFold));
+  await writeFileAtomic(result.pairsFile, pairsText);
   await writeFileAtomic(manifest, JSON.stringify(settings, null, 2) + '\n');
   await fs.rm(partial, { force: true });
   return result;

@@ -3,7 +3,7 @@
 // random people rarely agree on all of them, and they are coarse enough (colours and shapes
 // several pixels across at 96x96) for a small conv net to pick up.
 import type { Rgb } from './canvas';
-import { Rng } from './random';
+import { Random } from '../util/random';
 
 export const HAIR_STYLES = ['bald', 'crop', 'long', 'bun', 'fringe', 'curly', 'sidePart'] as const;
 export type HairStyle = (typeof HAIR_STYLES)[number];
@@ -76,7 +76,7 @@ const IRIS_PALETTE: Rgb[] = [
   [0.55, 0.45, 0.2],
 ];
 
-function jitter(rng: Rng, colour: Rgb, amount: number): Rgb {
+function jitter(rng: Random, colour: Rgb, amount: number): Rgb {
   const clamp = (v: number) => Math.max(0, Math.min(1, v));
   const shift = rng.normal() * amount; // brightness
   return [
@@ -90,7 +90,7 @@ function mix(a: Rgb, b: Rgb, t: number): Rgb {
   return [a[0] + (b[0] - a[0]) * t, a[1] + (b[1] - a[1]) * t, a[2] + (b[2] - a[2]) * t];
 }
 
-export function sampleIdentity(rng: Rng): IdentityParams {
+export function sampleIdentity(rng: Random): IdentityParams {
   const tone = rng.next();
   const skin = jitter(rng, mix([0.3, 0.18, 0.12], [0.98, 0.82, 0.7], tone), 0.04);
   const hairStyle = rng.pick(HAIR_STYLES);

@@ -4,7 +4,7 @@
 import { renderFace } from './face-renderer';
 import { sampleIdentity, type IdentityParams } from './identity';
 import { encodeJpeg, JPEG_QUALITY } from './jpeg';
-import { Rng } from './random';
+import { Random } from '../util/random';
 import { sampleVariation, type VariationOptions } from './variation';
 import { writeFileAtomic } from '../fs/write-file-atomic';
 
@@ -22,14 +22,14 @@ export interface ImageJob {
 }
 
 export function identityFor(seed: number, set: number, identity: number): IdentityParams {
-  return sampleIdentity(new Rng(seed, set, identity));
+  return sampleIdentity(new Random(seed, set, identity));
 }
 
 /** Renders, encodes and writes one image; returns its five landmarks. */
 export async function runImageJob(job: ImageJob): Promise<number[]> {
   const identity = identityFor(job.seed, job.set, job.identity);
   const variation = sampleVariation(
-    new Rng(job.seed, job.set, job.identity, job.image, 7),
+    new Random(job.seed, job.set, job.identity, job.image, 7),
     job.variation,
   );
   const face = renderFace(identity, variation);

@@ -1,5 +1,5 @@
 // Made-up person names in the LFW spelling (`First_Last`), unique within one generated set.
-import { Rng } from './random';
+import { Random } from '../util/random';
 
 const ONSETS = [
   'b',
@@ -26,7 +26,7 @@ const ONSETS = [
 const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ai', 'ea', 'io', 'ou'];
 const CODAS = ['', '', '', 'n', 'r', 's', 'l', 'th', 'x', 'nd'];
 
-function word(rng: Rng, syllables: number): string {
+function word(rng: Random, syllables: number): string {
   let text = '';
   for (let i = 0; i < syllables; i++) text += rng.pick(ONSETS) + rng.pick(VOWELS);
   text += rng.pick(CODAS);
@@ -35,7 +35,7 @@ function word(rng: Rng, syllables: number): string {
 
 /** `count` distinct names drawn from the stream keyed by `key`. */
 export function makeNames(count: number, ...key: number[]): string[] {
-  const rng = new Rng(...key);
+  const rng = new Random(...key);
   const names = new Set<string>();
   while (names.size < count) {
     names.add(`${word(rng, 1 + rng.int(2))}_${word(rng, 2 + rng.int(2))}`);

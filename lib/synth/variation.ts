@@ -2,7 +2,7 @@
 // background and things in front of the face. None of it depends on who the person is, and it
 // is strong enough that raw pixels of two photos of one person are poor evidence of identity.
 import type { Rgb } from './canvas';
-import { Rng } from './random';
+import { Random } from '../util/random';
 
 export const OCCLUDERS = ['glasses', 'sunglasses', 'hat', 'hand', 'bar', 'mask'] as const;
 export type Occluder = (typeof OCCLUDERS)[number];
@@ -57,11 +57,11 @@ export interface VariationOptions {
   occluders?: boolean;
 }
 
-function colour(rng: Rng): Rgb {
+function colour(rng: Random): Rgb {
   return [rng.next(), rng.next(), rng.next()];
 }
 
-export function sampleVariation(rng: Rng, options: VariationOptions = {}): ImageVariation {
+export function sampleVariation(rng: Random, options: VariationOptions = {}): ImageVariation {
   const k = options.strength ?? 1;
   const elevation = rng.uniform(-0.3, 0.9);
   const azimuth = rng.uniform(-Math.PI, Math.PI);

@@ -6,7 +6,7 @@ import { Normalize } from '../../lib/data/transforms/normalize';
 import { RandomCrop } from '../../lib/data/transforms/random-crop';
 import { Resize } from '../../lib/data/transforms/resize';
 import { applyAffine, fitSimilarity } from '../../lib/data/transforms/similarity';
-import { Rng } from '../../lib/data/rng';
+import { Random } from '../../lib/util/random';
 import { rgbOf } from './helpers';
 
 /** Float64 antialiased-bilinear reference: a triangle filter of half-width max(scale, 1). */
@@ -175,7 +175,7 @@ describe('data transforms', () => {
   it('RandomCrop with padding cuts every offset of the zero-padded image, each with the right pixels', () => {
     const src = rgbOf(4, 3, (x, y) => [x + 1, y + 1, 9]);
     const crop = new RandomCrop([3, 4], { padding: 1 });
-    const rng = new Rng(7);
+    const rng = new Random(7);
     const seen = new Set<string>();
     const dst = new Uint8Array(3 * 4 * 3);
     for (let k = 0; k < 200; k++) {
@@ -215,7 +215,7 @@ describe('Resize against Pillow itself', () => {
       [250, 200, 96],
       [60, 90, 112], // upscaling
     ];
-    const rng = new Rng(42);
+    const rng = new Random(42);
     for (const [w, h, size] of cases) {
       const src = Uint8Array.from({ length: w * h * 3 }, (_, i) =>
         i % 3 === 0 ? rng.int(256) : (i * 7) % 256,

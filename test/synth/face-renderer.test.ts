@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { renderFace, type RenderedFace } from '../../lib/synth/face-renderer';
 import { sampleIdentity } from '../../lib/synth/identity';
-import { Rng } from '../../lib/synth/random';
+import { Random } from '../../lib/util/random';
 import { sampleVariation } from '../../lib/synth/variation';
 
 /** Rec. 601 luma of the pixel containing the point (x, y) (pixel i's centre at i). */
@@ -28,8 +28,8 @@ function cheek(face: RenderedFace): [number, number] {
 describe('renderFace', () => {
   it('draws the pupils at the eye landmarks and the dark mouth line at the corners', () => {
     for (let person = 0; person < 12; person++) {
-      const identity = sampleIdentity(new Rng(3, person));
-      const face = renderFace(identity, sampleVariation(new Rng(4, person), { strength: 0 }));
+      const identity = sampleIdentity(new Random(3, person));
+      const face = renderFace(identity, sampleVariation(new Random(4, person), { strength: 0 }));
       const skin = luma(face, ...cheek(face));
       const [lex, ley, rex, rey, , , lmx, lmy, rmx, rmy] = face.landmarks;
       // The pupil is near black whatever the skin; the mouth line is a darkened lip colour.
@@ -41,8 +41,8 @@ describe('renderFace', () => {
   });
 
   it('moves the landmarks with the face when the photo is shifted, scaled and turned', () => {
-    const identity = sampleIdentity(new Rng(5, 0));
-    const base = sampleVariation(new Rng(6, 0), { strength: 0 });
+    const identity = sampleIdentity(new Random(5, 0));
+    const base = sampleVariation(new Random(6, 0), { strength: 0 });
     const still = renderFace(identity, base);
     const moved = renderFace(identity, { ...base, shiftX: 10, shiftY: -6, scale: 1.1, roll: 0.2 });
     // Independent prediction: the similarity about the face centre (125, 131) applied to `still`.
@@ -63,12 +63,12 @@ describe('renderFace', () => {
     const photos = 5;
     const features: number[][] = [];
     for (let p = 0; p < people; p++) {
-      const identity = sampleIdentity(new Rng(9, p));
+      const identity = sampleIdentity(new Random(9, p));
       features.push(
         Array.from({ length: photos }, (_, k) => {
           const face = renderFace(
             identity,
-            sampleVariation(new Rng(10, p, k), { occluders: false }),
+            sampleVariation(new Random(10, p, k), { occluders: false }),
           );
           return logLuma(face, ...cheek(face));
         }),
@@ -99,8 +99,8 @@ describe('renderFace', () => {
   });
 
   it('is a pure function of identity and variation', () => {
-    const identity = sampleIdentity(new Rng(11, 0));
-    const variation = sampleVariation(new Rng(12, 0));
+    const identity = sampleIdentity(new Random(11, 0));
+    const variation = sampleVariation(new Random(12, 0));
     const a = renderFace(identity, variation);
     const b = renderFace(identity, variation);
     expect(Buffer.from(a.rgb).equals(Buffer.from(b.rgb))).to.equal(true);

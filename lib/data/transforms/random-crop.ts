@@ -1,5 +1,5 @@
 import { positiveInteger } from './transform';
-import type { Rng } from '../rng';
+import type { Random } from '../../util/random';
 
 /**
  * torchvision's RandomCrop(size, padding): pad every side with `padding` black pixels, then cut
@@ -40,7 +40,7 @@ export class RandomCrop {
    * Writes one crop of `src` (srcH x srcW x 3) into `dst` (height x width x 3). Offsets are in
    * padded coordinates; draws two numbers from `rng`.
    */
-  cropInto(src: Uint8Array, srcH: number, srcW: number, dst: Uint8Array, rng: Rng): void {
+  cropInto(src: Uint8Array, srcH: number, srcW: number, dst: Uint8Array, rng: Random): void {
     const [rangeY, rangeX] = this.ranges(srcH, srcW);
     const top = rng.int(rangeY) - this.padding;
     const left = rng.int(rangeX) - this.padding;

@@ -1,4 +1,4 @@
-import type { Rng } from '../rng';
+import type { Random } from '../../util/random';
 
 /**
  * Mirrors images with probability p. It only sets the batch's `flip` mask: the consumer (the
@@ -16,7 +16,7 @@ export class RandomHorizontalFlip {
   }
 
   /** Fills `flip` with 1 where an image is to be mirrored; one draw per image. */
-  decide(flip: Uint8Array, rng: Rng): void {
+  decide(flip: Uint8Array, rng: Random): void {
     for (let i = 0; i < flip.length; i++) flip[i] = rng.next() < this.p ? 1 : 0;
   }
 }

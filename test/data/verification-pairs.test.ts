@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { makeVerificationPairs } from '../../lib/eval/make-pairs';
+import { makeVerificationPairs } from '../../lib/data/verification-pairs';
 
 describe('makeVerificationPairs', () => {
   // 60 identities with 2..6 images each, in shuffled order.

@@ -1,21 +1,30 @@
-// Seeded randomness for the synthetic-face generator. Every identity and every image draws from
-// its own stream, keyed by a hash of (seed, stream labels), so output does not depend on the
-// order or the worker in which images are rendered.
+// The one seeded random generator. A stream is named by a key of integers (a seed, then e.g. an
+// epoch and a batch, or an identity and an image): the key is hashed into the generator's state,
+// so any stream can be rebuilt on its own, in any order and on any thread. That is what lets a
+// trainer resume at (epoch, batch) and the synthetic generator render images on any worker.
 
-/** Mixes 32-bit words into one (murmur3's finaliser applied after each word). */
+/**
+ * Mixes integers into one 32-bit word (murmur3's finaliser after each word). Each integer
+ * contributes its low 32 bits, and its high bits when it has any, so seeds past 2^32 still differ.
+ */
 export function hashWords(...words: number[]): number {
   let h = 0x9e3779b9;
-  for (const word of words) {
-    h = Math.imul(h ^ (word >>> 0), 0x85ebca6b);
+  const mix = (word: number) => {
+    h = Math.imul(h ^ word, 0x85ebca6b);
     h ^= h >>> 13;
     h = Math.imul(h, 0xc2b2ae35);
     h ^= h >>> 16;
+  };
+  for (const word of words) {
+    mix(word >>> 0);
+    const high = Math.floor(word / 0x100000000) >>> 0;
+    if (high !== 0) mix(high ^ 0x5bd1e995);
   }
   return h >>> 0;
 }
 
-/** sfc32: small, fast, and passes PractRand for the sizes used here. */
-export class Rng {
+/** sfc32 (128-bit state; passes PractRand) on a stream named by `key`. */
+export class Random {
   private a: number;
   private b: number;
   private c: number;
@@ -23,6 +32,11 @@ export class Rng {
   private spareNormal: number | undefined;
 
   constructor(...key: number[]) {
+    for (const part of key) {
+      if (!Number.isSafeInteger(part)) {
+        throw new RangeError(`Random: expected integer key parts but received ${part}`);
+      }
+    }
     this.a = hashWords(...key, 1);
     this.b = hashWords(...key, 2);
     this.c = hashWords(...key, 3);
@@ -40,7 +54,7 @@ export class Rng {
     return t >>> 0;
   }
 
-  /** Uniform in [0, 1). */
+  /** Uniform in [0, 1), a multiple of 2^-32. */
   next(): number {
     return this.nextUint32() / 4294967296;
   }
@@ -49,7 +63,10 @@ export class Rng {
     return low + (high - low) * this.next();
   }
 
-  /** Integer in [0, n). */
+  /**
+   * Integer in [0, n) as floor(next() * n): each value's probability is off from 1/n by less than
+   * n / 2^32 of it, which no use here can see (n is at most a few million).
+   */
   int(n: number): number {
     return Math.floor(this.next() * n);
   }
@@ -76,16 +93,19 @@ export class Rng {
     return r * Math.cos(2 * Math.PI * v);
   }
 
-  /** Normal clipped to +-limit standard deviations, so no parameter runs off the face. */
+  /** Normal clipped to +-limit standard deviations. */
   clippedNormal(mean: number, sd: number, limit = 2.5): number {
     const z = Math.max(-limit, Math.min(limit, this.normal()));
     return mean + sd * z;
   }
 
-  shuffle<T>(items: T[]): T[] {
+  /** Fisher-Yates shuffle in place (arrays and typed arrays). */
+  shuffle<A extends { length: number; [i: number]: T }, T = A[number]>(items: A): A {
     for (let i = items.length - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      [items[i], items[j]] = [items[j], items[i]];
+      const t = items[i];
+      items[i] = items[j];
+      items[j] = t;
     }
     return items;
   }

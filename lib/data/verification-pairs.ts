@@ -1,0 +1,181 @@
+// Verification pairs drawn LFW's way: k folds over disjoint sets of identities, each fold the
+// same number of same-identity ("matched") and different-identity ("mismatched") pairs, no pair
+// twice. Disjoint identities keep a fold's threshold (and, under subtractMean, its mean feature)
+// from being fitted on the people it is tested on. The synthetic generator writes these as
+// pairs.txt; `makeVerificationPairs` makes them for any labelled image set.
+import { Random } from '../util/random';
+import type { VerificationPair } from './types';
+
+/** One drawn pair: identities by index, images by 0-based number within the identity. */
+export interface DrawnPair {
+  identityA: number;
+  imageA: number;
+  identityB: number;
+  imageB: number;
+}
+
+export interface DrawnFold {
+  /** Sorted by identity, then images. */
+  matched: DrawnPair[];
+  /** identityA < identityB; sorted by identityA, identityB, then images. */
+  mismatched: DrawnPair[];
+}
+
+export interface DrawFoldsOptions {
+  folds: number;
+  /** Matched pairs per fold, and as many mismatched. */
+  perKind: number;
+  random: Random;
+  /** How the caller's option reads in messages, e.g. 'pairsPerFold = 300'. */
+  sizeOption: string;
+  /** What the caller can change when the identities cannot fill the folds. */
+  advice: string;
+}
+
+function byImages(x: DrawnPair, y: DrawnPair): number {
+  return (
+    x.identityA - y.identityA ||
+    x.identityB - y.identityB ||
+    x.imageA - y.imageA ||
+    x.imageB - y.imageB
+  );
+}
+
+/**
+ * Draws the folds over identities with `imageCounts[i]` images each. Identity order is shuffled,
+ * then identity k goes to fold k mod folds. Matched pairs take the identities of a fold in turn,
+ * so each contributes about equally; mismatched pairs are uniform over image pairs of two
+ * different people of the fold. Throws a RangeError when the identities cannot fill the folds.
+ */
+export function drawPairFolds(
+  imageCounts: readonly number[],
+  options: DrawFoldsOptions,
+): DrawnFold[] {
+  const { folds, perKind, random, sizeOption, advice } = options;
+  if (imageCounts.length < 2 * folds) {
+    throw new RangeError(
+      `${folds} folds need at least ${2 * folds} identities (2 per fold) but there are ` +
+        `${imageCounts.length}; ${advice}`,
+    );
+  }
+  const order = random.shuffle([...imageCounts.keys()]);
+  const result: DrawnFold[] = [];
+  for (let f = 0; f < folds; f++) {
+    const members = order.filter((_, k) => k % folds === f);
+    const capacity = members.reduce((s, id) => s + (imageCounts[id] * (imageCounts[id] - 1)) / 2, 0);
+    if (capacity < perKind) {
+      throw new RangeError(
+        `fold ${f + 1} has ${members.length} identities with ${capacity} distinct matched pairs, ` +
+          `fewer than the ${perKind} needed (${sizeOption}); ${advice}`,
+      );
+    }
+    const perIdentity = members.map((id) => {
+      const list: DrawnPair[] = [];
+      for (let i = 0; i < imageCounts[id]; i++) {
+        for (let j = i + 1; j < imageCounts[id]; j++) {
+          list.push({ identityA: id, imageA: i, identityB: id, imageB: j });
+        }
+      }
+      return random.shuffle(list);
+    });
+    const matched: DrawnPair[] = [];
+    for (let round = 0; matched.length < perKind; round++) {
+      for (const list of perIdentity) {
+        if (round < list.length && matched.length < perKind) matched.push(list[round]);
+      }
+    }
+    let crossCapacity = 0;
+    for (let x = 0; x < members.length; x++) {
+      for (let y = x + 1; y < members.length; y++) {
+        crossCapacity += imageCounts[members[x]] * imageCounts[members[y]];
+      }
+    }
+    if (crossCapacity < perKind) {
+      throw new RangeError(
+        `fold ${f + 1} has only ${crossCapacity} distinct mismatched pairs, fewer than the ` +
+          `${perKind} needed (${sizeOption}); ${advice}`,
+      );
+    }
+    const seen = new Set<string>();
+    const mismatched: DrawnPair[] = [];
+    while (mismatched.length < perKind) {
+      const a = random.int(members.length);
+      const b = random.int(members.length - 1);
+      const other = b >= a ? b + 1 : b;
+      let p = { id: members[a], image: random.int(imageCounts[members[a]]) };
+      let q = { id: members[other], image: random.int(imageCounts[members[other]]) };
+      if (q.id < p.id) [p, q] = [q, p];
+      const key = `${p.id} ${p.image} ${q.id} ${q.image}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      mismatched.push({ identityA: p.id, imageA: p.image, identityB: q.id, imageB: q.image });
+    }
+    result.push({ matched: matched.sort(byImages), mismatched: mismatched.sort(byImages) });
+  }
+  return result;
+}
+
+export interface MakePairsOptions {
+  folds?: number; // default 10
+  /** Pairs per fold, even: half same, half different (default 600, as LFW). */
+  pairsPerFold?: number;
+  seed?: number; // default 1
+}
+
+/**
+ * Pairs for a labelled image set (e.g. held-out identities), indexing into it: per fold, half
+ * same-identity pairs, then half different-identity pairs, as in pairs.txt.
+ */
+export function makeVerificationPairs(
+  labels: Int32Array | readonly number[],
+  options: MakePairsOptions = {},
+): VerificationPair[] {
+  const folds = options.folds ?? 10;
+  const perFold = options.pairsPerFold ?? 600;
+  if (!Number.isInteger(folds) || folds < 2) {
+    throw new RangeError(`Expected integer folds >= 2 but received ${folds}`);
+  }
+  if (!Number.isInteger(perFold) || perFold < 2 || perFold % 2 !== 0) {
+    throw new RangeError(
+      `Expected a positive even integer for pairsPerFold but received ${perFold}`,
+    );
+  }
+  const byId = new Map<number, number[]>();
+  for (let i = 0; i < labels.length; i++) {
+    if (!Number.isInteger(labels[i])) {
+      throw new Error(`Expected integer for labels[${i}] but received ${labels[i]}`);
+    }
+    const list = byId.get(labels[i]) ?? [];
+    list.push(i);
+    byId.set(labels[i], list);
+  }
+  const images = [...byId.keys()].sort((a, b) => a - b).map((id) => byId.get(id)!);
+  const drawn = drawPairFolds(
+    images.map((list) => list.length),
+    {
+      folds,
+      perKind: perFold / 2,
+      random: new Random(options.seed ?? 1),
+      sizeOption: `pairsPerFold = ${perFold}`,
+      advice: 'use fewer pairsPerFold or more images per identity',
+    },
+  );
+  const pairs: VerificationPair[] = [];
+  drawn.forEach((fold, k) => {
+    for (const [list, same] of [
+      [fold.matched, true],
+      [fold.mismatched, false],
+    ] as const) {
+      for (const p of list) {
+        pairs.push({
+          a: images[p.identityA][p.imageA],
+          b: images[p.identityB][p.imageB],
+          same,
+          fold: k,
+          line: pairs.length + 1,
+        });
+      }
+    }
+  });
+  return pairs;
+}
