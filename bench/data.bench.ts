@@ -126,7 +126,7 @@ async function main(): Promise<void> {
   for (let rep = 0; rep < 3; rep++) {
     const cpu = process.cpuUsage();
     const t = process.hrtime.bigint();
-    await loadImages(paths, { transforms: [resize], threads: THREADS, progress: false });
+    await loadImages(paths, { transforms: [resize], threads: THREADS });
     poolRates.push(paths.length / seconds(t));
     const used = process.cpuUsage(cpu);
     poolCpu.push((used.user + used.system) / 1000 / paths.length);
@@ -203,7 +203,7 @@ async function main(): Promise<void> {
       labels: new ImageFolderDataset(ROOT).labels,
       cacheDir,
       threads: THREADS,
-      progress: false,
+
     });
     const loader = new DataLoader(loaded, {
       batchSize: BATCH,

@@ -2,7 +2,7 @@
 // size: 7701 images, 6000 pairs, 2 x 512 features. The "model" hands back stored features, so
 // this measures the evaluator's arithmetic, not a network.
 import type { ImageSet, VerificationPair } from '../lib/data/types';
-import type { Embedder } from '../lib/eval/embedder';
+import type { Embedder } from '../lib/models/embed-images';
 import { LfwEvaluator } from '../lib/eval/lfw-evaluator';
 import { describeMachine, median } from './machine';
 

@@ -62,7 +62,7 @@ async function main(): Promise<void> {
       path.join(root, 'full', 'lfw'),
       path.join(root, 'full', 'pairs.txt'),
     );
-    const { images, pairs } = await lfw.load({ transforms: [new Resize(96)], progress: false });
+    const { images, pairs } = await lfw.load({ transforms: [new Resize(96)] });
     for (const flip of ['concat', 'none'] as const) {
       const result = await new LfwEvaluator(images, pairs, { flip }).evaluate(
         rawPixelEmbedder(96, 96),

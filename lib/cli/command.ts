@@ -1,5 +1,6 @@
 // The shape every `sphereface <command>` implements; lib/cli/main.ts dispatches to them.
 import type { ParseArgsConfig } from 'node:util';
+import type { Output } from './output';
 
 export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
 export type ParsedValues = Record<string, string | boolean | undefined>;
@@ -10,8 +11,11 @@ export interface Command {
   /** Usage text printed by `--help`, after the summary. */
   usage: string;
   options: OptionSpec;
-  /** Runs the command; returns the exit code. Throw a UsageError for bad arguments. */
-  run(values: ParsedValues, positionals: string[]): Promise<number>;
+  /**
+   * Runs the command, printing only through `out`; returns the exit code. Throw a UsageError for
+   * bad arguments.
+   */
+  run(values: ParsedValues, positionals: string[], out: Output): Promise<number>;
 }
 
 /** Bad command-line input: printed without a stack trace, exit code 1. */

@@ -6,8 +6,9 @@ import { LandmarksFile } from '../data/landmarks-file';
 import type { LoadedImages } from '../data/load-images';
 import { LfwDataset } from '../data/lfw-dataset';
 import type { VerificationPair } from '../data/types';
+import { inputSizeOf } from '../models/archs';
+import { inputTransforms } from '../models/preprocess';
 import type { Arch } from '../models/types';
-import { preprocessFor } from './preprocess';
 
 function mustExist(kind: string, file: string | undefined): void {
   if (file !== undefined && !fs.existsSync(file)) throw new Error(`${kind} ${file} does not exist`);
@@ -22,7 +23,7 @@ export interface TrainSet {
 export async function loadTrainSet(
   root: string,
   arch: Arch,
-  options: { landmarks?: string; cacheDir?: string; progress?: boolean },
+  options: { landmarks?: string; cacheDir?: string; onProgress?: (done: number, total: number) => void },
 ): Promise<TrainSet> {
   mustExist('training folder', root);
   mustExist('landmark file', options.landmarks);
@@ -31,11 +32,11 @@ export async function loadTrainSet(
     ? new LandmarksFile(options.landmarks).forPaths(folder.root, folder.paths)
     : undefined;
   const images = await folder.load({
-    transforms: preprocessFor(arch, landmarks !== undefined),
+    transforms: inputTransforms(inputSizeOf(arch), { aligned: landmarks !== undefined }),
     landmarks,
     cacheDir: options.cacheDir,
     cacheName: 'train',
-    progress: options.progress === false ? false : undefined,
+    onProgress: options.onProgress,
   });
   return { images, classes: folder.classes, classNames: folder.classNames };
 }
@@ -49,7 +50,7 @@ export async function loadHeldOut(
   root: string,
   pairsFile: string,
   arch: Arch,
-  options: { landmarks?: string; cacheDir?: string; progress?: boolean },
+  options: { landmarks?: string; cacheDir?: string; onProgress?: (done: number, total: number) => void },
 ): Promise<HeldOutSet> {
   mustExist('LFW folder', root);
   mustExist('pairs file', pairsFile);
@@ -59,11 +60,11 @@ export async function loadHeldOut(
     ? new LandmarksFile(options.landmarks).forPaths(lfw.root, lfw.images)
     : undefined;
   const loaded = await lfw.load({
-    transforms: preprocessFor(arch, landmarks !== undefined),
+    transforms: inputTransforms(inputSizeOf(arch), { aligned: landmarks !== undefined }),
     landmarks,
     cacheDir: options.cacheDir,
     cacheName: 'held-out',
-    progress: options.progress === false ? false : undefined,
+    onProgress: options.onProgress,
   });
   return { images: loaded.images, pairs: loaded.pairs };
 }

@@ -16,7 +16,7 @@ export class EpochTable {
 
   epoch(record: EpochRecord): void {
     this.flush();
-    this.pending = { epoch: record.epoch + 1, loss: record.loss };
+    this.pending = { epoch: record.epoch, loss: record.loss };
   }
 
   eval(record: EvalRecord): void {

@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util';
 import { commonOptions, UsageError, type Command } from './command';
 import { commands } from './commands';
+import { Output, type OutputStreams } from './output';
 
 function topLevelHelp(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -26,10 +27,12 @@ function commandHelp(command: Command): string {
   return [`${command.summary}`, '', `Usage: ${command.usage}`, '', 'Options:', ...flags].join('\n');
 }
 
-export async function main(argv: string[]): Promise<number> {
+export async function main(argv: string[], streams?: OutputStreams): Promise<number> {
   const [name, ...rest] = argv;
+  const out = new Output(rest.includes('--json'), streams);
+  const say = (text: string) => (streams ?? process).stdout.write(`${text}\n`);
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    console.log(topLevelHelp());
+    say(topLevelHelp());
     return name ? 0 : 1;
   }
   const command = commands.find((c) => c.name === name);
@@ -50,17 +53,18 @@ export async function main(argv: string[]): Promise<number> {
       );
     }
     if (parsed.values.help) {
-      console.log(commandHelp(command));
+      say(commandHelp(command));
       return 0;
     }
     return await command.run(
       parsed.values as Record<string, string | boolean | undefined>,
       parsed.positionals,
+      out,
     );
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
-    console.error(`sphereface${command ? ` ${command.name}` : ''}: ${err.message}`);
-    if (verbose && err.stack) console.error(err.stack);
+    out.note(`sphereface${command ? ` ${command.name}` : ''}: ${err.message}`);
+    if (verbose && err.stack) out.note(err.stack);
     return 1;
   }
 }

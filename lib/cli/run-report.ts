@@ -7,10 +7,10 @@ import type { History } from '../train/trainer';
 export function epochMetrics(history: History<LfwEvaluation>): EpochMetrics[] {
   const tested = new Map(history.evals.map((e) => [e.epoch, e.result.accuracy]));
   return history.epochs.map((e) => ({
-    epoch: e.epoch + 1,
+    epoch: e.epoch,
     trainLoss: e.loss,
     trainAccuracy: e.accuracy,
-    testAccuracy: tested.get(e.epoch + 1),
+    testAccuracy: tested.get(e.epoch),
   }));
 }
 

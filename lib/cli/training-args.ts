@@ -3,6 +3,8 @@
 import type { LambdaSchedule } from '../train/lambda-schedule';
 import type { Every, OptimizerOptions } from '../train/trainer';
 import type { LrSchedule } from '../train/schedule';
+import { ARCHS } from '../models/archs';
+import { SGD_DEFAULTS } from '../models/defaults';
 import type { Arch, DeviceChoice } from '../models/types';
 import type { MarginHead } from '../ops/margin-head';
 import {
@@ -16,14 +18,6 @@ import {
 } from './args';
 import { UsageError, type OptionSpec, type ParsedValues } from './command';
 
-export const ARCHS: readonly Arch[] = [
-  'sphere-cnn4',
-  'sphere4',
-  'sphere10',
-  'sphere20',
-  'sphere36',
-  'sphere64',
-];
 
 export const trainingOptions: OptionSpec = {
   arch: { type: 'string' },
@@ -54,6 +48,7 @@ export const trainingOptions: OptionSpec = {
   keep: { type: 'string' },
   out: { type: 'string', short: 'o' },
   resume: { type: 'boolean' },
+  force: { type: 'boolean' },
   seed: { type: 'string' },
   device: { type: 'string' },
   threads: { type: 'string' },
@@ -62,7 +57,7 @@ export const trainingOptions: OptionSpec = {
 export const trainingUsage = `
 Model:      --arch ${ARCHS.join('|')}  --head sphere|cos|arc  --m M  --scale S
 Length:     --epochs N | --iterations N     --batch-size N
-Optimiser:  --lr 0.1  --momentum 0.9  --weight-decay 5e-4  --nesterov
+Optimiser:  --lr 0.1  --momentum ${SGD_DEFAULTS.momentum}  --weight-decay ${SGD_DEFAULTS.weightDecay}  --nesterov
 Schedule:   --schedule multistep|cosine|constant  --milestones 16000,24000  --gamma 0.1
             --warmup ITERATIONS  --min-lr LR (cosine)
 Lambda:     --lambda-base 1000 --lambda-gamma 0.12 --lambda-power 1 --lambda-min 5 | --no-lambda
@@ -70,6 +65,7 @@ Data:       --no-flip (no random horizontal flips)
             --crop-padding P (random crops of the input size from images padded by P pixels)
 Run:        --eval-every 2 (epochs) or 500it (iterations)  --checkpoint-every (same form)
             --keep 3 (checkpoints kept)  --out DIR  --resume (from DIR's newest checkpoint)
+            --force (a new run in a DIR that holds one; its checkpoints stay)
             --seed 1  --device auto|cpu|cuda  --threads N`;
 
 export interface TrainingConfig {
@@ -89,6 +85,8 @@ export interface TrainingConfig {
   keep: number;
   out: string;
   resume: boolean;
+  /** Start a new run in an `out` that already holds one (never deleting its checkpoints). */
+  force: boolean;
   seed: number;
   device: DeviceChoice;
   threads?: number;
@@ -110,6 +108,8 @@ export interface TrainingDefaults {
   weightDecay?: number;
   /** RandomCrop padding (default 0: no random crops). */
   cropPadding?: number;
+  /** Start a new run even when `out` holds one (the demo: reruns are expected). */
+  force?: boolean;
 }
 
 function readHead(values: ParsedValues): MarginHead {
@@ -182,8 +182,8 @@ export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefault
     batchSize: integerArg(values, 'batch-size', 1, defaults.batchSize),
     optimizer: {
       lr: positiveArg(values, 'lr', defaults.lr),
-      momentum: nonNegativeArg(values, 'momentum', 0.9),
-      weightDecay: nonNegativeArg(values, 'weight-decay', defaults.weightDecay ?? 5e-4),
+      momentum: nonNegativeArg(values, 'momentum', SGD_DEFAULTS.momentum),
+      weightDecay: nonNegativeArg(values, 'weight-decay', defaults.weightDecay ?? SGD_DEFAULTS.weightDecay),
       nesterov: values.nesterov === true,
     },
     schedule,
@@ -195,6 +195,7 @@ export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefault
     keep: integerArg(values, 'keep', 0, 3),
     out: stringArg(values, 'out') ?? defaults.out,
     resume: values.resume === true,
+    force: values.force === true || defaults.force === true,
     seed,
     device: choiceArg(values, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto'),
     ...(threads !== undefined ? { threads } : {}),

@@ -1,5 +1,6 @@
 // What `sphereface train` and `sphereface demo` share once the images are in memory: make (or
-// resume) the model, run the Trainer with the seed's table on stdout, and hand back the history.
+// resume) the model, run the Trainer with the seed's table on stdout and the progress line on
+// stderr, and hand back the history.
 import * as path from 'node:path';
 import { DataLoader, type RandomTransform } from '../data/data-loader';
 import { RandomCrop } from '../data/transforms/random-crop';
@@ -8,9 +9,12 @@ import type { ImageSet } from '../data/types';
 import type { LfwEvaluation, LfwEvaluator } from '../eval/lfw-evaluator';
 import { setNumThreads } from '../info';
 import { createModel, loadModel, type Model } from '../models/model';
-import { latestCheckpoint, type Checkpoint } from '../train/checkpoint';
+import { latestCheckpoint, listCheckpoints, type Checkpoint } from '../train/checkpoint';
+import { UsageError } from './command';
 import { Trainer, type History } from '../train/trainer';
 import { EpochTable } from './epoch-table';
+import type { Output } from './output';
+import { trainingText } from './progress';
 import type { TrainingConfig } from './training-args';
 
 export interface TrainingRunInput {
@@ -18,8 +22,7 @@ export interface TrainingRunInput {
   train: ImageSet;
   classes: number;
   evaluator?: LfwEvaluator;
-  /** Human-readable lines (the table); nothing is printed when undefined (--json). */
-  print?: (line: string) => void;
+  out: Output;
 }
 
 export interface TrainingRunResult {
@@ -38,8 +41,23 @@ function augmentation(config: TrainingConfig, train: ImageSet): RandomTransform[
   return transforms;
 }
 
+/**
+ * Refuses a new run into a folder that holds another (the two runs' checkpoints and metrics
+ * would mix, and a later --resume could pick the wrong one), unless --resume or --force.
+ */
+export async function checkOutFolder(config: TrainingConfig): Promise<void> {
+  if (config.resume || config.force) return;
+  const existing = await listCheckpoints(path.join(config.out, 'checkpoints'));
+  if (existing.length === 0) return;
+  throw new UsageError(
+    `${config.out} already holds a training run (${existing.length} checkpoint(s), the newest ` +
+      `${existing.at(-1)}); pass --resume to continue it, --force to start a new run beside it ` +
+      '(its checkpoints are kept), or choose another --out',
+  );
+}
+
 export async function runTraining(input: TrainingRunInput): Promise<TrainingRunResult> {
-  const { config, train, classes, evaluator, print } = input;
+  const { config, train, classes, evaluator, out } = input;
   if (config.threads !== undefined) setNumThreads(config.threads);
   let resumedFrom: Checkpoint | undefined;
   let model: Model;
@@ -49,7 +67,7 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       throw new Error(`--resume: no checkpoint in ${path.join(config.out, 'checkpoints')}`);
     }
     model = await loadModel(resumedFrom.modelPath, { device: config.device, arch: config.arch });
-    print?.(`resuming from ${resumedFrom.dir} (iteration ${resumedFrom.state.iteration})`);
+    out.line(`resuming from ${resumedFrom.dir} (iteration ${resumedFrom.state.iteration})`);
   } else {
     model = await createModel({
       arch: config.arch,
@@ -74,37 +92,42 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       optimizer: config.optimizer,
       schedule: config.schedule,
       lambda: config.lambda,
-      evaluator,
+      evaluator: evaluator && {
+        evaluate: (model) =>
+          evaluator.evaluate(model, { onProgress: out.counter('evaluating') }),
+      },
       evalEvery: config.evalEvery,
       checkpointEvery: config.checkpointEvery,
       keepCheckpoints: config.keep,
       outDir: config.out,
       seed: config.seed,
       resume: resumedFrom,
-      progress: print !== undefined,
     });
-    const table = print ? new EpochTable(print) : undefined;
-    if (table) {
-      table.header();
-      trainer.on('batch', () => table.flush());
-      trainer.on('epoch', (e) => table.epoch(e));
-      trainer.on('eval', (e) => table.eval(e));
-    }
+    const table = new EpochTable((line) => out.line(line));
+    table.header();
+    trainer.on('batch', (b) => {
+      table.flush();
+      out.progress?.update(trainingText(b));
+    });
+    trainer.on('resume', (r) => {
+      if (r.changes.length) out.line(`settings changed since that checkpoint: ${r.changes.join('; ')}`);
+    });
+    trainer.on('epoch', (e) => table.epoch(e));
+    trainer.on('eval', (e) => table.eval(e));
     // Ctrl-C: finish the step, write a checkpoint, and stop; a second Ctrl-C exits at once.
     let interrupted = false;
     const onSigint = () => {
       if (interrupted) process.exit(130);
       interrupted = true;
-      print?.(
-        '\ninterrupted: stopping after this step and writing a checkpoint (Ctrl-C again to quit)',
-      );
+      out.note('interrupted: stopping after this step and writing a checkpoint (Ctrl-C again to quit)');
       trainer.stop();
     };
     process.on('SIGINT', onSigint);
     const start = performance.now();
     try {
       const history = await trainer.fit();
-      table?.flush();
+      out.progress?.clear();
+      table.flush();
       return { model, history, resumedFrom, seconds: (performance.now() - start) / 1000 };
     } finally {
       process.off('SIGINT', onSigint);

@@ -1,8 +1,7 @@
 import type { TransformSpec } from './transforms/transform';
 
-/** Messages between DecodePool and its workers. */
+/** A chunk of images for a DecodePool worker. */
 export interface DecodeRequest {
-  chunk: number;
   specs: TransformSpec[];
   jobs: { index: number; path: string; landmarks?: number[] }[];
 }
@@ -11,8 +10,7 @@ export type DecodeResultMessage =
   | { index: number; ok: true; data: Uint8Array; width: number; height: number }
   | { index: number; ok: false; error: string };
 
+/** One outcome per image of the chunk: a bad image is an outcome, not a failed task. */
 export interface DecodeReply {
-  chunk: number;
   results: DecodeResultMessage[];
-  fatal?: string;
 }

@@ -1,10 +1,10 @@
 // Worker thread of DecodePool: reads files, decodes them and runs the deterministic
 // transforms, then hands the pixels back by transfer (no copy).
 import * as fs from 'node:fs';
-import { parentPort } from 'node:worker_threads';
 import { decodeImage } from './image-decoder';
 import { transformFromSpec } from './transforms/transform-from-spec';
 import type { DeterministicTransform, TransformSpec } from './transforms/transform';
+import { serveTasks } from '../util/worker-pool';
 import type { DecodeReply, DecodeRequest } from './decode-messages';
 
 let cachedKey = '';
@@ -19,9 +19,9 @@ function transformsFor(specs: TransformSpec[]): DeterministicTransform[] {
   return cached;
 }
 
-async function handle(request: DecodeRequest): Promise<void> {
+async function handle(request: DecodeRequest) {
   const transforms = transformsFor(request.specs);
-  const reply: DecodeReply = { chunk: request.chunk, results: [] };
+  const reply: DecodeReply = { results: [] };
   const transfer: ArrayBuffer[] = [];
   for (const job of request.jobs) {
     try {
@@ -53,15 +53,7 @@ async function handle(request: DecodeRequest): Promise<void> {
       reply.results.push({ index: job.index, ok: false, error: (err as Error).message });
     }
   }
-  parentPort!.postMessage(reply, transfer);
+  return { result: reply, transfer };
 }
 
-parentPort!.on('message', (request: DecodeRequest) => {
-  handle(request).catch((err: Error) => {
-    parentPort!.postMessage({
-      chunk: request.chunk,
-      results: [],
-      fatal: err.message,
-    } satisfies DecodeReply);
-  });
-});
+serveTasks(handle);

@@ -8,7 +8,6 @@ import {
   type CachedImages,
   type SkippedImage,
 } from './image-cache';
-import { ProgressBar } from './progress-bar';
 import type { DeterministicTransform } from './transforms/transform';
 import type { FivePoints } from './transforms/raw-image';
 import type { ImageSet } from './types';
@@ -31,8 +30,8 @@ export interface LoadImagesOptions {
   /** Decode threads (default: cores available; a shared pool per count); or a pool of your own. */
   threads?: number;
   pool?: DecodePool;
-  /** Draw a progress bar on this stream when it is a TTY (default process.stderr); false for none. */
-  progress?: false | NodeJS.WritableStream;
+  /** Called as images are decoded, with the count done and the total. */
+  onProgress?: (done: number, total: number) => void;
 }
 
 /** A loaded set: `kept[i]` is the input index of image i; `skipped` what was left out. */
@@ -167,45 +166,37 @@ async function decodeAll(
   let width = 0;
   let firstPath = '';
   let sizeError: Error | undefined;
-  const bar =
-    options.progress === false
-      ? undefined
-      : new ProgressBar(n, 'decoding', options.progress ?? process.stderr);
   let done = 0;
   const pool = options.pool ?? DecodePool.shared(options.threads);
-  try {
-    await pool.run(jobs, transforms, (i, outcome) => {
-      bar?.update(++done);
-      if (!outcome.ok) {
-        bad.push({ index: i, path: paths[i], reason: outcome.error });
-        return;
-      }
-      const image = outcome.image;
-      if (!images) {
-        height = image.height;
-        width = image.width;
-        firstPath = paths[i];
-        const bytes = n * height * width * 3;
-        if (bytes > MAX_BYTES) {
-          sizeError = new Error(
-            `loadImages: ${n} images of ${height}x${width}x3 need ${bytes} bytes, more than one Uint8Array holds (${MAX_BYTES}); load the set in parts`,
-          );
-          return;
-        }
-        images = new Uint8Array(bytes);
-      } else if (image.height !== height || image.width !== width) {
-        // Not a bad file but a pipeline that does not fix the size: always an error.
-        sizeError ??= new Error(
-          `loadImages: ${paths[i]} is ${image.height}x${image.width} after the transforms but ${firstPath} is ${height}x${width}; add a Resize([h, w]), CenterCrop or FaceAlign so every image has one size`,
+  await pool.run(jobs, transforms, (i, outcome) => {
+    options.onProgress?.(++done, n);
+    if (!outcome.ok) {
+      bad.push({ index: i, path: paths[i], reason: outcome.error });
+      return;
+    }
+    const image = outcome.image;
+    if (!images) {
+      height = image.height;
+      width = image.width;
+      firstPath = paths[i];
+      const bytes = n * height * width * 3;
+      if (bytes > MAX_BYTES) {
+        sizeError = new Error(
+          `loadImages: ${n} images of ${height}x${width}x3 need ${bytes} bytes, more than one Uint8Array holds (${MAX_BYTES}); load the set in parts`,
         );
         return;
       }
-      images.set(image.data, i * height * width * 3);
-      ok[i] = 1;
-    });
-  } finally {
-    bar?.finish();
-  }
+      images = new Uint8Array(bytes);
+    } else if (image.height !== height || image.width !== width) {
+      // Not a bad file but a pipeline that does not fix the size: always an error.
+      sizeError ??= new Error(
+        `loadImages: ${paths[i]} is ${image.height}x${image.width} after the transforms but ${firstPath} is ${height}x${width}; add a Resize([h, w]), CenterCrop or FaceAlign so every image has one size`,
+      );
+      return;
+    }
+    images.set(image.data, i * height * width * 3);
+    ok[i] = 1;
+  });
   if (sizeError) throw sizeError;
   bad.sort((a, b) => a.index - b.index);
   if (bad.length > 0 && onBadImage === 'error') {

@@ -1,13 +1,8 @@
-// What the evaluator needs from a model: FaceModel satisfies it, and so does the raw-pixel
-// baseline below (which says how much of a verification figure the network adds).
-
-export interface Embedder {
-  readonly embeddingDim: number;
-  /** When present, images must have this size. */
-  readonly inputSize?: { height: number; width: number };
-  /** n x embeddingDim features for uint8 n x H x W x 3 RGB images. */
-  embed(images: Uint8Array, n: number): Promise<Float32Array>;
-}
+// The raw-pixel baseline: it embeds like a model, so the evaluator scores it on the same pairs
+// and says how much of a verification figure the network adds.
+import { applyFlips } from '../data/transforms/random-horizontal-flip';
+import { NORMALISATION } from '../models/defaults';
+import type { Embedder } from '../models/embed-images';
 
 /**
  * Pixels as the feature vector: (p - 127.5) / 128, the normalisation the nets see, so cosine
@@ -26,10 +21,11 @@ export function rawPixelEmbedder(
     }
   }
   const dim = height * width * 3;
+  const { mean, std } = NORMALISATION;
   return {
     embeddingDim: dim,
     inputSize: { height, width },
-    embed(images: Uint8Array, n: number): Promise<Float32Array> {
+    embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array> {
       if (images.length !== n * dim) {
         return Promise.reject(
           new Error(
@@ -37,8 +33,13 @@ export function rawPixelEmbedder(
           ),
         );
       }
+      let pixels = images;
+      if (flip?.some((f) => f !== 0)) {
+        pixels = images.slice();
+        applyFlips(pixels, n, height, width, flip);
+      }
       const out = new Float32Array(n * dim);
-      for (let i = 0; i < out.length; i++) out[i] = (images[i] - 127.5) / 128;
+      for (let i = 0; i < out.length; i++) out[i] = (pixels[i] - mean) / std;
       return Promise.resolve(out);
     },
   };

@@ -2,8 +2,7 @@
 // pairs by cosine similarity under a stated protocol, and report fold accuracy and ROC figures.
 import type { ImageSet, VerificationPair } from '../data/types';
 import { angularFisherScore, type AngularFisherScore } from './angular-fisher-score';
-import type { Embedder } from './embedder';
-import { flipImagesHorizontally } from './flip-images';
+import { embedImages, type Embedder } from '../models/embed-images';
 import { pairCosines, pairCosinesMinusTrainingMean } from './pair-scores';
 import { describeProtocol, resolveProtocol, type Protocol, type ProtocolOptions } from './protocol';
 import { summarizeRoc, type RocPoint, type RocSummary } from './roc';
@@ -86,50 +85,13 @@ export class LfwEvaluator {
         `Expected images of the model's input size ${model.inputSize.height}x${model.inputSize.width} but the image set holds ${height}x${width}`,
       );
     }
-    const d = model.embeddingDim;
-    const flip = this.protocol.flip;
-    const dim = flip === 'concat' ? 2 * d : d;
-    const features = new Float64Array(n * dim);
     const pixels = height * width * 3;
-    const mirror = new Uint8Array(Math.min(n, this.batchSize) * pixels);
-    const embed = async (batch: Uint8Array, count: number) => {
-      const out = await model.embed(batch, count);
-      if (out.length !== count * d) {
-        throw new Error(
-          `Expected ${count} x ${d} features from embed() but received ${out.length}`,
-        );
-      }
-      return out;
-    };
-    for (let start = 0; start < n; start += this.batchSize) {
-      const count = Math.min(this.batchSize, n - start);
-      const batch = images.subarray(start * pixels, (start + count) * pixels);
-      const plain = await embed(batch, count);
-      const flipped =
-        flip === 'none'
-          ? undefined
-          : await embed(
-              flipImagesHorizontally(batch, count, height, width, mirror).subarray(
-                0,
-                count * pixels,
-              ),
-              count,
-            );
-      options.onProgress?.(start + count, n);
-      for (let i = 0; i < count; i++) {
-        const row = (start + i) * dim;
-        for (let k = 0; k < d; k++) {
-          const f = plain[i * d + k];
-          if (!flipped) features[row + k] = f;
-          else if (flip === 'sum') features[row + k] = f + flipped[i * d + k];
-          else {
-            features[row + k] = f;
-            features[row + d + k] = flipped[i * d + k];
-          }
-        }
-      }
-    }
-    return { features, dim };
+    return embedImages(
+      model,
+      n,
+      (start, count) => images.subarray(start * pixels, (start + count) * pixels),
+      { flip: this.protocol.flip, batchSize: this.batchSize, onProgress: options.onProgress },
+    );
   }
 
   // AFS is a by-product: undefined without labels or when it is undefined (one class, or class

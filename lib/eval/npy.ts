@@ -2,7 +2,7 @@
 // Layout: magic "\x93NUMPY", version 1 0, uint16 LE header length, an ASCII Python dict literal
 // padded with spaces and ending in '\n' so the data starts on a 64-byte boundary, then the data
 // little-endian in C order.
-import { writeFileAtomic } from '../fs/write-file-atomic';
+import { writeFileAtomic } from '../util/atomic-write';
 
 export function encodeNpy(data: Float32Array, shape: readonly number[]): Buffer {
   if (!(data instanceof Float32Array)) throw new TypeError('Expected Float32Array for data');

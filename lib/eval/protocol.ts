@@ -1,9 +1,10 @@
 // The verification protocol options, their defaults, and the sentence a report prints so every
 // figure says how it was computed (implementations disagree, and the differences move LFW
 // accuracy by tenths of a percent).
+import { checkFlipMode, type FlipMode } from '../models/embed-images';
 import type { ThresholdOptions } from './verification';
 
-export type FlipMode = 'concat' | 'sum' | 'none';
+export type { FlipMode } from '../models/embed-images';
 
 export interface ProtocolOptions {
   /**
@@ -26,10 +27,7 @@ export interface Protocol {
 }
 
 export function resolveProtocol(options: ProtocolOptions = {}): Protocol {
-  const flip = options.flip ?? 'concat';
-  if (flip !== 'concat' && flip !== 'sum' && flip !== 'none') {
-    throw new Error(`Expected 'concat', 'sum' or 'none' for flip but received ${String(flip)}`);
-  }
+  const flip = checkFlipMode(options.flip ?? 'concat');
   const subtractMean = options.subtractMean ?? false;
   if (typeof subtractMean !== 'boolean') {
     throw new Error(`Expected boolean for subtractMean but received ${String(subtractMean)}`);

@@ -1,32 +1,18 @@
-// The architectures by name and the input each expects.
-import type { Arch } from './types';
+// The architectures by name and the input each expects: the one list (the addon builds each
+// by its name, and a test checks that it builds exactly these).
+import { describeReceived } from '../util/describe-received';
 
 /** Every architecture `createModel` builds. */
-export const ARCHS: readonly Arch[] = [
-  'sphere-cnn4',
-  'sphere4',
-  'sphere10',
-  'sphere20',
-  'sphere36',
-  'sphere64',
-];
+export const ARCHS = ['sphere-cnn4', 'sphere4', 'sphere10', 'sphere20', 'sphere36', 'sphere64'] as const;
+
+export type Arch = (typeof ARCHS)[number];
 
 /** Input height and width of `arch`: 96x96 for the seed's sphere-cnn4, 112x96 for the paper's nets. */
 export function inputSizeOf(arch: Arch): { height: number; width: number } {
-  if (!ARCHS.includes(arch)) {
+  if (!(ARCHS as readonly string[]).includes(arch)) {
     throw new TypeError(
-      `Expected one of ${ARCHS.join(', ')} for arch but received ${describe(arch)}`,
+      `Expected one of ${ARCHS.join(', ')} for arch but received ${describeReceived(arch)}`,
     );
   }
   return arch === 'sphere-cnn4' ? { height: 96, width: 96 } : { height: 112, width: 96 };
-}
-
-/** How a received value is named in error messages. */
-export function describe(value: unknown): string {
-  if (typeof value === 'string') return `'${value}'`;
-  if (typeof value === 'number' || typeof value === 'boolean')
-    return `${String(value)} of type ${typeof value}`;
-  if (value === null) return 'null';
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
-  return `a value of type ${typeof value}`;
 }

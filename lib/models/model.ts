@@ -1,9 +1,10 @@
 // Model: a libtorch face net + margin head + SGD state living in the native addon.
-import { embedFiles, verify } from '../eval/face-files';
-import type { EmbedFilesOptions, FileEmbeddings, Verdict } from '../eval/face-files';
 import { native } from '../native';
 import type { MarginHead } from '../ops/margin-head';
 import { inputSizeOf } from './archs';
+import { EMBEDDING_DIM, SGD_DEFAULTS } from './defaults';
+import { embedFiles, verify } from './face-files';
+import type { EmbedFilesOptions, FileEmbeddings, Verdict } from './face-files';
 import type { NativeModelDescription, NativeModelHandle, StepTimings } from './model-binding';
 import type {
   Arch,
@@ -52,7 +53,7 @@ export class Model implements FaceModel {
   readonly head: MarginHead;
   readonly device: 'cpu' | 'cuda';
   readonly inputSize: { height: number; width: number };
-  readonly embeddingDim = 512;
+  readonly embeddingDim = EMBEDDING_DIM;
   /** Preprocessing: (x - mean) / std on the uint8 pixels. */
   readonly mean: number;
   readonly std: number;
@@ -145,9 +146,9 @@ export class Model implements FaceModel {
     return this.handle.trainStep(input.images, labels, n, expectFlip(input.flip, n), {
       lr: input.lr,
       lambda: input.lambda ?? (this.head.kind === 'sphere' ? (this.head.lambda ?? 0) : 0),
-      momentum: input.momentum ?? 0.9,
-      weightDecay: input.weightDecay ?? 5e-4,
-      nesterov: input.nesterov ?? false,
+      momentum: input.momentum ?? SGD_DEFAULTS.momentum,
+      weightDecay: input.weightDecay ?? SGD_DEFAULTS.weightDecay,
+      nesterov: input.nesterov ?? SGD_DEFAULTS.nesterov,
       decayAll: input.decayAll ?? false,
       timings: true,
     });
@@ -162,7 +163,7 @@ export class Model implements FaceModel {
   verify(
     a: string,
     b: string,
-    options?: Omit<EmbedFilesOptions, 'normalize' | 'batchSize'> & { threshold?: number },
+    options?: Pick<EmbedFilesOptions, 'flip'> & { threshold?: number },
   ): Promise<Verdict> {
     return verify(this, a, b, options);
   }

@@ -1,7 +1,8 @@
 // The shape of a model as the rest of the library uses it (implemented in lib/models/).
 import type { MarginHead } from '../ops/margin-head';
+import type { Arch } from './archs';
 
-export type Arch = 'sphere-cnn4' | 'sphere4' | 'sphere10' | 'sphere20' | 'sphere36' | 'sphere64';
+export type { Arch } from './archs';
 export type DeviceChoice = 'auto' | 'cpu' | 'cuda';
 
 export interface ModelOptions {
@@ -40,8 +41,8 @@ export interface FaceModel {
   readonly inputSize: { height: number; width: number };
   readonly embeddingDim: number; // 512
   parameterCount(options?: { head?: boolean }): number;
-  /** Eval-mode embeddings, n x embeddingDim. */
-  embed(images: Uint8Array, n: number): Promise<Float32Array>;
+  /** Eval-mode embeddings, n x embeddingDim; `flip` mirrors image i first where flip[i] != 0. */
+  embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array>;
   trainStep(input: TrainStepInput): Promise<TrainStepResult>;
   /** Arch, head, weights and optimiser state, written atomically. */
   save(path: string): Promise<void>;

@@ -1,14 +1,16 @@
 // Argument checks for the model API, run before anything native: each error names the argument
 // and what was received ("Expected positive integer for n but received 0 of type number").
+import { NORMALISATION } from './defaults';
 import { validateMarginHead } from '../ops/margin-head';
 import type { MarginHead } from '../ops/margin-head';
-import { ARCHS, describe, inputSizeOf } from './archs';
+import { describeReceived } from '../util/describe-received';
+import { ARCHS, inputSizeOf } from './archs';
 import type { Arch, DeviceChoice, ModelOptions, TrainStepInput } from './types';
 
 const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
 
 function fail(expected: string, name: string, value: unknown, ErrorType = TypeError): never {
-  throw new ErrorType(`Expected ${expected} for ${name} but received ${describe(value)}`);
+  throw new ErrorType(`Expected ${expected} for ${name} but received ${describeReceived(value)}`);
 }
 
 export function expectFinite(value: unknown, name: string, min = -Infinity): number {
@@ -59,7 +61,7 @@ export function expectModelOptions(
 ): Required<Omit<ModelOptions, 'seed'>> & { seed?: number } {
   if (typeof options !== 'object' || options === null)
     fail('an options object', 'options', options);
-  const std = options.std === undefined ? 128 : expectFinite(options.std, 'std');
+  const std = options.std === undefined ? NORMALISATION.std : expectFinite(options.std, 'std');
   if (!(std > 0)) fail('a positive number', 'std', std, RangeError);
   return {
     arch: expectArch(options.arch),
@@ -67,7 +69,7 @@ export function expectModelOptions(
     head: expectHead(options.head),
     device: expectDevice(options.device),
     seed: options.seed === undefined ? undefined : expectInteger(options.seed, 'seed', 0),
-    mean: options.mean === undefined ? 127.5 : expectFinite(options.mean, 'mean'),
+    mean: options.mean === undefined ? NORMALISATION.mean : expectFinite(options.mean, 'mean'),
     std,
   };
 }

@@ -11,7 +11,7 @@ import {
   type EpochMetrics,
   type RocCurve,
 } from './training-plots';
-import { writeFileAtomic } from '../fs/write-file-atomic';
+import { writeFileAtomic } from '../util/atomic-write';
 
 export interface ReportInput {
   title?: string;

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { writeFileAtomic } from '../fs/write-file-atomic';
+import { writeFileAtomic } from '../util/atomic-write';
 import { IMAGE_SIZE } from './face-renderer';
 import { HELD_OUT_SET, TRAIN_SET, type ImageJob } from './image-job';
 import { JPEG_QUALITY } from './jpeg';

@@ -6,7 +6,7 @@ import { sampleIdentity, type IdentityParams } from './identity';
 import { encodeJpeg, JPEG_QUALITY } from './jpeg';
 import { Random } from '../util/random';
 import { sampleVariation, type VariationOptions } from './variation';
-import { writeFileAtomic } from '../fs/write-file-atomic';
+import { writeFileAtomic } from '../util/atomic-write';
 
 /** Stream labels: training and held-out people come from different streams, so never coincide. */
 export const TRAIN_SET = 1;

@@ -1,10 +1,11 @@
-// Worker thread body: runs the image jobs it is sent and answers with their landmarks.
-import { parentPort } from 'node:worker_threads';
+// Worker thread body: renders the image jobs it is sent and answers with their landmarks.
+import { serveTasks } from '../util/worker-pool';
 import { runImageJob, type ImageJob } from './image-job';
 
-parentPort?.on('message', (message: { id: number; job: ImageJob }) => {
-  runImageJob(message.job).then(
-    (landmarks) => parentPort?.postMessage({ id: message.id, landmarks }),
-    (error: Error) => parentPort?.postMessage({ id: message.id, error: error.message }),
-  );
+serveTasks(async (job: ImageJob) => {
+  try {
+    return { result: await runImageJob(job) };
+  } catch (error) {
+    throw new Error(`${job.file}: ${(error as Error).message}`);
+  }
 });

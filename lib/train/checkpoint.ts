@@ -1,16 +1,19 @@
 // Checkpoints: one folder per checkpoint holding the model file (model.save: weights and
 // optimiser state) and a small JSON sidecar with everything else a resume needs. The folder is
 // assembled under a temporary name and renamed into place, so a run killed at any moment leaves
-// either the complete new checkpoint or none of it, and the previous ones untouched.
+// either the complete new checkpoint or none of it, and the previous ones untouched. Each
+// checkpoint names the run that wrote it, and a run prunes only its own.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { removeStaleTemps, replaceAtomically } from '../util/atomic-write';
 import type { MarginHead } from '../ops/margin-head';
 import type { LambdaSchedule } from './lambda-schedule';
 import type { LrSchedule } from './schedule';
+import type { OptimizerOptions } from './trainer-options';
 
 export const MODEL_FILE = 'model.sfm';
 export const STATE_FILE = 'state.json';
-const STATE_VERSION = 1;
+const STATE_VERSION = 2;
 const NAME = /^iter-(\d+)$/;
 
 /** Running sums of the epoch in progress, so a resumed epoch reports the same mean loss. */
@@ -24,13 +27,15 @@ export interface EpochTotals {
 /** The sidecar: where training stands after `iteration` steps. */
 export interface CheckpointState {
   version: number;
+  /** The run that wrote it (kept across resumes); pruning never touches another run's. */
+  runId: string;
   iteration: number; // steps done
   epoch: number; // epoch of the next batch (0-based)
   batch: number; // index of the next batch in that epoch
   epochTotals: EpochTotals;
   lr: number; // of the last step
   lambda?: number; // of the last step (sphere head)
-  baseLr: number;
+  optimizer: Required<OptimizerOptions>; // lr is the base rate the schedule scales
   schedule: LrSchedule;
   lambdaSchedule: LambdaSchedule | false;
   totalIterations: number;
@@ -58,17 +63,10 @@ function checkpointName(iteration: number): string {
   return `iter-${String(iteration).padStart(8, '0')}`;
 }
 
-async function writeFileDurably(file: string, text: string): Promise<void> {
-  const handle = await fs.open(file, 'w');
-  try {
-    await handle.writeFile(text);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Writes a checkpoint into `root` atomically and keeps the newest `keep` (0 keeps all). */
+/**
+ * Writes a checkpoint into `root` atomically and keeps the newest `keep` of this run's (0 keeps
+ * all). A checkpoint of the same iteration is replaced: that happens when a resumed run repeats it.
+ */
 export async function writeCheckpoint(
   root: string,
   model: Savable,
@@ -76,28 +74,25 @@ export async function writeCheckpoint(
   keep: number,
 ): Promise<Checkpoint> {
   await fs.mkdir(root, { recursive: true });
-  const name = checkpointName(state.iteration);
-  const temp = path.join(root, `.${name}.tmp-${process.pid}`);
-  await fs.rm(temp, { recursive: true, force: true });
-  await fs.mkdir(temp);
+  const dir = path.join(root, checkpointName(state.iteration));
   const full: CheckpointState = {
     ...state,
     version: STATE_VERSION,
     savedAt: new Date().toISOString(),
   };
-  try {
+  await replaceAtomically(dir, async (temp) => {
+    await fs.mkdir(temp);
     await model.save(path.join(temp, MODEL_FILE));
-    await writeFileDurably(path.join(temp, STATE_FILE), JSON.stringify(full, null, 2) + '\n');
-    const dir = path.join(root, name);
-    // A checkpoint of the same iteration exists only when a resumed run repeats it.
-    await fs.rm(dir, { recursive: true, force: true });
-    await fs.rename(temp, dir);
-    await pruneCheckpoints(root, keep);
-    return { dir, modelPath: path.join(dir, MODEL_FILE), state: full };
-  } catch (error) {
-    await fs.rm(temp, { recursive: true, force: true });
-    throw error;
-  }
+    const handle = await fs.open(path.join(temp, STATE_FILE), 'w');
+    try {
+      await handle.writeFile(JSON.stringify(full, null, 2) + '\n');
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+  });
+  await pruneCheckpoints(root, state.runId, keep);
+  return { dir, modelPath: path.join(dir, MODEL_FILE), state: full };
 }
 
 /** Complete checkpoints in `root`, oldest first. Half-written ones are never listed. */
@@ -115,26 +110,21 @@ export async function listCheckpoints(root: string): Promise<string[]> {
     .map((e) => path.join(root, e));
 }
 
-async function pruneCheckpoints(root: string, keep: number): Promise<void> {
-  const all = await listCheckpoints(root);
-  const stale = keep > 0 ? all.slice(0, Math.max(0, all.length - keep)) : [];
-  // Temporary folders of killed runs (other pids) are garbage too.
-  const temps = (await fs.readdir(root)).filter(
-    (e) => e.startsWith('.iter-') && !e.endsWith(`.tmp-${process.pid}`),
-  );
-  for (const dir of [...stale, ...temps.map((e) => path.join(root, e))]) {
+async function pruneCheckpoints(root: string, runId: string, keep: number): Promise<void> {
+  // Temporary folders of killed runs are garbage.
+  await removeStaleTemps(root);
+  if (keep <= 0) return;
+  const ours: string[] = [];
+  for (const dir of await listCheckpoints(root)) {
+    const state = await readState(dir).catch(() => undefined);
+    if (state?.runId === runId) ours.push(dir);
+  }
+  for (const dir of ours.slice(0, Math.max(0, ours.length - keep))) {
     await fs.rm(dir, { recursive: true, force: true });
   }
 }
 
-/** Reads a checkpoint folder (or the newest one under a checkpoints root). */
-export async function readCheckpoint(dirOrRoot: string): Promise<Checkpoint> {
-  let dir = dirOrRoot;
-  if (!NAME.test(path.basename(dir))) {
-    const all = await listCheckpoints(dir);
-    if (all.length === 0) throw new Error(`no checkpoint found in ${dirOrRoot}`);
-    dir = all[all.length - 1];
-  }
+async function readState(dir: string): Promise<CheckpointState> {
   const statePath = path.join(dir, STATE_FILE);
   let text: string;
   try {
@@ -153,6 +143,18 @@ export async function readCheckpoint(dirOrRoot: string): Promise<Checkpoint> {
       `checkpoint state ${statePath} has version ${String(state.version)}; expected ${STATE_VERSION}`,
     );
   }
+  return state;
+}
+
+/** Reads a checkpoint folder (or the newest one under a checkpoints root). */
+export async function readCheckpoint(dirOrRoot: string): Promise<Checkpoint> {
+  let dir = dirOrRoot;
+  if (!NAME.test(path.basename(dir))) {
+    const all = await listCheckpoints(dir);
+    if (all.length === 0) throw new Error(`no checkpoint found in ${dirOrRoot}`);
+    dir = all[all.length - 1];
+  }
+  const state = await readState(dir);
   const modelPath = path.join(dir, MODEL_FILE);
   await fs.access(modelPath).catch(() => {
     throw new Error(`checkpoint ${dir} has no ${MODEL_FILE}`);
@@ -160,8 +162,22 @@ export async function readCheckpoint(dirOrRoot: string): Promise<Checkpoint> {
   return { dir, modelPath, state };
 }
 
-/** The newest checkpoint under `root`, or undefined when there is none. */
+/**
+ * The checkpoint written last under `root` (by its savedAt, then iteration), or undefined when
+ * there is none: with several runs in one folder, the run that wrote most recently.
+ */
 export async function latestCheckpoint(root: string): Promise<Checkpoint | undefined> {
-  const all = await listCheckpoints(root);
-  return all.length ? readCheckpoint(all[all.length - 1]) : undefined;
+  let latest: Checkpoint | undefined;
+  for (const dir of await listCheckpoints(root)) {
+    const checkpoint = await readCheckpoint(dir);
+    const { savedAt, iteration } = checkpoint.state;
+    if (
+      !latest ||
+      savedAt > latest.state.savedAt ||
+      (savedAt === latest.state.savedAt && iteration > latest.state.iteration)
+    ) {
+      latest = checkpoint;
+    }
+  }
+  return latest;
 }

@@ -2,6 +2,7 @@
 // the iteration count to continue the schedule exactly.
 
 /** The SphereFace paper's schedule: lr 0.1, divided by 10 at 16k and 24k iterations, stop at 28k. */
+export const PAPER_LR = 0.1;
 export const PAPER_MILESTONES: readonly number[] = [16000, 24000];
 export const PAPER_ITERATIONS = 28000;
 

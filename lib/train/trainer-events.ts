@@ -4,7 +4,8 @@ import type { Checkpoint } from './checkpoint';
 
 export interface BatchRecord {
   iteration: number; // steps done, including this one
-  epoch: number; // 0-based
+  totalIterations: number; // steps the run will take
+  epoch: number; // number of the epoch it belongs to, from 1
   batch: number; // 0-based index in the epoch
   n: number;
   loss: number;
@@ -16,7 +17,7 @@ export interface BatchRecord {
 }
 
 export interface EpochRecord {
-  epoch: number; // 0-based
+  epoch: number; // number of the epoch, from 1 (= epochs completed, as EvalRecord.epoch)
   iteration: number;
   loss: number; // mean over the epoch's batches
   accuracy: number;
@@ -34,13 +35,21 @@ export interface EvaluationLike {
 }
 
 export interface EvalRecord<E extends EvaluationLike = EvaluationLike> {
-  epoch: number; // epochs completed when it ran
+  epoch: number; // epochs completed when it ran (after epoch N's record: N)
   iteration: number;
   seconds: number;
   result: E;
 }
 
+/** A fit() that continues from a checkpoint, and the settings that differ from its. */
+export interface ResumeRecord {
+  checkpoint: Checkpoint;
+  /** e.g. 'totalIterations 3 -> 6'; empty when every setting matches. */
+  changes: string[];
+}
+
 export interface TrainerEvents<E extends EvaluationLike> {
+  resume: ResumeRecord;
   batch: BatchRecord;
   epoch: EpochRecord;
   eval: EvalRecord<E>;

@@ -54,21 +54,16 @@ export async function tempDir(): Promise<string> {
 }
 
 /**
- * `main(argv)` in this process with console output captured: the same code path as the binary
+ * `main(argv)` in this process with its output captured: the same code path as the binary
  * without a process start per case (the help and bad-argument tests run many of them).
  */
 export async function sphereMain(args: string[]): Promise<CliResult> {
   const { main } = await import('../../lib/cli/main');
-  const out: string[] = [];
-  const err: string[] = [];
-  const { log, error } = console;
-  console.log = (...a: unknown[]) => void out.push(a.join(' '));
-  console.error = (...a: unknown[]) => void err.push(a.join(' '));
-  try {
-    const code = await main(args);
-    return { code, stdout: out.join('\n'), stderr: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, {
+    stdout: { write: (t: string) => ((stdout += t), true) },
+    stderr: { isTTY: false, write: (t: string) => ((stderr += t), true) },
+  });
+  return { code, stdout: stdout.trimEnd(), stderr: stderr.trimEnd() };
 }

@@ -107,6 +107,12 @@ describe('sphereface CLI', function () {
       .filter((l) => l.includes('"type":"epoch"'));
     expect(epochs.length).to.equal(2);
     modelFile = resumed.checkpoint;
+    // A new run into the same folder is refused: it would mix with this one's checkpoints.
+    const before = await fs.readdir(path.join(out, 'checkpoints'));
+    const again = await sphereface([...common, '--epochs', '1', ...flags]);
+    expect(again.code).to.not.equal(0);
+    expect(again.stderr).to.match(/already holds a training run .* --resume .* --force/);
+    expect(await fs.readdir(path.join(out, 'checkpoints'))).to.deep.equal(before);
   });
 
   it('eval, embed and verify use the trained model', async () => {

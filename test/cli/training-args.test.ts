@@ -140,10 +140,10 @@ describe('epoch table', () => {
         imagesPerSecond: 1,
         lr: 0.1,
       });
-    epoch(0, 6.8361);
-    epoch(1, 6.6749);
+    epoch(1, 6.8361);
+    epoch(2, 6.6749);
     table.eval({ epoch: 2, iteration: 0, seconds: 1, result: { accuracy: 0.584 } });
-    epoch(2, 6.5);
+    epoch(3, 6.5);
     table.flush();
     expect(lines).to.deep.equal([
       '| Epoch | Loss   | Test Acc. |',

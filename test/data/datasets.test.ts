@@ -225,7 +225,7 @@ describe('datasets', () => {
     const root = tempDir();
     await writeImage(path.join(root, 'x', '1.jpg'), 20, 16);
     await writeImage(path.join(root, 'y', '1.png'), 20, 16, undefined, 'image/png');
-    const set = await new ImageFolderDataset(root).load({ threads: 1, progress: false });
+    const set = await new ImageFolderDataset(root).load({ threads: 1 });
     expect([set.n, set.height, set.width]).to.deep.equal([2, 16, 20]);
     expect(Array.from(set.labels!)).to.deep.equal([0, 1]);
   });

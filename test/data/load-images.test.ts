@@ -39,7 +39,7 @@ describe('loadImages and the image cache', function () {
       transforms: [new Resize(12), new CenterCrop(12)],
       labels: [4, 3, 2, 1, 0],
       pool,
-      progress: false,
+
     });
     expect([set.n, set.height, set.width]).to.deep.equal([5, 12, 12]);
     expect(Array.from(set.labels!)).to.deep.equal([4, 3, 2, 1, 0]);
@@ -48,7 +48,7 @@ describe('loadImages and the image cache', function () {
       const one = await loadImages([paths[i]], {
         transforms: [new Resize(12), new CenterCrop(12)],
         pool,
-        progress: false,
+
       });
       expect(
         Buffer.from(set.images.subarray(i * 432, (i + 1) * 432)).equals(Buffer.from(one.images)),
@@ -69,7 +69,6 @@ describe('loadImages and the image cache', function () {
       transforms: [new Resize([8, 8])],
       labels: [0, 1, 2, 3, 4, 5, 6],
       pool,
-      progress: false as const,
     };
     await expectReject(
       loadImages(all, opts),
@@ -93,7 +92,7 @@ describe('loadImages and the image cache', function () {
   it('refuses images of different sizes after the transforms, naming both', async () => {
     const { paths } = await folderOf(2);
     await expectReject(
-      loadImages(paths, { pool, progress: false }),
+      loadImages(paths, { pool }),
       /img1\.jpg is 24x31 after the transforms but .*img0\.jpg is 24x30/,
     );
   });
@@ -106,7 +105,6 @@ describe('loadImages and the image cache', function () {
       labels: [1, 1, 0, 0],
       cacheDir,
       pool,
-      progress: false as const,
     };
     const first = await loadImages(paths, opts);
     expect(first.fromCache).to.equal(false);
@@ -133,7 +131,7 @@ describe('loadImages and the image cache', function () {
   it('never trusts a truncated, corrupted or other-version cache file: it rebuilds it', async () => {
     const { dir, paths } = await folderOf(3);
     const cacheDir = path.join(dir, 'cache');
-    const opts = { transforms: [new Resize([10, 10])], cacheDir, pool, progress: false as const };
+    const opts = { transforms: [new Resize([10, 10])], cacheDir, pool };
     const good = await loadImages(paths, opts);
     const file = good.cacheFile!;
     const bytes = fs.readFileSync(file);

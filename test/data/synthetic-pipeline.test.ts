@@ -45,7 +45,7 @@ describe('data pipeline on a synthetic face set', function () {
       }
       expect(Math.sqrt(sum / 5)).to.be.below(0.15 * eyes);
     }
-    const set = await train.load({ transforms: [align], landmarks, threads: 1, progress: false });
+    const set = await train.load({ transforms: [align], landmarks, threads: 1 });
     expect([set.n, set.height, set.width]).to.deep.equal([6, 112, 96]);
     const loader = new DataLoader(set, { batchSize: 4, transforms: [new RandomHorizontalFlip()] });
     let seen = 0;
@@ -65,7 +65,7 @@ describe('data pipeline on a synthetic face set', function () {
       transforms: [align],
       landmarks: lfwMarks,
       threads: 1,
-      progress: false,
+
     });
     expect(loaded.pairs).to.deep.equal(lfw.pairs);
     expect(loaded.images.n).to.equal(lfw.images.length);

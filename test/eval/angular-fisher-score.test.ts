@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { angularFisherScore } from '../../lib/eval/angular-fisher-score';
-import { mulberry32 } from './helpers';
+import { seededUniform } from './helpers';
 
 describe('angular Fisher score', () => {
   // Class 0: (1, 0), (0, 1), mean (.5, .5), each at cos 1/sqrt(2) from it.
@@ -27,7 +27,7 @@ describe('angular Fisher score', () => {
   });
 
   it('is lower for tighter classes and unchanged by a rotation and a global scale', () => {
-    const rand = mulberry32(5);
+    const rand = seededUniform(5);
     const dim = 8;
     const centres = Array.from({ length: 4 }, () =>
       Array.from({ length: dim }, () => rand() - 0.5),

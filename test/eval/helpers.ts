@@ -1,15 +1,22 @@
 // Small deterministic helpers shared by the evaluation tests.
+import { loadImages } from '../../lib/data/load-images';
+import { inputTransforms } from '../../lib/models/preprocess';
+import { Random } from '../../lib/util/random';
 
 /** A seeded uniform [0, 1) generator, so every test makes the same data on every run. */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+export function seededUniform(seed: number): () => number {
+  const random = new Random(seed);
+  return () => random.next();
+}
+
+/** One image file decoded and brought to height x width as models see it. */
+export async function decodeAtInputSize(
+  file: string,
+  height: number,
+  width: number,
+): Promise<Uint8Array> {
+  const set = await loadImages([file], { transforms: inputTransforms({ height, width }) });
+  return set.images;
 }
 
 /** The error a promise rejects with; fails the test when it resolves. */

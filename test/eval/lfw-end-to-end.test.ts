@@ -4,10 +4,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Jimp } from 'jimp';
 import { LfwDataset } from '../../lib/data/lfw-dataset';
-import { decodeFaceImage, faceImageTransforms } from '../../lib/eval/decode-face-image';
 import { rawPixelEmbedder } from '../../lib/eval/embedder';
 import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
-import { mulberry32 } from './helpers';
+import { inputTransforms } from '../../lib/models/preprocess';
+import { decodeAtInputSize, seededUniform } from './helpers';
 
 // A tiny LFW layout (4 people x 3 PNGs of 10x12) and a pairs.txt with 2 folds of 3 + 3 pairs,
 // read by LfwDataset and evaluated on raw pixels: the folds must follow the file's line order.
@@ -32,7 +32,7 @@ describe('LFW layout to evaluation', () => {
   const file = (name: string, i: number) => path.join(root, name, `${name}_000${i}.png`);
 
   before(async () => {
-    const rand = mulberry32(8);
+    const rand = seededUniform(8);
     for (const [p, name] of names.entries()) {
       fs.mkdirSync(path.join(root, name));
       for (let i = 1; i <= 3; i++) {
@@ -48,7 +48,7 @@ describe('LFW layout to evaluation', () => {
 
   it('evaluates the pairs in pairs.txt order with folds of consecutive lines', async () => {
     const lfw = await new LfwDataset(root, path.join(root, 'pairs.txt'), { extension: 'png' }).load(
-      { transforms: faceImageTransforms(8, 8), progress: false, threads: 1 },
+      { transforms: inputTransforms({ height: 8, width: 8 }), threads: 1 },
     );
     const ev = await new LfwEvaluator(lfw.images, lfw.pairs, { flip: 'none' }).evaluate(
       rawPixelEmbedder(8, 8),
@@ -61,8 +61,8 @@ describe('LFW layout to evaluation', () => {
         cells.length === 3
           ? [file(cells[0], +cells[1]), file(cells[0], +cells[2])]
           : [file(cells[0], +cells[1]), file(cells[2], +cells[3])];
-      const u = Array.from(await decodeFaceImage(a, 8, 8), (v) => (v - 127.5) / 128);
-      const v = Array.from(await decodeFaceImage(b, 8, 8), (x) => (x - 127.5) / 128);
+      const u = Array.from(await decodeAtInputSize(a, 8, 8), (v) => (v - 127.5) / 128);
+      const v = Array.from(await decodeAtInputSize(b, 8, 8), (x) => (x - 127.5) / 128);
       const cos =
         u.reduce((s, x, k) => s + x * v[k], 0) /
         Math.sqrt(u.reduce((s, x) => s + x * x, 0) * v.reduce((s, x) => s + x * x, 0));

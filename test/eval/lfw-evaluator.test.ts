@@ -1,18 +1,18 @@
 import { expect } from 'chai';
 import type { ImageSet, VerificationPair } from '../../lib/data/types';
-import type { Embedder } from '../../lib/eval/embedder';
 import { rawPixelEmbedder } from '../../lib/eval/embedder';
+import type { Embedder } from '../../lib/models/embed-images';
 import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
 import { summarizeRoc } from '../../lib/eval/roc';
 import { kFoldVerification } from '../../lib/eval/verification';
-import { mulberry32, rejection } from './helpers';
+import { seededUniform, rejection } from './helpers';
 
 const H = 6;
 const W = 5;
 
 // Images of 8 identities: a per-identity pattern plus noise.
 function makeSet(n: number, seed: number): ImageSet {
-  const rand = mulberry32(seed);
+  const rand = seededUniform(seed);
   const patterns = Array.from({ length: 8 }, () =>
     Array.from({ length: H * W * 3 }, () => Math.floor(rand() * 200)),
   );
@@ -28,7 +28,7 @@ function makeSet(n: number, seed: number): ImageSet {
 }
 
 function makePairs(set: ImageSet, perFold: number, seed: number): VerificationPair[] {
-  const rand = mulberry32(seed);
+  const rand = seededUniform(seed);
   const labels = set.labels as Int32Array;
   const pairs: VerificationPair[] = [];
   for (let i = 0; i < 10 * perFold; i++) {
@@ -63,13 +63,14 @@ class FakeEmbedder implements Embedder {
   readonly embeddingDim = FAKE_DIM;
   readonly inputSize = { height: H, width: W };
   calls: number[] = [];
-  async embed(images: Uint8Array, n: number): Promise<Float32Array> {
+  async embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array> {
     this.calls.push(n);
     const out = new Float32Array(n * FAKE_DIM);
     for (let i = 0; i < n; i++) {
       const base = i * H * W * 3;
+      const col = (x: number) => (flip?.[i] ? W - 1 - x : x);
       out.set(
-        fakeFeature((y, x, c) => images[base + (y * W + x) * 3 + c]),
+        fakeFeature((y, x, c) => images[base + (y * W + col(x)) * 3 + c]),
         i * FAKE_DIM,
       );
     }
@@ -158,7 +159,7 @@ describe('LfwEvaluator', () => {
     // Features = a large common offset + a one-hot identity code + small noise: plain cosines are
     // all within 1e-6 of 1, below the grid's 1e-4 resolution, so no threshold separates them;
     // subtracting the training mean leaves the identity codes, which separate perfectly.
-    const rand = mulberry32(9);
+    const rand = seededUniform(9);
     const noise = Array.from({ length: set.n }, () =>
       [rand(), rand()].map((v) => (v - 0.5) * 0.02),
     );
@@ -219,7 +220,10 @@ describe('LfwEvaluator', () => {
     );
     const bad = pairs.map((p, i) => (i === 3 ? { ...p, b: 1000 } : p));
     await expectReject(new LfwEvaluator(set, bad).evaluate(new FakeEmbedder()), /pairs\[3\]\.b/);
-    const short: Embedder = { embeddingDim: 4, embed: async (_i, n) => new Float32Array(n * 3) };
+    const short: Embedder = {
+      embeddingDim: 4,
+      embed: async (_i: Uint8Array, n: number) => new Float32Array(n * 3),
+    };
     await expectReject(new LfwEvaluator(set, pairs).evaluate(short), /x 4 features/);
     expect(() => new LfwEvaluator({ ...set, n: 91 }, pairs)).to.throw(/imageSet.images/);
     expect(() => new LfwEvaluator(set, pairs, { flip: 'max' as 'sum' })).to.throw(/flip/);

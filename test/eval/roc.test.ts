@@ -6,7 +6,7 @@ import {
   summarizeRoc,
   tarAtFar,
 } from '../../lib/eval/roc';
-import { mulberry32 } from './helpers';
+import { seededUniform } from './helpers';
 
 describe('ROC, AUC, EER and TAR at FAR', () => {
   it('gives AUC 1, EER 0 and TAR 1 for perfectly separated scores', () => {
@@ -63,7 +63,7 @@ describe('ROC, AUC, EER and TAR at FAR', () => {
   });
 
   it('matches the Mann-Whitney statistic on random tied scores', () => {
-    const rand = mulberry32(11);
+    const rand = seededUniform(11);
     const same = Array.from({ length: 400 }, () => rand() < 0.4);
     const scores = same.map((s) => Math.round(20 * (rand() + (s ? 0.3 : 0))) / 20);
     let wins = 0;

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import type { VerificationPair } from '../../lib/data/types';
 import { bestThreshold, kFoldVerification, tenFoldVerification } from '../../lib/eval/verification';
-import { mulberry32 } from './helpers';
+import { seededUniform } from './helpers';
 
 function pairsFrom(same: boolean[], foldOf: (i: number) => number): VerificationPair[] {
   return same.map((s, i) => ({ a: 2 * i, b: 2 * i + 1, same: s, fold: foldOf(i), line: i + 2 }));
@@ -93,7 +93,7 @@ describe('ten-fold verification', () => {
     ['midpoints', { candidates: 'midpoints' as const }, midpointsOf],
   ] as const) {
     it(`matches a brute-force reference on 6000 random pairs in pairs-file order (${name})`, () => {
-      const rand = mulberry32(7);
+      const rand = seededUniform(7);
       const n = 6000;
       const same = Array.from({ length: n }, () => rand() < 0.5);
       // Scores on a 0.01 lattice so many land exactly on grid thresholds (ties matter).
@@ -116,7 +116,7 @@ describe('ten-fold verification', () => {
   }
 
   it('uses each pair fold field, so shuffling pairs with their scores changes nothing', () => {
-    const rand = mulberry32(3);
+    const rand = seededUniform(3);
     const n = 300;
     const same = Array.from({ length: n }, () => rand() < 0.5);
     const scores = same.map((s) => (s ? 0.2 : -0.1) + rand() - 0.5);

@@ -2,16 +2,12 @@
 // (a few low-frequency waves per channel); each image of it adds a small shift and pixel noise.
 // Deterministic for a seed; nothing is read from disk.
 
-/** mulberry32: a small seeded PRNG, uniform in [0, 1). */
+import { Random } from '../../lib/util/random';
+
+/** A seeded uniform [0, 1) generator. */
 export function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
+  const generator = new Random(seed);
+  return () => generator.next();
 }
 
 export interface SyntheticBatch {

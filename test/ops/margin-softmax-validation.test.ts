@@ -1,5 +1,6 @@
 import { expect } from 'chai';
-import { marginSoftmaxLoss, validateMarginHead } from '../../lib';
+import { marginSoftmaxLoss } from '../../lib';
+import { validateMarginHead } from '../../lib/ops/margin-head';
 import type { MarginHead } from '../../lib/ops/margin-head';
 import type { MarginSoftmaxInput } from '../../lib/ops/margin-softmax';
 

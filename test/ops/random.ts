@@ -1,18 +1,16 @@
-// A seeded generator so every test makes the same data on every run.
+// Test data from the library's seeded generator, so every test makes the same data on every run.
+import { Random as Generator } from '../../lib/util/random';
+
 export class Random {
-  private state: number;
+  private readonly generator: Generator;
 
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.generator = new Generator(seed);
   }
 
-  /** Uniform in [0, 1) (mulberry32). */
+  /** Uniform in [0, 1). */
   uniform(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return this.generator.next();
   }
 
   /** Standard normal (Box-Muller). */

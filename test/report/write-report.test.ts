@@ -6,11 +6,11 @@ import type { ImageSet, VerificationPair } from '../../lib/data/types';
 import { rawPixelEmbedder } from '../../lib/eval/embedder';
 import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
 import { writeReport } from '../../lib/report/write-report';
-import { mulberry32, rejection } from '../eval/helpers';
+import { seededUniform, rejection } from '../eval/helpers';
 
 describe('writeReport', () => {
   it('writes summary.json, the plots and a report.md that links only files that exist', async () => {
-    const rand = mulberry32(4);
+    const rand = seededUniform(4);
     const n = 40;
     const set: ImageSet = {
       images: Uint8Array.from(

@@ -7,12 +7,13 @@ async function main(): Promise<void> {
   const root = process.argv[2];
   const model = new FakeModel(3);
   const state = (iteration: number) => ({
+    runId: 'run-a',
     iteration,
     epoch: 0,
     batch: iteration,
     epochTotals: { lossSum: 0, accuracySum: 0, batches: iteration, images: 4 * iteration },
     lr: 0.1,
-    baseLr: 0.1,
+    optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: false },
     schedule: { kind: 'constant' } as const,
     lambdaSchedule: false as const,
     totalIterations: 10,

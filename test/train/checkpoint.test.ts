@@ -30,7 +30,9 @@ describe('checkpoints', () => {
 
     // The half-written checkpoint exists on disk but is never listed or loaded.
     const entries = await fs.readdir(root);
-    expect(entries.some((e) => e.startsWith('.iter-00000002.tmp'))).to.equal(true);
+    expect(entries.some((e) => e.startsWith('.iter-00000002.') && e.endsWith('.tmp'))).to.equal(
+      true,
+    );
     const latest = await latestCheckpoint(root);
     expect(path.basename(latest!.dir)).to.equal('iter-00000001');
     expect(latest!.state.iteration).to.equal(1);
@@ -54,12 +56,13 @@ describe('checkpoints', () => {
       root,
       model,
       {
+        runId: 'run-a',
         iteration: 5,
         epoch: 1,
         batch: 0,
         epochTotals: { lossSum: 0, accuracySum: 0, batches: 0, images: 0 },
         lr: 0.1,
-        baseLr: 0.1,
+        optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: false },
         schedule: { kind: 'constant' },
         lambdaSchedule: false,
         totalIterations: 10,

@@ -5,6 +5,7 @@ import * as fs from 'node:fs/promises';
 import type { Batch, BatchSource } from '../../lib/data/types';
 import type { MarginHead } from '../../lib/ops/margin-head';
 import type { FaceModel, TrainStepInput, TrainStepResult } from '../../lib/models/types';
+import { hashWords } from '../../lib/util/random';
 
 export interface FakeModelState {
   weights: number[];
@@ -120,13 +121,8 @@ export async function loadFakeModel(path: string): Promise<FakeModel> {
   return new FakeModel(saved.classes, saved.head, saved.size, saved);
 }
 
-// A small integer hash (mulberry32 step) so batches depend only on their coordinates.
-function hash(a: number): number {
-  let t = (a + 0x6d2b79f5) | 0;
-  t = Math.imul(t ^ (t >>> 15), t | 1);
-  t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-  return (t ^ (t >>> 14)) >>> 0;
-}
+// Batches depend only on their coordinates.
+const hash = (a: number) => hashWords(a);
 
 export class FakeBatchSource implements BatchSource {
   readonly height: number;

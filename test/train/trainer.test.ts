@@ -26,11 +26,10 @@ describe('Trainer', () => {
       epochs: 3,
       optimizer: { lr: 0.5 },
       schedule,
-      progress: false,
     });
     const history = await trainer.fit();
     expect(history.iterations).to.equal(12);
-    expect(history.epochs.map((e) => e.epoch)).to.deep.equal([0, 1, 2]);
+    expect(history.epochs.map((e) => e.epoch)).to.deep.equal([1, 2, 3]);
     expect(data.served).to.deep.equal([0, 1, 2].flatMap((e) => [0, 1, 2, 3].map((b) => [e, b])));
     model.calls.forEach((call, i) => {
       expect(call.lr).to.equal(learningRate(schedule, 0.5, i, 12));
@@ -51,7 +50,7 @@ describe('Trainer', () => {
   it('stops after a number of iterations, mid-epoch', async () => {
     const model = new FakeModel(3);
     const data = new FakeBatchSource(3, 4);
-    const history = await new Trainer({ model, data, iterations: 6, progress: false }).fit();
+    const history = await new Trainer({ model, data, iterations: 6 }).fit();
     expect(model.calls.length).to.equal(6);
     expect(history.epochs.length).to.equal(1);
     expect(data.served.at(-1)).to.deep.equal([1, 1]);
@@ -72,7 +71,6 @@ describe('Trainer', () => {
           return { accuracy: 0.5, std: 0.1 };
         },
       },
-      progress: false,
     });
     trainer.on('batch', async (b) => {
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -88,12 +86,12 @@ describe('Trainer', () => {
     expect(seen).to.deep.equal([
       'batch1@1',
       'batch2@2',
-      'epoch0',
+      'epoch1',
       'evaluate@2',
       'eval1:0.5',
       'batch3@3',
       'batch4@4',
-      'epoch1',
+      'epoch2',
       'evaluate@4',
       'eval2:0.5',
     ]);
@@ -105,7 +103,6 @@ describe('Trainer', () => {
       model: new FakeModel(3),
       data: new FakeBatchSource(3, 3),
       epochs: 1,
-      progress: false,
     });
     const first = trainer.fit();
     let error: unknown;
@@ -123,7 +120,6 @@ describe('Trainer', () => {
       data: new FakeBatchSource(4, 5),
       outDir: fullDir,
       checkpointEvery: { iterations: 4 },
-      progress: false,
       ...options,
     }).fit();
 
@@ -135,7 +131,6 @@ describe('Trainer', () => {
       data: new FakeBatchSource(4, 5),
       outDir: dir,
       checkpointEvery: { iterations: 4 },
-      progress: false,
       ...options,
     });
     interrupted.on('batch', (b) => {
@@ -155,7 +150,6 @@ describe('Trainer', () => {
       outDir: dir,
       checkpointEvery: { iterations: 4 },
       resume: checkpoint,
-      progress: false,
       ...options,
     }).fit();
     expect(data.served[0]).to.deep.equal([1, 2]);
@@ -184,7 +178,7 @@ describe('Trainer', () => {
         { images, labels, n, height: 4, width: 4 },
         { batchSize: 4, seed: 5, transforms: [new RandomHorizontalFlip(0.5)] },
       );
-    const options = { epochs: 3, optimizer: { lr: 0.2 }, progress: false as const };
+    const options = { epochs: 3, optimizer: { lr: 0.2 } };
     const full = new FakeModel(3);
     await new Trainer({ model: full, data: loader(), ...options }).fit();
 
@@ -224,12 +218,59 @@ describe('Trainer', () => {
       epochs: 5,
       outDir: dir,
       keepCheckpoints: 2,
-      progress: false,
     }).fit();
     const names = (await listCheckpoints(path.join(dir, 'checkpoints'))).map((d) =>
       path.basename(d),
     );
     expect(names).to.deep.equal(['iter-00000008', 'iter-00000010']);
+  });
+
+  it('never deletes checkpoints another run wrote in the same folder', async () => {
+    const dir = await tempDir();
+    const root = path.join(dir, 'checkpoints');
+    // An earlier, longer run keeps iter-00000010.
+    await new Trainer({
+      model: new FakeModel(3),
+      data: new FakeBatchSource(3, 5),
+      epochs: 2,
+      outDir: dir,
+      keepCheckpoints: 1,
+    }).fit();
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a later savedAt
+    // A new run checkpoints at 2, 4 and 6 and keeps its own newest two.
+    await new Trainer({
+      model: new FakeModel(3),
+      data: new FakeBatchSource(3, 2),
+      epochs: 3,
+      outDir: dir,
+      keepCheckpoints: 2,
+    }).fit();
+    const names = (await listCheckpoints(root)).map((d) => path.basename(d));
+    expect(names).to.deep.equal(['iter-00000004', 'iter-00000006', 'iter-00000010']);
+    // The checkpoint to resume is the one written last, not the highest iteration.
+    expect(path.basename((await latestCheckpoint(root))!.dir)).to.equal('iter-00000006');
+  });
+
+  it('says which settings differ from the checkpoint it resumes', async () => {
+    const dir = await tempDir();
+    const first = new FakeModel(3);
+    await new Trainer({ model: first, data: new FakeBatchSource(3, 2), epochs: 1, outDir: dir }).fit();
+    const checkpoint = await latestCheckpoint(path.join(dir, 'checkpoints'));
+    const resumed = new Trainer({
+      model: await loadFakeModel(checkpoint!.modelPath),
+      data: new FakeBatchSource(3, 2),
+      epochs: 2,
+      optimizer: { lr: 0.05 },
+      outDir: dir,
+      resume: checkpoint,
+    });
+    const changes: string[][] = [];
+    resumed.on('resume', (r) => void changes.push(r.changes));
+    await resumed.fit();
+    expect(changes).to.have.length(1);
+    expect(changes[0]).to.have.length(2);
+    expect(changes[0][0]).to.match(/^optimizer .*"lr":0\.1.* -> .*"lr":0\.05/);
+    expect(changes[0][1]).to.equal('totalIterations 2 -> 4');
   });
 
   it('stops on a non-finite loss with a clear error and keeps the last good checkpoint', async () => {
@@ -242,7 +283,6 @@ describe('Trainer', () => {
       epochs: 1,
       outDir: dir,
       checkpointEvery: { iterations: 4 },
-      progress: false,
     });
     let error: unknown;
     await trainer.fit().catch((e: unknown) => (error = e));
@@ -263,39 +303,18 @@ describe('Trainer', () => {
   it('rejects bad options naming them', () => {
     const model = new FakeModel(3);
     const data = new FakeBatchSource(3, 2);
-    const make = (extra: object) => () => new Trainer({ model, data, progress: false, ...extra });
+    const make = (extra: object) => () => new Trainer({ model, data, ...extra });
     expect(make({ epochs: 2, iterations: 5 })).to.throw(/epochs or iterations/);
     expect(make({ epochs: 0 })).to.throw(/epochs/);
     expect(make({ optimizer: { lr: -1 } })).to.throw(/optimizer.lr/);
     expect(make({ optimizer: { momentum: NaN } })).to.throw(/optimizer.momentum/);
     expect(make({ evalEvery: { iterations: 0 } })).to.throw(/evalEvery.iterations/);
     expect(make({ lambda: { base: -1 } })).to.throw(/lambda.base/);
-    expect(() => new Trainer({ model, data: new FakeBatchSource(4, 2), progress: false })).to.throw(
+    expect(() => new Trainer({ model, data: new FakeBatchSource(4, 2) })).to.throw(
       /4 classes/,
     );
     expect(
-      () => new Trainer({ model, data: new FakeBatchSource(3, 2, 4, 1, 8), progress: false }),
+      () => new Trainer({ model, data: new FakeBatchSource(3, 2, 4, 1, 8) }),
     ).to.throw(/8x8/);
-  });
-
-  it('draws a progress line on a TTY only', async () => {
-    const written: string[] = [];
-    const tty = { isTTY: true, columns: 200, write: (t: string) => written.push(t) > 0 };
-    await new Trainer({
-      model: new FakeModel(3),
-      data: new FakeBatchSource(3, 2),
-      epochs: 1,
-      progress: tty,
-    }).fit();
-    const line = written.find((t) => t.includes('img/s'));
-    expect(line).to.match(/\[#+-*\] 1\/2 ep 1 loss \d+\.\d{4} acc .* lambda 1\.00e\+3 lr .* ETA/);
-    const quiet: string[] = [];
-    await new Trainer({
-      model: new FakeModel(3),
-      data: new FakeBatchSource(3, 2),
-      epochs: 1,
-      progress: { isTTY: false, write: (t: string) => quiet.push(t) > 0 },
-    }).fit();
-    expect(quiet).to.deep.equal([]);
   });
 });

@@ -24,7 +24,7 @@ export const benchCommand: Command = {
   summary: 'Run the benchmarks (all, or the named ones) as `npm run bench` does',
   usage: 'sphereface bench [NAME ...] [--list] [--threads N]',
   options: { list: { type: 'boolean' }, threads: { type: 'string' } },
-  async run(values, positionals) {
+  async run(values, positionals, out) {
     const dir = benchDir();
     const names = benchNames(dir);
     if (names.length === 0) {
@@ -34,7 +34,8 @@ export const benchCommand: Command = {
       );
     }
     if (values.list) {
-      console.log(values.json ? JSON.stringify(names) : names.join('\n'));
+      out.result(names);
+      names.forEach((name) => out.line(name));
       return 0;
     }
     const unknown = positionals.filter((p) => !names.includes(p));

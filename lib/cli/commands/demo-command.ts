@@ -72,7 +72,7 @@ export const demoCommand: Command = {
     'synth-seed': { type: 'string' },
     cache: { type: 'string' },
   },
-  async run(values, positionals) {
+  async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const started = performance.now();
     const config = readTrainingArgs(values, {
@@ -87,6 +87,7 @@ export const demoCommand: Command = {
       weightDecay: DEMO.weightDecay,
       cropPadding: DEMO.cropPadding,
       out: 'sphereface-demo',
+      force: true,
     });
     const synthOptions = {
       identities: integerArg(values, 'identities', 2, DEMO.identities),
@@ -97,19 +98,21 @@ export const demoCommand: Command = {
       pairsPerFold: integerArg(values, 'pairs-per-fold', 1, DEMO.pairsPerFold),
       seed: integerArg(values, 'synth-seed', 0, DEMO.synthSeed),
     };
-    const json = values.json === true;
-    const print = json ? undefined : (line: string) => console.log(line);
     const s = synthOptions;
     const cache = path.join(
       stringArg(values, 'cache') ?? defaultCache(),
       `synth-${s.identities}x${s.images}-${s.heldOutIdentities}x${s.heldOutImages}-` +
         `${s.folds}x${s.pairsPerFold}-seed${s.seed}`,
     );
-    print?.(`synthetic identities: ${cache}`);
+    out.line(`synthetic identities: ${cache}`);
     const synthStart = performance.now();
-    const synth = await generateSyntheticFaces({ out: cache, ...synthOptions });
+    const synth = await generateSyntheticFaces({
+      out: cache,
+      ...synthOptions,
+      onProgress: out.counter('generating synthetic faces'),
+    });
     const synthSeconds = (performance.now() - synthStart) / 1000;
-    print?.(
+    out.line(
       synth.reused
         ? '  reused (already generated)'
         : `  generated ${s.identities} x ${s.images} training and ${s.heldOutIdentities} x ` +
@@ -117,32 +120,36 @@ export const demoCommand: Command = {
     );
     const cacheDir = path.join(cache, 'decoded');
     const loadStart = performance.now();
-    const train = await loadTrainSet(synth.trainDir, config.arch, { cacheDir, progress: !json });
+    const train = await loadTrainSet(synth.trainDir, config.arch, {
+      cacheDir,
+      onProgress: out.counter('decoding training images'),
+    });
     const heldOut = await loadHeldOut(synth.lfwDir, synth.pairsFile, config.arch, {
       cacheDir,
-      progress: !json,
+      onProgress: out.counter('decoding held-out images'),
     });
     const loadSeconds = (performance.now() - loadStart) / 1000;
-    print?.(
+    out.line(
       `  ${train.images.n} training images, ${heldOut.images.n} held-out images in ` +
         `${heldOut.pairs.length} pairs, loaded in ${loadSeconds.toFixed(1)} s`,
     );
     const evaluator = new LfwEvaluator(heldOut.images, heldOut.pairs);
     const raw = await evaluator.evaluate(
       rawPixelEmbedder(heldOut.images.height, heldOut.images.width),
+      { onProgress: out.counter('raw-pixel baseline') },
     );
-    print?.(`raw-pixel cosine on the held-out pairs: ${formatAccuracy(raw)}`);
+    out.line(`raw-pixel cosine on the held-out pairs: ${formatAccuracy(raw)}`);
     const head =
       config.head.kind === 'sphere'
         ? `A-Softmax m=${config.head.m}`
         : `${config.head.kind} m=${config.head.m} s=${config.head.scale}`;
-    print?.(`training ${config.arch} with ${head}:`);
+    out.line(`training ${config.arch} with ${head}:`);
     const run = await runTraining({
       config,
       train: train.images,
       classes: train.classes,
       evaluator,
-      print,
+      out,
     });
     try {
       const final = run.history.evals.at(-1)!.result;
@@ -173,14 +180,12 @@ export const demoCommand: Command = {
         evaluation: final,
         baseline: raw,
       });
-      if (json) {
-        console.log(JSON.stringify(summary));
-      } else {
-        console.log('');
-        console.log(`held-out accuracy (10-fold LFW protocol): ${formatAccuracy(final)}`);
-        console.log(`raw-pixel cosine on the same pairs:       ${formatAccuracy(raw)}`);
-        console.log(`wall time ${seconds.toFixed(0)} s; report: ${report.report}`);
-      }
+      out.result(summary);
+      const label = `held-out accuracy (${final.folds.length}-fold LFW protocol): `;
+      out.line();
+      out.line(`${label}${formatAccuracy(final)}`);
+      out.line(`${'raw-pixel cosine on the same pairs:'.padEnd(label.length)}${formatAccuracy(raw)}`);
+      out.line(`wall time ${seconds.toFixed(0)} s; report: ${report.report}`);
       return 0;
     } finally {
       run.model.dispose();

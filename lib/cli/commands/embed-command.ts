@@ -2,10 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeNpy } from '../../eval/npy';
 import { loadModel } from '../../models/model';
-import { writeFileAtomic } from '../../fs/write-file-atomic';
+import { writeFileAtomic } from '../../util/atomic-write';
 import { integerArg, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
-import { embedImageFiles } from '../embed-images';
 
 function readList(file: string): string[] {
   let text: string;
@@ -34,7 +33,7 @@ export const embedCommand: Command = {
     'no-flip': { type: 'boolean' },
     'batch-size': { type: 'string' },
   },
-  async run(values, positionals) {
+  async run(values, positionals, out) {
     const modelFile = requiredString(values, 'model');
     const prefix = requiredString(values, 'out').replace(/\.(npy|json)$/, '');
     const listFile = stringArg(values, 'list');
@@ -50,10 +49,10 @@ export const embedCommand: Command = {
     const batchSize = integerArg(values, 'batch-size', 1, 64);
     const model = await loadModel(modelFile);
     try {
-      const embedded = await embedImageFiles(model, paths, {
+      const embedded = await model.embedFiles(paths, {
         flip: values['no-flip'] === true ? 'none' : 'concat',
         batchSize,
-        progress: values.json !== true,
+        onProgress: out.counter('embedding'),
       });
       const n = embedded.paths.length;
       await fs.promises.mkdir(path.dirname(path.resolve(prefix)), { recursive: true });
@@ -66,10 +65,9 @@ export const embedCommand: Command = {
       };
       await writeFileAtomic(`${prefix}.json`, JSON.stringify(index, null, 2) + '\n');
       const result = { embeddings: `${prefix}.npy`, paths: `${prefix}.json`, n, dim: embedded.dim };
-      console.log(
-        values.json
-          ? JSON.stringify(result)
-          : `${n} embeddings of ${embedded.dim} floats -> ${result.embeddings}, paths -> ${result.paths}`,
+      out.result(result);
+      out.line(
+        `${n} embeddings of ${embedded.dim} floats -> ${result.embeddings}, paths -> ${result.paths}`,
       );
       return 0;
     } finally {

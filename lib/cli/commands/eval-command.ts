@@ -8,7 +8,7 @@ import { UsageError, type Command } from '../command';
 import { loadHeldOut } from '../datasets';
 import { formatAccuracy } from '../run-report';
 
-function describe(name: string, e: LfwEvaluation): string[] {
+function evaluationLines(name: string, e: LfwEvaluation): string[] {
   const tar = e.roc.tarAtFar.map((t) => `TAR ${t.tar.toFixed(4)} @ FAR ${t.far}`).join(', ');
   return [
     `${name}: accuracy ${formatAccuracy(e)} (threshold ${e.threshold.toFixed(4)})`,
@@ -35,29 +35,28 @@ export const evalCommand: Command = {
     out: { type: 'string', short: 'o' },
     cache: { type: 'string' },
   },
-  async run(values, positionals) {
+  async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const modelFile = requiredString(values, 'model');
     const lfwDir = requiredString(values, 'lfw');
     const pairsFile = requiredString(values, 'pairs');
     const flip = choiceArg(values, 'flip', ['concat', 'sum', 'none'] as const, 'concat');
     const batchSize = integerArg(values, 'batch-size', 1, 64);
-    const out = stringArg(values, 'out');
+    const reportDir = stringArg(values, 'out');
     if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
-    const json = values.json === true;
     const model = await loadModel(modelFile);
     try {
       const heldOut = await loadHeldOut(lfwDir, pairsFile, model.arch, {
         landmarks: stringArg(values, 'landmarks'),
         cacheDir: stringArg(values, 'cache'),
-        progress: !json,
+        onProgress: out.counter('decoding'),
       });
       const evaluator = new LfwEvaluator(heldOut.images, heldOut.pairs, {
         flip,
         subtractMean: values['subtract-mean'] === true,
         batchSize,
       });
-      const evaluation = await evaluator.evaluate(model);
+      const evaluation = await evaluator.evaluate(model, { onProgress: out.counter('embedding') });
       const baseline = values['raw-pixels']
         ? await evaluator.evaluate(rawPixelEmbedder(heldOut.images.height, heldOut.images.width))
         : undefined;
@@ -68,28 +67,23 @@ export const evalCommand: Command = {
         lfw: lfwDir,
         pairs: pairsFile,
       };
-      if (out) {
-        await writeReport(out, {
+      if (reportDir) {
+        await writeReport(reportDir, {
           title: `sphereface eval: ${modelFile}`,
           summary,
           evaluation,
           baseline,
         });
       }
-      if (json) {
-        console.log(
-          JSON.stringify({
-            ...summary,
-            evaluation: evaluationSummary(evaluation),
-            ...(baseline ? { baseline: evaluationSummary(baseline) } : {}),
-          }),
-        );
-      } else {
-        describe('model', evaluation).forEach((l) => console.log(l));
-        if (baseline) describe('raw pixels', baseline).forEach((l) => console.log(l));
-        console.log(`protocol: ${evaluation.protocol.description}`);
-        if (out) console.log(`report: ${out}/report.md`);
-      }
+      out.result({
+        ...summary,
+        evaluation: evaluationSummary(evaluation),
+        ...(baseline ? { baseline: evaluationSummary(baseline) } : {}),
+      });
+      evaluationLines('model', evaluation).forEach((l) => out.line(l));
+      if (baseline) evaluationLines('raw pixels', baseline).forEach((l) => out.line(l));
+      out.line(`protocol: ${evaluation.protocol.description}`);
+      if (reportDir) out.line(`report: ${reportDir}/report.md`);
       return 0;
     } finally {
       model.dispose();

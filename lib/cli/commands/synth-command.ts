@@ -39,10 +39,10 @@ export const synthCommand: Command = {
     'no-occluders': { type: 'boolean' },
     workers: { type: 'string' },
   },
-  async run(values, positionals) {
+  async run(values, positionals, out) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    const out = values.out;
-    if (typeof out !== 'string' || out === '') throw new UsageError('--out DIR is required');
+    const dir = values.out;
+    if (typeof dir !== 'string' || dir === '') throw new UsageError('--out DIR is required');
     let variation: number | undefined;
     if (values.variation !== undefined) {
       variation = Number(values.variation);
@@ -53,7 +53,7 @@ export const synthCommand: Command = {
     const seed = intOption(values, 'seed', 0, 1);
     if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${values.seed}'`);
     const options = {
-      out,
+      out: dir,
       identities: intOption(values, 'identities', 1),
       images: intOption(values, 'images', 1),
       seed,
@@ -66,19 +66,11 @@ export const synthCommand: Command = {
       workers: values.workers === undefined ? undefined : intOption(values, 'workers', 1),
     };
     const started = Date.now();
-    const tty = process.stderr.isTTY && !values.json;
     let result;
     try {
       result = await generateSyntheticFaces({
         ...options,
-        onProgress: tty
-          ? (done, total) => {
-              if (done === total || done % 25 === 0) {
-                process.stderr.write(`\rsynth: ${done}/${total} images`);
-                if (done === total) process.stderr.write('\n');
-              }
-            }
-          : undefined,
+        onProgress: out.counter('synth'),
       });
     } catch (error) {
       // Impossible fold settings are the user's input: report them as such.
@@ -86,20 +78,17 @@ export const synthCommand: Command = {
       throw error;
     }
     const seconds = (Date.now() - started) / 1000;
-    if (values.json) {
-      console.log(JSON.stringify({ ...result, seconds }, null, 2));
-      return 0;
-    }
+    out.result({ ...result, seconds });
     const s = result.settings;
-    console.log(
+    out.line(
       `${result.reused ? 'reused' : 'wrote'} ${s.identities} x ${s.images} training images in ${result.trainDir}`,
     );
-    console.log(`${s.heldOutIdentities} x ${s.heldOutImages} held-out images in ${result.lfwDir}`);
-    console.log(
+    out.line(`${s.heldOutIdentities} x ${s.heldOutImages} held-out images in ${result.lfwDir}`);
+    out.line(
       `${s.folds} folds x ${s.pairsPerFold} + ${s.pairsPerFold} pairs in ${result.pairsFile}`,
     );
-    console.log(`landmarks in ${result.trainLandmarksFile} and ${result.lfwLandmarksFile}`);
-    console.log(`${seconds.toFixed(1)} s`);
+    out.line(`landmarks in ${result.trainLandmarksFile} and ${result.lfwLandmarksFile}`);
+    out.line(`${seconds.toFixed(1)} s`);
     return 0;
   },
 };

@@ -6,7 +6,7 @@ import { UsageError, type Command } from '../command';
 import { loadHeldOut, loadTrainSet } from '../datasets';
 import { epochMetrics, formatAccuracy } from '../run-report';
 import { readTrainingArgs, trainingOptions, trainingUsage } from '../training-args';
-import { runTraining } from '../training-run';
+import { checkOutFolder, runTraining } from '../training-run';
 
 export const trainCommand: Command = {
   name: 'train',
@@ -25,7 +25,7 @@ export const trainCommand: Command = {
     'lfw-landmarks': { type: 'string' },
     cache: { type: 'string' },
   },
-  async run(values, positionals) {
+  async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const config = readTrainingArgs(values, {
       arch: 'sphere20',
@@ -42,21 +42,20 @@ export const trainCommand: Command = {
     if ((lfwDir === undefined) !== (pairs === undefined)) {
       throw new UsageError('--lfw and --pairs go together');
     }
-    const json = values.json === true;
-    const print = json ? undefined : (line: string) => console.log(line);
+    await checkOutFolder(config);
     const cacheDir = stringArg(values, 'cache') ?? path.join(config.out, 'cache');
     const train = await loadTrainSet(dataDir, config.arch, {
       landmarks: stringArg(values, 'landmarks'),
       cacheDir,
-      progress: !json,
+      onProgress: out.counter('decoding training images'),
     });
-    print?.(`${train.images.n} training images of ${train.classes} identities from ${dataDir}`);
+    out.line(`${train.images.n} training images of ${train.classes} identities from ${dataDir}`);
     const heldOut =
       lfwDir && pairs
         ? await loadHeldOut(lfwDir, pairs, config.arch, {
             landmarks: stringArg(values, 'lfw-landmarks'),
             cacheDir,
-            progress: !json,
+            onProgress: out.counter('decoding held-out images'),
           })
         : undefined;
     const evaluator = heldOut ? new LfwEvaluator(heldOut.images, heldOut.pairs) : undefined;
@@ -65,7 +64,7 @@ export const trainCommand: Command = {
       train: train.images,
       classes: train.classes,
       evaluator,
-      print,
+      out,
     });
     try {
       const final = run.history.evals.at(-1)?.result;
@@ -84,13 +83,10 @@ export const trainCommand: Command = {
         epochs: epochMetrics(run.history),
         evaluation: final,
       });
-      if (json) {
-        console.log(JSON.stringify({ ...summary, accuracy: final?.accuracy, std: final?.std }));
-      } else {
-        if (final) console.log(`held-out accuracy ${formatAccuracy(final)}`);
-        console.log(`model: ${run.history.lastCheckpoint?.modelPath ?? '(no out dir)'}`);
-        console.log(`report: ${report.report}`);
-      }
+      out.result({ ...summary, accuracy: final?.accuracy, std: final?.std });
+      if (final) out.line(`held-out accuracy ${formatAccuracy(final)}`);
+      out.line(`model: ${run.history.lastCheckpoint?.modelPath ?? '(no out dir)'}`);
+      out.line(`report: ${report.report}`);
       return 0;
     } finally {
       run.model.dispose();

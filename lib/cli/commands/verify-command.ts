@@ -1,8 +1,8 @@
 import * as fs from 'node:fs';
+import { fileSimilarity } from '../../models/face-files';
 import { loadModel } from '../../models/model';
 import { numberArg, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
-import { embedImageFiles } from '../embed-images';
 
 // A threshold from a report's summary.json (eval or train), as `evaluation.threshold`.
 function thresholdFrom(file: string): number {
@@ -26,7 +26,7 @@ export const verifyCommand: Command = {
     threshold: { type: 'string' },
     summary: { type: 'string' },
   },
-  async run(values, positionals) {
+  async run(values, positionals, out) {
     if (positionals.length !== 2) {
       throw new UsageError(`expected two image files but received ${positionals.length}`);
     }
@@ -42,22 +42,19 @@ export const verifyCommand: Command = {
     }
     const model = await loadModel(modelFile);
     try {
-      // Unit-length embeddings: their dot product is the cosine, as verify() computes it.
-      const { embeddings, dim } = await embedImageFiles(model, positionals, { progress: false });
-      let similarity = 0;
-      for (let k = 0; k < dim; k++) similarity += embeddings[k] * embeddings[dim + k];
-      const same = threshold === undefined ? undefined : similarity > threshold;
-      if (values.json) {
-        console.log(
-          JSON.stringify({ a: positionals[0], b: positionals[1], similarity, threshold, same }),
-        );
-      } else {
-        const verdict =
-          same === undefined
+      const [a, b] = positionals;
+      const verdict =
+        threshold === undefined
+          ? { similarity: await fileSimilarity(model, a, b), same: undefined }
+          : await model.verify(a, b, { threshold });
+      const { similarity, same } = verdict;
+      out.result({ a, b, similarity, threshold, same });
+      out.line(
+        `similarity ${similarity.toFixed(4)}: ` +
+          (same === undefined
             ? '(give --threshold or --summary for a verdict)'
-            : `${same ? 'same person' : 'different people'} (threshold ${threshold})`;
-        console.log(`similarity ${similarity.toFixed(4)}: ${verdict}`);
-      }
+            : `${same ? 'same person' : 'different people'} (threshold ${threshold})`),
+      );
       return 0;
     } finally {
       model.dispose();

@@ -3,10 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Jimp } from 'jimp';
-import { decodeFaceImage } from '../../lib/eval/decode-face-image';
 import { rawPixelEmbedder } from '../../lib/eval/embedder';
-import { embedFiles, verify } from '../../lib/eval/face-files';
-import { mulberry32, rejection } from './helpers';
+import { embedFiles, verify } from '../../lib/models/face-files';
+import { decodeAtInputSize, rejection, seededUniform } from '../eval/helpers';
 
 const H = 6;
 const W = 6;
@@ -18,7 +17,7 @@ async function writePng(
   height: number,
   seed: number,
 ): Promise<Uint8Array> {
-  const rand = mulberry32(seed);
+  const rand = seededUniform(seed);
   const rgb = Uint8Array.from({ length: width * height * 3 }, () => Math.floor(rand() * 256));
   const img = new Jimp({ width, height, color: 0xffffffff });
   for (let i = 0; i < width * height; i++) {
@@ -44,13 +43,16 @@ function feature(img: Uint8Array): number[] {
   return f;
 }
 
+// A model whose features are `feature`, mirroring image i first where flip[i] != 0.
 const model = {
   embeddingDim: 3,
   inputSize: { height: H, width: W },
-  async embed(images: Uint8Array, n: number) {
+  async embed(images: Uint8Array, n: number, flip?: Uint8Array) {
     const out = new Float32Array(3 * n);
-    for (let i = 0; i < n; i++)
-      out.set(feature(images.subarray(i * H * W * 3, (i + 1) * H * W * 3)), 3 * i);
+    for (let i = 0; i < n; i++) {
+      const img = images.subarray(i * H * W * 3, (i + 1) * H * W * 3);
+      out.set(feature(flip?.[i] ? mirror(img) : img), 3 * i);
+    }
     return out;
   },
 };
@@ -77,11 +79,11 @@ describe('face files', () => {
   });
 
   it('decodes a file at the input size to its RGB bytes', async () => {
-    expect([...(await decodeFaceImage(files[1], H, W))]).to.deep.equal([...pixels[1]]);
+    expect([...(await decodeAtInputSize(files[1], H, W))]).to.deep.equal([...pixels[1]]);
   });
 
   it('keeps the centre of a wider image (shorter side already fits: crop only)', async () => {
-    const got = await decodeFaceImage(path.join(dir, 'wide.png'), H, W);
+    const got = await decodeAtInputSize(path.join(dir, 'wide.png'), H, W);
     const centre = new Uint8Array(H * W * 3);
     for (let y = 0; y < H; y++)
       centre.set(wide.subarray((y * 2 * W + W / 2) * 3, (y * 2 * W + W / 2 + W) * 3), y * W * 3);
@@ -99,7 +101,7 @@ describe('face files', () => {
     });
   });
 
-  it('decodes many files on a worker pool exactly as one file on this thread', async () => {
+  it('decodes files of any size on the worker pool as a single file is', async () => {
     const many = await Promise.all(
       Array.from({ length: 10 }, async (_, i) => {
         const f = path.join(dir, `m${i}.png`);
@@ -109,18 +111,9 @@ describe('face files', () => {
     );
     const pooled = await embedFiles(model, many, { flip: 'none', normalize: false, batchSize: 4 });
     for (let i = 0; i < many.length; i++) {
-      const f = feature(await decodeFaceImage(many[i], H, W));
+      const f = feature(await decodeAtInputSize(many[i], H, W));
       f.forEach((v, k) => expect(pooled.embeddings[i * 3 + k]).to.equal(Math.fround(v)));
     }
-    // A custom decoder replaces both.
-    const flat = await embedFiles(model, many.slice(0, 2), {
-      flip: 'none',
-      normalize: false,
-      decode: async () => new Uint8Array(H * W * 3).fill(1),
-    });
-    expect([...flat.embeddings.subarray(0, 3)]).to.deep.equal(
-      feature(new Uint8Array(H * W * 3).fill(1)),
-    );
   });
 
   it('verifies two files by cosine against a threshold', async () => {
@@ -140,7 +133,7 @@ describe('face files', () => {
   it('names a missing or undecodable file, and asks for a threshold', async () => {
     const missing = path.join(dir, 'nope.png');
     expect((await rejection(embedFiles(model, [files[0], missing]))).message).to.contain(missing);
-    // Through the worker pool (more than 8 files) too.
+    // In a later batch too.
     const nine = [...files, ...files, ...files.slice(0, 2), missing];
     expect((await rejection(embedFiles(model, nine))).message).to.contain(missing);
     const text = path.join(dir, 'text.png');

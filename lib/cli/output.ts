@@ -1,0 +1,54 @@
+// Where a command's output goes: results on stdout (lines for people, or with --json one JSON
+// line), progress on stderr through the one ProgressLine. Commands print only through this.
+import { countText, ProgressLine, type ProgressStream } from './progress';
+
+export interface OutputStreams {
+  stdout: { write(text: string): boolean };
+  stderr: ProgressStream;
+}
+
+export class Output {
+  readonly progress: ProgressLine | undefined;
+
+  constructor(
+    readonly json: boolean,
+    private readonly streams: OutputStreams = { stdout: process.stdout, stderr: process.stderr },
+  ) {
+    // Under --json, stderr carries the error object; progress only when a person watches it.
+    this.progress =
+      json && streams.stderr.isTTY !== true ? undefined : new ProgressLine(streams.stderr);
+  }
+
+  /** A line for people (nothing under --json). */
+  line(text = ''): void {
+    if (this.json) return;
+    this.progress?.clear();
+    this.streams.stdout.write(`${text}\n`);
+  }
+
+  /** The command's result: one JSON line under --json (nothing otherwise). */
+  result(value: unknown): void {
+    if (!this.json) return;
+    this.progress?.clear();
+    this.streams.stdout.write(`${JSON.stringify(value)}\n`);
+  }
+
+  /** A message on stderr (errors, warnings), on a line of its own. */
+  note(text: string): void {
+    this.progress?.clear();
+    this.streams.stderr.write(`${text}\n`);
+  }
+
+  /** An `onProgress(done, total)` for a counted phase, drawing `label [###--] done/total ...`. */
+  counter(label: string, unit = 'img'): (done: number, total: number) => void {
+    const started = performance.now();
+    return (done, total) => {
+      const last = done >= total;
+      this.progress?.update(
+        countText(label, done, total, (performance.now() - started) / 1000, unit),
+        last,
+      );
+      if (last) this.progress?.finish();
+    };
+  }
+}

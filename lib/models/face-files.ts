@@ -1,0 +1,94 @@
+// Faces from image files: embeddings of files, and a same/different verdict for two. Files are
+// decoded on the data pipeline's worker pool and brought to the model's input by the same
+// preprocessing as the training and evaluation sets; features follow the evaluator's protocol
+// (default: the image's features and its mirror's, concatenated), so a threshold from
+// `LfwEvaluator` (with subtractMean off, as here) applies unchanged.
+import { loadImages } from '../data/load-images';
+import { embedImages, type Embedder, type FlipMode } from './embed-images';
+import { inputTransforms } from './preprocess';
+
+export interface FileEmbedder extends Embedder {
+  readonly inputSize: { height: number; width: number };
+  /** A verification threshold stored with the model, used when verify() is given none. */
+  readonly threshold?: number;
+}
+
+export interface EmbedFilesOptions {
+  flip?: FlipMode; // default 'concat'
+  /** Scale each embedding to unit length, so a dot product is the cosine (default true). */
+  normalize?: boolean;
+  batchSize?: number; // default 64
+  /** Called after each batch with the files done so far. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface FileEmbeddings {
+  paths: string[];
+  embeddings: Float32Array; // paths.length x dim
+  dim: number;
+}
+
+function fileFeatures(model: FileEmbedder, paths: readonly string[], options: EmbedFilesOptions) {
+  if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string')) {
+    throw new Error('Expected an array of file paths for paths');
+  }
+  const transforms = inputTransforms(model.inputSize);
+  return embedImages(
+    model,
+    paths.length,
+    async (start, count) =>
+      (await loadImages(paths.slice(start, start + count), { transforms })).images,
+    {
+      flip: options.flip,
+      batchSize: options.batchSize,
+      normalize: options.normalize ?? true,
+      onProgress: options.onProgress,
+    },
+  );
+}
+
+export async function embedFiles(
+  model: FileEmbedder,
+  paths: readonly string[],
+  options: EmbedFilesOptions = {},
+): Promise<FileEmbeddings> {
+  const { features, dim } = await fileFeatures(model, paths, options);
+  return { paths: [...paths], embeddings: Float32Array.from(features), dim };
+}
+
+/** Cosine similarity of two image files' faces. */
+export async function fileSimilarity(
+  model: FileEmbedder,
+  a: string,
+  b: string,
+  options: Pick<EmbedFilesOptions, 'flip'> = {},
+): Promise<number> {
+  const { features, dim } = await fileFeatures(model, [a, b], { flip: options.flip });
+  let similarity = 0;
+  for (let k = 0; k < dim; k++) similarity += features[k] * features[dim + k];
+  return similarity;
+}
+
+export interface Verdict {
+  /** Cosine similarity of the two faces' embeddings. */
+  similarity: number;
+  /** similarity > threshold (the evaluator's rule). */
+  same: boolean;
+  threshold: number;
+}
+
+export async function verify(
+  model: FileEmbedder,
+  a: string,
+  b: string,
+  options: Pick<EmbedFilesOptions, 'flip'> & { threshold?: number } = {},
+): Promise<Verdict> {
+  const threshold = options.threshold ?? model.threshold;
+  if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {
+    throw new Error(
+      'Expected a finite number for threshold: pass { threshold } (e.g. the mean threshold an evaluation reported) or use a model with a stored one',
+    );
+  }
+  const similarity = await fileSimilarity(model, a, b, options);
+  return { similarity, same: similarity > threshold, threshold };
+}

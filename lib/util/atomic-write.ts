@@ -1,0 +1,108 @@
+// The one way files and folders are written: built under a temporary name in the same folder,
+// then renamed into place (atomic within one file system), so a reader, or a run killed at any
+// moment, sees the old content or the whole new one, never a torn one.
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+
+const TEMP = /^\..+\.(\d+)\.\d+\.tmp$/;
+let counter = 0;
+
+/** A fresh temporary name next to `target`: `.<name>.<pid>.<n>.tmp`. */
+export function tempPathFor(target: string): string {
+  return path.join(
+    path.dirname(target),
+    `.${path.basename(target)}.${process.pid}.${counter++}.tmp`,
+  );
+}
+
+/**
+ * Builds `target` (a file or a folder) with `build(temp)` under a temporary name, then renames
+ * it into place. On failure the temporary is removed and `target` is left as it was. A folder
+ * that already stands at `target` is replaced.
+ */
+export async function replaceAtomically(
+  target: string,
+  build: (temp: string) => Promise<void>,
+): Promise<void> {
+  const temp = tempPathFor(target);
+  try {
+    await build(temp);
+    const existing = await fs.lstat(target).catch(() => undefined);
+    if (existing?.isDirectory()) await fs.rm(target, { recursive: true, force: true });
+    await fs.rename(temp, target);
+  } catch (error) {
+    await fs.rm(temp, { recursive: true, force: true });
+    throw error;
+  }
+  await syncFolder(path.dirname(target));
+}
+
+export interface WriteFileAtomicOptions {
+  /** fsync before the rename, so the content survives a power loss too (default true). */
+  durable?: boolean;
+}
+
+/** Writes `data` to `file` atomically; errors name the file. */
+export async function writeFileAtomic(
+  file: string,
+  data: string | Uint8Array,
+  options: WriteFileAtomicOptions = {},
+): Promise<void> {
+  try {
+    await replaceAtomically(file, async (temp) => {
+      const handle = await fs.open(temp, 'w');
+      try {
+        await handle.writeFile(data);
+        if (options.durable ?? true) await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
+  } catch (e) {
+    throw new Error(`Could not write ${file}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * Removes the temporaries in `folder` left behind by processes that no longer run (a killed
+ * write); returns their paths. Those of live processes, this one included, are left alone.
+ */
+export async function removeStaleTemps(folder: string): Promise<string[]> {
+  let names: string[];
+  try {
+    names = await fs.readdir(folder);
+  } catch {
+    return [];
+  }
+  const removed: string[] = [];
+  for (const name of names) {
+    const match = TEMP.exec(name);
+    if (!match || isRunning(Number(match[1]))) continue;
+    await fs.rm(path.join(folder, name), { recursive: true, force: true });
+    removed.push(path.join(folder, name));
+  }
+  return removed;
+}
+
+function isRunning(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+// A rename is durable only once the folder holding it is synced.
+async function syncFolder(folder: string): Promise<void> {
+  const handle = await fs.open(folder, 'r').catch(() => undefined);
+  if (!handle) return;
+  try {
+    await handle.sync();
+  } catch {
+    // Some file systems refuse fsync on folders; the rename itself is still atomic.
+  } finally {
+    await handle.close();
+  }
+}

@@ -1,0 +1,10 @@
+// How a received value is named in error messages ("... but received 'x'", "-1 of type number").
+
+export function describeReceived(value: unknown): string {
+  if (typeof value === 'string') return `'${value}'`;
+  if (typeof value === 'number' || typeof value === 'boolean')
+    return `${String(value)} of type ${typeof value}`;
+  if (value === null) return 'null';
+  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
+  return `a value of type ${typeof value}`;
+}

@@ -1,0 +1,154 @@
+// The one pool of worker_threads: CPU-bound JavaScript (decoding images, rendering synthetic
+// faces) runs there, never on the main thread. Tasks are messages; each worker keeps up to
+// `inFlight` tasks queued so it never waits on the main thread between two of them. Results come
+// back in completion order, moved rather than copied where the worker lists transferables.
+import * as os from 'node:os';
+import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
+
+type TaskReply<R> = { id: number; ok: true; result: R } | { id: number; ok: false; error: string };
+
+export interface WorkerPoolOptions {
+  /** Worker threads (default: the cores available). */
+  threads?: number;
+  /** Names the pool in errors, e.g. 'DecodePool'. */
+  name: string;
+}
+
+export class WorkerPool<Task, Result> {
+  readonly threads: number;
+  readonly name: string;
+  private workers: Worker[] = [];
+  private busy = false;
+
+  /** `script`: a compiled worker file that calls `serveTasks`. */
+  constructor(
+    private readonly script: string,
+    options: WorkerPoolOptions,
+  ) {
+    const threads = options.threads ?? os.availableParallelism();
+    if (!Number.isInteger(threads) || threads < 1) {
+      throw new Error(
+        `${options.name}: expected positive integer for threads but received ${String(threads)}`,
+      );
+    }
+    this.threads = threads;
+    this.name = options.name;
+  }
+
+  /**
+   * Runs every task; `onResult(index, result)` is called once per task in completion order.
+   * A task whose handler threw, or a crashed worker, rejects the run (the workers are then
+   * stopped; a later run starts new ones). Idle workers never keep the process alive.
+   */
+  async run(
+    tasks: readonly Task[],
+    onResult: (index: number, result: Result) => void,
+    inFlight = 2,
+  ): Promise<void> {
+    if (this.busy) throw new Error(`${this.name}: run() is already in progress on this pool`);
+    if (tasks.length === 0) return;
+    this.busy = true;
+    try {
+      await this.dispatch(tasks, onResult, inFlight);
+    } catch (error) {
+      await this.close();
+      throw error;
+    } finally {
+      this.busy = false;
+      for (const w of this.workers) w.unref();
+    }
+  }
+
+  /** Stops the workers; a later run() starts new ones. */
+  async close(): Promise<void> {
+    const workers = this.workers;
+    this.workers = [];
+    await Promise.all(workers.map((w) => w.terminate()));
+  }
+
+  private dispatch(
+    tasks: readonly Task[],
+    onResult: (index: number, result: Result) => void,
+    inFlight: number,
+  ): Promise<void> {
+    while (this.workers.length < Math.min(this.threads, tasks.length)) {
+      this.workers.push(new Worker(this.script));
+    }
+    return new Promise<void>((resolve, reject) => {
+      let next = 0;
+      let finished = 0;
+      let settled = false;
+      const cleanups: (() => void)[] = [];
+      const settle = (error?: Error) => {
+        if (settled) return;
+        settled = true;
+        for (const cleanup of cleanups) cleanup();
+        if (error) reject(error);
+        else resolve();
+      };
+      const send = (worker: Worker) => {
+        if (next < tasks.length) {
+          const id = next++;
+          worker.postMessage({ id, task: tasks[id] });
+        }
+      };
+      for (const worker of this.workers) {
+        worker.ref();
+        const onMessage = (reply: TaskReply<Result>) => {
+          if (settled) return;
+          if (!reply.ok) return settle(new Error(`${this.name}: ${reply.error}`));
+          try {
+            onResult(reply.id, reply.result);
+          } catch (error) {
+            return settle(error as Error);
+          }
+          if (++finished === tasks.length) return settle();
+          send(worker);
+        };
+        const onError = (error: Error) =>
+          settle(new Error(`${this.name}: a worker crashed: ${error.message}`));
+        const onExit = (code: number) =>
+          settle(new Error(`${this.name}: a worker exited with code ${code}`));
+        worker.on('message', onMessage);
+        worker.on('error', onError);
+        worker.on('exit', onExit);
+        cleanups.push(() => {
+          worker.off('message', onMessage);
+          worker.off('error', onError);
+          worker.off('exit', onExit);
+        });
+        for (let k = 0; k < inFlight; k++) send(worker);
+      }
+    });
+  }
+}
+
+/** What a task handler returns: the result, and the buffers to move rather than copy. */
+export interface TaskOutcome<Result> {
+  result: Result;
+  transfer?: readonly TransferListItem[];
+}
+
+/**
+ * The worker side: runs `handle` on each task a WorkerPool sends, one at a time, and answers.
+ * A handler that throws fails its task (and the pool's run) with the error's message.
+ */
+export function serveTasks<Task, Result>(
+  handle: (task: Task) => Promise<TaskOutcome<Result>> | TaskOutcome<Result>,
+): void {
+  const port = parentPort;
+  if (!port) throw new Error('serveTasks: not running in a worker thread');
+  let queue = Promise.resolve();
+  port.on('message', ({ id, task }: { id: number; task: Task }) => {
+    queue = queue.then(async () => {
+      try {
+        const { result, transfer } = await handle(task);
+        port.postMessage({ id, ok: true, result } satisfies TaskReply<Result>, [
+          ...(transfer ?? []),
+        ]);
+      } catch (error) {
+        port.postMessage({ id, ok: false, error: (error as Error).message });
+      }
+    });
+  });
+}
