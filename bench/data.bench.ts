@@ -203,7 +203,6 @@ async function main(): Promise<void> {
       labels: new ImageFolderDataset(ROOT).labels,
       cacheDir,
       threads: THREADS,
-
     });
     const loader = new DataLoader(loaded, {
       batchSize: BATCH,

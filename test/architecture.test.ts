@@ -53,7 +53,9 @@ describe('architecture', () => {
         const target = path.resolve(path.dirname(file), match[1] ?? match[2]);
         const to = layerOf(target);
         if (to !== from && !(RANK[to] < RANK[from])) {
-          wrong.push(`${path.relative(LIB, file)} (${from}) imports ${match[1] ?? match[2]} (${to})`);
+          wrong.push(
+            `${path.relative(LIB, file)} (${from}) imports ${match[1] ?? match[2]} (${to})`,
+          );
         }
       }
     }

@@ -23,7 +23,11 @@ export interface TrainSet {
 export async function loadTrainSet(
   root: string,
   arch: Arch,
-  options: { landmarks?: string; cacheDir?: string; onProgress?: (done: number, total: number) => void },
+  options: {
+    landmarks?: string;
+    cacheDir?: string;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<TrainSet> {
   mustExist('training folder', root);
   mustExist('landmark file', options.landmarks);
@@ -50,7 +54,11 @@ export async function loadHeldOut(
   root: string,
   pairsFile: string,
   arch: Arch,
-  options: { landmarks?: string; cacheDir?: string; onProgress?: (done: number, total: number) => void },
+  options: {
+    landmarks?: string;
+    cacheDir?: string;
+    onProgress?: (done: number, total: number) => void;
+  },
 ): Promise<HeldOutSet> {
   mustExist('LFW folder', root);
   mustExist('pairs file', pairsFile);

@@ -18,7 +18,6 @@ import {
 } from './args';
 import { UsageError, type OptionSpec, type ParsedValues } from './command';
 
-
 export const trainingOptions: OptionSpec = {
   arch: { type: 'string' },
   head: { type: 'string' },
@@ -183,7 +182,11 @@ export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefault
     optimizer: {
       lr: positiveArg(values, 'lr', defaults.lr),
       momentum: nonNegativeArg(values, 'momentum', SGD_DEFAULTS.momentum),
-      weightDecay: nonNegativeArg(values, 'weight-decay', defaults.weightDecay ?? SGD_DEFAULTS.weightDecay),
+      weightDecay: nonNegativeArg(
+        values,
+        'weight-decay',
+        defaults.weightDecay ?? SGD_DEFAULTS.weightDecay,
+      ),
       nesterov: values.nesterov === true,
     },
     schedule,

@@ -93,8 +93,7 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       schedule: config.schedule,
       lambda: config.lambda,
       evaluator: evaluator && {
-        evaluate: (model) =>
-          evaluator.evaluate(model, { onProgress: out.counter('evaluating') }),
+        evaluate: (model) => evaluator.evaluate(model, { onProgress: out.counter('evaluating') }),
       },
       evalEvery: config.evalEvery,
       checkpointEvery: config.checkpointEvery,
@@ -110,7 +109,8 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       out.progress?.update(trainingText(b));
     });
     trainer.on('resume', (r) => {
-      if (r.changes.length) out.line(`settings changed since that checkpoint: ${r.changes.join('; ')}`);
+      if (r.changes.length)
+        out.line(`settings changed since that checkpoint: ${r.changes.join('; ')}`);
     });
     trainer.on('epoch', (e) => table.epoch(e));
     trainer.on('eval', (e) => table.eval(e));
@@ -119,7 +119,9 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
     const onSigint = () => {
       if (interrupted) process.exit(130);
       interrupted = true;
-      out.note('interrupted: stopping after this step and writing a checkpoint (Ctrl-C again to quit)');
+      out.note(
+        'interrupted: stopping after this step and writing a checkpoint (Ctrl-C again to quit)',
+      );
       trainer.stop();
     };
     process.on('SIGINT', onSigint);

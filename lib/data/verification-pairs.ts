@@ -62,7 +62,10 @@ export function drawPairFolds(
   const result: DrawnFold[] = [];
   for (let f = 0; f < folds; f++) {
     const members = order.filter((_, k) => k % folds === f);
-    const capacity = members.reduce((s, id) => s + (imageCounts[id] * (imageCounts[id] - 1)) / 2, 0);
+    const capacity = members.reduce(
+      (s, id) => s + (imageCounts[id] * (imageCounts[id] - 1)) / 2,
+      0,
+    );
     if (capacity < perKind) {
       throw new RangeError(
         `fold ${f + 1} has ${members.length} identities with ${capacity} distinct matched pairs, ` +

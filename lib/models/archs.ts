@@ -3,7 +3,14 @@
 import { describeReceived } from '../util/describe-received';
 
 /** Every architecture `createModel` builds. */
-export const ARCHS = ['sphere-cnn4', 'sphere4', 'sphere10', 'sphere20', 'sphere36', 'sphere64'] as const;
+export const ARCHS = [
+  'sphere-cnn4',
+  'sphere4',
+  'sphere10',
+  'sphere20',
+  'sphere36',
+  'sphere64',
+] as const;
 
 export type Arch = (typeof ARCHS)[number];
 

@@ -1,6 +1,6 @@
 // Line plots as PNG: axes with ticks and tick labels, axis titles, a title, light grid lines and
 // a legend, drawn on a bitmap with jimp's bundled fonts (no system fonts, no native canvas).
-import { Canvas, type Rgb } from './canvas';
+import { PlotCanvas, type Rgb8 } from './plot-canvas';
 import { plotFonts } from './fonts';
 import { linearTicks, logTicks, niceRange, type Tick } from './ticks';
 
@@ -8,7 +8,7 @@ export interface Series {
   name: string;
   x: readonly number[];
   y: readonly number[];
-  color?: Rgb;
+  color?: Rgb8;
   dashed?: boolean;
   /** Draw a dot on every point (useful when there are few, e.g. evaluations every k epochs). */
   markers?: boolean;
@@ -28,15 +28,15 @@ export interface LinePlotSpec {
   yRange?: [number, number];
 }
 
-export const PALETTE: readonly Rgb[] = [
+export const PALETTE: readonly Rgb8[] = [
   [31, 119, 180],
   [255, 127, 14],
   [44, 160, 44],
   [214, 39, 40],
   [148, 103, 189],
 ];
-const AXIS: Rgb = [40, 40, 40];
-const GRID: Rgb = [228, 228, 228];
+const AXIS: Rgb8 = [40, 40, 40];
+const GRID: Rgb8 = [228, 228, 228];
 
 function checkSpec(spec: LinePlotSpec): void {
   if (spec.series.length === 0) throw new Error('Expected at least one series to plot');
@@ -84,7 +84,7 @@ export async function renderLinePlot(spec: LinePlotSpec): Promise<Buffer> {
   const xTicks: Tick[] = log ? logTicks(x0, x1) : linearTicks(x0, x1, 6, spec.xInteger);
   const yTicks: Tick[] = linearTicks(y0, y1);
 
-  const canvas = new Canvas(width, height);
+  const canvas = new PlotCanvas(width, height);
   const yLabelWidth = Math.max(...yTicks.map((t) => canvas.textWidth(fonts.tick, t.label)));
   const left = 30 + yLabelWidth + 8;
   const right = width - 20;

@@ -1,5 +1,5 @@
 // Small colour arithmetic shared by the drawing code.
-import type { Rgb } from './canvas';
+import type { Rgb } from './raster';
 
 export const scaleRgb = (c: Rgb, k: number): Rgb => [c[0] * k, c[1] * k, c[2] * k];
 export const mixRgb = (a: Rgb, b: Rgb, t: number): Rgb => [

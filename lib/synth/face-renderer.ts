@@ -3,7 +3,7 @@
 // Everything of the head is drawn in a local frame centred on the face (y down, units of
 // pixels at scale 1) and mapped by the pose's similarity transform; head turns move the inner
 // features sideways by their depth (a cheap stand-in for yaw).
-import { Canvas, ellipse, roundedRect, type Shading, type Similarity } from './canvas';
+import { Raster, ellipse, roundedRect, type Shading, type Similarity } from './raster';
 import { scaleRgb } from './colour';
 import { drawBeard, drawEye, drawMarks, drawMouth, drawNose, faceShape } from './facial-features';
 import { drawBackHair, drawFrontHair, hairPaint } from './hair';
@@ -29,7 +29,7 @@ export interface RenderedFace {
 
 export function renderFace(identity: IdentityParams, v: ImageVariation): RenderedFace {
   const size = IMAGE_SIZE;
-  const canvas = new Canvas(size, size);
+  const canvas = new Raster(size, size);
   const W = identity.faceWidth;
   const H = W * identity.faceAspect;
   const cosYaw = Math.cos(v.yaw);

@@ -9,7 +9,7 @@ import {
   subtract,
   type Paint,
   type Shape,
-} from './canvas';
+} from './raster';
 import { mixRgb, scaleRgb } from './colour';
 import type { HeadPainter } from './head-painter';
 import type { IdentityParams } from './identity';

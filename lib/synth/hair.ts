@@ -1,5 +1,5 @@
 // Hair: the layer behind the head (long, curly) and the one over the forehead and sides.
-import { ellipse, region, roundedRect, type Paint, type Shape } from './canvas';
+import { ellipse, region, roundedRect, type Paint, type Shape } from './raster';
 import type { HeadPainter } from './head-painter';
 import type { IdentityParams } from './identity';
 

@@ -1,10 +1,10 @@
 // Paints shapes given in the face's local frame, lit by the photo's light or flat.
-import { Canvas, type Paint, type Shading, type Shape, type Similarity } from './canvas';
+import { Raster, type Paint, type Shading, type Shape, type Similarity } from './raster';
 
 /** Anything drawn on the head: a shape in the local frame, lit by the image's light. */
 export class HeadPainter {
   constructor(
-    private readonly canvas: Canvas,
+    private readonly canvas: Raster,
     private readonly transform: Similarity,
     private readonly shading: Shading,
   ) {}

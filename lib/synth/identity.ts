@@ -2,7 +2,7 @@
 // their images. They are many and continuous (plus a few categorical styles), so that two
 // random people rarely agree on all of them, and they are coarse enough (colours and shapes
 // several pixels across at 96x96) for a small conv net to pick up.
-import type { Rgb } from './canvas';
+import type { Rgb } from './raster';
 import { Random } from '../util/random';
 
 export const HAIR_STYLES = ['bald', 'crop', 'long', 'bun', 'fringe', 'curly', 'sidePart'] as const;

@@ -1,6 +1,6 @@
 // Things in front of the face in one photo: glasses, sunglasses, hats, hands, masks, bars.
 import {
-  Canvas,
+  Raster,
   ellipse,
   IDENTITY_TRANSFORM,
   intersect,
@@ -10,14 +10,14 @@ import {
   subtract,
   union,
   type Shape,
-} from './canvas';
+} from './raster';
 import { mixRgb, scaleRgb } from './colour';
 import type { HeadPainter } from './head-painter';
 import type { IdentityParams } from './identity';
 import type { ImageVariation } from './variation';
 
 export function drawOccluders(
-  canvas: Canvas,
+  canvas: Raster,
   head: HeadPainter,
   v: ImageVariation,
   identity: IdentityParams,

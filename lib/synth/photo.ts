@@ -1,8 +1,8 @@
 // What surrounds the drawing of the head: the background behind it and the camera's response.
-import { ellipse, IDENTITY_TRANSFORM, roundedRect, type Canvas } from './canvas';
+import { ellipse, IDENTITY_TRANSFORM, roundedRect, type Raster } from './raster';
 import type { ImageVariation } from './variation';
 
-export function drawBackground(canvas: Canvas, v: ImageVariation): void {
+export function drawBackground(canvas: Raster, v: ImageVariation): void {
   const { from, to, angle, clutter } = v.background;
   const c = Math.cos(angle);
   const s = Math.sin(angle);
@@ -26,7 +26,7 @@ export function drawBackground(canvas: Canvas, v: ImageVariation): void {
 }
 
 /** Camera response: colour gain and tint, contrast, gamma, sensor noise, 8-bit quantisation. */
-export function developPhoto(canvas: Canvas, v: ImageVariation): Uint8Array {
+export function developPhoto(canvas: Raster, v: ImageVariation): Uint8Array {
   const data = canvas.data;
   const out = new Uint8Array(data.length);
   // The tone curve per channel as a table over [0, 2) in steps of 1/1024: Math.pow per

@@ -1,7 +1,7 @@
 // What changes from one photo of a person to the next: pose, framing, light, camera, expression,
 // background and things in front of the face. None of it depends on who the person is, and it
 // is strong enough that raw pixels of two photos of one person are poor evidence of identity.
-import type { Rgb } from './canvas';
+import type { Rgb } from './raster';
 import { Random } from '../util/random';
 
 export const OCCLUDERS = ['glasses', 'sunglasses', 'hat', 'hand', 'bar', 'mask'] as const;

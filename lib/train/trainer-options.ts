@@ -124,7 +124,9 @@ export function resolveTrainerOptions<E extends EvaluationLike>(
   checkEvery('checkpointEvery', options.checkpointEvery);
   const keep = options.keepCheckpoints ?? 3;
   if (!(Number.isInteger(keep) && keep >= 0)) {
-    throw new RangeError(`Expected a non-negative integer for keepCheckpoints but received ${keep}`);
+    throw new RangeError(
+      `Expected a non-negative integer for keepCheckpoints but received ${keep}`,
+    );
   }
   const schedule = options.schedule ?? { kind: 'multistep' };
   validateSchedule(schedule);

@@ -210,7 +210,8 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       }
       if (this.finished(p)) return p.batch >= this.data.batchesPerEpoch;
     }
-    if (p.totals.batches === 0) throw new Error(`the data gave no batches for epoch ${p.epoch + 1}`);
+    if (p.totals.batches === 0)
+      throw new Error(`the data gave no batches for epoch ${p.epoch + 1}`);
     return true;
   }
 

@@ -3,7 +3,12 @@ import { Output } from '../../lib/cli/output';
 import { countText, ProgressLine, trainingText } from '../../lib/cli/progress';
 
 function sink(isTTY: boolean) {
-  const stream = { isTTY, columns: 200, text: '', write: (t: string) => ((stream.text += t), true) };
+  const stream = {
+    isTTY,
+    columns: 200,
+    text: '',
+    write: (t: string) => ((stream.text += t), true),
+  };
   return stream;
 }
 

@@ -39,7 +39,6 @@ describe('loadImages and the image cache', function () {
       transforms: [new Resize(12), new CenterCrop(12)],
       labels: [4, 3, 2, 1, 0],
       pool,
-
     });
     expect([set.n, set.height, set.width]).to.deep.equal([5, 12, 12]);
     expect(Array.from(set.labels!)).to.deep.equal([4, 3, 2, 1, 0]);
@@ -48,7 +47,6 @@ describe('loadImages and the image cache', function () {
       const one = await loadImages([paths[i]], {
         transforms: [new Resize(12), new CenterCrop(12)],
         pool,
-
       });
       expect(
         Buffer.from(set.images.subarray(i * 432, (i + 1) * 432)).equals(Buffer.from(one.images)),

@@ -65,7 +65,6 @@ describe('data pipeline on a synthetic face set', function () {
       transforms: [align],
       landmarks: lfwMarks,
       threads: 1,
-
     });
     expect(loaded.pairs).to.deep.equal(lfw.pairs);
     expect(loaded.images.n).to.equal(lfw.images.length);

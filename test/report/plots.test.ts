@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { Jimp } from 'jimp';
 import { summarizeRoc } from '../../lib/eval/roc';
-import { printable } from '../../lib/report/canvas';
+import { printable } from '../../lib/report/plot-canvas';
 import { plotFonts } from '../../lib/report/fonts';
 import { PALETTE, renderLinePlot } from '../../lib/report/line-plot';
 import { renderAccuracyPlot, renderLossPlot, renderRocPlot } from '../../lib/report/training-plots';

@@ -254,7 +254,12 @@ describe('Trainer', () => {
   it('says which settings differ from the checkpoint it resumes', async () => {
     const dir = await tempDir();
     const first = new FakeModel(3);
-    await new Trainer({ model: first, data: new FakeBatchSource(3, 2), epochs: 1, outDir: dir }).fit();
+    await new Trainer({
+      model: first,
+      data: new FakeBatchSource(3, 2),
+      epochs: 1,
+      outDir: dir,
+    }).fit();
     const checkpoint = await latestCheckpoint(path.join(dir, 'checkpoints'));
     const resumed = new Trainer({
       model: await loadFakeModel(checkpoint!.modelPath),
@@ -310,11 +315,7 @@ describe('Trainer', () => {
     expect(make({ optimizer: { momentum: NaN } })).to.throw(/optimizer.momentum/);
     expect(make({ evalEvery: { iterations: 0 } })).to.throw(/evalEvery.iterations/);
     expect(make({ lambda: { base: -1 } })).to.throw(/lambda.base/);
-    expect(() => new Trainer({ model, data: new FakeBatchSource(4, 2) })).to.throw(
-      /4 classes/,
-    );
-    expect(
-      () => new Trainer({ model, data: new FakeBatchSource(3, 2, 4, 1, 8) }),
-    ).to.throw(/8x8/);
+    expect(() => new Trainer({ model, data: new FakeBatchSource(4, 2) })).to.throw(/4 classes/);
+    expect(() => new Trainer({ model, data: new FakeBatchSource(3, 2, 4, 1, 8) })).to.throw(/8x8/);
   });
 });

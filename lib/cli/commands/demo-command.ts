@@ -184,7 +184,9 @@ export const demoCommand: Command = {
       const label = `held-out accuracy (${final.folds.length}-fold LFW protocol): `;
       out.line();
       out.line(`${label}${formatAccuracy(final)}`);
-      out.line(`${'raw-pixel cosine on the same pairs:'.padEnd(label.length)}${formatAccuracy(raw)}`);
+      out.line(
+        `${'raw-pixel cosine on the same pairs:'.padEnd(label.length)}${formatAccuracy(raw)}`,
+      );
       out.line(`wall time ${seconds.toFixed(0)} s; report: ${report.report}`);
       return 0;
     } finally {

@@ -28,7 +28,7 @@ export type Shading = (x: number, y: number) => number;
 
 export const IDENTITY_TRANSFORM: Similarity = { a: 1, b: 0, tx: 0, ty: 0 };
 
-export class Canvas {
+export class Raster {
   readonly data: Float32Array;
 
   constructor(

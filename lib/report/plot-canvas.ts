@@ -3,7 +3,8 @@
 import { Jimp, measureText, measureTextHeight, type JimpInstance } from 'jimp';
 import type { BitmapFont } from './fonts';
 
-export type Rgb = readonly [number, number, number];
+/** A colour as 0..255 bytes. */
+export type Rgb8 = readonly [number, number, number];
 
 // Spellings for characters the bundled bitmap fonts may lack (they cover Latin-1 at best).
 const FALLBACK: Record<string, string> = {
@@ -29,7 +30,7 @@ export function printable(font: BitmapFont, text: string): string {
   return out;
 }
 
-export class Canvas {
+export class PlotCanvas {
   private readonly image: JimpInstance;
 
   constructor(
@@ -39,7 +40,7 @@ export class Canvas {
     this.image = new Jimp({ width, height, color: 0xffffffff });
   }
 
-  private blend(x: number, y: number, [r, g, b]: Rgb, alpha = 1): void {
+  private blend(x: number, y: number, [r, g, b]: Rgb8, alpha = 1): void {
     x = Math.round(x);
     y = Math.round(y);
     if (x < 0 || y < 0 || x >= this.width || y >= this.height) return;
@@ -51,13 +52,13 @@ export class Canvas {
     d[i + 3] = 255;
   }
 
-  fillRect(x: number, y: number, w: number, h: number, color: Rgb): void {
+  fillRect(x: number, y: number, w: number, h: number, color: Rgb8): void {
     for (let j = Math.round(y); j < Math.round(y + h); j++) {
       for (let i = Math.round(x); i < Math.round(x + w); i++) this.blend(i, j, color);
     }
   }
 
-  strokeRect(x: number, y: number, w: number, h: number, color: Rgb): void {
+  strokeRect(x: number, y: number, w: number, h: number, color: Rgb8): void {
     this.line(x, y, x + w, y, color);
     this.line(x + w, y, x + w, y + h, color);
     this.line(x + w, y + h, x, y + h, color);
@@ -73,7 +74,7 @@ export class Canvas {
     y0: number,
     x1: number,
     y1: number,
-    color: Rgb,
+    color: Rgb8,
     width = 1,
     dash?: [number, number],
   ): void {
