@@ -1,16 +1,27 @@
 // The shape every `sphereface <command>` implements; lib/cli/main.ts dispatches to them.
-import type { ParseArgsConfig } from 'node:util';
 import type { Output } from './output';
 
-export type OptionSpec = NonNullable<ParseArgsConfig['options']>;
+/** One command-line option: how it parses, and its line in --help. */
+export interface OptionInfo {
+  type: 'string' | 'boolean';
+  short?: string;
+  /** The value's name in --help (string options), e.g. 'DIR' or 'N'. */
+  value?: string;
+  description: string;
+  /** The default as --help shows it; the code reads the same value from the same place. */
+  default?: string | number;
+}
+
+export type Options = Record<string, OptionInfo>;
 export type ParsedValues = Record<string, string | boolean | undefined>;
 
 export interface Command {
   name: string;
   summary: string;
-  /** Usage text printed by `--help`, after the summary. */
+  /** Synopsis lines printed by `--help` after 'Usage: ', and any notes after the options. */
   usage: string;
-  options: OptionSpec;
+  notes?: string;
+  options: Options;
   /**
    * Runs the command, printing only through `out`; returns the exit code. Throw a UsageError for
    * bad arguments.
@@ -18,14 +29,18 @@ export interface Command {
   run(values: ParsedValues, positionals: string[], out: Output): Promise<number>;
 }
 
-/** Bad command-line input: printed without a stack trace, exit code 1. */
+/** Bad command-line input: printed without a stack trace, exit code 2. */
 export class UsageError extends Error {
   override name = 'UsageError';
 }
 
 /** Options every command takes. */
-export const commonOptions: OptionSpec = {
-  help: { type: 'boolean', short: 'h' },
-  json: { type: 'boolean' },
-  verbose: { type: 'boolean' },
+export const commonOptions: Options = {
+  help: { type: 'boolean', short: 'h', description: 'show this help and exit' },
+  json: {
+    type: 'boolean',
+    description:
+      'print the result as one JSON line on stdout (an error: one JSON object on stderr)',
+  },
+  verbose: { type: 'boolean', description: 'print stack traces with errors' },
 };

@@ -1,59 +1,71 @@
-// `sphereface <command> [options]`: dispatch, --help, and the one error shape
-// (message on stderr, exit code 1, stack trace only with --verbose).
-import { parseArgs } from 'node:util';
-import { commonOptions, UsageError, type Command } from './command';
+// `sphereface <command> [options]`: dispatch, --help, --version, and the one error shape: a
+// message on stderr (one JSON object under --json), exit code 2 for bad usage and 1 for a
+// failure, a stack trace only with --verbose.
+import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { version } from '../version';
+import { commonOptions, UsageError, type Command, type Options } from './command';
 import { commands } from './commands';
+import { commandHelp, nearest, topLevelHelp } from './help';
 import { Output, type OutputStreams } from './output';
 
-function topLevelHelp(): string {
-  const width = Math.max(...commands.map((c) => c.name.length));
-  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
-  return [
-    'Usage: sphereface <command> [options]',
-    '',
-    'Commands:',
-    ...lines,
-    '',
-    'Run `sphereface <command> --help` for its options.',
-  ].join('\n');
+function parseConfig(options: Options): NonNullable<ParseArgsConfig['options']> {
+  return Object.fromEntries(
+    Object.entries(options).map(([name, { type, short }]) => [
+      name,
+      short ? { type, short } : { type },
+    ]),
+  );
 }
 
-function commandHelp(command: Command): string {
-  const flags = Object.entries({ ...command.options, ...commonOptions }).map(([name, spec]) => {
-    const short = spec.short ? `-${spec.short}, ` : '';
-    const value = spec.type === 'string' ? ' <value>' : '';
-    return `  ${short}--${name}${value}`;
-  });
-  return [`${command.summary}`, '', `Usage: ${command.usage}`, '', 'Options:', ...flags].join('\n');
+// parseArgs' messages, turned into ones that say what to do.
+function usageError(error: NodeJS.ErrnoException, command: Command): UsageError {
+  const more = `Run \`sphereface ${command.name} --help\` for its options.`;
+  const unknown = /Unknown option '(-{1,2})([^']+)'/.exec(error.message);
+  if (unknown) {
+    const guess = nearest(unknown[2], Object.keys({ ...command.options, ...commonOptions }));
+    const hint = guess ? `; did you mean '--${guess}'?` : '.';
+    return new UsageError(`Unknown option '${unknown[1]}${unknown[2]}'${hint} ${more}`);
+  }
+  return new UsageError(`${error.message.split('. ')[0]}. ${more}`);
 }
 
 export async function main(argv: string[], streams?: OutputStreams): Promise<number> {
   const [name, ...rest] = argv;
-  const out = new Output(rest.includes('--json'), streams);
-  const say = (text: string) => (streams ?? process).stdout.write(`${text}\n`);
+  const out = new Output(argv.includes('--json'), streams);
+  const stdout = (streams ?? process).stdout;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    say(topLevelHelp());
-    return name ? 0 : 1;
+    stdout.write(`${topLevelHelp(commands)}\n`);
+    return 0;
+  }
+  if (name === '--version' || name === '-v') {
+    stdout.write(`${version}\n`);
+    return 0;
   }
   const command = commands.find((c) => c.name === name);
-  const verbose = rest.includes('--verbose');
   try {
-    if (!command) throw new UsageError(`unknown command '${name}'\n\n${topLevelHelp()}`);
+    if (!command) {
+      const guess = nearest(
+        name,
+        commands.map((c) => c.name),
+      );
+      throw new UsageError(
+        `unknown command '${name}'${guess ? `; did you mean '${guess}'?` : '.'} ` +
+          'Run `sphereface --help` for the commands.',
+      );
+    }
     let parsed;
     try {
       parsed = parseArgs({
         args: rest,
-        options: { ...command.options, ...commonOptions },
+        options: parseConfig({ ...command.options, ...commonOptions }),
         allowPositionals: true,
         strict: true,
       });
     } catch (error) {
-      throw new UsageError(
-        `${(error as Error).message}\nRun \`sphereface ${name} --help\` for its options.`,
-      );
+      throw usageError(error as NodeJS.ErrnoException, command);
     }
     if (parsed.values.help) {
-      say(commandHelp(command));
+      stdout.write(`${commandHelp(command)}\n`);
       return 0;
     }
     return await command.run(
@@ -63,8 +75,11 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
     );
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
-    out.note(`sphereface${command ? ` ${command.name}` : ''}: ${err.message}`);
-    if (verbose && err.stack) out.note(err.stack);
-    return 1;
+    const usage = err instanceof UsageError;
+    out.error(`sphereface${command ? ` ${command.name}` : ''}: ${err.message}`, {
+      kind: usage ? 'usage' : 'failure',
+      stack: rest.includes('--verbose') ? err.stack : undefined,
+    });
+    return usage ? 2 : 1;
   }
 }

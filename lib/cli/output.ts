@@ -33,10 +33,21 @@ export class Output {
     this.streams.stdout.write(`${JSON.stringify(value)}\n`);
   }
 
-  /** A message on stderr (errors, warnings), on a line of its own. */
+  /** A message on stderr (warnings, notices), on a line of its own. */
   note(text: string): void {
     this.progress?.clear();
     this.streams.stderr.write(`${text}\n`);
+  }
+
+  /** The error that ends the command: its message (and stack), or under --json one JSON object. */
+  error(message: string, details: { kind: 'usage' | 'failure'; stack?: string }): void {
+    this.progress?.clear();
+    if (this.json) {
+      this.streams.stderr.write(`${JSON.stringify({ error: message, ...details })}\n`);
+      return;
+    }
+    this.streams.stderr.write(`${message}\n`);
+    if (details.stack) this.streams.stderr.write(`${details.stack}\n`);
   }
 
   /** An `onProgress(done, total)` for a counted phase, drawing `label [###--] done/total ...`. */

@@ -1,8 +1,11 @@
 // The flags `sphereface train` and `sphereface demo` share, and their reading into the
 // model's and the Trainer's options.
-import type { LambdaSchedule } from '../train/lambda-schedule';
+import { HEAD_DEFAULTS, HEAD_KINDS } from '../ops/margin-head';
+import { DEFAULT_LAMBDA, type LambdaSchedule } from '../train/lambda-schedule';
+import { DEFAULT_KEEP_CHECKPOINTS } from '../train/trainer-options';
+import { DEVICES } from '../models/validate';
 import type { Every, OptimizerOptions } from '../train/trainer';
-import type { LrSchedule } from '../train/schedule';
+import { PAPER_GAMMA, PAPER_MILESTONES, type LrSchedule } from '../train/schedule';
 import { ARCHS } from '../models/archs';
 import { SGD_DEFAULTS } from '../models/defaults';
 import type { Arch, DeviceChoice } from '../models/types';
@@ -16,56 +19,176 @@ import {
   positiveArg,
   stringArg,
 } from './args';
-import { UsageError, type OptionSpec, type ParsedValues } from './command';
+import { UsageError, type Options, type ParsedValues } from './command';
 
-export const trainingOptions: OptionSpec = {
-  arch: { type: 'string' },
-  head: { type: 'string' },
-  m: { type: 'string' },
-  scale: { type: 'string' },
-  epochs: { type: 'string' },
-  iterations: { type: 'string' },
-  'batch-size': { type: 'string' },
-  lr: { type: 'string' },
-  momentum: { type: 'string' },
-  'weight-decay': { type: 'string' },
-  nesterov: { type: 'boolean' },
-  schedule: { type: 'string' },
-  milestones: { type: 'string' },
-  gamma: { type: 'string' },
-  warmup: { type: 'string' },
-  'min-lr': { type: 'string' },
-  'lambda-base': { type: 'string' },
-  'lambda-gamma': { type: 'string' },
-  'lambda-power': { type: 'string' },
-  'lambda-min': { type: 'string' },
-  'no-lambda': { type: 'boolean' },
-  'no-flip': { type: 'boolean' },
-  'crop-padding': { type: 'string' },
-  'eval-every': { type: 'string' },
-  'checkpoint-every': { type: 'string' },
-  keep: { type: 'string' },
-  out: { type: 'string', short: 'o' },
-  resume: { type: 'boolean' },
-  force: { type: 'boolean' },
-  seed: { type: 'string' },
-  device: { type: 'string' },
-  threads: { type: 'string' },
-};
+const DEFAULT_SEED = 1;
 
-export const trainingUsage = `
-Model:      --arch ${ARCHS.join('|')}  --head sphere|cos|arc  --m M  --scale S
-Length:     --epochs N | --iterations N     --batch-size N
-Optimiser:  --lr 0.1  --momentum ${SGD_DEFAULTS.momentum}  --weight-decay ${SGD_DEFAULTS.weightDecay}  --nesterov
-Schedule:   --schedule multistep|cosine|constant  --milestones 16000,24000  --gamma 0.1
-            --warmup ITERATIONS  --min-lr LR (cosine)
-Lambda:     --lambda-base 1000 --lambda-gamma 0.12 --lambda-power 1 --lambda-min 5 | --no-lambda
-Data:       --no-flip (no random horizontal flips)
-            --crop-padding P (random crops of the input size from images padded by P pixels)
-Run:        --eval-every 2 (epochs) or 500it (iterations)  --checkpoint-every (same form)
-            --keep 3 (checkpoints kept)  --out DIR  --resume (from DIR's newest checkpoint)
-            --force (a new run in a DIR that holds one; its checkpoints stay)
-            --seed 1  --device auto|cpu|cuda  --threads N`;
+/** The training flags with their help lines; defaults from `d` and the library's own. */
+export function trainingOptions(d: TrainingDefaults): Options {
+  const every = (what: string) =>
+    `${what}: every N epochs, or every N iterations written Nit (e.g. 500it)`;
+  return {
+    arch: { type: 'string', value: ARCHS.join('|'), description: 'the network', default: d.arch },
+    head: {
+      type: 'string',
+      value: HEAD_KINDS.join('|'),
+      description: 'the margin: A-Softmax, CosFace or ArcFace',
+      default: 'sphere',
+    },
+    m: {
+      type: 'string',
+      value: 'M',
+      description: 'the margin (sphere: integer 1..6)',
+      default: HEAD_KINDS.map((k) => `${k} ${HEAD_DEFAULTS[k].m}`).join(', '),
+    },
+    scale: {
+      type: 'string',
+      value: 'S',
+      description: "the cos and arc heads' scale",
+      default: HEAD_DEFAULTS.cos.scale,
+    },
+    epochs: {
+      type: 'string',
+      value: 'N',
+      description: 'train this many epochs (or --iterations)',
+      default: d.epochs,
+    },
+    iterations: {
+      type: 'string',
+      value: 'N',
+      description: 'train this many steps (or --epochs)',
+      default: d.iterations,
+    },
+    'batch-size': {
+      type: 'string',
+      value: 'N',
+      description: 'images per step',
+      default: d.batchSize,
+    },
+    lr: { type: 'string', value: 'LR', description: 'the base learning rate', default: d.lr },
+    momentum: {
+      type: 'string',
+      value: 'M',
+      description: 'SGD momentum',
+      default: SGD_DEFAULTS.momentum,
+    },
+    'weight-decay': {
+      type: 'string',
+      value: 'W',
+      description: 'SGD weight decay (conv, fc and head weights)',
+      default: d.weightDecay ?? SGD_DEFAULTS.weightDecay,
+    },
+    nesterov: { type: 'boolean', description: 'Nesterov momentum' },
+    schedule: {
+      type: 'string',
+      value: 'multistep|cosine|constant',
+      description: 'the learning-rate schedule',
+      default: d.schedule,
+    },
+    milestones: {
+      type: 'string',
+      value: 'I,J,...',
+      description: 'multistep: iterations where lr is multiplied by --gamma',
+      default: PAPER_MILESTONES.join(','),
+    },
+    gamma: {
+      type: 'string',
+      value: 'G',
+      description: 'multistep: the factor',
+      default: PAPER_GAMMA,
+    },
+    warmup: {
+      type: 'string',
+      value: 'N',
+      description: 'the first N steps ramp the lr up linearly',
+      default: d.warmup,
+    },
+    'min-lr': { type: 'string', value: 'LR', description: 'cosine: the final lr', default: 0 },
+    'lambda-base': {
+      type: 'string',
+      value: 'B',
+      description: 'A-Softmax lambda = max(min, base (1 + gamma i)^-power)',
+      default: DEFAULT_LAMBDA.base,
+    },
+    'lambda-gamma': {
+      type: 'string',
+      value: 'G',
+      description: 'lambda decay per iteration',
+      default: d.lambdaGamma ?? DEFAULT_LAMBDA.gamma,
+    },
+    'lambda-power': {
+      type: 'string',
+      value: 'P',
+      description: 'lambda decay power',
+      default: DEFAULT_LAMBDA.power,
+    },
+    'lambda-min': {
+      type: 'string',
+      value: 'M',
+      description: 'lambda floor',
+      default: DEFAULT_LAMBDA.min,
+    },
+    'no-lambda': {
+      type: 'boolean',
+      description: 'no lambda annealing (the full margin from step 1)',
+    },
+    'no-flip': { type: 'boolean', description: 'no random horizontal flips' },
+    'crop-padding': {
+      type: 'string',
+      value: 'P',
+      description: 'random crops of the input size from images padded by P black pixels',
+      default: d.cropPadding ?? 0,
+    },
+    'eval-every': {
+      type: 'string',
+      value: 'N|Nit',
+      description: every('evaluate the held-out pairs'),
+      default: d.evalEvery === undefined ? 'at the end' : String(d.evalEvery),
+    },
+    'checkpoint-every': {
+      type: 'string',
+      value: 'N|Nit',
+      description: every('write a checkpoint'),
+      default: 1,
+    },
+    keep: {
+      type: 'string',
+      value: 'N',
+      description: 'checkpoints of this run kept (0: all)',
+      default: DEFAULT_KEEP_CHECKPOINTS,
+    },
+    out: {
+      type: 'string',
+      short: 'o',
+      value: 'DIR',
+      description: 'metrics.jsonl, checkpoints/, summary.json, report.md, plots/',
+      default: d.out,
+    },
+    resume: { type: 'boolean', description: 'continue from the newest checkpoint in --out' },
+    force: {
+      type: 'boolean',
+      description: 'start a new run in an --out that holds one (its checkpoints are kept)',
+    },
+    seed: {
+      type: 'string',
+      value: 'S',
+      description: 'initialisation, order and augmentation',
+      default: DEFAULT_SEED,
+    },
+    device: {
+      type: 'string',
+      value: DEVICES.join('|'),
+      description: 'where to train',
+      default: 'auto',
+    },
+    threads: {
+      type: 'string',
+      value: 'N',
+      description: 'libtorch threads',
+      default: 'the cores available',
+    },
+  };
+}
 
 export interface TrainingConfig {
   arch: Arch;
@@ -112,9 +235,9 @@ export interface TrainingDefaults {
 }
 
 function readHead(values: ParsedValues): MarginHead {
-  const kind = choiceArg(values, 'head', ['sphere', 'cos', 'arc'] as const, 'sphere');
+  const kind = choiceArg(values, 'head', HEAD_KINDS, 'sphere');
   if (kind === 'sphere') {
-    const m = integerArg(values, 'm', 1, 4);
+    const m = integerArg(values, 'm', 1, HEAD_DEFAULTS.sphere.m);
     if (m > 6)
       throw new UsageError(`--m for the sphere head expects an integer in 1..6 but received ${m}`);
     if (stringArg(values, 'scale') !== undefined) {
@@ -122,8 +245,8 @@ function readHead(values: ParsedValues): MarginHead {
     }
     return { kind, m };
   }
-  const m = nonNegativeArg(values, 'm', kind === 'cos' ? 0.35 : 0.5);
-  const scale = positiveArg(values, 'scale', 64);
+  const m = nonNegativeArg(values, 'm', HEAD_DEFAULTS[kind].m);
+  const scale = positiveArg(values, 'scale', HEAD_DEFAULTS[kind].scale);
   return { kind, m, scale };
 }
 
@@ -154,7 +277,7 @@ export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefault
         `--milestones expects increasing integers but received ${milestones.join(',')}`,
       );
     }
-    const gamma = positiveArg(values, 'gamma', 0.1);
+    const gamma = positiveArg(values, 'gamma', PAPER_GAMMA);
     schedule = { kind, gamma, warmup, ...(milestones ? { milestones } : {}) };
   } else if (kind === 'cosine') {
     schedule = { kind, warmup, minLr: nonNegativeArg(values, 'min-lr', 0) };
@@ -164,13 +287,13 @@ export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefault
   const lambda: Partial<LambdaSchedule> | false = values['no-lambda']
     ? false
     : {
-        base: nonNegativeArg(values, 'lambda-base', 1000),
-        gamma: nonNegativeArg(values, 'lambda-gamma', defaults.lambdaGamma ?? 0.12),
-        power: nonNegativeArg(values, 'lambda-power', 1),
-        min: nonNegativeArg(values, 'lambda-min', 5),
+        base: nonNegativeArg(values, 'lambda-base', DEFAULT_LAMBDA.base),
+        gamma: nonNegativeArg(values, 'lambda-gamma', defaults.lambdaGamma ?? DEFAULT_LAMBDA.gamma),
+        power: nonNegativeArg(values, 'lambda-power', DEFAULT_LAMBDA.power),
+        min: nonNegativeArg(values, 'lambda-min', DEFAULT_LAMBDA.min),
       };
   const threads = integerArg(values, 'threads', 1);
-  const seed = integerArg(values, 'seed', 0, 1);
+  const seed = integerArg(values, 'seed', 0, DEFAULT_SEED);
   if (seed > 0xffffffff)
     throw new UsageError(`--seed expects an integer below 2^32 but received ${seed}`);
   return {
@@ -195,12 +318,12 @@ export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefault
     cropPadding: integerArg(values, 'crop-padding', 0, defaults.cropPadding ?? 0),
     evalEvery: everyArg(values, 'eval-every') ?? defaults.evalEvery,
     checkpointEvery: everyArg(values, 'checkpoint-every'),
-    keep: integerArg(values, 'keep', 0, 3),
+    keep: integerArg(values, 'keep', 0, DEFAULT_KEEP_CHECKPOINTS),
     out: stringArg(values, 'out') ?? defaults.out,
     resume: values.resume === true,
     force: values.force === true || defaults.force === true,
     seed,
-    device: choiceArg(values, 'device', ['auto', 'cpu', 'cuda'] as const, 'auto'),
+    device: choiceArg(values, 'device', DEVICES, 'auto'),
     ...(threads !== undefined ? { threads } : {}),
   };
 }

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { BadImageError } from './bad-image-error';
 import { DecodePool, type DecodeJob } from './decode-pool';
 import {
   ImageCache,
@@ -199,12 +200,7 @@ async function decodeAll(
   });
   if (sizeError) throw sizeError;
   bad.sort((a, b) => a.index - b.index);
-  if (bad.length > 0 && onBadImage === 'error') {
-    const more = bad.length > 1 ? ` (and ${bad.length - 1} more bad images)` : '';
-    throw new Error(
-      `loadImages: cannot decode ${bad[0].path}: ${bad[0].reason}${more}; pass onBadImage: 'skip' to leave bad images out`,
-    );
-  }
+  if (bad.length > 0 && onBadImage === 'error') throw new BadImageError(bad);
   if (!images) {
     throw new Error(
       `loadImages: none of the ${n} images could be decoded; the first, ${bad[0].path}: ${bad[0].reason}`,

@@ -7,7 +7,7 @@ import { describeReceived } from '../util/describe-received';
 import { ARCHS, inputSizeOf } from './archs';
 import type { Arch, DeviceChoice, ModelOptions, TrainStepInput } from './types';
 
-const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
+export const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
 
 function fail(expected: string, name: string, value: unknown, ErrorType = TypeError): never {
   throw new ErrorType(`Expected ${expected} for ${name} but received ${describeReceived(value)}`);

@@ -6,6 +6,15 @@ export type MarginHead =
   | { kind: 'cos'; m: number; scale: number }
   | { kind: 'arc'; m: number; scale: number };
 
+export const HEAD_KINDS = ['sphere', 'cos', 'arc'] as const;
+
+/** Each head at its usual settings: the paper's m = 4; CosFace's and ArcFace's papers' m and s. */
+export const HEAD_DEFAULTS = {
+  sphere: { kind: 'sphere', m: 4 },
+  cos: { kind: 'cos', m: 0.35, scale: 64 },
+  arc: { kind: 'arc', m: 0.5, scale: 64 },
+} as const;
+
 /**
  * Throws a RangeError naming the bad field and value when `head` is not a valid margin head;
  * `what` names the argument in the message.
@@ -15,7 +24,7 @@ export function validateMarginHead(head: MarginHead, what = 'head'): void {
     throw new TypeError(`Expected a margin head object for ${what} but received ${String(head)}`);
   }
   const kind: unknown = (head as { kind?: unknown }).kind;
-  if (kind !== 'sphere' && kind !== 'cos' && kind !== 'arc') {
+  if (!(HEAD_KINDS as readonly unknown[]).includes(kind)) {
     throw new RangeError(
       `Expected 'sphere', 'cos' or 'arc' for ${what}.kind but received ${describe(kind)}`,
     );

@@ -5,6 +5,8 @@
 export const PAPER_LR = 0.1;
 export const PAPER_MILESTONES: readonly number[] = [16000, 24000];
 export const PAPER_ITERATIONS = 28000;
+/** multistep's factor at each milestone. */
+export const PAPER_GAMMA = 0.1;
 
 export type LrSchedule =
   /** lr * gamma^(number of milestones <= iteration), as Caffe's "multistep" policy. */
@@ -31,7 +33,7 @@ export function learningRate(
       return baseLr * warm;
     case 'multistep': {
       const milestones = schedule.milestones ?? PAPER_MILESTONES;
-      const gamma = schedule.gamma ?? 0.1;
+      const gamma = schedule.gamma ?? PAPER_GAMMA;
       const passed = milestones.filter((m) => iteration >= m).length;
       return baseLr * gamma ** passed * warm;
     }
@@ -68,7 +70,7 @@ export function validateSchedule(schedule: LrSchedule): void {
         );
       }
     });
-    const gamma = schedule.gamma ?? 0.1;
+    const gamma = schedule.gamma ?? PAPER_GAMMA;
     if (!(gamma > 0 && gamma <= 1)) {
       throw new RangeError(`Expected schedule.gamma in (0, 1] but received ${gamma}`);
     }

@@ -51,6 +51,9 @@ export interface TrainerOptions<E extends EvaluationLike = EvaluationLike> {
   resume?: Checkpoint | string;
 }
 
+/** Checkpoints of a run kept by default (older ones of the same run are deleted). */
+export const DEFAULT_KEEP_CHECKPOINTS = 3;
+
 /** The options with every default filled in and every field checked. */
 export interface TrainerSettings {
   totalIterations: number;
@@ -122,7 +125,7 @@ export function resolveTrainerOptions<E extends EvaluationLike>(
   checkPositiveInteger('batchSize', options.batchSize);
   checkEvery('evalEvery', options.evalEvery);
   checkEvery('checkpointEvery', options.checkpointEvery);
-  const keep = options.keepCheckpoints ?? 3;
+  const keep = options.keepCheckpoints ?? DEFAULT_KEEP_CHECKPOINTS;
   if (!(Number.isInteger(keep) && keep >= 0)) {
     throw new RangeError(
       `Expected a non-negative integer for keepCheckpoints but received ${keep}`,

@@ -3,6 +3,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { sphereMain, sphereface, tempDir, tinyFaces } from './cli-helpers';
 
+const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 // One short training run feeds the eval, embed and verify tests.
 describe('sphereface CLI', function () {
   let out: string;
@@ -12,53 +14,88 @@ describe('sphereface CLI', function () {
     await tinyFaces();
   });
 
-  it('prints --help for every command and exits 0', async () => {
-    for (const name of ['train', 'eval', 'embed', 'verify', 'bench', 'demo']) {
-      const r = await sphereMain([name, '--help']);
-      expect(r.code, name).to.equal(0);
-      expect(r.stdout, name).to.contain(`sphereface ${name}`);
-      expect(r.stdout, name).to.contain('--json');
+  it('prints --help for every command, each option with a description, and exits 0', async () => {
+    const { commands } = await import('../../lib/cli/commands');
+    for (const command of commands) {
+      const r = await sphereMain([command.name, '--help']);
+      expect(r.code, command.name).to.equal(0);
+      expect(r.stdout, command.name).to.contain(`sphereface ${command.name}`);
+      for (const [name, info] of Object.entries(command.options)) {
+        // The option's line, its description, and its default when it has one.
+        const line = new RegExp(`--${name}\\b[^\\n]*(\\n +)?${escape(info.description)}`);
+        expect(r.stdout, `${command.name} --${name}`).to.match(line);
+        if (info.default !== undefined) {
+          expect(r.stdout).to.contain(`${info.description} (default: ${info.default})`);
+        }
+      }
+      expect(r.stdout, command.name).to.contain('--json');
     }
   });
 
-  it('reports bad arguments and missing files on stderr with exit 1 and no stack', async () => {
+  it('reports bad usage with exit 2 and failures with exit 1, on stderr without a stack', async () => {
     const faces = await tinyFaces();
-    const cases: [string[], RegExp][] = [
-      [['train'], /--data is required/],
+    const cases: [string[], number, RegExp][] = [
+      [['train'], 2, /--data is required/],
       [
         ['train', '--data', '/nonexistent/faces'],
+        1,
         /training folder \/nonexistent\/faces does not exist/,
       ],
-      [['train', '--data', faces.trainDir, '--epochs', 'two'], /--epochs expects an integer/],
-      [['train', '--data', faces.trainDir, '--lfw', faces.lfwDir], /--lfw and --pairs go together/],
-      [['train', '--data', faces.trainDir, '--frobnicate'], /Unknown option '--frobnicate'/],
+      [['train', '--data', faces.trainDir, '--epochs', 'two'], 2, /--epochs expects an integer/],
+      [
+        ['train', '--data', faces.trainDir, '--lfw', faces.lfwDir],
+        2,
+        /--lfw and --pairs go together/,
+      ],
+      [['train', '--data', faces.trainDir, '--frobnicate'], 2, /Unknown option '--frobnicate'/],
+      [['train', '--data', faces.trainDir, '--epoch', '2'], 2, /did you mean '--epochs'\?/],
+      [['trian'], 2, /unknown command 'trian'; did you mean 'train'\?/],
       [
         ['eval', '--model', '/nonexistent.sfm', '--lfw', faces.lfwDir, '--pairs', faces.pairsFile],
+        1,
         /model file \/nonexistent.sfm does not exist/,
       ],
       [
         ['eval', '--model', faces.pairsFile, '--lfw', faces.lfwDir, '--pairs', faces.pairsFile],
+        1,
         /.+/,
       ],
-      [['embed', '--model', 'x.sfm'], /--out is required/],
-      [['verify', '--model', 'x.sfm', 'a.jpg'], /expected two image files but received 1/],
-      [['demo', '--identities', '1'], /--identities expects an integer >= 2/],
-      [['bench', '--threads', '0'], /.+/],
+      [['embed', '--model', 'x.sfm'], 2, /--out is required/],
+      [['verify', '--model', 'x.sfm', 'a.jpg'], 2, /expected two image files but received 1/],
+      [['demo', '--identities', '1'], 2, /--identities expects an integer >= 2/],
+      [['bench', '--threads', '0'], 2, /.+/],
     ];
-    for (const [args, message] of cases) {
+    for (const [args, code, message] of cases) {
       const r = await sphereMain(args);
-      expect(r.code, args.join(' ')).to.equal(1);
+      expect(r.code, args.join(' ')).to.equal(code);
       expect(r.stderr, args.join(' ')).to.match(message);
       expect(r.stderr, args.join(' ')).not.to.match(/^\s+at /m);
+      expect(r.stdout, args.join(' ')).to.equal('');
+      // Under --json: one JSON object on stderr, nothing on stdout.
+      const json = await sphereMain([...args, '--json']);
+      expect(json.code, args.join(' ')).to.equal(code);
+      expect(json.stdout, args.join(' ')).to.equal('');
+      const error = JSON.parse(json.stderr) as { error: string; kind: string };
+      expect(error.error).to.match(message);
+      expect(error.kind).to.equal(code === 2 ? 'usage' : 'failure');
     }
     const verbose = await sphereMain(['train', '--data', '/nonexistent/faces', '--verbose']);
     expect(verbose.stderr).to.match(/^\s+at /m);
-    // The binary itself: exit status 1 and the message alone on stderr.
+    // The binary itself: exit status 2 and the message alone on stderr.
     const binary = await sphereface(['verify', '--model', 'x.sfm', 'a.jpg']);
-    expect(binary.code).to.equal(1);
+    expect(binary.code).to.equal(2);
     expect(binary.stderr.trim()).to.equal(
       'sphereface verify: expected two image files but received 1',
     );
+  });
+
+  it('prints help with exit 0 when run bare, and its version', async () => {
+    const bare = await sphereMain([]);
+    expect(bare.code).to.equal(0);
+    expect(bare.stdout).to.match(/^Usage: sphereface <command>/);
+    const { version } = (await import('../../lib/version')) as { version: string };
+    const v = await sphereface(['--version']);
+    expect([v.code, v.stdout.trim()]).to.deep.equal([0, version]);
   });
 
   it('train writes metrics, checkpoints and the report, and --resume continues', async () => {
@@ -130,11 +167,37 @@ describe('sphereface CLI', function () {
     ]);
     expect(evaluated.code, evaluated.stderr).to.equal(0);
     const figures = JSON.parse(evaluated.stdout) as {
-      evaluation: { accuracy: number };
+      evaluation: { accuracy: number; pairs: number };
       baseline: { accuracy: number };
     };
     expect(figures.evaluation.accuracy).to.be.within(0, 1);
     expect(figures.baseline.accuracy).to.be.within(0, 1);
+
+    // A held-out image that cannot be decoded: an error naming the flag, then skipped with it.
+    const broken = path.join(out, 'lfw-broken');
+    await fs.cp(faces.lfwDir, broken, { recursive: true });
+    const victim = path.join(broken, faces.heldOutNames[0], `${faces.heldOutNames[0]}_0001.jpg`);
+    await fs.writeFile(victim, 'not a jpeg');
+    const evalBroken = ['eval', '--model', modelFile, '--lfw', broken, '--pairs', faces.pairsFile];
+    const refused = await sphereface(evalBroken);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.contain(victim);
+    expect(refused.stderr).to.match(/pass --skip-bad-images to leave them out/);
+    const skipping = await sphereface([...evalBroken, '--skip-bad-images', '--json']);
+    expect(skipping.code, skipping.stderr).to.equal(0);
+    const partial = JSON.parse(skipping.stdout) as { evaluation: { pairs: number } };
+    const lost = (await fs.readFile(faces.pairsFile, 'utf8'))
+      .split('\n')
+      .slice(1)
+      .filter((l) => {
+        const f = l.split('\t');
+        const uses = (name: string, i: string) => name === faces.heldOutNames[0] && i === '1';
+        return f.length === 3
+          ? uses(f[0], f[1]) || uses(f[0], f[2])
+          : uses(f[0], f[1]) || uses(f[2], f[3]);
+      }).length;
+    expect(lost).to.be.greaterThan(0);
+    expect(partial.evaluation.pairs).to.equal(figures.evaluation.pairs - lost);
 
     const names = await fs.readdir(path.join(faces.trainDir, faces.trainNames[0]));
     const images = names.slice(0, 3).map((n) => path.join(faces.trainDir, faces.trainNames[0], n));
@@ -214,6 +277,11 @@ describe('sphereface CLI', function () {
     expect(r.stdout).to.match(/\| 01 {4}\| \d\.\d{3} {2}\| 0\.\d{4} {4}\|/);
     expect(r.stdout).to.match(/held-out accuracy .*: 0\.\d{4} ± 0\.\d{4}/);
     expect(r.stdout).to.match(/raw-pixel cosine on the same pairs: +0\.\d{4} ± 0\.\d{4}/);
+    expect(r.stdout).to.match(/held-out accuracy \(2-fold LFW protocol\)/);
+    // Redirected: progress goes to stderr as plain lines (each phase's last one), never to stdout.
+    expect(r.stdout).to.not.match(/img\/s|\r/);
+    expect(r.stderr).to.match(/^generating synthetic faces \[#{20}\] 24\/24 /m);
+    expect(r.stderr).to.match(/^decoding training images \[#{20}\] 12\/12 /m);
     const summary = JSON.parse(await fs.readFile(path.join(demoOut, 'summary.json'), 'utf8')) as {
       accuracy: number;
       rawPixelAccuracy: number;

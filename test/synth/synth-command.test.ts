@@ -2,23 +2,12 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { main } from '../../lib/cli/main';
+import { sphereMain } from '../cli/cli-helpers';
 
 /** Runs `sphereface ...args` in-process, capturing what it prints. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  const out: string[] = [];
-  const err: string[] = [];
-  const log = console.log;
-  const error = console.error;
-  console.log = (...parts: unknown[]) => void out.push(parts.join(' '));
-  console.error = (...parts: unknown[]) => void err.push(parts.join(' '));
-  try {
-    const code = await main(args);
-    return { code, out: out.join('\n'), err: err.join('\n') };
-  } finally {
-    console.log = log;
-    console.error = error;
-  }
+async function cli(...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const { code, stdout, stderr } = await sphereMain(args);
+  return { code, out: stdout, err: stderr };
 }
 
 describe('sphereface synth', () => {
@@ -98,12 +87,12 @@ describe('sphereface synth', () => {
     ['a stray argument', ['--out', 'x', '--identities', '2', '--images', '2', 'extra'], /extra/],
   ];
   for (const [what, args, message] of bad) {
-    it(`fails with exit code 1 and a message for ${what}`, async () => {
+    it(`fails with exit code 2 (bad usage) and a message for ${what}`, async () => {
       const cwd = process.cwd();
       process.chdir(root);
       try {
         const { code, err } = await cli('synth', ...args);
-        expect(code).to.equal(1);
+        expect(code).to.equal(2);
         expect(err).to.match(message);
         expect(err).to.not.match(/\n\s+at /); // no stack trace without --verbose
         expect(fs.existsSync(path.join(root, 'x', 'synth.json'))).to.equal(false);

@@ -23,7 +23,15 @@ export const benchCommand: Command = {
   name: 'bench',
   summary: 'Run the benchmarks (all, or the named ones) as `npm run bench` does',
   usage: 'sphereface bench [NAME ...] [--list] [--threads N]',
-  options: { list: { type: 'boolean' }, threads: { type: 'string' } },
+  options: {
+    list: { type: 'boolean', description: 'list the benchmarks and exit' },
+    threads: {
+      type: 'string',
+      value: 'N',
+      description: 'libtorch threads for the benchmarks',
+      default: 'the cores available',
+    },
+  },
   async run(values, positionals, out) {
     const dir = benchDir();
     const names = benchNames(dir);

@@ -8,7 +8,7 @@ import { integerArg, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
 import { loadHeldOut, loadTrainSet } from '../datasets';
 import { epochMetrics, formatAccuracy } from '../run-report';
-import { readTrainingArgs, trainingOptions, trainingUsage } from '../training-args';
+import { readTrainingArgs, trainingOptions, type TrainingDefaults } from '../training-args';
 import { runTraining } from '../training-run';
 
 /**
@@ -47,6 +47,21 @@ function defaultCache(): string {
   return path.join(base, 'sphereface');
 }
 
+const DEMO_TRAINING: TrainingDefaults = {
+  arch: 'sphere-cnn4',
+  epochs: DEMO.epochs,
+  batchSize: DEMO.batchSize,
+  lr: DEMO.lr,
+  schedule: 'cosine',
+  warmup: DEMO.warmup,
+  evalEvery: DEMO.evalEvery,
+  lambdaGamma: DEMO.lambdaGamma,
+  weightDecay: DEMO.weightDecay,
+  cropPadding: DEMO.cropPadding,
+  out: 'sphereface-demo',
+  force: true,
+};
+
 export const demoCommand: Command = {
   name: 'demo',
   summary:
@@ -54,41 +69,53 @@ export const demoCommand: Command = {
   usage:
     'sphereface demo [--identities N] [--images K] [--held-out-identities N] ' +
     '[--held-out-images K] [--folds F] [--pairs-per-fold P] [--synth-seed S] [--cache DIR] ' +
-    '[training options]\n' +
-    trainingUsage +
-    `\nDefaults: ${DEMO.identities} identities x ${DEMO.images} images, sphere-cnn4, ` +
-    `${DEMO.epochs} epochs of batch ${DEMO.batchSize}, lr ${DEMO.lr} cosine with a ` +
-    `${DEMO.warmup}-step warm-up, lambda gamma ${DEMO.lambdaGamma}, weight decay ` +
-    `${DEMO.weightDecay}, random crops with padding ${DEMO.cropPadding} and flips, held-out pairs every ` +
-    `${DEMO.evalEvery} epochs, out sphereface-demo/.`,
+    '[training options]',
+  notes: 'A rerun reuses the generated and decoded set, and starts a new run in --out.',
   options: {
-    ...trainingOptions,
-    identities: { type: 'string' },
-    images: { type: 'string' },
-    'held-out-identities': { type: 'string' },
-    'held-out-images': { type: 'string' },
-    folds: { type: 'string' },
-    'pairs-per-fold': { type: 'string' },
-    'synth-seed': { type: 'string' },
-    cache: { type: 'string' },
+    identities: {
+      type: 'string',
+      value: 'N',
+      description: 'synthetic training people',
+      default: DEMO.identities,
+    },
+    images: { type: 'string', value: 'K', description: 'photos per person', default: DEMO.images },
+    'held-out-identities': {
+      type: 'string',
+      value: 'N',
+      description: 'held-out people for the pairs',
+      default: DEMO.heldOutIdentities,
+    },
+    'held-out-images': {
+      type: 'string',
+      value: 'K',
+      description: 'photos per held-out person',
+      default: DEMO.heldOutImages,
+    },
+    folds: { type: 'string', value: 'F', description: 'verification folds', default: DEMO.folds },
+    'pairs-per-fold': {
+      type: 'string',
+      value: 'P',
+      description: 'matched (and as many mismatched) pairs per fold',
+      default: DEMO.pairsPerFold,
+    },
+    'synth-seed': {
+      type: 'string',
+      value: 'S',
+      description: 'the synthetic population',
+      default: DEMO.synthSeed,
+    },
+    cache: {
+      type: 'string',
+      value: 'DIR',
+      description: 'where generated sets are kept',
+      default: '$XDG_CACHE_HOME/sphereface or ~/.cache/sphereface',
+    },
+    ...trainingOptions(DEMO_TRAINING),
   },
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const started = performance.now();
-    const config = readTrainingArgs(values, {
-      arch: 'sphere-cnn4',
-      epochs: DEMO.epochs,
-      batchSize: DEMO.batchSize,
-      lr: DEMO.lr,
-      schedule: 'cosine',
-      warmup: DEMO.warmup,
-      evalEvery: DEMO.evalEvery,
-      lambdaGamma: DEMO.lambdaGamma,
-      weightDecay: DEMO.weightDecay,
-      cropPadding: DEMO.cropPadding,
-      out: 'sphereface-demo',
-      force: true,
-    });
+    const config = readTrainingArgs(values, DEMO_TRAINING);
     const synthOptions = {
       identities: integerArg(values, 'identities', 2, DEMO.identities),
       images: integerArg(values, 'images', 2, DEMO.images),

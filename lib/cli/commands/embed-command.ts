@@ -4,7 +4,7 @@ import { encodeNpy } from '../../eval/npy';
 import { loadModel } from '../../models/model';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { integerArg, requiredString, stringArg } from '../args';
-import { UsageError, type Command } from '../command';
+import { UsageError, type Command, type Options } from '../command';
 
 function readList(file: string): string[] {
   let text: string;
@@ -21,18 +21,28 @@ function readList(file: string): string[] {
     .map((l) => path.resolve(base, l));
 }
 
+const flags = {
+  model: { type: 'string', value: 'FILE', description: 'the model file (model.sfm)' },
+  out: {
+    type: 'string',
+    short: 'o',
+    value: 'PREFIX',
+    description: 'writes PREFIX.npy (n x dim float32) and PREFIX.json (the paths in row order)',
+  },
+  list: { type: 'string', value: 'FILE', description: 'a file of image paths, one a line' },
+  'no-flip': {
+    type: 'boolean',
+    description: "the image's features alone (default: image and mirror concatenated)",
+  },
+  'batch-size': { type: 'string', value: 'N', description: 'images per embed call', default: 64 },
+} satisfies Options;
+
 export const embedCommand: Command = {
   name: 'embed',
   summary: 'Embed image files with a model: OUT.npy (n x dim float32) and OUT.json (the paths)',
   usage:
     'sphereface embed --model FILE --out PREFIX [--list FILE] [--no-flip] [--batch-size N] IMAGE...',
-  options: {
-    model: { type: 'string' },
-    out: { type: 'string', short: 'o' },
-    list: { type: 'string' },
-    'no-flip': { type: 'boolean' },
-    'batch-size': { type: 'string' },
-  },
+  options: flags,
   async run(values, positionals, out) {
     const modelFile = requiredString(values, 'model');
     const prefix = requiredString(values, 'out').replace(/\.(npy|json)$/, '');
@@ -46,7 +56,7 @@ export const embedCommand: Command = {
     const missing = paths.find((p) => !fs.existsSync(p));
     if (missing) throw new Error(`image ${missing} does not exist`);
     if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
-    const batchSize = integerArg(values, 'batch-size', 1, 64);
+    const batchSize = integerArg(values, 'batch-size', 1, flags['batch-size'].default);
     const model = await loadModel(modelFile);
     try {
       const embedded = await model.embedFiles(paths, {

@@ -4,7 +4,8 @@ import { LfwEvaluator, evaluationSummary, type LfwEvaluation } from '../../eval/
 import { loadModel } from '../../models/model';
 import { writeReport } from '../../report/write-report';
 import { choiceArg, integerArg, requiredString, stringArg } from '../args';
-import { UsageError, type Command } from '../command';
+import { UsageError, type Command, type Options } from '../command';
+import { FLIP_MODES } from '../../models/embed-images';
 import { loadHeldOut } from '../datasets';
 import { formatAccuracy } from '../run-report';
 
@@ -16,6 +17,48 @@ function evaluationLines(name: string, e: LfwEvaluation): string[] {
   ];
 }
 
+const flags = {
+  model: { type: 'string', value: 'FILE', description: 'the model file (model.sfm)' },
+  lfw: {
+    type: 'string',
+    value: 'DIR',
+    description: 'images in the LFW layout (<Name>/<Name>_0001.jpg)',
+  },
+  pairs: { type: 'string', value: 'FILE', description: 'the pairs file (pairs.txt, 10 folds)' },
+  landmarks: {
+    type: 'string',
+    value: 'FILE',
+    description: '5-point landmarks per image: align onto the template instead of resize + crop',
+  },
+  flip: {
+    type: 'string',
+    value: 'concat|sum|none',
+    description: "how the mirror image's features are used",
+    default: 'concat' as const,
+  },
+  'subtract-mean': {
+    type: 'boolean',
+    description: "subtract the training folds' mean feature (the original evaluation)",
+  },
+  'raw-pixels': { type: 'boolean', description: 'also score the raw-pixel cosine baseline' },
+  'batch-size': { type: 'string', value: 'N', description: 'images per embed call', default: 64 },
+  out: {
+    type: 'string',
+    short: 'o',
+    value: 'DIR',
+    description: 'write report.md, summary.json and plots here',
+  },
+  cache: {
+    type: 'string',
+    value: 'DIR',
+    description: 'keep the decoded images here for later runs',
+  },
+  'skip-bad-images': {
+    type: 'boolean',
+    description: 'leave out pairs whose images are missing or cannot be decoded',
+  },
+} satisfies Options;
+
 export const evalCommand: Command = {
   name: 'eval',
   summary: 'Evaluate a model on LFW-style pairs (10-fold accuracy +- std, ROC, AUC, EER, TAR@FAR)',
@@ -23,25 +66,14 @@ export const evalCommand: Command = {
     'sphereface eval --model FILE --lfw DIR --pairs FILE [--landmarks FILE] ' +
     '[--flip concat|sum|none] [--subtract-mean] [--raw-pixels] [--batch-size N] ' +
     '[--out DIR] [--cache DIR] [--json]',
-  options: {
-    model: { type: 'string' },
-    lfw: { type: 'string' },
-    pairs: { type: 'string' },
-    landmarks: { type: 'string' },
-    flip: { type: 'string' },
-    'subtract-mean': { type: 'boolean' },
-    'raw-pixels': { type: 'boolean' },
-    'batch-size': { type: 'string' },
-    out: { type: 'string', short: 'o' },
-    cache: { type: 'string' },
-  },
+  options: flags,
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const modelFile = requiredString(values, 'model');
     const lfwDir = requiredString(values, 'lfw');
     const pairsFile = requiredString(values, 'pairs');
-    const flip = choiceArg(values, 'flip', ['concat', 'sum', 'none'] as const, 'concat');
-    const batchSize = integerArg(values, 'batch-size', 1, 64);
+    const flip = choiceArg(values, 'flip', FLIP_MODES, flags.flip.default);
+    const batchSize = integerArg(values, 'batch-size', 1, flags['batch-size'].default);
     const reportDir = stringArg(values, 'out');
     if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
     const model = await loadModel(modelFile);
@@ -49,8 +81,12 @@ export const evalCommand: Command = {
       const heldOut = await loadHeldOut(lfwDir, pairsFile, model.arch, {
         landmarks: stringArg(values, 'landmarks'),
         cacheDir: stringArg(values, 'cache'),
+        skipBadImages: values['skip-bad-images'] === true,
         onProgress: out.counter('decoding'),
       });
+      if (heldOut.skippedPairs > 0) {
+        out.note(`skipped ${heldOut.skippedPairs} pairs with a missing or undecodable image`);
+      }
       const evaluator = new LfwEvaluator(heldOut.images, heldOut.pairs, {
         flip,
         subtractMean: values['subtract-mean'] === true,

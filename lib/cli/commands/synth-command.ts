@@ -1,5 +1,5 @@
 import { generateSyntheticFaces } from '../../synth/generate';
-import { UsageError, type Command, type ParsedValues } from '../command';
+import { UsageError, type Command, type Options, type ParsedValues } from '../command';
 
 /** A whole number >= min from a string option, or a UsageError naming the option. */
 function intOption(values: ParsedValues, name: string, min: number, fallback?: number): number {
@@ -16,6 +16,45 @@ function intOption(values: ParsedValues, name: string, min: number, fallback?: n
   return value;
 }
 
+const flags = {
+  out: { type: 'string', short: 'o', value: 'DIR', description: 'the folder to write (required)' },
+  identities: { type: 'string', value: 'N', description: 'training people (required)' },
+  images: { type: 'string', value: 'K', description: 'photos per training person (required)' },
+  seed: { type: 'string', value: 'S', description: 'the population and its photos', default: 1 },
+  'held-out-identities': {
+    type: 'string',
+    value: 'N',
+    description: 'other people, for verification pairs',
+    default: 100,
+  },
+  'held-out-images': {
+    type: 'string',
+    value: 'K',
+    description: 'photos per held-out person',
+    default: 10,
+  },
+  folds: { type: 'string', value: 'F', description: 'folds in pairs.txt', default: 10 },
+  'pairs-per-fold': {
+    type: 'string',
+    value: 'P',
+    description: 'matched (and as many mismatched) pairs per fold',
+    default: 300,
+  },
+  variation: {
+    type: 'string',
+    value: 'V',
+    description: 'how much photos of one person vary, 0..1',
+    default: 1,
+  },
+  'no-occluders': { type: 'boolean', description: 'no glasses, hats, hands, masks' },
+  workers: {
+    type: 'string',
+    value: 'W',
+    description: 'render threads',
+    default: 'the cores available (up to 8)',
+  },
+} satisfies Options;
+
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'Generate synthetic identities: a training set and held-out LFW-style pairs',
@@ -26,19 +65,7 @@ export const synthCommand: Command = {
     'Writes DIR/train/<Name>/<Name>_0001.jpg (250x250), DIR/lfw/<Name>/... for other people,\n' +
     'DIR/pairs.txt (standard LFW form), DIR/train_landmarks.txt and DIR/lfw_landmarks.txt.\n' +
     'The same seed and settings give byte-identical files; an identical complete set is reused.',
-  options: {
-    out: { type: 'string', short: 'o' },
-    identities: { type: 'string' },
-    images: { type: 'string' },
-    seed: { type: 'string' },
-    'held-out-identities': { type: 'string' },
-    'held-out-images': { type: 'string' },
-    folds: { type: 'string' },
-    'pairs-per-fold': { type: 'string' },
-    variation: { type: 'string' },
-    'no-occluders': { type: 'boolean' },
-    workers: { type: 'string' },
-  },
+  options: flags,
   async run(values, positionals, out) {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const dir = values.out;
@@ -50,17 +77,22 @@ export const synthCommand: Command = {
         throw new UsageError(`--variation expects a number in [0, 1], got '${values.variation}'`);
       }
     }
-    const seed = intOption(values, 'seed', 0, 1);
+    const seed = intOption(values, 'seed', 0, flags.seed.default);
     if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${values.seed}'`);
     const options = {
       out: dir,
       identities: intOption(values, 'identities', 1),
       images: intOption(values, 'images', 1),
       seed,
-      heldOutIdentities: intOption(values, 'held-out-identities', 2, 100),
-      heldOutImages: intOption(values, 'held-out-images', 2, 10),
-      folds: intOption(values, 'folds', 1, 10),
-      pairsPerFold: intOption(values, 'pairs-per-fold', 1, 300),
+      heldOutIdentities: intOption(
+        values,
+        'held-out-identities',
+        2,
+        flags['held-out-identities'].default,
+      ),
+      heldOutImages: intOption(values, 'held-out-images', 2, flags['held-out-images'].default),
+      folds: intOption(values, 'folds', 1, flags.folds.default),
+      pairsPerFold: intOption(values, 'pairs-per-fold', 1, flags['pairs-per-fold'].default),
       variation,
       occluders: !values['no-occluders'],
       workers: values.workers === undefined ? undefined : intOption(values, 'workers', 1),

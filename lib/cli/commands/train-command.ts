@@ -3,39 +3,64 @@ import { LfwEvaluator } from '../../eval/lfw-evaluator';
 import { writeReport } from '../../report/write-report';
 import { requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
-import { loadHeldOut, loadTrainSet } from '../datasets';
+import { loadHeldOut, loadTrainSet, skippedNote } from '../datasets';
 import { epochMetrics, formatAccuracy } from '../run-report';
-import { readTrainingArgs, trainingOptions, trainingUsage } from '../training-args';
+import { PAPER_ITERATIONS, PAPER_LR } from '../../train/schedule';
+import { readTrainingArgs, trainingOptions, type TrainingDefaults } from '../training-args';
 import { checkOutFolder, runTraining } from '../training-run';
+
+// The paper's recipe: sphere20, 28k iterations of batch 64 at lr 0.1, /10 at 16k and 24k.
+const TRAIN_DEFAULTS: TrainingDefaults = {
+  arch: 'sphere20',
+  iterations: PAPER_ITERATIONS,
+  batchSize: 64,
+  lr: PAPER_LR,
+  schedule: 'multistep',
+  warmup: 0,
+  out: 'sphereface-run',
+};
 
 export const trainCommand: Command = {
   name: 'train',
   summary: 'Train a model on a folder-per-identity dataset, evaluating on LFW-style pairs',
   usage:
     'sphereface train --data DIR [--landmarks FILE] [--lfw DIR --pairs FILE ' +
-    '[--lfw-landmarks FILE]] [--cache DIR] [options]\n' +
-    trainingUsage +
-    "\nDefaults: sphere20, the paper's 28k iterations of batch 64 at lr 0.1 (/10 at 16k, 24k).",
+    '[--lfw-landmarks FILE]] [--cache DIR] [options]',
+  notes: "Without options: the paper's recipe, sphere20 with A-Softmax m = 4.",
   options: {
-    ...trainingOptions,
-    data: { type: 'string' },
-    landmarks: { type: 'string' },
-    lfw: { type: 'string' },
-    pairs: { type: 'string' },
-    'lfw-landmarks': { type: 'string' },
-    cache: { type: 'string' },
+    data: {
+      type: 'string',
+      value: 'DIR',
+      description: 'training images: one folder per identity (required)',
+    },
+    landmarks: {
+      type: 'string',
+      value: 'FILE',
+      description:
+        '5-point landmarks per image (path<TAB>x1 y1 ... x5 y5): align onto the template',
+    },
+    lfw: { type: 'string', value: 'DIR', description: 'held-out images in the LFW layout' },
+    pairs: { type: 'string', value: 'FILE', description: 'their pairs file (with --lfw)' },
+    'lfw-landmarks': {
+      type: 'string',
+      value: 'FILE',
+      description: "the held-out images' landmarks",
+    },
+    cache: {
+      type: 'string',
+      value: 'DIR',
+      description: 'keep the decoded images here',
+      default: '<out>/cache',
+    },
+    'skip-bad-images': {
+      type: 'boolean',
+      description: 'leave out images that cannot be decoded (and pairs that use them)',
+    },
+    ...trainingOptions(TRAIN_DEFAULTS),
   },
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    const config = readTrainingArgs(values, {
-      arch: 'sphere20',
-      iterations: 28000,
-      batchSize: 64,
-      lr: 0.1,
-      schedule: 'multistep',
-      warmup: 0,
-      out: 'sphereface-run',
-    });
+    const config = readTrainingArgs(values, TRAIN_DEFAULTS);
     const dataDir = requiredString(values, 'data');
     const lfwDir = stringArg(values, 'lfw');
     const pairs = stringArg(values, 'pairs');
@@ -47,14 +72,18 @@ export const trainCommand: Command = {
     const train = await loadTrainSet(dataDir, config.arch, {
       landmarks: stringArg(values, 'landmarks'),
       cacheDir,
+      skipBadImages: values['skip-bad-images'] === true,
       onProgress: out.counter('decoding training images'),
     });
+    const skipped = skippedNote(train.images, 'training images');
+    if (skipped) out.note(skipped);
     out.line(`${train.images.n} training images of ${train.classes} identities from ${dataDir}`);
     const heldOut =
       lfwDir && pairs
         ? await loadHeldOut(lfwDir, pairs, config.arch, {
             landmarks: stringArg(values, 'lfw-landmarks'),
             cacheDir,
+            skipBadImages: values['skip-bad-images'] === true,
             onProgress: out.counter('decoding held-out images'),
           })
         : undefined;

@@ -22,9 +22,17 @@ export const verifyCommand: Command = {
   summary: 'Say whether two face images show the same person (cosine of the embeddings)',
   usage: 'sphereface verify --model FILE [--threshold T | --summary summary.json] IMAGE_A IMAGE_B',
   options: {
-    model: { type: 'string' },
-    threshold: { type: 'string' },
-    summary: { type: 'string' },
+    model: { type: 'string', value: 'FILE', description: 'the model file (model.sfm)' },
+    threshold: {
+      type: 'string',
+      value: 'T',
+      description: 'same person when the cosine similarity is above T',
+    },
+    summary: {
+      type: 'string',
+      value: 'FILE',
+      description: "take the threshold from an evaluation's summary.json (evaluation.threshold)",
+    },
   },
   async run(values, positionals, out) {
     if (positionals.length !== 2) {
