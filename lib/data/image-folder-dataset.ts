@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { byCodePoint } from '../util/code-point-order';
 import { loadImages, type LoadImagesOptions, type LoadedImages } from './load-images';
 
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.bmp'];
@@ -12,11 +13,6 @@ function readDir(dir: string, who: string): fs.Dirent[] {
       `${who}: cannot read folder ${dir} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
     );
   }
-}
-
-function byCodePoint(a: string, b: string): number {
-  // Python's sorted() order (torchvision's class indices), not the locale's.
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

@@ -6,6 +6,7 @@ import {
   type LoadedImages,
   type OnBadImage,
 } from './load-images';
+import { byCodePoint } from '../util/code-point-order';
 import { PairsFile } from './pairs-file';
 import type { VerificationPair } from './types';
 
@@ -25,13 +26,18 @@ export interface LoadedLfw {
 /**
  * LFW for verification: images at `root/<Name>/<Name>_<4-digit index>.jpg` and the pairs of a
  * pairs.txt (10 folds) or pairsDevTest.txt (one set). `images` is the unique image list in order
- * of first mention; `pairs` index into it.
+ * of first mention; `pairs` index into it. Each image's identity is its name: `labels[i]` indexes
+ * `classNames` (sorted), so a loaded set carries labels (for the Angular Fisher Score).
  */
 export class LfwDataset {
   readonly root: string;
   readonly pairsFile: string;
   readonly folds: number;
   readonly images: string[] = [];
+  /** Identity names, sorted; labels index into them. */
+  readonly classNames: string[];
+  /** Per image, its identity. */
+  readonly labels: Int32Array;
   readonly pairs: VerificationPair[] = [];
   /** Pairs left out because an image is missing (only with onBadImage: 'skip'). */
   readonly skipped: SkippedPair[] = [];
@@ -49,6 +55,7 @@ export class LfwDataset {
     const ext = options.extension ?? 'jpg';
     const onBadImage = options.onBadImage ?? 'error';
     const indexOf = new Map<string, number>();
+    const names: string[] = [];
     const exists = new Map<string, boolean>();
     const imagePath = (name: string, i: number) =>
       path.join(this.root, name, `${name}_${String(i).padStart(4, '0')}.${ext}`);
@@ -67,10 +74,14 @@ export class LfwDataset {
         }
         throw new Error(`${this.pairsFile}:${p.line}: ${reason}`);
       }
-      for (const f of [a, b]) {
+      for (const [f, name] of [
+        [a, p.nameA],
+        [b, p.nameB],
+      ]) {
         if (!indexOf.has(f)) {
           indexOf.set(f, this.images.length);
           this.images.push(f);
+          names.push(name);
         }
       }
       this.pairs.push({
@@ -81,14 +92,17 @@ export class LfwDataset {
         line: p.line,
       });
     }
+    this.classNames = [...new Set(names)].sort(byCodePoint);
+    const label = new Map(this.classNames.map((name, k) => [name, k]));
+    this.labels = Int32Array.from(names, (name) => label.get(name)!);
   }
 
   /**
    * Decodes (or reads from the cache) the unique images; with onBadImage 'skip', pairs that
    * lose an image are dropped and reported, and the rest re-indexed into the loaded set.
    */
-  async load(options: LoadImagesOptions = {}): Promise<LoadedLfw> {
-    const images = await loadImages(this.images, options);
+  async load(options: Omit<LoadImagesOptions, 'labels'> = {}): Promise<LoadedLfw> {
+    const images = await loadImages(this.images, { ...options, labels: this.labels });
     const position = new Int32Array(this.images.length).fill(-1);
     images.kept.forEach((input, i) => (position[input] = i));
     const reasons = new Map(images.skipped.map((s) => [s.index, s.reason]));

@@ -3,18 +3,34 @@
 //   S_w = sum_i sum_{x_j in X_i} w_i (1 - cos(x_j, m_i))     S_b = sum_i n_i (1 - cos(m_i, m))
 //
 // m_i is the mean of class i's features, m the mean of all features, n_i the size of class i.
-// The seed document writes the within-class weight w_i = n_i; the paper has w_i = 1. With
-// balanced classes the two differ by the constant factor n, so rankings agree; the seed's is the
-// default (that is what this project's numbers are compared with) and `definition: 'paper'`
-// gives the paper's. Features are used as given (not L2-normalised first): cos is scale-free per
-// vector, but the class means depend on it.
+// The paper has the within-class weight w_i = 1 (the default, `definition: 'paper'`); the seed
+// document writes w_i = n_i (`definition: 'seed'`). With balanced classes the two differ by the
+// constant factor n, so rankings agree. Features are L2-normalised before the means are taken
+// (`normalize: true`, the default): the score is about angles, and a class mean of unnormalised
+// features leans toward its longest vectors; `normalize: false` uses them as given.
+
+export type AfsDefinition = 'seed' | 'paper';
 
 export interface AngularFisherScore {
   afs: number;
   withinScatter: number;
   betweenScatter: number;
   classes: number;
-  definition: 'seed' | 'paper';
+  definition: AfsDefinition;
+  /** Whether class means were taken over unit-length features. */
+  normalized: boolean;
+}
+
+export interface AfsOptions {
+  definition?: AfsDefinition; // 'paper'
+  normalize?: boolean; // true
+}
+
+/** One line for reports: the score and how it was computed. */
+export function describeAfs(score: AngularFisherScore): string {
+  const weight = score.definition === 'paper' ? "the paper's S_w" : "the seed's n_i-weighted S_w";
+  const features = score.normalized ? 'unit-length features' : 'features as given';
+  return `${score.afs.toFixed(4)} (S_w / S_b over ${score.classes} identities, ${weight}, class means of ${features}; lower is better)`;
 }
 
 function cosine(x: ArrayLike<number>, xo: number, y: Float64Array, yo: number, dim: number) {
@@ -36,9 +52,10 @@ export function angularFisherScore(
   features: Float32Array | Float64Array,
   labels: Int32Array | readonly number[],
   dim: number,
-  options: { definition?: 'seed' | 'paper' } = {},
+  options: AfsOptions = {},
 ): AngularFisherScore {
-  const definition = options.definition ?? 'seed';
+  const definition = options.definition ?? 'paper';
+  const normalized = options.normalize ?? true;
   if (definition !== 'seed' && definition !== 'paper') {
     throw new Error(`Expected 'seed' or 'paper' for definition but received ${String(definition)}`);
   }
@@ -60,6 +77,7 @@ export function angularFisherScore(
   }
   const c = index.size;
   if (c < 2) throw new Error(`Expected at least 2 classes for AFS but received ${c}`);
+  if (normalized) features = unitRows(features, dim);
   const counts = new Float64Array(c);
   const means = new Float64Array(c * dim);
   const overall = new Float64Array(dim);
@@ -89,5 +107,18 @@ export function angularFisherScore(
     betweenScatter: between,
     classes: c,
     definition,
+    normalized,
   };
+}
+
+function unitRows(features: Float32Array | Float64Array, dim: number): Float64Array {
+  const out = Float64Array.from(features);
+  for (let row = 0; row < out.length; row += dim) {
+    let sq = 0;
+    for (let k = 0; k < dim; k++) sq += out[row + k] ** 2;
+    if (sq === 0) throw new Error('Expected non-zero feature vectors for the cosine in AFS');
+    const inv = 1 / Math.sqrt(sq);
+    for (let k = 0; k < dim; k++) out[row + k] *= inv;
+  }
+  return out;
 }

@@ -1,7 +1,11 @@
 // LFW-style verification of a model: embed each unique image once (and its mirror), score the
 // pairs by cosine similarity under a stated protocol, and report fold accuracy and ROC figures.
 import type { ImageSet, VerificationPair } from '../data/types';
-import { angularFisherScore, type AngularFisherScore } from './angular-fisher-score';
+import {
+  angularFisherScore,
+  type AfsOptions,
+  type AngularFisherScore,
+} from './angular-fisher-score';
 import { embedImages, type Embedder } from '../models/embed-images';
 import { pairCosines, pairCosinesMinusTrainingMean } from './pair-scores';
 import { describeProtocol, resolveProtocol, type Protocol, type ProtocolOptions } from './protocol';
@@ -11,6 +15,8 @@ import { kFoldVerification, type FoldResult } from './verification';
 export interface LfwEvaluatorOptions extends ProtocolOptions {
   /** Images per embed call (default 64). */
   batchSize?: number;
+  /** How the Angular Fisher Score is computed when the images have labels. */
+  afs?: AfsOptions;
 }
 
 export interface EvaluateOptions {
@@ -42,6 +48,7 @@ export interface LfwEvaluation {
 export class LfwEvaluator {
   readonly protocol: Protocol;
   private readonly batchSize: number;
+  private readonly afs: AfsOptions;
 
   constructor(
     readonly imageSet: ImageSet,
@@ -50,6 +57,7 @@ export class LfwEvaluator {
   ) {
     this.protocol = resolveProtocol(options);
     this.batchSize = options.batchSize ?? 64;
+    this.afs = options.afs ?? {};
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
       throw new RangeError(
         `Expected positive integer for batchSize but received ${this.batchSize}`,
@@ -100,7 +108,7 @@ export class LfwEvaluator {
     const labels = this.imageSet.labels;
     if (!labels || labels.length !== this.imageSet.n) return undefined;
     try {
-      return angularFisherScore(features, labels, dim);
+      return angularFisherScore(features, labels, dim, this.afs);
     } catch {
       return undefined;
     }
@@ -167,7 +175,7 @@ export function evaluationSummary(e: LfwEvaluation): Record<string, unknown> {
     auc: e.roc.auc,
     eer: e.roc.eer,
     tarAtFar: e.roc.tarAtFar,
-    angularFisherScore: e.angularFisherScore?.afs,
+    angularFisherScore: e.angularFisherScore,
     protocol: e.protocol,
     images: e.images,
     pairs: e.pairs,

@@ -3,6 +3,7 @@
 // atomically, report.md last, so a report.md on disk never links a missing plot.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { describeAfs } from '../eval/angular-fisher-score';
 import { evaluationSummary, type LfwEvaluation } from '../eval/lfw-evaluator';
 import {
   renderAccuracyPlot,
@@ -142,10 +143,7 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
       }
     }
     if (input.evaluation.angularFisherScore) {
-      md.push(
-        `Angular Fisher score (lower is better): ${input.evaluation.angularFisherScore.afs.toFixed(4)}`,
-        '',
-      );
+      md.push(`Angular Fisher score: ${describeAfs(input.evaluation.angularFisherScore)}`, '');
     }
   }
   if (epochs.length > 0) md.push('## Training', '', ...epochTable(epochs), '');

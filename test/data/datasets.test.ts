@@ -207,6 +207,9 @@ describe('datasets', () => {
       { a: 0, b: 4, same: false, fold: 0, line: 4 },
       { a: 5, b: 1, same: false, fold: 0, line: 5 },
     ]);
+    // Each image's identity from its name, for the Angular Fisher Score.
+    expect(lfw.classNames).to.deep.equal(['Ann', 'Bob', 'Cid']);
+    expect(Array.from(lfw.labels)).to.deep.equal([0, 0, 1, 1, 1, 2]);
   });
 
   it('LfwDataset rejects a pair naming a missing image, or skips and reports it', () => {

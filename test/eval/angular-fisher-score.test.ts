@@ -12,7 +12,7 @@ describe('angular Fisher score', () => {
 
   it("matches a hand computation with the seed's n_i weight on S_w", () => {
     const sw = 2 * 2 * (1 - 1 / Math.SQRT2); // n_0 * two samples' (1 - cos)
-    const r = angularFisherScore(features, labels, 2);
+    const r = angularFisherScore(features, labels, 2, { definition: 'seed', normalize: false });
     expect(r.withinScatter).to.be.closeTo(sw, 1e-12);
     expect(r.betweenScatter).to.be.closeTo(sb, 1e-12);
     expect(r.afs).to.be.closeTo(sw / sb, 1e-12);
@@ -22,8 +22,21 @@ describe('angular Fisher score', () => {
   it("matches a hand computation with the paper's unweighted S_w", () => {
     const r = angularFisherScore(Float32Array.from(features), Int32Array.from(labels), 2, {
       definition: 'paper',
+      normalize: false,
     });
     expect(r.afs).to.be.closeTo((2 * (1 - 1 / Math.SQRT2)) / sb, 1e-7);
+  });
+
+  it("defaults to the paper's S_w over unit-length features (hand computation)", () => {
+    // Normalised, class 1 is (-1, 0) twice: mean (-1, 0), both at cos 1. The overall mean is
+    // (-.25, .25): at cos 0 from class 0's mean (.5, .5) and cos 1/sqrt(2) from class 1's.
+    const sw = 2 * (1 - 1 / Math.SQRT2);
+    const sbUnit = 2 * 1 + 2 * (1 - 1 / Math.SQRT2);
+    const r = angularFisherScore(features, labels, 2);
+    expect([r.definition, r.normalized]).to.deep.equal(['paper', true]);
+    expect(r.withinScatter).to.be.closeTo(sw, 1e-12);
+    expect(r.betweenScatter).to.be.closeTo(sbUnit, 1e-12);
+    expect(r.afs).to.be.closeTo(sw / sbUnit, 1e-12);
   });
 
   it('is lower for tighter classes and unchanged by a rotation and a global scale', () => {

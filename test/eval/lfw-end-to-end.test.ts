@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Jimp } from 'jimp';
 import { LfwDataset } from '../../lib/data/lfw-dataset';
 import { rawPixelEmbedder } from '../../lib/eval/embedder';
+import { angularFisherScore } from '../../lib/eval/angular-fisher-score';
 import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
 import { inputTransforms } from '../../lib/models/preprocess';
 import { decodeAtInputSize, seededUniform } from './helpers';
@@ -30,6 +31,15 @@ describe('LFW layout to evaluation', () => {
     'Cid_C\t3\tDee_D\t2',
   ];
   const file = (name: string, i: number) => path.join(root, name, `${name}_000${i}.png`);
+  // The unique images in order of first mention, as LfwDataset lists them.
+  const imagePaths: string[] = [];
+  for (const cells of lines.slice(1).map((l) => l.split('\t'))) {
+    const pair =
+      cells.length === 3
+        ? [file(cells[0], +cells[1]), file(cells[0], +cells[2])]
+        : [file(cells[0], +cells[1]), file(cells[2], +cells[3])];
+    for (const f of pair) if (!imagePaths.includes(f)) imagePaths.push(f);
+  }
 
   before(async () => {
     const rand = seededUniform(8);
@@ -70,5 +80,29 @@ describe('LFW layout to evaluation', () => {
       expect(lfw.pairs[i].fold).to.equal(i < 6 ? 0 : 1);
       expect(lfw.pairs[i].same).to.equal(cells.length === 3);
     }
+  });
+
+  it("reports the Angular Fisher Score of the images' identities", async () => {
+    const lfw = await new LfwDataset(root, path.join(root, 'pairs.txt'), { extension: 'png' }).load(
+      { transforms: inputTransforms({ height: 8, width: 8 }), threads: 1 },
+    );
+    const ev = await new LfwEvaluator(lfw.images, lfw.pairs, { flip: 'none' }).evaluate(
+      rawPixelEmbedder(8, 8),
+    );
+    // Independently: the identity from each file's folder, raw-pixel features from the file.
+    const features: number[] = [];
+    const labels: number[] = [];
+    for (const kept of Array.from(lfw.images.kept)) {
+      const image = path.basename(path.dirname(imagePaths[kept]));
+      labels.push(names.indexOf(image));
+      features.push(
+        ...Array.from(await decodeAtInputSize(imagePaths[kept], 8, 8), (v) => (v - 127.5) / 128),
+      );
+    }
+    const want = angularFisherScore(Float64Array.from(features), labels, 8 * 8 * 3);
+    expect(ev.angularFisherScore?.definition).to.equal('paper');
+    expect(ev.angularFisherScore?.normalized).to.equal(true);
+    expect(ev.angularFisherScore?.classes).to.equal(4);
+    expect(ev.angularFisherScore?.afs).to.be.closeTo(want.afs, 1e-6);
   });
 });

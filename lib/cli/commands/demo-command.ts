@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { rawPixelEmbedder } from '../../eval/embedder';
+import { describeAfs } from '../../eval/angular-fisher-score';
 import { LfwEvaluator } from '../../eval/lfw-evaluator';
 import { writeReport } from '../../report/write-report';
 import { generateSyntheticFaces } from '../../synth/generate';
@@ -185,6 +186,7 @@ export const demoCommand: Command = {
         command: 'demo',
         accuracy: final.accuracy,
         std: final.std,
+        angularFisherScore: final.angularFisherScore,
         rawPixelAccuracy: raw.accuracy,
         rawPixelStd: raw.std,
         seconds,
@@ -211,6 +213,11 @@ export const demoCommand: Command = {
       const label = `held-out accuracy (${final.folds.length}-fold LFW protocol): `;
       out.line();
       out.line(`${label}${formatAccuracy(final)}`);
+      if (final.angularFisherScore) {
+        out.line(
+          `${'Angular Fisher score:'.padEnd(label.length)}${describeAfs(final.angularFisherScore)}`,
+        );
+      }
       out.line(
         `${'raw-pixel cosine on the same pairs:'.padEnd(label.length)}${formatAccuracy(raw)}`,
       );

@@ -6,6 +6,7 @@ import { writeReport } from '../../report/write-report';
 import { choiceArg, integerArg, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type Options } from '../command';
 import { FLIP_MODES } from '../../models/embed-images';
+import { describeAfs } from '../../eval/angular-fisher-score';
 import { loadHeldOut } from '../datasets';
 import { formatAccuracy } from '../run-report';
 
@@ -14,6 +15,9 @@ function evaluationLines(name: string, e: LfwEvaluation): string[] {
   return [
     `${name}: accuracy ${formatAccuracy(e)} (threshold ${e.threshold.toFixed(4)})`,
     `  AUC ${e.roc.auc.toFixed(4)}, EER ${e.roc.eer.toFixed(4)}, ${tar}`,
+    ...(e.angularFisherScore
+      ? [`  Angular Fisher score ${describeAfs(e.angularFisherScore)}`]
+      : []),
   ];
 }
 
