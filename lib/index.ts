@@ -51,6 +51,21 @@ export type { SkippedImage, CacheMiss } from './data/image-cache';
 export { DecodePool } from './data/decode-pool';
 export type { DecodeJob, DecodeOutcome, DecodePoolOptions } from './data/decode-pool';
 export { decodeImage } from './data/image-decoder';
+export { recordIOSource, RecordIOSource } from './data/formats/recordio-source';
+export type { RecordIOSourceOptions, RecordIOProperty } from './data/formats/recordio-source';
+export {
+  loadVerificationBin,
+  readVerificationBin,
+  parseVerificationBin,
+  binPairs,
+} from './data/insightface-bin';
+export type {
+  VerificationBin,
+  LoadVerificationBinOptions,
+  LoadedVerificationBin,
+} from './data/insightface-bin';
+export { unpickle, PickleTuple, PickleGlobal } from './data/formats/pickle';
+export type { PickleValue } from './data/formats/pickle';
 export { DataLoader } from './data/data-loader';
 export type { DataLoaderOptions, RandomTransform } from './data/data-loader';
 export { Rng } from './data/rng';
