@@ -68,6 +68,10 @@ export type { LoadImagesOptions, LoadedImages, OnBadImage } from './data/load-im
 export type { SkippedImage } from './data/image-cache';
 export { DataLoader } from './data/data-loader';
 export type { DataLoaderOptions, RandomTransform } from './data/data-loader';
+export { recordIOSource } from './data/formats/recordio-source';
+export type { RecordIOSourceOptions, RecordIOProperty } from './data/formats/recordio-source';
+export { loadVerificationBin } from './data/insightface-bin';
+export type { LoadVerificationBinOptions, LoadedVerificationBin } from './data/insightface-bin';
 export { makeVerificationPairs } from './data/verification-pairs';
 export type { MakePairsOptions } from './data/verification-pairs';
 export { Resize } from './data/transforms/resize';

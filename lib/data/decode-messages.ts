@@ -3,7 +3,7 @@ import type { TransformSpec } from './transforms/transform';
 /** A chunk of images for a DecodePool worker. */
 export interface DecodeRequest {
   specs: TransformSpec[];
-  jobs: { index: number; path: string; landmarks?: number[] }[];
+  jobs: { index: number; path: string; landmarks?: number[]; bytes?: Uint8Array }[];
 }
 
 export type DecodeResultMessage =

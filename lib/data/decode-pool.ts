@@ -6,8 +6,15 @@ import type { DeterministicTransform } from './transforms/transform';
 import type { FivePoints, RawImage } from './transforms/raw-image';
 
 export interface DecodeJob {
+  /** The file to read; with `bytes`, only the image's name in errors. */
   path: string;
   landmarks?: FivePoints;
+  /**
+   * The encoded image already in memory (a RecordIO record, an image inside a pickled .bin),
+   * decoded instead of reading `path`. Sent to a worker by copying its whole buffer: give each
+   * image a buffer of its own.
+   */
+  bytes?: Uint8Array;
 }
 
 export type DecodeOutcome = { ok: true; image: RawImage } | { ok: false; error: string };
@@ -71,6 +78,7 @@ export class DecodePool {
           index: start + k,
           path: job.path,
           landmarks: job.landmarks ? Array.from(job.landmarks) : undefined,
+          bytes: job.bytes,
         })),
       });
     }

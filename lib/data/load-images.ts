@@ -22,6 +22,10 @@ export interface LoadImagesOptions {
   labels?: Int32Array | readonly number[];
   /** One five-point set per path (or undefined), for FaceAlign. */
   landmarks?: readonly (FivePoints | undefined)[];
+  /** One encoded image per path, decoded instead of reading the path (which then only names
+   * the image in errors), e.g. the images of a container file. Not cached (no cacheDir). Each
+   * should own its memory: a view into a larger buffer sends the whole buffer to a worker. */
+  bytes?: readonly Uint8Array[];
   /** Folder for the binary cache; without it every call decodes. */
   cacheDir?: string;
   /** Stem of the cache file name (default 'images'); older files with the same stem are replaced. */
@@ -78,6 +82,14 @@ function checkOptions(paths: readonly string[], options: LoadImagesOptions): voi
     throw new Error(
       `loadImages: expected ${paths.length} landmark sets (one per path) but received ${options.landmarks.length}`,
     );
+  }
+  if (options.bytes && options.bytes.length !== paths.length) {
+    throw new Error(
+      `loadImages: expected ${paths.length} encoded images (one per path) but received ${options.bytes.length}`,
+    );
+  }
+  if (options.bytes && options.cacheDir) {
+    throw new Error('loadImages: images given as bytes are not cached; leave out cacheDir');
   }
   if (options.onBadImage && options.onBadImage !== 'error' && options.onBadImage !== 'skip') {
     throw new Error(
@@ -159,7 +171,11 @@ async function decodeAll(
   onBadImage: OnBadImage,
 ): Promise<CachedImages> {
   const n = paths.length;
-  const jobs: DecodeJob[] = paths.map((p, i) => ({ path: p, landmarks: options.landmarks?.[i] }));
+  const jobs: DecodeJob[] = paths.map((p, i) => ({
+    path: p,
+    landmarks: options.landmarks?.[i],
+    bytes: options.bytes?.[i],
+  }));
   const ok = new Uint8Array(n);
   const bad: SkippedImage[] = [];
   let images: Uint8Array | undefined;

@@ -1,0 +1,144 @@
+// insightface's verification sets (lfw.bin, cfp_fp.bin, agedb_30.bin, ...): a pickled tuple
+// (list of encoded images, list of booleans); pair i is images 2i and 2i+1, same person when
+// boolean i is True. Their evaluation (recognition/arcface_torch/eval/verification.py) splits the
+// pairs into ten folds with sklearn's KFold(n_splits=10, shuffle=False): consecutive runs, the
+// first n % 10 of them one pair longer.
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { PickleTuple, typeName, unpickle, type PickleValue } from './formats/pickle';
+import { loadImages, type LoadedImages } from './load-images';
+import type { DecodePool } from './decode-pool';
+import type { DeterministicTransform } from './transforms/transform';
+import type { VerificationPair } from './types';
+
+/** The content of a verification .bin, images still encoded. */
+export interface VerificationBin {
+  /** Encoded images (JPEG, PNG...), two per pair. */
+  images: Uint8Array[];
+  /** One per pair: whether its two images show the same person. */
+  same: boolean[];
+}
+
+/** The folds of insightface's evaluation. */
+export const BIN_FOLDS = 10;
+
+function itemsOf(value: PickleValue): readonly PickleValue[] | undefined {
+  if (Array.isArray(value)) return value;
+  if (value instanceof PickleTuple) return value.items;
+  return undefined;
+}
+
+/** Checks the unpickled value's shape: (list of bytes, list of booleans), two images a pair. */
+export function parseVerificationBin(bytes: Uint8Array, file: string): VerificationBin {
+  const root = unpickle(bytes, file);
+  const pair = itemsOf(root);
+  if (!pair || pair.length !== 2) {
+    throw new Error(
+      `${file}: expected a pickled (images, issame) pair but found ${typeName(root)}`,
+    );
+  }
+  const images = itemsOf(pair[0]);
+  const same = itemsOf(pair[1]);
+  if (!images) throw new Error(`${file}: expected a list of images but found ${typeName(pair[0])}`);
+  if (!same) throw new Error(`${file}: expected a list of booleans but found ${typeName(pair[1])}`);
+  images.forEach((image, i) => {
+    if (!(image instanceof Uint8Array)) {
+      throw new Error(`${file}: image ${i} is ${typeName(image)}, not bytes`);
+    }
+  });
+  same.forEach((s, i) => {
+    if (typeof s !== 'boolean') {
+      throw new Error(`${file}: issame[${i}] is ${typeName(s)}, not a boolean`);
+    }
+  });
+  if (same.length === 0 || images.length !== 2 * same.length) {
+    throw new Error(
+      `${file}: ${images.length} images for ${same.length} pairs; expected two images per pair`,
+    );
+  }
+  return { images: images as Uint8Array[], same: same as boolean[] };
+}
+
+/** Reads and parses a verification .bin (the whole file: its images are all needed). */
+export async function readVerificationBin(file: string): Promise<VerificationBin> {
+  let bytes: Uint8Array;
+  try {
+    bytes = await fs.readFile(file);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(
+      code === 'ENOENT'
+        ? `verification file ${file} does not exist`
+        : `cannot read ${file} (${code ?? (err as Error).message})`,
+    );
+  }
+  return parseVerificationBin(bytes, file);
+}
+
+/**
+ * Pairs (2i, 2i+1) in `folds` consecutive folds as sklearn's KFold without shuffling makes
+ * them: n // folds pairs each, the first n % folds folds one more.
+ */
+export function binPairs(same: readonly boolean[], folds = BIN_FOLDS): VerificationPair[] {
+  if (!Number.isInteger(folds) || folds < 2) {
+    throw new RangeError(`Expected an integer >= 2 for folds but received ${folds}`);
+  }
+  const n = same.length;
+  if (n < folds) throw new Error(`${folds} folds need at least ${folds} pairs but there are ${n}`);
+  const pairs: VerificationPair[] = [];
+  for (let fold = 0, i = 0; fold < folds; fold++) {
+    const size = Math.floor(n / folds) + (fold < n % folds ? 1 : 0);
+    for (let k = 0; k < size; k++, i++) {
+      pairs.push({ a: 2 * i, b: 2 * i + 1, same: same[i], fold, line: i + 1 });
+    }
+  }
+  return pairs;
+}
+
+export interface LoadVerificationBinOptions {
+  /** Run on every decoded image (e.g. the centre crop to a model's input). */
+  transforms?: readonly DeterministicTransform[];
+  /** Folds of the protocol (default 10, as insightface). */
+  folds?: number;
+  /** Decode threads, or a pool of your own (as loadImages). */
+  threads?: number;
+  pool?: DecodePool;
+  /** Called as images are decoded, with the count done and the total. */
+  onProgress?: (done: number, total: number) => void;
+}
+
+export interface LoadedVerificationBin {
+  /** Decoded and transformed images, in file order: pair i is images 2i and 2i+1. */
+  images: LoadedImages;
+  pairs: VerificationPair[];
+  file: string;
+}
+
+/**
+ * Loads a verification .bin for LfwEvaluator: images decoded on the worker pool (each named
+ * `file#index` in errors; a bad image is an error), pairs in insightface's ten folds.
+ */
+export async function loadVerificationBin(
+  file: string,
+  options: LoadVerificationBinOptions = {},
+): Promise<LoadedVerificationBin> {
+  const resolved = path.resolve(file);
+  const bin = await readVerificationBin(resolved);
+  let pairs: VerificationPair[];
+  try {
+    pairs = binPairs(bin.same, options.folds);
+  } catch (err) {
+    throw new Error(`${resolved}: ${(err as Error).message}`);
+  }
+  const images = await loadImages(
+    bin.images.map((_, i) => `${resolved}#${i}`),
+    {
+      bytes: bin.images,
+      transforms: options.transforms,
+      threads: options.threads,
+      pool: options.pool,
+      onProgress: options.onProgress,
+    },
+  );
+  return { images, pairs, file: resolved };
+}
