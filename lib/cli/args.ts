@@ -6,6 +6,24 @@ export function stringArg(values: ParsedValues, name: string): string | undefine
   return typeof value === 'string' ? value : undefined;
 }
 
+/** Every value of a repeatable option, in order. */
+export function stringListArg(values: ParsedValues, name: string): string[] {
+  const value = values[name];
+  return Array.isArray(value) ? value : typeof value === 'string' ? [value] : [];
+}
+
+/** "1.5,2,3" -> [1.5, 2, 3], exactly `count` finite numbers, or a UsageError naming the flag. */
+export function numberListArg(text: string, name: string, count: number): number[] {
+  const parts = text.split(',').map((p) => p.trim());
+  const numbers = parts.map(Number);
+  if (parts.length !== count || parts.some((p) => p === '') || !numbers.every(Number.isFinite)) {
+    throw new UsageError(
+      `--${name} expects ${count} comma-separated numbers but received '${text}'`,
+    );
+  }
+  return numbers;
+}
+
 export function requiredString(values: ParsedValues, name: string): string {
   const value = stringArg(values, name);
   if (value === undefined || value === '') throw new UsageError(`--${name} is required`);

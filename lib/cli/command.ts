@@ -10,10 +10,12 @@ export interface OptionInfo {
   description: string;
   /** The default as --help shows it; the code reads the same value from the same place. */
   default?: string | number;
+  /** May be given more than once (the values in order). */
+  multiple?: boolean;
 }
 
 export type Options = Record<string, OptionInfo>;
-export type ParsedValues = Record<string, string | boolean | undefined>;
+export type ParsedValues = Record<string, string | boolean | string[] | undefined>;
 
 export interface Command {
   name: string;

@@ -19,7 +19,8 @@ export function topLevelHelp(commands: readonly Command[]): string {
 function flagText(name: string, info: OptionInfo): string {
   const short = info.short ? `-${info.short}, ` : '    ';
   const value = info.type === 'string' ? ` ${info.value ?? 'VALUE'}` : '';
-  return `${short}--${name}${value}`;
+  const again = info.multiple ? ' ...' : '';
+  return `${short}--${name}${value}${again}`;
 }
 
 export function commandHelp(command: Command): string {

@@ -3,16 +3,22 @@
 // failure, a stack trace only with --verbose.
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { version } from '../version';
-import { commonOptions, UsageError, type Command, type Options } from './command';
+import {
+  commonOptions,
+  UsageError,
+  type Command,
+  type Options,
+  type ParsedValues,
+} from './command';
 import { commands } from './commands';
 import { commandHelp, nearest, topLevelHelp } from './help';
 import { Output, type OutputStreams } from './output';
 
 function parseConfig(options: Options): NonNullable<ParseArgsConfig['options']> {
   return Object.fromEntries(
-    Object.entries(options).map(([name, { type, short }]) => [
+    Object.entries(options).map(([name, { type, short, multiple }]) => [
       name,
-      short ? { type, short } : { type },
+      { type, ...(short ? { short } : {}), ...(multiple ? { multiple } : {}) },
     ]),
   );
 }
@@ -68,11 +74,7 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
       stdout.write(`${commandHelp(command)}\n`);
       return 0;
     }
-    return await command.run(
-      parsed.values as Record<string, string | boolean | undefined>,
-      parsed.positionals,
-      out,
-    );
+    return await command.run(parsed.values as ParsedValues, parsed.positionals, out);
   } catch (error) {
     const err = error instanceof Error ? error : new Error(String(error));
     const usage = err instanceof UsageError;

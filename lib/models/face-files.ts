@@ -1,10 +1,12 @@
 // Faces from image files: embeddings of files, and a same/different verdict for two. Files are
 // decoded on the data pipeline's worker pool and brought to the model's input by the same
-// preprocessing as the training and evaluation sets; features follow the evaluator's protocol
-// (default: the image's features and its mirror's, concatenated), so a threshold from
-// `LfwEvaluator` (with subtractMean off, as here) applies unchanged.
+// preprocessing as the training and evaluation sets (aligned on landmarks or a box when given:
+// face-location.ts); features follow the evaluator's protocol (default: the image's features
+// and its mirror's, concatenated), so a threshold from `LfwEvaluator` (with subtractMean off, as
+// here) applies unchanged.
 import { loadImages } from '../data/load-images';
 import { embedImages, type Embedder, type FlipMode } from './embed-images';
+import { locateFaces, type Alignment, type FaceLocations } from './face-location';
 import { inputTransforms } from './preprocess';
 
 export interface FileEmbedder extends Embedder {
@@ -13,7 +15,7 @@ export interface FileEmbedder extends Embedder {
   readonly threshold?: number;
 }
 
-export interface EmbedFilesOptions {
+export interface EmbedFilesOptions extends FaceLocations {
   flip?: FlipMode; // default 'concat'
   /** Scale each embedding to unit length, so a dot product is the cosine (default true). */
   normalize?: boolean;
@@ -26,25 +28,57 @@ export interface FileEmbeddings {
   paths: string[];
   embeddings: Float32Array; // paths.length x dim
   dim: number;
+  /** Per file: aligned on 'landmarks' or a 'box', or used as a 'pre-aligned' face crop. */
+  alignment: Alignment[];
 }
 
-function fileFeatures(model: FileEmbedder, paths: readonly string[], options: EmbedFilesOptions) {
+async function fileFeatures(
+  model: FileEmbedder,
+  paths: readonly string[],
+  options: EmbedFilesOptions,
+) {
   if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string')) {
     throw new Error('Expected an array of file paths for paths');
   }
-  const transforms = inputTransforms(model.inputSize);
-  return embedImages(
-    model,
-    paths.length,
-    async (start, count) =>
-      (await loadImages(paths.slice(start, start + count), { transforms })).images,
-    {
-      flip: options.flip,
-      batchSize: options.batchSize,
-      normalize: options.normalize ?? true,
-      onProgress: options.onProgress,
-    },
-  );
+  const { points, alignment } = locateFaces(paths, options);
+  const { height, width } = model.inputSize;
+  const aligned = inputTransforms(model.inputSize, { aligned: true });
+  if (alignment.some((a) => a !== 'pre-aligned') && !(height === 112 && width === 96)) {
+    throw new Error(
+      `landmarks and boxes align faces for the 112x96 nets; this model takes ${height}x${width} ` +
+        'whole images (resized and centre-cropped), as it was trained',
+    );
+  }
+  const plain = inputTransforms(model.inputSize);
+  const pixels = height * width * 3;
+  // Aligned and pre-aligned files take different transforms: each group is decoded in one call.
+  const decode = async (start: number, count: number) => {
+    const batch = new Uint8Array(count * pixels);
+    for (const [group, transforms] of [
+      [false, plain],
+      [true, aligned],
+    ] as const) {
+      const rows = [...Array(count).keys()].filter(
+        (k) => (points[start + k] !== undefined) === group,
+      );
+      if (rows.length === 0) continue;
+      const set = await loadImages(
+        rows.map((k) => paths[start + k]),
+        { transforms, landmarks: group ? rows.map((k) => points[start + k]) : undefined },
+      );
+      rows.forEach((k, r) =>
+        batch.set(set.images.subarray(r * pixels, (r + 1) * pixels), k * pixels),
+      );
+    }
+    return batch;
+  };
+  const result = await embedImages(model, paths.length, decode, {
+    flip: options.flip,
+    batchSize: options.batchSize,
+    normalize: options.normalize ?? true,
+    onProgress: options.onProgress,
+  });
+  return { ...result, alignment };
 }
 
 export async function embedFiles(
@@ -52,8 +86,8 @@ export async function embedFiles(
   paths: readonly string[],
   options: EmbedFilesOptions = {},
 ): Promise<FileEmbeddings> {
-  const { features, dim } = await fileFeatures(model, paths, options);
-  return { paths: [...paths], embeddings: Float32Array.from(features), dim };
+  const { features, dim, alignment } = await fileFeatures(model, paths, options);
+  return { paths: [...paths], embeddings: Float32Array.from(features), dim, alignment };
 }
 
 /** Cosine similarity of two image files' faces. */
@@ -61,9 +95,9 @@ export async function fileSimilarity(
   model: FileEmbedder,
   a: string,
   b: string,
-  options: Pick<EmbedFilesOptions, 'flip'> = {},
+  options: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes'> = {},
 ): Promise<number> {
-  const { features, dim } = await fileFeatures(model, [a, b], { flip: options.flip });
+  const { features, dim } = await fileFeatures(model, [a, b], options);
   let similarity = 0;
   for (let k = 0; k < dim; k++) similarity += features[k] * features[dim + k];
   return similarity;
@@ -81,7 +115,7 @@ export async function verify(
   model: FileEmbedder,
   a: string,
   b: string,
-  options: Pick<EmbedFilesOptions, 'flip'> & { threshold?: number } = {},
+  options: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes'> & { threshold?: number } = {},
 ): Promise<Verdict> {
   const threshold = options.threshold ?? model.threshold;
   if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {

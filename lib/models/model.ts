@@ -163,7 +163,7 @@ export class Model implements FaceModel {
   verify(
     a: string,
     b: string,
-    options?: Pick<EmbedFilesOptions, 'flip'> & { threshold?: number },
+    options?: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes'> & { threshold?: number },
   ): Promise<Verdict> {
     return verify(this, a, b, options);
   }

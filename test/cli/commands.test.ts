@@ -62,6 +62,16 @@ describe('sphereface CLI', function () {
       ],
       [['embed', '--model', 'x.sfm'], 2, /--out is required/],
       [['verify', '--model', 'x.sfm', 'a.jpg'], 2, /expected two image files but received 1/],
+      [
+        ['verify', '--model', 'x.sfm', '--points', '1,2,3', 'a.jpg', 'b.jpg'],
+        2,
+        /--points expects 10 comma-separated numbers but received '1,2,3'/,
+      ],
+      [
+        ['verify', '--model', 'x.sfm', '--box', '1,2,3,4', 'a.jpg', 'b.jpg'],
+        2,
+        /--box is needed once per image: 2 images, 1 given/,
+      ],
       [['demo', '--identities', '1'], 2, /--identities expects an integer >= 2/],
       [['bench', '--threads', '0'], 2, /.+/],
     ];
@@ -212,6 +222,23 @@ describe('sphereface CLI', function () {
       ...images,
     ]);
     expect(embedded.code, embedded.stderr).to.equal(0);
+    expect(embedded.stderr).to.match(
+      /no landmarks or box given: the images are used as pre-aligned/,
+    );
+    // Boxes align faces for the 112x96 nets; this sphere-cnn4 takes whole images.
+    const boxed = await sphereface([
+      'verify',
+      '--model',
+      modelFile,
+      '--box',
+      '10,10,100,120',
+      '--box',
+      '5,5,90,100',
+      images[0],
+      images[1],
+    ]);
+    expect(boxed.code).to.equal(1);
+    expect(boxed.stderr).to.match(/landmarks and boxes align faces for the 112x96 nets/);
     const npy = await fs.readFile(`${prefix}.npy`);
     expect(npy.subarray(1, 6).toString()).to.equal('NUMPY');
     expect(npy.toString('latin1', 10, 80)).to.contain("'shape': (3, 1024)");

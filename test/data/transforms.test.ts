@@ -4,7 +4,7 @@ import { CenterCrop } from '../../lib/data/transforms/center-crop';
 import { FaceAlign, SPHEREFACE_TEMPLATE } from '../../lib/data/transforms/face-align';
 import { Normalize } from '../../lib/data/transforms/normalize';
 import { RandomCrop } from '../../lib/data/transforms/random-crop';
-import { Resize } from '../../lib/data/transforms/resize';
+import { Resize, ResizeToCover } from '../../lib/data/transforms/resize';
 import { applyAffine, fitSimilarity } from '../../lib/data/transforms/similarity';
 import { Random } from '../../lib/util/random';
 import { rgbOf } from './helpers';
@@ -73,6 +73,36 @@ describe('data transforms', () => {
     expect(new Resize(96).outputSize(100, 300)).to.deep.equal([96, 288]);
     expect(new Resize([112, 96]).outputSize(250, 250)).to.deep.equal([112, 96]);
     expect(() => new Resize(0)).to.throw(/positive integer for size/);
+  });
+
+  it('ResizeToCover scales by the smallest factor that covers the target', () => {
+    const cover = new ResizeToCover(112, 96);
+    // A square photo: its side becomes 112, exactly as Resize(112) does.
+    const square = {
+      width: 250,
+      height: 250,
+      data: rgbOf(250, 250, (x, y) => [x, y, (x * y) % 256]),
+    };
+    const a = cover.apply(square);
+    const b = new Resize(112).apply(square);
+    expect([a.height, a.width]).to.deep.equal([112, 112]);
+    expect(Buffer.from(a.data).equals(Buffer.from(b.data))).to.equal(true);
+    // The target's own aspect: scaled to exactly the target; the target itself: untouched.
+    expect(cover.outputSize(224, 192)).to.deep.equal([112, 96]);
+    const own = { width: 96, height: 112, data: rgbOf(96, 112, (x, y) => [x, y, 7]) };
+    expect(cover.apply(own)).to.equal(own);
+    // Any shape: both sides cover the target, and one of them fits it.
+    for (const [h, w] of [
+      [100, 300],
+      [300, 100],
+      [113, 95],
+      [40, 41],
+      [1000, 700],
+    ]) {
+      const [oh, ow] = cover.outputSize(h, w);
+      expect(oh >= 112 && ow >= 96, `${h}x${w}`).to.equal(true);
+      expect(oh === 112 || ow === 96, `${h}x${w}`).to.equal(true);
+    }
   });
 
   it('CenterCrop uses Python rounding for odd margins and pads small images', () => {

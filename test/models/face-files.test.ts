@@ -4,7 +4,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Jimp } from 'jimp';
 import { rawPixelEmbedder } from '../../lib/eval/embedder';
+import { FileListDataset } from '../../lib/data/file-list-dataset';
+import { LandmarksFile } from '../../lib/data/landmarks-file';
+import { SPHEREFACE_TEMPLATE } from '../../lib/data/transforms/face-align';
 import { embedFiles, verify } from '../../lib/models/face-files';
+import { boxLandmarks } from '../../lib/models/face-location';
+import { inputTransforms } from '../../lib/models/preprocess';
 import { decodeAtInputSize, rejection, seededUniform } from '../eval/helpers';
 
 const H = 6;
@@ -140,5 +145,79 @@ describe('face files', () => {
     fs.writeFileSync(text, 'not an image');
     expect((await rejection(embedFiles(model, [text]))).message).to.contain(text);
     expect((await rejection(verify(model, files[0], files[1]))).message).to.match(/threshold/);
+  });
+});
+
+describe('face files aligned on landmarks or a box', () => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'aligned-'));
+  // A model that keeps the images it is given: what reaches the net, byte for byte.
+  const seen: Uint8Array[] = [];
+  const capture = {
+    embeddingDim: 1,
+    inputSize: { height: 112, width: 96 },
+    async embed(images: Uint8Array, n: number) {
+      for (let i = 0; i < n; i++) seen.push(images.slice(i * 112 * 96 * 3, (i + 1) * 112 * 96 * 3));
+      return new Float32Array(n).fill(1);
+    },
+  };
+  const photo = path.join(dir, 'photo.png');
+  const crop = path.join(dir, 'crop.png');
+  // Landmarks somewhere in a 160x150 photo: eyes, nose tip, mouth corners.
+  const points = [52.5, 60.2, 101.3, 58.8, 77.1, 86.4, 57.9, 110.6, 98.2, 109.7];
+  let cropPixels: Uint8Array;
+
+  before(async () => {
+    await writePng(photo, 160, 150, 31);
+    cropPixels = await writePng(crop, 96, 112, 32);
+  });
+
+  it("gives the net exactly the training pipeline's aligned crop", async () => {
+    // The training pipeline: a labelled list with landmarks, loaded with the arch's transforms.
+    const list = path.join(dir, 'list.txt');
+    fs.writeFileSync(list, `photo.png 0 ${points.join(' ')}\n`);
+    const training = await new FileListDataset(list).load({
+      transforms: inputTransforms({ height: 112, width: 96 }, { aligned: true }),
+    });
+    seen.length = 0;
+    const out = await embedFiles(capture, [photo, crop], {
+      landmarks: [points, undefined],
+      flip: 'none',
+    });
+    expect(out.alignment).to.deep.equal(['landmarks', 'pre-aligned']);
+    expect(Buffer.from(seen[0]).equals(Buffer.from(training.images))).to.equal(true);
+    // Without landmarks a 96x112 crop is used as it is.
+    expect(Buffer.from(seen[1]).equals(Buffer.from(cropPixels))).to.equal(true);
+  });
+
+  it('finds landmarks in a landmark file by path, and aligns a box onto the template', async () => {
+    const file = path.join(dir, 'landmarks.txt');
+    fs.writeFileSync(file, `photo.png\t${points.join(' ')}\n`);
+    seen.length = 0;
+    await embedFiles(capture, [photo], { landmarks: new LandmarksFile(file), flip: 'none' });
+    await embedFiles(capture, [photo], { landmarks: [points], flip: 'none' });
+    expect(Buffer.from(seen[0]).equals(Buffer.from(seen[1]))).to.equal(true);
+    // A box that is the whole 96x112 crop puts the template's points where they are: no change.
+    seen.length = 0;
+    const boxed = await embedFiles(capture, [crop], { boxes: [[0, 0, 96, 112]], flip: 'none' });
+    expect(boxed.alignment).to.deep.equal(['box']);
+    boxLandmarks([0, 0, 96, 112]).forEach((v, i) =>
+      expect(v).to.be.closeTo(SPHEREFACE_TEMPLATE[i], 1e-12),
+    );
+    let largest = 0;
+    seen[0].forEach((v, i) => (largest = Math.max(largest, Math.abs(v - cropPixels[i]))));
+    expect(largest).to.be.at.most(1); // bilinear sampling at the pixel centres, up to rounding
+  });
+
+  it('refuses landmarks for a square-input net and a malformed box', async () => {
+    const square = { ...capture, inputSize: { height: 96, width: 96 } };
+    expect(
+      (await rejection(embedFiles(square, [photo], { landmarks: [points] }))).message,
+    ).to.match(/112x96 nets/);
+    expect(
+      (await rejection(embedFiles(capture, [photo], { boxes: [[0, 0, -5, 10]] }))).message,
+    ).to.match(/width, height > 0/);
+    expect(
+      (await rejection(embedFiles(capture, [photo, crop], { landmarks: [points] }))).message,
+    ).to.match(/one entry of landmarks per path/);
   });
 });

@@ -5,6 +5,7 @@ import { loadModel } from '../../models/model';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { integerArg, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type Options } from '../command';
+import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 
 function readList(file: string): string[] {
   let text: string;
@@ -35,6 +36,7 @@ const flags = {
     description: "the image's features alone (default: image and mirror concatenated)",
   },
   'batch-size': { type: 'string', value: 'N', description: 'images per embed call', default: 64 },
+  ...faceOptions,
 } satisfies Options;
 
 export const embedCommand: Command = {
@@ -53,6 +55,7 @@ export const embedCommand: Command = {
     ];
     if (paths.length === 0)
       throw new UsageError('give image files, or --list FILE with one path a line');
+    const faces = faceLocationArgs(values, paths.length);
     const missing = paths.find((p) => !fs.existsSync(p));
     if (missing) throw new Error(`image ${missing} does not exist`);
     if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
@@ -60,6 +63,7 @@ export const embedCommand: Command = {
     const model = await loadModel(modelFile);
     try {
       const embedded = await model.embedFiles(paths, {
+        ...faces,
         flip: values['no-flip'] === true ? 'none' : 'concat',
         batchSize,
         onProgress: out.counter('embedding'),
@@ -67,11 +71,14 @@ export const embedCommand: Command = {
       const n = embedded.paths.length;
       await fs.promises.mkdir(path.dirname(path.resolve(prefix)), { recursive: true });
       await writeFileAtomic(`${prefix}.npy`, encodeNpy(embedded.embeddings, [n, embedded.dim]));
+      const note = alignmentNote(embedded.alignment);
+      if (note) out.note(note);
       const index = {
         model: path.resolve(modelFile),
         arch: model.arch,
         dim: embedded.dim,
         paths: embedded.paths,
+        alignment: embedded.alignment,
       };
       await writeFileAtomic(`${prefix}.json`, JSON.stringify(index, null, 2) + '\n');
       const result = { embeddings: `${prefix}.npy`, paths: `${prefix}.json`, n, dim: embedded.dim };

@@ -1,5 +1,7 @@
 import * as fs from 'node:fs';
 import { fileSimilarity } from '../../models/face-files';
+import { locateFaces } from '../../models/face-location';
+import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 import { loadModel } from '../../models/model';
 import { numberArg, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
@@ -33,12 +35,14 @@ export const verifyCommand: Command = {
       value: 'FILE',
       description: "take the threshold from an evaluation's summary.json (evaluation.threshold)",
     },
+    ...faceOptions,
   },
   async run(values, positionals, out) {
     if (positionals.length !== 2) {
       throw new UsageError(`expected two image files but received ${positionals.length}`);
     }
     const modelFile = requiredString(values, 'model');
+    const faces = faceLocationArgs(values, 2);
     const summaryFile = stringArg(values, 'summary');
     let threshold = numberArg(values, 'threshold');
     if (threshold !== undefined && summaryFile) {
@@ -51,10 +55,12 @@ export const verifyCommand: Command = {
     const model = await loadModel(modelFile);
     try {
       const [a, b] = positionals;
+      const note = alignmentNote(locateFaces([a, b], faces).alignment);
+      if (note) out.note(note);
       const verdict =
         threshold === undefined
-          ? { similarity: await fileSimilarity(model, a, b), same: undefined }
-          : await model.verify(a, b, { threshold });
+          ? { similarity: await fileSimilarity(model, a, b, faces), same: undefined }
+          : await model.verify(a, b, { ...faces, threshold });
       const { similarity, same } = verdict;
       out.result({ a, b, similarity, threshold, same });
       out.line(

@@ -41,6 +41,42 @@ export class Resize implements DeterministicTransform {
   }
 }
 
+/**
+ * Resize by the smallest factor that makes the image cover height x width (both sides at least
+ * as large), keeping its aspect ratio, with Resize's sampling: what a centre crop to that size
+ * needs. A square photo gets its side set to max(height, width), as Resize(max) would; an image
+ * of the target's own aspect is scaled to exactly the target.
+ */
+export class ResizeToCover implements DeterministicTransform {
+  readonly random = false;
+
+  constructor(
+    readonly height: number,
+    readonly width: number,
+  ) {
+    positiveInteger(height, 'height', 'ResizeToCover');
+    positiveInteger(width, 'width', 'ResizeToCover');
+  }
+
+  spec(): TransformSpec {
+    return { kind: 'resize-to-cover', height: this.height, width: this.width };
+  }
+
+  outputSize(height: number, width: number): [number, number] {
+    const scale = Math.max(this.height / height, this.width / width);
+    return [
+      Math.max(this.height, Math.round(height * scale)),
+      Math.max(this.width, Math.round(width * scale)),
+    ];
+  }
+
+  apply(image: RawImage): RawImage {
+    const [outH, outW] = this.outputSize(image.height, image.width);
+    if (outH === image.height && outW === image.width) return image;
+    return resizeBilinear(image, outW, outH);
+  }
+}
+
 const PRECISION_BITS = 32 - 8 - 2;
 
 interface Taps {

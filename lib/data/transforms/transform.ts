@@ -3,6 +3,7 @@ import type { FivePoints, RawImage } from './raw-image';
 /** Plain-data description of a transform: sent to decode workers and hashed into cache keys. */
 export type TransformSpec =
   | { kind: 'resize'; size: number | [number, number] }
+  | { kind: 'resize-to-cover'; height: number; width: number }
   | { kind: 'center-crop'; height: number; width: number }
   | {
       kind: 'face-align';

@@ -1,0 +1,65 @@
+// Where the faces are, from the command line: a landmark file, five points per image, or a face
+// box per image (embed and verify). Without any, the images are used as pre-aligned crops.
+import * as fs from 'node:fs';
+import { LandmarksFile } from '../data/landmarks-file';
+import type { FaceBox, FaceLocations } from '../models/face-location';
+import { numberListArg, stringArg, stringListArg } from './args';
+import { UsageError, type Options, type ParsedValues } from './command';
+
+export const faceOptions: Options = {
+  landmarks: {
+    type: 'string',
+    value: 'FILE',
+    description: 'five points per image (path<TAB>x1 y1 ... x5 y5; paths relative to FILE): align',
+  },
+  points: {
+    type: 'string',
+    value: 'x1,y1,...,x5,y5',
+    multiple: true,
+    description: "an image's eyes, nose tip and mouth corners, once per image in order: align",
+  },
+  box: {
+    type: 'string',
+    value: 'x,y,w,h',
+    multiple: true,
+    description: "an image's face box (the region the 96x112 crop shows), once per image: align",
+  },
+};
+
+export function faceLocationArgs(values: ParsedValues, images: number): FaceLocations {
+  const file = stringArg(values, 'landmarks');
+  const points = stringListArg(values, 'points').map((t) => numberListArg(t, 'points', 10));
+  const boxes = stringListArg(values, 'box').map(
+    (t) => numberListArg(t, 'box', 4) as unknown as FaceBox,
+  );
+  if ([file !== undefined, points.length > 0, boxes.length > 0].filter(Boolean).length > 1) {
+    throw new UsageError('give one of --landmarks, --points and --box');
+  }
+  for (const [name, list] of [
+    ['points', points],
+    ['box', boxes],
+  ] as const) {
+    if (list.length > 0 && list.length !== images) {
+      throw new UsageError(
+        `--${name} is needed once per image: ${images} images, ${list.length} given`,
+      );
+    }
+  }
+  if (file !== undefined) {
+    if (!fs.existsSync(file)) throw new Error(`landmark file ${file} does not exist`);
+    return { landmarks: new LandmarksFile(file) };
+  }
+  if (points.length > 0) return { landmarks: points };
+  if (boxes.length > 0) return { boxes };
+  return {};
+}
+
+/** The line that says how faces were brought to the input, when any was not aligned. */
+export function alignmentNote(alignment: readonly string[]): string | undefined {
+  const loose = alignment.filter((a) => a === 'pre-aligned').length;
+  if (loose === 0) return undefined;
+  const how = 'used as pre-aligned face crops (resized to cover the input, centre-cropped)';
+  return loose === alignment.length
+    ? `no landmarks or box given: the images are ${how}`
+    : `${loose} of ${alignment.length} images have no landmarks or box: ${how}`;
+}

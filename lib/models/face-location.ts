@@ -1,0 +1,85 @@
+// Where the face is in a photo, and how that brings it to a model's input: five landmarks go
+// through the training pipeline's FaceAlign (cp2tform similarity onto the 96x112 template); a
+// box is taken as the region the 96x112 crop should show (the template's points placed in it,
+// then the same alignment); without either the photo is taken as an already aligned face crop
+// (resized to cover the input and centre-cropped).
+import * as path from 'node:path';
+import { LandmarksFile, normaliseRelative } from '../data/landmarks-file';
+import { SPHEREFACE_TEMPLATE } from '../data/transforms/face-align';
+import type { FivePoints } from '../data/transforms/raw-image';
+
+/** A face box: left, top, width and height in pixels. */
+export type FaceBox = readonly [number, number, number, number];
+
+/** How a file's face was located. */
+export type Alignment = 'landmarks' | 'box' | 'pre-aligned';
+
+export interface FaceLocations {
+  /** One set of five points (x1 y1 ... x5 y5) per path (undefined: none), or a landmark file. */
+  landmarks?: readonly (FivePoints | readonly number[] | undefined)[] | LandmarksFile;
+  /** One face box per path (undefined: none). */
+  boxes?: readonly (FaceBox | undefined)[];
+}
+
+/** The template's five points placed in `box` (the template's 96x112 frame scaled onto it). */
+export function boxLandmarks(box: FaceBox): FivePoints {
+  const [x, y, w, h] = box;
+  if (![x, y, w, h].every(Number.isFinite) || !(w > 0 && h > 0)) {
+    throw new RangeError(
+      `Expected a box [x, y, width, height] with width, height > 0 but received [${box.join(', ')}]`,
+    );
+  }
+  return Float64Array.from(SPHEREFACE_TEMPLATE, (v, i) =>
+    i % 2 === 0 ? x + ((v + 0.5) * w) / 96 - 0.5 : y + ((v + 0.5) * h) / 112 - 0.5,
+  );
+}
+
+/** A landmark file's points for `file`: its path relative to the list's folder, or as given. */
+function fromList(list: LandmarksFile, file: string): FivePoints | undefined {
+  const absolute = path.resolve(file);
+  return (
+    list.get(normaliseRelative(path.relative(path.dirname(path.resolve(list.file)), absolute))) ??
+    list.get(normaliseRelative(path.relative(process.cwd(), absolute))) ??
+    list.get(normaliseRelative(file))
+  );
+}
+
+/** Per path, the five points to align on (undefined: pre-aligned) and how they were found. */
+export function locateFaces(
+  paths: readonly string[],
+  locations: FaceLocations,
+): { points: (FivePoints | undefined)[]; alignment: Alignment[] } {
+  const { landmarks, boxes } = locations;
+  for (const [name, list] of [
+    ['landmarks', landmarks],
+    ['boxes', boxes],
+  ] as const) {
+    if (Array.isArray(list) && list.length !== paths.length) {
+      throw new RangeError(
+        `Expected one entry of ${name} per path (${paths.length}) but received ${list.length}`,
+      );
+    }
+  }
+  const points: (FivePoints | undefined)[] = [];
+  const alignment: Alignment[] = [];
+  paths.forEach((file, i) => {
+    const given = landmarks instanceof LandmarksFile ? fromList(landmarks, file) : landmarks?.[i];
+    const box = boxes?.[i];
+    if (given !== undefined) {
+      if (given.length !== 10 || !Array.from(given).every(Number.isFinite)) {
+        throw new RangeError(
+          `Expected 10 finite landmark numbers for ${file} but received ${given.length}`,
+        );
+      }
+      points.push(Float64Array.from(given));
+      alignment.push('landmarks');
+    } else if (box !== undefined) {
+      points.push(boxLandmarks(box));
+      alignment.push('box');
+    } else {
+      points.push(undefined);
+      alignment.push('pre-aligned');
+    }
+  });
+  return { points, alignment };
+}
