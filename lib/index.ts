@@ -30,6 +30,14 @@ export type {
 export type { Embedder, FlipMode } from './models/embed-images';
 export { embedFiles, verify } from './models/face-files';
 export type { EmbedFilesOptions, FileEmbeddings, Verdict } from './models/face-files';
+export type { Alignment, FaceBox, FaceLocations } from './models/face-location';
+export { Gallery } from './models/gallery';
+export type {
+  GalleryMatch,
+  GalleryModel,
+  GalleryOptions,
+  GallerySearchResult,
+} from './models/gallery';
 
 // Training
 export { Trainer, NonFiniteLossError } from './train/trainer';

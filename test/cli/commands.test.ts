@@ -183,6 +183,43 @@ describe('sphereface CLI', function () {
     expect(figures.evaluation.accuracy).to.be.within(0, 1);
     expect(figures.baseline.accuracy).to.be.within(0, 1);
 
+    // A gallery of the held-out people; a probe that is one of its images finds its person at 1.
+    const galleryFile = path.join(out, 'people.sfg');
+    const built = await sphereface([
+      'gallery',
+      'build',
+      '--model',
+      modelFile,
+      '--root',
+      faces.lfwDir,
+      '--gallery',
+      galleryFile,
+      '--json',
+    ]);
+    expect(built.code, built.stderr).to.equal(0);
+    expect(JSON.parse(built.stdout)).to.include({ people: 6, images: 18 });
+    const person = faces.heldOutNames[2];
+    const probe = path.join(faces.lfwDir, person, `${person}_0002.jpg`);
+    const searched = await sphereface([
+      'gallery',
+      'search',
+      '--model',
+      modelFile,
+      '--gallery',
+      galleryFile,
+      '--top',
+      '3',
+      '--json',
+      probe,
+    ]);
+    expect(searched.code, searched.stderr).to.equal(0);
+    const found = JSON.parse(searched.stdout) as {
+      results: { matches: { name: string; score: number }[] }[];
+    };
+    expect(found.results[0].matches).to.have.length(3);
+    expect(found.results[0].matches[0].name).to.equal(person);
+    expect(found.results[0].matches[0].score).to.be.closeTo(1, 1e-5);
+
     // A held-out image that cannot be decoded: an error naming the flag, then skipped with it.
     const broken = path.join(out, 'lfw-broken');
     await fs.cp(faces.lfwDir, broken, { recursive: true });

@@ -3,6 +3,7 @@ import { benchCommand } from './bench-command';
 import { demoCommand } from './demo-command';
 import { embedCommand } from './embed-command';
 import { evalCommand } from './eval-command';
+import { galleryCommand } from './gallery-command';
 import { infoCommand } from './info-command';
 import { synthCommand } from './synth-command';
 import { trainCommand } from './train-command';
@@ -14,6 +15,7 @@ export const commands: Command[] = [
   evalCommand,
   embedCommand,
   verifyCommand,
+  galleryCommand,
   synthCommand,
   benchCommand,
   infoCommand,

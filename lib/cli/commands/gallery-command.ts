@@ -1,0 +1,90 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { locateFaces } from '../../models/face-location';
+import { Gallery } from '../../models/gallery';
+import { loadModel } from '../../models/model';
+import { integerArg, requiredString } from '../args';
+import { UsageError, type Command, type Options } from '../command';
+import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
+
+const flags = {
+  model: { type: 'string', value: 'FILE', description: 'the model file (model.sfm)' },
+  root: {
+    type: 'string',
+    value: 'DIR',
+    description: 'build: the known people, one folder each (the folder names the person)',
+  },
+  gallery: {
+    type: 'string',
+    short: 'g',
+    value: 'FILE',
+    description: 'build: the gallery file to write; search: the one to search',
+  },
+  top: { type: 'string', value: 'K', description: 'search: people listed per probe', default: 5 },
+  'no-flip': {
+    type: 'boolean',
+    description: "build: the image's features alone (default: image and mirror concatenated)",
+  },
+  ...faceOptions,
+} satisfies Options;
+
+function mustExist(what: string, file: string): void {
+  if (!fs.existsSync(file)) throw new Error(`${what} ${file} does not exist`);
+}
+
+export const galleryCommand: Command = {
+  name: 'gallery',
+  summary: 'Build a gallery of known people, and search it with face images (1:N)',
+  usage:
+    'sphereface gallery build --model FILE --root DIR --gallery FILE [--no-flip]\n' +
+    '       sphereface gallery search --model FILE --gallery FILE [--top K] IMAGE...',
+  notes: "A person's score is the cosine similarity of the probe and their closest gallery image.",
+  options: flags,
+  async run(values, positionals, out) {
+    const [action, ...images] = positionals;
+    if (action !== 'build' && action !== 'search') {
+      throw new UsageError(`expected 'build' or 'search' but received ${action ?? 'nothing'}`);
+    }
+    const modelFile = requiredString(values, 'model');
+    const galleryFile = requiredString(values, 'gallery');
+    if (action === 'build' && images.length > 0) {
+      throw new UsageError(`unexpected argument '${images[0]}' (build reads --root)`);
+    }
+    if (action === 'search' && images.length === 0) throw new UsageError('give images to search');
+    const top = integerArg(values, 'top', 1, flags.top.default);
+    const faces = faceLocationArgs(values, images.length);
+    mustExist('model file', modelFile);
+    const model = await loadModel(modelFile);
+    try {
+      if (action === 'build') {
+        const root = requiredString(values, 'root');
+        mustExist('folder', root);
+        const gallery = await Gallery.build(model, {
+          root,
+          flip: values['no-flip'] === true ? 'none' : 'concat',
+          onProgress: out.counter('embedding'),
+        });
+        await gallery.save(galleryFile);
+        out.result({ gallery: galleryFile, people: gallery.names.length, images: gallery.size });
+        out.line(`${gallery.size} images of ${gallery.names.length} people -> ${galleryFile}`);
+        return 0;
+      }
+      mustExist('gallery', galleryFile);
+      const gallery = await Gallery.load(galleryFile, model);
+      const results = await gallery.search(
+        images.map((p) => path.resolve(p)),
+        { ...faces, top, onProgress: out.counter('embedding') },
+      );
+      const note = alignmentNote(locateFaces(images, faces).alignment);
+      if (note) out.note(note);
+      out.result({ gallery: galleryFile, results });
+      for (const r of results) {
+        const best = r.matches.map((m) => `${m.name} ${m.score.toFixed(4)}`).join(', ');
+        out.line(`${r.probe}: ${best}`);
+      }
+      return 0;
+    } finally {
+      model.dispose();
+    }
+  },
+};

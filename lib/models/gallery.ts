@@ -1,0 +1,195 @@
+// 1:N search: a gallery of known people's face embeddings (one row per image), and probes
+// ranked against it by cosine similarity. Rows are unit length, so a batch of probes is scored by
+// one matrix product with the gallery; a person's score is their best image's.
+import { ImageFolderDataset } from '../data/image-folder-dataset';
+import type { FlipMode } from './embed-images';
+import { embedFiles, type EmbedFilesOptions, type FileEmbedder } from './face-files';
+import { readGalleryFile, writeGalleryFile } from './gallery-file';
+
+/** A model that can fill and search a gallery. */
+export interface GalleryModel extends FileEmbedder {
+  readonly arch: string;
+}
+
+export interface GalleryMatch {
+  name: string;
+  /** Cosine similarity of the probe and this person's closest gallery image. */
+  score: number;
+  /** That image. */
+  path: string;
+}
+
+export interface GallerySearchResult {
+  probe: string;
+  matches: GalleryMatch[];
+}
+
+export interface GalleryOptions {
+  flip?: FlipMode; // default 'concat', as the evaluator
+  batchSize?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+export class Gallery {
+  readonly flip: FlipMode;
+  private embeddings: Float32Array;
+  private readonly rowNames: string[];
+  private readonly rowPaths: string[];
+
+  private constructor(
+    readonly model: GalleryModel,
+    readonly dim: number,
+    flip: FlipMode,
+    embeddings = new Float32Array(0),
+    names: string[] = [],
+    paths: string[] = [],
+  ) {
+    this.flip = flip;
+    this.embeddings = embeddings;
+    this.rowNames = names;
+    this.rowPaths = paths;
+  }
+
+  /** An empty gallery for `model`; fill it with add(). */
+  static create(model: GalleryModel, options: Pick<GalleryOptions, 'flip'> = {}): Gallery {
+    const flip = options.flip ?? 'concat';
+    return new Gallery(
+      model,
+      flip === 'concat' ? 2 * model.embeddingDim : model.embeddingDim,
+      flip,
+    );
+  }
+
+  /** A gallery of every image under `root`, one folder per person (the folder names the person). */
+  static async build(
+    model: GalleryModel,
+    options: GalleryOptions & { root: string },
+  ): Promise<Gallery> {
+    const folder = new ImageFolderDataset(options.root);
+    const gallery = Gallery.create(model, options);
+    await gallery.addRows(
+      folder.paths,
+      Array.from(folder.labels, (label) => folder.classNames[label]),
+      options,
+    );
+    return gallery;
+  }
+
+  /** Reads a gallery written by save(); `model` must be of the arch that embedded it. */
+  static async load(file: string, model: GalleryModel): Promise<Gallery> {
+    const { header, embeddings } = await readGalleryFile(file);
+    const dim = header.flip === 'concat' ? 2 * model.embeddingDim : model.embeddingDim;
+    if (header.arch !== model.arch || header.dim !== dim) {
+      throw new Error(
+        `${file} was embedded by ${header.arch} (${header.dim} numbers a row); this model is ` +
+          `${model.arch} (${dim} with flip '${header.flip}')`,
+      );
+    }
+    return new Gallery(model, header.dim, header.flip, embeddings, header.names, header.paths);
+  }
+
+  /** Rows (gallery images). */
+  get size(): number {
+    return this.rowNames.length;
+  }
+
+  /** The people, in the order they were added. */
+  get names(): string[] {
+    return [...new Set(this.rowNames)];
+  }
+
+  /** Adds a person's images (to their existing ones, if any). */
+  async add(
+    name: string,
+    paths: readonly string[],
+    options: Omit<GalleryOptions, 'flip'> & EmbedFilesOptions = {},
+  ): Promise<void> {
+    if (typeof name !== 'string' || name === '') {
+      throw new TypeError(`Expected a non-empty name but received ${String(name)}`);
+    }
+    await this.addRows(
+      paths,
+      paths.map(() => name),
+      options,
+    );
+  }
+
+  async save(file: string): Promise<void> {
+    await writeGalleryFile(file, {
+      header: {
+        dim: this.dim,
+        flip: this.flip,
+        arch: this.model.arch,
+        names: this.rowNames,
+        paths: this.rowPaths,
+      },
+      embeddings: this.embeddings,
+    });
+  }
+
+  /** The `top` best-matching people for each probe image, best first. */
+  async search(
+    paths: readonly string[],
+    options: Omit<GalleryOptions, 'flip'> & EmbedFilesOptions & { top?: number } = {},
+  ): Promise<GallerySearchResult[]> {
+    const top = options.top ?? 5;
+    if (!Number.isInteger(top) || top < 1) {
+      throw new RangeError(`Expected a positive integer for top but received ${top}`);
+    }
+    if (this.size === 0) throw new Error('the gallery is empty: add people before searching');
+    const probes = await embedFiles(this.model, paths, { ...options, flip: this.flip });
+    const scores = await this.scores(probes.embeddings, paths.length);
+    return paths.map((probe, p) => ({
+      probe,
+      matches: this.bestPeople(scores.subarray(p * this.size, (p + 1) * this.size), top),
+    }));
+  }
+
+  private async addRows(
+    paths: readonly string[],
+    names: readonly string[],
+    options: Omit<GalleryOptions, 'flip'> & EmbedFilesOptions,
+  ): Promise<void> {
+    const { embeddings } = await embedFiles(this.model, paths, { ...options, flip: this.flip });
+    const grown = new Float32Array(this.embeddings.length + embeddings.length);
+    grown.set(this.embeddings);
+    grown.set(embeddings, this.embeddings.length);
+    this.embeddings = grown;
+    this.rowNames.push(...names);
+    this.rowPaths.push(...paths);
+  }
+
+  // probes (n x dim) . gallery^T (dim x rows): cosines, as both sides are unit length. Done in
+  // slices of gallery rows with a turn of the event loop between them, so a large gallery never
+  // holds the loop for long.
+  private async scores(probes: Float32Array, n: number): Promise<Float32Array> {
+    const { dim, size } = this;
+    const out = new Float32Array(n * size);
+    const slice = Math.max(1, Math.floor(2_000_000 / Math.max(1, n * dim)));
+    for (let start = 0; start < size; start += slice) {
+      const end = Math.min(size, start + slice);
+      for (let r = start; r < end; r++) {
+        const row = this.embeddings.subarray(r * dim, (r + 1) * dim);
+        for (let p = 0; p < n; p++) {
+          let dot = 0;
+          const probe = p * dim;
+          for (let k = 0; k < dim; k++) dot += probes[probe + k] * row[k];
+          out[p * size + r] = dot;
+        }
+      }
+      if (end < size) await new Promise((resolve) => setImmediate(resolve));
+    }
+    return out;
+  }
+
+  private bestPeople(scores: Float32Array, top: number): GalleryMatch[] {
+    const best = new Map<string, GalleryMatch>();
+    scores.forEach((score, r) => {
+      const name = this.rowNames[r];
+      const current = best.get(name);
+      if (!current || score > current.score)
+        best.set(name, { name, score, path: this.rowPaths[r] });
+    });
+    return [...best.values()].sort((a, b) => b.score - a.score).slice(0, top);
+  }
+}

@@ -1,0 +1,109 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { Jimp } from 'jimp';
+import { rawPixelEmbedder } from '../../lib/eval/embedder';
+import { Gallery } from '../../lib/models/gallery';
+import { rejection, seededUniform } from '../eval/helpers';
+
+const S = 6;
+
+// A person is a base colour; each of their photos adds noise. PNGs, so pixels come back exact.
+async function writePhoto(file: string, base: number[], seed: number): Promise<Uint8Array> {
+  const rand = seededUniform(seed);
+  const rgb = Uint8Array.from({ length: S * S * 3 }, (_, i) =>
+    Math.max(0, Math.min(255, Math.round(base[i % 3] + 60 * (rand() - 0.5)))),
+  );
+  const img = new Jimp({ width: S, height: S, color: 0xffffffff });
+  for (let i = 0; i < S * S; i++) {
+    for (let c = 0; c < 3; c++) img.bitmap.data[4 * i + c] = rgb[3 * i + c];
+  }
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, await img.getBuffer('image/png'));
+  return rgb;
+}
+
+// Raw pixels, image and mirror concatenated, unit length: the gallery's features, by hand.
+function features(rgb: Uint8Array): number[] {
+  const plain = Array.from(rgb, (v) => (v - 127.5) / 128);
+  const mirror = plain.map((_, i) => {
+    const pixel = Math.floor(i / 3);
+    const [y, x] = [Math.floor(pixel / S), pixel % S];
+    return plain[(y * S + (S - 1 - x)) * 3 + (i % 3)];
+  });
+  const f = [...plain, ...mirror];
+  const norm = Math.hypot(...f);
+  return f.map((v) => v / norm);
+}
+
+describe('Gallery', () => {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'gallery-'));
+  const people: Record<string, number[]> = {
+    Ada: [220, 40, 40],
+    Ben: [40, 200, 60],
+    Cyd: [50, 60, 210],
+    Dot: [200, 200, 40],
+  };
+  const model = { ...rawPixelEmbedder(S, S), arch: 'raw-6x6' };
+  const pixels = new Map<string, Uint8Array>();
+  const probes: string[] = [];
+
+  before(async () => {
+    let seed = 1;
+    for (const [name, base] of Object.entries(people)) {
+      for (let i = 1; i <= 3; i++) {
+        const file = path.join(root, 'known', name, `${i}.png`);
+        pixels.set(file, await writePhoto(file, base, seed++));
+      }
+      const probe = path.join(root, 'probes', `${name}.png`);
+      pixels.set(probe, await writePhoto(probe, base, 100 + seed++));
+      probes.push(probe);
+    }
+  });
+
+  it('ranks people by their closest image, scores being the cosines', async () => {
+    const gallery = await Gallery.build(model, { root: path.join(root, 'known') });
+    expect(gallery.size).to.equal(12);
+    expect(gallery.names).to.deep.equal(['Ada', 'Ben', 'Cyd', 'Dot']);
+    const results = await gallery.search(probes, { top: 4 });
+    results.forEach((result, p) => {
+      const who = path.basename(result.probe, '.png');
+      expect(result.matches[0].name, who).to.equal(who);
+      const probe = features(pixels.get(probes[p])!);
+      for (const match of result.matches) {
+        // The person's score is the best cosine over their images, computed here by hand.
+        const dir = path.join(root, 'known', match.name);
+        const cosines = fs.readdirSync(dir).map((f) => {
+          const g = features(pixels.get(path.join(dir, f))!);
+          return g.reduce((s, v, k) => s + v * probe[k], 0);
+        });
+        expect(match.score).to.be.closeTo(Math.max(...cosines), 1e-5);
+      }
+      const scores = result.matches.map((m) => m.score);
+      expect(scores).to.deep.equal([...scores].sort((a, b) => b - a));
+    });
+  });
+
+  it('saves and loads as one file, adds people, and refuses another model or a damaged file', async () => {
+    const gallery = Gallery.create(model);
+    await gallery.add('Ada', [path.join(root, 'known', 'Ada', '1.png')]);
+    await gallery.add('Ben', [path.join(root, 'known', 'Ben', '1.png')]);
+    const file = path.join(root, 'people.sfg');
+    await gallery.save(file);
+    const again = await Gallery.load(file, model);
+    expect(again.names).to.deep.equal(['Ada', 'Ben']);
+    expect(await again.search(probes.slice(0, 2))).to.deep.equal(
+      await gallery.search(probes.slice(0, 2)),
+    );
+    const other = { ...rawPixelEmbedder(S, S), arch: 'other' };
+    expect((await rejection(Gallery.load(file, other))).message).to.match(/embedded by raw-6x6/);
+    const bytes = fs.readFileSync(file);
+    bytes[bytes.length - 3] ^= 0x40;
+    fs.writeFileSync(file, bytes);
+    expect((await rejection(Gallery.load(file, model))).message).to.match(/checksum/);
+    fs.writeFileSync(file, bytes.subarray(0, bytes.length - 8));
+    expect((await rejection(Gallery.load(file, model))).message).to.match(/header declares/);
+    expect((await rejection(Gallery.create(model).search(probes))).message).to.match(/empty/);
+  });
+});
