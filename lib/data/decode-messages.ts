@@ -4,7 +4,9 @@ import type { TransformSpec } from './transforms/transform';
 export interface DecodeRequest {
   chunk: number;
   specs: TransformSpec[];
-  jobs: { index: number; path: string; landmarks?: number[] }[];
+  /** Images over this many pixels are refused before decoding. */
+  maxPixels: number;
+  jobs: { index: number; path: string; landmarks?: number[]; bytes?: Uint8Array }[];
 }
 
 export type DecodeResultMessage =

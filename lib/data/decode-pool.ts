@@ -2,12 +2,15 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import type { DecodeReply, DecodeRequest } from './decode-messages';
+import { checkMaxPixels, loadSharp } from './image-decoder';
 import type { DeterministicTransform } from './transforms/transform';
 import type { FivePoints, RawImage } from './transforms/raw-image';
 
 export interface DecodeJob {
-  path: string;
+  path: string; // the file to read; with `bytes`, only the image's name in errors
   landmarks?: FivePoints;
+  bytes?: Uint8Array; // encoded image (JPEG/PNG/...) already in memory, e.g. a RecordIO
+  // record or an image inside a pickled .bin; decoded instead of reading `path`
 }
 
 export type DecodeOutcome = { ok: true; image: RawImage } | { ok: false; error: string };
@@ -17,6 +20,13 @@ export interface DecodePoolOptions {
   threads?: number;
   /** Files per message: amortises messaging without starving workers near the end. */
   chunkSize?: number;
+  /** Refuse images over this many pixels, from their headers (default 50 million). */
+  maxPixels?: number;
+}
+
+export interface DecodeRunOptions {
+  /** This run's pixel limit, in place of the pool's. */
+  maxPixels?: number;
 }
 
 const sharedPools = new Map<number, DecodePool>();
@@ -27,6 +37,7 @@ const sharedPools = new Map<number, DecodePool>();
  */
 export class DecodePool {
   readonly threads: number;
+  readonly maxPixels: number;
   private readonly chunkSize: number;
   private workers: Worker[] = [];
   private busy = false;
@@ -39,22 +50,32 @@ export class DecodePool {
       );
     }
     this.threads = threads;
+    this.maxPixels = checkMaxPixels(options.maxPixels, 'DecodePool');
     this.chunkSize = options.chunkSize ?? 8;
   }
 
   /**
    * Decodes every job; `onResult(i, outcome)` is called once per job, in completion order.
-   * Resolves when all are done. Bad images are outcomes, not rejections; a crashed worker rejects.
+   * Resolves when all are done. Bad images (unreadable, corrupt, over the pixel limit) are
+   * outcomes, not rejections; a crashed worker rejects.
    */
   async run(
     jobs: readonly DecodeJob[],
     transforms: readonly DeterministicTransform[],
     onResult: (index: number, outcome: DecodeOutcome) => void,
+    options: DecodeRunOptions = {},
   ): Promise<void> {
     if (this.busy) throw new Error('DecodePool: run() is already in progress on this pool');
+    const maxPixels =
+      options.maxPixels === undefined
+        ? this.maxPixels
+        : checkMaxPixels(options.maxPixels, 'DecodePool.run');
     this.busy = true;
     try {
-      await this.runChunks(jobs, transforms, onResult);
+      // sharp's advice for worker threads: load it on the main thread too, so libvips stays
+      // loaded when the last worker using it exits (glibc would unload it under a later worker).
+      await loadSharp();
+      await this.runChunks(jobs, transforms, maxPixels, onResult);
     } finally {
       this.busy = false;
       // Idle workers stay (warm, their JIT done) but do not keep the process alive.
@@ -86,6 +107,7 @@ export class DecodePool {
   private runChunks(
     jobs: readonly DecodeJob[],
     transforms: readonly DeterministicTransform[],
+    maxPixels: number,
     onResult: (index: number, outcome: DecodeOutcome) => void,
   ): Promise<void> {
     const specs = transforms.map((t) => t.spec());
@@ -107,7 +129,7 @@ export class DecodePool {
       const send = (worker: Worker) => {
         if (next >= chunks) return;
         const chunk = next++;
-        const request: DecodeRequest = { chunk, specs, jobs: [] };
+        const request: DecodeRequest = { chunk, specs, maxPixels, jobs: [] };
         for (
           let i = chunk * this.chunkSize;
           i < Math.min(jobs.length, (chunk + 1) * this.chunkSize);
@@ -118,6 +140,7 @@ export class DecodePool {
             index: i,
             path: job.path,
             landmarks: job.landmarks ? Array.from(job.landmarks) : undefined,
+            bytes: job.bytes,
           });
         }
         worker.postMessage(request);

@@ -1,8 +1,8 @@
-// Worker thread of DecodePool: reads files, decodes them and runs the deterministic
-// transforms, then hands the pixels back by transfer (no copy).
-import * as fs from 'node:fs';
+// Worker thread of DecodePool: reads files (or takes the bytes it is sent), decodes them and
+// runs the deterministic transforms, then hands the pixels back by transfer (no copy).
 import { parentPort } from 'node:worker_threads';
-import { decodeImage } from './image-decoder';
+import { decodeImage, maxFileBytes } from './image-decoder';
+import { readImageFile } from './read-image-file';
 import { transformFromSpec } from './transforms/transform-from-spec';
 import type { DeterministicTransform, TransformSpec } from './transforms/transform';
 import type { DecodeReply, DecodeRequest } from './decode-messages';
@@ -25,15 +25,8 @@ async function handle(request: DecodeRequest): Promise<void> {
   const transfer: ArrayBuffer[] = [];
   for (const job of request.jobs) {
     try {
-      let bytes: Uint8Array;
-      try {
-        bytes = fs.readFileSync(job.path);
-      } catch (err) {
-        throw new Error(
-          `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-        );
-      }
-      let image = await decodeImage(bytes);
+      const bytes = job.bytes ?? readImageFile(job.path, maxFileBytes(request.maxPixels));
+      let image = await decodeImage(bytes, { maxPixels: request.maxPixels });
       const landmarks = job.landmarks ? Float64Array.from(job.landmarks) : undefined;
       for (const t of transforms) image = t.apply(image, landmarks);
       // Own the bytes exactly, so the transfer moves no more than the image.

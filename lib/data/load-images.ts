@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { DecodePool, type DecodeJob } from './decode-pool';
+import { DecodePool, type DecodeJob, type DecodeOutcome } from './decode-pool';
+import { checkMaxPixels, DECODER_VERSION } from './image-decoder';
 import {
   ImageCache,
   CACHE_VERSION,
@@ -28,6 +29,11 @@ export interface LoadImagesOptions {
   cacheName?: string;
   /** 'error' (default): the first bad image rejects, naming the file. 'skip': leave it out, report it. */
   onBadImage?: OnBadImage;
+  /**
+   * Refuse (as a bad image) any image over this many pixels, from its header, before decoding
+   * (default 50 million; Infinity for no limit).
+   */
+  maxPixels?: number;
   /** Decode threads (default: cores available; a shared pool per count); or a pool of your own. */
   threads?: number;
   pool?: DecodePool;
@@ -104,6 +110,8 @@ export async function loadImages(
   options: LoadImagesOptions = {},
 ): Promise<LoadedImages> {
   checkOptions(paths, options);
+  // A pool of the caller's own brings its limit; the option overrides it.
+  const maxPixels = checkMaxPixels(options.maxPixels ?? options.pool?.maxPixels, 'loadImages');
   const transforms = options.transforms ?? [];
   const onBadImage = options.onBadImage ?? 'error';
   let cache: ImageCache | undefined;
@@ -113,6 +121,7 @@ export async function loadImages(
     const stats = await statAll(paths);
     digest = ImageCache.digest({
       cache: CACHE_VERSION,
+      decoder: DECODER_VERSION,
       paths,
       stats,
       labels: options.labels ? Array.from(options.labels) : null,
@@ -121,6 +130,7 @@ export async function loadImages(
         : null,
       transforms: transforms.map((t) => t.spec()),
       onBadImage,
+      maxPixels: String(maxPixels), // which images are refused; JSON has no Infinity
     });
     const stem = options.cacheName ?? 'images';
     cache = new ImageCache(path.join(options.cacheDir, `${stem}-${digest.slice(0, 16)}.sfcache`));
@@ -128,7 +138,7 @@ export async function loadImages(
     if ('hit' in found) return { ...found.hit, fromCache: true, cacheFile: cache.file };
     cacheMiss = found.miss;
   }
-  const decoded = await decodeAll(paths, transforms, options, onBadImage);
+  const decoded = await decodeAll(paths, transforms, maxPixels, options, onBadImage);
   if (cache) {
     await cache.write(digest, decoded);
     await removeOlderCaches(cache.file, options.cacheName ?? 'images');
@@ -155,6 +165,7 @@ async function removeOlderCaches(keep: string, stem: string): Promise<void> {
 async function decodeAll(
   paths: readonly string[],
   transforms: readonly DeterministicTransform[],
+  maxPixels: number,
   options: LoadImagesOptions,
   onBadImage: OnBadImage,
 ): Promise<CachedImages> {
@@ -174,7 +185,7 @@ async function decodeAll(
   let done = 0;
   const pool = options.pool ?? DecodePool.shared(options.threads);
   try {
-    await pool.run(jobs, transforms, (i, outcome) => {
+    const onResult = (i: number, outcome: DecodeOutcome) => {
       bar?.update(++done);
       if (!outcome.ok) {
         bad.push({ index: i, path: paths[i], reason: outcome.error });
@@ -202,7 +213,8 @@ async function decodeAll(
       }
       images.set(image.data, i * height * width * 3);
       ok[i] = 1;
-    });
+    };
+    await pool.run(jobs, transforms, onResult, { maxPixels });
   } finally {
     bar?.finish();
   }
