@@ -49,8 +49,14 @@ export type { LoadImagesOptions, LoadedImages, OnBadImage } from './data/load-im
 export { ImageCache, CACHE_VERSION } from './data/image-cache';
 export type { SkippedImage, CacheMiss } from './data/image-cache';
 export { DecodePool } from './data/decode-pool';
-export type { DecodeJob, DecodeOutcome, DecodePoolOptions } from './data/decode-pool';
-export { decodeImage } from './data/image-decoder';
+export type {
+  DecodeJob,
+  DecodeOutcome,
+  DecodePoolOptions,
+  DecodeRunOptions,
+} from './data/decode-pool';
+export { decodeImage, DEFAULT_MAX_PIXELS } from './data/image-decoder';
+export type { DecodeImageOptions, ImageFormat } from './data/image-decoder';
 export { DataLoader } from './data/data-loader';
 export type { DataLoaderOptions, RandomTransform } from './data/data-loader';
 export { Rng } from './data/rng';
@@ -92,7 +98,7 @@ export type { EpochMetrics, RocCurve } from './report/training-plots';
 export { writeFileAtomic } from './fs/write-file-atomic';
 export { embedFiles, verify } from './eval/face-files';
 export type { EmbedFilesOptions, FileEmbedder, FileEmbeddings, Verdict } from './eval/face-files';
-export { decodeFaceImage, faceImageTransforms } from './eval/decode-face-image';
+export { faceImageTransforms } from './eval/decode-face-image';
 export { flipImagesHorizontally } from './eval/flip-images';
 export { makeVerificationPairs } from './eval/make-pairs';
 export type { MakePairsOptions } from './eval/make-pairs';

@@ -3,7 +3,7 @@
 // mirror's, concatenated) so a threshold from `LfwEvaluator` (with subtractMean off, as here)
 // applies unchanged.
 import { loadImages } from '../data/load-images';
-import { decodeFaceImage, faceImageTransforms } from './decode-face-image';
+import { faceImageTransforms } from './decode-face-image';
 import type { Embedder } from './embedder';
 import { flipImagesHorizontally } from './flip-images';
 import type { FlipMode } from './protocol';
@@ -24,6 +24,8 @@ export interface EmbedFilesOptions {
    * `faceImageTransforms`: shorter side resized to cover the input, centre crop).
    */
   decode?: (file: string, height: number, width: number) => Promise<Uint8Array>;
+  /** Refuse images over this many pixels, from their headers (default 50 million). */
+  maxPixels?: number;
 }
 
 export interface FileEmbeddings {
@@ -50,10 +52,9 @@ export async function embedFiles(
   }
   const { height, width } = model.inputSize;
   const pixels = height * width * 3;
-  // A handful of files (verify's two) decode on this thread: starting workers costs more. More
-  // go to the data pipeline's shared decode pool (warm across calls). Both run the same decoder
-  // and transforms.
-  const custom = options.decode ?? (paths.length <= 8 ? decodeFaceImage : undefined);
+  // Files decode on the data pipeline's shared decode pool (warm across calls), never on this
+  // thread, however few there are.
+  const custom = options.decode;
   const transforms = faceImageTransforms(height, width);
   const decodeBatch = async (batchPaths: string[], images: Uint8Array) => {
     if (custom) {
@@ -65,7 +66,11 @@ export async function embedFiles(
         images.set(img, i * pixels);
       });
     } else {
-      const set = await loadImages(batchPaths, { transforms, progress: false });
+      const set = await loadImages(batchPaths, {
+        transforms,
+        progress: false,
+        maxPixels: options.maxPixels,
+      });
       images.set(set.images);
     }
   };
