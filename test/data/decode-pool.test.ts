@@ -12,6 +12,8 @@ import { embedFiles } from '../../lib/eval/face-files';
 import { bombPng } from './decode-helpers';
 import { encode, expectReject, gradient, rgbOf, tempDir, writeImage } from './helpers';
 
+const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'decode');
+
 const model = {
   embeddingDim: 1,
   inputSize: { height: 4, width: 4 },
@@ -87,18 +89,18 @@ describe('decoding on the worker pool', function () {
     if (process.platform === 'win32') this.skip();
     const root = tempDir();
     await writeImage(path.join(root, 'alice', 'a.jpg'), 20, 16);
+    const webp = path.join(root, 'alice', 'b.webp');
+    fs.copyFileSync(path.join(FIXTURES, 'webp-lossy.webp'), webp);
     const fifo = path.join(root, 'alice', 'x.jpg');
     execFileSync('mkfifo', [fifo]);
     const folder = new ImageFolderDataset(root);
-    expect(folder.paths).to.include(fifo);
-    await expectReject(
-      folder.load({ pool, progress: false }),
-      /cannot decode .*x\.jpg: not a regular file \(a FIFO\)/,
-    );
-    const set = await folder.load({ pool, progress: false, onBadImage: 'skip' });
-    expect(set.n).to.equal(1);
+    expect(folder.paths).to.deep.equal([path.join(root, 'alice', 'a.jpg'), webp, fifo]);
+    const opts = { pool, progress: false as const, transforms: [new Resize([8, 8])] };
+    await expectReject(folder.load(opts), /cannot decode .*x\.jpg: not a regular file \(a FIFO\)/);
+    const set = await folder.load({ ...opts, onBadImage: 'skip' });
+    expect(set.n).to.equal(2);
     expect(set.skipped).to.deep.equal([
-      { index: 1, path: fifo, reason: 'not a regular file (a FIFO)' },
+      { index: 2, path: fifo, reason: 'not a regular file (a FIFO)' },
     ]);
     await expectReject(embedFiles(model, [fifo]), /x\.jpg: not a regular file \(a FIFO\)/);
   });
