@@ -1,5 +1,5 @@
 // Reading typed values out of parseArgs' strings, each failure a UsageError naming the flag.
-import { UsageError, type ParsedValues } from './command';
+import { UsageError, type OptionSpec, type ParsedValues } from './command';
 
 export function stringArg(values: ParsedValues, name: string): string | undefined {
   const value = values[name];
@@ -39,6 +39,14 @@ export function integerArg(values: ParsedValues, name: string, min: number, fall
     throw new UsageError(`--${name} expects an integer >= ${min} but received '${text}'`);
   }
   return value;
+}
+
+/** The flag of every command that decodes images: refuse images over N pixels (default 50M). */
+export const maxPixelsOption: OptionSpec = { 'max-pixels': { type: 'string' } };
+export const maxPixelsUsage = '[--max-pixels N]';
+
+export function maxPixelsArg(values: ParsedValues): number | undefined {
+  return integerArg(values, 'max-pixels', 1);
 }
 
 export function positiveArg(values: ParsedValues, name: string, fallback: number): number {

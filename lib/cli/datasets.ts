@@ -22,7 +22,7 @@ export interface TrainSet {
 export async function loadTrainSet(
   root: string,
   arch: Arch,
-  options: { landmarks?: string; cacheDir?: string; progress?: boolean },
+  options: { landmarks?: string; cacheDir?: string; progress?: boolean; maxPixels?: number },
 ): Promise<TrainSet> {
   mustExist('training folder', root);
   mustExist('landmark file', options.landmarks);
@@ -36,6 +36,7 @@ export async function loadTrainSet(
     cacheDir: options.cacheDir,
     cacheName: 'train',
     progress: options.progress === false ? false : undefined,
+    maxPixels: options.maxPixels,
   });
   return { images, classes: folder.classes, classNames: folder.classNames };
 }
@@ -49,7 +50,7 @@ export async function loadHeldOut(
   root: string,
   pairsFile: string,
   arch: Arch,
-  options: { landmarks?: string; cacheDir?: string; progress?: boolean },
+  options: { landmarks?: string; cacheDir?: string; progress?: boolean; maxPixels?: number },
 ): Promise<HeldOutSet> {
   mustExist('LFW folder', root);
   mustExist('pairs file', pairsFile);
@@ -64,6 +65,7 @@ export async function loadHeldOut(
     cacheDir: options.cacheDir,
     cacheName: 'held-out',
     progress: options.progress === false ? false : undefined,
+    maxPixels: options.maxPixels,
   });
   return { images: loaded.images, pairs: loaded.pairs };
 }

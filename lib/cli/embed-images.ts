@@ -10,11 +10,18 @@ import { preprocessFor } from './preprocess';
 export async function embedImageFiles(
   model: Model,
   paths: string[],
-  options: { flip?: FlipMode; batchSize?: number; progress?: boolean; normalize?: boolean } = {},
+  options: {
+    flip?: FlipMode;
+    batchSize?: number;
+    progress?: boolean;
+    normalize?: boolean;
+    maxPixels?: number;
+  } = {},
 ): Promise<FileEmbeddings> {
   const set = await loadImages(paths, {
     transforms: preprocessFor(model.arch, false),
     progress: options.progress === false ? false : undefined,
+    maxPixels: options.maxPixels,
   });
   const pixels = set.height * set.width * 3;
   const row = new Map(paths.map((p, i) => [p, i]));

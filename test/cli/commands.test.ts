@@ -42,6 +42,10 @@ describe('sphereface CLI', function () {
       ],
       [['embed', '--model', 'x.sfm'], /--out is required/],
       [['verify', '--model', 'x.sfm', 'a.jpg'], /expected two image files but received 1/],
+      [
+        ['verify', '--model', 'x.sfm', '--max-pixels', '0', 'a.jpg', 'b.jpg'],
+        /--max-pixels expects an integer >= 1 but received '0'/,
+      ],
       [['demo', '--identities', '1'], /--identities expects an integer >= 2/],
       [['bench', '--threads', '0'], /.+/],
     ];
@@ -173,6 +177,19 @@ describe('sphereface CLI', function () {
     ]);
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.contain('/nonexistent.jpg does not exist');
+    const limited = await sphereMain([
+      'verify',
+      '--model',
+      modelFile,
+      '--max-pixels',
+      '62499',
+      images[0],
+      images[1],
+    ]);
+    expect(limited.code).to.equal(1);
+    expect(limited.stderr).to.contain(
+      `${images[0]}: 250x250 = 62500 pixels, over the limit of 62499 pixels (maxPixels)`,
+    );
   });
 
   it('demo runs end to end on a tiny set and writes its report', async () => {

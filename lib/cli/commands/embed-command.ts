@@ -3,7 +3,14 @@ import * as path from 'node:path';
 import { encodeNpy } from '../../eval/npy';
 import { loadModel } from '../../models/model';
 import { writeFileAtomic } from '../../fs/write-file-atomic';
-import { integerArg, requiredString, stringArg } from '../args';
+import {
+  integerArg,
+  maxPixelsArg,
+  maxPixelsOption,
+  maxPixelsUsage,
+  requiredString,
+  stringArg,
+} from '../args';
 import { UsageError, type Command } from '../command';
 import { embedImageFiles } from '../embed-images';
 
@@ -26,13 +33,15 @@ export const embedCommand: Command = {
   name: 'embed',
   summary: 'Embed image files with a model: OUT.npy (n x dim float32) and OUT.json (the paths)',
   usage:
-    'sphereface embed --model FILE --out PREFIX [--list FILE] [--no-flip] [--batch-size N] IMAGE...',
+    'sphereface embed --model FILE --out PREFIX [--list FILE] [--no-flip] [--batch-size N] ' +
+    `${maxPixelsUsage} IMAGE...`,
   options: {
     model: { type: 'string' },
     out: { type: 'string', short: 'o' },
     list: { type: 'string' },
     'no-flip': { type: 'boolean' },
     'batch-size': { type: 'string' },
+    ...maxPixelsOption,
   },
   async run(values, positionals) {
     const modelFile = requiredString(values, 'model');
@@ -48,12 +57,14 @@ export const embedCommand: Command = {
     if (missing) throw new Error(`image ${missing} does not exist`);
     if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
     const batchSize = integerArg(values, 'batch-size', 1, 64);
+    const maxPixels = maxPixelsArg(values);
     const model = await loadModel(modelFile);
     try {
       const embedded = await embedImageFiles(model, paths, {
         flip: values['no-flip'] === true ? 'none' : 'concat',
         batchSize,
         progress: values.json !== true,
+        maxPixels,
       });
       const n = embedded.paths.length;
       await fs.promises.mkdir(path.dirname(path.resolve(prefix)), { recursive: true });

@@ -3,7 +3,15 @@ import { rawPixelEmbedder } from '../../eval/embedder';
 import { LfwEvaluator, evaluationSummary, type LfwEvaluation } from '../../eval/lfw-evaluator';
 import { loadModel } from '../../models/model';
 import { writeReport } from '../../report/write-report';
-import { choiceArg, integerArg, requiredString, stringArg } from '../args';
+import {
+  choiceArg,
+  integerArg,
+  maxPixelsArg,
+  maxPixelsOption,
+  maxPixelsUsage,
+  requiredString,
+  stringArg,
+} from '../args';
 import { UsageError, type Command } from '../command';
 import { loadHeldOut } from '../datasets';
 import { formatAccuracy } from '../run-report';
@@ -22,7 +30,7 @@ export const evalCommand: Command = {
   usage:
     'sphereface eval --model FILE --lfw DIR --pairs FILE [--landmarks FILE] ' +
     '[--flip concat|sum|none] [--subtract-mean] [--raw-pixels] [--batch-size N] ' +
-    '[--out DIR] [--cache DIR] [--json]',
+    `[--out DIR] [--cache DIR] ${maxPixelsUsage} [--json]`,
   options: {
     model: { type: 'string' },
     lfw: { type: 'string' },
@@ -34,6 +42,7 @@ export const evalCommand: Command = {
     'batch-size': { type: 'string' },
     out: { type: 'string', short: 'o' },
     cache: { type: 'string' },
+    ...maxPixelsOption,
   },
   async run(values, positionals) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -51,6 +60,7 @@ export const evalCommand: Command = {
         landmarks: stringArg(values, 'landmarks'),
         cacheDir: stringArg(values, 'cache'),
         progress: !json,
+        maxPixels: maxPixelsArg(values),
       });
       const evaluator = new LfwEvaluator(heldOut.images, heldOut.pairs, {
         flip,

@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { LfwEvaluator } from '../../eval/lfw-evaluator';
 import { writeReport } from '../../report/write-report';
-import { requiredString, stringArg } from '../args';
+import { maxPixelsArg, maxPixelsOption, maxPixelsUsage, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
 import { loadHeldOut, loadTrainSet } from '../datasets';
 import { epochMetrics, formatAccuracy } from '../run-report';
@@ -13,7 +13,7 @@ export const trainCommand: Command = {
   summary: 'Train a model on a folder-per-identity dataset, evaluating on LFW-style pairs',
   usage:
     'sphereface train --data DIR [--landmarks FILE] [--lfw DIR --pairs FILE ' +
-    '[--lfw-landmarks FILE]] [--cache DIR] [options]\n' +
+    `[--lfw-landmarks FILE]] [--cache DIR] ${maxPixelsUsage} [options]\n` +
     trainingUsage +
     "\nDefaults: sphere20, the paper's 28k iterations of batch 64 at lr 0.1 (/10 at 16k, 24k).",
   options: {
@@ -24,6 +24,7 @@ export const trainCommand: Command = {
     pairs: { type: 'string' },
     'lfw-landmarks': { type: 'string' },
     cache: { type: 'string' },
+    ...maxPixelsOption,
   },
   async run(values, positionals) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
@@ -45,10 +46,12 @@ export const trainCommand: Command = {
     const json = values.json === true;
     const print = json ? undefined : (line: string) => console.log(line);
     const cacheDir = stringArg(values, 'cache') ?? path.join(config.out, 'cache');
+    const maxPixels = maxPixelsArg(values);
     const train = await loadTrainSet(dataDir, config.arch, {
       landmarks: stringArg(values, 'landmarks'),
       cacheDir,
       progress: !json,
+      maxPixels,
     });
     print?.(`${train.images.n} training images of ${train.classes} identities from ${dataDir}`);
     const heldOut =
@@ -57,6 +60,7 @@ export const trainCommand: Command = {
             landmarks: stringArg(values, 'lfw-landmarks'),
             cacheDir,
             progress: !json,
+            maxPixels,
           })
         : undefined;
     const evaluator = heldOut ? new LfwEvaluator(heldOut.images, heldOut.pairs) : undefined;

@@ -1,6 +1,13 @@
 import * as fs from 'node:fs';
 import { loadModel } from '../../models/model';
-import { numberArg, requiredString, stringArg } from '../args';
+import {
+  maxPixelsArg,
+  maxPixelsOption,
+  maxPixelsUsage,
+  numberArg,
+  requiredString,
+  stringArg,
+} from '../args';
 import { UsageError, type Command } from '../command';
 import { embedImageFiles } from '../embed-images';
 
@@ -20,11 +27,14 @@ function thresholdFrom(file: string): number {
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'Say whether two face images show the same person (cosine of the embeddings)',
-  usage: 'sphereface verify --model FILE [--threshold T | --summary summary.json] IMAGE_A IMAGE_B',
+  usage:
+    'sphereface verify --model FILE [--threshold T | --summary summary.json] ' +
+    `${maxPixelsUsage} IMAGE_A IMAGE_B`,
   options: {
     model: { type: 'string' },
     threshold: { type: 'string' },
     summary: { type: 'string' },
+    ...maxPixelsOption,
   },
   async run(values, positionals) {
     if (positionals.length !== 2) {
@@ -37,13 +47,17 @@ export const verifyCommand: Command = {
       throw new UsageError('give --threshold or --summary, not both');
     }
     if (summaryFile) threshold = thresholdFrom(summaryFile);
+    const maxPixels = maxPixelsArg(values);
     for (const file of [modelFile, ...positionals]) {
       if (!fs.existsSync(file)) throw new Error(`${file} does not exist`);
     }
     const model = await loadModel(modelFile);
     try {
       // Unit-length embeddings: their dot product is the cosine, as verify() computes it.
-      const { embeddings, dim } = await embedImageFiles(model, positionals, { progress: false });
+      const { embeddings, dim } = await embedImageFiles(model, positionals, {
+        progress: false,
+        maxPixels,
+      });
       let similarity = 0;
       for (let k = 0; k < dim; k++) similarity += embeddings[k] * embeddings[dim + k];
       const same = threshold === undefined ? undefined : similarity > threshold;
