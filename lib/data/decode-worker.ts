@@ -1,11 +1,23 @@
 // Worker thread of DecodePool: reads files (or takes the bytes it is sent), decodes them and
 // runs the deterministic transforms, then hands the pixels back by transfer (no copy).
 import { parentPort } from 'node:worker_threads';
-import { decodeImage, maxFileBytes } from './image-decoder';
+import { decodeImage, loadSharp, maxFileBytes } from './image-decoder';
 import { readImageFile } from './read-image-file';
 import { transformFromSpec } from './transforms/transform-from-spec';
 import type { DeterministicTransform, TransformSpec } from './transforms/transform';
 import type { DecodeReply, DecodeRequest } from './decode-messages';
+
+// One worker per core, each decoding one image at a time: libvips' own threads per image would
+// only contend with the other workers, and its operation cache only holds on to memory for
+// images that never come back. (Both settings are process-wide in libvips.)
+let tuned: Promise<void> | undefined;
+function tuneSharp(): Promise<void> {
+  tuned ??= loadSharp().then((sharp) => {
+    sharp.concurrency(1);
+    sharp.cache(false);
+  });
+  return tuned;
+}
 
 let cachedKey = '';
 let cached: DeterministicTransform[] = [];
@@ -20,6 +32,7 @@ function transformsFor(specs: TransformSpec[]): DeterministicTransform[] {
 }
 
 async function handle(request: DecodeRequest): Promise<void> {
+  await tuneSharp();
   const transforms = transformsFor(request.specs);
   const reply: DecodeReply = { chunk: request.chunk, results: [] };
   const transfer: ArrayBuffer[] = [];

@@ -27,6 +27,7 @@ export function bmpSize(bmp: Uint8Array): { width: number; height: number } | nu
   if (bmp.length < 26) return null;
   const view = new DataView(bmp.buffer, bmp.byteOffset, bmp.byteLength);
   const headerSize = view.getUint32(14, true);
-  if (headerSize === 12) return { width: view.getUint16(18, true), height: view.getUint16(20, true) };
+  if (headerSize === 12)
+    return { width: view.getUint16(18, true), height: view.getUint16(20, true) };
   return { width: Math.abs(view.getInt32(18, true)), height: Math.abs(view.getInt32(22, true)) };
 }
