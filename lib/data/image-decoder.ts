@@ -66,9 +66,9 @@ let jimpClass: JimpClass | undefined;
 /**
  * Decodes JPEG, PNG, WebP, GIF (first frame) or BMP bytes to upright RGB: EXIF orientation
  * applied, grayscale made three equal channels, alpha dropped without compositing, palettes
- * expanded, 16-bit samples cut to their high byte, ICC profiles ignored (all as Pillow). Images
- * over `maxPixels` are refused from their header. Throws a plain message; the caller adds the
- * file's name.
+ * expanded, 16-bit samples cut to their high byte, ICC profiles ignored: as Pillow, except that
+ * Pillow clips 16-bit grayscale at 255. Images over `maxPixels` are refused from their header.
+ * Throws a plain message; the caller adds the file's name.
  */
 export async function decodeImage(
   bytes: Uint8Array,
