@@ -1,13 +1,14 @@
-// `npm run bench -- data`: decode + resize throughput (one thread, then the pool), cache read +
-// batch assembly, and whole epochs against torchvision's ImageFolder + DataLoader(num_workers=2).
-// The JPEG folder is generated once (250x250, face-sized files) under the temp folder.
+// `npm run bench -- data`: decoding (ours with sharp, jimp's alongside; one thread, then the
+// pool), a 12-megapixel photo, cache read + batch assembly, and whole epochs against
+// torchvision's ImageFolder + DataLoader(num_workers=2). The JPEGs are the synthetic generator's
+// (250x250 faces, 100 identities x 20), made once under the temp folder, as is the photo.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import * as jpeg from 'jpeg-js';
 import { Jimp } from 'jimp';
 import { DataLoader } from '../lib/data/data-loader';
+import { DecodePool } from '../lib/data/decode-pool';
 import { ImageCache } from '../lib/data/image-cache';
 import { ImageFolderDataset } from '../lib/data/image-folder-dataset';
 import { decodeImage } from '../lib/data/image-decoder';
@@ -16,65 +17,69 @@ import { Random } from '../lib/util/random';
 import { Normalize } from '../lib/data/transforms/normalize';
 import { RandomHorizontalFlip, applyFlips } from '../lib/data/transforms/random-horizontal-flip';
 import { Resize } from '../lib/data/transforms/resize';
+import { generateSyntheticFaces } from '../lib/synth/generate';
+import { encodeJpeg } from '../lib/synth/jpeg';
 import { describeMachine, median } from './machine';
 
 const CLASSES = Number(process.env.BENCH_DATA_CLASSES ?? 100);
 const PER_CLASS = Number(process.env.BENCH_DATA_PER_CLASS ?? 20);
-const ROOT = path.join(os.tmpdir(), `sphereface-bench-jpegs-${CLASSES}x${PER_CLASS}`);
+const ROOT = path.join(os.tmpdir(), `sphereface-bench-synth-faces-${CLASSES}x${PER_CLASS}`);
+const PHOTO = path.join(os.tmpdir(), 'sphereface-bench-photo-4000x3000.jpg');
 const PYTHON = process.env.PYTHON ?? '/usr/bin/python3';
 const BATCH = 256;
 const THREADS = Number(process.env.BENCH_DATA_THREADS ?? 2);
 
-/** Smooth shapes over a gradient plus mild noise: JPEG sizes like LFW's (10-20 KB). */
-function syntheticImage(rng: Random): Uint8Array {
-  const w = 250;
-  const h = 250;
-  const data = new Uint8Array(w * h * 4);
-  const base = [rng.int(256), rng.int(256), rng.int(256)];
-  const blobs = Array.from({ length: 6 }, () => ({
-    x: rng.int(w),
-    y: rng.int(h),
-    r: 20 + rng.int(70),
-    c: [rng.int(256), rng.int(256), rng.int(256)],
-  }));
-  const col = new Float64Array(3);
-  for (let y = 0; y < h; y++) {
-    for (let x = 0; x < w; x++) {
-      col[0] = base[0] * (1 - y / h / 2);
-      col[1] = base[1] * (1 - x / w / 2);
-      col[2] = base[2];
-      for (const b of blobs) {
-        const d2 = ((x - b.x) ** 2 + (y - b.y) ** 2) / (b.r * b.r);
-        if (d2 < 1) {
-          const t = 1 - d2;
-          for (let c = 0; c < 3; c++) col[c] = col[c] * (1 - t) + b.c[c] * t;
-        }
-      }
-      const o = (y * w + x) * 4;
-      for (let c = 0; c < 3; c++)
-        data[o + c] = Math.max(0, Math.min(255, col[c] + (rng.next() - 0.5) * 12));
-      data[o + 3] = 255;
-    }
-  }
-  return data;
+async function ensureFolder(): Promise<string> {
+  const made = await generateSyntheticFaces({
+    out: ROOT,
+    identities: CLASSES,
+    images: PER_CLASS,
+    heldOutIdentities: 2,
+    heldOutImages: 2,
+    folds: 1,
+    pairsPerFold: 1,
+    workers: THREADS,
+  });
+  return made.trainDir;
 }
 
-function ensureFolder(): string[] {
-  const marker = path.join(ROOT, '.complete');
-  if (!fs.existsSync(marker)) {
-    fs.rmSync(ROOT, { recursive: true, force: true });
-    const rng = new Random(1234);
-    for (let c = 0; c < CLASSES; c++) {
-      const dir = path.join(ROOT, `id${String(c).padStart(5, '0')}`);
-      fs.mkdirSync(dir, { recursive: true });
-      for (let i = 0; i < PER_CLASS; i++) {
-        const encoded = jpeg.encode({ data: syntheticImage(rng), width: 250, height: 250 }, 90);
-        fs.writeFileSync(path.join(dir, `${String(i + 1).padStart(3, '0')}.jpg`), encoded.data);
-      }
-    }
-    fs.writeFileSync(marker, '');
+/**
+ * A 4000x3000 photo-like JPEG (quality 85, about 2 MB): one of the synthetic faces enlarged,
+ * with grain, so the file is as busy as a camera's.
+ */
+async function ensurePhoto(face: string): Promise<Uint8Array> {
+  if (!fs.existsSync(PHOTO)) {
+    const small = await decodeImage(fs.readFileSync(face));
+    const big = new Resize([3000, 4000]).apply(small).data;
+    const rng = new Random(7);
+    for (let i = 0; i < big.length; i++)
+      big[i] = Math.max(0, Math.min(255, big[i] + rng.int(25) - 12));
+    fs.writeFileSync(`${PHOTO}.tmp`, await encodeJpeg(big, 4000, 3000));
+    fs.renameSync(`${PHOTO}.tmp`, PHOTO);
   }
-  return new ImageFolderDataset(ROOT).paths;
+  return fs.readFileSync(PHOTO);
+}
+
+/** Images per second and CPU milliseconds (all threads) per image of `count` images in `run`. */
+async function rate(count: number, run: () => Promise<void>): Promise<[number, number]> {
+  const cpu = process.cpuUsage();
+  const t = process.hrtime.bigint();
+  await run();
+  const used = process.cpuUsage(cpu);
+  return [count / seconds(t), (used.user + used.system) / 1000 / count];
+}
+
+/** Median rate and CPU time over `reps` runs, formatted. */
+async function measure(count: number, reps: number, run: () => Promise<void>): Promise<string> {
+  const rates: number[] = [];
+  const cpus: number[] = [];
+  for (let rep = 0; rep < reps; rep++) {
+    const [r, c] = await rate(count, run);
+    rates.push(r);
+    cpus.push(c);
+  }
+  const r = median(rates);
+  return `${r >= 10 ? r.toFixed(0) : r.toFixed(2)} img/s (${median(cpus).toFixed(2)} ms CPU per image, median of ${reps})`;
 }
 
 function seconds(start: bigint): number {
@@ -83,57 +88,55 @@ function seconds(start: bigint): number {
 
 async function main(): Promise<void> {
   console.log(`machine: ${describeMachine()}`);
-  const paths = ensureFolder();
+  const root = await ensureFolder();
+  const paths = new ImageFolderDataset(root).paths;
   const bytes = paths.slice(0, 200).reduce((s, p) => s + fs.statSync(p).size, 0) / 200;
   console.log(
-    `folder: ${ROOT}: ${paths.length} JPEGs of 250x250, mean ${(bytes / 1024).toFixed(1)} KB`,
+    `folder: ${root}: ${paths.length} synthetic JPEGs of 250x250, mean ${(bytes / 1024).toFixed(1)} KB`,
   );
 
-  // 1. One thread: jimp's own read + resize, and our decode + Pillow-style resize.
-  const sample = paths.slice(0, 150);
-  const files = sample.map((p) => fs.readFileSync(p));
+  // 1. One thread: decode only, then decode + resize to 96x96; jimp's, then ours.
+  const files = paths.slice(0, 150).map((p) => fs.readFileSync(p));
   const resize = new Resize(96);
-  const jimpRates: number[] = [];
-  const oursRates: number[] = [];
-  const jimpCpu: number[] = [];
-  const oursCpu1: number[] = [];
-  for (let rep = 0; rep < 3; rep++) {
-    let t = process.hrtime.bigint();
-    let cpu = process.cpuUsage();
-    for (const f of files) (await Jimp.fromBuffer(f)).resize({ w: 96, h: 96 });
-    jimpRates.push(files.length / seconds(t));
-    let used = process.cpuUsage(cpu);
-    jimpCpu.push((used.user + used.system) / 1000 / files.length);
-    t = process.hrtime.bigint();
-    cpu = process.cpuUsage();
-    for (const f of files) resize.apply(await decodeImage(f));
-    oursRates.push(files.length / seconds(t));
-    used = process.cpuUsage(cpu);
-    oursCpu1.push((used.user + used.system) / 1000 / files.length);
-  }
-  console.log(
-    `decode+resize, 1 thread, jimp.read + jimp.resize: ${median(jimpRates).toFixed(0)} img/s (${median(jimpCpu).toFixed(2)} ms CPU per image)`,
-  );
-  console.log(
-    `decode+resize, 1 thread, ours (jpeg-js RGB + Resize(96)): ${median(oursRates).toFixed(0)} img/s (${median(oursCpu1).toFixed(2)} ms CPU per image)`,
-  );
+  const each = (fn: (file: Buffer) => Promise<unknown>) => async () => {
+    for (const f of files) await fn(f);
+  };
+  const oneThread: [string, (file: Buffer) => Promise<unknown>][] = [
+    ['decode, 1 thread, jimp (Jimp.fromBuffer)', (f) => Jimp.fromBuffer(f)],
+    ['decode, 1 thread, ours (decodeImage: sharp)', (f) => decodeImage(f)],
+    [
+      'decode+resize, 1 thread, jimp.read + jimp.resize',
+      async (f) => (await Jimp.fromBuffer(f)).resize({ w: 96, h: 96 }),
+    ],
+    [
+      'decode+resize, 1 thread, ours (decodeImage + Resize(96))',
+      async (f) => resize.apply(await decodeImage(f)),
+    ],
+  ];
+  for (const [what, fn] of oneThread)
+    console.log(`${what}: ${await measure(files.length, 3, each(fn))}`);
 
-  // 2. The pool on THREADS workers, whole folder (includes worker start-up). CPU time (all
-  // threads of the process) per image is printed too: on a shared machine it says what the
-  // pool would do with its cores to itself.
-  const poolRates: number[] = [];
-  const poolCpu: number[] = [];
-  for (let rep = 0; rep < 3; rep++) {
-    const cpu = process.cpuUsage();
-    const t = process.hrtime.bigint();
-    await loadImages(paths, { transforms: [resize], threads: THREADS });
-    poolRates.push(paths.length / seconds(t));
-    const used = process.cpuUsage(cpu);
-    poolCpu.push((used.user + used.system) / 1000 / paths.length);
-  }
+  // 2. The pool on THREADS workers, whole folder: decode only (DecodePool.run, pixels handed
+  // back and dropped), then decode + Resize(96) packed into a set (loadImages). The first run
+  // starts the workers. CPU time counts all threads of the process.
+  const pool = new DecodePool({ threads: THREADS });
+  const jobs = paths.map((p) => ({ path: p }));
+  const decodeOnly = await measure(paths.length, 3, () => pool.run(jobs, [], () => undefined));
+  console.log(`decode, pool of ${THREADS} workers, ${paths.length} images: ${decodeOnly}`);
+  const withResize = await measure(paths.length, 3, async () => {
+    await loadImages(paths, { transforms: [resize], pool });
+  });
+  console.log(`decode+resize, pool of ${THREADS} workers, ${paths.length} images: ${withResize}`);
+  await pool.close();
+
+  // A 12-megapixel photo, decode only, one thread.
+  const photo = await ensurePhoto(paths[0]);
+  console.log(`photo: ${PHOTO}, 4000x3000, ${(photo.length / 2 ** 20).toFixed(1)} MiB`);
   console.log(
-    `decode+resize, pool of ${THREADS} workers, ${paths.length} images: ${median(poolRates).toFixed(0)} img/s ` +
-      `(median of 3; ${median(poolCpu).toFixed(2)} ms CPU per image, i.e. ${((THREADS * 1000) / median(poolCpu)).toFixed(0)} img/s on ${THREADS} idle cores)`,
+    `decode 12 MP, jimp: ${await measure(1, 3, async () => void (await Jimp.fromBuffer(photo)))}`,
+  );
+  console.log(
+    `decode 12 MP, ours: ${await measure(1, 3, async () => void (await decodeImage(photo)))}`,
   );
 
   // 3. Cache read + batch assembly: 10,000 aligned-size (112x96) images in one cache file.
@@ -200,7 +203,7 @@ async function main(): Promise<void> {
     // Every epoch asks for the set as a fresh run would: the first decodes, the rest hit the cache.
     loaded = await loadImages(paths, {
       transforms: [resize],
-      labels: new ImageFolderDataset(ROOT).labels,
+      labels: new ImageFolderDataset(root).labels,
       cacheDir,
       threads: THREADS,
     });
@@ -230,7 +233,7 @@ async function main(): Promise<void> {
     PYTHON,
     [
       path.join(__dirname, '..', '..', 'bench', 'peer', 'torchvision_epoch.py'),
-      ROOT,
+      root,
       String(epochs),
       String(BATCH),
       '2',

@@ -72,6 +72,8 @@ export { LfwDataset } from './data/lfw-dataset';
 export type { LoadedLfw, SkippedPair } from './data/lfw-dataset';
 export { LandmarksFile } from './data/landmarks-file';
 export { loadImages } from './data/load-images';
+export { decodeImage, DEFAULT_MAX_PIXELS } from './data/image-decoder';
+export type { DecodeImageOptions, ImageFormat } from './data/image-decoder';
 export type { LoadImagesOptions, LoadedImages, OnBadImage } from './data/load-images';
 export type { SkippedImage } from './data/image-cache';
 export { DataLoader } from './data/data-loader';

@@ -1,5 +1,6 @@
 // Reading typed values out of parseArgs' strings, each failure a UsageError naming the flag.
-import { UsageError, type ParsedValues } from './command';
+import { DEFAULT_MAX_PIXELS } from '../data/image-decoder';
+import { UsageError, type Options, type ParsedValues } from './command';
 
 export function stringArg(values: ParsedValues, name: string): string | undefined {
   const value = values[name];
@@ -57,6 +58,20 @@ export function integerArg(values: ParsedValues, name: string, min: number, fall
     throw new UsageError(`--${name} expects an integer >= ${min} but received '${text}'`);
   }
   return value;
+}
+
+/** The flag of every command that decodes images. */
+export const maxPixelsOption: Options = {
+  'max-pixels': {
+    type: 'string',
+    value: 'N',
+    description: 'refuse images over N pixels, from their headers, before decoding',
+    default: DEFAULT_MAX_PIXELS,
+  },
+};
+
+export function maxPixelsArg(values: ParsedValues): number | undefined {
+  return integerArg(values, 'max-pixels', 1);
 }
 
 export function positiveArg(values: ParsedValues, name: string, fallback: number): number {

@@ -1,4 +1,5 @@
 // The shape every `sphereface <command>` implements; lib/cli/main.ts dispatches to them.
+import type { ParseArgsConfig } from 'node:util';
 import type { Output } from './output';
 
 /** One command-line option: how it parses, and its line in --help. */
@@ -46,3 +47,13 @@ export const commonOptions: Options = {
   },
   verbose: { type: 'boolean', description: 'print stack traces with errors' },
 };
+
+/** The options as node:util's parseArgs takes them. */
+export function parseArgsConfig(options: Options): NonNullable<ParseArgsConfig['options']> {
+  return Object.fromEntries(
+    Object.entries(options).map(([name, { type, short, multiple }]) => [
+      name,
+      { type, ...(short ? { short } : {}), ...(multiple ? { multiple } : {}) },
+    ]),
+  );
+}

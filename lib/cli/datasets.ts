@@ -20,6 +20,8 @@ export interface LoadOptions {
   cacheDir?: string;
   /** --skip-bad-images: leave out images that cannot be decoded (and their pairs). */
   skipBadImages?: boolean;
+  /** --max-pixels: refuse larger images before decoding. */
+  maxPixels?: number;
   onProgress?: (done: number, total: number) => void;
 }
 
@@ -59,6 +61,7 @@ export async function loadTrainSet(
       cacheDir: options.cacheDir,
       cacheName: 'train',
       onBadImage: options.skipBadImages ? 'skip' : 'error',
+      maxPixels: options.maxPixels,
       onProgress: options.onProgress,
     }),
   );
@@ -100,6 +103,7 @@ export async function loadHeldOut(
       cacheDir: options.cacheDir,
       cacheName: 'held-out',
       onBadImage,
+      maxPixels: options.maxPixels,
       onProgress: options.onProgress,
     }),
   );

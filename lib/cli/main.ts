@@ -1,27 +1,18 @@
 // `sphereface <command> [options]`: dispatch, --help, --version, and the one error shape: a
 // message on stderr (one JSON object under --json), exit code 2 for bad usage and 1 for a
 // failure, a stack trace only with --verbose.
-import { parseArgs, type ParseArgsConfig } from 'node:util';
+import { parseArgs } from 'node:util';
 import { version } from '../version';
 import {
   commonOptions,
+  parseArgsConfig,
   UsageError,
   type Command,
-  type Options,
   type ParsedValues,
 } from './command';
 import { commands } from './commands';
 import { commandHelp, nearest, topLevelHelp } from './help';
 import { Output, type OutputStreams } from './output';
-
-function parseConfig(options: Options): NonNullable<ParseArgsConfig['options']> {
-  return Object.fromEntries(
-    Object.entries(options).map(([name, { type, short, multiple }]) => [
-      name,
-      { type, ...(short ? { short } : {}), ...(multiple ? { multiple } : {}) },
-    ]),
-  );
-}
 
 // parseArgs' messages, turned into ones that say what to do.
 function usageError(error: NodeJS.ErrnoException, command: Command): UsageError {
@@ -63,7 +54,7 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
     try {
       parsed = parseArgs({
         args: rest,
-        options: parseConfig({ ...command.options, ...commonOptions }),
+        options: parseArgsConfig({ ...command.options, ...commonOptions }),
         allowPositionals: true,
         strict: true,
       });

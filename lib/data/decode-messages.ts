@@ -3,6 +3,8 @@ import type { TransformSpec } from './transforms/transform';
 /** A chunk of images for a DecodePool worker. */
 export interface DecodeRequest {
   specs: TransformSpec[];
+  /** Images over this many pixels are refused before decoding. */
+  maxPixels: number;
   jobs: { index: number; path: string; landmarks?: number[]; bytes?: Uint8Array }[];
 }
 

@@ -2,6 +2,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { WorkerPool } from '../util/worker-pool';
 import type { DecodeReply, DecodeRequest } from './decode-messages';
+import { checkMaxPixels, loadSharp } from './image-decoder';
 import type { DeterministicTransform } from './transforms/transform';
 import type { FivePoints, RawImage } from './transforms/raw-image';
 
@@ -24,6 +25,13 @@ export interface DecodePoolOptions {
   threads?: number;
   /** Files per message: amortises messaging without starving workers near the end. */
   chunkSize?: number;
+  /** Refuse images over this many pixels, from their headers (default 50 million). */
+  maxPixels?: number;
+}
+
+export interface DecodeRunOptions {
+  /** This run's pixel limit, in place of the pool's. */
+  maxPixels?: number;
 }
 
 const sharedPools = new Map<number, DecodePool>();
@@ -34,6 +42,7 @@ const sharedPools = new Map<number, DecodePool>();
  */
 export class DecodePool {
   readonly threads: number;
+  readonly maxPixels: number;
   private readonly chunkSize: number;
   private readonly pool: WorkerPool<DecodeRequest, DecodeReply>;
 
@@ -43,6 +52,7 @@ export class DecodePool {
       name: 'DecodePool',
     });
     this.threads = this.pool.threads;
+    this.maxPixels = checkMaxPixels(options.maxPixels, 'DecodePool');
     this.chunkSize = options.chunkSize ?? 8;
   }
 
@@ -61,19 +71,29 @@ export class DecodePool {
 
   /**
    * Decodes every job; `onResult(i, outcome)` is called once per job, in completion order.
-   * Resolves when all are done. Bad images are outcomes, not rejections; a crashed worker rejects.
+   * Resolves when all are done. Bad images (unreadable, corrupt, over the pixel limit) are
+   * outcomes, not rejections; a crashed worker rejects.
    */
-  run(
+  async run(
     jobs: readonly DecodeJob[],
     transforms: readonly DeterministicTransform[],
     onResult: (index: number, outcome: DecodeOutcome) => void,
+    options: DecodeRunOptions = {},
   ): Promise<void> {
+    const maxPixels =
+      options.maxPixels === undefined
+        ? this.maxPixels
+        : checkMaxPixels(options.maxPixels, 'DecodePool.run');
+    // sharp's advice for worker threads: load it on the main thread too, so libvips stays
+    // loaded when the last worker using it exits (glibc would unload it under a later worker).
+    await loadSharp();
     const specs = transforms.map((t) => t.spec());
     const requests: DecodeRequest[] = [];
     for (let start = 0; start < jobs.length; start += this.chunkSize) {
       const chunk = jobs.slice(start, start + this.chunkSize);
       requests.push({
         specs,
+        maxPixels,
         jobs: chunk.map((job, k) => ({
           index: start + k,
           path: job.path,

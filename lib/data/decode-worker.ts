@@ -1,11 +1,23 @@
-// Worker thread of DecodePool: reads files, decodes them and runs the deterministic
-// transforms, then hands the pixels back by transfer (no copy).
-import * as fs from 'node:fs';
-import { decodeImage } from './image-decoder';
-import { transformFromSpec } from './transforms/transform-from-spec';
-import type { DeterministicTransform, TransformSpec } from './transforms/transform';
+// Worker thread of DecodePool: reads files (or takes the bytes it is sent), decodes them and
+// runs the deterministic transforms, then hands the pixels back by transfer (no copy).
 import { serveTasks } from '../util/worker-pool';
 import type { DecodeReply, DecodeRequest } from './decode-messages';
+import { decodeImage, loadSharp, maxFileBytes } from './image-decoder';
+import { readImageFile } from './read-image-file';
+import { transformFromSpec } from './transforms/transform-from-spec';
+import type { DeterministicTransform, TransformSpec } from './transforms/transform';
+
+// One worker per core, each decoding one image at a time: libvips' own threads per image would
+// only contend with the other workers, and its operation cache only holds on to memory for
+// images that never come back. (Both settings are process-wide in libvips.)
+let tuned: Promise<void> | undefined;
+function tuneSharp(): Promise<void> {
+  tuned ??= loadSharp().then((sharp) => {
+    sharp.concurrency(1);
+    sharp.cache(false);
+  });
+  return tuned;
+}
 
 let cachedKey = '';
 let cached: DeterministicTransform[] = [];
@@ -20,20 +32,14 @@ function transformsFor(specs: TransformSpec[]): DeterministicTransform[] {
 }
 
 async function handle(request: DecodeRequest) {
+  await tuneSharp();
   const transforms = transformsFor(request.specs);
   const reply: DecodeReply = { results: [] };
   const transfer: ArrayBuffer[] = [];
   for (const job of request.jobs) {
     try {
-      let bytes: Uint8Array;
-      try {
-        bytes = job.bytes ?? fs.readFileSync(job.path);
-      } catch (err) {
-        throw new Error(
-          `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-        );
-      }
-      let image = await decodeImage(bytes);
+      const bytes = job.bytes ?? readImageFile(job.path, maxFileBytes(request.maxPixels));
+      let image = await decodeImage(bytes, { maxPixels: request.maxPixels });
       const landmarks = job.landmarks ? Float64Array.from(job.landmarks) : undefined;
       for (const t of transforms) image = t.apply(image, landmarks);
       // Own the bytes exactly, so the transfer moves no more than the image.

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { byCodePoint } from '../util/code-point-order';
 import { loadImages, type LoadImagesOptions, type LoadedImages } from './load-images';
 
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.bmp'];
+export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.bmp'];
 
 function readDir(dir: string, who: string): fs.Dirent[] {
   try {
@@ -53,7 +53,7 @@ export class ImageFolderDataset {
       const found = listImages(path.join(this.root, name), who);
       if (found.length === 0) {
         throw new Error(
-          `${who}: class folder ${path.join(this.root, name)} holds no JPEG, PNG or BMP images`,
+          `${who}: class folder ${path.join(this.root, name)} holds no JPEG, PNG, WebP or BMP images`,
         );
       }
       for (const p of found) {

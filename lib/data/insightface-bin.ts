@@ -105,6 +105,8 @@ export interface LoadVerificationBinOptions {
   pool?: DecodePool;
   /** Called as images are decoded, with the count done and the total. */
   onProgress?: (done: number, total: number) => void;
+  /** Refuse images over this many pixels, from their headers (default 50 million). */
+  maxPixels?: number;
 }
 
 export interface LoadedVerificationBin {
@@ -138,6 +140,7 @@ export async function loadVerificationBin(
       threads: options.threads,
       pool: options.pool,
       onProgress: options.onProgress,
+      maxPixels: options.maxPixels,
     },
   );
   return { images, pairs, file: resolved };

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadImageError } from './bad-image-error';
 import { DecodePool, type DecodeJob } from './decode-pool';
+import { checkMaxPixels, DECODER_VERSION } from './image-decoder';
 import {
   ImageCache,
   CACHE_VERSION,
@@ -32,6 +33,11 @@ export interface LoadImagesOptions {
   cacheName?: string;
   /** 'error' (default): the first bad image rejects, naming the file. 'skip': leave it out, report it. */
   onBadImage?: OnBadImage;
+  /**
+   * Refuse (as a bad image) any image over this many pixels, from its header, before decoding
+   * (default 50 million; Infinity for no limit).
+   */
+  maxPixels?: number;
   /** Decode threads (default: cores available; a shared pool per count); or a pool of your own. */
   threads?: number;
   pool?: DecodePool;
@@ -116,6 +122,8 @@ export async function loadImages(
   options: LoadImagesOptions = {},
 ): Promise<LoadedImages> {
   checkOptions(paths, options);
+  // A pool of the caller's own brings its limit; the option overrides it.
+  const maxPixels = checkMaxPixels(options.maxPixels ?? options.pool?.maxPixels, 'loadImages');
   const transforms = options.transforms ?? [];
   const onBadImage = options.onBadImage ?? 'error';
   let cache: ImageCache | undefined;
@@ -125,6 +133,7 @@ export async function loadImages(
     const stats = await statAll(paths);
     digest = ImageCache.digest({
       cache: CACHE_VERSION,
+      decoder: DECODER_VERSION,
       paths,
       stats,
       labels: options.labels ? Array.from(options.labels) : null,
@@ -133,6 +142,7 @@ export async function loadImages(
         : null,
       transforms: transforms.map((t) => t.spec()),
       onBadImage,
+      maxPixels: String(maxPixels), // which images are refused; JSON has no Infinity
     });
     const stem = options.cacheName ?? 'images';
     cache = new ImageCache(path.join(options.cacheDir, `${stem}-${digest.slice(0, 16)}.sfcache`));
@@ -140,7 +150,7 @@ export async function loadImages(
     if ('hit' in found) return { ...found.hit, fromCache: true, cacheFile: cache.file };
     cacheMiss = found.miss;
   }
-  const decoded = await decodeAll(paths, transforms, options, onBadImage);
+  const decoded = await decodeAll(paths, transforms, maxPixels, options, onBadImage);
   if (cache) {
     await cache.write(digest, decoded);
     await removeOlderCaches(cache.file, options.cacheName ?? 'images');
@@ -167,6 +177,7 @@ async function removeOlderCaches(keep: string, stem: string): Promise<void> {
 async function decodeAll(
   paths: readonly string[],
   transforms: readonly DeterministicTransform[],
+  maxPixels: number,
   options: LoadImagesOptions,
   onBadImage: OnBadImage,
 ): Promise<CachedImages> {
@@ -185,35 +196,40 @@ async function decodeAll(
   let sizeError: Error | undefined;
   let done = 0;
   const pool = options.pool ?? DecodePool.shared(options.threads);
-  await pool.run(jobs, transforms, (i, outcome) => {
-    options.onProgress?.(++done, n);
-    if (!outcome.ok) {
-      bad.push({ index: i, path: paths[i], reason: outcome.error });
-      return;
-    }
-    const image = outcome.image;
-    if (!images) {
-      height = image.height;
-      width = image.width;
-      firstPath = paths[i];
-      const bytes = n * height * width * 3;
-      if (bytes > MAX_BYTES) {
-        sizeError = new Error(
-          `loadImages: ${n} images of ${height}x${width}x3 need ${bytes} bytes, more than one Uint8Array holds (${MAX_BYTES}); load the set in parts`,
+  await pool.run(
+    jobs,
+    transforms,
+    (i, outcome) => {
+      options.onProgress?.(++done, n);
+      if (!outcome.ok) {
+        bad.push({ index: i, path: paths[i], reason: outcome.error });
+        return;
+      }
+      const image = outcome.image;
+      if (!images) {
+        height = image.height;
+        width = image.width;
+        firstPath = paths[i];
+        const bytes = n * height * width * 3;
+        if (bytes > MAX_BYTES) {
+          sizeError = new Error(
+            `loadImages: ${n} images of ${height}x${width}x3 need ${bytes} bytes, more than one Uint8Array holds (${MAX_BYTES}); load the set in parts`,
+          );
+          return;
+        }
+        images = new Uint8Array(bytes);
+      } else if (image.height !== height || image.width !== width) {
+        // Not a bad file but a pipeline that does not fix the size: always an error.
+        sizeError ??= new Error(
+          `loadImages: ${paths[i]} is ${image.height}x${image.width} after the transforms but ${firstPath} is ${height}x${width}; add a Resize([h, w]), CenterCrop or FaceAlign so every image has one size`,
         );
         return;
       }
-      images = new Uint8Array(bytes);
-    } else if (image.height !== height || image.width !== width) {
-      // Not a bad file but a pipeline that does not fix the size: always an error.
-      sizeError ??= new Error(
-        `loadImages: ${paths[i]} is ${image.height}x${image.width} after the transforms but ${firstPath} is ${height}x${width}; add a Resize([h, w]), CenterCrop or FaceAlign so every image has one size`,
-      );
-      return;
-    }
-    images.set(image.data, i * height * width * 3);
-    ok[i] = 1;
-  });
+      images.set(image.data, i * height * width * 3);
+      ok[i] = 1;
+    },
+    { maxPixels },
+  );
   if (sizeError) throw sizeError;
   bad.sort((a, b) => a.index - b.index);
   if (bad.length > 0 && onBadImage === 'error') throw new BadImageError(bad);

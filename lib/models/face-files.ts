@@ -22,6 +22,8 @@ export interface EmbedFilesOptions extends FaceLocations {
   batchSize?: number; // default 64
   /** Called after each batch with the files done so far. */
   onProgress?: (done: number, total: number) => void;
+  /** Refuse images over this many pixels, from their headers (default 50 million). */
+  maxPixels?: number;
 }
 
 export interface FileEmbeddings {
@@ -64,7 +66,11 @@ async function fileFeatures(
       if (rows.length === 0) continue;
       const set = await loadImages(
         rows.map((k) => paths[start + k]),
-        { transforms, landmarks: group ? rows.map((k) => points[start + k]) : undefined },
+        {
+          transforms,
+          landmarks: group ? rows.map((k) => points[start + k]) : undefined,
+          maxPixels: options.maxPixels,
+        },
       );
       rows.forEach((k, r) =>
         batch.set(set.images.subarray(r * pixels, (r + 1) * pixels), k * pixels),
@@ -95,7 +101,7 @@ export async function fileSimilarity(
   model: FileEmbedder,
   a: string,
   b: string,
-  options: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes'> = {},
+  options: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes' | 'maxPixels'> = {},
 ): Promise<number> {
   const { features, dim } = await fileFeatures(model, [a, b], options);
   let similarity = 0;
@@ -115,7 +121,9 @@ export async function verify(
   model: FileEmbedder,
   a: string,
   b: string,
-  options: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes'> & { threshold?: number } = {},
+  options: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes' | 'maxPixels'> & {
+    threshold?: number;
+  } = {},
 ): Promise<Verdict> {
   const threshold = options.threshold ?? model.threshold;
   if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {

@@ -28,6 +28,8 @@ export interface GalleryOptions {
   flip?: FlipMode; // default 'concat', as the evaluator
   batchSize?: number;
   onProgress?: (done: number, total: number) => void;
+  /** Refuse images over this many pixels, from their headers (default 50 million). */
+  maxPixels?: number;
 }
 
 export class Gallery {

@@ -163,7 +163,9 @@ export class Model implements FaceModel {
   verify(
     a: string,
     b: string,
-    options?: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes'> & { threshold?: number },
+    options?: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes' | 'maxPixels'> & {
+      threshold?: number;
+    },
   ): Promise<Verdict> {
     return verify(this, a, b, options);
   }

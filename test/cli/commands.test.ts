@@ -72,6 +72,11 @@ describe('sphereface CLI', function () {
         2,
         /--box is needed once per image: 2 images, 1 given/,
       ],
+      [
+        ['verify', '--model', 'x.sfm', '--max-pixels', '0', 'a.jpg', 'b.jpg'],
+        2,
+        /--max-pixels expects an integer >= 1 but received '0'/,
+      ],
       [['demo', '--identities', '1'], 2, /--identities expects an integer >= 2/],
       [['bench', '--threads', '0'], 2, /.+/],
     ];
@@ -306,6 +311,19 @@ describe('sphereface CLI', function () {
     ]);
     expect(missing.code).to.equal(1);
     expect(missing.stderr).to.contain('/nonexistent.jpg does not exist');
+    const limited = await sphereMain([
+      'verify',
+      '--model',
+      modelFile,
+      '--max-pixels',
+      '62499',
+      images[0],
+      images[1],
+    ]);
+    expect(limited.code).to.equal(1);
+    expect(limited.stderr).to.contain(
+      `${images[0]}: 250x250 = 62500 pixels, over the limit of 62499 pixels (maxPixels)`,
+    );
   });
 
   it('demo runs end to end on a tiny set and writes its report', async () => {

@@ -1,6 +1,6 @@
 import { expect } from 'chai';
 import { parseArgs } from 'node:util';
-import { commonOptions } from '../../lib/cli/command';
+import { commonOptions, parseArgsConfig, type ParsedValues } from '../../lib/cli/command';
 import { EpochTable } from '../../lib/cli/epoch-table';
 import {
   readTrainingArgs,
@@ -21,10 +21,10 @@ const defaults: TrainingDefaults = {
 function read(args: string[]) {
   const { values } = parseArgs({
     args,
-    options: { ...trainingOptions, ...commonOptions },
+    options: parseArgsConfig({ ...trainingOptions(defaults), ...commonOptions }),
     strict: true,
   });
-  return readTrainingArgs(values as Record<string, string | boolean | undefined>, defaults);
+  return readTrainingArgs(values as ParsedValues, defaults);
 }
 
 describe('training flags', () => {

@@ -82,7 +82,7 @@ describe('loadImages and the image cache', function () {
       [4, 'cut.jpg'],
       [6, 'missing.jpg'],
     ]);
-    expect(set.skipped[1].reason).to.match(/not a JPEG, PNG or BMP/);
+    expect(set.skipped[1].reason).to.match(/not a JPEG, PNG, WebP, GIF or BMP/);
     expect(set.skipped[2].reason).to.match(/truncated or corrupt JPEG/);
     expect(set.skipped[3].reason).to.match(/cannot read \(ENOENT\)/);
   });

@@ -8,7 +8,7 @@ import { rawPixelEmbedder } from '../../lib/eval/embedder';
 import { angularFisherScore } from '../../lib/eval/angular-fisher-score';
 import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
 import { inputTransforms } from '../../lib/models/preprocess';
-import { decodeAtInputSize, seededUniform } from './helpers';
+import { seededUniform } from './helpers';
 
 // A tiny LFW layout (4 people x 3 PNGs of 10x12) and a pairs.txt with 2 folds of 3 + 3 pairs,
 // read by LfwDataset and evaluated on raw pixels: the folds must follow the file's line order.
@@ -40,6 +40,13 @@ describe('LFW layout to evaluation', () => {
         : [file(cells[0], +cells[1]), file(cells[2], +cells[3])];
     for (const f of pair) if (!imagePaths.includes(f)) imagePaths.push(f);
   }
+  // Each file's pixels as written (PNG is lossless), brought to 8x8 by the transforms.
+  const written = new Map<string, Uint8Array>();
+  const at8x8 = (f: string) => {
+    let image = { data: written.get(f)!, width: 10, height: 12 };
+    for (const t of inputTransforms({ height: 8, width: 8 })) image = t.apply(image);
+    return image.data;
+  };
 
   before(async () => {
     const rand = seededUniform(8);
@@ -51,6 +58,10 @@ describe('LFW layout to evaluation', () => {
           for (let c = 0; c < 3; c++) img.bitmap.data[4 * k + c] = (60 * p + 80 * rand()) | 0;
         }
         fs.writeFileSync(file(name, i), await img.getBuffer('image/png'));
+        const rgb = new Uint8Array(10 * 12 * 3);
+        for (let k = 0; k < 10 * 12; k++)
+          rgb.set(img.bitmap.data.subarray(4 * k, 4 * k + 3), 3 * k);
+        written.set(file(name, i), rgb);
       }
     }
     fs.writeFileSync(path.join(root, 'pairs.txt'), lines.join('\n') + '\n');
@@ -71,8 +82,8 @@ describe('LFW layout to evaluation', () => {
         cells.length === 3
           ? [file(cells[0], +cells[1]), file(cells[0], +cells[2])]
           : [file(cells[0], +cells[1]), file(cells[2], +cells[3])];
-      const u = Array.from(await decodeAtInputSize(a, 8, 8), (v) => (v - 127.5) / 128);
-      const v = Array.from(await decodeAtInputSize(b, 8, 8), (x) => (x - 127.5) / 128);
+      const u = Array.from(at8x8(a), (v) => (v - 127.5) / 128);
+      const v = Array.from(at8x8(b), (x) => (x - 127.5) / 128);
       const cos =
         u.reduce((s, x, k) => s + x * v[k], 0) /
         Math.sqrt(u.reduce((s, x) => s + x * x, 0) * v.reduce((s, x) => s + x * x, 0));
@@ -95,9 +106,7 @@ describe('LFW layout to evaluation', () => {
     for (const kept of Array.from(lfw.images.kept)) {
       const image = path.basename(path.dirname(imagePaths[kept]));
       labels.push(names.indexOf(image));
-      features.push(
-        ...Array.from(await decodeAtInputSize(imagePaths[kept], 8, 8), (v) => (v - 127.5) / 128),
-      );
+      features.push(...Array.from(at8x8(imagePaths[kept]), (v) => (v - 127.5) / 128));
     }
     const want = angularFisherScore(Float64Array.from(features), labels, 8 * 8 * 3);
     expect(ev.angularFisherScore?.definition).to.equal('paper');

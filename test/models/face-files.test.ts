@@ -10,7 +10,7 @@ import { SPHEREFACE_TEMPLATE } from '../../lib/data/transforms/face-align';
 import { embedFiles, verify } from '../../lib/models/face-files';
 import { boxLandmarks } from '../../lib/models/face-location';
 import { inputTransforms } from '../../lib/models/preprocess';
-import { decodeAtInputSize, rejection, seededUniform } from '../eval/helpers';
+import { rejection, seededUniform } from '../eval/helpers';
 
 const H = 6;
 const W = 6;
@@ -62,6 +62,20 @@ const model = {
   },
 };
 
+/** What embedFiles hands the model for file i: the images it embeds, unflipped. */
+async function seenByModel(files: string[]): Promise<Uint8Array[]> {
+  const seen: Uint8Array[] = [];
+  const capture = {
+    ...model,
+    async embed(images: Uint8Array, n: number) {
+      for (let i = 0; i < n; i++) seen.push(images.slice(i * H * W * 3, (i + 1) * H * W * 3));
+      return model.embed(images, n);
+    },
+  };
+  await embedFiles(capture, files, { flip: 'none', batchSize: 4 });
+  return seen;
+}
+
 function mirror(img: Uint8Array): Uint8Array {
   const out = new Uint8Array(img.length);
   for (let y = 0; y < H; y++) {
@@ -84,11 +98,11 @@ describe('face files', () => {
   });
 
   it('decodes a file at the input size to its RGB bytes', async () => {
-    expect([...(await decodeAtInputSize(files[1], H, W))]).to.deep.equal([...pixels[1]]);
+    expect([...(await seenByModel([files[1]]))[0]]).to.deep.equal([...pixels[1]]);
   });
 
   it('keeps the centre of a wider image (shorter side already fits: crop only)', async () => {
-    const got = await decodeAtInputSize(path.join(dir, 'wide.png'), H, W);
+    const [got] = await seenByModel([path.join(dir, 'wide.png')]);
     const centre = new Uint8Array(H * W * 3);
     for (let y = 0; y < H; y++)
       centre.set(wide.subarray((y * 2 * W + W / 2) * 3, (y * 2 * W + W / 2 + W) * 3), y * W * 3);
@@ -106,17 +120,18 @@ describe('face files', () => {
     });
   });
 
-  it('decodes files of any size on the worker pool as a single file is', async () => {
-    const many = await Promise.all(
-      Array.from({ length: 10 }, async (_, i) => {
-        const f = path.join(dir, `m${i}.png`);
-        await writePng(f, W + 2 * (i % 3), H + (i % 2), 20 + i); // varied sizes: resize + crop
-        return f;
-      }),
+  it('decodes files of any size on the worker pool, then resizes and crops them', async () => {
+    const sizes = Array.from({ length: 10 }, (_, i) => [W + 2 * (i % 3), H + (i % 2)]);
+    const many = sizes.map((_, i) => path.join(dir, `m${i}.png`));
+    const raw = await Promise.all(
+      many.map((f, i) => writePng(f, sizes[i][0], sizes[i][1], 20 + i)),
     );
     const pooled = await embedFiles(model, many, { flip: 'none', normalize: false, batchSize: 4 });
     for (let i = 0; i < many.length; i++) {
-      const f = feature(await decodeAtInputSize(many[i], H, W));
+      // The transforms applied here to the pixels written (PNG is lossless).
+      let image = { data: raw[i], width: sizes[i][0], height: sizes[i][1] };
+      for (const t of inputTransforms({ height: H, width: W })) image = t.apply(image);
+      const f = feature(image.data);
       f.forEach((v, k) => expect(pooled.embeddings[i * 3 + k]).to.equal(Math.fround(v)));
     }
   });
@@ -138,7 +153,7 @@ describe('face files', () => {
   it('names a missing or undecodable file, and asks for a threshold', async () => {
     const missing = path.join(dir, 'nope.png');
     expect((await rejection(embedFiles(model, [files[0], missing]))).message).to.contain(missing);
-    // In a later batch too.
+    // In a larger batch too.
     const nine = [...files, ...files, ...files.slice(0, 2), missing];
     expect((await rejection(embedFiles(model, nine))).message).to.contain(missing);
     const text = path.join(dir, 'text.png');

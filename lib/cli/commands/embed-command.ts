@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { encodeNpy } from '../../eval/npy';
 import { loadModel } from '../../models/model';
 import { writeFileAtomic } from '../../util/atomic-write';
-import { integerArg, requiredString, stringArg } from '../args';
+import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type Options } from '../command';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 
@@ -37,6 +37,7 @@ const flags = {
   },
   'batch-size': { type: 'string', value: 'N', description: 'images per embed call', default: 64 },
   ...faceOptions,
+  ...maxPixelsOption,
 } satisfies Options;
 
 export const embedCommand: Command = {
@@ -64,6 +65,7 @@ export const embedCommand: Command = {
     try {
       const embedded = await model.embedFiles(paths, {
         ...faces,
+        maxPixels: maxPixelsArg(values),
         flip: values['no-flip'] === true ? 'none' : 'concat',
         batchSize,
         onProgress: out.counter('embedding'),

@@ -12,7 +12,14 @@ import { FLIP_MODES } from '../../models/embed-images';
 import { loadModel } from '../../models/model';
 import { inputTransforms } from '../../models/preprocess';
 import { writeReport } from '../../report/write-report';
-import { choiceArg, integerArg, requiredString, stringArg } from '../args';
+import {
+  choiceArg,
+  integerArg,
+  maxPixelsArg,
+  maxPixelsOption,
+  requiredString,
+  stringArg,
+} from '../args';
 import { UsageError, type Command, type Options, type ParsedValues } from '../command';
 import { loadHeldOut } from '../datasets';
 import type { Output } from '../output';
@@ -77,6 +84,7 @@ const flags = {
     type: 'boolean',
     description: 'leave out pairs whose images are missing or cannot be decoded',
   },
+  ...maxPixelsOption,
 } satisfies Options;
 
 interface Outcome {
@@ -128,6 +136,7 @@ async function evalLfw(
       landmarks: stringArg(values, 'landmarks'),
       cacheDir: stringArg(values, 'cache'),
       skipBadImages: values['skip-bad-images'] === true,
+      maxPixels: maxPixelsArg(values),
       onProgress: out.counter('decoding'),
     });
     if (heldOut.skippedPairs > 0) {
@@ -183,6 +192,7 @@ async function evalBin(
   try {
     const set = await loadVerificationBin(binFile, {
       transforms: model ? inputTransforms(model.inputSize) : [],
+      maxPixels: maxPixelsArg(values),
       onProgress: out.counter('decoding'),
     });
     const { height, width } = set.images;

@@ -3,7 +3,7 @@ import * as path from 'node:path';
 import { locateFaces } from '../../models/face-location';
 import { Gallery } from '../../models/gallery';
 import { loadModel } from '../../models/model';
-import { integerArg, requiredString } from '../args';
+import { integerArg, maxPixelsArg, maxPixelsOption, requiredString } from '../args';
 import { UsageError, type Command, type Options } from '../command';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 
@@ -26,6 +26,7 @@ const flags = {
     description: "build: the image's features alone (default: image and mirror concatenated)",
   },
   ...faceOptions,
+  ...maxPixelsOption,
 } satisfies Options;
 
 function mustExist(what: string, file: string): void {
@@ -52,7 +53,7 @@ export const galleryCommand: Command = {
     }
     if (action === 'search' && images.length === 0) throw new UsageError('give images to search');
     const top = integerArg(values, 'top', 1, flags.top.default);
-    const faces = faceLocationArgs(values, images.length);
+    const faces = { ...faceLocationArgs(values, images.length), maxPixels: maxPixelsArg(values) };
     mustExist('model file', modelFile);
     const model = await loadModel(modelFile);
     try {
@@ -62,6 +63,7 @@ export const galleryCommand: Command = {
         const gallery = await Gallery.build(model, {
           root,
           flip: values['no-flip'] === true ? 'none' : 'concat',
+          maxPixels: faces.maxPixels,
           onProgress: out.counter('embedding'),
         });
         await gallery.save(galleryFile);

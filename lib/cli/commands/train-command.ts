@@ -1,7 +1,7 @@
 import * as path from 'node:path';
 import { LfwEvaluator } from '../../eval/lfw-evaluator';
 import { writeReport } from '../../report/write-report';
-import { requiredString, stringArg } from '../args';
+import { maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
 import { loadHeldOut, loadTrainSet, skippedNote } from '../datasets';
 import { epochMetrics, formatAccuracy } from '../run-report';
@@ -56,6 +56,7 @@ export const trainCommand: Command = {
       type: 'boolean',
       description: 'leave out images that cannot be decoded (and pairs that use them)',
     },
+    ...maxPixelsOption,
     ...trainingOptions(TRAIN_DEFAULTS),
   },
   async run(values, positionals, out) {
@@ -73,6 +74,7 @@ export const trainCommand: Command = {
       landmarks: stringArg(values, 'landmarks'),
       cacheDir,
       skipBadImages: values['skip-bad-images'] === true,
+      maxPixels: maxPixelsArg(values),
       onProgress: out.counter('decoding training images'),
     });
     const skipped = skippedNote(train.images, 'training images');
@@ -84,6 +86,7 @@ export const trainCommand: Command = {
             landmarks: stringArg(values, 'lfw-landmarks'),
             cacheDir,
             skipBadImages: values['skip-bad-images'] === true,
+            maxPixels: maxPixelsArg(values),
             onProgress: out.counter('decoding held-out images'),
           })
         : undefined;

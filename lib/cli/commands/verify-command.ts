@@ -3,7 +3,7 @@ import { fileSimilarity } from '../../models/face-files';
 import { locateFaces } from '../../models/face-location';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 import { loadModel } from '../../models/model';
-import { numberArg, requiredString, stringArg } from '../args';
+import { maxPixelsArg, maxPixelsOption, numberArg, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
 
 // A threshold from a report's summary.json (eval or train), as `evaluation.threshold`.
@@ -36,13 +36,14 @@ export const verifyCommand: Command = {
       description: "take the threshold from an evaluation's summary.json (evaluation.threshold)",
     },
     ...faceOptions,
+    ...maxPixelsOption,
   },
   async run(values, positionals, out) {
     if (positionals.length !== 2) {
       throw new UsageError(`expected two image files but received ${positionals.length}`);
     }
     const modelFile = requiredString(values, 'model');
-    const faces = faceLocationArgs(values, 2);
+    const faces = { ...faceLocationArgs(values, 2), maxPixels: maxPixelsArg(values) };
     const summaryFile = stringArg(values, 'summary');
     let threshold = numberArg(values, 'threshold');
     if (threshold !== undefined && summaryFile) {

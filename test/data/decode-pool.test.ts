@@ -1,0 +1,189 @@
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DecodePool, type DecodeOutcome } from '../../lib/data/decode-pool';
+import { decodeImage } from '../../lib/data/image-decoder';
+import { ImageFolderDataset } from '../../lib/data/image-folder-dataset';
+import { loadImages } from '../../lib/data/load-images';
+import { readImageFile } from '../../lib/data/read-image-file';
+import { Resize } from '../../lib/data/transforms/resize';
+import { embedFiles } from '../../lib/models/face-files';
+import { bombPng } from './decode-helpers';
+import { encode, expectReject, gradient, rgbOf, tempDir, writeImage } from './helpers';
+
+const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'decode');
+
+const model = {
+  embeddingDim: 1,
+  inputSize: { height: 4, width: 4 },
+  async embed(_images: Uint8Array, n: number) {
+    return new Float32Array(n).fill(1);
+  },
+};
+
+/** Every outcome of one pool run, by job index. */
+async function outcomes(
+  pool: DecodePool,
+  jobs: Parameters<DecodePool['run']>[0],
+  maxPixels?: number,
+): Promise<DecodeOutcome[]> {
+  const out: DecodeOutcome[] = [];
+  await pool.run(jobs, [], (i, outcome) => (out[i] = outcome), { maxPixels });
+  return out;
+}
+
+describe('decoding on the worker pool', function () {
+  let pool: DecodePool;
+  before(() => {
+    pool = new DecodePool({ threads: 2 });
+  });
+  after(() => pool.close());
+
+  it('refuses a decompression bomb by name, fast, and skips it on request', async () => {
+    const dir = tempDir();
+    const good = await writeImage(path.join(dir, 'good.jpg'), 20, 16);
+    const bomb = path.join(dir, 'bomb.png');
+    fs.writeFileSync(bomb, bombPng(30000, 30000));
+    const started = Date.now();
+    const err = await expectReject(
+      loadImages([good, bomb], { pool }),
+      /cannot decode .*bomb\.png: 30000x30000 = 900 megapixels, over the limit of 50 megapixels \(maxPixels\)/,
+    );
+    expect(err.message).to.contain(bomb);
+    expect(Date.now() - started).to.be.below(5000); // decoding it would take minutes
+    const set = await loadImages([good, bomb], { pool, onBadImage: 'skip' });
+    expect(set.n).to.equal(1);
+    expect(set.skipped.map((s) => s.path)).to.deep.equal([bomb]);
+  });
+
+  it('takes maxPixels from loadImages, from the pool, and per run', async () => {
+    const dir = tempDir();
+    const small = await writeImage(path.join(dir, 'small.jpg'), 20, 10);
+    const large = await writeImage(path.join(dir, 'large.jpg'), 21, 10);
+    const opts = { pool, onBadImage: 'skip' } as const;
+    const limited = await loadImages([small, large], { ...opts, maxPixels: 200 });
+    expect(limited.skipped.map((s) => [s.path, s.reason])).to.deep.equal([
+      [large, '21x10 = 210 pixels, over the limit of 200 pixels (maxPixels)'],
+    ]);
+    expect((await loadImages([small, large], { ...opts, transforms: [new Resize(8)] })).n).to.equal(
+      2,
+    );
+    const strict = new DecodePool({ threads: 1, maxPixels: 200 });
+    try {
+      const set = await loadImages([small, large], { ...opts, pool: strict });
+      expect(set.skipped.map((s) => s.path)).to.deep.equal([large]);
+      const runs = await outcomes(strict, [{ path: large }], 210);
+      expect(runs[0].ok).to.equal(true);
+    } finally {
+      await strict.close();
+    }
+    await expectReject(
+      loadImages([small], { ...opts, maxPixels: 0 }),
+      /loadImages: expected a positive integer or Infinity for maxPixels but received 0/,
+    );
+    expect(() => new DecodePool({ maxPixels: -5 })).to.throw(/DecodePool: expected a positive/);
+  });
+
+  it('reports a FIFO named x.jpg as a bad image instead of waiting on it forever', async function () {
+    if (process.platform === 'win32') this.skip();
+    const root = tempDir();
+    await writeImage(path.join(root, 'alice', 'a.jpg'), 20, 16);
+    const webp = path.join(root, 'alice', 'b.webp');
+    fs.copyFileSync(path.join(FIXTURES, 'webp-lossy.webp'), webp);
+    const fifo = path.join(root, 'alice', 'x.jpg');
+    execFileSync('mkfifo', [fifo]);
+    const folder = new ImageFolderDataset(root);
+    expect(folder.paths).to.deep.equal([path.join(root, 'alice', 'a.jpg'), webp, fifo]);
+    const opts = { pool, progress: false as const, transforms: [new Resize([8, 8])] };
+    await expectReject(folder.load(opts), /cannot decode .*x\.jpg: not a regular file \(a FIFO\)/);
+    const set = await folder.load({ ...opts, onBadImage: 'skip' });
+    expect(set.n).to.equal(2);
+    expect(set.skipped).to.deep.equal([
+      { index: 2, path: fifo, reason: 'not a regular file (a FIFO)' },
+    ]);
+    await expectReject(embedFiles(model, [fifo]), /x\.jpg: not a regular file \(a FIFO\)/);
+  });
+
+  it('reads regular files only, and none larger than an image can be', () => {
+    const dir = tempDir();
+    expect(() => readImageFile(dir, 1000)).to.throw(/^not a regular file \(a directory\)$/);
+    expect(() => readImageFile('/dev/null', 1000)).to.throw(/a character device/);
+    expect(() => readImageFile(path.join(dir, 'none.jpg'), 1000)).to.throw(
+      /cannot read \(ENOENT\)/,
+    );
+    const file = path.join(dir, 'f.jpg');
+    fs.writeFileSync(file, Buffer.alloc(1001, 7));
+    expect(() => readImageFile(file, 1000)).to.throw(/1001 bytes, more than an image/);
+    expect(Buffer.from(readImageFile(file, 1001)).equals(Buffer.alloc(1001, 7))).to.equal(true);
+  });
+
+  it('decodes bytes sent with a job instead of reading its path', async () => {
+    const jpeg = await encode(9, 6, gradient);
+    const png = await encode(9, 6, gradient, 'image/png');
+    const runs = await outcomes(
+      pool,
+      [
+        { path: 'record#1 (no such file)', bytes: jpeg },
+        { path: 'record#2', bytes: png },
+        { path: 'record#3', bytes: new Uint8Array([1, 2, 3, 4]) },
+        { path: 'record#4', bytes: await encode(10, 6, gradient, 'image/png') },
+      ],
+      54,
+    );
+    const direct = await decodeImage(jpeg);
+    expect(runs[0]).to.deep.include({ ok: true });
+    const first = runs[0] as { ok: true; image: { data: Uint8Array } };
+    expect(Buffer.from(first.image.data).equals(Buffer.from(direct.data))).to.equal(true);
+    const second = runs[1] as { ok: true; image: { data: Uint8Array } };
+    expect(Buffer.from(second.image.data).equals(Buffer.from(rgbOf(9, 6, gradient)))).to.equal(
+      true,
+    );
+    expect(runs[2]).to.deep.equal({
+      ok: false,
+      error: 'not a JPEG, PNG, WebP, GIF or BMP image (starts with 01 02 03 04)',
+    });
+    expect(runs[3]).to.deep.equal({
+      ok: false,
+      error: '10x6 = 60 pixels, over the limit of 54 pixels (maxPixels)',
+    });
+  });
+
+  it('embedFiles decodes on the pool even for one or two files, and takes maxPixels', async () => {
+    const dir = tempDir();
+    const files = [
+      await writeImage(path.join(dir, 'a.png'), 5, 4, gradient, 'image/png'),
+      await writeImage(path.join(dir, 'b.png'), 6, 4, gradient, 'image/png'),
+    ];
+    const run = DecodePool.prototype.run;
+    let jobs = 0;
+    DecodePool.prototype.run = function (this: DecodePool, ...args: Parameters<typeof run>) {
+      jobs += args[0].length;
+      return run.apply(this, args);
+    };
+    try {
+      await embedFiles(model, files.slice(0, 1));
+      await embedFiles(model, files);
+    } finally {
+      DecodePool.prototype.run = run;
+    }
+    expect(jobs).to.equal(3);
+    await expectReject(
+      embedFiles(model, files, { maxPixels: 20 }),
+      /b\.png: 6x4 = 24 pixels, over the limit of 20 pixels/,
+    );
+  });
+
+  it('works again after the pool is closed (new workers load sharp again)', async () => {
+    const jpeg = await encode(8, 8, gradient);
+    const own = new DecodePool({ threads: 2 });
+    for (let round = 0; round < 3; round++) {
+      const runs = await outcomes(own, [
+        { path: 'a', bytes: jpeg },
+        { path: 'b', bytes: jpeg },
+      ]);
+      expect(runs.map((r) => r.ok)).to.deep.equal([true, true]);
+      await own.close();
+    }
+  });
+});
