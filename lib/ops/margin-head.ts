@@ -6,6 +6,23 @@ export type MarginHead =
   | { kind: 'cos'; m: number; scale: number }
   | { kind: 'arc'; m: number; scale: number };
 
+/** A margin head as the native code takes it: every field present (TypeScript owns defaults). */
+export interface NativeMarginHead {
+  kind: 'sphere' | 'cos' | 'arc';
+  m: number;
+  /** s for cos and arc; unused by sphere (which keeps ||x||): 1 there. */
+  scale: number;
+  /** sphere's annealing weight (default 0); unused by cos and arc: 0 there. */
+  lambda: number;
+}
+
+/** The native form of a validated head: sphere's lambda defaults to 0. */
+export function toNativeHead(head: MarginHead): NativeMarginHead {
+  return head.kind === 'sphere'
+    ? { kind: 'sphere', m: head.m, scale: 1, lambda: head.lambda ?? 0 }
+    : { kind: head.kind, m: head.m, scale: head.scale, lambda: 0 };
+}
+
 /**
  * Throws a RangeError naming the bad field and value when `head` is not a valid margin head;
  * `what` names the argument in the message.

@@ -329,12 +329,15 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
             nesterov: opt.nesterov ?? false,
           });
           const seconds = (performance.now() - start) / 1000;
-          if (!Number.isFinite(result.loss)) {
+          if (!Number.isFinite(result.loss) || result.updated === false) {
             const where = this.lastCheckpoint
               ? `the last good checkpoint is ${this.lastCheckpoint.dir}`
               : 'no checkpoint was written before it';
+            const what = Number.isFinite(result.loss)
+              ? `the update at loss ${result.loss} would have made the weights unusable`
+              : `the loss became ${result.loss}`;
             throw new NonFiniteLossError(
-              `training diverged: the loss became ${result.loss} at iteration ${this.iteration + 1} ` +
+              `training diverged: ${what} at iteration ${this.iteration + 1} ` +
                 `(epoch ${this.epoch + 1}, batch ${this.batch + 1}, lr ${lr}); ${where}. ` +
                 'Lower the learning rate or lengthen the warm-up.',
               this.iteration + 1,
