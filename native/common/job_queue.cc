@@ -71,18 +71,25 @@ void Unregister(napi_env env, JobQueue* queue) {
 JobQueue::JobQueue(Napi::Env env) : env_(env) {
   {
     std::lock_guard<std::mutex> lock(registry_mutex);
-    EnvQueues& entry = EntryOf(env_);
-    entry.live.push_back(this);
-    stopped_ = stopping_ = entry.stopped;
+    stopped_ = stopping_ = EntryOf(env_).stopped;
   }
-  if (stopped_) return;
-  NAPI_THROW_IF_FAILED_VOID(
-      env, napi_create_threadsafe_function(env, nullptr, nullptr,
-                                           Napi::String::New(env, "sphereface:job"), 0, 1, nullptr,
-                                           nullptr, this, CallJs, &done_));
-  // An idle queue must not keep the process alive: referenced only while jobs are in flight.
-  NAPI_THROW_IF_FAILED_VOID(env, napi_unref_threadsafe_function(env, done_));
-  thread_ = std::thread([this] { Loop(); });
+  if (!stopped_) {
+    NAPI_THROW_IF_FAILED_VOID(
+        env, napi_create_threadsafe_function(env, nullptr, nullptr,
+                                             Napi::String::New(env, "sphereface:job"), 0, 1,
+                                             nullptr, nullptr, this, CallJs, &done_));
+    // An idle queue must not keep the process alive: referenced only while jobs are in flight.
+    napi_unref_threadsafe_function(env, done_);
+    try {
+      thread_ = std::thread([this] { Loop(); });
+    } catch (...) {
+      napi_release_threadsafe_function(done_, napi_tsfn_abort);
+      throw;
+    }
+  }
+  // Registered once nothing can throw any more: a queue that failed to start never is.
+  std::lock_guard<std::mutex> lock(registry_mutex);
+  EntryOf(env_).live.push_back(this);
 }
 
 JobQueue::~JobQueue() {
