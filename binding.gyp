@@ -2,28 +2,33 @@
   "targets": [
     {
       "target_name": "sphereface",
-      "sources": ["<!@(node scripts/native-sources.js)"],
+      "sources": ["<!@(node scripts/native-sources.js sources)"],
       "include_dirs": [
         "native",
         "<!(node -p \"require('node-addon-api').include_dir\")",
         "<!@(node scripts/torch-paths.js include)"
       ],
       "defines": [
-        "NAPI_VERSION=8",
-        "NAPI_CPP_EXCEPTIONS",
-        "NODE_ADDON_API_DISABLE_DEPRECATED",
+        "<!@(node scripts/native-sources.js defines)",
         "SPHEREFACE_TORCH_SOURCE=\"node-gyp (<!(node scripts/torch-paths.js libdir))\""
       ],
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++17"],
-      "cflags_cc": ["-std=c++17", "-fexceptions", "-frtti", "-fvisibility=hidden", "-O3", "-fopenmp-simd", "-fno-trapping-math"],
+      "cflags_cc": [
+        "-std=c++17",
+        "-fexceptions",
+        "-frtti",
+        "-fvisibility=hidden",
+        "-O3",
+        "<!@(node scripts/native-sources.js cxxflags)"
+      ],
       "libraries": [
         "-L<!(node scripts/torch-paths.js libdir)",
         "-Wl,-rpath,<!(node scripts/torch-paths.js libdir)",
         "-ltorch",
         "-ltorch_cpu",
         "-lc10",
-        "-Wl,-Bsymbolic"
+        "<!@(node scripts/native-sources.js ldflags)"
       ]
     }
   ]

@@ -3,7 +3,8 @@
 // loss written the seed's way; all timed in one native run, interleaved, on 2 threads.
 // Environment: BENCH_REPEATS (default 15), BENCH_SEED_REPEATS (default 5), BENCH_THREADS
 // (default 2, the issue's setting).
-import { native } from '../lib/native';
+import { nativeTesting } from '../lib/native';
+import { toNativeHead } from '../lib/ops/margin-head';
 import { describeMachine, median } from './machine';
 
 async function main(): Promise<void> {
@@ -18,12 +19,12 @@ async function main(): Promise<void> {
       `sphere m=${head.m}, ${threads} threads, ${repeats} repeats (seed: ${seedRepeats}), ` +
       `OMP_WAIT_POLICY=${process.env.OMP_WAIT_POLICY ?? '(unset)'}`,
   );
-  const result = await native().benchMarginSoftmax({
+  const result = await nativeTesting().benchMarginSoftmax({
     ...sizes,
     threads,
     repeats,
     seedRepeats,
-    ...head,
+    head: toNativeHead(head),
   });
   const med = {
     gemms: median(result.gemms),
@@ -32,7 +33,7 @@ async function main(): Promise<void> {
     seed: median(result.seed),
   };
   // Peak extra memory, in B x C float buffers; for the losses beyond the inputs and the two
-  // gradients every variant must return (native/bench/margin_softmax_bench.cc).
+  // gradients every variant must return (native/testing/bench/margin_softmax_bench.cc).
   const buffers = (bytes: number): string => (bytes / result.bufferBytes).toFixed(2);
   console.log('');
   console.log('| variant | median ms | peak extra memory (B x C float buffers) |');

@@ -36,12 +36,15 @@ async function main(): Promise<void> {
   };
   for (let i = 0; i < steps + 2; i++) {
     const started = process.hrtime.bigint();
-    const result = await model.trainStep({ images, labels, n: batch, flip, lr: 0.01, lambda: 5 });
+    const step = { images, labels, n: batch, flip, lr: 0.01, lambda: 5, timings: true };
+    const { timings } = await model.trainStep(step);
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    if (!timings) throw new Error('trainStep gave no timings although asked for them');
     if (i < 2) continue; // warm-up: first-touch allocations and OpenMP start
     times.push(ms);
-    for (const key of Object.keys(phases))
-      phases[key].push(result.timings[key as keyof typeof result.timings]);
+    for (const [key, values] of Object.entries(phases)) {
+      values.push(timings[key as keyof typeof timings]);
+    }
   }
   const stepMs = median(times);
   console.log(

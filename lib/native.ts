@@ -1,8 +1,11 @@
-// The one place that loads the native addon and says what it exports.
+// The one place that loads the native addons and says what they export: the production addon
+// (native(), what the library uses) and the testing addon (nativeTesting(), hooks into single
+// layers and the native benchmarks, for tests and benches only; never shipped).
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelBinding } from './models/model-binding';
 import type { LossBinding } from './ops/loss-binding';
+import type { TestingBinding } from './testing-binding';
 
 export interface NativeInfo {
   torchVersion: string;
@@ -11,6 +14,8 @@ export interface NativeInfo {
   cudaDeviceCount: number;
   cudaDevices: string[];
   cudaKernels: boolean;
+  /** Built with the oneDNN conv kernels; `winograd` / `blockedConvs`: this CPU runs them. */
+  dnnlKernels: boolean;
   winograd: boolean;
   blockedConvs: boolean;
   numThreads: number;
@@ -18,38 +23,63 @@ export interface NativeInfo {
   parallelInfo: string;
 }
 
+/** What every addon exports: stops its native job queues (the running job finishes). */
+export interface ShutdownBinding {
+  shutdown(): void;
+}
+
 export interface InfoBinding {
   info(): NativeInfo;
   setNumThreads(threads: number): void;
 }
 
-export type NativeAddon = InfoBinding & LossBinding & ModelBinding;
+export type NativeAddon = InfoBinding & LossBinding & ModelBinding & ShutdownBinding;
 
+const root = path.resolve(__dirname, '..', '..');
 let addon: NativeAddon | undefined;
+let testingAddon: TestingBinding | undefined;
 
 /** The loaded addon; loads it on first use and throws one actionable message when it is missing. */
 export function native(): NativeAddon {
   if (addon) return addon;
-  const root = path.resolve(__dirname, '..', '..');
-  // libtorch's OpenMP threads otherwise spin-wait (busy-poll) after every parallel region; with
-  // several pools in one process (libuv's workers, the decode pool, BLAS) the spinning threads
-  // steal the cores the working ones need. OpenMP reads this once, when the addon loads it.
-  if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
-  try {
+  addon = load<NativeAddon>(
     // node-gyp-build finds build/Release (cmake-js or node-gyp) or a prebuild.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => NativeAddon;
-    addon = load(root);
-  } catch (error) {
-    const reason = error instanceof Error ? error.message : String(error);
-    throw new Error(
-      `sphereface: the native addon could not be loaded (${reason}). ` +
-        'Build it with `npm run build:native` after installing libtorch (scripts/setup, ' +
-        'or LIBTORCH=/path/to/libtorch).',
-    );
-  }
+    () => (require('node-gyp-build') as (dir: string) => NativeAddon)(root),
+    'Build it with `npm run build:native` after installing libtorch (scripts/setup, ' +
+      'or LIBTORCH=/path/to/libtorch).',
+  );
   addon.setNumThreads(defaultThreads());
   return addon;
+}
+
+/** The testing addon (tests and benches only), built by `npm run build:native` or `pretest`. */
+export function nativeTesting(): TestingBinding {
+  testingAddon ??= load<TestingBinding>(
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    () => require(path.join(root, 'build', 'testing', 'sphereface_testing.node')) as TestingBinding,
+    'Build it with `npm run build:native` (or `node scripts/build-native.js --testing`).',
+  );
+  return testingAddon;
+}
+
+function load<T extends ShutdownBinding>(open: () => T, remedy: string): T {
+  // libtorch's OpenMP threads otherwise spin-wait (busy-poll) after every parallel region; with
+  // several pools in one process (libuv's workers, the decode pool, BLAS) the spinning threads
+  // steal the cores the working ones need. OpenMP reads this once, when an addon loads it.
+  if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+  let loaded: T;
+  try {
+    loaded = open();
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`sphereface: the native addon could not be loaded (${reason}). ${remedy}`);
+  }
+  // process.exit(), an uncaught exception and an unhandled rejection end the process without
+  // the environment cleanup hooks that stop the native threads otherwise; a thread still inside
+  // libtorch while its static objects are destroyed would crash the exit. 'exit' comes first.
+  process.once('exit', () => loaded.shutdown());
+  return loaded;
 }
 
 // Debian's libtorch starts with one intra-op thread; use the cores we are given unless the

@@ -1,8 +1,15 @@
 #!/usr/bin/env node
-// The addon's C++ sources (native/**/*.cc), for binding.gyp; CMakeLists.txt globs the same set.
+// The production addon's sources and flags for binding.gyp, from native/build-settings.json (which
+// CMakeLists.txt reads too): one description of the build.
+// Usage: node scripts/native-sources.js sources|defines|cxxflags|ldflags
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
+
+const root = path.resolve(__dirname, '..');
+const settings = JSON.parse(
+  fs.readFileSync(path.join(root, 'native', 'build-settings.json'), 'utf8'),
+);
 
 function walk(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
@@ -12,10 +19,20 @@ function walk(dir) {
   });
 }
 
-const root = path.resolve(__dirname, '..');
-console.log(
-  walk(path.join(root, 'native'))
-    .map((f) => path.relative(root, f))
-    .sort()
-    .join(' '),
-);
+const testingDir = path.join(root, settings.testingDir) + path.sep;
+const lists = {
+  sources: () =>
+    walk(path.join(root, 'native'))
+      .filter((file) => !file.startsWith(testingDir))
+      .map((file) => path.relative(root, file))
+      .sort(),
+  defines: () => settings.defines,
+  cxxflags: () => settings.cxxflags,
+  ldflags: () => settings.ldflags,
+};
+const what = process.argv[2] ?? 'sources';
+if (!(what in lists)) {
+  console.error('usage: native-sources.js sources|defines|cxxflags|ldflags');
+  process.exit(2);
+}
+console.log(lists[what]().join(' '));

@@ -1,13 +1,15 @@
 // The native side of the models and their training state, as lib/native.ts loads it
 // (native/bindings/model_binding.cc). Arguments are validated in lib/models/ before they get here.
-import type { MarginHead } from '../ops/margin-head';
+import type { NativeMarginHead } from '../ops/margin-head';
 
+/** Every field is required: the defaults live in lib/models/validate.ts. */
 export interface NativeModelConfig {
   arch: string;
   classes: number;
-  head: MarginHead;
+  head: NativeMarginHead;
   device: string;
-  seed?: number;
+  /** Drives initialisation (an integer in 0..2^53-1; drawn at random when the user gave none). */
+  seed: number;
   mean: number;
   std: number;
 }
@@ -44,8 +46,10 @@ export interface StepTimings {
 export interface NativeStepResult {
   loss: number;
   accuracy: number;
+  /** false when the loss was not finite or the update would leave unusable weights. */
   updated: boolean;
-  timings: StepTimings;
+  /** Only when NativeStepOptions.timings asked for them. */
+  timings?: StepTimings;
 }
 
 export interface NativeModelHandle {
@@ -70,39 +74,4 @@ export interface NativeModelHandle {
 export interface ModelBinding {
   NativeModel: new () => NativeModelHandle;
   liveModelCount(): number;
-  fusedSgdStep(
-    param: Float32Array,
-    grad: Float32Array,
-    buffer: Float32Array,
-    options: { lr: number; momentum: number; weightDecay: number; nesterov: boolean },
-  ): void;
-  preluForTests(
-    x: Float32Array,
-    shape: [number, number, number, number],
-    slope: Float32Array,
-    grad: Float32Array,
-    channelsLast: boolean,
-  ): { y: Float32Array; gradX: Float32Array; gradSlope: Float32Array };
-  conv3x3ForTests(
-    x: Float32Array,
-    shape: [number, number, number, number],
-    weight: Float32Array,
-    outChannels: number,
-    grad: Float32Array,
-    channelsLast: boolean,
-  ): { y: Float32Array; gradX: Float32Array; gradWeight: Float32Array; winograd: boolean };
-  stridedConvStackForTests(
-    x: Float32Array,
-    shape: [number, number, number, number],
-    layers: { weight: Float32Array; bias: Float32Array }[],
-    grad: Float32Array,
-    channelsLast: boolean,
-    wantGradX: boolean,
-  ): {
-    y: Float32Array;
-    gradX: Float32Array | null;
-    gradWeights: Float32Array[];
-    gradBiases: Float32Array[];
-    blocked: boolean;
-  };
 }

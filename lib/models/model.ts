@@ -2,7 +2,7 @@
 import { native } from '../native';
 import type { MarginHead } from '../ops/margin-head';
 import { inputSizeOf } from './archs';
-import { EMBEDDING_DIM, SGD_DEFAULTS } from './defaults';
+import { EMBEDDING_DIM } from './defaults';
 import { embedFiles, verify } from './face-files';
 import type { EmbedFilesOptions, FileEmbeddings, Verdict } from './face-files';
 import type { NativeModelDescription, NativeModelHandle, StepTimings } from './model-binding';
@@ -26,16 +26,24 @@ import {
 
 export type { StepTimings } from './model-binding';
 
-/** trainStep's input; `decayAll` also decays PReLU slopes and biases (off by default). */
+/**
+ * trainStep's input; `decayAll` also decays PReLU slopes and biases (off by default); `timings`
+ * asks for the time of each phase (off by default: on CUDA it synchronises between phases).
+ */
 export interface ModelStepInput extends TrainStepInput {
   decayAll?: boolean;
+  timings?: boolean;
 }
 
 /** trainStep's result: loss and accuracy, whether the weights moved, and where the time went. */
 export interface ModelStepResult extends TrainStepResult {
-  /** false when the loss was not finite: the weights and momentum are then left untouched. */
+  /**
+   * false when the loss was not finite, or the update would have left a weight too large to use
+   * (a magnitude whose square overflows float32): the weights and momentum are then untouched.
+   */
   updated: boolean;
-  timings: StepTimings;
+  /** Present when the input asked for `timings`. */
+  timings?: StepTimings;
 }
 
 export interface LoadModelOptions {
@@ -140,18 +148,13 @@ export class Model implements FaceModel {
 
   /** One SGD step: forward, fused margin loss, backward, fused momentum/weight-decay update. */
   async trainStep(input: ModelStepInput): Promise<ModelStepResult> {
-    expectStepInput(input);
+    const options = expectStepInput(
+      input,
+      this.head.kind === 'sphere' ? (this.head.lambda ?? 0) : 0,
+    );
     const n = expectImages(input.images, input.n, this.arch);
     const labels = expectLabels(input.labels, n, this.classes);
-    return this.handle.trainStep(input.images, labels, n, expectFlip(input.flip, n), {
-      lr: input.lr,
-      lambda: input.lambda ?? (this.head.kind === 'sphere' ? (this.head.lambda ?? 0) : 0),
-      momentum: input.momentum ?? SGD_DEFAULTS.momentum,
-      weightDecay: input.weightDecay ?? SGD_DEFAULTS.weightDecay,
-      nesterov: input.nesterov ?? SGD_DEFAULTS.nesterov,
-      decayAll: input.decayAll ?? false,
-      timings: true,
-    });
+    return this.handle.trainStep(input.images, labels, n, expectFlip(input.flip, n), options);
   }
 
   /** Unit-length embeddings of image files, decoded and cropped to the input size. */

@@ -30,6 +30,8 @@ export interface TrainStepInput {
 export interface TrainStepResult {
   loss: number;
   accuracy: number;
+  /** false when the model refused the update (a non-finite loss or unusable new weights). */
+  updated?: boolean;
 }
 
 /** What Trainer, LfwEvaluator and the CLI need from a model. */

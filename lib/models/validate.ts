@@ -1,13 +1,19 @@
 // Argument checks for the model API, run before anything native: each error names the argument
-// and what was received ("Expected positive integer for n but received 0 of type number").
-import { NORMALISATION } from './defaults';
-import { validateMarginHead } from '../ops/margin-head';
-import type { MarginHead } from '../ops/margin-head';
+// and what was received ("Expected positive integer for n but received 0 of type number"). The
+// checked options come back complete, defaults filled in here: the native code has none.
+import { randomInt } from 'node:crypto';
+import { toNativeHead, validateMarginHead } from '../ops/margin-head';
+import type { MarginHead, NativeMarginHead } from '../ops/margin-head';
 import { describeReceived } from '../util/describe-received';
 import { ARCHS, inputSizeOf } from './archs';
+import { NORMALISATION, SGD_DEFAULTS } from './defaults';
+import type { NativeModelConfig, NativeStepOptions } from './model-binding';
 import type { Arch, DeviceChoice, ModelOptions, TrainStepInput } from './types';
 
 export const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
+
+// Seeds drawn when the user gives none lie below this bound (randomInt's widest range).
+const RANDOM_SEED_LIMIT = 2 ** 48 - 1;
 
 function fail(expected: string, name: string, value: unknown, ErrorType = TypeError): never {
   throw new ErrorType(`Expected ${expected} for ${name} but received ${describeReceived(value)}`);
@@ -47,29 +53,30 @@ export function expectDevice(value: unknown, name = 'device'): DeviceChoice {
   return value as DeviceChoice;
 }
 
-/** The op's own check (lib/ops/margin-head.ts), then a copy with sphere's lambda defaulted. */
-export function expectHead(value: unknown): MarginHead {
+/** The op's own check (lib/ops/margin-head.ts), then its native form (defaults filled in). */
+function expectHead(value: unknown): NativeMarginHead {
   validateMarginHead(value as MarginHead);
-  const head = value as MarginHead;
-  return head.kind === 'sphere'
-    ? { kind: 'sphere', m: head.m, lambda: head.lambda ?? 0 }
-    : { kind: head.kind, m: head.m, scale: head.scale };
+  return toNativeHead(value as MarginHead);
 }
 
-export function expectModelOptions(
-  options: ModelOptions,
-): Required<Omit<ModelOptions, 'seed'>> & { seed?: number } {
+/** Checked model options, complete: what the native initialise takes. */
+export function expectModelOptions(options: ModelOptions): NativeModelConfig {
   if (typeof options !== 'object' || options === null)
     fail('an options object', 'options', options);
-  const std = options.std === undefined ? NORMALISATION.std : expectFinite(options.std, 'std');
+  const std =
+    options.std === undefined ? NORMALISATION.std : expectFinite(options.std, 'std');
   if (!(std > 0)) fail('a positive number', 'std', std, RangeError);
   return {
     arch: expectArch(options.arch),
     classes: expectInteger(options.classes, 'classes', 2, 2 ** 31 - 1),
     head: expectHead(options.head),
     device: expectDevice(options.device),
-    seed: options.seed === undefined ? undefined : expectInteger(options.seed, 'seed', 0),
-    mean: options.mean === undefined ? NORMALISATION.mean : expectFinite(options.mean, 'mean'),
+    seed:
+      options.seed === undefined
+        ? randomInt(RANDOM_SEED_LIMIT)
+        : expectInteger(options.seed, 'seed', 0),
+    mean:
+      options.mean === undefined ? NORMALISATION.mean : expectFinite(options.mean, 'mean'),
     std,
   };
 }
@@ -116,13 +123,29 @@ export function expectLabels(labels: unknown, n: number, classes: number): Int32
   return labels;
 }
 
-export function expectStepInput(input: TrainStepInput): void {
+/**
+ * Checked step options, complete: what the native trainStep takes. `headLambda` is the model's
+ * own lambda, the default for a step that gives none.
+ */
+export function expectStepInput(
+  input: TrainStepInput & { decayAll?: boolean; timings?: boolean },
+  headLambda: number,
+): NativeStepOptions {
   if (typeof input !== 'object' || input === null) fail('a trainStep input object', 'input', input);
-  expectFinite(input.lr, 'lr', 0);
-  if (input.lambda !== undefined) expectFinite(input.lambda, 'lambda', 0);
-  if (input.momentum !== undefined) expectFinite(input.momentum, 'momentum', 0);
-  if (input.weightDecay !== undefined) expectFinite(input.weightDecay, 'weightDecay', 0);
-  if (input.nesterov !== undefined && typeof input.nesterov !== 'boolean') {
-    fail('a boolean', 'nesterov', input.nesterov);
-  }
+  const optional = (value: number | undefined, name: string, fallback: number): number =>
+    value === undefined ? fallback : expectFinite(value, name, 0);
+  const flag = (value: unknown, name: string): boolean => {
+    if (value !== undefined && typeof value !== 'boolean') fail('a boolean', name, value);
+    return value === true;
+  };
+  return {
+    lr: expectFinite(input.lr, 'lr', 0),
+    lambda: optional(input.lambda, 'lambda', headLambda),
+    momentum: optional(input.momentum, 'momentum', SGD_DEFAULTS.momentum),
+    weightDecay: optional(input.weightDecay, 'weightDecay', SGD_DEFAULTS.weightDecay),
+    nesterov:
+      input.nesterov === undefined ? SGD_DEFAULTS.nesterov : flag(input.nesterov, 'nesterov'),
+    decayAll: flag(input.decayAll, 'decayAll'),
+    timings: flag(input.timings, 'timings'),
+  };
 }

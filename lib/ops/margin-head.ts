@@ -15,6 +15,23 @@ export const HEAD_DEFAULTS = {
   arc: { kind: 'arc', m: 0.5, scale: 64 },
 } as const;
 
+/** A margin head as the native code takes it: every field present (TypeScript owns defaults). */
+export interface NativeMarginHead {
+  kind: (typeof HEAD_KINDS)[number];
+  m: number;
+  /** s for cos and arc; unused by sphere (which keeps ||x||): 1 there. */
+  scale: number;
+  /** sphere's annealing weight (default 0); unused by cos and arc: 0 there. */
+  lambda: number;
+}
+
+/** The native form of a validated head: sphere's lambda defaults to 0. */
+export function toNativeHead(head: MarginHead): NativeMarginHead {
+  return head.kind === 'sphere'
+    ? { kind: 'sphere', m: head.m, scale: 1, lambda: head.lambda ?? 0 }
+    : { kind: head.kind, m: head.m, scale: head.scale, lambda: 0 };
+}
+
 /**
  * Throws a RangeError naming the bad field and value when `head` is not a valid margin head;
  * `what` names the argument in the message.

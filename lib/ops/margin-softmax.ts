@@ -2,7 +2,7 @@
 // native/ops (one GEMM + one pass per row forward, analytic backward).
 import { native } from '../native';
 import type { NativeMarginSoftmaxInput } from './loss-binding';
-import { type MarginHead, validateMarginHead } from './margin-head';
+import { type MarginHead, toNativeHead, validateMarginHead } from './margin-head';
 
 type FloatArray = Float32Array | Float64Array;
 
@@ -30,7 +30,9 @@ export interface MarginSoftmaxResult<A extends FloatArray = Float32Array> {
 
 /**
  * The SphereFace / CosFace / ArcFace loss, its gradients and the accuracy for one batch. Runs off
- * the event loop. Float64Array inputs run the same op in double precision.
+ * the event loop. Float64Array inputs run the same op in double precision. Rejects with a
+ * RangeError when the rows are too long for that precision (the product of the longest feature
+ * and weight norms beyond its largest value), or the loss or gradients overflow all the same.
  */
 export function marginSoftmaxLoss(
   input: MarginSoftmaxInput<Float32Array>,
@@ -49,12 +51,12 @@ export async function marginSoftmaxLossOn<A extends FloatArray>(
   input: MarginSoftmaxInput<A>,
   device: 'cpu' | 'cuda',
 ): Promise<MarginSoftmaxResult<A>> {
-  const args = checkInput(input);
-  return native().marginSoftmaxLoss<A>({ ...args, device });
+  return native().marginSoftmaxLoss<A>(checkInput(input, device));
 }
 
 function checkInput<A extends FloatArray>(
   input: MarginSoftmaxInput<A>,
+  device: 'cpu' | 'cuda',
 ): NativeMarginSoftmaxInput<A> {
   if (typeof input !== 'object' || input === null) {
     throw new TypeError('Expected an object for input');
@@ -104,16 +106,7 @@ function checkInput<A extends FloatArray>(
   }
   checkFinite(features, 'features', dim);
   checkFinite(weight, 'weight', dim);
-  return {
-    features,
-    weight,
-    labels,
-    dim,
-    kind: head.kind,
-    m: head.m,
-    scale: head.kind === 'sphere' ? 1 : head.scale,
-    lambda: head.kind === 'sphere' ? (head.lambda ?? 0) : 0,
-  };
+  return { features, weight, labels, dim, head: toNativeHead(head), device };
 }
 
 function checkFinite(values: FloatArray, what: string, dim: number): void {

@@ -238,12 +238,15 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       nesterov: optimizer.nesterov,
     });
     const seconds = (performance.now() - start) / 1000;
-    if (!Number.isFinite(result.loss)) {
+    if (!Number.isFinite(result.loss) || result.updated === false) {
       const where = p.lastCheckpoint
         ? `the last good checkpoint is ${p.lastCheckpoint.dir}`
         : 'no checkpoint was written before it';
+      const what = Number.isFinite(result.loss)
+        ? `the update at loss ${result.loss} would have made the weights unusable`
+        : `the loss became ${result.loss}`;
       throw new NonFiniteLossError(
-        `training diverged: the loss became ${result.loss} at iteration ${p.iteration + 1} ` +
+        `training diverged: ${what} at iteration ${p.iteration + 1} ` +
           `(epoch ${p.epoch + 1}, batch ${p.batch + 1}, lr ${p.lr}); ${where}. ` +
           'Lower the learning rate or lengthen the warm-up.',
         p.iteration + 1,

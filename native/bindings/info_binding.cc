@@ -1,5 +1,8 @@
 // [sync] info(): what the addon was built against and runs with.
 // [sync] setNumThreads(n): libtorch's intra-op threads.
+// [sync] shutdown(): stops every job queue of this environment (common/job_queue.h): the running
+//   job finishes, queued ones are dropped, later async calls reject. lib/native.ts calls it on
+//   process 'exit', after which no environment cleanup hook runs.
 #include <ATen/Parallel.h>
 #include <napi.h>
 #include <torch/cuda.h>
@@ -11,7 +14,9 @@
 
 #include "bindings/bindings.h"
 #include "common/errors.h"
+#include "common/job_queue.h"
 #include "common/thread_setup.h"
+#include "nets/dnnl_plumbing.h"
 #include "nets/strided_conv_stack.h"
 #include "nets/winograd_conv.h"
 
@@ -71,6 +76,11 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
   result.Set("parallelInfo", at::get_parallel_info());
   result.Set("winograd", WinogradAvailable());
   result.Set("blockedConvs", BlockedConvsAvailable());
+#ifdef SPHEREFACE_DNNL_KERNELS
+  result.Set("dnnlKernels", true);  // built with them; winograd / blockedConvs: this CPU runs them
+#else
+  result.Set("dnnlKernels", false);
+#endif
   return result;
 }
 
@@ -80,12 +90,21 @@ Napi::Value SetNumThreads(const Napi::CallbackInfo& info) {
     throw Napi::TypeError::New(env, "Expected a positive integer for threads");
   }
   const int threads = info[0].As<Napi::Number>().Int32Value();
-  std::string message = CaptureError([&] { SetIntraOpThreads(threads); });
-  if (!message.empty()) throw Napi::Error::New(env, message);
+  RunOrThrow(env, [&] { SetIntraOpThreads(threads); });
   return env.Undefined();
 }
 
 }  // namespace
+
+void InitShutdown(Napi::Env env, Napi::Object exports) {
+  exports.Set("shutdown", Napi::Function::New(
+                              env,
+                              [](const Napi::CallbackInfo& info) {
+                                JobQueue::StopAll(info.Env());
+                                return info.Env().Undefined();
+                              },
+                              "shutdown"));
+}
 
 void InitInfo(Napi::Env env, Napi::Object exports) {
   exports.Set("info", Napi::Function::New(env, Info, "info"));

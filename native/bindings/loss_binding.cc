@@ -1,18 +1,20 @@
-// [async] marginSoftmaxLoss({features, weight, labels, dim, kind, m, scale, lambda, device?}):
-//   the fused margin-softmax op (native/ops/margin_softmax.h), forward and backward in one call.
-//   features/weight: both Float32Array or both Float64Array (float64 runs the op in double, for
-//   finite-difference tests); labels: Int32Array. Resolves to {loss, accuracy, gradFeatures,
-//   gradWeight} with the gradients in the inputs' type. device 'cuda' runs the CUDA kernel.
-//   Rejects with an Error naming the problem (lib/ops/margin-softmax.ts validates first).
-// [async] benchMarginSoftmax(options): internal, see native/bench/margin_softmax_bench.h.
+// [async] marginSoftmaxLoss({features, weight, labels, dim, head: {kind, m, scale, lambda},
+//   device}): the fused margin-softmax op (native/ops/margin_softmax.h), forward and backward in
+//   one call. features/weight: both Float32Array or both Float64Array (float64 runs the op in
+//   double, for finite-difference tests), on an ArrayBuffer or a SharedArrayBuffer; labels:
+//   Int32Array. Resolves to {loss, accuracy, gradFeatures, gradWeight} with the gradients in the
+//   inputs' type. device 'cuda' runs the CUDA kernel. Rejects with a TypeError / RangeError / Error
+//   naming the problem (lib/ops/margin-softmax.ts validates first), and with a RangeError when the
+//   loss or its gradients overflow the inputs' type, rather than resolving to NaN.
 #include <napi.h>
 
-#include <cstring>
+#include <cmath>
+#include <limits>
 #include <memory>
 #include <string>
 
-#include "bench/margin_softmax_bench.h"
 #include "bindings/bindings.h"
+#include "bindings/options.h"
 #include "common/torch_worker.h"
 #include "common/typed_arrays.h"
 #include "ops/margin_softmax.h"
@@ -30,46 +32,58 @@ struct LossBaton {
   torch::Tensor grad_features, grad_weight;
 };
 
-MarginKind ParseKind(Napi::Env env, const std::string& kind) {
-  if (kind == "sphere") return MarginKind::kSphere;
-  if (kind == "cos") return MarginKind::kCos;
-  if (kind == "arc") return MarginKind::kArc;
-  throw Napi::TypeError::New(
-      env, "Expected 'sphere', 'cos' or 'arc' for head.kind but received '" + kind + "'");
-}
-
-// Copies a Float32Array or Float64Array into a tensor of `rows` x `dim`.
+// Copies a Float32Array or Float64Array into a tensor of rows x `dim`.
 torch::Tensor CopyFloatArray(const Napi::Value& value, const char* what, int64_t dim,
-                             bool* float64) {
+                             bool float64) {
   Napi::Env env = value.Env();
-  if (!value.IsTypedArray()) {
-    throw Napi::TypeError::New(env, std::string("Expected Float32Array for ") + what);
-  }
-  auto array = value.As<Napi::TypedArray>();
-  const napi_typedarray_type type = array.TypedArrayType();
-  if (type != napi_float32_array && type != napi_float64_array) {
-    throw Napi::TypeError::New(env, std::string("Expected Float32Array for ") + what);
-  }
-  *float64 = type == napi_float64_array;
-  const int64_t length = static_cast<int64_t>(array.ElementLength());
+  const int64_t length =
+      value.IsTypedArray() ? static_cast<int64_t>(value.As<Napi::TypedArray>().ElementLength()) : 0;
   if (dim <= 0 || length % dim != 0) {
     throw Napi::RangeError::New(env, std::string(what) + " has " + std::to_string(length) +
                                          " values, not a multiple of dim " + std::to_string(dim));
   }
-  torch::Tensor tensor =
-      torch::empty({length / dim, dim}, *float64 ? torch::kDouble : torch::kFloat);
-  std::memcpy(tensor.data_ptr(),
-              static_cast<const uint8_t*>(array.ArrayBuffer().Data()) + array.ByteOffset(),
-              array.ByteLength());
-  return tensor;
+  if (float64) return CopyToTensor(ExpectFloat64Array(value, what), {length / dim, dim});
+  return CopyToTensor(ExpectFloat32Array(value, what), {length / dim, dim});
 }
 
-Napi::Value ToFloatArray(Napi::Env env, const torch::Tensor& tensor, bool float64) {
-  if (!float64) return ToFloat32Array(env, tensor);
-  torch::Tensor cpu = tensor.detach().to(torch::kCPU, torch::kDouble).contiguous();
-  auto array = Napi::Float64Array::New(env, cpu.numel());
-  std::memcpy(array.Data(), cpu.data_ptr<double>(), cpu.numel() * sizeof(double));
-  return array;
+bool IsFloat64Array(const Napi::Value& value) {
+  return value.IsTypedArray() &&
+         value.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
+}
+
+// Every entry of the op's x W^T GEMM is at most ||x_i|| ||W_j|| (Cauchy-Schwarz): inputs within
+// these bounds cannot overflow it. Beyond them the cosines would come out clamped, and wrong.
+void CheckNorms(const torch::Tensor& features, const torch::Tensor& weight) {
+  const bool float64 = features.scalar_type() == torch::kDouble;
+  const double limit =
+      float64 ? std::numeric_limits<double>::max() : std::numeric_limits<float>::max();
+  auto longest = [](const torch::Tensor& rows, int64_t* row) {
+    const int64_t along_rows = 1;
+    torch::Tensor norms = at::linalg_vector_norm(rows, 2, along_rows, false, torch::kDouble);
+    *row = norms.argmax().item<int64_t>();
+    return norms[*row].item<double>();
+  };
+  int64_t feature_row = 0, weight_row = 0;
+  const double feature_norm = longest(features, &feature_row);
+  const double weight_norm = longest(weight, &weight_row);
+  TORCH_CHECK_VALUE(
+      feature_norm <= limit && weight_norm <= limit && feature_norm * weight_norm <= limit,
+      "marginSoftmaxLoss: features row ", feature_row, " (norm ", feature_norm, ") and weight row ",
+      weight_row, " (norm ", weight_norm,
+      ") are too long: the product of their norms must stay within ",
+      float64 ? "float64" : "float32", "'s largest value ", limit, "; scale them down",
+      float64 ? "" : " or pass Float64Array");
+}
+
+// What overflows all the same (a huge scale) gets an error too, never a NaN loss.
+void CheckFiniteResult(const LossBaton& baton) {
+  TORCH_CHECK_VALUE(std::isfinite(baton.loss) &&
+                        baton.grad_features.isfinite().all().item<bool>() &&
+                        baton.grad_weight.isfinite().all().item<bool>(),
+                    "marginSoftmaxLoss: the loss or its gradients overflow ",
+                    baton.float64 ? "float64" : "float32", " (loss ", baton.loss,
+                    "); scale the features, the weight or the head's scale down",
+                    baton.float64 ? "" : ", or pass Float64Array");
 }
 
 Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
@@ -79,22 +93,14 @@ Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
   }
   Napi::Object options = info[0].As<Napi::Object>();
   auto baton = std::make_shared<LossBaton>();
-  const int64_t dim = static_cast<int64_t>(GetNumber(options, "dim", 0));
-  bool weight64 = false;
-  baton->features = CopyFloatArray(options.Get("features"), "features", dim, &baton->float64);
-  baton->weight = CopyFloatArray(options.Get("weight"), "weight", dim, &weight64);
-  if (weight64 != baton->float64) {
-    throw Napi::TypeError::New(env,
-                               "Expected features and weight of one type (both Float32Array "
-                               "or both Float64Array)");
-  }
+  const auto dim = static_cast<int64_t>(RequireNumber(options, "dim"));
+  baton->float64 = IsFloat64Array(options.Get("features"));
+  baton->features = CopyFloatArray(options.Get("features"), "features", dim, baton->float64);
+  baton->weight = CopyFloatArray(options.Get("weight"), "weight", dim, baton->float64);
   Napi::Int32Array labels = ExpectInt32Array(options.Get("labels"), "labels");
   baton->labels = CopyToTensor(labels, {static_cast<int64_t>(labels.ElementLength())});
-  baton->head.kind = ParseKind(env, GetString(options, "kind", ""));
-  baton->head.m = GetNumber(options, "m", 0);
-  baton->head.scale = GetNumber(options, "scale", 1);
-  baton->head.lambda = GetNumber(options, "lambda", 0);
-  baton->cuda = GetString(options, "device", "cpu") == "cuda";
+  baton->head = RequireMarginHead(RequireObject(options, "head"));
+  baton->cuda = RequireString(options, "device") == "cuda";
 
   return TorchWorker::Run(
       env,
@@ -107,6 +113,7 @@ Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
           weight = weight.to(torch::kCUDA);
           labels = labels.to(torch::kCUDA);
         }
+        CheckNorms(features, weight);
         features.requires_grad_(true);
         weight.requires_grad_(true);
         auto [loss, accuracy] = MarginSoftmaxLoss(features, weight, labels, baton->head);
@@ -115,13 +122,19 @@ Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
         baton->accuracy = accuracy.item<double>();
         baton->grad_features = features.grad().cpu();
         baton->grad_weight = weight.grad().cpu();
+        CheckFiniteResult(*baton);
       },
       [baton](Napi::Env env) -> Napi::Value {
         auto result = Napi::Object::New(env);
         result.Set("loss", baton->loss);
         result.Set("accuracy", baton->accuracy);
-        result.Set("gradFeatures", ToFloatArray(env, baton->grad_features, baton->float64));
-        result.Set("gradWeight", ToFloatArray(env, baton->grad_weight, baton->float64));
+        if (baton->float64) {
+          result.Set("gradFeatures", ToFloat64Array(env, baton->grad_features));
+          result.Set("gradWeight", ToFloat64Array(env, baton->grad_weight));
+        } else {
+          result.Set("gradFeatures", ToFloat32Array(env, baton->grad_features));
+          result.Set("gradWeight", ToFloat32Array(env, baton->grad_weight));
+        }
         return result;
       });
 }
@@ -131,8 +144,6 @@ Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
 void InitLoss(Napi::Env env, Napi::Object exports) {
   exports.Set("marginSoftmaxLoss",
               Napi::Function::New(env, MarginSoftmaxLossBinding, "marginSoftmaxLoss"));
-  exports.Set("benchMarginSoftmax",
-              Napi::Function::New(env, BenchMarginSoftmaxBinding, "benchMarginSoftmax"));
 }
 
 }  // namespace sphereface

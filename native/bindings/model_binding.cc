@@ -1,41 +1,30 @@
-// NativeModel: the wrapped training state (native/train/) with its own serial worker thread.
+// NativeModel: the wrapped training state (native/train/) with its own job queue (a thread).
 //   new NativeModel()                                   [sync]  an empty handle
 //   initialise(config) -> Promise<description>          [async] builds and initialises the net
 //   load(path, device, expectedArch) -> Promise<description> [async] reads a model file
 //   describe() -> description                           [sync]
 //   parameterCount(withHead), macsPerImage()            [sync]
 //   embed(images, n, flip | null) -> Promise<Float32Array>       [async]
-//   trainStep(images, labels, n, flip | null, options) -> Promise<result> [async]
+//   trainStep(images, labels, n, flip | null, options) -> Promise<result> [async]; the result
+//     has per-phase `timings` only when options.timings asked for them
 //   save(path) -> Promise<void>                         [async]
 //   inFlight() -> number; dispose()                     [sync]; dispose throws while calls run
 //   liveModelCount() (module function)                  [sync] handles not yet disposed
-//   fusedSgdStep(param, grad, buffer, options) (module) [sync] the optimiser's update on plain
-//     Float32Arrays (param and buffer updated in place), so tests can check it on its own
-//   preluForTests(x, [n, c, h, w], slope, grad, channelsLast) (module) [sync] the nets' fused
-//     PReLU forward and backward -> { y, gradX, gradSlope }, arrays in N x C x H x W order
-//   conv3x3ForTests(x, [n, c, h, w], weight, k, grad, channelsLast) (module) [sync] the residual
-//     units' 3x3 conv forward and backward -> { y, gradX, gradWeight, winograd }
-//   stridedConvStackForTests(x, [n, c, h, w], layers [{ weight, bias }], grad, channelsLast,
-//     wantGradX) (module) [sync] sphere-cnn4's conv + ReLU layers forward and backward
-//     -> { y, gradX (or null), gradWeights, gradBiases, blocked }
+// Every option is required (lib/models passes them all). Errors keep their kind when a call
+// settles later: TypeError / RangeError for bad arguments (common/errors.h), Error otherwise.
 // Inputs are copied into C++ vectors on the JS thread, so no JS memory is read off it. A
-// model's async calls run one after another in call order on its worker (queued, never raced).
+// model's async calls run one after another in call order on its queue (never raced).
 #include <napi.h>
 
 #include <atomic>
-#include <cstring>
+#include <cmath>
 #include <memory>
-#include <random>
 
 #include "bindings/bindings.h"
-#include "common/errors.h"
+#include "bindings/options.h"
+#include "common/job_queue.h"
 #include "common/typed_arrays.h"
-#include "nets/prelu.h"
-#include "nets/strided_conv_stack.h"
-#include "nets/winograd_conv.h"
-#include "train/fused_sgd.h"
 #include "train/model_file.h"
-#include "train/serial_worker.h"
 #include "train/training_state.h"
 
 namespace sphereface {
@@ -56,25 +45,6 @@ const char* KindName(MarginKind kind) {
   return "unknown";
 }
 
-MarginHead ReadHead(const Napi::Object& object) {
-  MarginHead head;
-  const std::string kind = GetString(object, "kind", "");
-  if (kind == "sphere") {
-    head.kind = MarginKind::kSphere;
-  } else if (kind == "cos") {
-    head.kind = MarginKind::kCos;
-  } else if (kind == "arc") {
-    head.kind = MarginKind::kArc;
-  } else {
-    throw Napi::TypeError::New(object.Env(),
-                               "head.kind must be 'sphere', 'cos' or 'arc', got '" + kind + "'");
-  }
-  head.m = GetNumber(object, "m", head.m);
-  head.scale = GetNumber(object, "scale", head.scale);
-  head.lambda = GetNumber(object, "lambda", 0);
-  return head;
-}
-
 torch::Device ResolveDevice(const std::string& choice) {
   const bool cuda = torch::cuda::is_available();
   if (choice == "cpu" || (choice == "auto" && !cuda)) return torch::kCPU;
@@ -83,7 +53,7 @@ torch::Device ResolveDevice(const std::string& choice) {
                 "GPU is visible; use device 'cpu' or 'auto'");
     return torch::Device(torch::kCUDA, 0);
   }
-  TORCH_CHECK(false, "device must be 'auto', 'cpu' or 'cuda', got '", choice, "'");
+  TORCH_CHECK_TYPE(false, "device must be 'auto', 'cpu' or 'cuda', got '", choice, "'");
 }
 
 std::vector<uint8_t> CopyBytes(const Napi::Uint8Array& array) {
@@ -107,7 +77,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   }
 
   explicit NativeModel(const Napi::CallbackInfo& info)
-      : Napi::ObjectWrap<NativeModel>(info), worker_(std::make_unique<SerialWorker>()) {
+      : Napi::ObjectWrap<NativeModel>(info), queue_(std::make_unique<JobQueue>(info.Env())) {
     ++live_models;
   }
 
@@ -119,7 +89,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   void Release() {
     if (disposed_) return;
     disposed_ = true;
-    worker_.reset();  // joins the idle thread
+    queue_.reset();  // joins the idle thread
     state_.reset();
     --live_models;
   }
@@ -133,7 +103,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   Napi::Value Submit(const Napi::CallbackInfo& info,
                      std::function<std::unique_ptr<TrainingState>()> build) {
     auto holder = std::make_shared<std::unique_ptr<TrainingState>>();
-    return worker_->Submit(
+    return queue_->Submit(
         info.Env(), [holder, build] { *holder = build(); },
         [this, holder](Napi::Env env) {
           state_ = std::shared_ptr<TrainingState>(std::move(*holder));
@@ -147,18 +117,20 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     CheckUsable(env, false);
     Napi::Object options = info[0].As<Napi::Object>();
     ModelConfig config;
-    config.arch = GetString(options, "arch", "");
-    config.classes = static_cast<int64_t>(GetNumber(options, "classes", 0));
-    config.head = ReadHead(options.Get("head").As<Napi::Object>());
-    config.normalisation.mean = GetNumber(options, "mean", 127.5);
-    config.normalisation.std = GetNumber(options, "std", 128);
-    const std::string device = GetString(options, "device", "auto");
-    const double seed_value = GetNumber(options, "seed", -1);
-    const uint64_t seed = seed_value >= 0
-                              ? static_cast<uint64_t>(seed_value)
-                              : (uint64_t{std::random_device{}()} << 32) ^ std::random_device{}();
+    config.arch = RequireString(options, "arch");
+    config.classes = static_cast<int64_t>(RequireNumber(options, "classes"));
+    config.head = RequireMarginHead(RequireObject(options, "head"));
+    config.normalisation.mean = RequireNumber(options, "mean");
+    config.normalisation.std = RequireNumber(options, "std");
+    const std::string device = RequireString(options, "device");
+    const double seed_value = RequireNumber(options, "seed");
+    if (!(seed_value >= 0 && seed_value <= 9007199254740991.0 &&
+          seed_value == std::floor(seed_value))) {
+      throw Napi::RangeError::New(env, "Expected an integer in 0..2^53-1 for seed");
+    }
+    const auto seed = static_cast<uint64_t>(seed_value);
     return Submit(info, [config, device, seed] {
-      TORCH_CHECK(IsArch(config.arch), "unknown arch '", config.arch, "'");
+      TORCH_CHECK_TYPE(IsArch(config.arch), "unknown arch '", config.arch, "'");
       return std::make_unique<TrainingState>(config, ResolveDevice(device), seed);
     });
   }
@@ -224,7 +196,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     }
     auto state = state_;
     auto out = std::make_shared<torch::Tensor>();
-    return worker_->Submit(
+    return queue_->Submit(
         env,
         [state, images, n, flip, out] {
           *out = state->Embed(images->data(), n, flip->empty() ? nullptr : flip->data());
@@ -243,29 +215,31 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     if (!info[3].IsNull() && !info[3].IsUndefined())
       input->flip = CopyBytes(ExpectUint8Array(info[3], "flip"));
     Napi::Object options = info[4].As<Napi::Object>();
-    input->sgd.lr = GetNumber(options, "lr", NAN);
-    input->sgd.momentum = GetNumber(options, "momentum", 0.9);
-    input->sgd.weight_decay = GetNumber(options, "weightDecay", 5e-4);
-    input->sgd.nesterov = GetBool(options, "nesterov", false);
-    input->lambda = GetNumber(options, "lambda", 0);
-    input->decay_all = GetBool(options, "decayAll", false);
-    input->timings = GetBool(options, "timings", false);
+    input->sgd.lr = RequireNumber(options, "lr");
+    input->sgd.momentum = RequireNumber(options, "momentum");
+    input->sgd.weight_decay = RequireNumber(options, "weightDecay");
+    input->sgd.nesterov = RequireBool(options, "nesterov");
+    input->lambda = RequireNumber(options, "lambda");
+    input->decay_all = RequireBool(options, "decayAll");
+    input->timings = RequireBool(options, "timings");
     auto state = state_;
     auto result = std::make_shared<StepResult>();
-    return worker_->Submit(
+    return queue_->Submit(
         env, [state, input, result] { *result = state->Step(*input); },
-        [result](Napi::Env env) -> Napi::Value {
-          Napi::Object timings = Napi::Object::New(env);
-          timings.Set("prepare", result->prepare_ms);
-          timings.Set("forward", result->forward_ms);
-          timings.Set("loss", result->loss_ms);
-          timings.Set("backward", result->backward_ms);
-          timings.Set("optimiser", result->optimiser_ms);
+        [result, timed = input->timings](Napi::Env env) -> Napi::Value {
           Napi::Object out = Napi::Object::New(env);
           out.Set("loss", result->loss);
           out.Set("accuracy", result->accuracy);
           out.Set("updated", result->updated);
-          out.Set("timings", timings);
+          if (timed) {
+            Napi::Object timings = Napi::Object::New(env);
+            timings.Set("prepare", result->prepare_ms);
+            timings.Set("forward", result->forward_ms);
+            timings.Set("loss", result->loss_ms);
+            timings.Set("backward", result->backward_ms);
+            timings.Set("optimiser", result->optimiser_ms);
+            out.Set("timings", timings);
+          }
           return out;
         },
         {info.This()});
@@ -276,18 +250,18 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     CheckUsable(env);
     const std::string path = info[0].As<Napi::String>().Utf8Value();
     auto state = state_;
-    return worker_->Submit(
+    return queue_->Submit(
         env, [state, path] { WriteModelFile(path, *state); },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); }, {info.This()});
   }
 
   Napi::Value InFlight(const Napi::CallbackInfo& info) {
-    return Napi::Number::New(info.Env(), disposed_ ? 0 : worker_->InFlight());
+    return Napi::Number::New(info.Env(), disposed_ ? 0 : queue_->InFlight());
   }
 
   void Dispose(const Napi::CallbackInfo& info) {
     if (disposed_) return;
-    const int running = worker_->InFlight();
+    const int running = queue_->InFlight();
     if (running > 0) {
       throw Napi::Error::New(info.Env(), "dispose() called while " + std::to_string(running) +
                                              " call(s) on this model are still running; await "
@@ -296,140 +270,10 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     Release();
   }
 
-  std::unique_ptr<SerialWorker> worker_;
+  std::unique_ptr<JobQueue> queue_;
   std::shared_ptr<TrainingState> state_;
   bool disposed_ = false;
 };
-
-// Small arrays only (tests): runs on the JS thread, writing the results back into the arrays.
-Napi::Value FusedSgdStepBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Float32Array param = ExpectFloat32Array(info[0], "param");
-  Napi::Float32Array grad = ExpectFloat32Array(info[1], "grad");
-  Napi::Float32Array buffer = ExpectFloat32Array(info[2], "buffer");
-  Napi::Object options = info[3].As<Napi::Object>();
-  const int64_t n = static_cast<int64_t>(param.ElementLength());
-  if (grad.ElementLength() != param.ElementLength() ||
-      buffer.ElementLength() != param.ElementLength()) {
-    throw Napi::RangeError::New(env, "param, grad and buffer lengths differ");
-  }
-  std::string error = CaptureError([&] {
-    torch::Tensor p = CopyToTensor(param, {n}), g = CopyToTensor(grad, {n}),
-                  b = CopyToTensor(buffer, {n});
-    FusedSgdStep(p, g, b, GetNumber(options, "lr", 0.1), GetNumber(options, "momentum", 0.9),
-                 GetNumber(options, "weightDecay", 0), GetBool(options, "nesterov", false));
-    std::memcpy(param.Data(), p.data_ptr<float>(), n * sizeof(float));
-    std::memcpy(buffer.Data(), b.data_ptr<float>(), n * sizeof(float));
-  });
-  if (!error.empty()) throw Napi::Error::New(env, error);
-  return env.Undefined();
-}
-
-std::vector<int64_t> ShapeArgument(const Napi::Value& value) {
-  Napi::Array dims = value.As<Napi::Array>();
-  std::vector<int64_t> shape;
-  for (uint32_t i = 0; i < dims.Length(); ++i) {
-    shape.push_back(dims.Get(i).As<Napi::Number>().Int64Value());
-  }
-  return shape;
-}
-
-Napi::Value PreluForTestsBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
-  const std::vector<int64_t> shape = ShapeArgument(info[1]);
-  Napi::Float32Array slope = ExpectFloat32Array(info[2], "slope");
-  Napi::Float32Array grad = ExpectFloat32Array(info[3], "grad");
-  const bool channels_last = info[4].ToBoolean();
-  Napi::Object result = Napi::Object::New(env);
-  std::string error = CaptureError([&] {
-    const auto format =
-        channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-    torch::Tensor input = CopyToTensor(x, shape).contiguous(format).requires_grad_(true);
-    torch::Tensor slopes =
-        CopyToTensor(slope, {static_cast<int64_t>(slope.ElementLength())}).requires_grad_(true);
-    torch::Tensor y = Prelu(input, slopes);
-    y.backward(CopyToTensor(grad, shape).contiguous(format));
-    result.Set("y", ToFloat32Array(env, y));
-    result.Set("gradX", ToFloat32Array(env, input.grad()));
-    result.Set("gradSlope", ToFloat32Array(env, slopes.grad()));
-  });
-  if (!error.empty()) throw Napi::Error::New(env, error);
-  return result;
-}
-
-Napi::Value Conv3x3ForTestsBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
-  const std::vector<int64_t> shape = ShapeArgument(info[1]);
-  Napi::Float32Array weight = ExpectFloat32Array(info[2], "weight");
-  const int64_t out_channels = info[3].As<Napi::Number>().Int64Value();
-  Napi::Float32Array grad = ExpectFloat32Array(info[4], "grad");
-  const bool channels_last = info[5].ToBoolean();
-  Napi::Object result = Napi::Object::New(env);
-  std::string error = CaptureError([&] {
-    const auto format =
-        channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-    torch::Tensor input = CopyToTensor(x, shape).contiguous(format).requires_grad_(true);
-    torch::Tensor weights =
-        CopyToTensor(weight, {out_channels, shape.at(1), 3, 3}).requires_grad_(true);
-    torch::Tensor y = Conv3x3(input, weights);
-    y.backward(CopyToTensor(grad, {shape.at(0), out_channels, shape.at(2), shape.at(3)})
-                   .contiguous(format));
-    result.Set("y", ToFloat32Array(env, y));
-    result.Set("gradX", ToFloat32Array(env, input.grad()));
-    result.Set("gradWeight", ToFloat32Array(env, weights.grad()));
-    result.Set("winograd", UsesWinograd(input, weights));
-  });
-  if (!error.empty()) throw Napi::Error::New(env, error);
-  return result;
-}
-
-Napi::Value StridedConvStackForTestsBinding(const Napi::CallbackInfo& info) {
-  Napi::Env env = info.Env();
-  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
-  const std::vector<int64_t> shape = ShapeArgument(info[1]);
-  Napi::Array layer_specs = info[2].As<Napi::Array>();
-  Napi::Float32Array grad = ExpectFloat32Array(info[3], "grad");
-  const bool channels_last = info[4].ToBoolean();
-  const bool want_grad_x = info[5].ToBoolean();
-  std::vector<std::pair<Napi::Float32Array, Napi::Float32Array>> specs;
-  for (uint32_t i = 0; i < layer_specs.Length(); ++i) {
-    Napi::Object spec = layer_specs.Get(i).As<Napi::Object>();
-    specs.emplace_back(ExpectFloat32Array(spec.Get("weight"), "weight"),
-                       ExpectFloat32Array(spec.Get("bias"), "bias"));
-  }
-  Napi::Object result = Napi::Object::New(env);
-  std::string error = CaptureError([&] {
-    const auto format =
-        channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-    torch::Tensor input = CopyToTensor(x, shape).contiguous(format).requires_grad_(want_grad_x);
-    std::vector<ConvWithBias> layers;
-    int64_t channels = shape.at(1);
-    for (auto& [weight, bias] : specs) {
-      const auto out_channels = static_cast<int64_t>(bias.ElementLength());
-      layers.push_back(
-          {CopyToTensor(weight, {out_channels, channels, 3, 3}).contiguous(format).requires_grad_(),
-           CopyToTensor(bias, {out_channels}).requires_grad_()});
-      channels = out_channels;
-    }
-    const bool blocked = UsesBlockedConvs(input, layers);
-    torch::Tensor y = StridedConvReluStack(input, layers);
-    y.backward(CopyToTensor(grad, {y.size(0), y.size(1)}));
-    Napi::Array grad_weights = Napi::Array::New(env), grad_biases = Napi::Array::New(env);
-    for (uint32_t i = 0; i < layers.size(); ++i) {
-      grad_weights.Set(i, ToFloat32Array(env, layers[i].weight.grad()));
-      grad_biases.Set(i, ToFloat32Array(env, layers[i].bias.grad()));
-    }
-    result.Set("y", ToFloat32Array(env, y));
-    result.Set("gradX", want_grad_x ? ToFloat32Array(env, input.grad()) : env.Null());
-    result.Set("gradWeights", grad_weights);
-    result.Set("gradBiases", grad_biases);
-    result.Set("blocked", blocked);
-  });
-  if (!error.empty()) throw Napi::Error::New(env, error);
-  return result;
-}
 
 }  // namespace
 
@@ -438,11 +282,6 @@ void InitModel(Napi::Env env, Napi::Object exports) {
   exports.Set("liveModelCount", Napi::Function::New(env, [](const Napi::CallbackInfo& info) {
                 return Napi::Number::New(info.Env(), live_models.load());
               }));
-  exports.Set("fusedSgdStep", Napi::Function::New(env, FusedSgdStepBinding));
-  exports.Set("preluForTests", Napi::Function::New(env, PreluForTestsBinding));
-  exports.Set("conv3x3ForTests", Napi::Function::New(env, Conv3x3ForTestsBinding));
-  exports.Set("stridedConvStackForTests",
-              Napi::Function::New(env, StridedConvStackForTestsBinding));
 }
 
 }  // namespace sphereface

@@ -1,39 +1,24 @@
-// The one async pattern for heavy native calls: arguments are read into plain C++ values on
-// the main thread, `Execute` runs libtorch work on a worker thread without touching JS, and the
-// result (or a JS Error with the collected message) is built back on the main thread.
+// Async jobs of module-level functions (the loss, anything not owned by one object): queued in
+// call order on the environment's shared JobQueue (common/job_queue.h), the executor models use
+// too. `work` runs off the JS thread without touching JS values; `resolve` builds the result on
+// the JS thread; errors reach JS with their kind (common/errors.h).
 #pragma once
 
 #include <napi.h>
 
-#include <functional>
-#include <memory>
-#include <string>
+#include <utility>
+#include <vector>
 
-#include "common/errors.h"
+#include "common/job_queue.h"
 
 namespace sphereface {
 
-class TorchWorker : public Napi::AsyncWorker {
- public:
-  using Work = std::function<void()>;
-  using Resolve = std::function<Napi::Value(Napi::Env)>;
-
-  // Queues `work` and returns a Promise resolved with `resolve(env)` once it has run.
-  // `keep_alive` holds JS values (input buffers, the wrapped object) for the whole call.
-  static Napi::Promise Run(Napi::Env env, Work work, Resolve resolve,
-                           std::vector<Napi::Value> keep_alive = {});
-
- protected:
-  TorchWorker(Napi::Env env, Work work, Resolve resolve, std::vector<Napi::Value> keep_alive);
-  void Execute() override;
-  void OnOK() override;
-  void OnError(const Napi::Error& error) override;
-
- private:
-  Napi::Promise::Deferred deferred_;
-  Work work_;
-  Resolve resolve_;
-  std::vector<Napi::Reference<Napi::Value>> keep_alive_;
+struct TorchWorker {
+  // `keep_alive` holds JS values (input buffers, a wrapped object) until the Promise settles.
+  static Napi::Promise Run(Napi::Env env, JobQueue::Work work, JobQueue::Resolve resolve,
+                           const std::vector<Napi::Value>& keep_alive = {}) {
+    return JobQueue::Shared(env).Submit(env, std::move(work), std::move(resolve), keep_alive);
+  }
 };
 
 }  // namespace sphereface

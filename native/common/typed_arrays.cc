@@ -24,10 +24,21 @@ torch::Tensor CopyTyped(const Array& array, at::IntArrayRef shape, torch::Scalar
   return tensor;
 }
 
+template <typename Array, typename T>
+Array CopyOut(Napi::Env env, const torch::Tensor& tensor, torch::ScalarType dtype) {
+  torch::Tensor cpu = tensor.detach().to(torch::kCPU, dtype).contiguous();
+  auto array = Array::New(env, cpu.numel());
+  std::memcpy(array.Data(), cpu.data_ptr<T>(), cpu.numel() * sizeof(T));
+  return array;
+}
+
 }  // namespace
 
 Napi::Float32Array ExpectFloat32Array(const Napi::Value& value, const std::string& what) {
   return ExpectTyped<Napi::Float32Array>(value, napi_float32_array, what, "Float32Array");
+}
+Napi::Float64Array ExpectFloat64Array(const Napi::Value& value, const std::string& what) {
+  return ExpectTyped<Napi::Float64Array>(value, napi_float64_array, what, "Float64Array");
 }
 Napi::Int32Array ExpectInt32Array(const Napi::Value& value, const std::string& what) {
   return ExpectTyped<Napi::Int32Array>(value, napi_int32_array, what, "Int32Array");
@@ -39,6 +50,9 @@ Napi::Uint8Array ExpectUint8Array(const Napi::Value& value, const std::string& w
 torch::Tensor CopyToTensor(const Napi::Float32Array& array, at::IntArrayRef shape) {
   return CopyTyped(array, shape, torch::kFloat32);
 }
+torch::Tensor CopyToTensor(const Napi::Float64Array& array, at::IntArrayRef shape) {
+  return CopyTyped(array, shape, torch::kFloat64);
+}
 torch::Tensor CopyToTensor(const Napi::Int32Array& array, at::IntArrayRef shape) {
   return CopyTyped(array, shape, torch::kInt32);
 }
@@ -47,37 +61,10 @@ torch::Tensor CopyToTensor(const Napi::Uint8Array& array, at::IntArrayRef shape)
 }
 
 Napi::Float32Array ToFloat32Array(Napi::Env env, const torch::Tensor& tensor) {
-  torch::Tensor cpu = tensor.detach().to(torch::kCPU, torch::kFloat32).contiguous();
-  auto array = Napi::Float32Array::New(env, cpu.numel());
-  std::memcpy(array.Data(), cpu.data_ptr<float>(), cpu.numel() * sizeof(float));
-  return array;
+  return CopyOut<Napi::Float32Array, float>(env, tensor, torch::kFloat32);
 }
-
-double GetNumber(const Napi::Object& options, const char* key, double fallback) {
-  Napi::Value value = options.Get(key);
-  if (value.IsUndefined()) return fallback;
-  if (!value.IsNumber()) {
-    throw Napi::TypeError::New(options.Env(), std::string("Expected number for ") + key);
-  }
-  return value.As<Napi::Number>().DoubleValue();
-}
-
-bool GetBool(const Napi::Object& options, const char* key, bool fallback) {
-  Napi::Value value = options.Get(key);
-  if (value.IsUndefined()) return fallback;
-  if (!value.IsBoolean()) {
-    throw Napi::TypeError::New(options.Env(), std::string("Expected boolean for ") + key);
-  }
-  return value.As<Napi::Boolean>().Value();
-}
-
-std::string GetString(const Napi::Object& options, const char* key, const std::string& fallback) {
-  Napi::Value value = options.Get(key);
-  if (value.IsUndefined()) return fallback;
-  if (!value.IsString()) {
-    throw Napi::TypeError::New(options.Env(), std::string("Expected string for ") + key);
-  }
-  return value.As<Napi::String>().Utf8Value();
+Napi::Float64Array ToFloat64Array(Napi::Env env, const torch::Tensor& tensor) {
+  return CopyOut<Napi::Float64Array, double>(env, tensor, torch::kFloat64);
 }
 
 }  // namespace sphereface

@@ -1,5 +1,6 @@
-// Moving data between JS typed arrays and tensors. Inputs are copied into tensors on the main
-// thread (so no JS memory is touched off it); outputs are copied into new JS arrays in OnOK.
+// Moving data between JS typed arrays and tensors. Inputs are copied into tensors on the JS thread
+// (so no JS memory is touched off it), whether their buffer is an ArrayBuffer or a
+// SharedArrayBuffer; outputs are copied into new JS arrays when a job settles.
 #pragma once
 
 #include <napi.h>
@@ -9,24 +10,21 @@
 
 namespace sphereface {
 
-// Reads a Float32Array / Int32Array / Uint8Array argument, throwing a JS TypeError that names
-// `what` when the value has another type.
+// Reads a Float32Array / Float64Array / Int32Array / Uint8Array argument, throwing a JS TypeError
+// that names `what` when the value has another type.
 Napi::Float32Array ExpectFloat32Array(const Napi::Value& value, const std::string& what);
+Napi::Float64Array ExpectFloat64Array(const Napi::Value& value, const std::string& what);
 Napi::Int32Array ExpectInt32Array(const Napi::Value& value, const std::string& what);
 Napi::Uint8Array ExpectUint8Array(const Napi::Value& value, const std::string& what);
 
 // Copies a typed array into a new CPU tensor of the given shape (numel must match).
 torch::Tensor CopyToTensor(const Napi::Float32Array& array, at::IntArrayRef shape);
+torch::Tensor CopyToTensor(const Napi::Float64Array& array, at::IntArrayRef shape);
 torch::Tensor CopyToTensor(const Napi::Int32Array& array, at::IntArrayRef shape);
 torch::Tensor CopyToTensor(const Napi::Uint8Array& array, at::IntArrayRef shape);
 
-// Copies a tensor (any device, any float dtype) into a new Float32Array.
+// Copies a tensor (any device, any float dtype) into a new Float32Array / Float64Array.
 Napi::Float32Array ToFloat32Array(Napi::Env env, const torch::Tensor& tensor);
-
-// Reads a number / integer / boolean property of an options object, or `fallback` when it is
-// absent.
-double GetNumber(const Napi::Object& options, const char* key, double fallback);
-bool GetBool(const Napi::Object& options, const char* key, bool fallback);
-std::string GetString(const Napi::Object& options, const char* key, const std::string& fallback);
+Napi::Float64Array ToFloat64Array(Napi::Env env, const torch::Tensor& tensor);
 
 }  // namespace sphereface

@@ -9,9 +9,10 @@
 
 namespace sphereface {
 
+// (x - mean) / std; the values come from lib/ (TypeScript owns the defaults) or a model file.
 struct Normalisation {
-  double mean = 127.5;
-  double std = 128;
+  double mean = 0;
+  double std = 1;
 };
 
 // `images` holds n * height * width * 3 bytes; `flip` is null or holds n bytes.

@@ -39,6 +39,20 @@ struct HeadParams {
   double lambda;  // sphere's annealing weight
 };
 
+// The columns of the per-row statistics forward keeps for backward (double, B x kRowStatCount),
+// written and read alike by the CPU and CUDA kernels.
+enum RowStat {
+  kRowNorm = 0,   // ||x_i||
+  kRowInvNorm,    // 1 / max(||x_i||, eps)
+  kRowFactor,     // f_i: ||x_i|| (sphere) or s
+  kRowInvSum,     // 1 / sum_j exp(z_ij - zmax_i)
+  kRowDUnit,      // d u_iy / d cos_iy
+  kRowUnit,       // u_iy, the target's unit logit
+  kRowTargetCos,  // cos_iy
+  kRowMeanCos,    // sum_j p_ij cos_ij (plain cosines, the target's too)
+  kRowStatCount
+};
+
 // The unit target logit u(c) for c = cos t and du/dc.
 struct TargetLogit {
   double unit;
@@ -104,6 +118,29 @@ SPHEREFACE_HD TargetLogit TargetUnit(const HeadParams& head, double c) {
     }
   }
   return out;
+}
+
+// Ends row i's forward: stores what backward needs and returns the row's loss -log p_iy. `total`
+// is sum_j exp(z_ij - z_max) and `weighted_cos` sum_j exp(z_ij - z_max) cos_ij, both with the
+// target's term (its plain cosine in the second).
+SPHEREFACE_HD double FinishRow(double* stats, double norm, double inv_norm, double factor,
+                               const TargetLogit& target, double cos_y, double z_y, double z_max,
+                               double total, double weighted_cos) {
+  stats[kRowNorm] = norm;
+  stats[kRowInvNorm] = inv_norm;
+  stats[kRowFactor] = factor;
+  stats[kRowInvSum] = 1.0 / total;
+  stats[kRowDUnit] = target.d_unit;
+  stats[kRowUnit] = target.unit;
+  stats[kRowTargetCos] = cos_y;
+  stats[kRowMeanCos] = weighted_cos / total;
+  return z_max + log(total) - z_y;
+}
+
+// The chain through a row's norm n = ||v|| > 0 (margin_softmax_cpu.cc derives it) is
+// grad += (scale / n) v with this scale: -[n > eps] <grad, v> / n + dL/dn.
+SPHEREFACE_HD double NormGradientScale(double dot, double n, double d_norm) {
+  return (n > kNormEps ? -dot / n : 0.0) + d_norm;
 }
 
 // f_i: the factor every unit logit of the row is multiplied by.

@@ -23,10 +23,11 @@ namespace sphereface {
 
 enum class MarginKind { kSphere, kCos, kArc };
 
+// Every field is set by the caller (lib/ passes them all; CheckMarginHead judges them).
 struct MarginHead {
   MarginKind kind = MarginKind::kSphere;
-  double m = 4;       // integer 1..6 for sphere; the additive margin for cos and arc
-  double scale = 64;  // s for cos and arc (unused by sphere, which keeps ||x||)
+  double m = 0;       // integer 1..6 for sphere; the additive margin for cos and arc
+  double scale = 0;   // s for cos and arc (unused by sphere, which keeps ||x||)
   double lambda = 0;  // sphere's annealing weight (unused by cos and arc)
 };
 

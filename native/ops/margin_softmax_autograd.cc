@@ -85,28 +85,28 @@ bool IsFinite(double value) { return std::isfinite(value); }
 }  // namespace
 
 void CheckMarginHead(const MarginHead& head) {
-  TORCH_CHECK(IsFinite(head.m), "margin head: m must be finite but is ", head.m);
+  TORCH_CHECK_VALUE(IsFinite(head.m), "margin head: m must be finite but is ", head.m);
   switch (head.kind) {
     case MarginKind::kSphere:
-      TORCH_CHECK(head.m == std::floor(head.m) && head.m >= 1 && head.m <= 6,
-                  "margin head: sphere m must be an integer in 1..6 but is ", head.m);
-      TORCH_CHECK(IsFinite(head.lambda) && head.lambda >= 0,
-                  "margin head: sphere lambda must be finite and >= 0 but is ", head.lambda);
+      TORCH_CHECK_VALUE(head.m == std::floor(head.m) && head.m >= 1 && head.m <= 6,
+                        "margin head: sphere m must be an integer in 1..6 but is ", head.m);
+      TORCH_CHECK_VALUE(IsFinite(head.lambda) && head.lambda >= 0,
+                        "margin head: sphere lambda must be finite and >= 0 but is ", head.lambda);
       break;
     case MarginKind::kCos:
-      TORCH_CHECK(head.m >= 0 && head.m < 2, "margin head: cos m must be in [0, 2) but is ",
-                  head.m);
-      TORCH_CHECK(IsFinite(head.scale) && head.scale > 0,
-                  "margin head: cos scale must be finite and > 0 but is ", head.scale);
+      TORCH_CHECK_VALUE(head.m >= 0 && head.m < 2, "margin head: cos m must be in [0, 2) but is ",
+                        head.m);
+      TORCH_CHECK_VALUE(IsFinite(head.scale) && head.scale > 0,
+                        "margin head: cos scale must be finite and > 0 but is ", head.scale);
       break;
     case MarginKind::kArc:
-      TORCH_CHECK(head.m >= 0 && head.m < margin::kPi,
-                  "margin head: arc m must be in [0, pi) but is ", head.m);
-      TORCH_CHECK(IsFinite(head.scale) && head.scale > 0,
-                  "margin head: arc scale must be finite and > 0 but is ", head.scale);
+      TORCH_CHECK_VALUE(head.m >= 0 && head.m < margin::kPi,
+                        "margin head: arc m must be in [0, pi) but is ", head.m);
+      TORCH_CHECK_VALUE(IsFinite(head.scale) && head.scale > 0,
+                        "margin head: arc scale must be finite and > 0 but is ", head.scale);
       break;
     default:
-      TORCH_CHECK(false, "margin head: unknown kind ", static_cast<int>(head.kind));
+      TORCH_CHECK_VALUE(false, "margin head: unknown kind ", static_cast<int>(head.kind));
   }
 }
 
@@ -115,32 +115,35 @@ std::tuple<torch::Tensor, torch::Tensor> MarginSoftmaxLoss(const torch::Tensor& 
                                                            const torch::Tensor& labels,
                                                            const MarginHead& head) {
   CheckMarginHead(head);
-  TORCH_CHECK(features.dim() == 2, "margin-softmax loss: features must be batch x dim, got ",
-              features.sizes());
-  TORCH_CHECK(weight.dim() == 2, "margin-softmax loss: weight must be classes x dim, got ",
-              weight.sizes());
-  TORCH_CHECK(labels.dim() == 1, "margin-softmax loss: labels must be 1-D, got ", labels.sizes());
+  TORCH_CHECK_VALUE(features.dim() == 2, "margin-softmax loss: features must be batch x dim, got ",
+                    features.sizes());
+  TORCH_CHECK_VALUE(weight.dim() == 2, "margin-softmax loss: weight must be classes x dim, got ",
+                    weight.sizes());
+  TORCH_CHECK_VALUE(labels.dim() == 1, "margin-softmax loss: labels must be 1-D, got ",
+                    labels.sizes());
   const int64_t batch = features.size(0), classes = weight.size(0);
-  TORCH_CHECK(batch > 0, "margin-softmax loss: the batch is empty");
-  TORCH_CHECK(classes > 0, "margin-softmax loss: weight has no classes");
-  TORCH_CHECK(features.size(1) == weight.size(1), "margin-softmax loss: features have dim ",
-              features.size(1), " but weight rows have dim ", weight.size(1));
-  TORCH_CHECK(labels.size(0) == batch, "margin-softmax loss: ", labels.size(0),
-              " labels for a batch of ", batch);
-  TORCH_CHECK(features.scalar_type() == torch::kFloat || features.scalar_type() == torch::kDouble,
-              "margin-softmax loss: features must be float32 or float64, got ",
-              features.scalar_type());
-  TORCH_CHECK(weight.scalar_type() == features.scalar_type(), "margin-softmax loss: weight dtype ",
-              weight.scalar_type(), " differs from the features' ", features.scalar_type());
-  TORCH_CHECK(labels.scalar_type() == torch::kLong || labels.scalar_type() == torch::kInt,
-              "margin-softmax loss: labels must be int64 or int32, got ", labels.scalar_type());
+  TORCH_CHECK_VALUE(batch > 0, "margin-softmax loss: the batch is empty");
+  TORCH_CHECK_VALUE(classes > 0, "margin-softmax loss: weight has no classes");
+  TORCH_CHECK_VALUE(features.size(1) == weight.size(1), "margin-softmax loss: features have dim ",
+                    features.size(1), " but weight rows have dim ", weight.size(1));
+  TORCH_CHECK_VALUE(labels.size(0) == batch, "margin-softmax loss: ", labels.size(0),
+                    " labels for a batch of ", batch);
+  TORCH_CHECK_TYPE(
+      features.scalar_type() == torch::kFloat || features.scalar_type() == torch::kDouble,
+      "margin-softmax loss: features must be float32 or float64, got ", features.scalar_type());
+  TORCH_CHECK_TYPE(weight.scalar_type() == features.scalar_type(),
+                   "margin-softmax loss: weight dtype ", weight.scalar_type(),
+                   " differs from the features' ", features.scalar_type());
+  TORCH_CHECK_TYPE(labels.scalar_type() == torch::kLong || labels.scalar_type() == torch::kInt,
+                   "margin-softmax loss: labels must be int64 or int32, got ",
+                   labels.scalar_type());
   TORCH_CHECK(weight.device() == features.device() && labels.device() == features.device(),
               "margin-softmax loss: features, weight and labels must be on one device");
   torch::Tensor labels64 = labels.to(torch::kLong).contiguous();
   // A label out of range would index outside the row: checked here even when the caller did.
   const int64_t low = labels64.min().item<int64_t>(), high = labels64.max().item<int64_t>();
-  TORCH_CHECK(low >= 0 && high < classes, "margin-softmax loss: labels must be in [0, ", classes,
-              ") but range over [", low, ", ", high, "]");
+  TORCH_CHECK_VALUE(low >= 0 && high < classes, "margin-softmax loss: labels must be in [0, ",
+                    classes, ") but range over [", low, ", ", high, "]");
 
   const variable_list out = MarginSoftmaxFunction::apply(features.contiguous(), weight.contiguous(),
                                                          labels64, static_cast<int64_t>(head.kind),

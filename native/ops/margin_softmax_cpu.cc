@@ -34,11 +34,12 @@ int64_t RowGrain(int64_t columns) {
   return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, columns));
 }
 
+// Accumulated in double: a float row's squares overflow float long before its norm does.
 template <typename T>
-T RowNorm(const T* v, int64_t dim) {
-  T squares = 0;
+double RowNorm(const T* v, int64_t dim) {
+  double squares = 0;
 #pragma omp simd reduction(+ : squares)
-  for (int64_t k = 0; k < dim; ++k) squares += v[k] * v[k];
+  for (int64_t k = 0; k < dim; ++k) squares += static_cast<double>(v[k]) * v[k];
   return std::sqrt(squares);
 }
 
@@ -46,7 +47,7 @@ T RowNorm(const T* v, int64_t dim) {
 template <typename T>
 void ForwardRow(T* row, int64_t classes, const T* inv_b, const T* x, int64_t dim, int64_t label,
                 const HeadParams& head, double* stats, double* row_loss, double* correct) {
-  const double norm = static_cast<double>(RowNorm(x, dim));
+  const double norm = RowNorm(x, dim);
   const double inv_a = 1.0 / std::max(norm, kNormEps);
   const T scale = static_cast<T>(inv_a);
   const T lowest = -std::numeric_limits<T>::infinity();
@@ -99,50 +100,54 @@ void ForwardRow(T* row, int64_t classes, const T* inv_b, const T* x, int64_t dim
   row[label] = static_cast<T>(e_y);
   const double total = static_cast<double>(sum) + e_y;
 
-  stats[kRowNorm] = norm;
-  stats[kRowInvNorm] = inv_a;
-  stats[kRowFactor] = f;
-  stats[kRowInvSum] = 1.0 / total;
-  stats[kRowDUnit] = target.d_unit;
-  stats[kRowUnit] = target.unit;
-  stats[kRowTargetCos] = cos_y;
-  stats[kRowMeanCos] = (static_cast<double>(weighted) + e_y * cos_y) / total;
-  *row_loss = z_max + std::log(total) - z_y;
+  *row_loss = margin::FinishRow(stats, norm, inv_a, f, target, cos_y, z_y, z_max, total,
+                                static_cast<double>(weighted) + e_y * cos_y);
 }
 
 // Backward for row i: K_i = dL/dG_i into `k_row`; sphere's dL/df_i into `d_factor`.
 template <typename T>
 void BackwardRow(const T* exps, T* k_row, int64_t classes, const T* inv_b, int64_t label,
                  const double* stats, double g, bool sphere, double* d_factor) {
-  const double f = stats[kRowFactor], inv_a = stats[kRowInvNorm], inv_sum = stats[kRowInvSum];
+  const double f = stats[margin::kRowFactor], inv_a = stats[margin::kRowInvNorm],
+               inv_sum = stats[margin::kRowInvSum];
   const T coef = static_cast<T>(g * f * inv_a * inv_sum);
 #pragma omp simd
   for (int64_t j = 0; j < classes; ++j) k_row[j] = coef * exps[j] * inv_b[j];
   const double p_y = static_cast<double>(exps[label]) * inv_sum;
-  k_row[label] = static_cast<T>(g * f * stats[kRowDUnit] * (p_y - 1) * inv_a *
+  k_row[label] = static_cast<T>(g * f * stats[margin::kRowDUnit] * (p_y - 1) * inv_a *
                                 static_cast<double>(inv_b[label]));
   // dL/df = sum_j dL/dz_j u_j = g (sum_j p_j u_j - u_y); the mean kept by forward has the plain
   // target cosine where u_y belongs.
-  const double unit = stats[kRowUnit];
-  *d_factor = sphere ? g * (stats[kRowMeanCos] + p_y * (unit - stats[kRowTargetCos]) - unit) : 0;
+  const double unit = stats[margin::kRowUnit];
+  *d_factor =
+      sphere ? g * (stats[margin::kRowMeanCos] + p_y * (unit - stats[margin::kRowTargetCos]) - unit)
+             : 0;
 }
 
-// grad += (-[n > eps] <grad, v> / n^2 + [n > 0] d_norm / n) v for one row v of norm n: the
-// chain through the row norms (see the derivation above).
+// grad += (scale / n) v for one row v of norm n (margin::NormGradientScale): the chain through
+// the row norms (see the derivation above).
 template <typename T>
 void AddNormGradient(T* grad, const T* v, int64_t dim, double n, double d_norm) {
-  double coef = 0;
+  if (!(n > 0)) return;  // a zero row: neither term applies
+  T dot = 0;
   if (n > kNormEps) {
-    T dot = 0;
 #pragma omp simd reduction(+ : dot)
     for (int64_t k = 0; k < dim; ++k) dot += grad[k] * v[k];
-    coef -= static_cast<double>(dot) / (n * n);
   }
-  if (n > 0) coef += d_norm / n;
+  const double scale = margin::NormGradientScale(static_cast<double>(dot), n, d_norm);
+  const double coef = scale / n;
   if (coef == 0) return;
-  const T c = static_cast<T>(coef);
+  if (std::abs(coef) >= std::numeric_limits<T>::min()) {
+    const T c = static_cast<T>(coef);
 #pragma omp simd
-  for (int64_t k = 0; k < dim; ++k) grad[k] += c * v[k];
+    for (int64_t k = 0; k < dim; ++k) grad[k] += c * v[k];
+    return;
+  }
+  // A row so long that scale / n would be denormal in T (flushed to 0 on this thread): scale
+  // times the unit row instead, every factor in range.
+  const T s = static_cast<T>(scale), norm = static_cast<T>(n);
+#pragma omp simd
+  for (int64_t k = 0; k < dim; ++k) grad[k] += s * (v[k] / norm);
 }
 
 }  // namespace
@@ -169,9 +174,7 @@ MarginForwardState MarginSoftmaxForwardCpu(const torch::Tensor& features,
   state.weight_norms = torch::empty({classes}, features.options());
   state.inv_weight_norms = torch::empty({classes}, features.options());
   state.exps = at::mm(features, weight.t());
-  state.row_stats = torch::empty({batch, kRowStatCount}, features.options().dtype(torch::kDouble));
-  torch::Tensor row_loss = torch::empty({batch}, state.row_stats.options());
-  torch::Tensor correct = torch::empty({batch}, state.row_stats.options());
+  const RowOutputs rows(features);
 
   // Few parallel regions on purpose: on a loaded machine each one waits for every thread.
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_forward_cpu", [&] {
@@ -180,25 +183,26 @@ MarginForwardState MarginSoftmaxForwardCpu(const torch::Tensor& features,
     scalar_t* inv_b = state.inv_weight_norms.data_ptr<scalar_t>();
     at::parallel_for(0, classes, RowGrain(dim), [&](int64_t begin, int64_t end) {
       for (int64_t j = begin; j < end; ++j) {
-        w_norms[j] = RowNorm(w + j * dim, dim);
-        inv_b[j] = static_cast<scalar_t>(1.0 / std::max<double>(w_norms[j], kNormEps));
+        const double norm = RowNorm(w + j * dim, dim);
+        w_norms[j] = static_cast<scalar_t>(norm);
+        inv_b[j] = static_cast<scalar_t>(1.0 / std::max(norm, kNormEps));
       }
     });
     scalar_t* exps = state.exps.data_ptr<scalar_t>();
     const scalar_t* x = features.data_ptr<scalar_t>();
     const int64_t* label_ptr = labels.data_ptr<int64_t>();
-    double* stats = state.row_stats.data_ptr<double>();
-    double* loss_ptr = row_loss.data_ptr<double>();
-    double* correct_ptr = correct.data_ptr<double>();
+    double* stats = rows.stats.data_ptr<double>();
+    double* loss_ptr = rows.loss.data_ptr<double>();
+    double* correct_ptr = rows.correct.data_ptr<double>();
     at::parallel_for(0, batch, RowGrain(classes), [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
         ForwardRow<scalar_t>(exps + i * classes, classes, inv_b, x + i * dim, dim, label_ptr[i],
-                             params, stats + i * kRowStatCount, loss_ptr + i, correct_ptr + i);
+                             params, stats + i * margin::kRowStatCount, loss_ptr + i,
+                             correct_ptr + i);
       }
     });
   });
-  state.loss = row_loss.mean().to(features.scalar_type());
-  state.accuracy = correct.mean();  // float64: a share of rows, exact as 1 / B allows
+  rows.Finish(state, features.scalar_type());
   return state;
 }
 
@@ -221,7 +225,8 @@ std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCpu(
     at::parallel_for(0, batch, RowGrain(classes), [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
         BackwardRow<scalar_t>(exps + i * classes, k_ptr + i * classes, classes, inv_b_ptr,
-                              label_ptr[i], stats + i * kRowStatCount, g, sphere, d_factor_ptr + i);
+                              label_ptr[i], stats + i * margin::kRowStatCount, g, sphere,
+                              d_factor_ptr + i);
       }
     });
   });
@@ -241,7 +246,8 @@ std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCpu(
     at::parallel_for(0, batch + classes, RowGrain(dim), [&](int64_t begin, int64_t end) {
       for (int64_t r = begin; r < end; ++r) {
         if (r < batch) {
-          AddNormGradient(gx + r * dim, x + r * dim, dim, stats[r * kRowStatCount + kRowNorm],
+          AddNormGradient(gx + r * dim, x + r * dim, dim,
+                          stats[r * margin::kRowStatCount + margin::kRowNorm],
                           sphere ? d_factor_ptr[r] : 0.0);
         } else {
           const int64_t j = r - batch;

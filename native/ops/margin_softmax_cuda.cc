@@ -27,22 +27,24 @@ MarginForwardState MarginSoftmaxForwardCuda(const torch::Tensor& features,
   const int64_t batch = features.size(0), classes = weight.size(0);
   cudaStream_t stream = c10::cuda::getCurrentCUDAStream();
   MarginForwardState state;
-  torch::Tensor feature_norms = features.norm(2, {1}).to(torch::kDouble).contiguous();
-  state.weight_norms = weight.norm(2, {1}).contiguous();
+  // Norms accumulated in double, as on CPU: a float row's squares overflow before its norm does.
+  const int64_t along_rows = 1;
+  torch::Tensor feature_norms =
+      at::linalg_vector_norm(features, 2, along_rows, false, torch::kDouble).contiguous();
+  state.weight_norms = at::linalg_vector_norm(weight, 2, along_rows, false, torch::kDouble)
+                           .to(weight.scalar_type())
+                           .contiguous();
   state.exps = at::mm(features, weight.t());
-  state.row_stats = torch::empty({batch, kRowStatCount}, features.options().dtype(torch::kDouble));
-  torch::Tensor row_loss = torch::empty({batch}, state.row_stats.options());
-  torch::Tensor correct = torch::empty({batch}, state.row_stats.options());
+  const RowOutputs rows(features);
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_forward_cuda", [&] {
     CheckLaunch(LaunchMarginForward<scalar_t>(
                     state.exps.data_ptr<scalar_t>(), feature_norms.data_ptr<double>(),
                     state.weight_norms.data_ptr<scalar_t>(), labels.data_ptr<int64_t>(), batch,
-                    classes, ToHeadParams(head), state.row_stats.data_ptr<double>(),
-                    row_loss.data_ptr<double>(), correct.data_ptr<double>(), stream),
+                    classes, ToHeadParams(head), rows.stats.data_ptr<double>(),
+                    rows.loss.data_ptr<double>(), rows.correct.data_ptr<double>(), stream),
                 "forward kernel");
   });
-  state.loss = row_loss.mean().to(features.scalar_type());
-  state.accuracy = correct.mean();  // float64, as on CPU
+  rows.Finish(state, features.scalar_type());
   return state;
 }
 
@@ -67,7 +69,7 @@ std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCuda(
     grad_features = at::mm(k, weight);
     grad_weight = at::mm(k.t(), features);
     k = torch::Tensor();
-    torch::Tensor feature_norms = state.row_stats.select(1, kRowNorm).contiguous();
+    torch::Tensor feature_norms = state.row_stats.select(1, margin::kRowNorm).contiguous();
     torch::Tensor weight_norms = state.weight_norms.to(torch::kDouble).contiguous();
     CheckLaunch(LaunchAddNormGradients<scalar_t>(
                     grad_features.data_ptr<scalar_t>(), features.data_ptr<scalar_t>(),

@@ -14,19 +14,6 @@ namespace {
 
 constexpr int kThreads = 256;
 
-// Mirrors RowStat in margin_softmax_impl.h (kept free of libtorch headers for nvcc).
-enum DeviceRowStat {
-  kNorm = 0,
-  kInvNorm,
-  kFactor,
-  kInvSum,
-  kDUnit,
-  kUnit,
-  kTargetCos,
-  kMeanCos,
-  kStatCount
-};
-
 __device__ __forceinline__ float DeviceExp(float x) { return expf(x); }
 __device__ __forceinline__ double DeviceExp(double x) { return exp(x); }
 
@@ -108,16 +95,8 @@ __global__ void ForwardKernel(T* exps, const double* feature_norms, const T* wei
     const double e_y = exp(z_y - z_max);
     row[y] = static_cast<T>(e_y);
     const double total = sum + e_y;
-    double* stats = row_stats + i * kStatCount;
-    stats[kNorm] = norm;
-    stats[kInvNorm] = inv_a;
-    stats[kFactor] = f;
-    stats[kInvSum] = 1.0 / total;
-    stats[kDUnit] = target.d_unit;
-    stats[kUnit] = target.unit;
-    stats[kTargetCos] = cos_y;
-    stats[kMeanCos] = (weighted + e_y * cos_y) / total;
-    row_loss[i] = z_max + log(total) - z_y;
+    row_loss[i] = margin::FinishRow(row_stats + i * margin::kRowStatCount, norm, inv_a, f, target,
+                                    cos_y, z_y, z_max, total, weighted + e_y * cos_y);
     // The first largest cosine wins ties, as argmax does.
     correct[i] = (cos_y > max_before && cos_y >= max_after) ? 1.0 : 0.0;
   }
@@ -129,9 +108,10 @@ __global__ void BackwardKernel(const T* exps, const T* weight_norms, const int64
                                int64_t classes, bool sphere, T* k, double* d_factor) {
   const int64_t i = blockIdx.x;
   const int64_t y = labels[i];
-  const double* stats = row_stats + i * kStatCount;
+  const double* stats = row_stats + i * margin::kRowStatCount;
   const double g = static_cast<double>(*grad_loss) / static_cast<double>(batch);
-  const double f = stats[kFactor], inv_a = stats[kInvNorm], inv_sum = stats[kInvSum];
+  const double f = stats[margin::kRowFactor], inv_a = stats[margin::kRowInvNorm],
+               inv_sum = stats[margin::kRowInvSum];
   const T coef = static_cast<T>(g * f * inv_a * inv_sum);
   const T* e = exps + i * classes;
   T* out = k + i * classes;
@@ -140,10 +120,13 @@ __global__ void BackwardKernel(const T* exps, const T* weight_norms, const int64
   }
   if (threadIdx.x == 0) {
     const double p_y = static_cast<double>(e[y]) * inv_sum;
-    out[y] = static_cast<T>(g * f * stats[kDUnit] * (p_y - 1) * inv_a *
+    out[y] = static_cast<T>(g * f * stats[margin::kRowDUnit] * (p_y - 1) * inv_a *
                             static_cast<double>(InvNorm(weight_norms[y])));
-    const double unit = stats[kUnit];
-    d_factor[i] = sphere ? g * (stats[kMeanCos] + p_y * (unit - stats[kTargetCos]) - unit) : 0;
+    const double unit = stats[margin::kRowUnit];
+    d_factor[i] =
+        sphere
+            ? g * (stats[margin::kRowMeanCos] + p_y * (unit - stats[margin::kRowTargetCos]) - unit)
+            : 0;
   }
 }
 
@@ -158,12 +141,12 @@ __global__ void NormGradientKernel(T* grad, const T* rows, const double* norms,
   for (int64_t k = threadIdx.x; k < dim; k += blockDim.x) dot += static_cast<double>(out[k]) * v[k];
   dot = BlockReduce(dot, scratch, SumOp());
   const double n = norms[r];
-  double coef = 0;
-  if (n > margin::kNormEps) coef -= dot / (n * n);
-  if (d_norm != nullptr && n > 0) coef += d_norm[r] / n;
-  if (coef == 0) return;
-  const T c = static_cast<T>(coef);
-  for (int64_t k = threadIdx.x; k < dim; k += blockDim.x) out[k] += c * v[k];
+  if (!(n > 0)) return;  // a zero row: neither term applies
+  const double scale = margin::NormGradientScale(dot, n, d_norm != nullptr ? d_norm[r] : 0.0);
+  if (scale == 0) return;
+  // scale times the unit row: no factor underflows however long the row (as on CPU).
+  const T s = static_cast<T>(scale), norm = static_cast<T>(n);
+  for (int64_t k = threadIdx.x; k < dim; k += blockDim.x) out[k] += s * (v[k] / norm);
 }
 
 }  // namespace

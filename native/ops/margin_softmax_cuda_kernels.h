@@ -12,7 +12,7 @@
 namespace sphereface {
 
 // Forward per row: `exps` holds G = x W^T on entry and exp(z - zmax) on exit; writes row_stats
-// (B x kRowStatCount, see margin_softmax_impl.h), row_loss and correct (B each).
+// (B x margin::kRowStatCount, see margin_math.h), row_loss and correct (B each).
 template <typename T>
 cudaError_t LaunchMarginForward(T* exps, const double* feature_norms, const T* weight_norms,
                                 const int64_t* labels, int64_t batch, int64_t classes,

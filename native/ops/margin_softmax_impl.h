@@ -11,27 +11,34 @@
 
 namespace sphereface {
 
-// The columns of MarginForwardState::row_stats (double, B x kRowStatCount).
-enum RowStat {
-  kRowNorm = 0,   // ||x_i||
-  kRowInvNorm,    // 1 / max(||x_i||, eps)
-  kRowFactor,     // f_i: ||x_i|| (sphere) or s
-  kRowInvSum,     // 1 / sum_j exp(z_ij - zmax_i)
-  kRowDUnit,      // d u_iy / d cos_iy
-  kRowUnit,       // u_iy, the target's unit logit
-  kRowTargetCos,  // cos_iy
-  kRowMeanCos,    // sum_j p_ij cos_ij (plain cosines, the target's too)
-  kRowStatCount
-};
-
 // What forward keeps for backward: one B x C buffer plus vectors.
 struct MarginForwardState {
   torch::Tensor loss;              // 0-dim, the features' dtype
   torch::Tensor accuracy;          // 0-dim float64
   torch::Tensor exps;              // B x C: exp(z_ij - zmax_i) (the margin logit for j = y)
-  torch::Tensor row_stats;         // B x kRowStatCount double
+  torch::Tensor row_stats;         // B x margin::kRowStatCount double (margin_math.h)
   torch::Tensor weight_norms;      // C: ||W_j||, the features' dtype
   torch::Tensor inv_weight_norms;  // C: 1 / max(||W_j||, eps) (CPU only; CUDA recomputes it)
+};
+
+// What each device's per-row forward pass writes: the statistics backward needs, and each row's
+// loss and hit, which Finish averages into the state's loss and accuracy.
+struct RowOutputs {
+  explicit RowOutputs(const torch::Tensor& features)
+      : stats(torch::empty({features.size(0), margin::kRowStatCount},
+                           features.options().dtype(torch::kDouble))),
+        loss(torch::empty({features.size(0)}, stats.options())),
+        correct(torch::empty({features.size(0)}, stats.options())) {}
+
+  void Finish(MarginForwardState& state, torch::ScalarType loss_dtype) const {
+    state.row_stats = stats;
+    state.loss = loss.mean().to(loss_dtype);
+    state.accuracy = correct.mean();  // float64: a share of rows, exact as 1 / B allows
+  }
+
+  torch::Tensor stats;    // B x margin::kRowStatCount
+  torch::Tensor loss;     // B: -log p_iy
+  torch::Tensor correct;  // B: 1 where the row's largest plain cosine is the label's
 };
 
 margin::HeadParams ToHeadParams(const MarginHead& head);

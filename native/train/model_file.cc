@@ -1,12 +1,12 @@
 #include "train/model_file.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <random>
 
 namespace sphereface {
@@ -62,13 +62,16 @@ class Reader {
     Bytes(s.data(), size);
     return s;
   }
-  void Bytes(void* out, size_t size) {
-    TORCH_CHECK(offset_ + size <= end_, path_, ": is truncated (needs ", size,
+  void Bytes(void* out, size_t size) { std::memcpy(out, data_.data() + Skip(size), size); }
+  // Moves past `size` bytes and returns where they start.
+  size_t Skip(size_t size) {
+    TORCH_CHECK(size <= end_ - offset_, path_, ": is truncated (needs ", size,
                 " more bytes at offset ", offset_, ", file data ends at ", end_, ")");
-    std::memcpy(out, data_.data() + offset_, size);
     offset_ += size;
+    return offset_ - size;
   }
   size_t offset() const { return offset_; }
+  size_t remaining() const { return end_ - offset_; }
 
  private:
   const std::vector<char>& data_;
@@ -85,6 +88,49 @@ void WriteAll(int fd, const std::vector<char>& data, const std::string& path) {
     TORCH_CHECK(wrote > 0, "cannot write ", path, ": ", std::strerror(errno));
     done += static_cast<size_t>(wrote);
   }
+}
+
+struct StoredTensor {
+  std::string name;
+  std::vector<int64_t> sizes;
+  size_t offset = 0;  // of its float data in the file
+};
+
+const char* FileKind(mode_t mode) {
+  if (S_ISDIR(mode)) return "a directory";
+  if (S_ISFIFO(mode)) return "a FIFO";
+  if (S_ISSOCK(mode)) return "a socket";
+  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
+  return "a special file";
+}
+
+// The whole of a regular file. Anything else is refused by name before a byte is read: opening
+// a FIFO for reading would wait for a writer forever (O_NONBLOCK returns at once instead), and a
+// directory has no bytes to give.
+std::vector<char> ReadRegularFile(const std::string& path) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+  TORCH_CHECK(fd >= 0, "cannot read model file ", path, ": ", std::strerror(errno));
+  std::vector<char> data;
+  std::string error;
+  struct stat info;
+  if (::fstat(fd, &info) != 0) {
+    error = std::strerror(errno);
+  } else if (!S_ISREG(info.st_mode)) {
+    error = std::string("it is ") + FileKind(info.st_mode) + ", not a model file";
+  } else {
+    data.resize(static_cast<size_t>(info.st_size));
+    size_t done = 0;
+    while (done < data.size() && error.empty()) {
+      const ssize_t got = ::read(fd, data.data() + done, data.size() - done);
+      if (got < 0 && errno == EINTR) continue;
+      if (got < 0) error = std::strerror(errno);
+      if (got == 0) error = "the file shrank while it was read";
+      if (got > 0) done += static_cast<size_t>(got);
+    }
+  }
+  ::close(fd);
+  TORCH_CHECK(error.empty(), "cannot read model file ", path, ": ", error);
+  return data;
 }
 
 }  // namespace
@@ -139,12 +185,7 @@ void WriteModelFile(const std::string& path, const TrainingState& state) {
 
 std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Device device,
                                              const std::string& expected_arch) {
-  std::ifstream file(path, std::ios::binary | std::ios::ate);
-  TORCH_CHECK(file, "cannot read model file ", path, ": ", std::strerror(errno));
-  const std::streamsize size = file.tellg();
-  file.seekg(0);
-  std::vector<char> data(static_cast<size_t>(std::max<std::streamsize>(size, 0)));
-  TORCH_CHECK(file.read(data.data(), size), "cannot read model file ", path);
+  const std::vector<char> data = ReadRegularFile(path);
   TORCH_CHECK(
       data.size() >= sizeof(kMagic) && std::memcmp(data.data(), kMagic, sizeof(kMagic)) == 0, path,
       ": is not a sphereface model file");
@@ -152,8 +193,7 @@ std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Dev
   // a missing field (with its offset) rather than only a checksum mismatch.
   const size_t body = data.size() >= sizeof(kMagic) + 8 ? data.size() - 8 : data.size();
   Reader in(data, body, path);
-  char magic[8];
-  in.Bytes(magic, sizeof(magic));
+  in.Skip(sizeof(kMagic));
   const uint32_t version = in.Get<uint32_t>();
   TORCH_CHECK(version == kFormatVersion, path, ": model file format ", version,
               " is not supported (this version reads format ", kFormatVersion, ")");
@@ -173,31 +213,57 @@ std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Dev
   config.normalisation.mean = in.Get<double>();
   config.normalisation.std = in.Get<double>();
   const int64_t steps = in.Get<int64_t>();
+
+  // The tensor table first, without allocating: every size is checked against the bytes left.
   const uint32_t count = in.Get<uint32_t>();
-  NamedTensors tensors;
+  std::vector<StoredTensor> stored;
   for (uint32_t t = 0; t < count; ++t) {
-    std::string name = in.String();
+    StoredTensor tensor;
+    tensor.name = in.String();
     const uint32_t ndim = in.Get<uint32_t>();
-    TORCH_CHECK(ndim <= 8, path, ": is corrupted (tensor '", name, "' has ", ndim, " dims)");
-    std::vector<int64_t> sizes(ndim);
-    int64_t numel = 1;
-    for (auto& s : sizes) {
-      s = in.Get<int64_t>();
-      TORCH_CHECK(s >= 0 && s < (int64_t{1} << 32), path, ": is corrupted (tensor '", name,
-                  "' has a dimension of ", s, ")");
-      numel *= s;
+    TORCH_CHECK(ndim <= 8, path, ": is corrupted (tensor '", tensor.name, "' has ", ndim, " dims)");
+    tensor.sizes.resize(ndim);
+    for (auto& size : tensor.sizes) size = in.Get<int64_t>();
+    const size_t most = in.remaining() / sizeof(float);  // elements the file still holds
+    size_t numel = 1;
+    for (int64_t size : tensor.sizes) {
+      TORCH_CHECK(size >= 0, path, ": is corrupted (tensor '", tensor.name, "' has a dimension of ",
+                  size, ")");
+      TORCH_CHECK(size == 0 || numel <= most / static_cast<size_t>(size), path,
+                  ": is truncated or corrupted (tensor '", tensor.name, "' of shape ",
+                  c10::IntArrayRef(tensor.sizes), " needs more than the ", in.remaining(),
+                  " bytes left)");
+      numel *= static_cast<size_t>(size);
     }
-    TORCH_CHECK(numel <= static_cast<int64_t>(body), path, ": is truncated (tensor '", name,
-                "' needs ", numel * 4, " bytes)");
-    torch::Tensor tensor = torch::empty(sizes, torch::kFloat32);
-    in.Bytes(tensor.data_ptr<float>(), numel * sizeof(float));
-    tensors.emplace_back(std::move(name), std::move(tensor));
+    tensor.offset = in.Skip(numel * sizeof(float));
+    stored.push_back(std::move(tensor));
   }
   TORCH_CHECK(in.offset() == body && data.size() >= body + 8, path,
               ": is truncated or has trailing bytes");
-  uint64_t stored;
-  std::memcpy(&stored, data.data() + body, sizeof(stored));
-  TORCH_CHECK(stored == Fnv1a(data.data(), body), path, ": is corrupted (checksum mismatch)");
+  uint64_t checksum;
+  std::memcpy(&checksum, data.data() + body, sizeof(checksum));
+  TORCH_CHECK(checksum == Fnv1a(data.data(), body), path, ": is corrupted (checksum mismatch)");
+
+  // The one size the header declares, against the stored head, before the model is built.
+  TORCH_CHECK(config.classes >= 2 && config.classes < (int64_t{1} << 31), path, ": is corrupted (",
+              config.classes, " classes)");
+  const std::vector<int64_t> head_shape = {config.classes, kEmbeddingDim};
+  bool has_head = false;
+  for (const auto& tensor : stored) {
+    if (tensor.name != "head.weight" && tensor.name != "momentum.head.weight") continue;
+    TORCH_CHECK(tensor.sizes == head_shape, path, ": is corrupted (it declares ", config.classes,
+                " classes, but '", tensor.name, "' has shape ", c10::IntArrayRef(tensor.sizes),
+                ")");
+    has_head = has_head || tensor.name == "head.weight";
+  }
+  TORCH_CHECK(has_head, path, ": tensor 'head.weight' is missing");
+
+  NamedTensors tensors;
+  for (const auto& tensor : stored) {
+    torch::Tensor copy = torch::empty(tensor.sizes, torch::kFloat32);
+    std::memcpy(copy.data_ptr<float>(), data.data() + tensor.offset, copy.nbytes());
+    tensors.emplace_back(tensor.name, std::move(copy));
+  }
   // The fresh init is overwritten at once: its seed is irrelevant and the global RNG unused.
   auto state = std::make_unique<TrainingState>(config, device, 0);
   state->LoadState(tensors, steps, path);

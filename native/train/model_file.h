@@ -20,7 +20,10 @@ namespace sphereface {
 void WriteModelFile(const std::string& path, const TrainingState& state);
 
 // Reads `path` onto `device`. `expected_arch` empty accepts any arch. Throws c10::Error naming
-// the file and what is wrong with it.
+// the file and what is wrong with it: anything but a regular file is refused before a byte is
+// read (a FIFO would block), and every size the file declares is checked against its length and
+// the stored shapes before anything is allocated for it (the checksum is no defence: anyone can
+// recompute it).
 std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Device device,
                                              const std::string& expected_arch);
 

@@ -31,18 +31,16 @@ void Synchronise(const torch::Device& device) {
   if (device.is_cuda()) torch::cuda::synchronize();
 }
 
-std::string ShapeString(at::IntArrayRef sizes) {
-  std::string out = "[";
-  for (size_t i = 0; i < sizes.size(); ++i) out += (i ? ", " : "") + std::to_string(sizes[i]);
-  return out + "]";
-}
-
 }  // namespace
 
 TrainingState::TrainingState(ModelConfig config, torch::Device device, uint64_t seed)
     : config_(std::move(config)), device_(device), input_size_(InputSizeOf(config_.arch)) {
-  TORCH_CHECK(config_.classes >= 2, "classes must be at least 2, got ", config_.classes);
+  TORCH_CHECK_VALUE(config_.classes >= 2, "classes must be at least 2, got ", config_.classes);
   CheckMarginHead(config_.head);
+  TORCH_CHECK_VALUE(std::isfinite(config_.normalisation.mean), "mean must be finite, got ",
+                    config_.normalisation.mean);
+  TORCH_CHECK_VALUE(std::isfinite(config_.normalisation.std) && config_.normalisation.std > 0,
+                    "std must be finite and > 0, got ", config_.normalisation.std);
   at::Generator generator = at::detail::createCPUGenerator(seed);
   net_ = MakeFaceNet(config_.arch, generator);
   torch::Tensor head = torch::empty({config_.classes, kEmbeddingDim});
@@ -90,21 +88,22 @@ torch::Tensor TrainingState::Embed(const uint8_t* images, int64_t n, const uint8
 }
 
 StepResult TrainingState::Step(const StepInput& input) {
-  TORCH_CHECK(input.n > 0, "empty batch");
-  TORCH_CHECK(static_cast<int64_t>(input.labels.size()) == input.n, "labels length ",
-              input.labels.size(), " does not match n = ", input.n);
-  TORCH_CHECK(static_cast<int64_t>(input.images.size()) ==
-                  input.n * input_size_.height * input_size_.width * 3,
-              "images length does not match n x ", input_size_.height, " x ", input_size_.width,
-              " x 3");
-  TORCH_CHECK(input.flip.empty() || static_cast<int64_t>(input.flip.size()) == input.n,
-              "flip length does not match n");
+  TORCH_CHECK_VALUE(input.n > 0, "empty batch");
+  TORCH_CHECK_VALUE(static_cast<int64_t>(input.labels.size()) == input.n, "labels length ",
+                    input.labels.size(), " does not match n = ", input.n);
+  TORCH_CHECK_VALUE(static_cast<int64_t>(input.images.size()) ==
+                        input.n * input_size_.height * input_size_.width * 3,
+                    "images length does not match n x ", input_size_.height, " x ",
+                    input_size_.width, " x 3");
+  TORCH_CHECK_VALUE(input.flip.empty() || static_cast<int64_t>(input.flip.size()) == input.n,
+                    "flip length does not match n");
   for (int32_t label : input.labels) {
-    TORCH_CHECK(label >= 0 && label < config_.classes, "label ", label, " is outside 0..",
-                config_.classes - 1);
+    TORCH_CHECK_VALUE(label >= 0 && label < config_.classes, "label ", label, " is outside 0..",
+                      config_.classes - 1);
   }
-  TORCH_CHECK(std::isfinite(input.sgd.lr) && input.sgd.lr >= 0, "lr must be finite and >= 0");
-  TORCH_CHECK(std::isfinite(input.lambda) && input.lambda >= 0, "lambda must be finite and >= 0");
+  TORCH_CHECK_VALUE(std::isfinite(input.sgd.lr) && input.sgd.lr >= 0, "lr must be finite and >= 0");
+  TORCH_CHECK_VALUE(std::isfinite(input.lambda) && input.lambda >= 0,
+                    "lambda must be finite and >= 0");
 
   StepResult result;
   auto clock = std::chrono::steady_clock::now();
@@ -141,17 +140,28 @@ StepResult TrainingState::Step(const StepInput& input) {
   if (input.timings) Synchronise(device_);
   result.backward_ms = MillisecondsSince(clock);
 
+  // Every tensor is checked before any is updated: a step that would leave an unusable weight
+  // (see kLargestUsableWeight) is refused whole, as a non-finite loss is.
   auto params = Parameters();
+  std::vector<torch::Tensor> buffers(params.size());
+  std::vector<double> decays(params.size());
   for (size_t i = 0; i < params.size(); ++i) {
-    torch::Tensor param = params[i].second;
-    const torch::Tensor& grad = param.grad();
-    if (!grad.defined()) continue;
-    if (!momentum_[i].defined()) momentum_[i] = torch::zeros_like(param);
+    const torch::Tensor& param = params[i].second;
+    if (!param.grad().defined()) continue;
+    buffers[i] = momentum_[i].defined() ? momentum_[i] : torch::zeros_like(param);
     // Slopes and biases (the 1-D tensors) are not decayed unless asked: decaying PReLU slopes
     // pulls them to 0 (a plain ReLU), and biases carry no scale the decay could regularise.
-    const bool decay = input.decay_all || param.dim() > 1;
-    FusedSgdStep(param, grad, momentum_[i], input.sgd.lr, input.sgd.momentum,
-                 decay ? input.sgd.weight_decay : 0.0, input.sgd.nesterov);
+    decays[i] = input.decay_all || param.dim() > 1 ? input.sgd.weight_decay : 0.0;
+    if (!FusedSgdStepKeepsUsable(param, param.grad(), buffers[i], input.sgd.lr, input.sgd.momentum,
+                                 decays[i], input.sgd.nesterov)) {
+      return result;  // weights and momentum stay as they were
+    }
+  }
+  for (size_t i = 0; i < params.size(); ++i) {
+    if (!buffers[i].defined()) continue;
+    FusedSgdStep(params[i].second, params[i].second.grad(), buffers[i], input.sgd.lr,
+                 input.sgd.momentum, decays[i], input.sgd.nesterov);
+    momentum_[i] = buffers[i];
   }
   if (input.timings) Synchronise(device_);
   result.optimiser_ms = MillisecondsSince(clock);
@@ -189,8 +199,8 @@ void TrainingState::LoadState(const NamedTensors& state, int64_t steps, const st
                 config_.arch, " model");
     const torch::Tensor& param = params[index].second;
     TORCH_CHECK(tensor.sizes() == param.sizes(), source, ": tensor '", name, "' has shape ",
-                ShapeString(tensor.sizes()), " but ", config_.arch, " with ", config_.classes,
-                " classes expects ", ShapeString(param.sizes()));
+                tensor.sizes(), " but ", config_.arch, " with ", config_.classes,
+                " classes expects ", param.sizes());
     if (is_momentum) {
       momentum_[index] = torch::empty_like(param).copy_(tensor);  // in the param's layout
     } else {

@@ -1,6 +1,6 @@
 // Everything one model trains and saves: the net, the margin head's weight, the SGD momentum
-// buffers and the step count, on one device. Not thread-safe: a model's serial worker is the
-// only thread that calls into it once it is built (ParameterCount reads shapes only).
+// buffers and the step count, on one device. Not thread-safe: a model's job queue is the only
+// thread that calls into it once it is built (ParameterCount reads shapes only).
 #pragma once
 
 #include <torch/torch.h>
@@ -33,14 +33,16 @@ struct StepInput {
   SgdOptions sgd;
   double lambda = 0;       // the sphere head's annealing weight for this step
   bool decay_all = false;  // weight decay on PReLU slopes and biases too
-  bool timings = false;    // synchronise CUDA between phases so the timings mean something
+  bool timings = false;    // report per-phase times (synchronising CUDA between phases for them)
 };
 
 struct StepResult {
   double loss = 0;
   double accuracy = 0;
-  bool updated = false;  // false when the loss was not finite and the weights were left alone
-  // Wall-clock milliseconds per phase.
+  // false when the loss was not finite, or the update would have left an unusable weight
+  // (fused_sgd.h): the weights and momentum buffers were then left as they were.
+  bool updated = false;
+  // Wall-clock milliseconds per phase, meaningful when StepInput::timings asked for them.
   double prepare_ms = 0, forward_ms = 0, loss_ms = 0, backward_ms = 0, optimiser_ms = 0;
 };
 

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { info } from '../../lib/info';
-import { native } from '../../lib/native';
+import { nativeTesting } from '../../lib/native';
+import { dnnlRequired } from './require-dnnl';
 import { random } from './synthetic-identities';
 
 type Shape = [number, number, number, number];
@@ -74,7 +75,7 @@ describe('residual 3x3 convolution (Winograd where oneDNN has it)', () => {
       const x = Float32Array.from({ length: size }, () => rand() * 2 - 1);
       const weight = Float32Array.from({ length: k * shape[1] * 9 }, () => (rand() * 2 - 1) * 0.1);
       const grad = Float32Array.from({ length: n * k * h * w }, () => rand() * 2 - 1);
-      const actual = native().conv3x3ForTests(x, shape, weight, k, grad, channelsLast);
+      const actual = nativeTesting().conv3x3ForTests(x, shape, weight, k, grad, channelsLast);
       const expected = reference(x, shape, weight, k, grad);
       // Float32 rounding leaves each result within a few eps (1.2e-7) of its products' absolute
       // sum; Winograd's input and output transforms raise the constant (measured here: 3-5 eps
@@ -88,6 +89,8 @@ describe('residual 3x3 convolution (Winograd where oneDNN has it)', () => {
         worstScaledError(actual.gradWeight, expected.gradWeight, expected.gradWeightScale),
       ).to.be.below(bound);
       expect(actual.winograd).to.equal(info().winograd);
+      if (dnnlRequired)
+        expect(actual.winograd, 'SPHEREFACE_REQUIRE_DNNL=1: Winograd ran').to.equal(true);
     });
   }
 });

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { native } from '../../lib/native';
+import { nativeTesting } from '../../lib/native';
 import { random } from './synthetic-identities';
 
 // torch.optim.SGD's update (dampening 0) written out in float64, step by step.
@@ -36,7 +36,7 @@ describe('fused SGD update', () => {
           options,
         );
         const buffer = new Float32Array(n);
-        for (const grad of grads) native().fusedSgdStep(param, grad, buffer, options);
+        for (const grad of grads) nativeTesting().fusedSgdStep(param, grad, buffer, options);
         let worst = 0;
         for (let i = 0; i < n; i++) worst = Math.max(worst, Math.abs(param[i] - expected[i]));
         expect(worst).to.be.below(1e-5);

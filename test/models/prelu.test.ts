@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { native } from '../../lib/native';
+import { nativeTesting } from '../../lib/native';
 import { random } from './synthetic-identities';
 
 // Per-channel PReLU and its gradients written out in float64 over N x C x H x W arrays.
@@ -41,7 +41,7 @@ describe('fused PReLU (the nets’ activation)', () => {
       const x = Float32Array.from({ length: size }, (_, i) => (i % 17 === 0 ? 0 : rand() * 2 - 1));
       const slope = Float32Array.from({ length: shape[1] }, () => rand() * 0.5);
       const grad = Float32Array.from({ length: size }, () => rand() * 2 - 1);
-      const actual = native().preluForTests(x, shape, slope, grad, channelsLast);
+      const actual = nativeTesting().preluForTests(x, shape, slope, grad, channelsLast);
       const expected = reference(x, shape, slope, grad);
       expect(worstRelative(actual.y, expected.y)).to.be.below(1e-7);
       expect(worstRelative(actual.gradX, expected.gradX)).to.be.below(1e-7);
@@ -52,7 +52,7 @@ describe('fused PReLU (the nets’ activation)', () => {
   it('rejects a slope count that does not match the channels', () => {
     const x = new Float32Array(2 * 3 * 2 * 2);
     expect(() =>
-      native().preluForTests(
+      nativeTesting().preluForTests(
         x,
         [2, 3, 2, 2],
         new Float32Array(2),

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import { info } from '../../lib/info';
-import { native } from '../../lib/native';
+import { nativeTesting } from '../../lib/native';
+import { dnnlRequired } from './require-dnnl';
 import { random } from './synthetic-identities';
 
 type Shape = [number, number, number, number];
@@ -125,7 +126,7 @@ function randomCase(seed: number, shape: Shape, channels: number[]) {
 const bound = 32 * 1.2e-7;
 
 function expectMatches(
-  actual: ReturnType<ReturnType<typeof native>['stridedConvStackForTests']>,
+  actual: ReturnType<ReturnType<typeof nativeTesting>['stridedConvStackForTests']>,
   expected: ReturnType<typeof reference>,
   wantGradX: boolean,
 ) {
@@ -150,10 +151,19 @@ describe("sphere-cnn4's stride-2 conv + ReLU layers (oneDNN blocked where availa
       // flattened output mixes channel blocks and positions.
       const shape: Shape = [3, 3, 23, 21];
       const { x, layers, grad } = randomCase(channelsLast ? 31 : 32, shape, [16, 32, 16]);
-      const actual = native().stridedConvStackForTests(x, shape, layers, grad, channelsLast, false);
+      const actual = nativeTesting().stridedConvStackForTests(
+        x,
+        shape,
+        layers,
+        grad,
+        channelsLast,
+        false,
+      );
       expectMatches(actual, reference(x, shape, layers, grad), false);
       // Training never asks for the images' gradient, so the blocked path serves it.
       expect(actual.blocked).to.equal(info().blockedConvs);
+      if (dnnlRequired)
+        expect(actual.blocked, 'SPHEREFACE_REQUIRE_DNNL=1: blocked ran').to.equal(true);
     });
   }
 
@@ -166,7 +176,7 @@ describe("sphere-cnn4's stride-2 conv + ReLU layers (oneDNN blocked where availa
   it('give the input gradient when asked', () => {
     const shape: Shape = [2, 16, 13, 12];
     const { x, layers, grad } = randomCase(33, shape, [32, 16]);
-    const actual = native().stridedConvStackForTests(x, shape, layers, grad, false, true);
+    const actual = nativeTesting().stridedConvStackForTests(x, shape, layers, grad, false, true);
     expectMatches(actual, reference(x, shape, layers, grad), true);
   });
 });

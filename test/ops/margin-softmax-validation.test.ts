@@ -118,17 +118,19 @@ describe('marginSoftmaxLoss input checks', () => {
     const { native } = await import('../../lib/native');
     const input = validInput();
     await expectRejection(
-      native().marginSoftmaxLoss({ ...input, kind: 'sphere', m: 9, scale: 1, lambda: 0 }),
+      native().marginSoftmaxLoss({
+        ...input,
+        head: { kind: 'sphere', m: 9, scale: 1, lambda: 0 },
+        device: 'cpu',
+      }),
       /sphere m must be an integer in 1\.\.6 but is 9/,
     );
     await expectRejection(
       native().marginSoftmaxLoss({
         ...input,
         labels: new Int32Array([0, 5, 1]),
-        kind: 'cos',
-        m: 0.2,
-        scale: 4,
-        lambda: 0,
+        head: { kind: 'cos', m: 0.2, scale: 4, lambda: 0 },
+        device: 'cpu',
       }),
       /labels must be in \[0, 2\)/,
     );

@@ -1,11 +1,10 @@
-#include "bench/counting_allocator.h"
+#include "testing/bench/counting_allocator.h"
 
 #include <c10/core/Allocator.h>
 #include <c10/core/CPUAllocator.h>
 
 #include <atomic>
 #include <cstring>
-#include <mutex>
 
 namespace sphereface {
 
@@ -55,13 +54,17 @@ class CountingAllocator final : public c10::Allocator {
 
 }  // namespace
 
-void InstallCountingAllocator() {
-  static std::once_flag once;
-  std::call_once(once, [] {
-    static CountingAllocator allocator(c10::GetCPUAllocator());
-    c10::SetCPUAllocator(&allocator, /*priority=*/100);
-  });
+// libtorch keeps the allocator of the highest priority set so far: the scope sets both its own
+// and the previous one at this priority.
+constexpr uint8_t kPriority = 100;
+
+CountingAllocatorScope::CountingAllocatorScope() : previous_(c10::GetCPUAllocator()) {
+  // Kept for the process: tensors allocated through it may outlive the scope.
+  static CountingAllocator allocator(previous_);
+  c10::SetCPUAllocator(&allocator, kPriority);
 }
+
+CountingAllocatorScope::~CountingAllocatorScope() { c10::SetCPUAllocator(previous_, kPriority); }
 
 int64_t LiveBytes() { return live_bytes.load(); }
 int64_t PeakBytes() { return peak_bytes.load(); }

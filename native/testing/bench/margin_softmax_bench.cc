@@ -1,6 +1,13 @@
-#include "bench/margin_softmax_bench.h"
-
-#include <ATen/Parallel.h>
+// [async] benchMarginSoftmax({batch, dim, classes, threads, repeats, seedRepeats,
+//   head: {kind, m, scale, lambda}}): testing addon only, for bench/margin-softmax.bench.ts.
+//   Times forward + backward side by side, interleaved in each repeat: the three GEMMs the op
+//   cannot avoid, the fused op, the best composition of libtorch autograd ops, and the seed's
+//   loss written the seed's way. Also measures each one's peak extra CPU memory with a counting
+//   allocator (installed for the run only). Draws its inputs from a private generator and sets
+//   the thread count through thread_setup. Resolves to {gemms, fused, composed, seed: number[]
+//   (ms), peakBytes: {gemms, fused, composed, seed} (for the losses: beyond the inputs and the
+//   two gradients they return), outputBytes, bufferBytes, threads, fusedLoss, composedLoss}.
+#include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
 #include <chrono>
@@ -9,11 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "bench/counting_allocator.h"
-#include "bench/reference_losses.h"
+#include "bindings/options.h"
+#include "common/thread_setup.h"
 #include "common/torch_worker.h"
-#include "common/typed_arrays.h"
 #include "ops/margin_softmax.h"
+#include "testing/bench/counting_allocator.h"
+#include "testing/bench/reference_losses.h"
+#include "testing/testing_bindings.h"
 
 namespace sphereface {
 
@@ -23,8 +32,8 @@ enum Variant { kGemms = 0, kFused, kComposed, kSeed, kVariantCount };
 const char* const kVariantNames[kVariantCount] = {"gemms", "fused", "composed", "seed"};
 
 struct BenchBaton {
-  int64_t batch = 256, dim = 512, classes = 10575;
-  int threads = 2, repeats = 10, seed_repeats = 3;
+  int64_t batch = 0, dim = 0, classes = 0;
+  int threads = 0, repeats = 0, seed_repeats = 0;
   MarginHead head;
   std::vector<double> times[kVariantCount];
   int64_t peak_bytes[kVariantCount] = {0, 0, 0, 0};
@@ -39,15 +48,17 @@ double Milliseconds(const std::function<void()>& body) {
 }
 
 void RunBench(BenchBaton& baton) {
-  at::set_num_threads(baton.threads);  // this worker thread's intra-op pool
-  InstallCountingAllocator();
-  torch::manual_seed(1);
+  // Through thread_setup, so this queue's later jobs (PrepareWorkerThread) keep the count.
+  SetIntraOpThreads(baton.threads);
+  const CountingAllocatorScope counting;
+  // A private generator: the process's global RNG is left as it was.
+  at::Generator generator = at::detail::createCPUGenerator(1);
   const int64_t b = baton.batch, d = baton.dim, c = baton.classes;
-  torch::Tensor features = torch::randn({b, d}).requires_grad_(true);
-  torch::Tensor weight = (torch::randn({c, d}) * 0.05).requires_grad_(true);
-  torch::Tensor labels = torch::randint(c, {b}, torch::kLong);
+  torch::Tensor features = torch::randn({b, d}, generator).requires_grad_(true);
+  torch::Tensor weight = (torch::randn({c, d}, generator) * 0.05).requires_grad_(true);
+  torch::Tensor labels = torch::randint(c, {b}, generator, torch::kLong);
   // A stand-in for dL/dG: the gradient GEMMs' left operand.
-  torch::Tensor k = torch::randn({b, c}) * 1e-3;
+  torch::Tensor k = torch::randn({b, c}, generator) * 1e-3;
   torch::Tensor x = features.detach(), w = weight.detach();
 
   auto clear_grads = [&] {
@@ -110,26 +121,20 @@ void RunBench(BenchBaton& baton) {
   }
 }
 
-}  // namespace
-
 Napi::Value BenchMarginSoftmaxBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Object options =
-      info.Length() > 0 && info[0].IsObject() ? info[0].As<Napi::Object>() : Napi::Object::New(env);
+  if (info.Length() < 1 || !info[0].IsObject()) {
+    throw Napi::TypeError::New(env, "Expected an options object for benchMarginSoftmax");
+  }
+  Napi::Object options = info[0].As<Napi::Object>();
   auto baton = std::make_shared<BenchBaton>();
-  baton->batch = static_cast<int64_t>(GetNumber(options, "batch", 256));
-  baton->dim = static_cast<int64_t>(GetNumber(options, "dim", 512));
-  baton->classes = static_cast<int64_t>(GetNumber(options, "classes", 10575));
-  baton->threads = static_cast<int>(GetNumber(options, "threads", 2));
-  baton->repeats = static_cast<int>(GetNumber(options, "repeats", 10));
-  baton->seed_repeats = static_cast<int>(GetNumber(options, "seedRepeats", 3));
-  const std::string kind = GetString(options, "kind", "sphere");
-  baton->head.kind = kind == "cos"   ? MarginKind::kCos
-                     : kind == "arc" ? MarginKind::kArc
-                                     : MarginKind::kSphere;
-  baton->head.m = GetNumber(options, "m", 4);
-  baton->head.scale = GetNumber(options, "scale", 64);
-  baton->head.lambda = GetNumber(options, "lambda", 0);
+  baton->batch = static_cast<int64_t>(RequireNumber(options, "batch"));
+  baton->dim = static_cast<int64_t>(RequireNumber(options, "dim"));
+  baton->classes = static_cast<int64_t>(RequireNumber(options, "classes"));
+  baton->threads = static_cast<int>(RequireNumber(options, "threads"));
+  baton->repeats = static_cast<int>(RequireNumber(options, "repeats"));
+  baton->seed_repeats = static_cast<int>(RequireNumber(options, "seedRepeats"));
+  baton->head = RequireMarginHead(RequireObject(options, "head"));
   if (baton->batch < 1 || baton->dim < 1 || baton->classes < 2 || baton->threads < 1 ||
       baton->repeats < 1) {
     throw Napi::RangeError::New(env, "benchMarginSoftmax: sizes, threads and repeats must be >= 1");
@@ -155,6 +160,13 @@ Napi::Value BenchMarginSoftmaxBinding(const Napi::CallbackInfo& info) {
         result.Set("composedLoss", baton->composed_loss);
         return result;
       });
+}
+
+}  // namespace
+
+void InitBench(Napi::Env env, Napi::Object exports) {
+  exports.Set("benchMarginSoftmax",
+              Napi::Function::New(env, BenchMarginSoftmaxBinding, "benchMarginSoftmax"));
 }
 
 }  // namespace sphereface

@@ -1,4 +1,4 @@
-#include "bench/reference_losses.h"
+#include "testing/bench/reference_losses.h"
 
 #include <vector>
 

@@ -1,0 +1,69 @@
+// What the testing addon exports (native/testing/): hooks into single layers of the nets and the
+// native benchmarks, loaded by lib/native.ts's nativeTesting() for tests and benches only.
+import type { ShutdownBinding } from './native';
+import type { NativeMarginHead } from './ops/margin-head';
+
+type Shape = [number, number, number, number];
+
+/** Options of the native margin-softmax benchmark (native/testing/bench/). */
+export interface MarginSoftmaxBenchOptions {
+  batch: number;
+  dim: number;
+  classes: number;
+  threads: number;
+  repeats: number;
+  seedRepeats: number;
+  head: NativeMarginHead;
+}
+
+type BenchVariants = 'gemms' | 'fused' | 'composed' | 'seed';
+
+export type MarginSoftmaxBenchResult = Record<BenchVariants, number[]> & {
+  peakBytes: Record<BenchVariants, number>;
+  bufferBytes: number;
+  outputBytes: number;
+  threads: number;
+  /** The fused and the composed losses on the bench's inputs (the same maths). */
+  fusedLoss: number;
+  composedLoss: number;
+};
+
+export interface TestingBinding extends ShutdownBinding {
+  /** The optimiser's update on plain arrays: param and buffer are updated in place. */
+  fusedSgdStep(
+    param: Float32Array,
+    grad: Float32Array,
+    buffer: Float32Array,
+    options: { lr: number; momentum: number; weightDecay: number; nesterov: boolean },
+  ): void;
+  preluForTests(
+    x: Float32Array,
+    shape: Shape,
+    slope: Float32Array,
+    grad: Float32Array,
+    channelsLast: boolean,
+  ): { y: Float32Array; gradX: Float32Array; gradSlope: Float32Array };
+  conv3x3ForTests(
+    x: Float32Array,
+    shape: Shape,
+    weight: Float32Array,
+    outChannels: number,
+    grad: Float32Array,
+    channelsLast: boolean,
+  ): { y: Float32Array; gradX: Float32Array; gradWeight: Float32Array; winograd: boolean };
+  stridedConvStackForTests(
+    x: Float32Array,
+    shape: Shape,
+    layers: { weight: Float32Array; bias: Float32Array }[],
+    grad: Float32Array,
+    channelsLast: boolean,
+    wantGradX: boolean,
+  ): {
+    y: Float32Array;
+    gradX: Float32Array | null;
+    gradWeights: Float32Array[];
+    gradBiases: Float32Array[];
+    blocked: boolean;
+  };
+  benchMarginSoftmax(options: MarginSoftmaxBenchOptions): Promise<MarginSoftmaxBenchResult>;
+}

@@ -1,0 +1,167 @@
+// Synchronous hooks into single layers of the nets, for tests that compare them with float64
+// references. Testing addon only. Small arrays: they run on the JS thread.
+//   fusedSgdStep(param, grad, buffer, {lr, momentum, weightDecay, nesterov}): the optimiser's
+//     update on plain Float32Arrays (param and buffer updated in place)
+//   preluForTests(x, [n, c, h, w], slope, grad, channelsLast): the nets' fused PReLU forward and
+//     backward -> { y, gradX, gradSlope }, arrays in N x C x H x W order
+//   conv3x3ForTests(x, [n, c, h, w], weight, k, grad, channelsLast): the residual units' 3x3 conv
+//     forward and backward -> { y, gradX, gradWeight, winograd }
+//   stridedConvStackForTests(x, [n, c, h, w], layers [{ weight, bias }], grad, channelsLast,
+//     wantGradX): sphere-cnn4's conv + ReLU layers forward and backward
+//     -> { y, gradX (or null), gradWeights, gradBiases, blocked }
+#include <napi.h>
+
+#include <cstring>
+#include <utility>
+#include <vector>
+
+#include "bindings/options.h"
+#include "common/errors.h"
+#include "common/typed_arrays.h"
+#include "nets/prelu.h"
+#include "nets/strided_conv_stack.h"
+#include "nets/winograd_conv.h"
+#include "testing/testing_bindings.h"
+#include "train/fused_sgd.h"
+
+namespace sphereface {
+
+namespace {
+
+Napi::Value FusedSgdStepBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array param = ExpectFloat32Array(info[0], "param");
+  Napi::Float32Array grad = ExpectFloat32Array(info[1], "grad");
+  Napi::Float32Array buffer = ExpectFloat32Array(info[2], "buffer");
+  Napi::Object options = info[3].As<Napi::Object>();
+  const double lr = RequireNumber(options, "lr"), momentum = RequireNumber(options, "momentum"),
+               weight_decay = RequireNumber(options, "weightDecay");
+  const bool nesterov = RequireBool(options, "nesterov");
+  const int64_t n = static_cast<int64_t>(param.ElementLength());
+  if (grad.ElementLength() != param.ElementLength() ||
+      buffer.ElementLength() != param.ElementLength()) {
+    throw Napi::RangeError::New(env, "param, grad and buffer lengths differ");
+  }
+  RunOrThrow(env, [&] {
+    torch::Tensor p = CopyToTensor(param, {n}), g = CopyToTensor(grad, {n}),
+                  b = CopyToTensor(buffer, {n});
+    FusedSgdStep(p, g, b, lr, momentum, weight_decay, nesterov);
+    std::memcpy(param.Data(), p.data_ptr<float>(), n * sizeof(float));
+    std::memcpy(buffer.Data(), b.data_ptr<float>(), n * sizeof(float));
+  });
+  return env.Undefined();
+}
+
+std::vector<int64_t> ShapeArgument(const Napi::Value& value) {
+  Napi::Array dims = value.As<Napi::Array>();
+  std::vector<int64_t> shape;
+  for (uint32_t i = 0; i < dims.Length(); ++i) {
+    shape.push_back(dims.Get(i).As<Napi::Number>().Int64Value());
+  }
+  return shape;
+}
+
+at::MemoryFormat FormatArgument(const Napi::Value& value) {
+  return value.ToBoolean() ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+}
+
+Napi::Value PreluForTestsBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
+  const std::vector<int64_t> shape = ShapeArgument(info[1]);
+  Napi::Float32Array slope = ExpectFloat32Array(info[2], "slope");
+  Napi::Float32Array grad = ExpectFloat32Array(info[3], "grad");
+  const auto format = FormatArgument(info[4]);
+  Napi::Object result = Napi::Object::New(env);
+  RunOrThrow(env, [&] {
+    torch::Tensor input = CopyToTensor(x, shape).contiguous(format).requires_grad_(true);
+    torch::Tensor slopes =
+        CopyToTensor(slope, {static_cast<int64_t>(slope.ElementLength())}).requires_grad_(true);
+    torch::Tensor y = Prelu(input, slopes);
+    y.backward(CopyToTensor(grad, shape).contiguous(format));
+    result.Set("y", ToFloat32Array(env, y));
+    result.Set("gradX", ToFloat32Array(env, input.grad()));
+    result.Set("gradSlope", ToFloat32Array(env, slopes.grad()));
+  });
+  return result;
+}
+
+Napi::Value Conv3x3ForTestsBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
+  const std::vector<int64_t> shape = ShapeArgument(info[1]);
+  Napi::Float32Array weight = ExpectFloat32Array(info[2], "weight");
+  const int64_t out_channels = info[3].As<Napi::Number>().Int64Value();
+  Napi::Float32Array grad = ExpectFloat32Array(info[4], "grad");
+  const auto format = FormatArgument(info[5]);
+  Napi::Object result = Napi::Object::New(env);
+  RunOrThrow(env, [&] {
+    torch::Tensor input = CopyToTensor(x, shape).contiguous(format).requires_grad_(true);
+    torch::Tensor weights =
+        CopyToTensor(weight, {out_channels, shape.at(1), 3, 3}).requires_grad_(true);
+    torch::Tensor y = Conv3x3(input, weights);
+    y.backward(CopyToTensor(grad, {shape.at(0), out_channels, shape.at(2), shape.at(3)})
+                   .contiguous(format));
+    result.Set("y", ToFloat32Array(env, y));
+    result.Set("gradX", ToFloat32Array(env, input.grad()));
+    result.Set("gradWeight", ToFloat32Array(env, weights.grad()));
+    result.Set("winograd", UsesWinograd(input, weights));
+  });
+  return result;
+}
+
+Napi::Value StridedConvStackForTestsBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
+  const std::vector<int64_t> shape = ShapeArgument(info[1]);
+  Napi::Array layer_specs = info[2].As<Napi::Array>();
+  Napi::Float32Array grad = ExpectFloat32Array(info[3], "grad");
+  const auto format = FormatArgument(info[4]);
+  const bool want_grad_x = info[5].ToBoolean();
+  std::vector<std::pair<Napi::Float32Array, Napi::Float32Array>> specs;
+  for (uint32_t i = 0; i < layer_specs.Length(); ++i) {
+    Napi::Object spec = layer_specs.Get(i).As<Napi::Object>();
+    specs.emplace_back(ExpectFloat32Array(spec.Get("weight"), "weight"),
+                       ExpectFloat32Array(spec.Get("bias"), "bias"));
+  }
+  Napi::Object result = Napi::Object::New(env);
+  RunOrThrow(env, [&] {
+    torch::Tensor input = CopyToTensor(x, shape).contiguous(format).requires_grad_(want_grad_x);
+    std::vector<ConvWithBias> layers;
+    int64_t channels = shape.at(1);
+    for (auto& [weight, bias] : specs) {
+      const auto out_channels = static_cast<int64_t>(bias.ElementLength());
+      layers.push_back(
+          {CopyToTensor(weight, {out_channels, channels, 3, 3}).contiguous(format).requires_grad_(),
+           CopyToTensor(bias, {out_channels}).requires_grad_()});
+      channels = out_channels;
+    }
+    const bool blocked = UsesBlockedConvs(input, layers);
+    torch::Tensor y = StridedConvReluStack(input, layers);
+    y.backward(CopyToTensor(grad, {y.size(0), y.size(1)}));
+    Napi::Array grad_weights = Napi::Array::New(env), grad_biases = Napi::Array::New(env);
+    for (uint32_t i = 0; i < layers.size(); ++i) {
+      grad_weights.Set(i, ToFloat32Array(env, layers[i].weight.grad()));
+      grad_biases.Set(i, ToFloat32Array(env, layers[i].bias.grad()));
+    }
+    result.Set("y", ToFloat32Array(env, y));
+    result.Set("gradX", want_grad_x ? ToFloat32Array(env, input.grad()) : env.Null());
+    result.Set("gradWeights", grad_weights);
+    result.Set("gradBiases", grad_biases);
+    result.Set("blocked", blocked);
+  });
+  return result;
+}
+
+}  // namespace
+
+void InitLayerHooks(Napi::Env env, Napi::Object exports) {
+  exports.Set("fusedSgdStep", Napi::Function::New(env, FusedSgdStepBinding, "fusedSgdStep"));
+  exports.Set("preluForTests", Napi::Function::New(env, PreluForTestsBinding, "preluForTests"));
+  exports.Set("conv3x3ForTests",
+              Napi::Function::New(env, Conv3x3ForTestsBinding, "conv3x3ForTests"));
+  exports.Set("stridedConvStackForTests", Napi::Function::New(env, StridedConvStackForTestsBinding,
+                                                              "stridedConvStackForTests"));
+}
+
+}  // namespace sphereface
