@@ -1,11 +1,16 @@
 // Model: a libtorch face net + margin head + SGD state living in the native addon.
 import { native } from '../native';
+import { replaceAtomically } from '../util/atomic-write';
 import type { MarginHead } from '../ops/margin-head';
 import { inputSizeOf } from './archs';
 import { EMBEDDING_DIM } from './defaults';
 import { embedFiles, verify } from './face-files';
 import type { EmbedFilesOptions, FileEmbeddings, Verdict } from './face-files';
-import type { NativeModelDescription, NativeModelHandle, StepTimings } from './model-binding';
+import type {
+  NativeModelDescription,
+  NativeModelHandle,
+  StepTimings,
+} from '../native/model-binding';
 import type {
   Arch,
   DeviceChoice,
@@ -24,7 +29,7 @@ import {
   expectStepInput,
 } from './validate';
 
-export type { StepTimings } from './model-binding';
+export type { StepTimings } from '../native/model-binding';
 
 /**
  * trainStep's input; `decayAll` also decays PReLU slopes and biases (off by default); `timings`
@@ -178,7 +183,7 @@ export class Model implements FaceModel {
     if (typeof path !== 'string' || path.length === 0) {
       throw new TypeError(`Expected a file path for path but received ${String(path)}`);
     }
-    return this.handle.save(path);
+    await replaceAtomically(path, (temp) => this.handle.save(temp));
   }
 
   /** Frees the native memory now. Throws while calls are still running; a no-op when disposed. */

@@ -3,11 +3,12 @@
 // checked options come back complete, defaults filled in here: the native code has none.
 import { randomInt } from 'node:crypto';
 import { toNativeHead, validateMarginHead } from '../ops/margin-head';
-import type { MarginHead, NativeMarginHead } from '../ops/margin-head';
+import type { MarginHead } from '../ops/margin-head';
+import type { NativeMarginHead } from '../native/loss-binding';
 import { describeReceived } from '../util/describe-received';
 import { ARCHS, inputSizeOf } from './archs';
 import { NORMALISATION, SGD_DEFAULTS } from './defaults';
-import type { NativeModelConfig, NativeStepOptions } from './model-binding';
+import type { NativeModelConfig, NativeStepOptions } from '../native/model-binding';
 import type { Arch, DeviceChoice, ModelOptions, TrainStepInput } from './types';
 
 export const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
@@ -63,8 +64,7 @@ function expectHead(value: unknown): NativeMarginHead {
 export function expectModelOptions(options: ModelOptions): NativeModelConfig {
   if (typeof options !== 'object' || options === null)
     fail('an options object', 'options', options);
-  const std =
-    options.std === undefined ? NORMALISATION.std : expectFinite(options.std, 'std');
+  const std = options.std === undefined ? NORMALISATION.std : expectFinite(options.std, 'std');
   if (!(std > 0)) fail('a positive number', 'std', std, RangeError);
   return {
     arch: expectArch(options.arch),
@@ -75,8 +75,7 @@ export function expectModelOptions(options: ModelOptions): NativeModelConfig {
       options.seed === undefined
         ? randomInt(RANDOM_SEED_LIMIT)
         : expectInteger(options.seed, 'seed', 0),
-    mean:
-      options.mean === undefined ? NORMALISATION.mean : expectFinite(options.mean, 'mean'),
+    mean: options.mean === undefined ? NORMALISATION.mean : expectFinite(options.mean, 'mean'),
     std,
   };
 }

@@ -1,4 +1,6 @@
 // The margin heads the fused margin-softmax op implements (see native/ops/margin_softmax.h).
+import type { NativeMarginHead } from '../native/loss-binding';
+import { describeReceived } from '../util/describe-received';
 
 /** SphereFace A-Softmax (integer m in 1..6, lambda >= 0, default 0), CosFace and ArcFace. */
 export type MarginHead =
@@ -14,16 +16,6 @@ export const HEAD_DEFAULTS = {
   cos: { kind: 'cos', m: 0.35, scale: 64 },
   arc: { kind: 'arc', m: 0.5, scale: 64 },
 } as const;
-
-/** A margin head as the native code takes it: every field present (TypeScript owns defaults). */
-export interface NativeMarginHead {
-  kind: (typeof HEAD_KINDS)[number];
-  m: number;
-  /** s for cos and arc; unused by sphere (which keeps ||x||): 1 there. */
-  scale: number;
-  /** sphere's annealing weight (default 0); unused by cos and arc: 0 there. */
-  lambda: number;
-}
 
 /** The native form of a validated head: sphere's lambda defaults to 0. */
 export function toNativeHead(head: MarginHead): NativeMarginHead {
@@ -43,12 +35,14 @@ export function validateMarginHead(head: MarginHead, what = 'head'): void {
   const kind: unknown = (head as { kind?: unknown }).kind;
   if (!(HEAD_KINDS as readonly unknown[]).includes(kind)) {
     throw new RangeError(
-      `Expected 'sphere', 'cos' or 'arc' for ${what}.kind but received ${describe(kind)}`,
+      `Expected 'sphere', 'cos' or 'arc' for ${what}.kind but received ${describeReceived(kind)}`,
     );
   }
   const m: unknown = head.m;
   if (typeof m !== 'number' || !Number.isFinite(m)) {
-    throw new RangeError(`Expected a finite number for ${what}.m but received ${describe(m)}`);
+    throw new RangeError(
+      `Expected a finite number for ${what}.m but received ${describeReceived(m)}`,
+    );
   }
   switch (kind) {
     case 'sphere': {
@@ -61,7 +55,7 @@ export function validateMarginHead(head: MarginHead, what = 'head'): void {
         (typeof lambda !== 'number' || !Number.isFinite(lambda) || lambda < 0)
       ) {
         throw new RangeError(
-          `Expected a finite number >= 0 for ${what}.lambda but received ${describe(lambda)}`,
+          `Expected a finite number >= 0 for ${what}.lambda but received ${describeReceived(lambda)}`,
         );
       }
       return;
@@ -76,14 +70,10 @@ export function validateMarginHead(head: MarginHead, what = 'head'): void {
       const scale: unknown = (head as { scale?: unknown }).scale;
       if (typeof scale !== 'number' || !Number.isFinite(scale) || scale <= 0) {
         throw new RangeError(
-          `Expected a finite number > 0 for ${what}.scale but received ${describe(scale)}`,
+          `Expected a finite number > 0 for ${what}.scale but received ${describeReceived(scale)}`,
         );
       }
       return;
     }
   }
-}
-
-function describe(value: unknown): string {
-  return typeof value === 'string' ? `'${value}'` : `${String(value)} of type ${typeof value}`;
 }

@@ -1,7 +1,7 @@
 // The fused margin-softmax loss on the caller's own embeddings: validation here, the maths in
 // native/ops (one GEMM + one pass per row forward, analytic backward).
 import { native } from '../native';
-import type { NativeMarginSoftmaxInput } from './loss-binding';
+import type { NativeMarginSoftmaxInput } from '../native/loss-binding';
 import { type MarginHead, toNativeHead, validateMarginHead } from './margin-head';
 
 type FloatArray = Float32Array | Float64Array;

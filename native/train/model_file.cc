@@ -7,7 +7,6 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <random>
 
 namespace sphereface {
 
@@ -160,27 +159,20 @@ void WriteModelFile(const std::string& path, const TrainingState& state) {
   }
   out.Put<uint64_t>(Fnv1a(out.buffer().data(), out.buffer().size()));
 
-  // Temp file in the same folder + fsync + rename: a reader (or a crash) sees the old file or
-  // the complete new one, never a partial write.
-  std::random_device random;
-  const std::string temp =
-      path + ".tmp-" + std::to_string(::getpid()) + "-" + std::to_string(random());
-  int fd = ::open(temp.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+  // A new file (never an existing one), written whole and synced: the caller gives a fresh
+  // temporary path and renames it into place (lib/util/atomic-write.ts), so a reader or a crash
+  // sees the old model file or the complete new one.
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
   TORCH_CHECK(fd >= 0, "cannot write ", path, ": ", std::strerror(errno));
   try {
     WriteAll(fd, out.buffer(), path);
     TORCH_CHECK(::fsync(fd) == 0, "cannot write ", path, ": ", std::strerror(errno));
   } catch (...) {
     ::close(fd);
-    std::remove(temp.c_str());
+    std::remove(path.c_str());
     throw;
   }
-  ::close(fd);
-  if (std::rename(temp.c_str(), path.c_str()) != 0) {
-    const std::string reason = std::strerror(errno);
-    std::remove(temp.c_str());
-    TORCH_CHECK(false, "cannot write ", path, ": ", reason);
-  }
+  TORCH_CHECK(::close(fd) == 0, "cannot write ", path, ": ", std::strerror(errno));
 }
 
 std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Device device,

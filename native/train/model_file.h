@@ -1,5 +1,5 @@
 // The model file: arch, head, preprocessing, step count, weights and optimiser state in one
-// little-endian binary file, written to a temporary file and renamed into place.
+// little-endian binary file.
 //
 //   "SPHFACE\x01"                      8-byte magic
 //   u32 format version (1)
@@ -17,6 +17,8 @@
 
 namespace sphereface {
 
+// Writes a new file at `path` (refused if one exists), synced before it returns: the caller
+// writes to a fresh temporary name and renames it into place.
 void WriteModelFile(const std::string& path, const TrainingState& state);
 
 // Reads `path` onto `device`. `expected_arch` empty accepts any arch. Throws c10::Error naming

@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createModel, loadModel } from '../../lib';
 import type { Model, ModelOptions } from '../../lib';
-import type { NativeModelConfig, NativeStepOptions } from '../../lib/models/model-binding';
+import type { NativeModelConfig, NativeStepOptions } from '../../lib/native/model-binding';
 import { native, nativeTesting } from '../../lib/native';
 import { NonFiniteLossError, Trainer } from '../../lib/train/trainer';
 import { FakeBatchSource } from '../train/fakes';

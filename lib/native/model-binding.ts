@@ -1,6 +1,6 @@
 // The native side of the models and their training state, as lib/native.ts loads it
 // (native/bindings/model_binding.cc). Arguments are validated in lib/models/ before they get here.
-import type { NativeMarginHead } from '../ops/margin-head';
+import type { NativeMarginHead } from './loss-binding';
 
 /** Every field is required: the defaults live in lib/models/validate.ts. */
 export interface NativeModelConfig {

@@ -3,8 +3,8 @@
 // layers and the native benchmarks, for tests and benches only; never shipped).
 import * as os from 'node:os';
 import * as path from 'node:path';
-import type { ModelBinding } from './models/model-binding';
-import type { LossBinding } from './ops/loss-binding';
+import type { ModelBinding } from './model-binding';
+import type { LossBinding } from './loss-binding';
 import type { TestingBinding } from './testing-binding';
 
 export interface NativeInfo {
@@ -35,7 +35,7 @@ export interface InfoBinding {
 
 export type NativeAddon = InfoBinding & LossBinding & ModelBinding & ShutdownBinding;
 
-const root = path.resolve(__dirname, '..', '..');
+const root = path.resolve(__dirname, '..', '..', '..');
 let addon: NativeAddon | undefined;
 let testingAddon: TestingBinding | undefined;
 

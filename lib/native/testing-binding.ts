@@ -1,7 +1,7 @@
 // What the testing addon exports (native/testing/): hooks into single layers of the nets and the
 // native benchmarks, loaded by lib/native.ts's nativeTesting() for tests and benches only.
-import type { ShutdownBinding } from './native';
-import type { NativeMarginHead } from './ops/margin-head';
+import type { ShutdownBinding } from './index';
+import type { NativeMarginHead } from './loss-binding';
 
 type Shape = [number, number, number, number];
 

@@ -1,5 +1,4 @@
 // The native side of the fused margin-softmax op, as lib/native.ts loads it.
-import type { NativeMarginHead } from './margin-head';
 
 /** Arguments of the native marginSoftmaxLoss: validated by lib/ops/margin-softmax.ts first. */
 export interface NativeMarginSoftmaxInput<A extends Float32Array | Float64Array> {
@@ -22,4 +21,14 @@ export interface LossBinding {
   marginSoftmaxLoss<A extends Float32Array | Float64Array>(
     input: NativeMarginSoftmaxInput<A>,
   ): Promise<NativeMarginSoftmaxResult<A>>;
+}
+
+/** A margin head as the native code takes it: every field present (TypeScript owns defaults). */
+export interface NativeMarginHead {
+  kind: 'sphere' | 'cos' | 'arc';
+  m: number;
+  /** s for cos and arc; unused by sphere (which keeps ||x||): 1 there. */
+  scale: number;
+  /** sphere's annealing weight (default 0); unused by cos and arc: 0 there. */
+  lambda: number;
 }
