@@ -4,7 +4,7 @@ import type { TransformSpec } from './transforms/transform';
 export interface DecodeRequest {
   chunk: number;
   specs: TransformSpec[];
-  jobs: { index: number; path: string; landmarks?: number[] }[];
+  jobs: { index: number; path: string; landmarks?: number[]; bytes?: Uint8Array }[];
 }
 
 export type DecodeResultMessage =

@@ -6,8 +6,10 @@ import type { DeterministicTransform } from './transforms/transform';
 import type { FivePoints, RawImage } from './transforms/raw-image';
 
 export interface DecodeJob {
-  path: string;
+  path: string; // the file to read; with `bytes`, only the image's name in errors
   landmarks?: FivePoints;
+  bytes?: Uint8Array; // encoded image (JPEG/PNG/...) already in memory, e.g. a RecordIO
+  // record or an image inside a pickled .bin; decoded instead of reading `path`
 }
 
 export type DecodeOutcome = { ok: true; image: RawImage } | { ok: false; error: string };
@@ -118,6 +120,7 @@ export class DecodePool {
             index: i,
             path: job.path,
             landmarks: job.landmarks ? Array.from(job.landmarks) : undefined,
+            bytes: job.bytes,
           });
         }
         worker.postMessage(request);

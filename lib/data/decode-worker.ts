@@ -27,7 +27,7 @@ async function handle(request: DecodeRequest): Promise<void> {
     try {
       let bytes: Uint8Array;
       try {
-        bytes = fs.readFileSync(job.path);
+        bytes = job.bytes ?? fs.readFileSync(job.path);
       } catch (err) {
         throw new Error(
           `cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
