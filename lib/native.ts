@@ -1,6 +1,7 @@
 // The one place that loads the native addon and says what it exports.
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { StoreBinding } from './data/store/reader-binding';
 import type { ModelBinding } from './models/model-binding';
 import type { LossBinding } from './ops/loss-binding';
 
@@ -23,7 +24,7 @@ export interface InfoBinding {
   setNumThreads(threads: number): void;
 }
 
-export type NativeAddon = InfoBinding & LossBinding & ModelBinding;
+export type NativeAddon = InfoBinding & LossBinding & ModelBinding & StoreBinding;
 
 let addon: NativeAddon | undefined;
 

@@ -8,5 +8,6 @@ namespace sphereface {
 void InitInfo(Napi::Env env, Napi::Object exports);
 void InitLoss(Napi::Env env, Napi::Object exports);
 void InitModel(Napi::Env env, Napi::Object exports);
+void InitStore(Napi::Env env, Napi::Object exports);
 
 }  // namespace sphereface
