@@ -1,0 +1,28 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { folderSource } from './folder-source';
+import type { ImageSource } from './image-source';
+import { listSource } from './list-source';
+import { MANIFEST_FILE } from './manifest';
+
+/** The ImageSource a path names: a folder per identity, or a file list. */
+export async function openSource(location: string): Promise<ImageSource> {
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(location);
+  } catch {
+    throw new Error(`image source ${location} does not exist`);
+  }
+  if (stat.isDirectory()) {
+    if (fs.existsSync(path.join(location, MANIFEST_FILE))) {
+      throw new Error(`${location} is an image store already: open it with openImageStore`);
+    }
+    return folderSource(location);
+  }
+  if (/\.rec$/i.test(location)) {
+    throw new Error(
+      `${location}: pass a RecordIO file as an ImageSource (recordIOSource), not as a path`,
+    );
+  }
+  return listSource(location);
+}
