@@ -9,7 +9,14 @@ import { inputSizeOf } from '../models/archs';
 import type { Arch } from '../models/types';
 
 export function preprocessFor(arch: Arch, aligned: boolean): DeterministicTransform[] {
-  const { height, width } = inputSizeOf(arch);
+  return preprocessToSize(inputSizeOf(arch), aligned);
+}
+
+/** The same for a height x width of one's choice (`sphereface prepare --size`). */
+export function preprocessToSize(
+  { height, width }: { height: number; width: number },
+  aligned: boolean,
+): DeterministicTransform[] {
   if (aligned && height === 112 && width === 96) return [new FaceAlign()];
   if (height === width) return [new Resize(height), new CenterCrop(height)];
   return [new Resize(Math.max(height, width)), new CenterCrop([height, width])];

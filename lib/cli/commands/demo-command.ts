@@ -143,7 +143,7 @@ export const demoCommand: Command = {
       classes: train.classes,
       evaluator,
       print,
-    });
+    }).finally(() => train.images.close());
     try {
       const final = run.history.evals.at(-1)!.result;
       const seconds = (performance.now() - started) / 1000;

@@ -4,6 +4,7 @@ import { demoCommand } from './demo-command';
 import { embedCommand } from './embed-command';
 import { evalCommand } from './eval-command';
 import { infoCommand } from './info-command';
+import { prepareCommand } from './prepare-command';
 import { synthCommand } from './synth-command';
 import { trainCommand } from './train-command';
 import { verifyCommand } from './verify-command';
@@ -11,6 +12,7 @@ import { verifyCommand } from './verify-command';
 /** Every `sphereface` command, in the order `--help` lists them. */
 export const commands: Command[] = [
   trainCommand,
+  prepareCommand,
   evalCommand,
   embedCommand,
   verifyCommand,

@@ -12,10 +12,12 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'Train a model on a folder-per-identity dataset, evaluating on LFW-style pairs',
   usage:
-    'sphereface train --data DIR [--landmarks FILE] [--lfw DIR --pairs FILE ' +
+    'sphereface train --data DIR|STORE [--landmarks FILE] [--lfw DIR --pairs FILE ' +
     '[--lfw-landmarks FILE]] [--cache DIR] [options]\n' +
     trainingUsage +
-    "\nDefaults: sphere20, the paper's 28k iterations of batch 64 at lr 0.1 (/10 at 16k, 24k).",
+    "\nDefaults: sphere20, the paper's 28k iterations of batch 64 at lr 0.1 (/10 at 16k, 24k).\n" +
+    '--data is an image store (sphereface prepare) or a folder per identity, which is prepared\n' +
+    'into a store under the cache folder first.',
   options: {
     ...trainingOptions,
     data: { type: 'string' },
@@ -66,7 +68,7 @@ export const trainCommand: Command = {
       classes: train.classes,
       evaluator,
       print,
-    });
+    }).finally(() => train.images.close());
     try {
       const final = run.history.evals.at(-1)?.result;
       const summary = {
