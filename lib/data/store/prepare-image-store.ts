@@ -46,7 +46,7 @@ export type PrepareEvent =
   | { type: 'shard'; shard: number; file: string; images: number };
 
 export interface PrepareImageStoreOptions {
-  /** An ImageSource, or a path: a folder per identity, or a file list. */
+  /** An ImageSource (left open: close it yourself), or a path: a folder per identity, or a file list. */
   source: ImageSource | string;
   /** The store's folder (created). Only the store's own files in it are ever replaced. */
   out: string;
