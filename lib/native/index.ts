@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelBinding } from './model-binding';
 import type { LossBinding } from './loss-binding';
+import type { StoreBinding } from './store-binding';
 import type { TestingBinding } from './testing-binding';
 
 export interface NativeInfo {
@@ -34,7 +35,7 @@ export interface InfoBinding {
   setNumThreads(threads: number): void;
 }
 
-export type NativeAddon = InfoBinding & LossBinding & ModelBinding & ShutdownBinding;
+export type NativeAddon = InfoBinding & LossBinding & ModelBinding & StoreBinding & ShutdownBinding;
 
 const root = path.resolve(__dirname, '..', '..', '..');
 let addon: NativeAddon | undefined;
