@@ -4,9 +4,9 @@
 import type { PrepareEvent } from '../data/store/prepare-image-store';
 import type { Output } from './output';
 
-export function storeProgress(out: Output): (event: PrepareEvent) => void {
+export function storeProgress(out: Output, label = 'decoding'): (event: PrepareEvent) => void {
   const verifying = out.counter('checking shards', 'shards');
-  const decoding = out.counter('decoding');
+  const decoding = out.counter(label);
   return (event) => {
     switch (event.type) {
       case 'stale':

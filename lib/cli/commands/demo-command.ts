@@ -151,7 +151,7 @@ export const demoCommand: Command = {
     const loadStart = performance.now();
     const train = await loadTrainSet(synth.trainDir, config.arch, {
       cacheDir,
-      onStoreEvent: storeProgress(out),
+      onStoreEvent: storeProgress(out, 'decoding training images'),
     });
     const heldOut = await loadHeldOut(synth.lfwDir, synth.pairsFile, config.arch, {
       cacheDir,

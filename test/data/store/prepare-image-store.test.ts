@@ -264,7 +264,7 @@ describe('prepareImageStore and openImageStore', function () {
     const broken = path.join(root, 'id0', '1.jpg');
     fs.writeFileSync(broken, 'not an image at all');
     const out = path.join(tempDir(), 'store');
-    await expectReject(prepare(root, out), /cannot decode .*id0\/1\.jpg: .*--skip-bad-images/);
+    await expectReject(prepare(root, out), /cannot decode .*id0\/1\.jpg: .*onBadImage: 'skip'/);
     const events: PrepareEvent[] = [];
     const store = await prepare(root, out, {
       onBadImage: 'skip',
