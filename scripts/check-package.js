@@ -71,7 +71,9 @@ check(
 
 // 2. Installed into a new project: the prebuild loads, nothing is compiled, nothing left over.
 const user = project('consumer');
-const installed = run('npm', ['install', '--no-audit', '--no-fund', tarball], user);
+// --foreground-scripts: npm shows a dependency's install output only when asked.
+const npmInstall = ['install', '--no-audit', '--no-fund', '--foreground-scripts', tarball];
+const installed = run('npm', npmInstall, user);
 check(installed.code === 0, `npm install of the tarball (${installed.code})`);
 if (installed.code !== 0) console.log(installed.out);
 check(/using the prebuilt addon/.test(installed.out), 'the install used the prebuild');
@@ -109,7 +111,7 @@ check(
 // 3. Where the addon cannot be built (no libtorch; the prebuild does not apply): the install
 // succeeds with a warning, pure-JS parts work, and a native call names the command to run.
 const bare = project('without-libtorch');
-const noTorch = run('npm', ['install', '--no-audit', '--no-fund', tarball], bare, {
+const noTorch = run('npm', npmInstall, bare, {
   LIBTORCH: path.join(scratch, 'no-libtorch-here'),
   SPHEREFACE_BUILD_FROM_SOURCE: '1',
 });
@@ -130,7 +132,7 @@ const pure = run(
 );
 check(/^pure 8$/m.test(pure.out), 'pure-JavaScript parts work without the addon');
 check(
-  /native: .*libtorch.*`npm rebuild sphereface`/.test(pure.out),
+  /native: .*libtorch.*`npm rebuild sphereface`/s.test(pure.out),
   'a native call rejects naming `npm rebuild sphereface`',
 );
 if (failures) console.log(pure.out);

@@ -25,9 +25,9 @@ const target = `${process.platform}-${process.arch}`;
 if (probe.status === 0 && probe.stdout.startsWith('system') && target === 'linux-x64') {
   fs.mkdirSync(path.join(prebuilds, target), { recursive: true });
   fs.copyFileSync(addon, path.join(prebuilds, target, 'node.napi.node'));
-  console.log(`prepack: prebuilds/${target}/node.napi.node (libtorch: ${probe.stdout})`);
+  console.error(`prepack: prebuilds/${target}/node.napi.node (libtorch: ${probe.stdout})`);
 } else {
-  console.log(
+  console.error(
     'prepack: no prebuild (only a linux-x64 build against the system libtorch ships one)',
   );
 }
