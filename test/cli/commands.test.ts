@@ -459,4 +459,42 @@ describe('sphereface CLI', function () {
     expect(again.code, again.stderr).to.equal(0);
     expect(again.stdout).to.contain('reused');
   });
+
+  it('demo --seeds runs each population into its own folder and tabulates them', async () => {
+    const cache = await tempDir();
+    const demoOut = await tempDir();
+    const tiny = ['--identities', '4', '--images', '3', '--held-out-identities', '4'];
+    const rest = ['--held-out-images', '3', '--folds', '2', '--pairs-per-fold', '4'];
+    const training = ['--epochs', '1', '--batch-size', '4', '--cache', cache, '--out', demoOut];
+    const r = await sphereface(['demo', ...tiny, ...rest, ...training, '--seeds', '3,5', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const result = JSON.parse(r.stdout.trim()) as {
+      seeds: { seed: number; accuracy: number; rawPixelAccuracy: number }[];
+      meanAccuracy: number;
+      stdAccuracy: number;
+      minAccuracy: number;
+    };
+    expect(result.seeds.map((row) => row.seed)).to.deep.equal([3, 5]);
+    // Each row is the run's own summary; the mean and spread follow from them.
+    const accuracies: number[] = [];
+    for (const seed of [3, 5]) {
+      const summary = JSON.parse(
+        await fs.readFile(path.join(demoOut, `seed-${seed}`, 'summary.json'), 'utf8'),
+      ) as { accuracy: number; synth: { seed: number } };
+      expect(summary.synth.seed).to.equal(seed);
+      accuracies.push(summary.accuracy);
+    }
+    expect(result.seeds.map((row) => row.accuracy)).to.deep.equal(accuracies);
+    const [a, b] = accuracies;
+    expect(result.meanAccuracy).to.be.closeTo((a + b) / 2, 1e-12);
+    expect(result.stdAccuracy).to.be.closeTo(Math.abs(a - b) / Math.SQRT2, 1e-12);
+    expect(result.minAccuracy).to.equal(Math.min(a, b));
+
+    const both = await sphereface(['demo', ...tiny, '--seeds', '1', '--synth-seed', '2']);
+    expect(both.code).to.equal(2);
+    expect(both.stderr).to.contain('give --seeds or --synth-seed, not both');
+    const twice = await sphereface(['demo', ...tiny, '--seeds', '1,1']);
+    expect(twice.code).to.equal(2);
+    expect(twice.stderr).to.contain('--seeds lists a seed twice');
+  });
 });
