@@ -4,7 +4,7 @@ import { rawPixelEmbedder } from '../../eval/embedder';
 import { describeAfs } from '../../eval/angular-fisher-score';
 import { LfwEvaluator } from '../../eval/lfw-evaluator';
 import { writeReport } from '../../report/write-report';
-import { generateSyntheticFaces } from '../../synth/generate';
+import { generateSyntheticFaces, type SynthOptions } from '../../synth/generate';
 import { integerArg, integerListArg, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
 import { loadHeldOut, loadTrainSet } from '../datasets';
@@ -165,19 +165,23 @@ export const demoCommand: Command = {
   },
 };
 
-interface SynthOptions {
-  identities: number;
-  images: number;
-  heldOutIdentities: number;
-  heldOutImages: number;
-  folds: number;
-  pairsPerFold: number;
-  seed: number;
-}
+/** The demo's population: every size given. */
+type DemoPopulation = Required<
+  Pick<
+    SynthOptions,
+    | 'identities'
+    | 'images'
+    | 'heldOutIdentities'
+    | 'heldOutImages'
+    | 'folds'
+    | 'pairsPerFold'
+    | 'seed'
+  >
+>;
 
 /** One demo: generate (or reuse) the population, train, evaluate, write the report. */
 async function demoOnce(
-  synthOptions: SynthOptions,
+  synthOptions: DemoPopulation,
   config: TrainingConfig,
   cacheRoot: string,
   out: Output,
