@@ -3,6 +3,7 @@
 // layers and the native benchmarks, for tests and benches only; never shipped).
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { DistBinding } from './dist-binding';
 import type { ModelBinding } from './model-binding';
 import type { LossBinding } from './loss-binding';
 import type { TestingBinding } from './testing-binding';
@@ -18,6 +19,8 @@ export interface NativeInfo {
   dnnlKernels: boolean;
   winograd: boolean;
   blockedConvs: boolean;
+  /** The distributed backends this build has: 'gloo', 'nccl'; empty for none. */
+  distributedBackends: string[];
   numThreads: number;
   blas: string;
   parallelInfo: string;
@@ -33,7 +36,7 @@ export interface InfoBinding {
   setNumThreads(threads: number): void;
 }
 
-export type NativeAddon = InfoBinding & LossBinding & ModelBinding & ShutdownBinding;
+export type NativeAddon = InfoBinding & LossBinding & ModelBinding & DistBinding & ShutdownBinding;
 
 const root = path.resolve(__dirname, '..', '..', '..');
 let addon: NativeAddon | undefined;
