@@ -1,4 +1,5 @@
 import { Random } from '../util/random';
+import { batchesPerEpoch, rankBatchRange } from './rank-share';
 import { RandomCrop } from './transforms/random-crop';
 import { RandomHorizontalFlip } from './transforms/random-horizontal-flip';
 import type { Batch, BatchSource, ImageSet } from './types';
@@ -18,6 +19,12 @@ export interface DataLoaderOptions {
   transforms?: readonly RandomTransform[];
   /** Number of classes; default max label + 1. */
   classes?: number;
+  /**
+   * Distributed: this process trains on its rank's part of every batch (lib/data/rank-share.ts);
+   * batchSize stays the whole step's. Default rank 0 of 1.
+   */
+  rank?: number;
+  worldSize?: number;
 }
 
 // Stream tags so the shuffle and the augmentation never share random numbers.
@@ -37,6 +44,8 @@ export class DataLoader implements BatchSource {
   readonly height: number;
   readonly width: number;
   readonly batchSize: number;
+  readonly rank: number;
+  readonly worldSize: number;
   private readonly set: ImageSet & { labels: Int32Array };
   private readonly shuffle: boolean;
   private readonly seed: number;
@@ -101,11 +110,24 @@ export class DataLoader implements BatchSource {
     if (maxLabel >= this.classes) {
       throw new Error(`${who}: label ${maxLabel} is not below classes (${this.classes})`);
     }
-    this.batchesPerEpoch = this.dropLast
-      ? Math.floor(set.n / batchSize)
-      : Math.ceil(set.n / batchSize);
+    this.worldSize = options.worldSize ?? 1;
+    this.rank = options.rank ?? 0;
+    if (!Number.isInteger(this.worldSize) || this.worldSize < 1 || this.worldSize > batchSize) {
+      throw new Error(
+        `${who}: expected an integer in 1..batchSize (${batchSize}) for worldSize but received ${String(options.worldSize)}`,
+      );
+    }
+    if (!Number.isInteger(this.rank) || this.rank < 0 || this.rank >= this.worldSize) {
+      throw new Error(
+        `${who}: expected an integer in 0..${this.worldSize - 1} for rank but received ${String(options.rank)}`,
+      );
+    }
+    this.batchesPerEpoch = batchesPerEpoch(set.n, batchSize, this.worldSize, this.dropLast);
     if (this.batchesPerEpoch === 0) {
-      throw new Error(`${who}: ${set.n} images make no full batch of ${batchSize} with dropLast`);
+      const why = this.dropLast
+        ? 'full batch'
+        : `batch with an image for each of ${this.worldSize} ranks`;
+      throw new Error(`${who}: ${set.n} images make no ${why} (batchSize ${batchSize})`);
     }
   }
 
@@ -124,10 +146,15 @@ export class DataLoader implements BatchSource {
   /** Batch `b` of epoch `epoch`, assembled now into ring slot `slot`. */
   batchAt(epoch: number, b: number, slot = 0): Batch {
     this.checkPosition(epoch, b);
-    const start = b * this.batchSize;
-    const n = Math.min(this.batchSize, this.set.n - start);
+    const { start, n } = rankBatchRange(b, this.batchSize, this.set.n, this.rank, this.worldSize);
     const order = this.order(epoch);
-    const rng = new Random(this.seed, AUGMENT, epoch, b);
+    const rng = new Random(
+      this.seed,
+      AUGMENT,
+      epoch,
+      b,
+      ...(this.worldSize > 1 ? [this.rank] : []),
+    );
     const buffers = this.slot(slot);
     const flip = buffers.flip.subarray(0, n);
     const srcBytes = this.set.height * this.set.width * 3;
