@@ -391,13 +391,17 @@ class C10dGroup : public DistributedGroup {
       try {
         if (work->wait(kWorkSlice)) return;
         TORCH_CHECK(false, Where(), what, " was aborted");
-      } catch (const std::exception& error) {
-        if (!work->isCompleted()) {
-          CheckAborted();  // a slice ran out: keep waiting unless closing
-          continue;
-        }
-        Fail(what, error);
+      } catch (const std::exception&) {
+        // The slice ran out (c10d throws "Operation timed out!"), or the work failed; it may also
+        // have completed just after the slice ran out. Once completed, its own wait says which.
+        if (work->isCompleted()) break;
+        CheckAborted();  // still running: keep waiting unless closing
       }
+    }
+    try {
+      work->wait();
+    } catch (const std::exception& error) {
+      Fail(what, error);
     }
   }
 
