@@ -10,6 +10,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sphereface::InitLoss(env, exports);
   sphereface::InitModel(env, exports);
   sphereface::InitDist(env, exports);
+  sphereface::InitStore(env, exports);
   sphereface::InitShutdown(env, exports);
   return exports;
 }

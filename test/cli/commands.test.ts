@@ -78,6 +78,17 @@ describe('sphereface CLI', function () {
         /--max-pixels expects an integer >= 1 but received '0'/,
       ],
       [['demo', '--identities', '1'], 2, /--identities expects an integer >= 2/],
+      [['prepare', '--data', faces.trainDir], 2, /--out is required/],
+      [
+        ['prepare', '--data', '/nonexistent/faces', '--out', '/tmp/x'],
+        1,
+        /image source \/nonexistent\/faces does not exist/,
+      ],
+      [
+        ['prepare', '--data', faces.trainDir, '--out', '/tmp/x', '--size', '12by3'],
+        2,
+        /--size expects HxW/,
+      ],
       [['bench', '--threads', '0'], 2, /.+/],
     ];
     for (const [args, code, message] of cases) {
@@ -165,6 +176,58 @@ describe('sphereface CLI', function () {
     expect(again.code).to.not.equal(0);
     expect(again.stderr).to.match(/already holds a training run .* --resume .* --force/);
     expect(await fs.readdir(path.join(out, 'checkpoints'))).to.deep.equal(before);
+  });
+
+  it('prepare makes a store (--json) that train reads, centre-cropping 112x112 for sphere4', async () => {
+    const faces = await tinyFaces();
+    const dir = await tempDir();
+    const store = path.join(dir, 'store');
+    const args = [
+      'prepare',
+      '--data',
+      faces.trainDir,
+      '--out',
+      store,
+      '--size',
+      '112x112',
+      '--json',
+    ];
+    const first = await sphereface(args);
+    expect(first.code, first.stderr).to.equal(0);
+    const summary = JSON.parse(first.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(summary).to.include({
+      images: 24,
+      classes: 6,
+      height: 112,
+      width: 112,
+      shards: 1,
+      skipped: 0,
+      reused: false,
+    });
+    const again = await sphereface(args);
+    const second = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(second).to.include({ images: 24, reused: true, builtShards: 0 });
+    const run = await sphereface([
+      'train',
+      '--data',
+      store,
+      '--arch',
+      'sphere4',
+      '--iterations',
+      '2',
+      '--batch-size',
+      '4',
+      '--out',
+      path.join(dir, 'run'),
+      '--json',
+    ]);
+    expect(run.code, run.stderr).to.equal(0);
+    const trained = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as {
+      iterations: number;
+      data: { images: number; identities: number };
+    };
+    expect(trained.iterations).to.equal(2);
+    expect(trained.data).to.include({ images: 24, identities: 6 });
   });
 
   it('eval, embed and verify use the trained model', async () => {
@@ -395,5 +458,43 @@ describe('sphereface CLI', function () {
     ]);
     expect(again.code, again.stderr).to.equal(0);
     expect(again.stdout).to.contain('reused');
+  });
+
+  it('demo --seeds runs each population into its own folder and tabulates them', async () => {
+    const cache = await tempDir();
+    const demoOut = await tempDir();
+    const tiny = ['--identities', '4', '--images', '3', '--held-out-identities', '4'];
+    const rest = ['--held-out-images', '3', '--folds', '2', '--pairs-per-fold', '4'];
+    const training = ['--epochs', '1', '--batch-size', '4', '--cache', cache, '--out', demoOut];
+    const r = await sphereface(['demo', ...tiny, ...rest, ...training, '--seeds', '3,5', '--json']);
+    expect(r.code, r.stderr).to.equal(0);
+    const result = JSON.parse(r.stdout.trim()) as {
+      seeds: { seed: number; accuracy: number; rawPixelAccuracy: number }[];
+      meanAccuracy: number;
+      stdAccuracy: number;
+      minAccuracy: number;
+    };
+    expect(result.seeds.map((row) => row.seed)).to.deep.equal([3, 5]);
+    // Each row is the run's own summary; the mean and spread follow from them.
+    const accuracies: number[] = [];
+    for (const seed of [3, 5]) {
+      const summary = JSON.parse(
+        await fs.readFile(path.join(demoOut, `seed-${seed}`, 'summary.json'), 'utf8'),
+      ) as { accuracy: number; synth: { seed: number } };
+      expect(summary.synth.seed).to.equal(seed);
+      accuracies.push(summary.accuracy);
+    }
+    expect(result.seeds.map((row) => row.accuracy)).to.deep.equal(accuracies);
+    const [a, b] = accuracies;
+    expect(result.meanAccuracy).to.be.closeTo((a + b) / 2, 1e-12);
+    expect(result.stdAccuracy).to.be.closeTo(Math.abs(a - b) / Math.SQRT2, 1e-12);
+    expect(result.minAccuracy).to.equal(Math.min(a, b));
+
+    const both = await sphereface(['demo', ...tiny, '--seeds', '1', '--synth-seed', '2']);
+    expect(both.code).to.equal(2);
+    expect(both.stderr).to.contain('give --seeds or --synth-seed, not both');
+    const twice = await sphereface(['demo', ...tiny, '--seeds', '1,1']);
+    expect(twice.code).to.equal(2);
+    expect(twice.stderr).to.contain('--seeds lists a seed twice');
   });
 });

@@ -1,9 +1,12 @@
 // Each rank's part of every batch: together the ranks train on exactly the batches one process
 // would, in the same seeded order.
 import { expect } from 'chai';
+import * as path from 'node:path';
 import { DataLoader } from '../../lib/data/data-loader';
+import { prepareImageStore } from '../../lib/data/store/prepare-image-store';
 import { batchesPerEpoch, rankBatchRange } from '../../lib/data/rank-share';
-import type { ImageSet } from '../../lib/data/types';
+import type { Batch, ImageSet } from '../../lib/data/types';
+import { gradient, tempDir, writeImage } from '../data/helpers';
 
 /** n one-pixel images whose bytes and label encode the image index. */
 function indexedSet(n: number): ImageSet {
@@ -69,8 +72,38 @@ describe('rank shares of a batch', () => {
       });
     }
     // The images travel with their labels.
-    const batch = ranks[1].batchAt(2, 1);
+    const batch = await ranks[1].batchAt(2, 1);
     Array.from(batch.labels).forEach((label, i) => expect(batch.images[3 * i]).to.equal(label));
+  });
+
+  it('read from an image store only their parts, which together are the bytes of one loader', async () => {
+    const root = tempDir('sphereface-rank-store-');
+    for (let k = 0; k < 13; k++) {
+      const pixel = (x: number, y: number) => gradient(x + 7 * k, y + 3 * k);
+      await writeImage(path.join(root, `id${k % 3}`, `${k}.png`), 6, 5, pixel, 'image/png');
+    }
+    const store = await prepareImageStore({
+      source: root,
+      out: path.join(tempDir(), 'store'),
+      imagesPerShard: 4,
+    });
+    try {
+      const options = { batchSize: 5, seed: 4 };
+      const copy = (b: Batch) => ({ images: Buffer.from(b.images), labels: Array.from(b.labels) });
+      const single = [];
+      for await (const batch of new DataLoader(store, options).batches(1)) single.push(copy(batch));
+      const ranks = [0, 1].map((rank) => new DataLoader(store, { ...options, rank, worldSize: 2 }));
+      for (let b = 0; b < single.length; b++) {
+        const parts = await Promise.all(
+          ranks.map(async (loader) => copy(await loader.batchAt(1, b))),
+        );
+        expect(parts.map((p) => p.labels.length)).to.deep.equal(b < 2 ? [3, 2] : [2, 1]);
+        expect(Buffer.concat(parts.map((p) => p.images)).equals(single[b].images)).to.equal(true);
+        expect(parts.flatMap((p) => p.labels)).to.deep.equal(single[b].labels);
+      }
+    } finally {
+      store.close();
+    }
   });
 
   it('refuse a rank outside the world and a world larger than the batch', () => {

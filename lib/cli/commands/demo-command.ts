@@ -5,12 +5,16 @@ import { describeAfs } from '../../eval/angular-fisher-score';
 import { LfwEvaluator } from '../../eval/lfw-evaluator';
 import { writeReport } from '../../report/write-report';
 import { generateSyntheticFaces } from '../../synth/generate';
-import { integerArg, stringArg } from '../args';
+import { integerArg, integerListArg, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
 import { loadHeldOut, loadTrainSet } from '../datasets';
 import { epochMetrics, formatAccuracy } from '../run-report';
 import { readTrainingArgs, trainingOptions, type TrainingDefaults } from '../training-args';
+import { storeProgress } from '../store-progress';
 import { runTraining } from '../training-run';
+import { seedTable, type DemoResult } from '../demo-seeds';
+import type { Output } from '../output';
+import type { TrainingConfig } from '../training-args';
 
 /**
  * The demo's data and training, sized to finish within 10 minutes on 2 CPU cores. lr 0.05: at
@@ -105,6 +109,12 @@ export const demoCommand: Command = {
       description: 'the synthetic population',
       default: DEMO.synthSeed,
     },
+    seeds: {
+      type: 'string',
+      value: 'S1,S2,..',
+      description:
+        'run the demo for each of these synthetic populations (into --out/seed-S) and print a table with their mean and spread',
+    },
     cache: {
       type: 'string',
       value: 'DIR',
@@ -115,7 +125,6 @@ export const demoCommand: Command = {
   },
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    const started = performance.now();
     const config = readTrainingArgs(values, DEMO_TRAINING);
     const synthOptions = {
       identities: integerArg(values, 'identities', 2, DEMO.identities),
@@ -126,105 +135,153 @@ export const demoCommand: Command = {
       pairsPerFold: integerArg(values, 'pairs-per-fold', 1, DEMO.pairsPerFold),
       seed: integerArg(values, 'synth-seed', 0, DEMO.synthSeed),
     };
-    const s = synthOptions;
-    const cache = path.join(
-      stringArg(values, 'cache') ?? defaultCache(),
-      `synth-${s.identities}x${s.images}-${s.heldOutIdentities}x${s.heldOutImages}-` +
-        `${s.folds}x${s.pairsPerFold}-seed${s.seed}`,
-    );
-    out.line(`synthetic identities: ${cache}`);
-    const synthStart = performance.now();
-    const synth = await generateSyntheticFaces({
-      out: cache,
-      ...synthOptions,
-      onProgress: out.counter('generating synthetic faces'),
-    });
-    const synthSeconds = (performance.now() - synthStart) / 1000;
-    out.line(
-      synth.reused
-        ? '  reused (already generated)'
-        : `  generated ${s.identities} x ${s.images} training and ${s.heldOutIdentities} x ` +
-            `${s.heldOutImages} held-out images in ${synthSeconds.toFixed(1)} s`,
-    );
-    const cacheDir = path.join(cache, 'decoded');
-    const loadStart = performance.now();
-    const train = await loadTrainSet(synth.trainDir, config.arch, {
-      cacheDir,
-      onProgress: out.counter('decoding training images'),
-    });
-    const heldOut = await loadHeldOut(synth.lfwDir, synth.pairsFile, config.arch, {
-      cacheDir,
-      onProgress: out.counter('decoding held-out images'),
-    });
-    const loadSeconds = (performance.now() - loadStart) / 1000;
-    out.line(
-      `  ${train.images.n} training images, ${heldOut.images.n} held-out images in ` +
-        `${heldOut.pairs.length} pairs, loaded in ${loadSeconds.toFixed(1)} s`,
-    );
-    const evaluator = new LfwEvaluator(heldOut.images, heldOut.pairs);
-    const raw = await evaluator.evaluate(
-      rawPixelEmbedder(heldOut.images.height, heldOut.images.width),
-      { onProgress: out.counter('raw-pixel baseline') },
-    );
-    out.line(`raw-pixel cosine on the held-out pairs: ${formatAccuracy(raw)}`);
-    const head =
-      config.head.kind === 'sphere'
-        ? `A-Softmax m=${config.head.m}`
-        : `${config.head.kind} m=${config.head.m} s=${config.head.scale}`;
-    out.line(`training ${config.arch} with ${head}:`);
-    const run = await runTraining({
-      config,
-      train: train.images,
-      classes: train.classes,
-      evaluator,
-      out,
-    });
-    try {
-      const final = run.history.evals.at(-1)!.result;
-      const seconds = (performance.now() - started) / 1000;
-      const summary = {
-        command: 'demo',
-        accuracy: final.accuracy,
-        std: final.std,
-        angularFisherScore: final.angularFisherScore,
-        rawPixelAccuracy: raw.accuracy,
-        rawPixelStd: raw.std,
-        seconds,
-        trainingSeconds: run.seconds,
-        synth: { dir: cache, ...synthOptions, reused: synth.reused, seconds: synthSeconds },
-        config,
-        iterations: run.history.iterations,
-        checkpoint: run.history.lastCheckpoint?.modelPath,
-        epochs: run.history.epochs,
-        evals: run.history.evals.map((e) => ({
-          epoch: e.epoch,
-          accuracy: e.result.accuracy,
-          std: e.result.std,
-        })),
-      };
-      const report = await writeReport(config.out, {
-        title: `sphereface demo: ${config.arch}, ${head}, synthetic identities`,
-        summary,
-        epochs: epochMetrics(run.history),
-        evaluation: final,
-        baseline: raw,
-      });
-      out.result(summary);
-      const label = `held-out accuracy (${final.folds.length}-fold LFW protocol): `;
-      out.line();
-      out.line(`${label}${formatAccuracy(final)}`);
-      if (final.angularFisherScore) {
-        out.line(
-          `${'Angular Fisher score:'.padEnd(label.length)}${describeAfs(final.angularFisherScore)}`,
-        );
-      }
-      out.line(
-        `${'raw-pixel cosine on the same pairs:'.padEnd(label.length)}${formatAccuracy(raw)}`,
-      );
-      out.line(`wall time ${seconds.toFixed(0)} s; report: ${report.report}`);
+    const cacheRoot = stringArg(values, 'cache') ?? defaultCache();
+    const seeds = integerListArg(values, 'seeds');
+    if (seeds === undefined) {
+      const result = await demoOnce(synthOptions, config, cacheRoot, out);
+      out.result(result.summary);
+      printResult(result, out);
       return 0;
-    } finally {
-      run.model.dispose();
     }
+    if (values['synth-seed'] !== undefined) {
+      throw new UsageError('give --seeds or --synth-seed, not both');
+    }
+    if (new Set(seeds).size !== seeds.length) {
+      throw new UsageError(`--seeds lists a seed twice: '${String(values.seeds)}'`);
+    }
+    const results: DemoResult[] = [];
+    for (const seed of seeds) {
+      out.line(`--- synthetic population ${seed} (${results.length + 1} of ${seeds.length})`);
+      const perSeed = { ...config, out: path.join(config.out, `seed-${seed}`) };
+      const result = await demoOnce({ ...synthOptions, seed }, perSeed, cacheRoot, out);
+      printResult(result, out);
+      results.push(result);
+    }
+    const table = seedTable(results);
+    out.result({ command: 'demo', seeds: table.rows, ...table.overall });
+    out.line();
+    for (const line of table.lines) out.line(line);
+    return 0;
   },
 };
+
+interface SynthOptions {
+  identities: number;
+  images: number;
+  heldOutIdentities: number;
+  heldOutImages: number;
+  folds: number;
+  pairsPerFold: number;
+  seed: number;
+}
+
+/** One demo: generate (or reuse) the population, train, evaluate, write the report. */
+async function demoOnce(
+  synthOptions: SynthOptions,
+  config: TrainingConfig,
+  cacheRoot: string,
+  out: Output,
+): Promise<DemoResult> {
+  const started = performance.now();
+  const s = synthOptions;
+  const cache = path.join(
+    cacheRoot,
+    `synth-${s.identities}x${s.images}-${s.heldOutIdentities}x${s.heldOutImages}-` +
+      `${s.folds}x${s.pairsPerFold}-seed${s.seed}`,
+  );
+  out.line(`synthetic identities: ${cache}`);
+  const synthStart = performance.now();
+  const synth = await generateSyntheticFaces({
+    out: cache,
+    ...synthOptions,
+    onProgress: out.counter('generating synthetic faces'),
+  });
+  const synthSeconds = (performance.now() - synthStart) / 1000;
+  out.line(
+    synth.reused
+      ? '  reused (already generated)'
+      : `  generated ${s.identities} x ${s.images} training and ${s.heldOutIdentities} x ` +
+          `${s.heldOutImages} held-out images in ${synthSeconds.toFixed(1)} s`,
+  );
+  const cacheDir = path.join(cache, 'decoded');
+  const loadStart = performance.now();
+  const train = await loadTrainSet(synth.trainDir, config.arch, {
+    cacheDir,
+    onStoreEvent: storeProgress(out, 'decoding training images'),
+  });
+  const heldOut = await loadHeldOut(synth.lfwDir, synth.pairsFile, config.arch, {
+    cacheDir,
+    onProgress: out.counter('decoding held-out images'),
+  });
+  const loadSeconds = (performance.now() - loadStart) / 1000;
+  out.line(
+    `  ${train.images.n} training images, ${heldOut.images.n} held-out images in ` +
+      `${heldOut.pairs.length} pairs, loaded in ${loadSeconds.toFixed(1)} s`,
+  );
+  const evaluator = new LfwEvaluator(heldOut.images, heldOut.pairs);
+  const raw = await evaluator.evaluate(
+    rawPixelEmbedder(heldOut.images.height, heldOut.images.width),
+    { onProgress: out.counter('raw-pixel baseline') },
+  );
+  out.line(`raw-pixel cosine on the held-out pairs: ${formatAccuracy(raw)}`);
+  const head =
+    config.head.kind === 'sphere'
+      ? `A-Softmax m=${config.head.m}`
+      : `${config.head.kind} m=${config.head.m} s=${config.head.scale}`;
+  out.line(`training ${config.arch} with ${head}:`);
+  const run = await runTraining({
+    config,
+    train: train.images,
+    classes: train.classes,
+    evaluator,
+    out,
+  }).finally(() => train.images.close());
+  try {
+    const final = run.history.evals.at(-1)!.result;
+    const seconds = (performance.now() - started) / 1000;
+    const summary = {
+      command: 'demo',
+      accuracy: final.accuracy,
+      std: final.std,
+      angularFisherScore: final.angularFisherScore,
+      rawPixelAccuracy: raw.accuracy,
+      rawPixelStd: raw.std,
+      seconds,
+      trainingSeconds: run.seconds,
+      synth: { dir: cache, ...synthOptions, reused: synth.reused, seconds: synthSeconds },
+      config,
+      iterations: run.history.iterations,
+      checkpoint: run.history.lastCheckpoint?.modelPath,
+      epochs: run.history.epochs,
+      evals: run.history.evals.map((e) => ({
+        epoch: e.epoch,
+        accuracy: e.result.accuracy,
+        std: e.result.std,
+      })),
+    };
+    const report = await writeReport(config.out, {
+      title: `sphereface demo: ${config.arch}, ${head}, synthetic identities`,
+      summary,
+      epochs: epochMetrics(run.history),
+      evaluation: final,
+      baseline: raw,
+    });
+    return { seed: s.seed, final, raw, seconds, summary, report: report.report };
+  } finally {
+    run.model.dispose();
+  }
+}
+
+function printResult(result: DemoResult, out: Output): void {
+  const { final, raw } = result;
+  const label = `held-out accuracy (${final.folds.length}-fold LFW protocol): `;
+  out.line();
+  out.line(`${label}${formatAccuracy(final)}`);
+  if (final.angularFisherScore) {
+    out.line(
+      `${'Angular Fisher score:'.padEnd(label.length)}${describeAfs(final.angularFisherScore)}`,
+    );
+  }
+  out.line(`${'raw-pixel cosine on the same pairs:'.padEnd(label.length)}${formatAccuracy(raw)}`);
+  out.line(`wall time ${result.seconds.toFixed(0)} s; report: ${result.report}`);
+}
