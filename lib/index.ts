@@ -64,6 +64,15 @@ export type { Checkpoint, CheckpointState } from './train/checkpoint';
 export { readMetrics } from './train/metrics-log';
 export type { MetricsRecord } from './train/metrics-log';
 
+// Distributed training
+export { ProcessGroup } from './dist/process-group';
+export {
+  DEFAULT_BUCKET_BYTES,
+  DEFAULT_DIST_TIMEOUT_MS,
+  resolveDistributedOptions,
+} from './dist/distributed-options';
+export type { DistributedConfig, DistributedOptions } from './dist/distributed-options';
+
 // Data
 export type { ImageSet, Batch, BatchSource, VerificationPair } from './data/types';
 export { ImageFolderDataset } from './data/image-folder-dataset';

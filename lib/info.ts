@@ -13,6 +13,8 @@ export interface SpherefaceInfo {
   winograd: boolean;
   /** Whether sphere-cnn4's stride-2 convs run oneDNN's blocked kernels (README, Models). */
   blockedConvs: boolean;
+  /** The distributed-training backends this build has: 'gloo', 'nccl'; empty for none. */
+  distributed: string[];
 }
 
 /** What sphereface runs on: its version, libtorch's version and origin, CUDA, threads and BLAS. */
@@ -27,6 +29,7 @@ export function info(): SpherefaceInfo {
     blas: raw.blas,
     winograd: raw.winograd,
     blockedConvs: raw.blockedConvs,
+    distributed: raw.distributedBackends,
   };
 }
 

@@ -1,5 +1,5 @@
 // The layering the README's architecture section describes, checked on the sources: imports
-// run one way (cli -> train/report/synth -> eval -> models -> data -> ops -> native -> util),
+// run one way (cli -> train/report/synth -> eval -> models -> data -> ops/dist -> native -> util),
 // and only lib/cli writes to the terminal.
 import { expect } from 'chai';
 import * as fs from 'node:fs';
@@ -18,6 +18,7 @@ const RANK: Record<string, number> = {
   models: 5,
   data: 4,
   ops: 3,
+  dist: 3,
   native: 2,
   info: 3,
   version: 1,

@@ -29,6 +29,11 @@ export interface LoadOptions {
   onProgress?: (done: number, total: number) => void;
   /** The training set's store preparation, event by event (storeProgress). */
   onStoreEvent?: (event: PrepareEvent) => void;
+  /**
+   * A distributed rank other than 0: open the training store that rank 0 has prepared (or
+   * checked) already, without preparing it again or reading every shard.
+   */
+  preparedElsewhere?: boolean;
 }
 
 // Bad images end the command unless --skip-bad-images; the message names the flag.
@@ -49,6 +54,16 @@ export interface TrainSet {
   classNames: readonly string[];
 }
 
+/** Where a training folder or .rec is prepared into a store for an input size. */
+function preparedStoreDir(
+  cacheDir: string | undefined,
+  size: { height: number; width: number },
+  aligned: boolean,
+): string {
+  const name = `train-${size.height}x${size.width}${aligned ? '-aligned' : ''}`;
+  return path.join(cacheDir ?? 'cache', name);
+}
+
 /**
  * The training images as an image store: `root` is a store (it has a manifest) opened as it is,
  * or a folder per identity prepared for the arch into a store under the cache folder first
@@ -62,21 +77,21 @@ export async function loadTrainSet(
   mustExist('training folder', root);
   mustExist('landmark file', options.landmarks);
   const onEvent = options.onStoreEvent;
+  const size = inputSizeOf(arch);
+  const aligned = options.landmarks !== undefined;
+  const given = fs.existsSync(path.join(root, MANIFEST_FILE));
   let images: ImageStore;
-  if (fs.existsSync(path.join(root, MANIFEST_FILE))) {
-    images = await openImageStore(root, {
+  if (given || options.preparedElsewhere) {
+    const dir = given ? root : preparedStoreDir(options.cacheDir, size, aligned);
+    images = await openImageStore(dir, {
+      verify: !options.preparedElsewhere,
       onVerify: (checked, total) => onEvent?.({ type: 'verify', checked, total }),
     });
   } else {
-    const size = inputSizeOf(arch);
-    const aligned = options.landmarks !== undefined;
     images = await withFlagHint(() =>
       prepareImageStore({
         source: root,
-        out: path.join(
-          options.cacheDir ?? 'cache',
-          `train-${size.height}x${size.width}${aligned ? '-aligned' : ''}`,
-        ),
+        out: preparedStoreDir(options.cacheDir, size, aligned),
         transforms: inputTransforms(size, { aligned }),
         landmarks: options.landmarks,
         onBadImage: options.skipBadImages ? 'skip' : 'error',

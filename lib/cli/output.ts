@@ -7,6 +7,12 @@ export interface OutputStreams {
   stderr: ProgressStream;
 }
 
+/** Prints nothing: the output of a distributed run's ranks other than 0. */
+export function silentOutput(): Output {
+  const nowhere = { write: () => true };
+  return new Output(true, { stdout: nowhere, stderr: nowhere });
+}
+
 export class Output {
   readonly progress: ProgressLine | undefined;
 

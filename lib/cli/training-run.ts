@@ -8,6 +8,7 @@ import { CenterCrop } from '../data/transforms/center-crop';
 import { RandomCrop } from '../data/transforms/random-crop';
 import { RandomHorizontalFlip } from '../data/transforms/random-horizontal-flip';
 import type { ImageSet } from '../data/types';
+import type { ProcessGroup } from '../dist/process-group';
 import type { LfwEvaluation, LfwEvaluator } from '../eval/lfw-evaluator';
 import { setNumThreads } from '../info';
 import { inputSizeOf } from '../models/archs';
@@ -26,6 +27,8 @@ export interface TrainingRunInput {
   classes: number;
   evaluator?: LfwEvaluator;
   out: Output;
+  /** Distributed: this process is one rank of the group's run. */
+  group?: ProcessGroup;
 }
 
 export interface TrainingRunResult {
@@ -69,7 +72,7 @@ export async function checkOutFolder(config: TrainingConfig): Promise<void> {
 }
 
 export async function runTraining(input: TrainingRunInput): Promise<TrainingRunResult> {
-  const { config, train, classes, evaluator, out } = input;
+  const { config, train, classes, evaluator, out, group } = input;
   if (config.threads !== undefined) setNumThreads(config.threads);
   let resumedFrom: Checkpoint | undefined;
   let model: Model;
@@ -95,6 +98,7 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       seed: config.seed,
       classes,
       transforms: augmentation(config, train),
+      ...(group ? { rank: group.rank, worldSize: group.worldSize } : {}),
     });
     const trainer = new Trainer<LfwEvaluation>({
       model,
@@ -113,6 +117,7 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       outDir: config.out,
       seed: config.seed,
       resume: resumedFrom,
+      distributed: group,
     });
     const table = new EpochTable((line) => out.line(line));
     table.header();

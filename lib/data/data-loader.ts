@@ -1,4 +1,5 @@
 import { Random } from '../util/random';
+import { batchesPerEpoch, rankBatchRange } from './rank-share';
 import { ImageReader, type CropWindow } from './store/image-reader';
 import { ImageStore } from './store/image-store';
 import { CenterCrop } from './transforms/center-crop';
@@ -25,11 +26,17 @@ export interface DataLoaderOptions {
   prefetch?: number;
   /**
    * Per-batch transforms: CenterCrop, then RandomCrop and RandomHorizontalFlip, the random ones
-   * seeded by (seed, epoch, batch).
+   * seeded by (seed, epoch, batch), and the rank when distributed.
    */
   transforms?: readonly LoaderTransform[];
   /** Number of classes; default max label + 1. */
   classes?: number;
+  /**
+   * Distributed: this process trains on its rank's part of every batch (lib/data/rank-share.ts);
+   * batchSize stays the whole step's. Default rank 0 of 1.
+   */
+  rank?: number;
+  worldSize?: number;
 }
 
 // Stream tags so the shuffle and the augmentation never share random numbers.
@@ -48,7 +55,8 @@ interface Slot {
  * Batches over an in-memory ImageSet or an on-disk ImageStore, alike: for the same images and
  * seed both yield the same bytes. Epoch e's order is a seeded permutation of (seed, e); batch b's
  * augmentation is drawn from (seed, e, b), so `batches(e, b)` after a restart yields exactly what
- * an uninterrupted run would have. Each batch is one native gather (ImageReader) into a reused
+ * an uninterrupted run would have. Distributed, each rank gathers only its part of every batch
+ * (lib/data/rank-share.ts), its augmentation drawn from (seed, e, b, rank). Each batch is one native gather (ImageReader) into a reused
  * buffer, with the centre and random crops fused in and run off the event loop; the flip is a
  * mask the consumer applies (the native training step mirrors while it converts to floats).
  * Only an ImageSet read in order without crops is served as views, with no gather. A yielded
@@ -61,6 +69,8 @@ export class DataLoader implements BatchSource {
   readonly height: number;
   readonly width: number;
   readonly batchSize: number;
+  readonly rank: number;
+  readonly worldSize: number;
   private readonly n: number;
   private readonly labels: Int32Array;
   private readonly set?: ImageSet;
@@ -150,11 +160,24 @@ export class DataLoader implements BatchSource {
     if (maxLabel >= this.classes) {
       throw new Error(`${who}: label ${maxLabel} is not below classes (${this.classes})`);
     }
-    this.batchesPerEpoch = this.dropLast
-      ? Math.floor(this.n / batchSize)
-      : Math.ceil(this.n / batchSize);
+    this.worldSize = options.worldSize ?? 1;
+    this.rank = options.rank ?? 0;
+    if (!Number.isInteger(this.worldSize) || this.worldSize < 1 || this.worldSize > batchSize) {
+      throw new Error(
+        `${who}: expected an integer in 1..batchSize (${batchSize}) for worldSize but received ${String(options.worldSize)}`,
+      );
+    }
+    if (!Number.isInteger(this.rank) || this.rank < 0 || this.rank >= this.worldSize) {
+      throw new Error(
+        `${who}: expected an integer in 0..${this.worldSize - 1} for rank but received ${String(options.rank)}`,
+      );
+    }
+    this.batchesPerEpoch = batchesPerEpoch(this.n, batchSize, this.worldSize, this.dropLast);
     if (this.batchesPerEpoch === 0) {
-      throw new Error(`${who}: ${this.n} images make no full batch of ${batchSize} with dropLast`);
+      const why = this.dropLast
+        ? 'full batch'
+        : `batch with an image for each of ${this.worldSize} ranks`;
+      throw new Error(`${who}: ${this.n} images make no ${why} (batchSize ${batchSize})`);
     }
   }
 
@@ -173,9 +196,14 @@ export class DataLoader implements BatchSource {
   /** Batch `b` of epoch `epoch`, assembled now into ring slot `slot`. */
   async batchAt(epoch: number, b: number, slot = 0): Promise<Batch> {
     this.checkPosition(epoch, b);
-    const start = b * this.batchSize;
-    const n = Math.min(this.batchSize, this.n - start);
-    const rng = new Random(this.seed, AUGMENT, epoch, b);
+    const { start, n } = rankBatchRange(b, this.batchSize, this.n, this.rank, this.worldSize);
+    const rng = new Random(
+      this.seed,
+      AUGMENT,
+      epoch,
+      b,
+      ...(this.worldSize > 1 ? [this.rank] : []),
+    );
     const buffers = this.slot(slot);
     const flip = buffers.flip.subarray(0, n);
     if (this.set && !this.shuffle && !this.crop && !this.centre) {
@@ -268,13 +296,15 @@ export class DataLoader implements BatchSource {
   }
 
   private slot(i: number): Slot {
+    // A rank's part of a batch holds at most ceil(batchSize / worldSize) images.
+    const images = Math.ceil(this.batchSize / this.worldSize);
     while (this.ring.length <= i) {
       this.ring.push({
-        images: new Uint8Array(this.batchSize * this.height * this.width * 3),
-        labels: new Int32Array(this.batchSize),
-        flip: new Uint8Array(this.batchSize),
-        indices: new Int32Array(this.batchSize),
-        offsets: new Int32Array(2 * this.batchSize),
+        images: new Uint8Array(images * this.height * this.width * 3),
+        labels: new Int32Array(images),
+        flip: new Uint8Array(images),
+        indices: new Int32Array(images),
+        offsets: new Int32Array(2 * images),
       });
     }
     return this.ring[i];

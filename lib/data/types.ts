@@ -26,6 +26,9 @@ export interface BatchSource {
   readonly batchesPerEpoch: number;
   readonly height: number;
   readonly width: number;
+  /** Distributed: the rank whose part of each batch this source serves, of worldSize. */
+  readonly rank?: number;
+  readonly worldSize?: number;
   batches(epoch: number, startBatch?: number): AsyncIterable<Batch>;
 }
 

@@ -1,4 +1,5 @@
 // Model: a libtorch face net + margin head + SGD state living in the native addon.
+import { ProcessGroup } from '../dist/process-group';
 import { native } from '../native';
 import { replaceAtomically } from '../util/atomic-write';
 import type { MarginHead } from '../ops/margin-head';
@@ -160,6 +161,16 @@ export class Model implements FaceModel {
     const n = expectImages(input.images, input.n, this.arch);
     const labels = expectLabels(input.labels, n, this.classes);
     return this.handle.trainStep(input.images, labels, n, expectFlip(input.flip, n), options);
+  }
+
+  /**
+   * Joins a distributed run (every rank must hold the same arch, classes and head, or have loaded
+   * the same checkpoint): rank 0's weights and optimiser state replace this model's, and every
+   * later trainStep trains on the images of every rank's step, averaging the gradients.
+   */
+  async joinGroup(group: ProcessGroup): Promise<void> {
+    const { bucketBytes, overlap } = group.config;
+    await this.handle.joinGroup(ProcessGroup.nativeHandle(group), bucketBytes, overlap);
   }
 
   /** Unit-length embeddings of image files, decoded and cropped to the input size. */

@@ -1,4 +1,5 @@
 // The shape of a model as the rest of the library uses it (implemented in lib/models/).
+import type { ProcessGroup } from '../dist/process-group';
 import type { MarginHead } from '../ops/margin-head';
 import type { Arch } from './archs';
 
@@ -32,6 +33,8 @@ export interface TrainStepResult {
   accuracy: number;
   /** false when the model refused the update (a non-finite loss or unusable new weights). */
   updated?: boolean;
+  /** Images the step trained on, over every rank when distributed (loss and accuracy too). */
+  images?: number;
 }
 
 /** What Trainer, LfwEvaluator and the CLI need from a model. */
@@ -46,6 +49,8 @@ export interface FaceModel {
   /** Eval-mode embeddings, n x embeddingDim; `flip` mirrors image i first where flip[i] != 0. */
   embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array>;
   trainStep(input: TrainStepInput): Promise<TrainStepResult>;
+  /** Joins a distributed run: rank 0's weights replace these; steps average over the ranks. */
+  joinGroup?(group: ProcessGroup): Promise<void>;
   /** Arch, head, weights and optimiser state, written atomically. */
   save(path: string): Promise<void>;
   dispose(): void;

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import type { DistBinding } from './dist-binding';
 import type { ModelBinding } from './model-binding';
 import type { LossBinding } from './loss-binding';
 import type { StoreBinding } from './store-binding';
@@ -20,6 +21,8 @@ export interface NativeInfo {
   dnnlKernels: boolean;
   winograd: boolean;
   blockedConvs: boolean;
+  /** The distributed backends this build has: 'gloo', 'nccl'; empty for none. */
+  distributedBackends: string[];
   numThreads: number;
   blas: string;
   parallelInfo: string;
@@ -35,7 +38,12 @@ export interface InfoBinding {
   setNumThreads(threads: number): void;
 }
 
-export type NativeAddon = InfoBinding & LossBinding & ModelBinding & StoreBinding & ShutdownBinding;
+export type NativeAddon = InfoBinding &
+  LossBinding &
+  ModelBinding &
+  StoreBinding &
+  DistBinding &
+  ShutdownBinding;
 
 const root = path.resolve(__dirname, '..', '..', '..');
 let addon: NativeAddon | undefined;

@@ -1,5 +1,6 @@
 // The native side of the models and their training state, as lib/native.ts loads it
 // (native/bindings/model_binding.cc). Arguments are validated in lib/models/ before they get here.
+import type { NativeProcessGroupHandle } from './dist-binding';
 import type { NativeMarginHead } from './loss-binding';
 
 /** Every field is required: the defaults live in lib/models/validate.ts. */
@@ -40,6 +41,7 @@ export interface StepTimings {
   forward: number; // the net's forward pass
   loss: number; // the fused margin-softmax loss, forward and backward
   backward: number; // the net's backward pass
+  reduce: number; // distributed: waiting for the gradient all-reduce the backward did not hide
   optimiser: number; // the fused SGD update
 }
 
@@ -48,6 +50,8 @@ export interface NativeStepResult {
   accuracy: number;
   /** false when the loss was not finite or the update would leave unusable weights. */
   updated: boolean;
+  /** Images the step trained on: n, or the sum over the ranks when distributed. */
+  images: number;
   /** Only when NativeStepOptions.timings asked for them. */
   timings?: StepTimings;
 }
@@ -66,6 +70,8 @@ export interface NativeModelHandle {
     flip: Uint8Array | null,
     options: NativeStepOptions,
   ): Promise<NativeStepResult>;
+  /** Joins a NativeProcessGroup's run (rank 0's weights replace these). */
+  joinGroup(group: NativeProcessGroupHandle, bucketBytes: number, overlap: boolean): Promise<void>;
   save(path: string): Promise<void>;
   inFlight(): number;
   dispose(): void;

@@ -1,5 +1,7 @@
 // The Trainer's options: their types, their defaults (stated here once) and their checks.
 import type { BatchSource } from '../data/types';
+import type { DistributedOptions } from '../dist/distributed-options';
+import type { ProcessGroup } from '../dist/process-group';
 import { SGD_DEFAULTS } from '../models/defaults';
 import type { FaceModel } from '../models/types';
 import type { Checkpoint } from './checkpoint';
@@ -49,6 +51,13 @@ export interface TrainerOptions<E extends EvaluationLike = EvaluationLike> {
    * that differ from the checkpoint's (e.g. more epochs) are reported in the 'resume' event.
    */
   resume?: Checkpoint | string;
+  /**
+   * Train as one rank of several (README: Distributed): the group to use, or where to meet
+   * (torchrun's RANK, WORLD_SIZE, MASTER_ADDR, MASTER_PORT fill what is not given). The data
+   * must serve this rank's part of each batch; every rank gets the same options; rank 0 alone
+   * writes metrics and checkpoints and evaluates. A group made here is left at the end of fit().
+   */
+  distributed?: DistributedOptions | ProcessGroup;
 }
 
 /** Checkpoints of a run kept by default (older ones of the same run are deleted). */

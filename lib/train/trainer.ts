@@ -5,6 +5,7 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Batch } from '../data/types';
+import type { ProcessGroup } from '../dist/process-group';
 import type { FaceModel } from '../models/types';
 import {
   readCheckpoint,
@@ -13,6 +14,7 @@ import {
   type CheckpointState,
   type EpochTotals,
 } from './checkpoint';
+import { expectSameOnEveryRank, joinDistributedRun } from './distributed-run';
 import { stepLambda } from './lambda-schedule';
 import { MetricsLog } from './metrics-log';
 import { learningRate } from './schedule';
@@ -85,7 +87,9 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
   private readonly options: TrainerOptions<E>;
   private running = false;
   private stopRequested = false;
+  private stopAgreed = false; // distributed: some rank asked to stop, so every rank stops here
   private progress: Progress | undefined;
+  private group: ProcessGroup | undefined;
 
   constructor(options: TrainerOptions<E>) {
     super();
@@ -112,10 +116,22 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     }
     this.running = true;
     this.stopRequested = false;
+    this.stopAgreed = false;
+    const distributed = this.options.distributed;
+    let joined: Awaited<ReturnType<typeof joinDistributedRun>> | undefined;
+    let finished = false;
     try {
-      return await this.run();
+      joined = distributed && (await joinDistributedRun(distributed, this.model, this.data));
+      this.group = joined ? joined.group : undefined;
+      const history = await this.run();
+      finished = true;
+      return history;
     } finally {
       this.running = false;
+      this.group = undefined;
+      // A run that failed leaves at once; one that finished waits for the other ranks' end.
+      if (joined?.owned && finished) await joined.group.leave();
+      else if (joined?.owned) joined.group.dispose();
     }
   }
 
@@ -128,7 +144,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         if (!(await this.runEpoch(p, history))) break;
         await this.endEpoch(p, history);
       }
-      history.stopped = this.stopRequested;
+      history.stopped = this.stopping();
       if (!history.stopped || p.iteration >= this.totalIterations) await this.evaluate(p, history);
       await this.checkpoint(p, history);
       history.iterations = p.iteration;
@@ -163,8 +179,18 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       lastCheckpointAt: checkpoint?.state.iteration ?? -1,
       lastCheckpoint: checkpoint,
     };
+    if (this.group) {
+      await expectSameOnEveryRank(this.group, {
+        iteration: p.iteration,
+        epoch: p.epoch,
+        batch: p.batch,
+        totalIterations: this.totalIterations,
+        batchesPerEpoch: this.data.batchesPerEpoch,
+        outDir: this.options.outDir ? 1 : 0,
+      });
+    }
     const { outDir } = this.options;
-    if (outDir) {
+    if (outDir && this.writes) {
       await fs.mkdir(outDir, { recursive: true });
       p.log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
       await p.log.open(checkpoint ? p.iteration : undefined);
@@ -197,7 +223,17 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
   }
 
   private finished(p: Progress): boolean {
-    return p.iteration >= this.totalIterations || this.stopRequested;
+    return p.iteration >= this.totalIterations || this.stopping();
+  }
+
+  /** Distributed runs stop where every rank has agreed to (after a step), others at stop(). */
+  private stopping(): boolean {
+    return this.group ? this.stopAgreed : this.stopRequested;
+  }
+
+  /** Whether this process writes the run's files and evaluates: rank 0, or the only one. */
+  private get writes(): boolean {
+    return !this.group || this.group.isWriter;
   }
 
   /** Runs the rest of epoch p.epoch; false when it stopped before the epoch's end. */
@@ -253,21 +289,24 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         p.lastCheckpoint,
       );
     }
+    // Every rank stops after the same step: a stop() on any one stops them all.
+    if (this.group && (await this.group.anyTrue(this.stopRequested))) this.stopAgreed = true;
+    const images = result.images ?? batch.n; // every rank's, when distributed
     p.iteration++;
     p.batch++;
     p.totals.lossSum += result.loss;
     p.totals.accuracySum += result.accuracy;
     p.totals.batches++;
-    p.totals.images += batch.n;
+    p.totals.images += images;
     p.epochSeconds += seconds;
-    const rate = batch.n / Math.max(seconds, 1e-9);
+    const rate = images / Math.max(seconds, 1e-9);
     p.smoothedRate = p.smoothedRate === 0 ? rate : 0.9 * p.smoothedRate + 0.1 * rate;
     const record: BatchRecord = {
       iteration: p.iteration,
       totalIterations: this.totalIterations,
       epoch: p.epoch + 1,
       batch: p.batch - 1,
-      n: batch.n,
+      n: images,
       loss: result.loss,
       accuracy: result.accuracy,
       lr: p.lr,
@@ -303,9 +342,17 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     if (dueAfterEpoch(this.settings.checkpointEvery, p.epoch)) await this.checkpoint(p, history);
   }
 
+  // Distributed: rank 0 evaluates while the others wait for it at a barrier.
   private async evaluate(p: Progress, history: History<E>): Promise<void> {
+    if (p.lastEvalAt === p.iteration) return;
+    if (this.writes) await this.evaluateHere(p, history);
+    p.lastEvalAt = p.iteration;
+    await this.group?.barrier();
+  }
+
+  private async evaluateHere(p: Progress, history: History<E>): Promise<void> {
     const evaluator = this.options.evaluator;
-    if (!evaluator || p.lastEvalAt === p.iteration) return;
+    if (!evaluator) return;
     const start = performance.now();
     const result = await evaluator.evaluate(this.model);
     const record: EvalRecord<E> = {
@@ -314,7 +361,6 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       seconds: (performance.now() - start) / 1000,
       result,
     };
-    p.lastEvalAt = p.iteration;
     history.evals.push(record);
     await p.log?.write({
       type: 'eval',
@@ -327,9 +373,16 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     await this.emit('eval', record);
   }
 
+  // Distributed: rank 0 writes while the others wait for it at a barrier.
   private async checkpoint(p: Progress, history: History<E>): Promise<void> {
-    const { outDir } = this.options;
-    if (!outDir || p.lastCheckpointAt === p.iteration) return;
+    if (!this.options.outDir || p.lastCheckpointAt === p.iteration) return;
+    if (this.writes) await this.checkpointHere(p, history);
+    p.lastCheckpointAt = p.iteration;
+    await this.group?.barrier();
+  }
+
+  private async checkpointHere(p: Progress, history: History<E>): Promise<void> {
+    const outDir = this.options.outDir!;
     p.lastCheckpoint = await writeCheckpoint(
       path.join(outDir, 'checkpoints'),
       this.model,
@@ -348,7 +401,6 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       },
       this.settings.keepCheckpoints,
     );
-    p.lastCheckpointAt = p.iteration;
     history.lastCheckpoint = p.lastCheckpoint;
     await p.log?.write({ type: 'checkpoint', iteration: p.iteration, dir: p.lastCheckpoint.dir });
     await this.emit('checkpoint', p.lastCheckpoint);

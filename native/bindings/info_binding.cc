@@ -16,6 +16,7 @@
 #include "common/errors.h"
 #include "common/job_queue.h"
 #include "common/thread_setup.h"
+#include "dist/process_group.h"
 #include "nets/dnnl_plumbing.h"
 #include "nets/strided_conv_stack.h"
 #include "nets/winograd_conv.h"
@@ -71,6 +72,10 @@ Napi::Value Info(const Napi::CallbackInfo& info) {
 #else
   result.Set("cudaKernels", false);
 #endif
+  const auto backends = DistributedBackends();
+  auto distributed = Napi::Array::New(env, backends.size());
+  for (size_t i = 0; i < backends.size(); ++i) distributed.Set(i, backends[i]);
+  result.Set("distributedBackends", distributed);
   result.Set("numThreads", at::get_num_threads());
   result.Set("blas", LoadedBlas());
   result.Set("parallelInfo", at::get_parallel_info());

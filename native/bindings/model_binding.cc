@@ -7,6 +7,8 @@
 //   embed(images, n, flip | null) -> Promise<Float32Array>       [async]
 //   trainStep(images, labels, n, flip | null, options) -> Promise<result> [async]; the result
 //     has per-phase `timings` only when options.timings asked for them
+//   joinGroup(group, bucketBytes, overlap) -> Promise<void> [async] joins a NativeProcessGroup's
+//     run: rank 0's weights replace these, and later steps average the gradients over the ranks
 //   save(path) -> Promise<void>                         [async]
 //   inFlight() -> number; dispose()                     [sync]; dispose throws while calls run
 //   liveModelCount() (module function)                  [sync] handles not yet disposed
@@ -71,6 +73,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
                         InstanceMethod<&NativeModel::MacsPerImage>("macsPerImage"),
                         InstanceMethod<&NativeModel::Embed>("embed"),
                         InstanceMethod<&NativeModel::TrainStep>("trainStep"),
+                        InstanceMethod<&NativeModel::JoinGroup>("joinGroup"),
                         InstanceMethod<&NativeModel::Save>("save"),
                         InstanceMethod<&NativeModel::InFlight>("inFlight"),
                         InstanceMethod<&NativeModel::Dispose>("dispose")});
@@ -231,18 +234,33 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
           out.Set("loss", result->loss);
           out.Set("accuracy", result->accuracy);
           out.Set("updated", result->updated);
+          out.Set("images", static_cast<double>(result->images));
           if (timed) {
             Napi::Object timings = Napi::Object::New(env);
             timings.Set("prepare", result->prepare_ms);
             timings.Set("forward", result->forward_ms);
             timings.Set("loss", result->loss_ms);
             timings.Set("backward", result->backward_ms);
+            timings.Set("reduce", result->reduce_ms);
             timings.Set("optimiser", result->optimiser_ms);
             out.Set("timings", timings);
           }
           return out;
         },
         {info.This()});
+  }
+
+  Napi::Value JoinGroup(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckUsable(env);
+    std::shared_ptr<DistributedGroup> group = GroupOfHandle(env, info[0]);
+    const auto bucket_bytes = static_cast<int64_t>(info[1].As<Napi::Number>().DoubleValue());
+    const bool overlap = info[2].ToBoolean();
+    auto state = state_;
+    return queue_->Submit(
+        env,
+        [state, group, bucket_bytes, overlap] { state->JoinGroup(group, bucket_bytes, overlap); },
+        [](Napi::Env env) -> Napi::Value { return env.Undefined(); }, {info.This(), info[0]});
   }
 
   Napi::Value Save(const Napi::CallbackInfo& info) {

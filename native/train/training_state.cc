@@ -130,15 +130,27 @@ StepResult TrainingState::Step(const StepInput& input) {
   head.lambda = input.lambda;
   auto [loss, accuracy] = MarginSoftmaxLoss(detached, head_weight_, labels, head);
   for (const auto& param : Parameters()) param.second.mutable_grad().reset();
-  loss.backward();
   result.loss = loss.item<double>();
   result.accuracy = accuracy.item<double>();
+  result.images = input.n;
+  if (data_parallel_) {
+    // Every rank learns the step's loss before its backward, so all skip a non-finite one.
+    StepTotals totals = data_parallel_->Agree(input.n, result.loss, result.accuracy);
+    result.loss = totals.loss;
+    result.accuracy = totals.accuracy;
+    result.images = totals.images;
+  }
+  if (!std::isfinite(result.loss)) return result;  // weights stay as they were
+  loss.backward();
   result.loss_ms = MillisecondsSince(clock);
 
-  if (!std::isfinite(result.loss)) return result;  // weights stay as they were
   features.backward(detached.grad());
   if (input.timings) Synchronise(device_);
   result.backward_ms = MillisecondsSince(clock);
+  if (data_parallel_) {
+    data_parallel_->ReduceGradients();
+    result.reduce_ms = MillisecondsSince(clock);
+  }
 
   // Every tensor is checked before any is updated: a step that would leave an unusable weight
   // (see kLargestUsableWeight) is refused whole, as a non-finite loss is.
@@ -168,6 +180,39 @@ StepResult TrainingState::Step(const StepInput& input) {
   result.updated = true;
   ++steps_;
   return result;
+}
+
+void TrainingState::JoinGroup(std::shared_ptr<DistributedGroup> group, int64_t bucket_bytes,
+                              bool overlap) {
+  TORCH_CHECK(!data_parallel_, "the model has joined a distributed group already");
+  auto params = Parameters();
+  // What every rank's model must agree on: arch, classes, head, preprocessing, step count, and
+  // which momentum buffers exist (a fresh model has none; a resumed one has every one).
+  uint32_t arch_hash = 2166136261u;  // FNV-1a: the same on every machine, unlike std::hash
+  for (unsigned char c : config_.arch) arch_hash = (arch_hash ^ c) * 16777619u;
+  std::vector<double> signature = {static_cast<double>(arch_hash),
+                                   static_cast<double>(config_.classes),
+                                   static_cast<double>(config_.head.kind),
+                                   config_.head.m,
+                                   config_.head.scale,
+                                   config_.head.lambda,
+                                   config_.normalisation.mean,
+                                   config_.normalisation.std,
+                                   static_cast<double>(steps_)};
+  std::vector<torch::Tensor> shared;
+  for (const auto& [name, param] : params) shared.push_back(param.detach());
+  for (size_t i = 0; i < momentum_.size(); ++i) {
+    signature.push_back(momentum_[i].defined() ? 1 : 0);
+    if (momentum_[i].defined()) shared.push_back(momentum_[i]);
+  }
+  // Gradients arrive in reverse order of use: the head's first (the loss's backward runs
+  // first), then the net's from its last layer back.
+  std::vector<torch::Tensor> arrival{params.back().second};
+  for (size_t i = params.size() - 1; i-- > 0;) arrival.push_back(params[i].second);
+  auto data_parallel =
+      std::make_unique<DataParallel>(std::move(group), arrival, bucket_bytes, overlap);
+  data_parallel->Synchronise(shared, signature);
+  data_parallel_ = std::move(data_parallel);
 }
 
 NamedTensors TrainingState::State() const {

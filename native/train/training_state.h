@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "data/batch_prep.h"
+#include "dist/data_parallel.h"
 #include "nets/face_net.h"
 #include "ops/margin_softmax.h"
 #include "train/fused_sgd.h"
@@ -42,8 +43,13 @@ struct StepResult {
   // false when the loss was not finite, or the update would have left an unusable weight
   // (fused_sgd.h): the weights and momentum buffers were then left as they were.
   bool updated = false;
+  // Images the step trained on: n, or the sum over the ranks in a distributed run (where loss
+  // and accuracy are the whole step's too).
+  int64_t images = 0;
   // Wall-clock milliseconds per phase, meaningful when StepInput::timings asked for them.
-  double prepare_ms = 0, forward_ms = 0, loss_ms = 0, backward_ms = 0, optimiser_ms = 0;
+  // reduce_ms: waiting, after the backward, for the gradient all-reduce it did not hide.
+  double prepare_ms = 0, forward_ms = 0, loss_ms = 0, backward_ms = 0, reduce_ms = 0,
+         optimiser_ms = 0;
 };
 
 using NamedTensors = std::vector<std::pair<std::string, torch::Tensor>>;
@@ -63,8 +69,13 @@ class TrainingState {
   // Eval-mode embeddings of n images (n x H x W x 3 bytes), as an n x 512 CPU float tensor.
   torch::Tensor Embed(const uint8_t* images, int64_t n, const uint8_t* flip = nullptr);
 
-  // Forward, fused loss, backward and one fused SGD update.
+  // Forward, fused loss, backward (gradients averaged over the ranks when distributed) and one
+  // fused SGD update.
   StepResult Step(const StepInput& input);
+
+  // Joins a data-parallel run (dist/data_parallel.h): every rank must hold the same model, whose
+  // weights and momentum buffers are then rank 0's, and later steps train on every rank's images.
+  void JoinGroup(std::shared_ptr<DistributedGroup> group, int64_t bucket_bytes, bool overlap);
 
   // Net weights ("net.<name>"), "head.weight", the momentum buffers that exist ("momentum.<name>")
   // as CPU tensors, in a fixed order.
@@ -84,6 +95,7 @@ class TrainingState {
   bool channels_last_ = false;
   std::vector<torch::Tensor> momentum_;  // aligned with Parameters(); undefined until first step
   int64_t steps_ = 0;
+  std::unique_ptr<DataParallel> data_parallel_;  // when distributed
 };
 
 }  // namespace sphereface

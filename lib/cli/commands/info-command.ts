@@ -3,7 +3,9 @@ import type { Command } from '../command';
 
 export const infoCommand: Command = {
   name: 'info',
-  summary: 'Show the sphereface version, libtorch, CUDA devices, threads, BLAS and conv kernels',
+  summary:
+    'Show the sphereface version, libtorch, CUDA devices, threads, BLAS, conv kernels and ' +
+    'distributed backends',
   usage: 'sphereface info [--json]',
   options: {},
   async run(_values, _positionals, out) {
@@ -23,6 +25,7 @@ export const infoCommand: Command = {
       `convs        residual 3x3: ${about.winograd ? 'oneDNN Winograd' : 'direct (at::conv2d)'}; ` +
         `sphere-cnn4: ${about.blockedConvs ? 'oneDNN blocked (nChw16c)' : 'direct (at::conv2d)'}`,
     );
+    out.line(`distributed  ${about.distributed.join(', ') || 'none (built without Gloo)'}`);
     return 0;
   },
 };

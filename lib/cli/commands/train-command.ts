@@ -3,6 +3,8 @@ import { LfwEvaluator } from '../../eval/lfw-evaluator';
 import { writeReport } from '../../report/write-report';
 import { maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
+import { distributedOptions, launchOrJoin } from '../launcher';
+import { silentOutput } from '../output';
 import { loadHeldOut, loadTrainSet, skippedNote } from '../datasets';
 import { epochMetrics, formatAccuracy } from '../run-report';
 import { PAPER_ITERATIONS, PAPER_LR } from '../../train/schedule';
@@ -62,10 +64,15 @@ export const trainCommand: Command = {
     },
     ...maxPixelsOption,
     ...trainingOptions(TRAIN_DEFAULTS),
+    ...distributedOptions,
   },
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const config = readTrainingArgs(values, TRAIN_DEFAULTS);
+    const role = await launchOrJoin('train', values, positionals, this.options, config, out);
+    if ('exitCode' in role) return role.exitCode;
+    const { group } = role; // distributed: this process is one rank of the group's run
+    if (group && !group.isWriter) out = silentOutput(); // rank 0 prints; errors reach main
     const dataDir = requiredString(values, 'data');
     const lfwDir = stringArg(values, 'lfw');
     const pairs = stringArg(values, 'pairs');
@@ -74,18 +81,22 @@ export const trainCommand: Command = {
     }
     await checkOutFolder(config);
     const cacheDir = stringArg(values, 'cache') ?? path.join(config.out, 'cache');
+    // Rank 0 prepares (or checks) the image store first; the others then open it, and each rank
+    // gathers only its part of every batch from the shards.
+    if (group && !group.isWriter) await group.barrier();
     const train = await loadTrainSet(dataDir, config.arch, {
       landmarks: stringArg(values, 'landmarks'),
       cacheDir,
       skipBadImages: values['skip-bad-images'] === true,
       maxPixels: maxPixelsArg(values),
       onStoreEvent: storeProgress(out),
+      preparedElsewhere: group !== undefined && !group.isWriter,
     });
     const skipped = skippedNote(train.images, 'training images');
     if (skipped) out.note(skipped);
     out.line(`${train.images.n} training images of ${train.classes} identities from ${dataDir}`);
     const heldOut =
-      lfwDir && pairs
+      lfwDir && pairs && (!group || group.isWriter)
         ? await loadHeldOut(lfwDir, pairs, config.arch, {
             landmarks: stringArg(values, 'lfw-landmarks'),
             cacheDir,
@@ -94,6 +105,7 @@ export const trainCommand: Command = {
             onProgress: out.counter('decoding held-out images'),
           })
         : undefined;
+    if (group?.isWriter) await group.barrier();
     const evaluator = heldOut ? new LfwEvaluator(heldOut.images, heldOut.pairs) : undefined;
     const run = await runTraining({
       config,
@@ -101,8 +113,13 @@ export const trainCommand: Command = {
       classes: train.classes,
       evaluator,
       out,
+      group,
     }).finally(() => train.images.close());
     try {
+      if (group && !group.isWriter) {
+        await group.leave();
+        return 0; // rank 0 reports
+      }
       const final = run.history.evals.at(-1)?.result;
       const summary = {
         command: 'train',
@@ -123,6 +140,7 @@ export const trainCommand: Command = {
       if (final) out.line(`held-out accuracy ${formatAccuracy(final)}`);
       out.line(`model: ${run.history.lastCheckpoint?.modelPath ?? '(no out dir)'}`);
       out.line(`report: ${report.report}`);
+      await group?.leave();
       return 0;
     } finally {
       run.model.dispose();

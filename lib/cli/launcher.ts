@@ -1,0 +1,239 @@
+// `sphereface train --nproc N`: starts N workers (this same command, without --nproc) with
+// torchrun's variables set (RANK, WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), each with
+// its share of the cores as its thread count, and waits for them. Several machines: each runs
+// the same command with NNODES, NODE_RANK, MASTER_ADDR and MASTER_PORT set (torchrun's
+// --nnodes and --node-rank); machine k's workers are ranks k*N..k*N+N-1.
+//
+// Ctrl-C: the first is passed on to every worker, which all stop after the same step and write
+// a checkpoint; a second kills them. The workers are their own process group (the terminal's
+// Ctrl-C reaches the launcher alone, which passes it on once) and watch the launcher through an
+// IPC channel: if it dies, they exit.
+import { spawn, type ChildProcess } from 'node:child_process';
+import * as net from 'node:net';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import {
+  DEFAULT_DIST_TIMEOUT_MS,
+  DEFAULT_MASTER_ADDR,
+  distributedByEnv,
+} from '../dist/distributed-options';
+import { ProcessGroup } from '../dist/process-group';
+import { info } from '../info';
+import { integerArg, positiveArg } from './args';
+import { UsageError, type Options, type ParsedValues } from './command';
+import type { Output } from './output';
+import { checkOutFolder } from './training-run';
+import type { TrainingConfig } from './training-args';
+
+const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
+// How long workers get to exit by themselves once one has failed (they notice a lost rank
+// within their timeout), before the launcher kills them.
+const GRACE_MS = 30_000;
+
+/** The flags of distributed runs (`train`). */
+export const distributedOptions: Options = {
+  nproc: {
+    type: 'string',
+    value: 'N',
+    description:
+      'start N worker processes here, each training on its part of every batch ' +
+      '(distributed data-parallel; see the README for several machines)',
+    default: 1,
+  },
+  'dist-timeout': {
+    type: 'string',
+    value: 'S',
+    description:
+      'distributed: seconds a rank waits for the others (rendezvous, each all-reduce) ' +
+      'before it fails naming the rank lost',
+    default: DEFAULT_DIST_TIMEOUT_MS / 1000,
+  },
+};
+
+/**
+ * What this process is in a run: with `--nproc N` (N > 1), the launcher (the workers ran; their
+ * exit code); under WORLD_SIZE > 1, one rank (its group, joined); else the only process.
+ */
+export async function launchOrJoin(
+  command: string,
+  values: ParsedValues,
+  positionals: string[],
+  options: Options,
+  config: TrainingConfig,
+  out: Output,
+): Promise<{ exitCode: number } | { group?: ProcessGroup }> {
+  const nproc = integerArg(values, 'nproc', 1, 1);
+  const timeoutMs = Math.round(
+    1000 * positiveArg(values, 'dist-timeout', DEFAULT_DIST_TIMEOUT_MS / 1000),
+  );
+  if (nproc > 1) {
+    if (isWorker()) {
+      throw new UsageError(
+        `--nproc starts the workers itself, but this process is one already (RANK=${process.env.RANK})`,
+      );
+    }
+    await checkOutFolder(config); // once, before any worker starts
+    const request = { command, nproc, values, options, positionals, timeoutMs };
+    return { exitCode: await launchWorkers({ ...request, threads: config.threads }, out) };
+  }
+  if (!distributedByEnv()) return {};
+  exitWithLauncher();
+  return { group: await ProcessGroup.join({ timeoutMs }) };
+}
+
+export interface LaunchRequest {
+  command: string;
+  nproc: number;
+  /** The command's parsed options (re-emitted for the workers, less `nproc`). */
+  values: ParsedValues;
+  options: Options;
+  positionals: string[];
+  timeoutMs?: number;
+  threads?: number;
+}
+
+/** Whether this process is a worker some launcher (ours or torchrun) started. */
+export function isWorker(env: NodeJS.ProcessEnv = process.env): boolean {
+  return env.RANK !== undefined && env.RANK !== '';
+}
+
+/** The command line that gives `values` again, less the options named in `omit`. */
+export function argsOf(values: ParsedValues, options: Options, omit: string[]): string[] {
+  const args: string[] = [];
+  for (const [name, value] of Object.entries(values)) {
+    if (omit.includes(name) || value === undefined || value === false) continue;
+    if (options[name]?.type === 'boolean' || value === true) args.push(`--${name}`);
+    else for (const one of Array.isArray(value) ? value : [value]) args.push(`--${name}=${one}`);
+  }
+  return args;
+}
+
+function freePort(host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.once('error', reject);
+    server.listen(0, host, () => {
+      const { port } = server.address() as net.AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function nodeLayout(nproc: number, env: NodeJS.ProcessEnv) {
+  const nodes = env.NNODES ? Number(env.NNODES) : 1;
+  const node = env.NODE_RANK ? Number(env.NODE_RANK) : 0;
+  if (!Number.isInteger(nodes) || nodes < 1) {
+    throw new UsageError(`NNODES must be a positive integer, got '${env.NNODES}'`);
+  }
+  if (!Number.isInteger(node) || node < 0 || node >= nodes) {
+    throw new UsageError(`NODE_RANK must be an integer in 0..${nodes - 1}, got '${env.NODE_RANK}'`);
+  }
+  if (nodes > 1 && (!env.MASTER_ADDR || !env.MASTER_PORT)) {
+    throw new UsageError('with NNODES > 1, set MASTER_ADDR and MASTER_PORT (rank 0 machine)');
+  }
+  return { worldSize: nodes * nproc, firstRank: node * nproc };
+}
+
+/** Runs the workers to their end; resolves with the exit code the launcher should give. */
+export async function launchWorkers(request: LaunchRequest, out: Output): Promise<number> {
+  const env = process.env;
+  const { worldSize, firstRank } = nodeLayout(request.nproc, env);
+  const masterAddr = env.MASTER_ADDR || DEFAULT_MASTER_ADDR;
+  const masterPort = env.MASTER_PORT || String(await freePort(masterAddr));
+  const threads =
+    request.threads ?? Math.max(1, Math.floor(os.availableParallelism() / request.nproc));
+  // One GPU per rank (what NCCL needs): each worker sees only its own, unless the user chose.
+  const gpus = info().cuda.devices.length;
+  const oneGpuEach = gpus >= request.nproc && env.CUDA_VISIBLE_DEVICES === undefined;
+  const args = [
+    request.command,
+    ...request.positionals,
+    ...argsOf(request.values, request.options, ['nproc']),
+  ];
+  out.note(
+    `starting ${request.nproc} workers: ranks ${firstRank}..${firstRank + request.nproc - 1} ` +
+      `of ${worldSize}, rendezvous at ${masterAddr}:${masterPort}, ${threads} thread(s) each`,
+  );
+  const workers: { rank: number; child: ChildProcess; code?: number }[] = [];
+  for (let local = 0; local < request.nproc; local++) {
+    const rank = firstRank + local;
+    const child = spawn(process.execPath, [BIN, ...args], {
+      env: {
+        ...env,
+        RANK: String(rank),
+        WORLD_SIZE: String(worldSize),
+        LOCAL_RANK: String(local),
+        LOCAL_WORLD_SIZE: String(request.nproc),
+        MASTER_ADDR: masterAddr,
+        MASTER_PORT: masterPort,
+        SPHEREFACE_NUM_THREADS: String(threads),
+        ...(oneGpuEach ? { CUDA_VISIBLE_DEVICES: String(local) } : {}),
+      },
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      detached: true,
+    });
+    workers.push({ rank, child });
+  }
+
+  let interrupts = 0;
+  const killAll = () => {
+    for (const w of workers) if (w.code === undefined) w.child.kill('SIGKILL');
+  };
+  const onSigint = () => {
+    interrupts++;
+    if (interrupts === 1) {
+      out.note(
+        'interrupted: the workers stop after this step and write a checkpoint (Ctrl-C again to kill them)',
+      );
+      for (const w of workers) if (w.code === undefined) w.child.kill('SIGINT');
+    } else {
+      killAll();
+    }
+  };
+  const onSigterm = () => killAll();
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigterm);
+  let graceTimer: NodeJS.Timeout | undefined;
+  try {
+    let firstFailure: number | undefined;
+    await Promise.all(
+      workers.map(
+        (w) =>
+          new Promise<void>((resolve) => {
+            w.child.on('error', (error) => {
+              out.note(`rank ${w.rank}: could not start (${error.message})`);
+              w.code = 1;
+              resolve();
+            });
+            w.child.on('exit', (code, signal) => {
+              w.code = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
+              if (w.code !== 0) {
+                out.note(
+                  `rank ${w.rank} exited with ${signal ? `signal ${signal}` : `code ${code}`}`,
+                );
+                if (firstFailure === undefined) {
+                  firstFailure = w.code;
+                  const wait = (request.timeoutMs ?? DEFAULT_DIST_TIMEOUT_MS) + GRACE_MS;
+                  graceTimer = setTimeout(killAll, wait);
+                }
+              }
+              resolve();
+            });
+          }),
+      ),
+    );
+    if (interrupts > 1) return 130;
+    return firstFailure ?? 0;
+  } finally {
+    if (graceTimer) clearTimeout(graceTimer);
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigterm);
+  }
+}
+
+/** In a worker our launcher started: exit when the launcher is gone (the IPC channel closes). */
+export function exitWithLauncher(): void {
+  if (!process.channel) return;
+  process.channel.unref(); // the channel alone must not keep the worker alive
+  process.once('disconnect', () => process.exit(1));
+}

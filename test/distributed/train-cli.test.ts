@@ -1,0 +1,104 @@
+// `sphereface train` distributed, as users run it: --nproc 2 on a synthetic set (one set of
+// checkpoints and reports, then --resume), and workers started as torchrun does, one killed
+// mid-run: the other must exit non-zero, naming it, within its timeout.
+import { expect } from 'chai';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { listCheckpoints, readCheckpoint } from '../../lib/train/checkpoint';
+import { readMetrics } from '../../lib/train/metrics-log';
+import { sphereface, tempDir, tinyFaces } from '../cli/cli-helpers';
+import { freePort, requireGloo, startRanks } from './helpers';
+
+const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
+
+async function batchIterations(out: string): Promise<number[]> {
+  const metrics = await readMetrics(path.join(out, 'metrics.jsonl')).catch(() => []);
+  return metrics.flatMap((m) => (m.type === 'batch' ? [m.iteration as number] : []));
+}
+
+async function until(what: string, ms: number, ready: () => Promise<boolean>): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await ready())) {
+    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Every checkpoint folder complete and readable, and nothing else in the checkpoints folder. */
+async function expectWholeCheckpoints(out: string): Promise<number[]> {
+  const root = path.join(out, 'checkpoints');
+  const listed = await listCheckpoints(root);
+  expect(await fs.readdir(root)).to.have.members(listed.map((dir) => path.basename(dir)));
+  const iterations = [];
+  for (const dir of listed) iterations.push((await readCheckpoint(dir)).state.iteration);
+  return iterations;
+}
+
+describe('sphereface train, distributed', function () {
+  before(function () {
+    requireGloo(this);
+  });
+
+  it('--nproc 2 trains once, writes one set of checkpoints and reports, and resumes', async () => {
+    const faces = await tinyFaces();
+    const out = await tempDir();
+    const args = [
+      'train',
+      ...['--data', faces.trainDir, '--lfw', faces.lfwDir, '--pairs', faces.pairsFile],
+      ...['--arch', 'sphere-cnn4', '--batch-size', '8', '--lr', '0.01'],
+      ...['--checkpoint-every', '2it', '--out', out, '--nproc', '2', '--threads', '1'],
+    ];
+    const first = await sphereface([...args, '--iterations', '4']);
+    expect(first.code, first.stderr).to.equal(0);
+    expect(first.stderr).to.match(/starting 2 workers: ranks 0\.\.1 of 2/);
+    // Rank 0 alone prints and writes.
+    expect(first.stdout.match(/^model: /gm)).to.have.length(1);
+    expect(first.stdout.match(/held-out accuracy/g)).to.have.length(1);
+    expect(await batchIterations(out)).to.deep.equal([1, 2, 3, 4]);
+    expect(await expectWholeCheckpoints(out)).to.deep.equal([2, 4]);
+    const runIds = new Set<string>();
+    for (const dir of await listCheckpoints(path.join(out, 'checkpoints'))) {
+      runIds.add((await readCheckpoint(dir)).state.runId);
+    }
+    expect(runIds.size).to.equal(1);
+    await fs.access(path.join(out, 'report.md'));
+
+    const second = await sphereface([...args, '--iterations', '6', '--resume']);
+    expect(second.code, second.stderr).to.equal(0);
+    expect(second.stdout.match(/resuming from .* \(iteration 4\)/g)).to.have.length(1);
+    expect(await batchIterations(out)).to.deep.equal([1, 2, 3, 4, 5, 6]);
+    expect(await expectWholeCheckpoints(out)).to.deep.equal([2, 4, 6]);
+  });
+
+  for (const killed of [1, 0]) {
+    it(`makes the other worker exit non-zero naming rank ${killed} when it is killed mid-run`, async () => {
+      const faces = await tinyFaces();
+      const out = await tempDir();
+      const port = await freePort();
+      const ranks = startRanks(2, port, BIN, [
+        'train',
+        ...['--data', faces.trainDir, '--arch', 'sphere-cnn4', '--batch-size', '8'],
+        ...['--iterations', '1000', '--checkpoint-every', '3it', '--out', out],
+        ...['--dist-timeout', '3'],
+      ]);
+      try {
+        await until(
+          'the run to start',
+          90_000,
+          async () => (await batchIterations(out)).length >= 4,
+        );
+        ranks[killed].child.kill('SIGKILL');
+        const killedAt = performance.now();
+        const survivor = ranks[1 - killed];
+        const code = await survivor.exited;
+        expect(code, survivor.stderr).to.equal(1);
+        expect(survivor.stderr).to.match(new RegExp(`rank ${1 - killed}: lost rank ${killed}`));
+        // Within the timeout (3 s of silence) and what the loaded machine adds.
+        expect(performance.now() - killedAt).to.be.below(30_000);
+        await expectWholeCheckpoints(out);
+      } finally {
+        for (const r of ranks) r.child.kill('SIGKILL');
+      }
+    });
+  }
+});
