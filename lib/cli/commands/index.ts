@@ -3,7 +3,9 @@ import { benchCommand } from './bench-command';
 import { demoCommand } from './demo-command';
 import { embedCommand } from './embed-command';
 import { evalCommand } from './eval-command';
+import { exportCommand } from './export-command';
 import { galleryCommand } from './gallery-command';
+import { importCommand } from './import-command';
 import { infoCommand } from './info-command';
 import { synthCommand } from './synth-command';
 import { trainCommand } from './train-command';
@@ -16,6 +18,8 @@ export const commands: Command[] = [
   embedCommand,
   verifyCommand,
   galleryCommand,
+  exportCommand,
+  importCommand,
   synthCommand,
   benchCommand,
   infoCommand,
