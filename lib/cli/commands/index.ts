@@ -7,6 +7,7 @@ import { exportCommand } from './export-command';
 import { galleryCommand } from './gallery-command';
 import { importCommand } from './import-command';
 import { infoCommand } from './info-command';
+import { prepareCommand } from './prepare-command';
 import { synthCommand } from './synth-command';
 import { trainCommand } from './train-command';
 import { verifyCommand } from './verify-command';
@@ -14,6 +15,7 @@ import { verifyCommand } from './verify-command';
 /** Every `sphereface` command, in the order `--help` lists them. */
 export const commands: Command[] = [
   trainCommand,
+  prepareCommand,
   evalCommand,
   embedCommand,
   verifyCommand,
