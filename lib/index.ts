@@ -11,13 +11,16 @@ export type { MarginSoftmaxInput, MarginSoftmaxResult } from './ops/margin-softm
 export type { MarginHead } from './ops/margin-head';
 
 // Models
-export { Model, createModel, loadModel, liveModelCount } from './models/model';
+export { Model, createModel, loadModel, importStateDict, liveModelCount } from './models/model';
 export type {
   LoadModelOptions,
   ModelStepInput,
   ModelStepResult,
+  SaveModelOptions,
   StepTimings,
 } from './models/model';
+export type { ImportStateDictOptions } from './models/state-dict';
+export type { StoredThreshold } from './models/threshold';
 export { ARCHS, inputSizeOf } from './models/archs';
 export type {
   Arch,

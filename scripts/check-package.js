@@ -64,6 +64,7 @@ check(
   'no tests, benches, testing hooks or source maps in the tarball',
 );
 check(files.includes('LICENSE') && files.includes('cmake/find_libtorch.cmake'), 'LICENSE, cmake/');
+check(files.includes('python/sphereface_torch.py'), 'the PyTorch reference definition');
 check(
   files.includes(`prebuilds/${process.platform}-${process.arch}/node.napi.node`),
   'a prebuilt addon for this platform',

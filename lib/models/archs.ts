@@ -2,12 +2,16 @@
 // by its name, and a test checks that it builds exactly these).
 import { describeReceived } from '../util/describe-received';
 
-/** Every architecture `createModel` builds. */
+/**
+ * Every architecture `createModel` builds. sphere20a is sphere20 with a bias in every residual
+ * conv, as clcarwin/sphereface_pytorch builds it (importStateDict reads its weights).
+ */
 export const ARCHS = [
   'sphere-cnn4',
   'sphere4',
   'sphere10',
   'sphere20',
+  'sphere20a',
   'sphere36',
   'sphere64',
 ] as const;

@@ -13,6 +13,8 @@ export interface FileEmbedder extends Embedder {
   readonly inputSize: { height: number; width: number };
   /** A verification threshold stored with the model, used when verify() is given none. */
   readonly threshold?: number;
+  /** How the stored threshold was found. */
+  readonly thresholdProtocol?: string;
 }
 
 export interface EmbedFilesOptions extends FaceLocations {
@@ -115,6 +117,10 @@ export interface Verdict {
   /** similarity > threshold (the evaluator's rule). */
   same: boolean;
   threshold: number;
+  /** Where the threshold came from: the options, or the one stored with the model. */
+  thresholdSource: 'given' | 'stored';
+  /** For a stored threshold: the protocol that found it. */
+  protocol?: string;
 }
 
 export async function verify(
@@ -125,12 +131,22 @@ export async function verify(
     threshold?: number;
   } = {},
 ): Promise<Verdict> {
-  const threshold = options.threshold ?? model.threshold;
+  const given = options.threshold !== undefined;
+  const threshold = given ? options.threshold : model.threshold;
   if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {
     throw new Error(
       'Expected a finite number for threshold: pass { threshold } (e.g. the mean threshold an evaluation reported) or use a model with a stored one',
     );
   }
+  // A stored threshold was found on concatenated image + mirror features (eval --save-threshold).
+  if (!given && (options.flip ?? 'concat') !== 'concat') {
+    throw new Error(
+      `the stored threshold applies to flip 'concat' features, not '${options.flip}': pass { threshold }`,
+    );
+  }
   const similarity = await fileSimilarity(model, a, b, options);
-  return { similarity, same: similarity > threshold, threshold };
+  const source = given
+    ? { thresholdSource: 'given' as const }
+    : { thresholdSource: 'stored' as const, protocol: model.thresholdProtocol };
+  return { similarity, same: similarity > threshold, threshold, ...source };
 }

@@ -7,6 +7,9 @@ import { inputSizeOf } from './archs';
 import { EMBEDDING_DIM } from './defaults';
 import { embedFiles, verify } from './face-files';
 import type { EmbedFilesOptions, FileEmbeddings, Verdict } from './face-files';
+import { readStateDictFile } from '../data/formats/torch-file';
+import { classesInStateDict, matchStateDict, type ImportStateDictOptions } from './state-dict';
+import { expectThreshold, type StoredThreshold } from './threshold';
 import type {
   NativeModelDescription,
   NativeModelHandle,
@@ -57,6 +60,14 @@ export interface LoadModelOptions {
   arch?: Arch; // when given, a file holding another arch is an error
 }
 
+export interface SaveModelOptions {
+  /**
+   * Leave out the optimiser state (SGD momentum): about half the size, enough to embed, verify
+   * and evaluate. Training a model loaded from such a file starts its momentum from zero.
+   */
+  weightsOnly?: boolean;
+}
+
 /**
  * A face-recognition model. Calls on one model run one after another, in call order, on the
  * model's own native thread: overlapping `trainStep`/`embed`/`save` calls are queued, never raced.
@@ -71,9 +82,8 @@ export class Model implements FaceModel {
   /** Preprocessing: (x - mean) / std on the uint8 pixels. */
   readonly mean: number;
   readonly std: number;
-  /** The same/different threshold `verify` uses when given none (e.g. an evaluation's). */
-  threshold: number | undefined = undefined;
   #handle: NativeModelHandle | null;
+  #threshold: StoredThreshold | undefined;
 
   private constructor(handle: NativeModelHandle, description: NativeModelDescription) {
     this.#handle = handle;
@@ -85,6 +95,7 @@ export class Model implements FaceModel {
     this.inputSize = inputSizeOf(this.arch);
     this.mean = description.mean;
     this.std = description.std;
+    this.#threshold = description.threshold;
   }
 
   /** Builds and initialises a model (see README: initialisation). */
@@ -105,6 +116,37 @@ export class Model implements FaceModel {
     return Model.settle(handle, handle.load(path, device, arch));
   }
 
+  /**
+   * A model with the weights of a PyTorch state_dict file (torch.save's zip format): one that
+   * `exportStateDict` or the reference definitions in python/sphereface_torch.py wrote, or
+   * clcarwin/sphereface_pytorch's sphere20a (with `arch: 'sphere20a'`). See README: PyTorch.
+   */
+  static async importStateDict(path: string, options: ImportStateDictOptions): Promise<Model> {
+    if (typeof path !== 'string' || path.length === 0) {
+      throw new TypeError(`Expected a file path for path but received ${String(path)}`);
+    }
+    const arch = expectArch(options?.arch);
+    const tensors = await readStateDictFile(path);
+    const model = await Model.create({
+      ...options,
+      arch,
+      classes: options.classes ?? classesInStateDict(tensors, arch, path),
+      head: options.head ?? { kind: 'sphere', m: 4 },
+    });
+    try {
+      const weights = matchStateDict(tensors, model.handle.weightShapes(), arch, path);
+      await model.handle.setWeights(
+        weights.map((w) => w.name),
+        weights.map((w) => w.data),
+        path,
+      );
+      return model;
+    } catch (error) {
+      model.dispose();
+      throw error;
+    }
+  }
+
   private static async settle(
     handle: NativeModelHandle,
     ready: Promise<NativeModelDescription>,
@@ -120,6 +162,24 @@ export class Model implements FaceModel {
   private get handle(): NativeModelHandle {
     if (!this.#handle) throw new Error('model is disposed');
     return this.#handle;
+  }
+
+  /** The same/different threshold `verify` uses when given none, as stored with the model. */
+  get threshold(): number | undefined {
+    return this.#threshold?.value;
+  }
+
+  /** How the stored threshold was found (the evaluation's protocol and data). */
+  get thresholdProtocol(): string | undefined {
+    return this.#threshold?.protocol;
+  }
+
+  /**
+   * Keeps a verification threshold (cosine of 'concat' features, as `verify` compares them) and
+   * the protocol that found it with the model; `save` writes both into the model file.
+   */
+  setThreshold(value: number, protocol: string): void {
+    this.#threshold = expectThreshold(value, protocol);
   }
 
   /** SGD steps taken so far (saved with the model). */
@@ -189,12 +249,28 @@ export class Model implements FaceModel {
     return verify(this, a, b, options);
   }
 
-  /** Writes arch, head, weights and optimiser state to `path` (temp file + rename). */
-  async save(path: string): Promise<void> {
-    if (typeof path !== 'string' || path.length === 0) {
-      throw new TypeError(`Expected a file path for path but received ${String(path)}`);
+  /**
+   * Writes arch, head, weights, optimiser state (unless `weightsOnly`) and the stored threshold to
+   * `path` (temp file + rename).
+   */
+  async save(path: string, options: SaveModelOptions = {}): Promise<void> {
+    expectPath(path, 'path');
+    const weightsOnly = options.weightsOnly ?? false;
+    if (typeof weightsOnly !== 'boolean') {
+      throw new TypeError(`Expected a boolean for weightsOnly but received ${String(weightsOnly)}`);
     }
-    await replaceAtomically(path, (temp) => this.handle.save(temp));
+    const threshold = this.#threshold ?? null;
+    await replaceAtomically(path, (temp) => this.handle.save(temp, weightsOnly, threshold));
+  }
+
+  /**
+   * Writes the net's and the head's weights as a PyTorch state_dict file that torch.load reads
+   * (zip format): float32 tensors in the net's layer order, named as python/sphereface_torch.py
+   * names them (temp file + rename).
+   */
+  async exportStateDict(path: string): Promise<void> {
+    expectPath(path, 'path');
+    await replaceAtomically(path, (temp) => this.handle.exportStateDict(temp));
   }
 
   /** Frees the native memory now. Throws while calls are still running; a no-op when disposed. */
@@ -208,6 +284,17 @@ export class Model implements FaceModel {
 /** `new` for models: `await createModel({ arch: 'sphere20', classes, head: { kind: 'sphere', m: 4 } })`. */
 export function createModel(options: ModelOptions): Promise<Model> {
   return Model.create(options);
+}
+
+/** A model with the weights of a PyTorch state_dict file (see Model.importStateDict). */
+export function importStateDict(path: string, options: ImportStateDictOptions): Promise<Model> {
+  return Model.importStateDict(path, options);
+}
+
+function expectPath(path: unknown, name: string): void {
+  if (typeof path !== 'string' || path.length === 0) {
+    throw new TypeError(`Expected a file path for ${name} but received ${String(path)}`);
+  }
 }
 
 /** Reads a model file written by `model.save`. */

@@ -15,6 +15,12 @@ export interface NativeModelConfig {
   std: number;
 }
 
+/** A verification threshold kept in a model file, with the protocol that found it. */
+export interface NativeThreshold {
+  value: number;
+  protocol: string;
+}
+
 export interface NativeModelDescription {
   arch: string;
   classes: number;
@@ -23,6 +29,14 @@ export interface NativeModelDescription {
   mean: number;
   std: number;
   steps: number;
+  /** The threshold stored in the file (load only; absent when it has none). */
+  threshold?: NativeThreshold;
+}
+
+/** A weight's name (as in the exported state_dict) and shape, in the net's layer order. */
+export interface NativeWeightShape {
+  name: string;
+  shape: number[];
 }
 
 export interface NativeStepOptions {
@@ -72,7 +86,13 @@ export interface NativeModelHandle {
   ): Promise<NativeStepResult>;
   /** Joins a NativeProcessGroup's run (rank 0's weights replace these). */
   joinGroup(group: NativeProcessGroupHandle, bucketBytes: number, overlap: boolean): Promise<void>;
-  save(path: string): Promise<void>;
+  /** Writes a new model file; without optimiser state when `weightsOnly`. */
+  save(path: string, weightsOnly: boolean, threshold: NativeThreshold | null): Promise<void>;
+  /** Writes a new file torch.load reads: a dict of the net's and the head's float32 weights. */
+  exportStateDict(path: string): Promise<void>;
+  weightShapes(): NativeWeightShape[];
+  /** Replaces the named weights (each a row-major float32 array); clears the momentum buffers. */
+  setWeights(names: string[], data: Float32Array[], source: string): Promise<void>;
   inFlight(): number;
   dispose(): void;
 }

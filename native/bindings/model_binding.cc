@@ -1,7 +1,8 @@
 // NativeModel: the wrapped training state (native/train/) with its own job queue (a thread).
 //   new NativeModel()                                   [sync]  an empty handle
 //   initialise(config) -> Promise<description>          [async] builds and initialises the net
-//   load(path, device, expectedArch) -> Promise<description> [async] reads a model file
+//   load(path, device, expectedArch) -> Promise<description> [async] reads a model file; the
+//     description has the file's `threshold` {value, protocol} when it stores one
 //   describe() -> description                           [sync]
 //   parameterCount(withHead), macsPerImage()            [sync]
 //   embed(images, n, flip | null) -> Promise<Float32Array>       [async]
@@ -9,7 +10,10 @@
 //     has per-phase `timings` only when options.timings asked for them
 //   joinGroup(group, bucketBytes, overlap) -> Promise<void> [async] joins a NativeProcessGroup's
 //     run: rank 0's weights replace these, and later steps average the gradients over the ranks
-//   save(path) -> Promise<void>                         [async]
+//   save(path, weightsOnly, threshold | null) -> Promise<void>  [async] threshold {value, protocol}
+//   exportStateDict(path) -> Promise<void>              [async] a PyTorch state_dict file
+//   weightShapes() -> [{name, shape}]                   [sync]  the weights, in layer order
+//   setWeights(names, arrays, source) -> Promise<void>  [async] replaces those weights
 //   inFlight() -> number; dispose()                     [sync]; dispose throws while calls run
 //   liveModelCount() (module function)                  [sync] handles not yet disposed
 // Every option is required (lib/models passes them all). Errors keep their kind when a call
@@ -27,6 +31,7 @@
 #include "common/job_queue.h"
 #include "common/typed_arrays.h"
 #include "train/model_file.h"
+#include "train/state_dict_export.h"
 #include "train/training_state.h"
 
 namespace sphereface {
@@ -75,6 +80,9 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
                         InstanceMethod<&NativeModel::TrainStep>("trainStep"),
                         InstanceMethod<&NativeModel::JoinGroup>("joinGroup"),
                         InstanceMethod<&NativeModel::Save>("save"),
+                        InstanceMethod<&NativeModel::ExportStateDict>("exportStateDict"),
+                        InstanceMethod<&NativeModel::WeightShapes>("weightShapes"),
+                        InstanceMethod<&NativeModel::SetWeights>("setWeights"),
                         InstanceMethod<&NativeModel::InFlight>("inFlight"),
                         InstanceMethod<&NativeModel::Dispose>("dispose")});
   }
@@ -103,14 +111,20 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
   }
 
   // Builds the state on the worker, and installs it on the JS thread when the job settles.
-  Napi::Value Submit(const Napi::CallbackInfo& info,
-                     std::function<std::unique_ptr<TrainingState>()> build) {
-    auto holder = std::make_shared<std::unique_ptr<TrainingState>>();
+  Napi::Value Submit(const Napi::CallbackInfo& info, std::function<LoadedModel()> build) {
+    auto holder = std::make_shared<LoadedModel>();
     return queue_->Submit(
         info.Env(), [holder, build] { *holder = build(); },
         [this, holder](Napi::Env env) {
-          state_ = std::shared_ptr<TrainingState>(std::move(*holder));
-          return DescribeState(env);
+          state_ = std::shared_ptr<TrainingState>(std::move(holder->state));
+          Napi::Object description = DescribeState(env);
+          if (holder->threshold) {
+            Napi::Object threshold = Napi::Object::New(env);
+            threshold.Set("value", holder->threshold->value);
+            threshold.Set("protocol", holder->threshold->protocol);
+            description.Set("threshold", threshold);
+          }
+          return description;
         },
         {info.This()});
   }
@@ -134,7 +148,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     const auto seed = static_cast<uint64_t>(seed_value);
     return Submit(info, [config, device, seed] {
       TORCH_CHECK_TYPE(IsArch(config.arch), "unknown arch '", config.arch, "'");
-      return std::make_unique<TrainingState>(config, ResolveDevice(device), seed);
+      return LoadedModel{std::make_unique<TrainingState>(config, ResolveDevice(device), seed), {}};
     });
   }
 
@@ -149,7 +163,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     });
   }
 
-  Napi::Value DescribeState(Napi::Env env) {
+  Napi::Object DescribeState(Napi::Env env) {
     const ModelConfig& config = state_->config();
     Napi::Object head = Napi::Object::New(env);
     head.Set("kind", KindName(config.head.kind));
@@ -267,9 +281,72 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     Napi::Env env = info.Env();
     CheckUsable(env);
     const std::string path = info[0].As<Napi::String>().Utf8Value();
+    SaveOptions options;
+    options.weights_only = info[1].ToBoolean();
+    if (info[2].IsObject()) {
+      Napi::Object threshold = info[2].As<Napi::Object>();
+      options.threshold = VerificationThreshold{RequireNumber(threshold, "value"),
+                                                RequireString(threshold, "protocol")};
+    }
     auto state = state_;
     return queue_->Submit(
-        env, [state, path] { WriteModelFile(path, *state); },
+        env, [state, path, options] { WriteModelFile(path, *state, options); },
+        [](Napi::Env env) -> Napi::Value { return env.Undefined(); }, {info.This()});
+  }
+
+  Napi::Value ExportStateDict(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckUsable(env);
+    const std::string path = info[0].As<Napi::String>().Utf8Value();
+    auto state = state_;
+    return queue_->Submit(
+        env, [state, path] { WriteStateDict(path, *state); },
+        [](Napi::Env env) -> Napi::Value { return env.Undefined(); }, {info.This()});
+  }
+
+  // Names and shapes only: read on the JS thread, as ParameterCount does.
+  Napi::Value WeightShapes(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckUsable(env);
+    std::vector<std::pair<std::string, std::vector<int64_t>>> shapes = state_->WeightShapes();
+    Napi::Array out = Napi::Array::New(env, shapes.size());
+    for (size_t i = 0; i < shapes.size(); ++i) {
+      Napi::Array shape = Napi::Array::New(env, shapes[i].second.size());
+      for (size_t d = 0; d < shapes[i].second.size(); ++d) {
+        shape.Set(d, static_cast<double>(shapes[i].second[d]));
+      }
+      Napi::Object entry = Napi::Object::New(env);
+      entry.Set("name", shapes[i].first);
+      entry.Set("shape", shape);
+      out.Set(i, entry);
+    }
+    return out;
+  }
+
+  Napi::Value SetWeights(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    CheckUsable(env);
+    Napi::Array names = info[0].As<Napi::Array>();
+    Napi::Array arrays = info[1].As<Napi::Array>();
+    const std::string source = info[2].As<Napi::String>().Utf8Value();
+    if (names.Length() != arrays.Length()) {
+      throw Napi::RangeError::New(env, "setWeights: names and arrays differ in length");
+    }
+    // Copied here, on the JS thread; shaped like the model's weight of that name on the worker.
+    auto weights = std::make_shared<std::vector<std::pair<std::string, std::vector<float>>>>();
+    for (uint32_t i = 0; i < names.Length(); ++i) {
+      Napi::Value array = arrays.Get(i);
+      if (!array.IsTypedArray() ||
+          array.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array) {
+        throw Napi::TypeError::New(env, "setWeights: expected Float32Arrays");
+      }
+      Napi::Float32Array data = array.As<Napi::Float32Array>();
+      weights->emplace_back(names.Get(i).As<Napi::String>().Utf8Value(),
+                            std::vector<float>(data.Data(), data.Data() + data.ElementLength()));
+    }
+    auto state = state_;
+    return queue_->Submit(
+        env, [state, weights, source] { state->SetWeights(*weights, source); },
         [](Napi::Env env) -> Napi::Value { return env.Undefined(); }, {info.This()});
   }
 

@@ -8,8 +8,8 @@
 namespace sphereface {
 
 const std::vector<std::string>& ArchNames() {
-  static const std::vector<std::string> names = {"sphere-cnn4", "sphere4",  "sphere10",
-                                                 "sphere20",    "sphere36", "sphere64"};
+  static const std::vector<std::string> names = {"sphere-cnn4", "sphere4",  "sphere10", "sphere20",
+                                                 "sphere20a",   "sphere36", "sphere64"};
   return names;
 }
 
@@ -34,6 +34,8 @@ std::shared_ptr<FaceNet> MakeFaceNet(const std::string& arch, at::Generator gene
     return std::make_shared<SphereNet>(std::array<int, 4>{0, 1, 2, 0}, generator);
   if (arch == "sphere20")
     return std::make_shared<SphereNet>(std::array<int, 4>{1, 2, 4, 1}, generator);
+  if (arch == "sphere20a")
+    return std::make_shared<SphereNet>(std::array<int, 4>{1, 2, 4, 1}, generator, true);
   if (arch == "sphere36")
     return std::make_shared<SphereNet>(std::array<int, 4>{2, 4, 8, 2}, generator);
   if (arch == "sphere64")

@@ -24,8 +24,8 @@ struct InputSize {
 
 constexpr int64_t kEmbeddingDim = 512;
 
-// The architecture names TypeScript passes: sphere-cnn4, sphere4, sphere10, sphere20, sphere36,
-// sphere64.
+// The architecture names TypeScript passes: sphere-cnn4, sphere4, sphere10, sphere20, sphere20a,
+// sphere36, sphere64.
 const std::vector<std::string>& ArchNames();
 bool IsArch(const std::string& arch);
 InputSize InputSizeOf(const std::string& arch);

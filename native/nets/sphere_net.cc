@@ -18,9 +18,9 @@ torch::nn::PReLU MakePrelu(int64_t channels) {
 }
 }  // namespace
 
-ResidualUnit::ResidualUnit(int64_t channels, at::Generator& generator) {
+ResidualUnit::ResidualUnit(int64_t channels, bool bias, at::Generator& generator) : bias_(bias) {
   torch::NoGradGuard no_grad;
-  auto options = torch::nn::Conv2dOptions(channels, channels, 3).padding(1).bias(false);
+  auto options = torch::nn::Conv2dOptions(channels, channels, 3).padding(1).bias(bias);
   conv1_ = register_module("conv1", torch::nn::Conv2d(options));
   prelu1_ = register_module("prelu1", MakePrelu(channels));
   conv2_ = register_module("conv2", torch::nn::Conv2d(options));
@@ -29,15 +29,24 @@ ResidualUnit::ResidualUnit(int64_t channels, at::Generator& generator) {
   // the deep variants train from scratch with the original's learning rate.
   conv1_->weight.normal_(0, kResidualStd, generator);
   conv2_->weight.normal_(0, kResidualStd, generator);
+  if (bias) {
+    conv1_->bias.zero_();
+    conv2_->bias.zero_();
+  }
 }
 
 torch::Tensor ResidualUnit::forward(const torch::Tensor& x) {
-  torch::Tensor branch = Prelu(Conv3x3(x, conv1_->weight), prelu1_->weight);
-  branch = Prelu(Conv3x3(branch, conv2_->weight), prelu2_->weight);
+  auto conv = [this](const torch::Tensor& input, const torch::nn::Conv2d& layer) {
+    torch::Tensor y = Conv3x3(input, layer->weight);
+    return bias_ ? y + layer->bias.view({1, -1, 1, 1}) : y;
+  };
+  torch::Tensor branch = Prelu(conv(x, conv1_), prelu1_->weight);
+  branch = Prelu(conv(branch, conv2_), prelu2_->weight);
   return branch.add_(x);
 }
 
-SphereNet::SphereNet(const std::array<int, 4>& units, at::Generator generator) : units_(units) {
+SphereNet::SphereNet(const std::array<int, 4>& units, at::Generator generator, bool residual_bias)
+    : units_(units) {
   torch::NoGradGuard no_grad;
   for (int stage = 0; stage < 4; ++stage) {
     const std::string id = std::to_string(stage + 1);
@@ -53,9 +62,9 @@ SphereNet::SphereNet(const std::array<int, 4>& units, at::Generator generator) :
     downsample_prelu_.push_back(register_module("prelu" + id, MakePrelu(kChannels[stage + 1])));
     std::vector<std::shared_ptr<ResidualUnit>> stage_units;
     for (int u = 0; u < units[stage]; ++u) {
-      stage_units.push_back(
-          register_module("stage" + id + "_unit" + std::to_string(u + 1),
-                          std::make_shared<ResidualUnit>(kChannels[stage + 1], generator)));
+      stage_units.push_back(register_module(
+          "stage" + id + "_unit" + std::to_string(u + 1),
+          std::make_shared<ResidualUnit>(kChannels[stage + 1], residual_bias, generator)));
     }
     stages_.push_back(std::move(stage_units));
   }

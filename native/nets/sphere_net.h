@@ -3,7 +3,8 @@
 // padding 1) and PReLU, then residual units of two bias-free 3x3 convs each followed by PReLU,
 // with an identity shortcut; fc 512*7*6 -> 512 without activation.
 // Units per stage: sphere4 (0,0,0,0), sphere10 (0,1,2,0), sphere20 (1,2,4,1),
-// sphere36 (2,4,8,2), sphere64 (3,8,16,3).
+// sphere36 (2,4,8,2), sphere64 (3,8,16,3). sphere20a is sphere20 with a bias in every residual
+// conv, as the public PyTorch port (clcarwin/sphereface_pytorch) builds it.
 // Initialisation as the original prototxt: Xavier (Caffe's fan-in form) for the stride-2 convs
 // and fc, Gaussian std 0.01 for the residual convs, biases 0, PReLU slopes 0.25.
 #pragma once
@@ -16,17 +17,18 @@ namespace sphereface {
 
 class ResidualUnit : public torch::nn::Module {
  public:
-  ResidualUnit(int64_t channels, at::Generator& generator);
+  ResidualUnit(int64_t channels, bool bias, at::Generator& generator);
   torch::Tensor forward(const torch::Tensor& x);
 
  private:
+  bool bias_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::PReLU prelu1_{nullptr}, prelu2_{nullptr};
 };
 
 class SphereNet : public FaceNet {
  public:
-  SphereNet(const std::array<int, 4>& units, at::Generator generator);
+  SphereNet(const std::array<int, 4>& units, at::Generator generator, bool residual_bias = false);
   torch::Tensor forward(torch::Tensor images) override;
   int64_t MacsPerImage() const override;
 

@@ -5,8 +5,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstdio>
+#include <cmath>
 #include <cstring>
+
+#include "common/new_file.h"
 
 namespace sphereface {
 
@@ -14,6 +16,7 @@ namespace {
 
 constexpr char kMagic[8] = {'S', 'P', 'H', 'F', 'A', 'C', 'E', '\x01'};
 constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kThresholdSection = 1;
 
 uint64_t Fnv1a(const char* data, size_t size) {
   uint64_t hash = 1469598103934665603ull;
@@ -79,16 +82,6 @@ class Reader {
   std::string path_;
 };
 
-void WriteAll(int fd, const std::vector<char>& data, const std::string& path) {
-  size_t done = 0;
-  while (done < data.size()) {
-    ssize_t wrote = ::write(fd, data.data() + done, data.size() - done);
-    if (wrote < 0 && errno == EINTR) continue;
-    TORCH_CHECK(wrote > 0, "cannot write ", path, ": ", std::strerror(errno));
-    done += static_cast<size_t>(wrote);
-  }
-}
-
 struct StoredTensor {
   std::string name;
   std::vector<int64_t> sizes;
@@ -134,7 +127,8 @@ std::vector<char> ReadRegularFile(const std::string& path) {
 
 }  // namespace
 
-void WriteModelFile(const std::string& path, const TrainingState& state) {
+void WriteModelFile(const std::string& path, const TrainingState& state,
+                    const SaveOptions& options) {
   const ModelConfig& config = state.config();
   Writer out;
   out.Bytes(kMagic, sizeof(kMagic));
@@ -148,7 +142,11 @@ void WriteModelFile(const std::string& path, const TrainingState& state) {
   out.Put<double>(config.normalisation.mean);
   out.Put<double>(config.normalisation.std);
   out.Put<int64_t>(state.steps());
-  NamedTensors tensors = state.State();
+  NamedTensors tensors;
+  for (auto& [name, tensor] : state.State()) {
+    if (options.weights_only && name.rfind("momentum.", 0) == 0) continue;
+    tensors.emplace_back(name, std::move(tensor));
+  }
   out.Put<uint32_t>(static_cast<uint32_t>(tensors.size()));
   for (const auto& [name, tensor] : tensors) {
     out.String(name);
@@ -157,26 +155,19 @@ void WriteModelFile(const std::string& path, const TrainingState& state) {
     torch::Tensor data = tensor.to(torch::kFloat32).contiguous();
     out.Bytes(data.data_ptr<float>(), data.numel() * sizeof(float));
   }
-  out.Put<uint64_t>(Fnv1a(out.buffer().data(), out.buffer().size()));
-
-  // A new file (never an existing one), written whole and synced: the caller gives a fresh
-  // temporary path and renames it into place (lib/util/atomic-write.ts), so a reader or a crash
-  // sees the old model file or the complete new one.
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0644);
-  TORCH_CHECK(fd >= 0, "cannot write ", path, ": ", std::strerror(errno));
-  try {
-    WriteAll(fd, out.buffer(), path);
-    TORCH_CHECK(::fsync(fd) == 0, "cannot write ", path, ": ", std::strerror(errno));
-  } catch (...) {
-    ::close(fd);
-    std::remove(path.c_str());
-    throw;
+  if (options.threshold) {
+    const VerificationThreshold& threshold = *options.threshold;
+    out.Put<uint32_t>(kThresholdSection);
+    out.Put<uint64_t>(sizeof(double) + sizeof(uint32_t) + threshold.protocol.size());
+    out.Put<double>(threshold.value);
+    out.String(threshold.protocol);
   }
-  TORCH_CHECK(::close(fd) == 0, "cannot write ", path, ": ", std::strerror(errno));
+  out.Put<uint64_t>(Fnv1a(out.buffer().data(), out.buffer().size()));
+  WriteNewFile(path, out.buffer());
 }
 
-std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Device device,
-                                             const std::string& expected_arch) {
+LoadedModel ReadModelFile(const std::string& path, torch::Device device,
+                          const std::string& expected_arch) {
   const std::vector<char> data = ReadRegularFile(path);
   TORCH_CHECK(
       data.size() >= sizeof(kMagic) && std::memcmp(data.data(), kMagic, sizeof(kMagic)) == 0, path,
@@ -230,6 +221,28 @@ std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Dev
     tensor.offset = in.Skip(numel * sizeof(float));
     stored.push_back(std::move(tensor));
   }
+  LoadedModel loaded;
+  while (in.remaining() >= sizeof(uint32_t) + sizeof(uint64_t)) {
+    const uint32_t tag = in.Get<uint32_t>();
+    const uint64_t length = in.Get<uint64_t>();
+    TORCH_CHECK(length <= in.remaining(), path, ": is truncated or corrupted (section ", tag,
+                " of ", length, " bytes, ", in.remaining(), " left)");
+    if (tag == kThresholdSection) {
+      // f64 value, then the protocol as a string that fills the rest of the section.
+      constexpr uint64_t kFixed = sizeof(double) + sizeof(uint32_t);
+      TORCH_CHECK(length >= kFixed, path, ": is corrupted (its threshold section)");
+      VerificationThreshold threshold;
+      threshold.value = in.Get<double>();
+      const uint32_t size = in.Get<uint32_t>();
+      TORCH_CHECK(size == length - kFixed && std::isfinite(threshold.value), path,
+                  ": is corrupted (its threshold section)");
+      threshold.protocol.resize(size);
+      in.Bytes(threshold.protocol.data(), size);
+      loaded.threshold = std::move(threshold);
+    } else {
+      in.Skip(length);
+    }
+  }
   TORCH_CHECK(in.offset() == body && data.size() >= body + 8, path,
               ": is truncated or has trailing bytes");
   uint64_t checksum;
@@ -257,9 +270,9 @@ std::unique_ptr<TrainingState> ReadModelFile(const std::string& path, torch::Dev
     tensors.emplace_back(tensor.name, std::move(copy));
   }
   // The fresh init is overwritten at once: its seed is irrelevant and the global RNG unused.
-  auto state = std::make_unique<TrainingState>(config, device, 0);
-  state->LoadState(tensors, steps, path);
-  return state;
+  loaded.state = std::make_unique<TrainingState>(config, device, 0);
+  loaded.state->LoadState(tensors, steps, path);
+  return loaded;
 }
 
 }  // namespace sphereface

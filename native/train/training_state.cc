@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 #include <cstdlib>
@@ -257,6 +258,49 @@ void TrainingState::LoadState(const NamedTensors& state, int64_t steps, const st
     TORCH_CHECK(seen[i], source, ": tensor '", params[i].first, "' is missing");
   }
   steps_ = steps;
+}
+
+NamedTensors TrainingState::Weights() const {
+  NamedTensors weights;
+  for (const auto& item : net_->named_parameters())
+    weights.emplace_back(item.key(), item.value().detach().to(torch::kCPU).contiguous());
+  weights.emplace_back("head.weight", head_weight_.detach().to(torch::kCPU).contiguous());
+  return weights;
+}
+
+std::vector<std::pair<std::string, std::vector<int64_t>>> TrainingState::WeightShapes() const {
+  std::vector<std::pair<std::string, std::vector<int64_t>>> shapes;
+  for (const auto& item : net_->named_parameters())
+    shapes.emplace_back(item.key(), item.value().sizes().vec());
+  shapes.emplace_back("head.weight", head_weight_.sizes().vec());
+  return shapes;
+}
+
+void TrainingState::SetWeights(
+    const std::vector<std::pair<std::string, std::vector<float>>>& weights,
+    const std::string& source) {
+  torch::NoGradGuard no_grad;
+  const auto params = Parameters();
+  // Every weight is checked before any is changed.
+  std::vector<torch::Tensor> targets;
+  for (const auto& [name, data] : weights) {
+    const std::string param_name = name == "head.weight" ? name : "net." + name;
+    auto found = std::find_if(params.begin(), params.end(),
+                              [&](const auto& param) { return param.first == param_name; });
+    TORCH_CHECK_VALUE(found != params.end(), source, ": '", name, "' is not a weight of a ",
+                      config_.arch);
+    TORCH_CHECK_VALUE(static_cast<int64_t>(data.size()) == found->second.numel(), source, ": '",
+                      name, "' has ", data.size(), " elements but ", config_.arch,
+                      " expects shape ", found->second.sizes());
+    targets.push_back(found->second);
+  }
+  for (size_t i = 0; i < weights.size(); ++i) {
+    const std::vector<float>& data = weights[i].second;
+    torch::Tensor source_tensor =
+        torch::from_blob(const_cast<float*>(data.data()), targets[i].sizes(), torch::kFloat32);
+    targets[i].copy_(source_tensor);  // into the weight's device and memory format
+  }
+  for (auto& buffer : momentum_) buffer = torch::Tensor();
 }
 
 }  // namespace sphereface

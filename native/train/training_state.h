@@ -83,6 +83,17 @@ class TrainingState {
   // Replaces weights and momentum buffers from `state` (names and shapes must match this arch).
   void LoadState(const NamedTensors& state, int64_t steps, const std::string& source);
 
+  // The weights alone as CPU tensors in layer order, named as a PyTorch state_dict of the same
+  // net names them (python/sphereface_torch.py): the net's own names, then "head.weight".
+  NamedTensors Weights() const;
+  // Their names and shapes (reads no tensor data).
+  std::vector<std::pair<std::string, std::vector<int64_t>>> WeightShapes() const;
+  // Replaces the weights named in `weights` (names as Weights() gives them, row-major elements;
+  // the others keep their values) and drops every momentum buffer: the next step starts SGD's
+  // momentum afresh.
+  void SetWeights(const std::vector<std::pair<std::string, std::vector<float>>>& weights,
+                  const std::string& source);
+
  private:
   std::vector<std::pair<std::string, torch::Tensor>> Parameters() const;
 

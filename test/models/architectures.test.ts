@@ -9,6 +9,9 @@ const PARAMETERS: Record<Arch, number> = {
   sphere4: 12_562_496,
   sphere10: 15_217_984,
   sphere20: 22_666_944,
+  // sphere20 plus a bias per output channel of its 16 residual convs: 2 x (64 + 2 x 128 +
+  // 4 x 256 + 512) = 3,712.
+  sphere20a: 22_670_656,
   sphere36: 32_771_392,
   sphere64: 48_186_816,
 };
@@ -23,9 +26,9 @@ describe('architectures', () => {
   });
 
   for (const arch of ARCHS) {
-    // Output shapes on both input sizes; the deep nets (same input and fc as sphere20) only count,
-    // to keep the suite fast.
-    const embeds = arch === 'sphere-cnn4' || arch === 'sphere4' || arch === 'sphere20';
+    // Output shapes on both input sizes (and sphere20a's biased residual convs); the deep nets
+    // (same input and fc as sphere20) only count, to keep the suite fast.
+    const embeds = ['sphere-cnn4', 'sphere4', 'sphere20', 'sphere20a'].includes(arch);
     const title = `${arch} has ${PARAMETERS[arch].toLocaleString('en')} parameters`;
     it(embeds ? `${title} and embeds to n x 512` : title, async () => {
       const classes = 7;

@@ -87,7 +87,14 @@ describe('Model.embedFiles and Model.verify', () => {
     const verdict = await model.verify(files[0], files[1], { threshold: want - 1e-3 });
     expect(verdict.similarity).to.be.closeTo(want, 1e-5);
     expect(verdict.same).to.equal(true);
-    model.threshold = want + 1e-3;
-    expect((await model.verify(files[0], files[1])).same).to.equal(false);
+    expect(verdict.thresholdSource).to.equal('given');
+    model.setThreshold(want + 1e-3, 'a test protocol');
+    const stored = await model.verify(files[0], files[1]);
+    expect(stored).to.include({
+      same: false,
+      thresholdSource: 'stored',
+      protocol: 'a test protocol',
+    });
+    expect(stored.threshold).to.equal(want + 1e-3);
   });
 });

@@ -9,7 +9,7 @@ import {
   type LfwEvaluatorOptions,
 } from '../../eval/lfw-evaluator';
 import { FLIP_MODES } from '../../models/embed-images';
-import { loadModel } from '../../models/model';
+import { loadModel, type Model } from '../../models/model';
 import { inputTransforms } from '../../models/preprocess';
 import { writeReport } from '../../report/write-report';
 import {
@@ -84,6 +84,11 @@ const flags = {
     type: 'boolean',
     description: 'leave out pairs whose images are missing or cannot be decoded',
   },
+  'save-threshold': {
+    type: 'boolean',
+    description:
+      'store the threshold found, with this protocol, in the model file (verify uses it)',
+  },
   ...maxPixelsOption,
 } satisfies Options;
 
@@ -95,6 +100,30 @@ interface Outcome {
   evaluation: LfwEvaluation;
   /** The raw-pixel floor beside a model's figures. */
   baseline?: LfwEvaluation;
+  /** The model file the threshold was stored in (--save-threshold). */
+  thresholdSavedIn?: string;
+}
+
+/** The protocol a stored threshold keeps: how it was computed, and on what. */
+function thresholdProtocol(e: LfwEvaluation, data: string): string {
+  return (
+    `${e.protocol.description} Found on ${data} (${e.pairs} pairs): ` +
+    `accuracy ${formatAccuracy(e)}.`
+  );
+}
+
+/** --save-threshold: the evaluation's threshold and protocol into the model file. */
+async function saveThreshold(
+  values: ParsedValues,
+  model: Model,
+  modelFile: string,
+  evaluation: LfwEvaluation,
+  data: string,
+): Promise<string | undefined> {
+  if (values['save-threshold'] !== true) return undefined;
+  model.setThreshold(evaluation.threshold, thresholdProtocol(evaluation, data));
+  await model.save(modelFile);
+  return modelFile;
 }
 
 /** The report, then the figures: lines, or one JSON line whose `accuracy` is `evaluation`'s. */
@@ -113,10 +142,14 @@ async function report(values: ParsedValues, out: Output, o: Outcome): Promise<nu
     accuracy: o.evaluation.accuracy,
     evaluation: evaluationSummary(o.evaluation),
     ...(o.baseline ? { baseline: evaluationSummary(o.baseline) } : {}),
+    ...(o.thresholdSavedIn ? { thresholdSavedIn: o.thresholdSavedIn } : {}),
   });
   evaluationLines(o.name, o.evaluation).forEach((l) => out.line(l));
   if (o.baseline) evaluationLines('raw pixels', o.baseline).forEach((l) => out.line(l));
   out.line(`protocol: ${o.evaluation.protocol.description}`);
+  if (o.thresholdSavedIn) {
+    out.line(`threshold ${o.evaluation.threshold.toFixed(4)} stored in ${o.thresholdSavedIn}`);
+  }
   if (reportDir) out.line(`report: ${reportDir}/report.md`);
   return 0;
 }
@@ -147,6 +180,8 @@ async function evalLfw(
     const baseline = values['raw-pixels']
       ? await evaluator.evaluate(rawPixelEmbedder(heldOut.images.height, heldOut.images.width))
       : undefined;
+    const data = `${pairsFile} with images in ${lfwDir}`;
+    const thresholdSavedIn = await saveThreshold(values, model, modelFile, evaluation, data);
     return {
       title: `sphereface eval: ${modelFile}`,
       summary: {
@@ -159,6 +194,7 @@ async function evalLfw(
       name: 'model',
       evaluation,
       baseline,
+      thresholdSavedIn,
     };
   } finally {
     model.dispose();
@@ -201,6 +237,9 @@ async function evalBin(
     const evaluation = model
       ? await evaluator.evaluate(model, { onProgress: out.counter('embedding') })
       : raw!;
+    const thresholdSavedIn = model
+      ? await saveThreshold(values, model, modelFile!, evaluation, binFile)
+      : undefined;
     return {
       title: `sphereface eval: ${modelFile ?? 'raw pixels'} on ${binFile}`,
       summary: {
@@ -213,6 +252,7 @@ async function evalBin(
       name: model ? 'model' : 'raw pixels',
       evaluation,
       baseline: model ? raw : undefined,
+      thresholdSavedIn,
     };
   } finally {
     model?.dispose();
@@ -241,6 +281,19 @@ export const evalCommand: Command = {
       subtractMean: values['subtract-mean'] === true,
       batchSize: integerArg(values, 'batch-size', 1, flags['batch-size'].default),
     };
+    // verify compares concatenated image + mirror features without a mean: only a threshold
+    // found that way applies there.
+    if (values['save-threshold'] === true) {
+      if (protocol.flip !== 'concat' || protocol.subtractMean) {
+        throw new UsageError(
+          '--save-threshold stores a threshold for verify, which compares --flip concat ' +
+            'features without a mean subtracted: drop --flip and --subtract-mean',
+        );
+      }
+      if (stringArg(values, 'model') === undefined) {
+        throw new UsageError('--save-threshold needs --model (the file the threshold goes into)');
+      }
+    }
     const binFile = stringArg(values, 'bin');
     const outcome =
       binFile === undefined

@@ -3,7 +3,9 @@ import { benchCommand } from './bench-command';
 import { demoCommand } from './demo-command';
 import { embedCommand } from './embed-command';
 import { evalCommand } from './eval-command';
+import { exportCommand } from './export-command';
 import { galleryCommand } from './gallery-command';
+import { importCommand } from './import-command';
 import { infoCommand } from './info-command';
 import { prepareCommand } from './prepare-command';
 import { synthCommand } from './synth-command';
@@ -18,6 +20,8 @@ export const commands: Command[] = [
   embedCommand,
   verifyCommand,
   galleryCommand,
+  exportCommand,
+  importCommand,
   synthCommand,
   benchCommand,
   infoCommand,

@@ -19,16 +19,30 @@ function thresholdFrom(file: string): number {
   return t;
 }
 
+interface ThresholdChoice {
+  threshold: number;
+  source: 'given' | 'summary' | 'stored';
+  /** How the text output names the source. */
+  label: string;
+  /** A stored threshold's protocol. */
+  protocol?: string;
+}
+
 export const verifyCommand: Command = {
   name: 'verify',
   summary: 'Say whether two face images show the same person (cosine of the embeddings)',
   usage: 'sphereface verify --model FILE [--threshold T | --summary summary.json] IMAGE_A IMAGE_B',
+  notes:
+    'The threshold is, in this order: --threshold, the one in --summary, the one stored in the\n' +
+    'model file (eval --save-threshold); the output says which, and a stored one its protocol.\n' +
+    'Without any, only the similarity is printed.',
   options: {
     model: { type: 'string', value: 'FILE', description: 'the model file (model.sfm)' },
     threshold: {
       type: 'string',
       value: 'T',
-      description: 'same person when the cosine similarity is above T',
+      description:
+        "same person when the cosine similarity is above T (default: the model's stored one)",
     },
     summary: {
       type: 'string',
@@ -45,11 +59,20 @@ export const verifyCommand: Command = {
     const modelFile = requiredString(values, 'model');
     const faces = { ...faceLocationArgs(values, 2), maxPixels: maxPixelsArg(values) };
     const summaryFile = stringArg(values, 'summary');
-    let threshold = numberArg(values, 'threshold');
-    if (threshold !== undefined && summaryFile) {
+    const given = numberArg(values, 'threshold');
+    if (given !== undefined && summaryFile) {
       throw new UsageError('give --threshold or --summary, not both');
     }
-    if (summaryFile) threshold = thresholdFrom(summaryFile);
+    const chosen: ThresholdChoice | undefined =
+      given !== undefined
+        ? { threshold: given, source: 'given', label: 'given' }
+        : summaryFile
+          ? {
+              threshold: thresholdFrom(summaryFile),
+              source: 'summary',
+              label: `from ${summaryFile}`,
+            }
+          : undefined;
     for (const file of [modelFile, ...positionals]) {
       if (!fs.existsSync(file)) throw new Error(`${file} does not exist`);
     }
@@ -58,18 +81,34 @@ export const verifyCommand: Command = {
       const [a, b] = positionals;
       const note = alignmentNote(locateFaces([a, b], faces).alignment);
       if (note) out.note(note);
-      const verdict =
-        threshold === undefined
-          ? { similarity: await fileSimilarity(model, a, b, faces), same: undefined }
-          : await model.verify(a, b, { ...faces, threshold });
-      const { similarity, same } = verdict;
-      out.result({ a, b, similarity, threshold, same });
+      const use: ThresholdChoice | undefined =
+        chosen ??
+        (model.threshold === undefined
+          ? undefined
+          : {
+              threshold: model.threshold,
+              source: 'stored',
+              label: 'stored in the model',
+              protocol: model.thresholdProtocol,
+            });
+      const similarity = await fileSimilarity(model, a, b, faces);
+      const same = use === undefined ? undefined : similarity > use.threshold;
+      out.result({
+        a,
+        b,
+        similarity,
+        threshold: use?.threshold,
+        same,
+        thresholdSource: use?.source,
+        protocol: use?.protocol,
+      });
       out.line(
         `similarity ${similarity.toFixed(4)}: ` +
-          (same === undefined
-            ? '(give --threshold or --summary for a verdict)'
-            : `${same ? 'same person' : 'different people'} (threshold ${threshold})`),
+          (use === undefined
+            ? '(give --threshold or --summary for a verdict; the model stores no threshold)'
+            : `${same ? 'same person' : 'different people'} (threshold ${use.threshold}, ${use.label})`),
       );
+      if (use?.protocol) out.line(`the stored threshold was found by: ${use.protocol}`);
       return 0;
     } finally {
       model.dispose();

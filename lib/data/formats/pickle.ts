@@ -1,13 +1,15 @@
 // A restricted unpickler: the subset of Python's pickle (protocols 2 to 5) that holds lists,
 // tuples, byte strings and booleans, enough for insightface's verification sets whichever
-// Python wrote them:
+// Python wrote them (the default dialect):
 // - Python 2 (protocol 2): byte strings are BINSTRING / SHORT_BINSTRING;
 // - Python 3 at protocol 2: bytes are written as the call _codecs.encode(str, 'latin1')
 //   (GLOBAL + BINUNICODE + REDUCE), empty bytes as __builtin__.bytes();
 // - Python 3 at protocols 3 to 5: BINBYTES / SHORT_BINBYTES / BINBYTES8, FRAMEs, MEMOIZE.
 // No other global is ever resolved and no other opcode is run: anything else is an error naming
-// the opcode and its byte offset. Every length is checked against the bytes left before it is
-// used, and each opcode consumes input, so time and memory stay proportional to the file.
+// the opcode and its byte offset. Another dialect (torch-file.ts: PyTorch's state_dicts) may also
+// allow dicts, None, persistent ids and BUILD, and give meaning to its own calls. Every length is
+// checked against the bytes left before it is used, and each opcode consumes input, so time and
+// memory stay proportional to the file.
 import { isUtf8 } from 'node:buffer';
 
 /** A Python tuple (lists are plain arrays). */
@@ -23,8 +25,44 @@ export class PickleGlobal {
   ) {}
 }
 
+/** A Python dict, its items in insertion order. */
+export class PickleDict {
+  readonly items: [PickleValue, PickleValue][] = [];
+}
+
+/** Whatever a dialect's persistentLoad or reduce made (e.g. a tensor), passed through as is. */
+export class PickleObject {
+  constructor(
+    readonly kind: string,
+    readonly value: unknown,
+  ) {}
+}
+
 export type PickleValue =
-  Uint8Array | boolean | number | string | PickleValue[] | PickleTuple | PickleGlobal;
+  | Uint8Array
+  | boolean
+  | number
+  | string
+  | null
+  | PickleValue[]
+  | PickleTuple
+  | PickleGlobal
+  | PickleDict
+  | PickleObject;
+
+/** What one use of the unpickler reads beyond the default subset, and the calls it allows. */
+export interface PickleDialect {
+  /** Said in the error for an opcode the dialect does not read. */
+  reads: string;
+  /** Dicts (EMPTY_DICT, SETITEM, SETITEMS) and None. */
+  extended: boolean;
+  /** REDUCE: the value of callable(*args); throws `fail(...)` for a call it does not allow. */
+  reduce(callable: PickleValue, args: PickleValue, fail: (why: string) => Error): PickleValue;
+  /** BINPERSID: the object a persistent id stands for (refused without). */
+  persistentLoad?(id: PickleValue, fail: (why: string) => Error): PickleValue;
+  /** BUILD: `target` after __setstate__(state) (refused without). */
+  build?(target: PickleValue, state: PickleValue, fail: (why: string) => Error): PickleValue;
+}
 
 // The standard opcodes by byte, so that an unsupported one is named in the error.
 const OPCODE_NAMES: Record<number, string> = {
@@ -105,11 +143,22 @@ function opcodeName(op: number): string {
 
 const MAX_GLOBAL_LINE = 256;
 
+/** insightface's verification sets: lists, tuples, bytes and booleans. */
+const BYTES_DIALECT: PickleDialect = {
+  reads: 'lists, tuples, bytes and booleans only',
+  extended: false,
+  reduce: reduceToBytes,
+};
+
 /**
  * Unpickles `bytes` (a whole file; `file` names it in errors). Byte strings come back as
  * Uint8Array copies that own their memory; lists as arrays; tuples as PickleTuple.
  */
-export function unpickle(bytes: Uint8Array, file: string): PickleValue {
+export function unpickle(
+  bytes: Uint8Array,
+  file: string,
+  dialect: PickleDialect = BYTES_DIALECT,
+): PickleValue {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   const stack: PickleValue[] = [];
   const marks: number[] = [];
@@ -172,6 +221,12 @@ export function unpickle(bytes: Uint8Array, file: string): PickleValue {
       throw fail(`expected a list to append to but found ${typeName(list)}`);
     return list;
   };
+  const dictOnTop = (): PickleDict => {
+    const dict = top();
+    if (!(dict instanceof PickleDict)) throw fail(`expected a dict but found ${typeName(dict)}`);
+    return dict;
+  };
+  const unsupported = () => fail(`not supported by this reader (${dialect.reads})`);
   const put = (index: number) => memo.set(index, top());
   const get = (index: number) => {
     if (!memo.has(index)) throw fail(`memo entry ${index} was never stored`);
@@ -307,17 +362,55 @@ export function unpickle(bytes: Uint8Array, file: string): PickleValue {
         // REDUCE
         const args = pop();
         const callable = pop();
-        stack.push(reduce(callable, args, fail));
+        stack.push(dialect.reduce(callable, args, fail));
+        break;
+      }
+      case 0x4e: // NONE
+        if (!dialect.extended) throw unsupported();
+        stack.push(null);
+        break;
+      case 0x7d: // EMPTY_DICT
+        if (!dialect.extended) throw unsupported();
+        stack.push(new PickleDict());
+        break;
+      case 0x73: {
+        // SETITEM
+        if (!dialect.extended) throw unsupported();
+        const value = pop();
+        const key = pop();
+        dictOnTop().items.push([key, value]);
+        break;
+      }
+      case 0x75: {
+        // SETITEMS
+        if (!dialect.extended) throw unsupported();
+        const items = popMark();
+        if (items.length % 2) throw fail('an odd number of keys and values');
+        const dict = dictOnTop();
+        for (let i = 0; i < items.length; i += 2) dict.items.push([items[i], items[i + 1]]);
+        break;
+      }
+      case 0x51: {
+        // BINPERSID
+        if (!dialect.persistentLoad) throw unsupported();
+        stack.push(dialect.persistentLoad(pop(), fail));
+        break;
+      }
+      case 0x62: {
+        // BUILD
+        if (!dialect.build) throw unsupported();
+        const state = pop();
+        stack.push(dialect.build(pop(), state, fail));
         break;
       }
       default:
-        throw fail('not supported by this reader (lists, tuples, bytes and booleans only)');
+        throw unsupported();
     }
   }
 }
 
 /** Python 3's protocol-2 spellings of bytes; every other call is refused. */
-function reduce(
+function reduceToBytes(
   callable: PickleValue,
   args: PickleValue,
   fail: (why: string) => Error,
@@ -353,5 +446,8 @@ export function typeName(value: PickleValue): string {
   if (value instanceof PickleGlobal) return `the global ${value.module}.${value.name}`;
   if (typeof value === 'string') return 'a str';
   if (typeof value === 'boolean') return `the boolean ${value ? 'True' : 'False'}`;
+  if (value === null) return 'None';
+  if (value instanceof PickleDict) return `a dict (${value.items.length} items)`;
+  if (value instanceof PickleObject) return value.kind;
   return `the int ${value}`;
 }

@@ -1,0 +1,33 @@
+import * as fs from 'node:fs';
+import { loadModel } from '../../models/model';
+import { requiredString } from '../args';
+import { UsageError, type Command } from '../command';
+
+export const exportCommand: Command = {
+  name: 'export',
+  summary: "Write a model's weights as a PyTorch state_dict (torch.load reads it)",
+  usage: 'sphereface export --model FILE --out net.pt',
+  notes:
+    "The file is torch.save's zip format: the net's and the head's float32 weights in layer\n" +
+    "order, named as the package's python/sphereface_torch.py names them, so that\n" +
+    "build(arch, classes).load_state_dict(torch.load('net.pt')) takes it as it is.",
+  options: {
+    model: { type: 'string', value: 'FILE', description: 'the model file (model.sfm)' },
+    out: { type: 'string', short: 'o', value: 'FILE', description: 'the state_dict file to write' },
+  },
+  async run(values, positionals, out) {
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const modelFile = requiredString(values, 'model');
+    const outFile = requiredString(values, 'out');
+    if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
+    const model = await loadModel(modelFile);
+    try {
+      await model.exportStateDict(outFile);
+      out.result({ model: modelFile, arch: model.arch, classes: model.classes, out: outFile });
+      out.line(`wrote ${outFile}: ${model.arch} with a ${model.classes}-class head`);
+      return 0;
+    } finally {
+      model.dispose();
+    }
+  },
+};

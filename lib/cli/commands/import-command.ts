@@ -1,0 +1,46 @@
+import { ARCHS } from '../../models/archs';
+import { importStateDict } from '../../models/model';
+import { choiceArg, integerArg, requiredString } from '../args';
+import { UsageError, type Command } from '../command';
+
+export const importCommand: Command = {
+  name: 'import',
+  summary: "Make a model file from a PyTorch state_dict (ours, or clcarwin's sphere20a)",
+  usage:
+    'sphereface import --state-dict FILE --arch ARCH [--classes N] --out model.sfm [--weights-only]',
+  notes:
+    "Reads torch.save's zip format: a state_dict `sphereface export` or python/sphereface_torch.py\n" +
+    "wrote, or clcarwin/sphereface_pytorch's sphere20a (--arch sphere20a). A legacy (pre-1.6)\n" +
+    'file is converted once with PyTorch, as the error for one says.',
+  options: {
+    'state-dict': { type: 'string', value: 'FILE', description: 'the PyTorch file (net.pt)' },
+    arch: { type: 'string', value: 'ARCH', description: `the net: ${ARCHS.join(', ')}` },
+    classes: {
+      type: 'string',
+      value: 'N',
+      description: "the head's classes; needed, and a fresh head made, when the file has none",
+    },
+    out: { type: 'string', short: 'o', value: 'FILE', description: 'the model file to write' },
+    'weights-only': {
+      type: 'boolean',
+      description: 'write the model file without optimiser state',
+    },
+  },
+  async run(values, positionals, out) {
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const file = requiredString(values, 'state-dict');
+    requiredString(values, 'arch');
+    const arch = choiceArg(values, 'arch', ARCHS, ARCHS[0]);
+    const classes = integerArg(values, 'classes', 2);
+    const outFile = requiredString(values, 'out');
+    const model = await importStateDict(file, { arch, classes, device: 'cpu' });
+    try {
+      await model.save(outFile, { weightsOnly: values['weights-only'] === true });
+      out.result({ stateDict: file, arch, classes: model.classes, out: outFile });
+      out.line(`wrote ${outFile}: ${arch} with a ${model.classes}-class head`);
+      return 0;
+    } finally {
+      model.dispose();
+    }
+  },
+};

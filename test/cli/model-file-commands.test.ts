@@ -1,0 +1,137 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { createModel, loadModel } from '../../lib';
+import { readStateDictFile } from '../../lib/data/formats/torch-file';
+import { sphereMain, tempDir, tinyFaces } from './cli-helpers';
+
+// eval --save-threshold, verify's choice of threshold, export and import, on a fresh sphere-cnn4.
+describe('sphereface eval --save-threshold, verify, export and import', function () {
+  let out: string;
+  let modelFile: string;
+  let images: string[];
+
+  before(async () => {
+    const faces = await tinyFaces();
+    out = await tempDir();
+    modelFile = path.join(out, 'model.sfm');
+    const model = await createModel({
+      arch: 'sphere-cnn4',
+      classes: 6,
+      head: { kind: 'sphere', m: 4 },
+      device: 'cpu',
+      seed: 9,
+    });
+    await model.save(modelFile);
+    model.dispose();
+    const person = faces.heldOutNames[0];
+    images = [1, 2].map((i) => path.join(faces.lfwDir, person, `${person}_000${i}.jpg`));
+  });
+  after(() => fs.rm(out, { recursive: true, force: true }));
+
+  async function evalArgs(...extra: string[]): Promise<string[]> {
+    const faces = await tinyFaces();
+    return [
+      'eval',
+      '--model',
+      modelFile,
+      '--lfw',
+      faces.lfwDir,
+      '--pairs',
+      faces.pairsFile,
+      ...extra,
+    ];
+  }
+
+  it('eval --save-threshold stores the threshold and protocol; verify uses it and says so', async () => {
+    const refused = await sphereMain(await evalArgs('--save-threshold', '--subtract-mean'));
+    expect(refused.code).to.equal(2);
+    expect(refused.stderr).to.contain('--save-threshold stores a threshold for verify');
+
+    const evaluated = await sphereMain(await evalArgs('--save-threshold', '--json'));
+    expect(evaluated.code, evaluated.stderr).to.equal(0);
+    const summary = JSON.parse(evaluated.stdout) as {
+      evaluation: { threshold: number; protocol: { description: string } };
+      thresholdSavedIn: string;
+    };
+    expect(summary.thresholdSavedIn).to.equal(modelFile);
+    const model = await loadModel(modelFile);
+    const { threshold, thresholdProtocol } = model;
+    model.dispose();
+    expect(threshold).to.equal(summary.evaluation.threshold);
+    expect(thresholdProtocol).to.contain(summary.evaluation.protocol.description);
+    expect(thresholdProtocol).to.contain((await tinyFaces()).pairsFile);
+
+    const stored = await sphereMain(['verify', '--model', modelFile, '--json', ...images]);
+    expect(stored.code, stored.stderr).to.equal(0);
+    const verdict = JSON.parse(stored.stdout) as Record<string, unknown>;
+    expect(verdict).to.include({
+      threshold,
+      thresholdSource: 'stored',
+      protocol: thresholdProtocol,
+    });
+    expect(verdict.same).to.equal((verdict.similarity as number) > threshold!);
+    const text = await sphereMain(['verify', '--model', modelFile, ...images]);
+    expect(text.stdout).to.contain(`(threshold ${threshold}, stored in the model)`);
+    expect(text.stdout).to.contain(`the stored threshold was found by: ${thresholdProtocol}`);
+
+    // --threshold wins over the stored one, and says it was given.
+    const given = await sphereMain([
+      'verify',
+      '--model',
+      modelFile,
+      '--threshold=-1', // a value starting with '-' goes after '='
+      '--json',
+      ...images,
+    ]);
+    expect(JSON.parse(given.stdout)).to.include({
+      threshold: -1,
+      thresholdSource: 'given',
+      same: true,
+    });
+    const summaryFile = path.join(out, 'summary.json');
+    await fs.writeFile(summaryFile, JSON.stringify({ evaluation: { threshold: 1 } }));
+    const fromSummary = await sphereMain([
+      'verify',
+      '--model',
+      modelFile,
+      '--summary',
+      summaryFile,
+      ...images,
+    ]);
+    expect(fromSummary.stdout).to.contain(`different people (threshold 1, from ${summaryFile})`);
+  });
+
+  it('export writes a state_dict of the model, import makes a model file from one', async () => {
+    const netFile = path.join(out, 'net.pt');
+    const exported = await sphereMain(['export', '--model', modelFile, '--out', netFile]);
+    expect(exported.code, exported.stderr).to.equal(0);
+    expect(exported.stdout).to.equal(`wrote ${netFile}: sphere-cnn4 with a 6-class head`);
+    const tensors = await readStateDictFile(netFile);
+    expect(tensors.map((t) => t.name)).to.deep.equal([
+      ...[1, 2, 3, 4].flatMap((i) => [`conv${i}.weight`, `conv${i}.bias`]),
+      'fc.weight',
+      'fc.bias',
+      'head.weight',
+    ]);
+
+    const imported = path.join(out, 'imported.sfm');
+    const args = ['import', '--state-dict', netFile, '--arch', 'sphere-cnn4', '--out', imported];
+    const made = await sphereMain([...args, '--weights-only']);
+    expect(made.code, made.stderr).to.equal(0);
+    const [a, b] = await Promise.all([loadModel(modelFile), loadModel(imported)]);
+    try {
+      const pixels = new Uint8Array(2 * 96 * 96 * 3).map((_, i) => (i * 31) % 256);
+      expect(await b.embed(pixels, 2)).to.deep.equal(await a.embed(pixels, 2));
+      expect(b.classes).to.equal(6);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+    const wrong = await sphereMain([...args.slice(0, 4), 'sphere4', '--out', imported]);
+    expect(wrong.code).to.equal(1);
+    expect(wrong.stderr).to.contain(
+      `${netFile}: key 'conv1.weight' has shape [32, 3, 3, 3] but a sphere4 (sphereface's layout) expects [64, 3, 3, 3]`,
+    );
+  });
+});
