@@ -37,7 +37,9 @@ torch::Tensor ResidualUnit::forward(const torch::Tensor& x) {
   return branch.add_(x);
 }
 
-SphereNet::SphereNet(const std::array<int, 4>& units, at::Generator generator) : units_(units) {
+SphereNet::SphereNet(const std::array<int, 4>& units, int64_t embedding_dim,
+                     at::Generator generator)
+    : units_(units) {
   torch::NoGradGuard no_grad;
   for (int stage = 0; stage < 4; ++stage) {
     const std::string id = std::to_string(stage + 1);
@@ -59,7 +61,7 @@ SphereNet::SphereNet(const std::array<int, 4>& units, at::Generator generator) :
     }
     stages_.push_back(std::move(stage_units));
   }
-  fc_ = register_module("fc", torch::nn::Linear(512 * kFinalHeight * kFinalWidth, kEmbeddingDim));
+  fc_ = register_module("fc", torch::nn::Linear(512 * kFinalHeight * kFinalWidth, embedding_dim));
   XavierFanInUniform(fc_->weight, generator);
   fc_->bias.zero_();
 }
@@ -81,7 +83,7 @@ int64_t SphereNet::MacsPerImage() const {
     macs += height * width * out * kChannels[stage] * 9;
     macs += units_[stage] * 2 * height * width * out * out * 9;
   }
-  return macs + 512 * kFinalHeight * kFinalWidth * kEmbeddingDim;
+  return macs + 512 * kFinalHeight * kFinalWidth * fc_->options.out_features();
 }
 
 }  // namespace sphereface
