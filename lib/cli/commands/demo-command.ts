@@ -1,13 +1,9 @@
-import * as os from 'node:os';
-import * as path from 'node:path';
 import { rawPixelEmbedder } from '../../eval/embedder';
 import { describeAfs } from '../../eval/angular-fisher-score';
-import { LfwEvaluator } from '../../eval/lfw-evaluator';
+import { describeHead } from '../../ops/margin-head';
 import { writeReport } from '../../report/write-report';
-import { generateSyntheticFaces } from '../../synth/generate';
-import { integerArg, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
-import { loadHeldOut, loadTrainSet } from '../datasets';
+import { DEMO_SET, demoSetOptions, prepareDemoSet, readDemoSet } from '../demo-set';
 import { epochMetrics, formatAccuracy } from '../run-report';
 import { readTrainingArgs, trainingOptions, type TrainingDefaults } from '../training-args';
 import { runTraining } from '../training-run';
@@ -26,13 +22,7 @@ import { runTraining } from '../training-run';
  * (padding 6: 0.9008).
  */
 export const DEMO = {
-  identities: 200,
-  images: 10,
-  heldOutIdentities: 100,
-  heldOutImages: 10,
-  folds: 10,
-  pairsPerFold: 300,
-  synthSeed: 1,
+  ...DEMO_SET,
   epochs: 28,
   batchSize: 32,
   lr: 0.05,
@@ -43,12 +33,7 @@ export const DEMO = {
   cropPadding: 4,
 };
 
-function defaultCache(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'sphereface');
-}
-
-const DEMO_TRAINING: TrainingDefaults = {
+export const DEMO_TRAINING: TrainingDefaults = {
   arch: 'sphere-cnn4',
   epochs: DEMO.epochs,
   batchSize: DEMO.batchSize,
@@ -73,109 +58,27 @@ export const demoCommand: Command = {
     '[training options]',
   notes: 'A rerun reuses the generated and decoded set, and starts a new run in --out.',
   options: {
-    identities: {
-      type: 'string',
-      value: 'N',
-      description: 'synthetic training people',
-      default: DEMO.identities,
-    },
-    images: { type: 'string', value: 'K', description: 'photos per person', default: DEMO.images },
-    'held-out-identities': {
-      type: 'string',
-      value: 'N',
-      description: 'held-out people for the pairs',
-      default: DEMO.heldOutIdentities,
-    },
-    'held-out-images': {
-      type: 'string',
-      value: 'K',
-      description: 'photos per held-out person',
-      default: DEMO.heldOutImages,
-    },
-    folds: { type: 'string', value: 'F', description: 'verification folds', default: DEMO.folds },
-    'pairs-per-fold': {
-      type: 'string',
-      value: 'P',
-      description: 'matched (and as many mismatched) pairs per fold',
-      default: DEMO.pairsPerFold,
-    },
-    'synth-seed': {
-      type: 'string',
-      value: 'S',
-      description: 'the synthetic population',
-      default: DEMO.synthSeed,
-    },
-    cache: {
-      type: 'string',
-      value: 'DIR',
-      description: 'where generated sets are kept',
-      default: '$XDG_CACHE_HOME/sphereface or ~/.cache/sphereface',
-    },
+    ...demoSetOptions,
     ...trainingOptions(DEMO_TRAINING),
   },
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const started = performance.now();
     const config = readTrainingArgs(values, DEMO_TRAINING);
-    const synthOptions = {
-      identities: integerArg(values, 'identities', 2, DEMO.identities),
-      images: integerArg(values, 'images', 2, DEMO.images),
-      heldOutIdentities: integerArg(values, 'held-out-identities', 2, DEMO.heldOutIdentities),
-      heldOutImages: integerArg(values, 'held-out-images', 2, DEMO.heldOutImages),
-      folds: integerArg(values, 'folds', 2, DEMO.folds),
-      pairsPerFold: integerArg(values, 'pairs-per-fold', 1, DEMO.pairsPerFold),
-      seed: integerArg(values, 'synth-seed', 0, DEMO.synthSeed),
-    };
-    const s = synthOptions;
-    const cache = path.join(
-      stringArg(values, 'cache') ?? defaultCache(),
-      `synth-${s.identities}x${s.images}-${s.heldOutIdentities}x${s.heldOutImages}-` +
-        `${s.folds}x${s.pairsPerFold}-seed${s.seed}`,
-    );
-    out.line(`synthetic identities: ${cache}`);
-    const synthStart = performance.now();
-    const synth = await generateSyntheticFaces({
-      out: cache,
-      ...synthOptions,
-      onProgress: out.counter('generating synthetic faces'),
+    const spec = readDemoSet(values);
+    const { cache, ...synthOptions } = spec;
+    const set = await prepareDemoSet(spec, config.arch, out);
+    const evaluator = set.evaluator;
+    const raw = await evaluator.evaluate(rawPixelEmbedder(set.heldOut.height, set.heldOut.width), {
+      onProgress: out.counter('raw-pixel baseline'),
     });
-    const synthSeconds = (performance.now() - synthStart) / 1000;
-    out.line(
-      synth.reused
-        ? '  reused (already generated)'
-        : `  generated ${s.identities} x ${s.images} training and ${s.heldOutIdentities} x ` +
-            `${s.heldOutImages} held-out images in ${synthSeconds.toFixed(1)} s`,
-    );
-    const cacheDir = path.join(cache, 'decoded');
-    const loadStart = performance.now();
-    const train = await loadTrainSet(synth.trainDir, config.arch, {
-      cacheDir,
-      onProgress: out.counter('decoding training images'),
-    });
-    const heldOut = await loadHeldOut(synth.lfwDir, synth.pairsFile, config.arch, {
-      cacheDir,
-      onProgress: out.counter('decoding held-out images'),
-    });
-    const loadSeconds = (performance.now() - loadStart) / 1000;
-    out.line(
-      `  ${train.images.n} training images, ${heldOut.images.n} held-out images in ` +
-        `${heldOut.pairs.length} pairs, loaded in ${loadSeconds.toFixed(1)} s`,
-    );
-    const evaluator = new LfwEvaluator(heldOut.images, heldOut.pairs);
-    const raw = await evaluator.evaluate(
-      rawPixelEmbedder(heldOut.images.height, heldOut.images.width),
-      { onProgress: out.counter('raw-pixel baseline') },
-    );
     out.line(`raw-pixel cosine on the held-out pairs: ${formatAccuracy(raw)}`);
-    const head =
-      config.head.kind === 'sphere'
-        ? `A-Softmax m=${config.head.m}`
-        : `${config.head.kind} m=${config.head.m} s=${config.head.scale}`;
+    const head = describeHead(config.head);
     out.line(`training ${config.arch} with ${head}:`);
     const run = await runTraining({
       config,
-      train: train.images,
-      classes: train.classes,
+      train: set.train,
+      classes: set.classes,
       evaluator,
       out,
     });
@@ -191,7 +94,7 @@ export const demoCommand: Command = {
         rawPixelStd: raw.std,
         seconds,
         trainingSeconds: run.seconds,
-        synth: { dir: cache, ...synthOptions, reused: synth.reused, seconds: synthSeconds },
+        synth: { dir: cache, ...synthOptions, reused: set.reused, seconds: set.synthSeconds },
         config,
         iterations: run.history.iterations,
         checkpoint: run.history.lastCheckpoint?.modelPath,
