@@ -99,7 +99,7 @@ describe('experiment plots', () => {
     expect(blendedOverWhite(p.at(cx - r + 2, cy - 2), IDENTITY_COLOURS[0], 0.6)).to.equal(false);
   });
 
-  it('feature plot (3-D): the view faces the most class centres, the back faintly drawn', () => {
+  it('feature plot (3-D): the view faces the most class centres', () => {
     // Three centres in the upper hemisphere around +z and one at -z: a view from +z-ish sees 3.
     const view = bestView([
       [0.3, 0, 0.95],
