@@ -3,6 +3,7 @@ import { benchCommand } from './bench-command';
 import { demoCommand } from './demo-command';
 import { embedCommand } from './embed-command';
 import { evalCommand } from './eval-command';
+import { experimentCommand } from './experiment-command';
 import { galleryCommand } from './gallery-command';
 import { infoCommand } from './info-command';
 import { synthCommand } from './synth-command';
@@ -20,4 +21,5 @@ export const commands: Command[] = [
   benchCommand,
   infoCommand,
   demoCommand,
+  experimentCommand,
 ];
