@@ -3,6 +3,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { LoadedImages } from '../data/load-images';
+import type { ImageStore } from '../data/store/image-store';
 import { LfwEvaluator } from '../eval/lfw-evaluator';
 import type { Arch } from '../models/types';
 import { generateSyntheticFaces } from '../synth/generate';
@@ -10,6 +11,7 @@ import { integerArg, stringArg } from './args';
 import type { Options, ParsedValues } from './command';
 import { loadHeldOut, loadTrainSet } from './datasets';
 import type { Output } from './output';
+import { storeProgress } from './store-progress';
 
 /** The demo set's size: 200 people to train on, 100 held-out people in 10 folds of 300 + 300 pairs. */
 export const DEMO_SET = {
@@ -106,7 +108,8 @@ export function readDemoSet(values: ParsedValues): DemoSetSpec {
 }
 
 export interface DemoSet {
-  train: LoadedImages;
+  /** The training images; the caller closes the store. */
+  train: ImageStore;
   classes: number;
   heldOut: LoadedImages;
   evaluator: LfwEvaluator;
@@ -136,11 +139,14 @@ export async function prepareDemoSet(spec: DemoSetSpec, arch: Arch, out: Output)
   const loadStart = performance.now();
   const train = await loadTrainSet(synth.trainDir, arch, {
     cacheDir,
-    onProgress: out.counter('decoding training images'),
+    onStoreEvent: storeProgress(out),
   });
   const heldOut = await loadHeldOut(synth.lfwDir, synth.pairsFile, arch, {
     cacheDir,
     onProgress: out.counter('decoding held-out images'),
+  }).catch((error: unknown) => {
+    train.images.close();
+    throw error;
   });
   const loadSeconds = (performance.now() - loadStart) / 1000;
   out.line(

@@ -57,7 +57,7 @@ export interface LoadedImages extends ImageSet {
 
 const MAX_BYTES = 2 ** 32 - 1; // the largest Uint8Array V8 gives us
 
-async function statAll(paths: readonly string[]): Promise<[number, number][]> {
+export async function statAll(paths: readonly string[]): Promise<[number, number][]> {
   const out: [number, number][] = new Array(paths.length);
   let next = 0;
   const worker = async () => {

@@ -236,14 +236,16 @@ describe('sphereface experiment', function () {
     const train = await loadTrainSet(path.join(cache, 'toy-3x4-seed1', 'train'), 'sphere-cnn4', {
       cacheDir: path.join(cache, 'toy-3x4-seed1', 'decoded'),
     });
-    const labels = train.images.labels!;
+    const labels = train.images.labels;
     const saved = await latestCheckpoint(path.join(out, 'sphere-m4', 'checkpoints'));
     const model = await loadModel(saved!.modelPath);
     let features: Float32Array;
     try {
-      features = await model.embed(train.images.images, train.images.n);
+      const all = Array.from({ length: train.images.n }, (_, i) => i);
+      features = await model.embed(await train.images.read(all), train.images.n);
     } finally {
       model.dispose();
+      train.images.close();
     }
     const rows = Array.from({ length: train.images.n }, (_, i) => {
       const row = Array.from(features.subarray(i * 3, i * 3 + 3));

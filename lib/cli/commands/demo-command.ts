@@ -81,7 +81,7 @@ export const demoCommand: Command = {
       classes: set.classes,
       evaluator,
       out,
-    });
+    }).finally(() => set.train.close());
     try {
       const final = run.history.evals.at(-1)!.result;
       const seconds = (performance.now() - started) / 1000;

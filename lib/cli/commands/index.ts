@@ -6,6 +6,7 @@ import { evalCommand } from './eval-command';
 import { experimentCommand } from './experiment-command';
 import { galleryCommand } from './gallery-command';
 import { infoCommand } from './info-command';
+import { prepareCommand } from './prepare-command';
 import { synthCommand } from './synth-command';
 import { trainCommand } from './train-command';
 import { verifyCommand } from './verify-command';
@@ -13,6 +14,7 @@ import { verifyCommand } from './verify-command';
 /** Every `sphereface` command, in the order `--help` lists them. */
 export const commands: Command[] = [
   trainCommand,
+  prepareCommand,
   evalCommand,
   embedCommand,
   verifyCommand,

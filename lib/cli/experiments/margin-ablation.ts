@@ -14,7 +14,7 @@ import { renderBarPlot } from '../../report/bar-plot';
 import { PALETTE } from '../../report/line-plot';
 import { NonFiniteLossError } from '../../train/trainer';
 import { writeFileAtomic } from '../../util/atomic-write';
-import { prepareDemoSet, type DemoSetSpec } from '../demo-set';
+import { prepareDemoSet, type DemoSet, type DemoSetSpec } from '../demo-set';
 import type { Output } from '../output';
 import { formatAccuracy } from '../run-report';
 import type { TrainingConfig } from '../training-args';
@@ -111,6 +111,19 @@ export async function runMarginAblation(input: AblationInput): Promise<AblationR
   const heads = ABLATION_HEADS.filter((h) => input.only?.includes(h.id) ?? true);
   await fs.mkdir(config.out, { recursive: true });
   const set = await prepareDemoSet(input.set, config.arch, out);
+  try {
+    return await trainRows(input, heads, set);
+  } finally {
+    set.train.close();
+  }
+}
+
+async function trainRows(
+  input: AblationInput,
+  heads: typeof ABLATION_HEADS,
+  set: DemoSet,
+): Promise<AblationResult> {
+  const { config, out } = input;
   const raw = await set.evaluator.evaluate(
     rawPixelEmbedder(set.heldOut.height, set.heldOut.width),
     { onProgress: out.counter('raw-pixel baseline') },

@@ -11,8 +11,9 @@ import { renderFeaturePlot } from '../../report/feature-plot';
 import { generateSyntheticFaces } from '../../synth/generate';
 import { NonFiniteLossError } from '../../train/trainer';
 import { writeFileAtomic } from '../../util/atomic-write';
-import { loadTrainSet } from '../datasets';
+import { loadTrainSet, type TrainSet } from '../datasets';
 import type { Output } from '../output';
+import { storeProgress } from '../store-progress';
 import type { TrainingConfig } from '../training-args';
 import { runTraining } from '../training-run';
 
@@ -57,7 +58,7 @@ export async function runToyExperiment(input: ToyInput): Promise<{
   panels: ToyPanelResult[];
   files: { plot: string; json: string };
 }> {
-  const { config, dim, out, set } = input;
+  const { config, out, set } = input;
   // The held-out half of a synthetic set is unused here: the smallest one the generator makes.
   const dir = path.join(set.cacheRoot, `toy-${set.identities}x${set.images}-seed${set.seed}`);
   out.line(`synthetic identities: ${dir}`);
@@ -74,9 +75,23 @@ export async function runToyExperiment(input: ToyInput): Promise<{
   });
   const train = await loadTrainSet(synth.trainDir, config.arch, {
     cacheDir: path.join(dir, 'decoded'),
-    onProgress: out.counter('decoding training images'),
+    onStoreEvent: storeProgress(out),
   });
-  const labels = train.images.labels!;
+  try {
+    return await trainPanels(input, train);
+  } finally {
+    train.images.close();
+  }
+}
+
+async function trainPanels(
+  input: ToyInput,
+  train: TrainSet,
+): Promise<{ panels: ToyPanelResult[]; files: { plot: string; json: string } }> {
+  const { config, dim, out, set } = input;
+  const { labels, n } = train.images;
+  // A few hundred images: all of them, whole, for the features drawn.
+  const pixels = await train.images.read(Array.from({ length: n }, (_, i) => i));
   await fs.mkdir(config.out, { recursive: true });
 
   const panels: ToyPanelResult[] = [];
@@ -100,7 +115,7 @@ export async function runToyExperiment(input: ToyInput): Promise<{
       });
       let features: Float32Array;
       try {
-        features = await run.model.embed(train.images.images, train.images.n);
+        features = await run.model.embed(pixels, n);
       } finally {
         run.model.dispose();
       }
@@ -129,7 +144,7 @@ export async function runToyExperiment(input: ToyInput): Promise<{
   if (drawn.length > 0) {
     const png = await renderFeaturePlot({
       title:
-        `${dim}-D features of ${train.classes} synthetic identities (${train.images.n} training ` +
+        `${dim}-D features of ${train.classes} synthetic identities (${n} training ` +
         `images), by direction`,
       dim,
       panels: drawn,
