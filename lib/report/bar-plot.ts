@@ -70,6 +70,8 @@ export async function renderBarPlot(spec: BarPlotSpec): Promise<Buffer> {
     // Bars rise from the axis's lower end: the values differ in their last digits, which a
     // baseline at zero would hide.
     const slot = (right - left) / spec.labels.length;
+    // Labels alternate between two rows when any would collide with its neighbours.
+    const crowded = spec.labels.some((label) => canvas.textWidth(fonts.tick, label) > slot - 4);
     spec.labels.forEach((label, i) => {
       const cx = left + slot * (i + 0.5);
       const value = panel.values[i];
@@ -87,8 +89,7 @@ export async function renderBarPlot(spec: BarPlotSpec): Promise<Buffer> {
           canvas.line(cx - w / 4, lo, cx + w / 4, lo, AXIS, 2);
         }
       }
-      // Labels alternate between two rows when they would collide.
-      const row = canvas.textWidth(fonts.tick, label) > slot - 4 && i % 2 === 1 ? 1 : 0;
+      const row = crowded && i % 2 === 1 ? 1 : 0;
       canvas.text(fonts.tick, cx, bottom + 8 + row * 16, label, 'center');
     });
   });

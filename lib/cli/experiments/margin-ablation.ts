@@ -11,7 +11,7 @@ import type { LfwEvaluation } from '../../eval/lfw-evaluator';
 import { info } from '../../info';
 import { describeHead, HEAD_DEFAULTS, type MarginHead } from '../../ops/margin-head';
 import { renderBarPlot } from '../../report/bar-plot';
-import { PALETTE } from '../../report/line-plot';
+import { IDENTITY_COLOURS } from '../../report/feature-plot';
 import { NonFiniteLossError } from '../../train/trainer';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { prepareDemoSet, type DemoSet, type DemoSetSpec } from '../demo-set';
@@ -184,7 +184,7 @@ async function trainRows(
   const plot = await renderBarPlot({
     title: `${config.arch} on ${set.classes} synthetic identities: held-out pairs by loss`,
     labels: trained.map((r) => ABLATION_HEADS.find((h) => h.id === r.id)!.short),
-    colors: PALETTE,
+    colors: IDENTITY_COLOURS, // ten apart: one per row
     panelWidth: 520,
     panels: [
       {
