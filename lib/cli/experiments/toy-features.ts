@@ -49,9 +49,9 @@ export interface ToyInput {
   out: Output;
 }
 
-/** "within 12.3° (max 40.1°), between >= 35.2°" */
-export function describeSpread(s: AngularSpread): string {
-  return `within ${s.meanWithin.toFixed(1)}° (max ${s.maxWithin.toFixed(0)}°), between >= ${s.minBetween.toFixed(1)}°`;
+/** "within 12.3° (max 40°), between >= 35.2°"; `degree` ' deg' for the plots' font, which has no °. */
+export function describeSpread(s: AngularSpread, degree = '°'): string {
+  return `within ${s.meanWithin.toFixed(1)}${degree} (max ${s.maxWithin.toFixed(0)}${degree}), between >= ${s.minBetween.toFixed(1)}${degree}`;
 }
 
 export async function runToyExperiment(input: ToyInput): Promise<{
@@ -129,7 +129,7 @@ async function trainPanels(
         spread,
         afs: angularFisherScore(features, labels, dim).afs,
       });
-      drawn.push({ title: loss, subtitle: describeSpread(spread), features, labels });
+      drawn.push({ title: loss, subtitle: describeSpread(spread, ' deg'), features, labels });
       out.line(`${loss}: ${describeSpread(spread)}`);
     } catch (error) {
       if (!(error instanceof NonFiniteLossError)) throw error;
