@@ -25,6 +25,7 @@ async function main(): Promise<void> {
     repeats,
     seedRepeats,
     head: toNativeHead(head),
+    device: 'cpu',
   });
   const med = {
     gemms: median(result.gemms),

@@ -5,7 +5,20 @@ import { version } from './version';
 export interface SpherefaceInfo {
   version: string;
   torch: { version: string; source: string };
-  cuda: { available: boolean; devices: string[]; kernels: boolean };
+  cuda: {
+    available: boolean;
+    devices: string[];
+    /** Whether the addon was built with the fused loss's CUDA kernels (nvcc at build time). */
+    kernels: boolean;
+    /** Where device 'auto' puts a model: CUDA when libtorch has it and a GPU is visible. */
+    autoDevice: 'cuda' | 'cpu';
+    /**
+     * How the loss runs on CUDA tensors: its CUDA kernel, or, in an addon built without nvcc
+     * against a CUDA libtorch, its CPU kernel on copies (the nets stay on the GPU); 'none'
+     * without CUDA.
+     */
+    loss: 'cuda-kernel' | 'cpu-kernel-on-copies' | 'none';
+  };
   threads: number;
   cores: number;
   blas: string;
@@ -23,7 +36,13 @@ export function info(): SpherefaceInfo {
   return {
     version,
     torch: { version: raw.torchVersion, source: raw.torchSource },
-    cuda: { available: raw.cudaAvailable, devices: raw.cudaDevices, kernels: raw.cudaKernels },
+    cuda: {
+      available: raw.cudaAvailable,
+      devices: raw.cudaDevices,
+      kernels: raw.cudaKernels,
+      autoDevice: raw.cudaAvailable ? 'cuda' : 'cpu',
+      loss: !raw.cudaAvailable ? 'none' : raw.cudaKernels ? 'cuda-kernel' : 'cpu-kernel-on-copies',
+    },
     threads: raw.numThreads,
     cores: os.availableParallelism(),
     blas: raw.blas,

@@ -11,6 +11,19 @@ describe('info', () => {
     expect(about.cuda.devices).to.be.an('array');
   });
 
+  it("says where device 'auto' trains and how the loss runs there", () => {
+    const { cuda } = info();
+    // Never a device the build cannot train on: CUDA only when libtorch sees a GPU, and then
+    // the loss has a kernel for it (its own, or the CPU one on copies).
+    expect(cuda.autoDevice).to.equal(cuda.available ? 'cuda' : 'cpu');
+    const expected = !cuda.available
+      ? 'none'
+      : cuda.kernels
+        ? 'cuda-kernel'
+        : 'cpu-kernel-on-copies';
+    expect(cuda.loss).to.equal(expected);
+  });
+
   it('defaults to one intra-op thread per available core', () => {
     expect(info().threads).to.equal(os.availableParallelism());
   });

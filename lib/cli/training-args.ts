@@ -7,7 +7,7 @@ import { DEVICES } from '../models/validate';
 import type { Every, OptimizerOptions } from '../train/trainer';
 import { PAPER_GAMMA, PAPER_MILESTONES, type LrSchedule } from '../train/schedule';
 import { ARCHS } from '../models/archs';
-import { SGD_DEFAULTS } from '../models/defaults';
+import { EMBEDDING_DIM, SGD_DEFAULTS } from '../models/defaults';
 import type { Arch, DeviceChoice } from '../models/types';
 import type { MarginHead } from '../ops/margin-head';
 import {
@@ -22,6 +22,7 @@ import {
 import { UsageError, type Options, type ParsedValues } from './command';
 
 const DEFAULT_SEED = 1;
+const MARGIN_KINDS = ['sphere', 'cos', 'arc'] as const;
 
 /** The training flags with their help lines; defaults from `d` and the library's own. */
 export function trainingOptions(d: TrainingDefaults): Options {
@@ -32,20 +33,30 @@ export function trainingOptions(d: TrainingDefaults): Options {
     head: {
       type: 'string',
       value: HEAD_KINDS.join('|'),
-      description: 'the margin: A-Softmax, CosFace or ArcFace',
+      description: 'the margin: A-Softmax, CosFace, ArcFace, or none (plain softmax)',
       default: 'sphere',
     },
     m: {
       type: 'string',
       value: 'M',
       description: 'the margin (sphere: integer 1..6)',
-      default: HEAD_KINDS.map((k) => `${k} ${HEAD_DEFAULTS[k].m}`).join(', '),
+      default: MARGIN_KINDS.map((k) => `${k} ${HEAD_DEFAULTS[k].m}`).join(', '),
     },
     scale: {
       type: 'string',
       value: 'S',
       description: "the cos and arc heads' scale",
       default: HEAD_DEFAULTS.cos.scale,
+    },
+    'easy-margin': {
+      type: 'boolean',
+      description: "arc: the margin only where the target's cosine is positive (insightface's)",
+    },
+    'embedding-dim': {
+      type: 'string',
+      value: 'D',
+      description: "the net's embedding size",
+      default: EMBEDDING_DIM,
     },
     epochs: {
       type: 'string',
@@ -193,6 +204,7 @@ export function trainingOptions(d: TrainingDefaults): Options {
 export interface TrainingConfig {
   arch: Arch;
   head: MarginHead;
+  embeddingDim: number;
   epochs?: number;
   iterations?: number;
   batchSize: number;
@@ -236,6 +248,17 @@ export interface TrainingDefaults {
 
 function readHead(values: ParsedValues): MarginHead {
   const kind = choiceArg(values, 'head', HEAD_KINDS, 'sphere');
+  if (values['easy-margin'] === true && kind !== 'arc') {
+    throw new UsageError(`--easy-margin applies to the arc head, not ${kind}`);
+  }
+  if (kind === 'softmax') {
+    for (const flag of ['m', 'scale']) {
+      if (stringArg(values, flag) !== undefined) {
+        throw new UsageError(`--${flag} does not apply to the softmax head, which has no margin`);
+      }
+    }
+    return { kind };
+  }
   if (kind === 'sphere') {
     const m = integerArg(values, 'm', 1, HEAD_DEFAULTS.sphere.m);
     if (m > 6)
@@ -247,7 +270,9 @@ function readHead(values: ParsedValues): MarginHead {
   }
   const m = nonNegativeArg(values, 'm', HEAD_DEFAULTS[kind].m);
   const scale = positiveArg(values, 'scale', HEAD_DEFAULTS[kind].scale);
-  return { kind, m, scale };
+  return kind === 'arc' && values['easy-margin'] === true
+    ? { kind, m, scale, easyMargin: true }
+    : { kind, m, scale };
 }
 
 export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefaults): TrainingConfig {
@@ -299,6 +324,7 @@ export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefault
   return {
     arch,
     head,
+    embeddingDim: integerArg(values, 'embedding-dim', 1, EMBEDDING_DIM),
     epochs,
     iterations,
     batchSize: integerArg(values, 'batch-size', 1, defaults.batchSize),

@@ -88,6 +88,7 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       arch: config.arch,
       classes,
       head: config.head,
+      embeddingDim: config.embeddingDim,
       device: config.device,
       seed: config.seed,
     });

@@ -3,8 +3,8 @@ import { ProcessGroup } from '../dist/process-group';
 import { native } from '../native';
 import { replaceAtomically } from '../util/atomic-write';
 import type { MarginHead } from '../ops/margin-head';
+import type { NativeMarginHead } from '../native/loss-binding';
 import { inputSizeOf } from './archs';
-import { EMBEDDING_DIM } from './defaults';
 import { embedFiles, verify } from './face-files';
 import type { EmbedFilesOptions, FileEmbeddings, Verdict } from './face-files';
 import { readStateDictFile } from '../data/formats/torch-file';
@@ -78,7 +78,7 @@ export class Model implements FaceModel {
   readonly head: MarginHead;
   readonly device: 'cpu' | 'cuda';
   readonly inputSize: { height: number; width: number };
-  readonly embeddingDim = EMBEDDING_DIM;
+  readonly embeddingDim: number;
   /** Preprocessing: (x - mean) / std on the uint8 pixels. */
   readonly mean: number;
   readonly std: number;
@@ -89,8 +89,8 @@ export class Model implements FaceModel {
     this.#handle = handle;
     this.arch = description.arch as Arch;
     this.classes = description.classes;
-    const { kind, m, scale, lambda } = description.head;
-    this.head = kind === 'sphere' ? { kind, m, lambda } : { kind, m, scale };
+    this.embeddingDim = description.embeddingDim;
+    this.head = publicHead(description.head);
     this.device = description.device;
     this.inputSize = inputSizeOf(this.arch);
     this.mean = description.mean;
@@ -196,7 +196,10 @@ export class Model implements FaceModel {
     return this.#handle === null;
   }
 
-  /** Parameters of the net, plus the head's classes x 512 weight unless `head: false`. */
+  /**
+   * Parameters of the net, plus the head's classes x embeddingDim weight (and the softmax head's
+   * bias) unless `head: false`.
+   */
   parameterCount(options: { head?: boolean } = {}): number {
     return this.handle.parameterCount(options.head ?? true);
   }
@@ -206,7 +209,7 @@ export class Model implements FaceModel {
     return this.handle.macsPerImage();
   }
 
-  /** Eval-mode embeddings, n x 512; `flip` mirrors the images whose byte is nonzero first. */
+  /** Eval-mode embeddings, n x embeddingDim; `flip` mirrors the images whose byte is nonzero first. */
   async embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array> {
     const count = expectImages(images, n, this.arch);
     return this.handle.embed(images, count, expectFlip(flip, count));
@@ -278,6 +281,21 @@ export class Model implements FaceModel {
     if (!this.#handle) return;
     this.#handle.dispose();
     this.#handle = null;
+  }
+}
+
+/** The head as the user gave it, from its native form (every field present). */
+function publicHead(head: NativeMarginHead): MarginHead {
+  const { kind, m, scale, lambda, easyMargin } = head;
+  switch (kind) {
+    case 'sphere':
+      return { kind, m, lambda };
+    case 'cos':
+      return { kind, m, scale };
+    case 'arc':
+      return easyMargin ? { kind, m, scale, easyMargin } : { kind, m, scale };
+    case 'softmax':
+      return { kind };
   }
 }
 

@@ -10,6 +10,7 @@ export interface ModelOptions {
   arch: Arch;
   classes: number;
   head: MarginHead;
+  embeddingDim?: number; // the net's output size, default 512 (EMBEDDING_DIM)
   device?: DeviceChoice; // default 'auto'
   seed?: number; // makes initialisation (and CPU steps) reproducible
   mean?: number; // preprocessing (x - mean) / std, defaults 127.5 and 128
@@ -44,7 +45,7 @@ export interface FaceModel {
   readonly head: MarginHead;
   readonly device: 'cpu' | 'cuda';
   readonly inputSize: { height: number; width: number };
-  readonly embeddingDim: number; // 512
+  readonly embeddingDim: number; // 512 unless the model was created with another
   parameterCount(options?: { head?: boolean }): number;
   /** Eval-mode embeddings, n x embeddingDim; `flip` mirrors image i first where flip[i] != 0. */
   embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array>;

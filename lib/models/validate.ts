@@ -7,11 +7,14 @@ import type { MarginHead } from '../ops/margin-head';
 import type { NativeMarginHead } from '../native/loss-binding';
 import { describeReceived } from '../util/describe-received';
 import { ARCHS, inputSizeOf } from './archs';
-import { NORMALISATION, SGD_DEFAULTS } from './defaults';
+import { EMBEDDING_DIM, NORMALISATION, SGD_DEFAULTS } from './defaults';
 import type { NativeModelConfig, NativeStepOptions } from '../native/model-binding';
 import type { Arch, DeviceChoice, ModelOptions, TrainStepInput } from './types';
 
 export const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
+
+// Far beyond any face embedding (512 is usual): a typo's size is refused before it allocates.
+const MAX_EMBEDDING_DIM = 65536;
 
 // Seeds drawn when the user gives none lie below this bound (randomInt's widest range).
 const RANDOM_SEED_LIMIT = 2 ** 48 - 1;
@@ -69,6 +72,10 @@ export function expectModelOptions(options: ModelOptions): NativeModelConfig {
   return {
     arch: expectArch(options.arch),
     classes: expectInteger(options.classes, 'classes', 2, 2 ** 31 - 1),
+    embeddingDim:
+      options.embeddingDim === undefined
+        ? EMBEDDING_DIM
+        : expectInteger(options.embeddingDim, 'embeddingDim', 1, MAX_EMBEDDING_DIM),
     head: expectHead(options.head),
     device: expectDevice(options.device),
     seed:

@@ -4,6 +4,8 @@
 export interface NativeMarginSoftmaxInput<A extends Float32Array | Float64Array> {
   features: A;
   weight: A;
+  /** The softmax head's, one per class; null for the others. */
+  bias: A | null;
   labels: Int32Array;
   dim: number;
   head: NativeMarginHead;
@@ -15,6 +17,7 @@ export interface NativeMarginSoftmaxResult<A extends Float32Array | Float64Array
   accuracy: number;
   gradFeatures: A;
   gradWeight: A;
+  gradBias: A | null;
 }
 
 export interface LossBinding {
@@ -25,10 +28,13 @@ export interface LossBinding {
 
 /** A margin head as the native code takes it: every field present (TypeScript owns defaults). */
 export interface NativeMarginHead {
-  kind: 'sphere' | 'cos' | 'arc';
+  kind: 'sphere' | 'cos' | 'arc' | 'softmax';
+  /** 0 for softmax. */
   m: number;
-  /** s for cos and arc; unused by sphere (which keeps ||x||): 1 there. */
+  /** s for cos and arc; unused by sphere (which keeps ||x||) and softmax: 1 there. */
   scale: number;
-  /** sphere's annealing weight (default 0); unused by cos and arc: 0 there. */
+  /** sphere's annealing weight (default 0); unused by the others: 0 there. */
   lambda: number;
+  /** arc's easy margin (default false); false for the others. */
+  easyMargin: boolean;
 }

@@ -7,6 +7,8 @@ import type { NativeMarginHead } from './loss-binding';
 export interface NativeModelConfig {
   arch: string;
   classes: number;
+  /** The net's output size, the head's row length. */
+  embeddingDim: number;
   head: NativeMarginHead;
   device: string;
   /** Drives initialisation (an integer in 0..2^53-1; drawn at random when the user gave none). */
@@ -24,7 +26,8 @@ export interface NativeThreshold {
 export interface NativeModelDescription {
   arch: string;
   classes: number;
-  head: { kind: 'sphere' | 'cos' | 'arc'; m: number; scale: number; lambda: number };
+  embeddingDim: number;
+  head: NativeMarginHead;
   device: 'cpu' | 'cuda';
   mean: number;
   std: number;

@@ -14,6 +14,8 @@ export interface MarginSoftmaxBenchOptions {
   repeats: number;
   seedRepeats: number;
   head: NativeMarginHead;
+  /** 'cuda': each timing ends with a synchronisation; no seed variant, no memory figures. */
+  device: 'cpu' | 'cuda';
 }
 
 type BenchVariants = 'gemms' | 'fused' | 'composed' | 'seed';

@@ -2,26 +2,60 @@
 import type { NativeMarginHead } from '../native/loss-binding';
 import { describeReceived } from '../util/describe-received';
 
-/** SphereFace A-Softmax (integer m in 1..6, lambda >= 0, default 0), CosFace and ArcFace. */
+/**
+ * SphereFace A-Softmax (integer m in 1..6, lambda >= 0, default 0), CosFace, ArcFace (with
+ * insightface's `easyMargin` when asked, default off) and the plain softmax (a linear layer with
+ * bias, unnormalised weights, cross-entropy: the baseline the margins are measured against).
+ */
 export type MarginHead =
   | { kind: 'sphere'; m: number; lambda?: number }
   | { kind: 'cos'; m: number; scale: number }
-  | { kind: 'arc'; m: number; scale: number };
+  | { kind: 'arc'; m: number; scale: number; easyMargin?: boolean }
+  | { kind: 'softmax' };
 
-export const HEAD_KINDS = ['sphere', 'cos', 'arc'] as const;
+export const HEAD_KINDS = ['sphere', 'cos', 'arc', 'softmax'] as const;
 
 /** Each head at its usual settings: the paper's m = 4; CosFace's and ArcFace's papers' m and s. */
 export const HEAD_DEFAULTS = {
   sphere: { kind: 'sphere', m: 4 },
   cos: { kind: 'cos', m: 0.35, scale: 64 },
   arc: { kind: 'arc', m: 0.5, scale: 64 },
+  softmax: { kind: 'softmax' },
 } as const;
 
-/** The native form of a validated head: sphere's lambda defaults to 0. */
+/** The native form of a validated head: every field present, the unused ones neutral. */
 export function toNativeHead(head: MarginHead): NativeMarginHead {
-  return head.kind === 'sphere'
-    ? { kind: 'sphere', m: head.m, scale: 1, lambda: head.lambda ?? 0 }
-    : { kind: head.kind, m: head.m, scale: head.scale, lambda: 0 };
+  const none = { m: 0, scale: 1, lambda: 0, easyMargin: false };
+  switch (head.kind) {
+    case 'sphere':
+      return { ...none, kind: 'sphere', m: head.m, lambda: head.lambda ?? 0 };
+    case 'cos':
+      return { ...none, kind: 'cos', m: head.m, scale: head.scale };
+    case 'arc':
+      return {
+        ...none,
+        kind: 'arc',
+        m: head.m,
+        scale: head.scale,
+        easyMargin: head.easyMargin ?? false,
+      };
+    case 'softmax':
+      return { ...none, kind: 'softmax' };
+  }
+}
+
+/** The head as the papers name it: "A-Softmax m=4", "CosFace m=0.35 s=64", "softmax". */
+export function describeHead(head: MarginHead): string {
+  switch (head.kind) {
+    case 'sphere':
+      return `A-Softmax m=${head.m}`;
+    case 'cos':
+      return `CosFace m=${head.m} s=${head.scale}`;
+    case 'arc':
+      return `ArcFace m=${head.m} s=${head.scale}${head.easyMargin ? ' (easy margin)' : ''}`;
+    case 'softmax':
+      return 'softmax';
+  }
 }
 
 /**
@@ -35,10 +69,26 @@ export function validateMarginHead(head: MarginHead, what = 'head'): void {
   const kind: unknown = (head as { kind?: unknown }).kind;
   if (!(HEAD_KINDS as readonly unknown[]).includes(kind)) {
     throw new RangeError(
-      `Expected 'sphere', 'cos' or 'arc' for ${what}.kind but received ${describeReceived(kind)}`,
+      `Expected 'sphere', 'cos', 'arc' or 'softmax' for ${what}.kind but received ${describeReceived(kind)}`,
     );
   }
-  const m: unknown = head.m;
+  const easyMargin: unknown = (head as { easyMargin?: unknown }).easyMargin;
+  if (easyMargin !== undefined && (kind !== 'arc' || typeof easyMargin !== 'boolean')) {
+    throw new RangeError(
+      kind === 'arc'
+        ? `Expected a boolean for ${what}.easyMargin but received ${describeReceived(easyMargin)}`
+        : `${what}.easyMargin applies to the arc head only, not '${kind}'`,
+    );
+  }
+  if (kind === 'softmax') {
+    for (const field of ['m', 'scale', 'lambda']) {
+      if ((head as Record<string, unknown>)[field] !== undefined) {
+        throw new RangeError(`The softmax head has no ${field}, but ${what}.${field} is given`);
+      }
+    }
+    return;
+  }
+  const m: unknown = (head as { m?: unknown }).m;
   if (typeof m !== 'number' || !Number.isFinite(m)) {
     throw new RangeError(
       `Expected a finite number for ${what}.m but received ${describeReceived(m)}`,

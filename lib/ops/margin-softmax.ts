@@ -9,8 +9,10 @@ type FloatArray = Float32Array | Float64Array;
 export interface MarginSoftmaxInput<A extends FloatArray = Float32Array> {
   /** batch x dim, row-major. */
   features: A;
-  /** classes x dim, row-major (not yet normalised: the op normalises the rows). */
+  /** classes x dim, row-major (not yet normalised: the op normalises the rows, but softmax's). */
   weight: A;
+  /** One per class: the softmax head's bias (required there, refused by the other heads). */
+  bias?: A;
   /** batch labels in [0, classes). */
   labels: Int32Array;
   dim: number;
@@ -24,12 +26,14 @@ export interface MarginSoftmaxResult<A extends FloatArray = Float32Array> {
   gradFeatures: A;
   /** d loss / d weight, classes x dim. */
   gradWeight: A;
-  /** Share of rows whose largest plain cosine is the label's. */
+  /** d loss / d bias, for the softmax head. */
+  gradBias?: A;
+  /** Share of rows whose largest plain cosine (softmax: largest logit) is the label's. */
   accuracy: number;
 }
 
 /**
- * The SphereFace / CosFace / ArcFace loss, its gradients and the accuracy for one batch. Runs off
+ * The SphereFace / CosFace / ArcFace / softmax loss, its gradients and the accuracy for one batch. Runs off
  * the event loop. Float64Array inputs run the same op in double precision. Rejects with a
  * RangeError when the rows are too long for that precision (the product of the longest feature
  * and weight norms beyond its largest value), or the loss or gradients overflow all the same.
@@ -51,7 +55,8 @@ export async function marginSoftmaxLossOn<A extends FloatArray>(
   input: MarginSoftmaxInput<A>,
   device: 'cpu' | 'cuda',
 ): Promise<MarginSoftmaxResult<A>> {
-  return native().marginSoftmaxLoss<A>(checkInput(input, device));
+  const { gradBias, ...result } = await native().marginSoftmaxLoss<A>(checkInput(input, device));
+  return gradBias === null ? result : { ...result, gradBias };
 }
 
 function checkInput<A extends FloatArray>(
@@ -61,7 +66,7 @@ function checkInput<A extends FloatArray>(
   if (typeof input !== 'object' || input === null) {
     throw new TypeError('Expected an object for input');
   }
-  const { features, weight, labels, dim, head } = input;
+  const { features, weight, bias, labels, dim, head } = input;
   if (!(features instanceof Float32Array || features instanceof Float64Array)) {
     throw new TypeError(`Expected Float32Array for features but received ${typeName(features)}`);
   }
@@ -104,9 +109,30 @@ function checkInput<A extends FloatArray>(
       );
     }
   }
+  const softmax = head.kind === 'softmax';
+  if (softmax !== (bias !== undefined)) {
+    throw new TypeError(
+      softmax
+        ? `Expected a ${features.constructor.name} of ${classes} values for bias (the softmax head's) but received none`
+        : `Expected no bias for the ${head.kind} head (only softmax has one) but received ${typeName(bias)}`,
+    );
+  }
+  if (bias !== undefined) {
+    if (!(bias instanceof features.constructor)) {
+      throw new TypeError(
+        `Expected ${features.constructor.name} for bias (as features) but received ${typeName(bias)}`,
+      );
+    }
+    if (bias.length !== classes) {
+      throw new RangeError(
+        `Expected ${classes} values for bias (classes = weight.length / dim) but received ${bias.length}`,
+      );
+    }
+    checkFinite(bias, 'bias', 1);
+  }
   checkFinite(features, 'features', dim);
   checkFinite(weight, 'weight', dim);
-  return { features, weight, labels, dim, head: toNativeHead(head), device };
+  return { features, weight, bias: bias ?? null, labels, dim, head: toNativeHead(head), device };
 }
 
 function checkFinite(values: FloatArray, what: string, dim: number): void {

@@ -92,6 +92,15 @@ export class PlotCanvas {
     }
   }
 
+  /** A filled disc of radius `r` centred on (x, y), blended at `alpha` (scatter plots). */
+  dot(x: number, y: number, r: number, color: Rgb8, alpha = 1): void {
+    for (let j = Math.floor(y - r); j <= Math.ceil(y + r); j++) {
+      for (let i = Math.floor(x - r); i <= Math.ceil(x + r); i++) {
+        if ((i - x) ** 2 + (j - y) ** 2 <= r * r) this.blend(i, j, color, alpha);
+      }
+    }
+  }
+
   textWidth(font: BitmapFont, text: string): number {
     return measureText(font, printable(font, text));
   }

@@ -1,9 +1,11 @@
-// [async] marginSoftmaxLoss({features, weight, labels, dim, head: {kind, m, scale, lambda},
-//   device}): the fused margin-softmax op (native/ops/margin_softmax.h), forward and backward in
-//   one call. features/weight: both Float32Array or both Float64Array (float64 runs the op in
-//   double, for finite-difference tests), on an ArrayBuffer or a SharedArrayBuffer; labels:
-//   Int32Array. Resolves to {loss, accuracy, gradFeatures, gradWeight} with the gradients in the
-//   inputs' type. device 'cuda' runs the CUDA kernel. Rejects with a TypeError / RangeError / Error
+// [async] marginSoftmaxLoss({features, weight, bias, labels, dim,
+//   head: {kind, m, scale, lambda, easyMargin}, device}): the fused margin-softmax op
+//   (native/ops/margin_softmax.h), forward and backward in one call. features/weight (and bias,
+//   the softmax head's, null for the others): all Float32Array or all Float64Array (float64 runs
+//   the op in double, for finite-difference tests), on an ArrayBuffer or a SharedArrayBuffer;
+//   labels: Int32Array. Resolves to {loss, accuracy, gradFeatures, gradWeight, gradBias} with the
+//   gradients in the inputs' type (gradBias null without a bias). device 'cuda' runs the CUDA
+//   kernel. Rejects with a TypeError / RangeError / Error
 //   naming the problem (lib/ops/margin-softmax.ts validates first), and with a RangeError when the
 //   loss or its gradients overflow the inputs' type, rather than resolving to NaN.
 #include <napi.h>
@@ -24,12 +26,12 @@ namespace sphereface {
 namespace {
 
 struct LossBaton {
-  torch::Tensor features, weight, labels;
+  torch::Tensor features, weight, labels, bias;
   MarginHead head;
   bool cuda = false;
   bool float64 = false;
   double loss = 0, accuracy = 0;
-  torch::Tensor grad_features, grad_weight;
+  torch::Tensor grad_features, grad_weight, grad_bias;
 };
 
 // Copies a Float32Array or Float64Array into a tensor of rows x `dim`.
@@ -77,13 +79,14 @@ void CheckNorms(const torch::Tensor& features, const torch::Tensor& weight) {
 
 // What overflows all the same (a huge scale) gets an error too, never a NaN loss.
 void CheckFiniteResult(const LossBaton& baton) {
-  TORCH_CHECK_VALUE(std::isfinite(baton.loss) &&
-                        baton.grad_features.isfinite().all().item<bool>() &&
-                        baton.grad_weight.isfinite().all().item<bool>(),
-                    "marginSoftmaxLoss: the loss or its gradients overflow ",
-                    baton.float64 ? "float64" : "float32", " (loss ", baton.loss,
-                    "); scale the features, the weight or the head's scale down",
-                    baton.float64 ? "" : ", or pass Float64Array");
+  TORCH_CHECK_VALUE(
+      std::isfinite(baton.loss) && baton.grad_features.isfinite().all().item<bool>() &&
+          baton.grad_weight.isfinite().all().item<bool>() &&
+          (!baton.grad_bias.defined() || baton.grad_bias.isfinite().all().item<bool>()),
+      "marginSoftmaxLoss: the loss or its gradients overflow ",
+      baton.float64 ? "float64" : "float32", " (loss ", baton.loss,
+      "); scale the features, the weight or the head's scale down",
+      baton.float64 ? "" : ", or pass Float64Array");
 }
 
 Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
@@ -100,41 +103,50 @@ Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
   Napi::Int32Array labels = ExpectInt32Array(options.Get("labels"), "labels");
   baton->labels = CopyToTensor(labels, {static_cast<int64_t>(labels.ElementLength())});
   baton->head = RequireMarginHead(RequireObject(options, "head"));
+  const Napi::Value bias = options.Get("bias");
+  if (!bias.IsNull() && !bias.IsUndefined()) {
+    const auto classes = baton->weight.size(0);
+    baton->bias = CopyFloatArray(bias, "bias", classes, baton->float64).reshape({classes});
+  }
   baton->cuda = RequireString(options, "device") == "cuda";
 
   return TorchWorker::Run(
       env,
       [baton] {
         torch::Tensor features = baton->features, weight = baton->weight;
-        torch::Tensor labels = baton->labels;
+        torch::Tensor labels = baton->labels, bias = baton->bias;
         if (baton->cuda) {
           TORCH_CHECK(torch::cuda::is_available(), "marginSoftmaxLoss: CUDA is not available");
           features = features.to(torch::kCUDA);
           weight = weight.to(torch::kCUDA);
           labels = labels.to(torch::kCUDA);
+          if (bias.defined()) bias = bias.to(torch::kCUDA);
         }
         CheckNorms(features, weight);
         features.requires_grad_(true);
         weight.requires_grad_(true);
-        auto [loss, accuracy] = MarginSoftmaxLoss(features, weight, labels, baton->head);
+        if (bias.defined()) bias.requires_grad_(true);
+        auto [loss, accuracy] = MarginSoftmaxLoss(features, weight, labels, baton->head, bias);
         loss.backward();
         baton->loss = loss.item<double>();
         baton->accuracy = accuracy.item<double>();
         baton->grad_features = features.grad().cpu();
         baton->grad_weight = weight.grad().cpu();
+        if (bias.defined()) baton->grad_bias = bias.grad().cpu();
         CheckFiniteResult(*baton);
       },
       [baton](Napi::Env env) -> Napi::Value {
         auto result = Napi::Object::New(env);
         result.Set("loss", baton->loss);
         result.Set("accuracy", baton->accuracy);
-        if (baton->float64) {
-          result.Set("gradFeatures", ToFloat64Array(env, baton->grad_features));
-          result.Set("gradWeight", ToFloat64Array(env, baton->grad_weight));
-        } else {
-          result.Set("gradFeatures", ToFloat32Array(env, baton->grad_features));
-          result.Set("gradWeight", ToFloat32Array(env, baton->grad_weight));
-        }
+        auto to_array = [&](const torch::Tensor& tensor) -> Napi::Value {
+          if (!tensor.defined()) return env.Null();
+          return baton->float64 ? Napi::Value(ToFloat64Array(env, tensor))
+                                : Napi::Value(ToFloat32Array(env, tensor));
+        };
+        result.Set("gradFeatures", to_array(baton->grad_features));
+        result.Set("gradWeight", to_array(baton->grad_weight));
+        result.Set("gradBias", to_array(baton->grad_bias));
         return result;
       });
 }

@@ -48,6 +48,8 @@ const char* KindName(MarginKind kind) {
       return "cos";
     case MarginKind::kArc:
       return "arc";
+    case MarginKind::kSoftmax:
+      return "softmax";
   }
   return "unknown";
 }
@@ -136,6 +138,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     ModelConfig config;
     config.arch = RequireString(options, "arch");
     config.classes = static_cast<int64_t>(RequireNumber(options, "classes"));
+    config.embedding_dim = static_cast<int64_t>(RequireNumber(options, "embeddingDim"));
     config.head = RequireMarginHead(RequireObject(options, "head"));
     config.normalisation.mean = RequireNumber(options, "mean");
     config.normalisation.std = RequireNumber(options, "std");
@@ -170,9 +173,11 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     head.Set("m", config.head.m);
     head.Set("scale", config.head.scale);
     head.Set("lambda", config.head.lambda);
+    head.Set("easyMargin", config.head.easy_margin);
     Napi::Object out = Napi::Object::New(env);
     out.Set("arch", config.arch);
     out.Set("classes", static_cast<double>(config.classes));
+    out.Set("embeddingDim", static_cast<double>(config.embedding_dim));
     out.Set("head", head);
     out.Set("device", state_->device().is_cuda() ? "cuda" : "cpu");
     out.Set("mean", config.normalisation.mean);

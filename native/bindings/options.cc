@@ -69,13 +69,17 @@ MarginHead RequireMarginHead(const Napi::Object& head) {
     out.kind = MarginKind::kCos;
   } else if (kind == "arc") {
     out.kind = MarginKind::kArc;
+  } else if (kind == "softmax") {
+    out.kind = MarginKind::kSoftmax;
   } else {
     throw Napi::RangeError::New(
-        head.Env(), "Expected 'sphere', 'cos' or 'arc' for head.kind but received '" + kind + "'");
+        head.Env(),
+        "Expected 'sphere', 'cos', 'arc' or 'softmax' for head.kind but received '" + kind + "'");
   }
   out.m = RequireNumber(head, "m");
   out.scale = RequireNumber(head, "scale");
   out.lambda = RequireNumber(head, "lambda");
+  out.easy_margin = RequireBool(head, "easyMargin");
   return out;
 }
 

@@ -18,8 +18,8 @@ bool RequireBool(const Napi::Object& options, const char* key);
 std::string RequireString(const Napi::Object& options, const char* key);
 Napi::Object RequireObject(const Napi::Object& options, const char* key);
 
-// { kind: 'sphere' | 'cos' | 'arc', m, scale, lambda } (lib/ops/margin-head.ts toNativeHead);
-// CheckMarginHead judges the values.
+// { kind: 'sphere' | 'cos' | 'arc' | 'softmax', m, scale, lambda, easyMargin }
+// (lib/ops/margin-head.ts toNativeHead); CheckMarginHead judges the values.
 MarginHead RequireMarginHead(const Napi::Object& head);
 
 }  // namespace sphereface

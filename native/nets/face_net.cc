@@ -26,20 +26,23 @@ InputSize InputSizeOf(const std::string& arch) {
   return {112, 96};
 }
 
-std::shared_ptr<FaceNet> MakeFaceNet(const std::string& arch, at::Generator generator) {
-  if (arch == "sphere-cnn4") return std::make_shared<SphereCnn4>(generator);
+std::shared_ptr<FaceNet> MakeFaceNet(const std::string& arch, int64_t embedding_dim,
+                                     at::Generator generator) {
+  TORCH_CHECK_VALUE(embedding_dim >= 1, "the embedding size must be positive, got ", embedding_dim);
+  if (arch == "sphere-cnn4") return std::make_shared<SphereCnn4>(embedding_dim, generator);
   if (arch == "sphere4")
-    return std::make_shared<SphereNet>(std::array<int, 4>{0, 0, 0, 0}, generator);
+    return std::make_shared<SphereNet>(std::array<int, 4>{0, 0, 0, 0}, embedding_dim, generator);
   if (arch == "sphere10")
-    return std::make_shared<SphereNet>(std::array<int, 4>{0, 1, 2, 0}, generator);
+    return std::make_shared<SphereNet>(std::array<int, 4>{0, 1, 2, 0}, embedding_dim, generator);
   if (arch == "sphere20")
-    return std::make_shared<SphereNet>(std::array<int, 4>{1, 2, 4, 1}, generator);
+    return std::make_shared<SphereNet>(std::array<int, 4>{1, 2, 4, 1}, embedding_dim, generator);
   if (arch == "sphere20a")
-    return std::make_shared<SphereNet>(std::array<int, 4>{1, 2, 4, 1}, generator, true);
+    return std::make_shared<SphereNet>(std::array<int, 4>{1, 2, 4, 1}, embedding_dim, generator,
+                                       true);
   if (arch == "sphere36")
-    return std::make_shared<SphereNet>(std::array<int, 4>{2, 4, 8, 2}, generator);
+    return std::make_shared<SphereNet>(std::array<int, 4>{2, 4, 8, 2}, embedding_dim, generator);
   if (arch == "sphere64")
-    return std::make_shared<SphereNet>(std::array<int, 4>{3, 8, 16, 3}, generator);
+    return std::make_shared<SphereNet>(std::array<int, 4>{3, 8, 16, 3}, embedding_dim, generator);
   TORCH_CHECK(false, "unknown arch '", arch, "'");
 }
 

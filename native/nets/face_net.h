@@ -9,7 +9,8 @@
 
 namespace sphereface {
 
-// A conv net mapping normalised N x 3 x H x W images to N x 512 embeddings.
+// A conv net mapping normalised N x 3 x H x W images to N x D embeddings (D: the fc layer's
+// output size, kEmbeddingDim unless the model asked for another).
 class FaceNet : public torch::nn::Module {
  public:
   virtual torch::Tensor forward(torch::Tensor images) = 0;
@@ -22,6 +23,7 @@ struct InputSize {
   int64_t width;
 };
 
+// The paper's embedding size, the usual one; models may choose any positive size.
 constexpr int64_t kEmbeddingDim = 512;
 
 // The architecture names TypeScript passes: sphere-cnn4, sphere4, sphere10, sphere20, sphere20a,
@@ -30,9 +32,11 @@ const std::vector<std::string>& ArchNames();
 bool IsArch(const std::string& arch);
 InputSize InputSizeOf(const std::string& arch);
 
-// Builds `arch` with its initialisation drawn from `generator` (a CPU generator), so a seed makes
-// it reproducible without touching libtorch's global RNG. Throws c10::Error for an unknown name.
-std::shared_ptr<FaceNet> MakeFaceNet(const std::string& arch, at::Generator generator);
+// Builds `arch` with `embedding_dim` outputs and its initialisation drawn from `generator` (a CPU
+// generator), so a seed makes it reproducible without touching libtorch's global RNG. Throws
+// c10::Error for an unknown name.
+std::shared_ptr<FaceNet> MakeFaceNet(const std::string& arch, int64_t embedding_dim,
+                                     at::Generator generator);
 
 // Caffe's "xavier" filler (the original SphereFace prototxt): uniform in +-sqrt(3 / fan_in).
 void XavierFanInUniform(torch::Tensor weight, at::Generator& generator);

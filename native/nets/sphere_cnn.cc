@@ -9,7 +9,7 @@ constexpr int64_t kChannels[] = {3, 32, 128, 256, 512};
 constexpr int64_t kFinalSide = 5;  // 96 -> 47 -> 23 -> 11 -> 5 with 3x3, stride 2, no padding
 }  // namespace
 
-SphereCnn4::SphereCnn4(at::Generator generator) {
+SphereCnn4::SphereCnn4(int64_t embedding_dim, at::Generator generator) {
   torch::NoGradGuard no_grad;
   for (int i = 0; i < 4; ++i) {
     auto conv = register_module(
@@ -21,7 +21,7 @@ SphereCnn4::SphereCnn4(at::Generator generator) {
     conv->bias.zero_();
     convs_.push_back(conv);
   }
-  fc_ = register_module("fc", torch::nn::Linear(512 * kFinalSide * kFinalSide, kEmbeddingDim));
+  fc_ = register_module("fc", torch::nn::Linear(512 * kFinalSide * kFinalSide, embedding_dim));
   XavierFanInUniform(fc_->weight, generator);
   fc_->bias.zero_();
 }
@@ -38,7 +38,7 @@ int64_t SphereCnn4::MacsPerImage() const {
     side = (side - 3) / 2 + 1;
     macs += side * side * kChannels[i + 1] * kChannels[i] * 9;
   }
-  return macs + 512 * kFinalSide * kFinalSide * kEmbeddingDim;
+  return macs + 512 * kFinalSide * kFinalSide * fc_->options.out_features();
 }
 
 }  // namespace sphereface

@@ -45,7 +45,8 @@ torch::Tensor ResidualUnit::forward(const torch::Tensor& x) {
   return branch.add_(x);
 }
 
-SphereNet::SphereNet(const std::array<int, 4>& units, at::Generator generator, bool residual_bias)
+SphereNet::SphereNet(const std::array<int, 4>& units, int64_t embedding_dim,
+                     at::Generator generator, bool residual_bias)
     : units_(units) {
   torch::NoGradGuard no_grad;
   for (int stage = 0; stage < 4; ++stage) {
@@ -68,7 +69,7 @@ SphereNet::SphereNet(const std::array<int, 4>& units, at::Generator generator, b
     }
     stages_.push_back(std::move(stage_units));
   }
-  fc_ = register_module("fc", torch::nn::Linear(512 * kFinalHeight * kFinalWidth, kEmbeddingDim));
+  fc_ = register_module("fc", torch::nn::Linear(512 * kFinalHeight * kFinalWidth, embedding_dim));
   XavierFanInUniform(fc_->weight, generator);
   fc_->bias.zero_();
 }
@@ -90,7 +91,7 @@ int64_t SphereNet::MacsPerImage() const {
     macs += height * width * out * kChannels[stage] * 9;
     macs += units_[stage] * 2 * height * width * out * out * 9;
   }
-  return macs + 512 * kFinalHeight * kFinalWidth * kEmbeddingDim;
+  return macs + 512 * kFinalHeight * kFinalWidth * fc_->options.out_features();
 }
 
 }  // namespace sphereface

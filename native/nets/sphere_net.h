@@ -1,7 +1,8 @@
 // SphereFace-4/10/20/36/64 (Liu et al. 2017, Table 2) as laid out in the original Caffe model.
 // 112x96 input; four stages, each a 3x3 stride-2 conv with bias (64, 128, 256, 512 channels,
 // padding 1) and PReLU, then residual units of two bias-free 3x3 convs each followed by PReLU,
-// with an identity shortcut; fc 512*7*6 -> 512 without activation.
+// with an identity shortcut; fc 512*7*6 -> 512 (or the embedding size asked for) without
+// activation.
 // Units per stage: sphere4 (0,0,0,0), sphere10 (0,1,2,0), sphere20 (1,2,4,1),
 // sphere36 (2,4,8,2), sphere64 (3,8,16,3). sphere20a is sphere20 with a bias in every residual
 // conv, as the public PyTorch port (clcarwin/sphereface_pytorch) builds it.
@@ -28,7 +29,8 @@ class ResidualUnit : public torch::nn::Module {
 
 class SphereNet : public FaceNet {
  public:
-  SphereNet(const std::array<int, 4>& units, at::Generator generator, bool residual_bias = false);
+  SphereNet(const std::array<int, 4>& units, int64_t embedding_dim, at::Generator generator,
+            bool residual_bias = false);
   torch::Tensor forward(torch::Tensor images) override;
   int64_t MacsPerImage() const override;
 

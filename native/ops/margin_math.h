@@ -4,6 +4,10 @@
 // Every logit of row i is z_ij = f_i u_ij with a row factor f_i (||x_i|| for sphere, s for cos
 // and arc) and a unit logit u_ij: u_ij = cos_ij for j != y, u_iy = TargetUnit(cos_iy). Only the
 // target's unit logit depends on the head; TargetLogit gives it and its derivative in cos.
+//
+// The plain softmax fits the same frame with nothing normalised: its "cosine" c_ij is the logit
+// <x_i, W_j> + b_j itself, the norms that divide it are 1 (InverseNorm), f_i = 1 and u is the
+// identity, so that no clamping, no margin and no chain through the norms applies.
 #pragma once
 
 #include <cmath>
@@ -21,6 +25,7 @@ namespace margin {
 constexpr int kSphereKind = 0;
 constexpr int kCosKind = 1;
 constexpr int kArcKind = 2;
+constexpr int kSoftmaxKind = 3;
 
 constexpr double kPi = 3.14159265358979323846;
 
@@ -32,18 +37,19 @@ constexpr double kNormEps = 1e-12;
 constexpr double kArcMinSin = 1e-6;
 
 struct HeadParams {
-  int kind;       // kSphereKind, kCosKind or kArcKind
-  int m_int;      // sphere's integer m
-  double m;       // the margin
-  double scale;   // s for cos and arc
-  double lambda;  // sphere's annealing weight
+  int kind;          // kSphereKind, kCosKind, kArcKind or kSoftmaxKind
+  int m_int;         // sphere's integer m
+  double m;          // the margin
+  double scale;      // s for cos and arc
+  double lambda;     // sphere's annealing weight
+  bool easy_margin;  // arc: the margin only where cos > 0 (insightface's easy_margin)
 };
 
 // The columns of the per-row statistics forward keeps for backward (double, B x kRowStatCount),
 // written and read alike by the CPU and CUDA kernels.
 enum RowStat {
   kRowNorm = 0,   // ||x_i||
-  kRowInvNorm,    // 1 / max(||x_i||, eps)
+  kRowInvNorm,    // 1 / max(||x_i||, eps); 1 for softmax (InverseNorm)
   kRowFactor,     // f_i: ||x_i|| (sphere) or s
   kRowInvSum,     // 1 / sum_j exp(z_ij - zmax_i)
   kRowDUnit,      // d u_iy / d cos_iy
@@ -105,17 +111,24 @@ SPHEREFACE_HD TargetLogit TargetUnit(const HeadParams& head, double c) {
   } else if (head.kind == kCosKind) {
     out.unit = c - head.m;
     out.d_unit = 1;
-  } else {
-    // t + m <= pi  <=>  c >= cos(pi - m); beyond it cos(t + m) would turn back up.
-    if (c >= cos(kPi - head.m)) {
+  } else if (head.kind == kArcKind) {
+    // t + m <= pi  <=>  c >= cos(pi - m); beyond it cos(t + m) would turn back up, and the
+    // target falls back to CosFace's form with the margin m sin(m) (continuous at the edge).
+    // The easy margin instead applies cos(t + m) only where t < pi/2 and leaves the rest plain
+    // (a jump at c = 0, as in insightface).
+    const bool margin = head.easy_margin ? c > 0 : c >= cos(kPi - head.m);
+    if (margin) {
       const double sin_t_raw = sqrt(fmax(0.0, 1 - c * c));
       const double sin_t = fmax(sin_t_raw, kArcMinSin);
       out.unit = c * cos(head.m) - sin_t_raw * sin(head.m);
       out.d_unit = cos(head.m) + c * sin(head.m) / sin_t;
     } else {
-      out.unit = c - head.m * sin(head.m);
+      out.unit = head.easy_margin ? c : c - head.m * sin(head.m);
       out.d_unit = 1;
     }
+  } else {
+    out.unit = c;  // softmax: c is the logit
+    out.d_unit = 1;
   }
   return out;
 }
@@ -145,7 +158,15 @@ SPHEREFACE_HD double NormGradientScale(double dot, double n, double d_norm) {
 
 // f_i: the factor every unit logit of the row is multiplied by.
 SPHEREFACE_HD double RowFactor(const HeadParams& head, double feature_norm) {
+  if (head.kind == kSoftmaxKind) return 1;
   return head.kind == kSphereKind ? feature_norm : head.scale;
+}
+
+// What a row's product with the other side is divided by, inverted: 1 / max(n, eps) for the
+// heads that normalise (a_i, b_j in margin_softmax_cpu.cc), 1 for softmax, which does not.
+SPHEREFACE_HD double InverseNorm(const HeadParams& head, double norm) {
+  if (head.kind == kSoftmaxKind) return 1;
+  return 1.0 / (norm > kNormEps ? norm : kNormEps);
 }
 
 // A vectorisable exp for the float hot loop (x <= 0 there): Cephes' expf, about 1 ulp. The

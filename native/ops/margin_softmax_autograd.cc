@@ -15,44 +15,71 @@ namespace {
 using torch::autograd::AutogradContext;
 using torch::autograd::variable_list;
 
-MarginForwardState Forward(const torch::Tensor& features, const torch::Tensor& weight,
-                           const torch::Tensor& labels, const MarginHead& head) {
 #ifdef SPHEREFACE_WITH_CUDA
-  if (features.is_cuda()) return MarginSoftmaxForwardCuda(features, weight, labels, head);
+constexpr bool kCudaKernels = true;
+#else
+constexpr bool kCudaKernels = false;
 #endif
-  TORCH_CHECK(features.is_cpu(), "margin-softmax loss: no CUDA kernel in this build for device ",
-              features.device());
-  return MarginSoftmaxForwardCpu(features, weight, labels, head);
+
+// Tensors the CPU kernel can read: CUDA tensors are copied when this build has no CUDA kernel
+// (a libtorch with CUDA but an addon built without nvcc); the results are copied back.
+torch::Tensor OnKernelDevice(const torch::Tensor& tensor) {
+  return !kCudaKernels && tensor.defined() && !tensor.is_cpu() ? tensor.cpu() : tensor;
 }
 
-std::pair<torch::Tensor, torch::Tensor> Backward(
-    const torch::Tensor& grad_loss, const torch::Tensor& features, const torch::Tensor& weight,
-    const torch::Tensor& labels, const MarginForwardState& state, const MarginHead& head) {
+MarginForwardState Forward(const torch::Tensor& features, const torch::Tensor& weight,
+                           const torch::Tensor& labels, const torch::Tensor& bias,
+                           const MarginHead& head) {
+#ifdef SPHEREFACE_WITH_CUDA
+  if (features.is_cuda()) return MarginSoftmaxForwardCuda(features, weight, labels, bias, head);
+#endif
+  MarginForwardState state =
+      MarginSoftmaxForwardCpu(OnKernelDevice(features), OnKernelDevice(weight),
+                              OnKernelDevice(labels), OnKernelDevice(bias), head);
+  // Only what leaves the op goes back; what backward reads stays where its kernel runs.
+  state.loss = state.loss.to(features.device());
+  state.accuracy = state.accuracy.to(features.device());
+  return state;
+}
+
+MarginGradients Backward(const torch::Tensor& grad_loss, const torch::Tensor& features,
+                         const torch::Tensor& weight, const torch::Tensor& labels,
+                         const MarginForwardState& state, const MarginHead& head) {
 #ifdef SPHEREFACE_WITH_CUDA
   if (features.is_cuda()) {
     return MarginSoftmaxBackwardCuda(grad_loss, features, weight, labels, state, head);
   }
 #endif
-  return MarginSoftmaxBackwardCpu(grad_loss, features, weight, labels, state, head);
+  MarginGradients grads =
+      MarginSoftmaxBackwardCpu(OnKernelDevice(grad_loss), OnKernelDevice(features),
+                               OnKernelDevice(weight), OnKernelDevice(labels), state, head);
+  grads.features = grads.features.to(features.device());
+  grads.weight = grads.weight.to(features.device());
+  if (grads.bias.defined()) grads.bias = grads.bias.to(features.device());
+  return grads;
 }
 
 class MarginSoftmaxFunction : public torch::autograd::Function<MarginSoftmaxFunction> {
  public:
   static variable_list forward(AutogradContext* ctx, const torch::Tensor& features,
                                const torch::Tensor& weight, const torch::Tensor& labels,
-                               int64_t kind, double m, double scale, double lambda) {
+                               const c10::optional<torch::Tensor>& bias, int64_t kind, double m,
+                               double scale, double lambda, bool easy_margin) {
     MarginHead head;
     head.kind = static_cast<MarginKind>(kind);
     head.m = m;
     head.scale = scale;
     head.lambda = lambda;
-    MarginForwardState state = Forward(features, weight, labels, head);
+    head.easy_margin = easy_margin;
+    MarginForwardState state =
+        Forward(features, weight, labels, bias.has_value() ? *bias : torch::Tensor(), head);
     ctx->save_for_backward({features, weight, labels, state.exps, state.row_stats,
                             state.weight_norms, state.inv_weight_norms});
     ctx->saved_data["kind"] = kind;
     ctx->saved_data["m"] = m;
     ctx->saved_data["scale"] = scale;
     ctx->saved_data["lambda"] = lambda;
+    ctx->saved_data["easy_margin"] = easy_margin;
     ctx->mark_non_differentiable({state.accuracy});
     return {state.loss, state.accuracy};
   }
@@ -64,19 +91,21 @@ class MarginSoftmaxFunction : public torch::autograd::Function<MarginSoftmaxFunc
     head.m = ctx->saved_data["m"].toDouble();
     head.scale = ctx->saved_data["scale"].toDouble();
     head.lambda = ctx->saved_data["lambda"].toDouble();
+    head.easy_margin = ctx->saved_data["easy_margin"].toBool();
     const torch::Tensor& grad_loss = grad_outputs[0];
-    if (!grad_loss.defined()) {
-      return {torch::Tensor(), torch::Tensor(), torch::Tensor(), torch::Tensor(),
-              torch::Tensor(), torch::Tensor(), torch::Tensor()};
-    }
+    // One entry per forward argument: features, weight, labels, bias, then the head's fields.
+    variable_list out(9);
+    if (!grad_loss.defined()) return out;
     MarginForwardState state;
     state.exps = saved[3];
     state.row_stats = saved[4];
     state.weight_norms = saved[5];
     state.inv_weight_norms = saved[6];
-    auto grads = Backward(grad_loss, saved[0], saved[1], saved[2], state, head);
-    return {grads.first,     grads.second,    torch::Tensor(), torch::Tensor(),
-            torch::Tensor(), torch::Tensor(), torch::Tensor()};
+    MarginGradients grads = Backward(grad_loss, saved[0], saved[1], saved[2], state, head);
+    out[0] = grads.features;
+    out[1] = grads.weight;
+    out[3] = grads.bias;
+    return out;
   }
 };
 
@@ -105,15 +134,23 @@ void CheckMarginHead(const MarginHead& head) {
       TORCH_CHECK_VALUE(IsFinite(head.scale) && head.scale > 0,
                         "margin head: arc scale must be finite and > 0 but is ", head.scale);
       break;
+    case MarginKind::kSoftmax:
+      TORCH_CHECK_VALUE(head.m == 0, "margin head: softmax has no margin, but m is ", head.m);
+      break;
     default:
       TORCH_CHECK_VALUE(false, "margin head: unknown kind ", static_cast<int>(head.kind));
   }
+  TORCH_CHECK_VALUE(!head.easy_margin || head.kind == MarginKind::kArc,
+                    "margin head: the easy margin is ArcFace's only");
 }
+
+bool MarginSoftmaxHasCudaKernels() { return kCudaKernels; }
 
 std::tuple<torch::Tensor, torch::Tensor> MarginSoftmaxLoss(const torch::Tensor& features,
                                                            const torch::Tensor& weight,
                                                            const torch::Tensor& labels,
-                                                           const MarginHead& head) {
+                                                           const MarginHead& head,
+                                                           const torch::Tensor& bias) {
   CheckMarginHead(head);
   TORCH_CHECK_VALUE(features.dim() == 2, "margin-softmax loss: features must be batch x dim, got ",
                     features.sizes());
@@ -137,17 +174,32 @@ std::tuple<torch::Tensor, torch::Tensor> MarginSoftmaxLoss(const torch::Tensor& 
   TORCH_CHECK_TYPE(labels.scalar_type() == torch::kLong || labels.scalar_type() == torch::kInt,
                    "margin-softmax loss: labels must be int64 or int32, got ",
                    labels.scalar_type());
-  TORCH_CHECK(weight.device() == features.device() && labels.device() == features.device(),
-              "margin-softmax loss: features, weight and labels must be on one device");
+  const bool softmax = head.kind == MarginKind::kSoftmax;
+  TORCH_CHECK_VALUE(
+      bias.defined() == softmax, "margin-softmax loss: ",
+      softmax ? "the softmax head needs a bias" : "only the softmax head takes a bias");
+  if (softmax) {
+    TORCH_CHECK_VALUE(bias.dim() == 1 && bias.size(0) == classes,
+                      "margin-softmax loss: bias must hold one value per class (", classes,
+                      "), got ", bias.sizes());
+    TORCH_CHECK_TYPE(bias.scalar_type() == features.scalar_type(),
+                     "margin-softmax loss: bias dtype ", bias.scalar_type(),
+                     " differs from the features' ", features.scalar_type());
+  }
+  TORCH_CHECK(weight.device() == features.device() && labels.device() == features.device() &&
+                  (!softmax || bias.device() == features.device()),
+              "margin-softmax loss: features, weight, labels and bias must be on one device");
   torch::Tensor labels64 = labels.to(torch::kLong).contiguous();
   // A label out of range would index outside the row: checked here even when the caller did.
   const int64_t low = labels64.min().item<int64_t>(), high = labels64.max().item<int64_t>();
   TORCH_CHECK_VALUE(low >= 0 && high < classes, "margin-softmax loss: labels must be in [0, ",
                     classes, ") but range over [", low, ", ", high, "]");
 
-  const variable_list out = MarginSoftmaxFunction::apply(features.contiguous(), weight.contiguous(),
-                                                         labels64, static_cast<int64_t>(head.kind),
-                                                         head.m, head.scale, head.lambda);
+  const variable_list out = MarginSoftmaxFunction::apply(
+      features.contiguous(), weight.contiguous(), labels64,
+      // An optional, not an undefined tensor: autograd reads every tensor argument's device.
+      softmax ? c10::optional<torch::Tensor>(bias.contiguous()) : c10::nullopt,
+      static_cast<int64_t>(head.kind), head.m, head.scale, head.lambda, head.easy_margin);
   return {out[0], out[1]};
 }
 

@@ -14,6 +14,8 @@
 // where the last term is sphere's only (f_i = ||x_i||): dL/df_i = sum_j dL/dz_ij u_ij.
 // No column reduction over B x C is needed, and the only B x C buffers are the one forward keeps
 // (exp(z - zmax), from which p is one multiply) and K.
+// Softmax: z_ij = G_ij + b_j, i.e. a = b = f = 1, u the identity and no norm terms, so
+// K = dL/dz, dL/dx = K W, dL/dW = K^T x, and dL/db_j = sum_i K_ij (its one column reduction).
 #include <ATen/Parallel.h>
 
 #include <algorithm>
@@ -43,12 +45,21 @@ double RowNorm(const T* v, int64_t dim) {
   return std::sqrt(squares);
 }
 
-// Forward for row i: `row` holds G_i on entry and exp(z_i - zmax_i) on exit.
-template <typename T>
-void ForwardRow(T* row, int64_t classes, const T* inv_b, const T* x, int64_t dim, int64_t label,
-                const HeadParams& head, double* stats, double* row_loss, double* correct) {
+// Column j's plain cosine from G_ij; for softmax (kLinear) the plain logit G_ij + b_j.
+template <bool kLinear, typename T>
+T PlainUnit(T product, T scale, T inv_b, const T* bias, int64_t j) {
+  if (kLinear) return product + bias[j];
+  return std::min<T>(T(1), std::max<T>(T(-1), product * scale * inv_b));
+}
+
+// Forward for row i: `row` holds G_i on entry and exp(z_i - zmax_i) on exit. `bias` is null
+// unless kLinear (the softmax head).
+template <bool kLinear, typename T>
+void ForwardRow(T* row, int64_t classes, const T* inv_b, const T* bias, const T* x, int64_t dim,
+                int64_t label, const HeadParams& head, double* stats, double* row_loss,
+                double* correct) {
   const double norm = RowNorm(x, dim);
-  const double inv_a = 1.0 / std::max(norm, kNormEps);
+  const double inv_a = margin::InverseNorm(head, norm);
   const T scale = static_cast<T>(inv_a);
   const T lowest = -std::numeric_limits<T>::infinity();
 
@@ -56,17 +67,17 @@ void ForwardRow(T* row, int64_t classes, const T* inv_b, const T* x, int64_t dim
   T max_before = lowest, max_after = lowest;
 #pragma omp simd reduction(max : max_before)
   for (int64_t j = 0; j < label; ++j) {
-    const T c = std::min<T>(T(1), std::max<T>(T(-1), row[j] * scale * inv_b[j]));
+    const T c = PlainUnit<kLinear>(row[j], scale, inv_b[j], bias, j);
     row[j] = c;
     max_before = std::max(max_before, c);
   }
 #pragma omp simd reduction(max : max_after)
   for (int64_t j = label + 1; j < classes; ++j) {
-    const T c = std::min<T>(T(1), std::max<T>(T(-1), row[j] * scale * inv_b[j]));
+    const T c = PlainUnit<kLinear>(row[j], scale, inv_b[j], bias, j);
     row[j] = c;
     max_after = std::max(max_after, c);
   }
-  const T cos_y = std::min<T>(T(1), std::max<T>(T(-1), row[label] * scale * inv_b[label]));
+  const T cos_y = PlainUnit<kLinear>(row[label], scale, inv_b[label], bias, label);
   // The first largest cosine wins ties, as argmax does.
   *correct = (cos_y > max_before && cos_y >= max_after) ? 1.0 : 0.0;
 
@@ -159,19 +170,31 @@ void AddNormGradient(T* grad, const T* v, int64_t dim, double n, double d_norm) 
 
 margin::HeadParams ToHeadParams(const MarginHead& head) {
   HeadParams params;
-  params.kind = head.kind == MarginKind::kSphere ? margin::kSphereKind
-                : head.kind == MarginKind::kCos  ? margin::kCosKind
-                                                 : margin::kArcKind;
+  switch (head.kind) {
+    case MarginKind::kSphere:
+      params.kind = margin::kSphereKind;
+      break;
+    case MarginKind::kCos:
+      params.kind = margin::kCosKind;
+      break;
+    case MarginKind::kArc:
+      params.kind = margin::kArcKind;
+      break;
+    case MarginKind::kSoftmax:
+      params.kind = margin::kSoftmaxKind;
+      break;
+  }
   params.m_int = static_cast<int>(head.m);
   params.m = head.m;
   params.scale = head.scale;
   params.lambda = head.lambda;
+  params.easy_margin = head.easy_margin;
   return params;
 }
 
 MarginForwardState MarginSoftmaxForwardCpu(const torch::Tensor& features,
                                            const torch::Tensor& weight, const torch::Tensor& labels,
-                                           const MarginHead& head) {
+                                           const torch::Tensor& bias, const MarginHead& head) {
   const int64_t batch = features.size(0), classes = weight.size(0);
   const HeadParams params = ToHeadParams(head);
   MarginForwardState state;
@@ -188,9 +211,9 @@ MarginForwardState MarginSoftmaxForwardCpu(const torch::Tensor& features,
     scalar_t* inv_b = state.inv_weight_norms.data_ptr<scalar_t>();
     at::parallel_for(0, classes, RowGrain(dim), [&](int64_t begin, int64_t end) {
       for (int64_t j = begin; j < end; ++j) {
-        const double norm = RowNorm(w + j * dim, dim);
-        w_norms[j] = static_cast<scalar_t>(norm);
-        inv_b[j] = static_cast<scalar_t>(1.0 / std::max(norm, kNormEps));
+        const double inverse = margin::InverseNorm(params, RowNorm(w + j * dim, dim));
+        w_norms[j] = static_cast<scalar_t>(1.0 / inverse);
+        inv_b[j] = static_cast<scalar_t>(inverse);
       }
     });
     scalar_t* exps = state.exps.data_ptr<scalar_t>();
@@ -199,11 +222,18 @@ MarginForwardState MarginSoftmaxForwardCpu(const torch::Tensor& features,
     double* stats = rows.stats.data_ptr<double>();
     double* loss_ptr = rows.loss.data_ptr<double>();
     double* correct_ptr = rows.correct.data_ptr<double>();
+    const scalar_t* bias_ptr = bias.defined() ? bias.data_ptr<scalar_t>() : nullptr;
     at::parallel_for(0, batch, RowGrain(classes), [&](int64_t begin, int64_t end) {
       for (int64_t i = begin; i < end; ++i) {
-        ForwardRow<scalar_t>(exps + i * classes, classes, inv_b, x + i * dim, dim, label_ptr[i],
-                             params, stats + i * margin::kRowStatCount, loss_ptr + i,
-                             correct_ptr + i);
+        auto* row = exps + i * classes;
+        double* row_stats = stats + i * margin::kRowStatCount;
+        if (bias_ptr != nullptr) {
+          ForwardRow<true>(row, classes, inv_b, bias_ptr, x + i * dim, dim, label_ptr[i], params,
+                           row_stats, loss_ptr + i, correct_ptr + i);
+        } else {
+          ForwardRow<false>(row, classes, inv_b, bias_ptr, x + i * dim, dim, label_ptr[i], params,
+                            row_stats, loss_ptr + i, correct_ptr + i);
+        }
       }
     });
   });
@@ -211,12 +241,14 @@ MarginForwardState MarginSoftmaxForwardCpu(const torch::Tensor& features,
   return state;
 }
 
-std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCpu(
-    const torch::Tensor& grad_loss, const torch::Tensor& features, const torch::Tensor& weight,
-    const torch::Tensor& labels, const MarginForwardState& state, const MarginHead& head) {
+MarginGradients MarginSoftmaxBackwardCpu(const torch::Tensor& grad_loss,
+                                         const torch::Tensor& features, const torch::Tensor& weight,
+                                         const torch::Tensor& labels,
+                                         const MarginForwardState& state, const MarginHead& head) {
   const int64_t batch = features.size(0), classes = weight.size(0), dim = features.size(1);
   const double g = grad_loss.item<double>() / static_cast<double>(batch);
   const bool sphere = head.kind == MarginKind::kSphere;
+  MarginGradients grads;
   torch::Tensor k = torch::empty_like(state.exps);
   torch::Tensor d_factor = torch::zeros({batch}, state.row_stats.options());
 
@@ -236,13 +268,17 @@ std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCpu(
     });
   });
 
-  torch::Tensor grad_features = at::mm(k, weight);
-  torch::Tensor grad_weight = at::mm(k.t(), features);
+  grads.features = at::mm(k, weight);
+  grads.weight = at::mm(k.t(), features);
+  if (head.kind == MarginKind::kSoftmax) {
+    grads.bias = k.sum(0);
+    return grads;  // nothing was normalised: no chain through the norms
+  }
   k = torch::Tensor();  // the second B x C buffer lives only through the GEMMs
   // The chain through the norms: feature rows then weight rows, in one parallel region.
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_norm_grads_cpu", [&] {
-    scalar_t* gx = grad_features.data_ptr<scalar_t>();
-    scalar_t* gw = grad_weight.data_ptr<scalar_t>();
+    scalar_t* gx = grads.features.data_ptr<scalar_t>();
+    scalar_t* gw = grads.weight.data_ptr<scalar_t>();
     const scalar_t* x = features.data_ptr<scalar_t>();
     const scalar_t* w = weight.data_ptr<scalar_t>();
     const double* stats = state.row_stats.data_ptr<double>();
@@ -261,7 +297,7 @@ std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCpu(
       }
     });
   });
-  return {grad_features, grad_weight};
+  return grads;
 }
 
 }  // namespace sphereface

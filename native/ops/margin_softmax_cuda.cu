@@ -44,23 +44,32 @@ __device__ __forceinline__ T InvNorm(T norm) {
   return T(1) / (norm > T(margin::kNormEps) ? norm : T(margin::kNormEps));
 }
 
+// Column j's plain cosine from G_ij; for softmax (bias given) the plain logit G_ij + b_j.
+template <typename T>
+__device__ __forceinline__ T PlainUnit(T product, T scale, T weight_norm, const T* bias,
+                                       int64_t j) {
+  if (bias != nullptr) return product + bias[j];
+  const T c = product * scale * InvNorm(weight_norm);
+  return c < T(-1) ? T(-1) : (c > T(1) ? T(1) : c);
+}
+
 template <typename T>
 __global__ void ForwardKernel(T* exps, const double* feature_norms, const T* weight_norms,
-                              const int64_t* labels, int64_t classes, margin::HeadParams head,
-                              double* row_stats, double* row_loss, double* correct) {
+                              const T* bias, const int64_t* labels, int64_t classes,
+                              margin::HeadParams head, double* row_stats, double* row_loss,
+                              double* correct) {
   __shared__ double scratch[kThreads];
   const int64_t i = blockIdx.x;
   T* row = exps + i * classes;
   const int64_t y = labels[i];
   const double norm = feature_norms[i];
-  const double inv_a = 1.0 / (norm > margin::kNormEps ? norm : margin::kNormEps);
+  const double inv_a = margin::InverseNorm(head, norm);
   const T scale = static_cast<T>(inv_a);
 
   // Pass 1: cosines and the largest plain cosine before and after the label.
   double max_before = -DBL_MAX, max_after = -DBL_MAX;
   for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) {
-    T c = row[j] * scale * InvNorm(weight_norms[j]);
-    c = c < T(-1) ? T(-1) : (c > T(1) ? T(1) : c);
+    const T c = PlainUnit(row[j], scale, weight_norms[j], bias, j);
     row[j] = c;
     if (j < y) max_before = max_before > c ? max_before : c;
     if (j > y) max_after = max_after > c ? max_after : c;
@@ -155,11 +164,11 @@ __global__ void NormGradientKernel(T* grad, const T* rows, const double* norms,
 
 template <typename T>
 cudaError_t LaunchMarginForward(T* exps, const double* feature_norms, const T* weight_norms,
-                                const int64_t* labels, int64_t batch, int64_t classes,
-                                margin::HeadParams head, double* row_stats, double* row_loss,
-                                double* correct, cudaStream_t stream) {
+                                const T* bias, const int64_t* labels, int64_t batch,
+                                int64_t classes, margin::HeadParams head, double* row_stats,
+                                double* row_loss, double* correct, cudaStream_t stream) {
   ForwardKernel<T><<<static_cast<unsigned>(batch), kThreads, 0, stream>>>(
-      exps, feature_norms, weight_norms, labels, classes, head, row_stats, row_loss, correct);
+      exps, feature_norms, weight_norms, bias, labels, classes, head, row_stats, row_loss, correct);
   return cudaGetLastError();
 }
 
@@ -182,14 +191,14 @@ cudaError_t LaunchAddNormGradients(T* grad, const T* rows, const double* norms,
   return cudaGetLastError();
 }
 
-#define SPHEREFACE_INSTANTIATE(T)                                                                 \
-  template cudaError_t LaunchMarginForward<T>(T*, const double*, const T*, const int64_t*,        \
-                                              int64_t, int64_t, margin::HeadParams, double*,      \
-                                              double*, double*, cudaStream_t);                    \
-  template cudaError_t LaunchMarginBackward<T>(const T*, const T*, const int64_t*, const double*, \
-                                               const T*, int64_t, int64_t, bool, T*, double*,     \
-                                               cudaStream_t);                                     \
-  template cudaError_t LaunchAddNormGradients<T>(T*, const T*, const double*, const double*,      \
+#define SPHEREFACE_INSTANTIATE(T)                                                                  \
+  template cudaError_t LaunchMarginForward<T>(                                                     \
+      T*, const double*, const T*, const T*, const int64_t*, int64_t, int64_t, margin::HeadParams, \
+      double*, double*, double*, cudaStream_t);                                                    \
+  template cudaError_t LaunchMarginBackward<T>(const T*, const T*, const int64_t*, const double*,  \
+                                               const T*, int64_t, int64_t, bool, T*, double*,      \
+                                               cudaStream_t);                                      \
+  template cudaError_t LaunchAddNormGradients<T>(T*, const T*, const double*, const double*,       \
                                                  int64_t, int64_t, cudaStream_t);
 SPHEREFACE_INSTANTIATE(float)
 SPHEREFACE_INSTANTIATE(double)

@@ -12,12 +12,13 @@
 namespace sphereface {
 
 // Forward per row: `exps` holds G = x W^T on entry and exp(z - zmax) on exit; writes row_stats
-// (B x margin::kRowStatCount, see margin_math.h), row_loss and correct (B each).
+// (B x margin::kRowStatCount, see margin_math.h), row_loss and correct (B each). `bias` (C) is
+// the softmax head's, null for the others.
 template <typename T>
 cudaError_t LaunchMarginForward(T* exps, const double* feature_norms, const T* weight_norms,
-                                const int64_t* labels, int64_t batch, int64_t classes,
-                                margin::HeadParams head, double* row_stats, double* row_loss,
-                                double* correct, cudaStream_t stream);
+                                const T* bias, const int64_t* labels, int64_t batch,
+                                int64_t classes, margin::HeadParams head, double* row_stats,
+                                double* row_loss, double* correct, cudaStream_t stream);
 
 // Backward per row: k = dL/dG (B x C) and, for sphere, d_factor = dL/d||x_i|| (B).
 // grad_loss points at the loss's incoming gradient (one T on the device).

@@ -4,8 +4,6 @@
 
 #include <torch/torch.h>
 
-#include <utility>
-
 #include "ops/margin_math.h"
 #include "ops/margin_softmax.h"
 
@@ -17,8 +15,13 @@ struct MarginForwardState {
   torch::Tensor accuracy;          // 0-dim float64
   torch::Tensor exps;              // B x C: exp(z_ij - zmax_i) (the margin logit for j = y)
   torch::Tensor row_stats;         // B x margin::kRowStatCount double (margin_math.h)
-  torch::Tensor weight_norms;      // C: ||W_j||, the features' dtype
-  torch::Tensor inv_weight_norms;  // C: 1 / max(||W_j||, eps) (CPU only; CUDA recomputes it)
+  torch::Tensor weight_norms;      // C: ||W_j|| (softmax: 1), the features' dtype
+  torch::Tensor inv_weight_norms;  // C: 1 / max(||W_j||, eps) (softmax: 1; CPU only)
+};
+
+// d loss / d each input; bias undefined unless the head is softmax.
+struct MarginGradients {
+  torch::Tensor features, weight, bias;
 };
 
 // What each device's per-row forward pass writes: the statistics backward needs, and each row's
@@ -43,22 +46,26 @@ struct RowOutputs {
 
 margin::HeadParams ToHeadParams(const MarginHead& head);
 
-// Inputs are contiguous, checked, on one device; labels are int64.
+// Inputs are contiguous, checked, on one device; labels are int64; bias is defined exactly when
+// the head is softmax.
 MarginForwardState MarginSoftmaxForwardCpu(const torch::Tensor& features,
                                            const torch::Tensor& weight, const torch::Tensor& labels,
-                                           const MarginHead& head);
-// grad_loss: the loss's incoming gradient (0-dim). Returns (grad features, grad weight).
-std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCpu(
-    const torch::Tensor& grad_loss, const torch::Tensor& features, const torch::Tensor& weight,
-    const torch::Tensor& labels, const MarginForwardState& state, const MarginHead& head);
+                                           const torch::Tensor& bias, const MarginHead& head);
+// grad_loss: the loss's incoming gradient (0-dim).
+MarginGradients MarginSoftmaxBackwardCpu(const torch::Tensor& grad_loss,
+                                         const torch::Tensor& features, const torch::Tensor& weight,
+                                         const torch::Tensor& labels,
+                                         const MarginForwardState& state, const MarginHead& head);
 
 #ifdef SPHEREFACE_WITH_CUDA
 MarginForwardState MarginSoftmaxForwardCuda(const torch::Tensor& features,
                                             const torch::Tensor& weight,
-                                            const torch::Tensor& labels, const MarginHead& head);
-std::pair<torch::Tensor, torch::Tensor> MarginSoftmaxBackwardCuda(
-    const torch::Tensor& grad_loss, const torch::Tensor& features, const torch::Tensor& weight,
-    const torch::Tensor& labels, const MarginForwardState& state, const MarginHead& head);
+                                            const torch::Tensor& labels, const torch::Tensor& bias,
+                                            const MarginHead& head);
+MarginGradients MarginSoftmaxBackwardCuda(const torch::Tensor& grad_loss,
+                                          const torch::Tensor& features,
+                                          const torch::Tensor& weight, const torch::Tensor& labels,
+                                          const MarginForwardState& state, const MarginHead& head);
 #endif
 
 }  // namespace sphereface

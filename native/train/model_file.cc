@@ -15,7 +15,8 @@ namespace sphereface {
 namespace {
 
 constexpr char kMagic[8] = {'S', 'P', 'H', 'F', 'A', 'C', 'E', '\x01'};
-constexpr uint32_t kFormatVersion = 1;
+constexpr uint32_t kFormatVersion = 2;
+constexpr uint32_t kFirstFormatVersion = 1;  // read as embedding dim 512, no easy margin
 constexpr uint32_t kThresholdSection = 1;
 
 uint64_t Fnv1a(const char* data, size_t size) {
@@ -135,10 +136,12 @@ void WriteModelFile(const std::string& path, const TrainingState& state,
   out.Put<uint32_t>(kFormatVersion);
   out.String(config.arch);
   out.Put<int64_t>(config.classes);
+  out.Put<int64_t>(config.embedding_dim);
   out.Put<uint32_t>(static_cast<uint32_t>(config.head.kind));
   out.Put<double>(config.head.m);
   out.Put<double>(config.head.scale);
   out.Put<double>(config.head.lambda);
+  out.Put<uint8_t>(config.head.easy_margin ? 1 : 0);
   out.Put<double>(config.normalisation.mean);
   out.Put<double>(config.normalisation.std);
   out.Put<int64_t>(state.steps());
@@ -178,21 +181,28 @@ LoadedModel ReadModelFile(const std::string& path, torch::Device device,
   Reader in(data, body, path);
   in.Skip(sizeof(kMagic));
   const uint32_t version = in.Get<uint32_t>();
-  TORCH_CHECK(version == kFormatVersion, path, ": model file format ", version,
-              " is not supported (this version reads format ", kFormatVersion, ")");
+  TORCH_CHECK(version == kFormatVersion || version == kFirstFormatVersion, path,
+              ": model file format ", version, " is not supported (this version reads formats ",
+              kFirstFormatVersion, " to ", kFormatVersion, ")");
   ModelConfig config;
   config.arch = in.String();
   TORCH_CHECK(IsArch(config.arch), path, ": is corrupted (unknown arch '", config.arch, "')");
   TORCH_CHECK(expected_arch.empty() || expected_arch == config.arch, path, ": holds a ",
               config.arch, " model, not ", expected_arch);
   config.classes = in.Get<int64_t>();
+  config.embedding_dim = version == kFirstFormatVersion ? kEmbeddingDim : in.Get<int64_t>();
   const uint32_t kind = in.Get<uint32_t>();
-  TORCH_CHECK(kind <= static_cast<uint32_t>(MarginKind::kArc), path, ": is corrupted (head kind ",
-              kind, ")");
+  TORCH_CHECK(kind <= static_cast<uint32_t>(MarginKind::kSoftmax), path,
+              ": is corrupted (head kind ", kind, ")");
   config.head.kind = static_cast<MarginKind>(kind);
   config.head.m = in.Get<double>();
   config.head.scale = in.Get<double>();
   config.head.lambda = in.Get<double>();
+  if (version != kFirstFormatVersion) {
+    const uint8_t easy_margin = in.Get<uint8_t>();
+    TORCH_CHECK(easy_margin <= 1, path, ": is corrupted (easy margin ", int{easy_margin}, ")");
+    config.head.easy_margin = easy_margin == 1;
+  }
   config.normalisation.mean = in.Get<double>();
   config.normalisation.std = in.Get<double>();
   const int64_t steps = in.Get<int64_t>();
@@ -249,12 +259,21 @@ LoadedModel ReadModelFile(const std::string& path, torch::Device device,
   std::memcpy(&checksum, data.data() + body, sizeof(checksum));
   TORCH_CHECK(checksum == Fnv1a(data.data(), body), path, ": is corrupted (checksum mismatch)");
 
-  // The one size the header declares, against the stored head, before the model is built.
+  // The sizes the header declares, against the stored head and fc, before the model is built.
   TORCH_CHECK(config.classes >= 2 && config.classes < (int64_t{1} << 31), path, ": is corrupted (",
               config.classes, " classes)");
-  const std::vector<int64_t> head_shape = {config.classes, kEmbeddingDim};
-  bool has_head = false;
+  TORCH_CHECK(config.embedding_dim >= 1 && config.embedding_dim < (int64_t{1} << 31), path,
+              ": is corrupted (embedding dim ", config.embedding_dim, ")");
+  const std::vector<int64_t> head_shape = {config.classes, config.embedding_dim};
+  bool has_head = false, has_fc = false;
   for (const auto& tensor : stored) {
+    if (tensor.name == "net.fc.weight") {
+      // The net's fc is built from the declared dim: its stored rows vouch for that size.
+      TORCH_CHECK(!tensor.sizes.empty() && tensor.sizes[0] == config.embedding_dim, path,
+                  ": is corrupted (it declares embedding dim ", config.embedding_dim,
+                  ", but 'net.fc.weight' has shape ", c10::IntArrayRef(tensor.sizes), ")");
+      has_fc = true;
+    }
     if (tensor.name != "head.weight" && tensor.name != "momentum.head.weight") continue;
     TORCH_CHECK(tensor.sizes == head_shape, path, ": is corrupted (it declares ", config.classes,
                 " classes, but '", tensor.name, "' has shape ", c10::IntArrayRef(tensor.sizes),
@@ -262,6 +281,7 @@ LoadedModel ReadModelFile(const std::string& path, torch::Device device,
     has_head = has_head || tensor.name == "head.weight";
   }
   TORCH_CHECK(has_head, path, ": tensor 'head.weight' is missing");
+  TORCH_CHECK(has_fc, path, ": tensor 'net.fc.weight' is missing");
 
   NamedTensors tensors;
   for (const auto& tensor : stored) {

@@ -2,17 +2,19 @@
 // little-endian binary file.
 //
 //   "SPHFACE\x01"                      8-byte magic
-//   u32 format version (1)
-//   string arch; i64 classes; u32 head kind; f64 m, scale, lambda; f64 mean, std; i64 steps
+//   u32 format version (2)
+//   string arch; i64 classes; i64 embedding dim; u32 head kind; f64 m, scale, lambda;
+//   u8 easy margin; f64 mean, std; i64 steps
 //   u32 tensor count, then per tensor: string name; u32 ndim; i64 dims[ndim]; f32 data
 //   optional sections, each u32 tag; u64 length; `length` bytes:
 //     tag 1, the verification threshold: f64 value; string protocol (how it was found)
 //   u64 FNV-1a checksum of every byte before it
-// (a string is a u32 length then its bytes). Our own format rather than torch::save so that
-// a truncated, foreign or other-arch file is recognised and named precisely. A weights-only file
-// leaves out the "momentum.*" tensors. Sections came later within format 1: files without any
-// read as before, and a reader skips a tag it does not know (a section is never needed to use
-// the weights; anything that is needs a new format version).
+// (a string is a u32 length then its bytes). Format 1, still read, had neither the embedding
+// dim (512) nor the easy margin (off). Our own format rather than torch::save so that a
+// truncated, foreign or other-arch file is recognised and named precisely. A weights-only file
+// leaves out the "momentum.*" tensors. Files without sections read as before, and a reader skips
+// a tag it does not know (a section is never needed to use the weights; anything that is needs a
+// new format version).
 #pragma once
 
 #include <memory>

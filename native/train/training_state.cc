@@ -37,15 +37,17 @@ void Synchronise(const torch::Device& device) {
 TrainingState::TrainingState(ModelConfig config, torch::Device device, uint64_t seed)
     : config_(std::move(config)), device_(device), input_size_(InputSizeOf(config_.arch)) {
   TORCH_CHECK_VALUE(config_.classes >= 2, "classes must be at least 2, got ", config_.classes);
+  TORCH_CHECK_VALUE(config_.embedding_dim >= 1, "embeddingDim must be positive, got ",
+                    config_.embedding_dim);
   CheckMarginHead(config_.head);
   TORCH_CHECK_VALUE(std::isfinite(config_.normalisation.mean), "mean must be finite, got ",
                     config_.normalisation.mean);
   TORCH_CHECK_VALUE(std::isfinite(config_.normalisation.std) && config_.normalisation.std > 0,
                     "std must be finite and > 0, got ", config_.normalisation.std);
   at::Generator generator = at::detail::createCPUGenerator(seed);
-  net_ = MakeFaceNet(config_.arch, generator);
-  torch::Tensor head = torch::empty({config_.classes, kEmbeddingDim});
-  // The head as the original's fc6: Xavier (fan-in), no bias.
+  net_ = MakeFaceNet(config_.arch, config_.embedding_dim, generator);
+  torch::Tensor head = torch::empty({config_.classes, config_.embedding_dim});
+  // The head as the original's fc6: Xavier (fan-in), no bias; softmax's bias starts at 0.
   XavierFanInUniform(head, generator);
   net_->to(device_);
   channels_last_ = ChannelsLastWanted(device_);
@@ -56,6 +58,9 @@ TrainingState::TrainingState(ModelConfig config, torch::Device device, uint64_t 
     }
   }
   head_weight_ = head.to(device_).requires_grad_(true);
+  if (config_.head.kind == MarginKind::kSoftmax) {
+    head_bias_ = torch::zeros({config_.classes}, head_weight_.options()).requires_grad_(true);
+  }
   momentum_.resize(Parameters().size());
 }
 
@@ -64,13 +69,15 @@ std::vector<std::pair<std::string, torch::Tensor>> TrainingState::Parameters() c
   for (const auto& item : net_->named_parameters())
     params.emplace_back("net." + item.key(), item.value());
   params.emplace_back("head.weight", head_weight_);
+  if (head_bias_.defined()) params.emplace_back("head.bias", head_bias_);
   return params;
 }
 
 int64_t TrainingState::ParameterCount(bool with_head) const {
   int64_t count = 0;
   for (const auto& p : net_->parameters()) count += p.numel();
-  return with_head ? count + head_weight_.numel() : count;
+  if (!with_head) return count;
+  return count + head_weight_.numel() + (head_bias_.defined() ? head_bias_.numel() : 0);
 }
 
 torch::Tensor TrainingState::Embed(const uint8_t* images, int64_t n, const uint8_t* flip) {
@@ -129,7 +136,7 @@ StepResult TrainingState::Step(const StepInput& input) {
   torch::Tensor detached = features.detach().requires_grad_(true);
   MarginHead head = config_.head;
   head.lambda = input.lambda;
-  auto [loss, accuracy] = MarginSoftmaxLoss(detached, head_weight_, labels, head);
+  auto [loss, accuracy] = MarginSoftmaxLoss(detached, head_weight_, labels, head, head_bias_);
   for (const auto& param : Parameters()) param.second.mutable_grad().reset();
   result.loss = loss.item<double>();
   result.accuracy = accuracy.item<double>();

@@ -1,6 +1,7 @@
-// Everything one model trains and saves: the net, the margin head's weight, the SGD momentum
-// buffers and the step count, on one device. Not thread-safe: a model's job queue is the only
-// thread that calls into it once it is built (ParameterCount reads shapes only).
+// Everything one model trains and saves: the net, the margin head's weight (and the softmax
+// head's bias), the SGD momentum buffers and the step count, on one device. Not thread-safe: a
+// model's job queue is the only thread that calls into it once it is built (ParameterCount reads
+// shapes only).
 #pragma once
 
 #include <torch/torch.h>
@@ -22,6 +23,7 @@ namespace sphereface {
 struct ModelConfig {
   std::string arch;
   int64_t classes = 0;
+  int64_t embedding_dim = 0;  // the net's output size and the head's row length
   MarginHead head;
   Normalisation normalisation;
 };
@@ -66,7 +68,8 @@ class TrainingState {
   int64_t ParameterCount(bool with_head) const;
   int64_t MacsPerImage() const { return net_->MacsPerImage(); }
 
-  // Eval-mode embeddings of n images (n x H x W x 3 bytes), as an n x 512 CPU float tensor.
+  // Eval-mode embeddings of n images (n x H x W x 3 bytes), as an n x embedding_dim CPU float
+  // tensor.
   torch::Tensor Embed(const uint8_t* images, int64_t n, const uint8_t* flip = nullptr);
 
   // Forward, fused loss, backward (gradients averaged over the ranks when distributed) and one
@@ -77,8 +80,8 @@ class TrainingState {
   // weights and momentum buffers are then rank 0's, and later steps train on every rank's images.
   void JoinGroup(std::shared_ptr<DistributedGroup> group, int64_t bucket_bytes, bool overlap);
 
-  // Net weights ("net.<name>"), "head.weight", the momentum buffers that exist ("momentum.<name>")
-  // as CPU tensors, in a fixed order.
+  // Net weights ("net.<name>"), "head.weight" (and the softmax head's "head.bias"), the momentum
+  // buffers that exist ("momentum.<name>") as CPU tensors, in a fixed order.
   NamedTensors State() const;
   // Replaces weights and momentum buffers from `state` (names and shapes must match this arch).
   void LoadState(const NamedTensors& state, int64_t steps, const std::string& source);
@@ -102,6 +105,7 @@ class TrainingState {
   InputSize input_size_;
   std::shared_ptr<FaceNet> net_;
   torch::Tensor head_weight_;
+  torch::Tensor head_bias_;  // the softmax head's; undefined for the others
   // On CPU the convs run channels-last (oneDNN's native layout: no reorders per conv).
   bool channels_last_ = false;
   std::vector<torch::Tensor> momentum_;  // aligned with Parameters(); undefined until first step

@@ -107,6 +107,18 @@ describe('training flags', () => {
     expect(read(['--no-lambda']).lambda).to.equal(false);
   });
 
+  it('read the softmax head, the easy margin and the embedding size', () => {
+    expect(read(['--head', 'softmax']).head).to.deep.equal({ kind: 'softmax' });
+    expect(read(['--head', 'arc', '--easy-margin']).head).to.deep.equal({
+      kind: 'arc',
+      m: 0.5,
+      scale: 64,
+      easyMargin: true,
+    });
+    expect(read([]).embeddingDim).to.equal(512);
+    expect(read(['--embedding-dim', '3']).embeddingDim).to.equal(3);
+  });
+
   it('reject bad values naming the flag', () => {
     expect(() => read(['--epochs', '0'])).to.throw(
       /--epochs expects an integer >= 1 but received '0'/,
@@ -121,6 +133,15 @@ describe('training flags', () => {
     expect(() => read(['--milestones', '200,100'])).to.throw(/--milestones expects increasing/);
     expect(() => read(['--eval-every', 'often'])).to.throw(/--eval-every expects/);
     expect(() => read(['--crop-padding=-2'])).to.throw(/--crop-padding expects an integer >= 0/);
+    expect(() => read(['--head', 'softmax', '--m', '2'])).to.throw(
+      /--m does not apply to the softmax head/,
+    );
+    expect(() => read(['--head', 'cos', '--easy-margin'])).to.throw(
+      /--easy-margin applies to the arc head, not cos/,
+    );
+    expect(() => read(['--embedding-dim', '0'])).to.throw(
+      /--embedding-dim expects an integer >= 1/,
+    );
   });
 });
 

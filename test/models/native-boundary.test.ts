@@ -32,7 +32,8 @@ function thrown(call: () => unknown): Error {
 const CONFIG: NativeModelConfig = {
   arch: 'sphere-cnn4',
   classes: 4,
-  head: { kind: 'sphere', m: 4, scale: 1, lambda: 0 },
+  embeddingDim: 512,
+  head: { kind: 'sphere', m: 4, scale: 1, lambda: 0, easyMargin: false },
   device: 'cpu',
   seed: 7,
   mean: 127.5,
@@ -108,9 +109,10 @@ describe('the native boundary', () => {
         native().marginSoftmaxLoss({
           features: new Float32Array([1, 0]),
           weight: new Float32Array([1, 0, 0, 1]),
+          bias: null,
           labels: new Int32Array([0]),
           dim: 2,
-          head: { kind: 'sphere', m: 9, scale: 1, lambda: 0 },
+          head: { kind: 'sphere', m: 9, scale: 1, lambda: 0, easyMargin: false },
           device: 'cpu',
         }),
       );
@@ -154,6 +156,7 @@ describe('the native boundary', () => {
         native().marginSoftmaxLoss({
           features: new Float32Array([1, 0]),
           weight: new Float32Array([1, 0, 0, 1]),
+          bias: null,
           labels: new Int32Array([0]),
           dim: 2,
           head: { kind: 'cos', m: 0.2, scale: 4 } as never,

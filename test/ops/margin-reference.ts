@@ -8,7 +8,10 @@ export interface Reference {
   accuracy: number;
   gradFeatures: Float64Array;
   gradWeight: Float64Array;
+  gradBias?: Float64Array;
 }
+
+type AngularHead = Exclude<MarginHead, { kind: 'softmax' }>;
 
 const EPS = 1e-12;
 
@@ -18,9 +21,12 @@ export function psi(m: number, t: number): number {
   return (k % 2 === 0 ? 1 : -1) * Math.cos(m * t) - 2 * k;
 }
 
-/** The target's unit logit u(t) and du/dcos(t), as the issue defines each head. */
-export function targetUnit(head: MarginHead, t: number): { unit: number; dUnit: number } {
-  const c = Math.cos(t);
+/** The target's unit logit u(t) and du/dcos(t), as the papers define each head. */
+export function targetUnit(
+  head: AngularHead,
+  t: number,
+  c = Math.cos(t), // the cosine itself where known: cos(acos(0)) is 6e-17, not 0
+): { unit: number; dUnit: number } {
   const sinT = Math.sin(t);
   switch (head.kind) {
     case 'sphere': {
@@ -36,11 +42,52 @@ export function targetUnit(head: MarginHead, t: number): { unit: number; dUnit: 
     case 'cos':
       return { unit: c - head.m, dUnit: 1 };
     case 'arc':
-      if (t + head.m <= Math.PI) {
+      // insightface: where(cos > 0, cos(t + m), cos) with the easy margin, else
+      // where(cos > cos(pi - m), cos(t + m), cos - sin(pi - m) m).
+      if (head.easyMargin ? c > 0 : t + head.m <= Math.PI) {
         return { unit: Math.cos(t + head.m), dUnit: Math.sin(t + head.m) / sinT };
       }
-      return { unit: c - head.m * Math.sin(head.m), dUnit: 1 };
+      return { unit: head.easyMargin ? c : c - head.m * Math.sin(head.m), dUnit: 1 };
   }
+}
+
+/** Plain softmax cross-entropy over the logits <x_i, W_j> + b_j, and its gradients. */
+export function referenceSoftmaxLoss(
+  features: ArrayLike<number>,
+  weight: ArrayLike<number>,
+  bias: ArrayLike<number>,
+  labels: ArrayLike<number>,
+  dim: number,
+): Reference {
+  const batch = labels.length;
+  const classes = weight.length / dim;
+  const gradFeatures = new Float64Array(batch * dim);
+  const gradWeight = new Float64Array(classes * dim);
+  const gradBias = new Float64Array(classes);
+  const z = new Float64Array(classes);
+  let loss = 0;
+  let correct = 0;
+  for (let i = 0; i < batch; i++) {
+    let best = 0;
+    for (let j = 0; j < classes; j++) {
+      z[j] = bias[j];
+      for (let k = 0; k < dim; k++) z[j] += features[i * dim + k] * weight[j * dim + k];
+      if (z[j] > z[best]) best = j;
+    }
+    if (best === labels[i]) correct++;
+    const zMax = Math.max(...z);
+    const lse = zMax + Math.log(z.reduce((s, v) => s + Math.exp(v - zMax), 0));
+    loss += (lse - z[labels[i]]) / batch;
+    for (let j = 0; j < classes; j++) {
+      const dz = (Math.exp(z[j] - lse) - (j === labels[i] ? 1 : 0)) / batch;
+      gradBias[j] += dz;
+      for (let k = 0; k < dim; k++) {
+        gradFeatures[i * dim + k] += dz * weight[j * dim + k];
+        gradWeight[j * dim + k] += dz * features[i * dim + k];
+      }
+    }
+  }
+  return { loss, accuracy: correct / batch, gradFeatures, gradWeight, gradBias };
 }
 
 export function referenceLoss(
@@ -48,7 +95,7 @@ export function referenceLoss(
   weight: ArrayLike<number>,
   labels: ArrayLike<number>,
   dim: number,
-  head: MarginHead,
+  head: AngularHead,
 ): Reference {
   const batch = labels.length;
   const classes = weight.length / dim;
@@ -80,7 +127,7 @@ export function referenceLoss(
       if (cos[j] > cos[best]) best = j;
     }
     if (best === y) correct++;
-    const target = targetUnit(head, Math.acos(cos[y]));
+    const target = targetUnit(head, Math.acos(cos[y]), cos[y]);
     z[y] = f * target.unit;
     let zMax = -Infinity;
     for (let j = 0; j < classes; j++) zMax = Math.max(zMax, z[j]);

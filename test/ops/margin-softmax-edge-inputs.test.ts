@@ -30,7 +30,7 @@ async function rejection(promise: Promise<unknown>): Promise<Error> {
   throw new Error('expected the call to reject');
 }
 
-const HEADS: MarginHead[] = [
+const HEADS: Exclude<MarginHead, { kind: 'softmax' }>[] = [
   { kind: 'sphere', m: 4, lambda: 2 },
   { kind: 'cos', m: 0.35, scale: 30 },
   { kind: 'arc', m: 0.5, scale: 30 },

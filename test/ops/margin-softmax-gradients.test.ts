@@ -41,8 +41,9 @@ async function lossAt(
   weight: Float64Array,
   labels: Int32Array,
   head: MarginHead,
+  bias?: Float64Array,
 ): Promise<number> {
-  return (await marginSoftmaxLoss({ features, weight, labels, dim: DIM, head })).loss;
+  return (await marginSoftmaxLoss({ features, weight, bias, labels, dim: DIM, head })).loss;
 }
 
 async function expectGradientsMatchDifferences(
@@ -50,20 +51,23 @@ async function expectGradientsMatchDifferences(
   weight: Float64Array,
   labels: Int32Array,
   head: MarginHead,
+  bias?: Float64Array,
 ): Promise<void> {
-  const result = await marginSoftmaxLoss({ features, weight, labels, dim: DIM, head });
+  const result = await marginSoftmaxLoss({ features, weight, bias, labels, dim: DIM, head });
   expect(result.gradFeatures).to.be.instanceOf(Float64Array);
-  for (const [values, grads, name] of [
+  const inputs: [Float64Array, Float64Array, string][] = [
     [features, result.gradFeatures, 'features'],
     [weight, result.gradWeight, 'weight'],
-  ] as const) {
+  ];
+  if (bias) inputs.push([bias, result.gradBias!, 'bias']);
+  for (const [values, grads, name] of inputs) {
     const scale = Math.max(1, ...Array.from(grads, Math.abs));
     for (let i = 0; i < values.length; i++) {
       const saved = values[i];
       values[i] = saved + STEP;
-      const up = await lossAt(features, weight, labels, head);
+      const up = await lossAt(features, weight, labels, head, bias);
       values[i] = saved - STEP;
-      const down = await lossAt(features, weight, labels, head);
+      const down = await lossAt(features, weight, labels, head, bias);
       values[i] = saved;
       const numeric = (up - down) / (2 * STEP);
       expect(grads[i], `${JSON.stringify(head)} d loss / d ${name}[${i}]`).to.be.closeTo(
@@ -124,4 +128,30 @@ describe('marginSoftmaxLoss gradients (float64, central differences)', () => {
       await expectGradientsMatchDifferences(features, weight, labels, { kind: 'arc', m, scale: 8 });
     });
   }
+
+  for (const m of [0.2, 0.5, 1]) {
+    it(`arc m=${m} scale=8, easy margin: rows on both sides of cos t = 0`, async () => {
+      const random = new Random(13 + m * 100);
+      const weight = random.normals(new Float64Array(CLASSES * DIM));
+      // Either side of the jump at t = pi/2, each far enough from it for the differences.
+      const angles = [0.3, 1.2, Math.PI / 2 - 0.05, Math.PI / 2 + 0.05, 2.2, 3.0];
+      const labels = random.labels(angles.length, CLASSES);
+      const features = rowsAtAngles(random, weight, labels, angles);
+      await expectGradientsMatchDifferences(features, weight, labels, {
+        kind: 'arc',
+        m,
+        scale: 8,
+        easyMargin: true,
+      });
+    });
+  }
+
+  it('softmax: features, weight and bias', async () => {
+    const random = new Random(17);
+    const weight = random.normals(new Float64Array(CLASSES * DIM));
+    const bias = random.normals(new Float64Array(CLASSES));
+    const labels = random.labels(6, CLASSES);
+    const features = random.normals(new Float64Array(6 * DIM), 2);
+    await expectGradientsMatchDifferences(features, weight, labels, { kind: 'softmax' }, bias);
+  });
 });

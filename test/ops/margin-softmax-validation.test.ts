@@ -78,6 +78,34 @@ describe('marginSoftmaxLoss input checks', () => {
       (i) => ((i as unknown as { labels: number[] }).labels = [0, 1, 1]),
       /Int32Array for labels/,
     ],
+    [
+      'a bias for a head other than softmax',
+      (i) => (i.bias = new Float32Array(2)),
+      /no bias for the sphere head.*received Float32Array/,
+    ],
+    [
+      'the softmax head without a bias',
+      (i) => (i.head = { kind: 'softmax' }),
+      /Float32Array of 2 values for bias.*received none/,
+    ],
+    [
+      'a softmax bias of the wrong length',
+      (i) => ((i.head = { kind: 'softmax' }), (i.bias = new Float32Array(3))),
+      /2 values for bias.*received 3/,
+    ],
+    [
+      'a Float64Array softmax bias with Float32Array features',
+      (i) => (
+        (i.head = { kind: 'softmax' }),
+        ((i as { bias?: unknown }).bias = new Float64Array(2))
+      ),
+      /Float32Array for bias.*Float64Array/,
+    ],
+    [
+      'NaN in the softmax bias',
+      (i) => ((i.head = { kind: 'softmax' }), (i.bias = new Float32Array([0, NaN]))),
+      /bias\[1\].*NaN/,
+    ],
   ];
   for (const [what, change, message] of cases) {
     it(`rejects ${what}`, async () => {
@@ -103,6 +131,22 @@ describe('marginSoftmaxLoss input checks', () => {
     ],
     ['a negative cos m', { kind: 'cos', m: -0.1, scale: 30 }, /head\.m.*-0\.1/],
     ['an unknown kind', { kind: 'norm', m: 1 }, /head\.kind.*'norm'/],
+    ['a softmax head with a margin', { kind: 'softmax', m: 1 }, /softmax head has no m/],
+    [
+      'a softmax head with a scale',
+      { kind: 'softmax', scale: 30 },
+      /softmax head has no scale, but head\.scale is given/,
+    ],
+    [
+      'an easy margin on the sphere head',
+      { kind: 'sphere', m: 4, easyMargin: true },
+      /head\.easyMargin applies to the arc head only, not 'sphere'/,
+    ],
+    [
+      'an easy margin that is not a boolean',
+      { kind: 'arc', m: 0.5, scale: 30, easyMargin: 1 },
+      /boolean for head\.easyMargin but received 1 of type number/,
+    ],
   ];
   for (const [what, head, message] of badHeads) {
     it(`rejects ${what}`, async () => {
@@ -120,7 +164,8 @@ describe('marginSoftmaxLoss input checks', () => {
     await expectRejection(
       native().marginSoftmaxLoss({
         ...input,
-        head: { kind: 'sphere', m: 9, scale: 1, lambda: 0 },
+        bias: null,
+        head: { kind: 'sphere', m: 9, scale: 1, lambda: 0, easyMargin: false },
         device: 'cpu',
       }),
       /sphere m must be an integer in 1\.\.6 but is 9/,
@@ -129,10 +174,39 @@ describe('marginSoftmaxLoss input checks', () => {
       native().marginSoftmaxLoss({
         ...input,
         labels: new Int32Array([0, 5, 1]),
-        head: { kind: 'cos', m: 0.2, scale: 4, lambda: 0 },
+        bias: null,
+        head: { kind: 'cos', m: 0.2, scale: 4, lambda: 0, easyMargin: false },
         device: 'cpu',
       }),
       /labels must be in \[0, 2\)/,
+    );
+    const none = { scale: 1, lambda: 0, easyMargin: false };
+    await expectRejection(
+      native().marginSoftmaxLoss({
+        ...input,
+        bias: new Float32Array(2),
+        head: { ...none, kind: 'softmax', m: 0.5 },
+        device: 'cpu',
+      }),
+      /softmax has no margin, but m is 0\.5/,
+    );
+    await expectRejection(
+      native().marginSoftmaxLoss({
+        ...input,
+        bias: null,
+        head: { ...none, kind: 'cos', m: 0.2, scale: 4, easyMargin: true },
+        device: 'cpu',
+      }),
+      /the easy margin is ArcFace's only/,
+    );
+    await expectRejection(
+      native().marginSoftmaxLoss({
+        ...input,
+        bias: null,
+        head: { ...none, kind: 'softmax', m: 0 },
+        device: 'cpu',
+      }),
+      /the softmax head needs a bias/,
     );
   });
 });

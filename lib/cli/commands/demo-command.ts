@@ -1,20 +1,21 @@
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { rawPixelEmbedder } from '../../eval/embedder';
 import { describeAfs } from '../../eval/angular-fisher-score';
-import { LfwEvaluator } from '../../eval/lfw-evaluator';
+import { describeHead } from '../../ops/margin-head';
 import { writeReport } from '../../report/write-report';
-import { generateSyntheticFaces, type SynthOptions } from '../../synth/generate';
-import { integerArg, integerListArg, stringArg } from '../args';
-import { UsageError, type Command } from '../command';
-import { loadHeldOut, loadTrainSet } from '../datasets';
-import { epochMetrics, formatAccuracy } from '../run-report';
-import { readTrainingArgs, trainingOptions, type TrainingDefaults } from '../training-args';
-import { storeProgress } from '../store-progress';
-import { runTraining } from '../training-run';
+import { integerListArg } from '../args';
+import { UsageError, type Command, type ParsedValues } from '../command';
+import { DEMO_SET, demoSetOptions, prepareDemoSet, readDemoSet } from '../demo-set';
 import { seedTable, type DemoResult } from '../demo-seeds';
 import type { Output } from '../output';
-import type { TrainingConfig } from '../training-args';
+import { epochMetrics, formatAccuracy } from '../run-report';
+import {
+  readTrainingArgs,
+  trainingOptions,
+  type TrainingConfig,
+  type TrainingDefaults,
+} from '../training-args';
+import { runTraining } from '../training-run';
 
 /**
  * The demo's data and training, sized to finish within 10 minutes on 2 CPU cores. lr 0.05: at
@@ -30,13 +31,7 @@ import type { TrainingConfig } from '../training-args';
  * (padding 6: 0.9008).
  */
 export const DEMO = {
-  identities: 200,
-  images: 10,
-  heldOutIdentities: 100,
-  heldOutImages: 10,
-  folds: 10,
-  pairsPerFold: 300,
-  synthSeed: 1,
+  ...DEMO_SET,
   epochs: 28,
   batchSize: 32,
   lr: 0.05,
@@ -47,12 +42,7 @@ export const DEMO = {
   cropPadding: 4,
 };
 
-function defaultCache(): string {
-  const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  return path.join(base, 'sphereface');
-}
-
-const DEMO_TRAINING: TrainingDefaults = {
+export const DEMO_TRAINING: TrainingDefaults = {
   arch: 'sphere-cnn4',
   epochs: DEMO.epochs,
   batchSize: DEMO.batchSize,
@@ -77,68 +67,21 @@ export const demoCommand: Command = {
     '[training options]',
   notes: 'A rerun reuses the generated and decoded set, and starts a new run in --out.',
   options: {
-    identities: {
-      type: 'string',
-      value: 'N',
-      description: 'synthetic training people',
-      default: DEMO.identities,
-    },
-    images: { type: 'string', value: 'K', description: 'photos per person', default: DEMO.images },
-    'held-out-identities': {
-      type: 'string',
-      value: 'N',
-      description: 'held-out people for the pairs',
-      default: DEMO.heldOutIdentities,
-    },
-    'held-out-images': {
-      type: 'string',
-      value: 'K',
-      description: 'photos per held-out person',
-      default: DEMO.heldOutImages,
-    },
-    folds: { type: 'string', value: 'F', description: 'verification folds', default: DEMO.folds },
-    'pairs-per-fold': {
-      type: 'string',
-      value: 'P',
-      description: 'matched (and as many mismatched) pairs per fold',
-      default: DEMO.pairsPerFold,
-    },
-    'synth-seed': {
-      type: 'string',
-      value: 'S',
-      description: 'the synthetic population',
-      default: DEMO.synthSeed,
-    },
+    ...demoSetOptions,
     seeds: {
       type: 'string',
       value: 'S1,S2,..',
       description:
         'run the demo for each of these synthetic populations (into --out/seed-S) and print a table with their mean and spread',
     },
-    cache: {
-      type: 'string',
-      value: 'DIR',
-      description: 'where generated sets are kept',
-      default: '$XDG_CACHE_HOME/sphereface or ~/.cache/sphereface',
-    },
     ...trainingOptions(DEMO_TRAINING),
   },
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const config = readTrainingArgs(values, DEMO_TRAINING);
-    const synthOptions = {
-      identities: integerArg(values, 'identities', 2, DEMO.identities),
-      images: integerArg(values, 'images', 2, DEMO.images),
-      heldOutIdentities: integerArg(values, 'held-out-identities', 2, DEMO.heldOutIdentities),
-      heldOutImages: integerArg(values, 'held-out-images', 2, DEMO.heldOutImages),
-      folds: integerArg(values, 'folds', 2, DEMO.folds),
-      pairsPerFold: integerArg(values, 'pairs-per-fold', 1, DEMO.pairsPerFold),
-      seed: integerArg(values, 'synth-seed', 0, DEMO.synthSeed),
-    };
-    const cacheRoot = stringArg(values, 'cache') ?? defaultCache();
     const seeds = integerListArg(values, 'seeds');
     if (seeds === undefined) {
-      const result = await demoOnce(synthOptions, config, cacheRoot, out);
+      const result = await demoOnce(values, config, out);
       out.result(result.summary);
       printResult(result, out);
       return 0;
@@ -153,7 +96,7 @@ export const demoCommand: Command = {
     for (const seed of seeds) {
       out.line(`--- synthetic population ${seed} (${results.length + 1} of ${seeds.length})`);
       const perSeed = { ...config, out: path.join(config.out, `seed-${seed}`) };
-      const result = await demoOnce({ ...synthOptions, seed }, perSeed, cacheRoot, out);
+      const result = await demoOnce({ ...values, 'synth-seed': String(seed) }, perSeed, out);
       printResult(result, out);
       results.push(result);
     }
@@ -165,81 +108,30 @@ export const demoCommand: Command = {
   },
 };
 
-/** The demo's population: every size given. */
-type DemoPopulation = Required<
-  Pick<
-    SynthOptions,
-    | 'identities'
-    | 'images'
-    | 'heldOutIdentities'
-    | 'heldOutImages'
-    | 'folds'
-    | 'pairsPerFold'
-    | 'seed'
-  >
->;
-
 /** One demo: generate (or reuse) the population, train, evaluate, write the report. */
 async function demoOnce(
-  synthOptions: DemoPopulation,
+  values: ParsedValues,
   config: TrainingConfig,
-  cacheRoot: string,
   out: Output,
 ): Promise<DemoResult> {
   const started = performance.now();
-  const s = synthOptions;
-  const cache = path.join(
-    cacheRoot,
-    `synth-${s.identities}x${s.images}-${s.heldOutIdentities}x${s.heldOutImages}-` +
-      `${s.folds}x${s.pairsPerFold}-seed${s.seed}`,
-  );
-  out.line(`synthetic identities: ${cache}`);
-  const synthStart = performance.now();
-  const synth = await generateSyntheticFaces({
-    out: cache,
-    ...synthOptions,
-    onProgress: out.counter('generating synthetic faces'),
+  const spec = readDemoSet(values);
+  const { cache, ...synthOptions } = spec;
+  const set = await prepareDemoSet(spec, config.arch, out);
+  const evaluator = set.evaluator;
+  const raw = await evaluator.evaluate(rawPixelEmbedder(set.heldOut.height, set.heldOut.width), {
+    onProgress: out.counter('raw-pixel baseline'),
   });
-  const synthSeconds = (performance.now() - synthStart) / 1000;
-  out.line(
-    synth.reused
-      ? '  reused (already generated)'
-      : `  generated ${s.identities} x ${s.images} training and ${s.heldOutIdentities} x ` +
-          `${s.heldOutImages} held-out images in ${synthSeconds.toFixed(1)} s`,
-  );
-  const cacheDir = path.join(cache, 'decoded');
-  const loadStart = performance.now();
-  const train = await loadTrainSet(synth.trainDir, config.arch, {
-    cacheDir,
-    onStoreEvent: storeProgress(out, 'decoding training images'),
-  });
-  const heldOut = await loadHeldOut(synth.lfwDir, synth.pairsFile, config.arch, {
-    cacheDir,
-    onProgress: out.counter('decoding held-out images'),
-  });
-  const loadSeconds = (performance.now() - loadStart) / 1000;
-  out.line(
-    `  ${train.images.n} training images, ${heldOut.images.n} held-out images in ` +
-      `${heldOut.pairs.length} pairs, loaded in ${loadSeconds.toFixed(1)} s`,
-  );
-  const evaluator = new LfwEvaluator(heldOut.images, heldOut.pairs);
-  const raw = await evaluator.evaluate(
-    rawPixelEmbedder(heldOut.images.height, heldOut.images.width),
-    { onProgress: out.counter('raw-pixel baseline') },
-  );
   out.line(`raw-pixel cosine on the held-out pairs: ${formatAccuracy(raw)}`);
-  const head =
-    config.head.kind === 'sphere'
-      ? `A-Softmax m=${config.head.m}`
-      : `${config.head.kind} m=${config.head.m} s=${config.head.scale}`;
+  const head = describeHead(config.head);
   out.line(`training ${config.arch} with ${head}:`);
   const run = await runTraining({
     config,
-    train: train.images,
-    classes: train.classes,
+    train: set.train,
+    classes: set.classes,
     evaluator,
     out,
-  }).finally(() => train.images.close());
+  }).finally(() => set.train.close());
   try {
     const final = run.history.evals.at(-1)!.result;
     const seconds = (performance.now() - started) / 1000;
@@ -252,7 +144,7 @@ async function demoOnce(
       rawPixelStd: raw.std,
       seconds,
       trainingSeconds: run.seconds,
-      synth: { dir: cache, ...synthOptions, reused: synth.reused, seconds: synthSeconds },
+      synth: { dir: cache, ...synthOptions, reused: set.reused, seconds: set.synthSeconds },
       config,
       iterations: run.history.iterations,
       checkpoint: run.history.lastCheckpoint?.modelPath,
@@ -270,7 +162,7 @@ async function demoOnce(
       evaluation: final,
       baseline: raw,
     });
-    return { seed: s.seed, final, raw, seconds, summary, report: report.report };
+    return { seed: spec.seed, final, raw, seconds, summary, report: report.report };
   } finally {
     run.model.dispose();
   }

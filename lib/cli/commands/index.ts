@@ -4,6 +4,7 @@ import { demoCommand } from './demo-command';
 import { embedCommand } from './embed-command';
 import { evalCommand } from './eval-command';
 import { exportCommand } from './export-command';
+import { experimentCommand } from './experiment-command';
 import { galleryCommand } from './gallery-command';
 import { importCommand } from './import-command';
 import { infoCommand } from './info-command';
@@ -26,4 +27,5 @@ export const commands: Command[] = [
   benchCommand,
   infoCommand,
   demoCommand,
+  experimentCommand,
 ];

@@ -19,6 +19,12 @@ export const infoCommand: Command = {
     out.line(
       `CUDA         ${cuda}; fused-loss CUDA kernels ${about.cuda.kernels ? 'built' : 'not built'}`,
     );
+    const loss = {
+      'cuda-kernel': 'the loss on its CUDA kernel',
+      'cpu-kernel-on-copies': 'the loss on its CPU kernel, on copies (built without nvcc)',
+      none: 'the CPU',
+    }[about.cuda.loss];
+    out.line(`device auto  ${about.cuda.autoDevice}${about.cuda.available ? `: ${loss}` : ''}`);
     out.line(`threads      ${about.threads} intra-op (of ${about.cores} cores)`);
     out.line(`BLAS         ${about.blas}`);
     out.line(

@@ -1,5 +1,6 @@
 // [async] benchMarginSoftmax({batch, dim, classes, threads, repeats, seedRepeats,
-//   head: {kind, m, scale, lambda}}): testing addon only, for bench/margin-softmax.bench.ts.
+//   head: {kind, m, scale, lambda, easyMargin}, device}): testing addon only, for
+//   bench/margin-softmax.bench.ts and (device 'cuda') bench/gpu.ts.
 //   Times forward + backward side by side, interleaved in each repeat: the three GEMMs the op
 //   cannot avoid, the fused op, the best composition of libtorch autograd ops, and the seed's
 //   loss written the seed's way. Also measures each one's peak extra CPU memory with a counting
@@ -7,6 +8,8 @@
 //   the thread count through thread_setup. Resolves to {gemms, fused, composed, seed: number[]
 //   (ms), peakBytes: {gemms, fused, composed, seed} (for the losses: beyond the inputs and the
 //   two gradients they return), outputBytes, bufferBytes, threads, fusedLoss, composedLoss}.
+//   On CUDA each timing ends with a device synchronisation, the seed's loss (a per-row host loop)
+//   is left out, and peakBytes are 0 (the counting allocator sees host memory only).
 #include <ATen/CPUGeneratorImpl.h>
 
 #include <algorithm>
@@ -35,14 +38,16 @@ struct BenchBaton {
   int64_t batch = 0, dim = 0, classes = 0;
   int threads = 0, repeats = 0, seed_repeats = 0;
   MarginHead head;
+  bool cuda = false;
   std::vector<double> times[kVariantCount];
   int64_t peak_bytes[kVariantCount] = {0, 0, 0, 0};
   double fused_loss = 0, composed_loss = 0;  // the same maths: should agree to float rounding
 };
 
-double Milliseconds(const std::function<void()>& body) {
+double Milliseconds(const std::function<void()>& body, bool cuda) {
   const auto start = std::chrono::steady_clock::now();
   body();
+  if (cuda) torch::cuda::synchronize();  // kernels run asynchronously: wait for them
   const auto stop = std::chrono::steady_clock::now();
   return std::chrono::duration<double, std::milli>(stop - start).count();
 }
@@ -54,11 +59,12 @@ void RunBench(BenchBaton& baton) {
   // A private generator: the process's global RNG is left as it was.
   at::Generator generator = at::detail::createCPUGenerator(1);
   const int64_t b = baton.batch, d = baton.dim, c = baton.classes;
-  torch::Tensor features = torch::randn({b, d}, generator).requires_grad_(true);
-  torch::Tensor weight = (torch::randn({c, d}, generator) * 0.05).requires_grad_(true);
-  torch::Tensor labels = torch::randint(c, {b}, generator, torch::kLong);
+  const torch::Device device = baton.cuda ? torch::Device(torch::kCUDA, 0) : torch::kCPU;
+  torch::Tensor features = torch::randn({b, d}, generator).to(device).requires_grad_(true);
+  torch::Tensor weight = (torch::randn({c, d}, generator) * 0.05).to(device).requires_grad_(true);
+  torch::Tensor labels = torch::randint(c, {b}, generator, torch::kLong).to(device);
   // A stand-in for dL/dG: the gradient GEMMs' left operand.
-  torch::Tensor k = torch::randn({b, c}, generator) * 1e-3;
+  torch::Tensor k = (torch::randn({b, c}, generator) * 1e-3).to(device);
   torch::Tensor x = features.detach(), w = weight.detach();
 
   auto clear_grads = [&] {
@@ -90,8 +96,11 @@ void RunBench(BenchBaton& baton) {
   // losses, the larger of the forward's peak and the backward's peak less the two gradients
   // (outputs every variant must produce).
   const int64_t output_bytes = (b + c) * d * static_cast<int64_t>(sizeof(float));
+  const bool seed = !baton.cuda;
   for (int v = 0; v < kVariantCount; ++v) {
+    if (v == kSeed && !seed) continue;
     bodies[v]();
+    if (baton.cuda) continue;  // host memory only: nothing to say about the device's
     const int64_t before = LiveBytes();
     ResetPeakBytes();
     if (v == kGemms) {
@@ -115,8 +124,8 @@ void RunBench(BenchBaton& baton) {
   // Interleaved, so that the machine's drift hits every variant alike.
   for (int r = 0; r < baton.repeats; ++r) {
     for (int v = 0; v < kVariantCount; ++v) {
-      if (v == kSeed && r >= baton.seed_repeats) continue;
-      baton.times[v].push_back(Milliseconds(bodies[v]));
+      if (v == kSeed && (!seed || r >= baton.seed_repeats)) continue;
+      baton.times[v].push_back(Milliseconds(bodies[v], baton.cuda));
     }
   }
 }
@@ -135,12 +144,23 @@ Napi::Value BenchMarginSoftmaxBinding(const Napi::CallbackInfo& info) {
   baton->repeats = static_cast<int>(RequireNumber(options, "repeats"));
   baton->seed_repeats = static_cast<int>(RequireNumber(options, "seedRepeats"));
   baton->head = RequireMarginHead(RequireObject(options, "head"));
+  baton->cuda = RequireString(options, "device") == "cuda";
+  if (baton->head.kind == MarginKind::kSoftmax || baton->head.easy_margin) {
+    throw Napi::RangeError::New(env,
+                                "benchMarginSoftmax: the composed reference covers sphere, "
+                                "cos and arc without the easy margin");
+  }
   if (baton->batch < 1 || baton->dim < 1 || baton->classes < 2 || baton->threads < 1 ||
       baton->repeats < 1) {
     throw Napi::RangeError::New(env, "benchMarginSoftmax: sizes, threads and repeats must be >= 1");
   }
   return TorchWorker::Run(
-      env, [baton] { RunBench(*baton); },
+      env,
+      [baton] {
+        TORCH_CHECK(!baton->cuda || torch::cuda::is_available(),
+                    "benchMarginSoftmax: CUDA is not available");
+        RunBench(*baton);
+      },
       [baton](Napi::Env env) -> Napi::Value {
         auto result = Napi::Object::New(env);
         auto peaks = Napi::Object::New(env);
