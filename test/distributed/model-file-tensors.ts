@@ -21,11 +21,14 @@ export function readModelFileTensors(file: string): ModelFileContents {
   };
   if (bytes.subarray(0, 7).toString('latin1') !== 'SPHFACE') throw new Error(`${file}: no magic`);
   at = 8;
-  u32(); // format version
+  const version = u32();
   string(); // arch
   i64(); // classes
+  if (version >= 2) i64(); // embedding dim
   u32(); // head kind
-  at += 5 * 8; // m, scale, lambda, mean, std
+  at += 3 * 8; // m, scale, lambda
+  if (version >= 2) at += 1; // easy margin
+  at += 2 * 8; // mean, std
   const steps = i64();
   const tensors = new Map<string, Float32Array>();
   for (let count = u32(), t = 0; t < count; t++) {
