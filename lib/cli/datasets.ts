@@ -2,7 +2,7 @@
 // each through the decode pool and the on-disk cache, preprocessed for the arch.
 import * as fs from 'node:fs';
 import { BadImageError } from '../data/bad-image-error';
-import { ImageFolderDataset } from '../data/image-folder-dataset';
+import { ImageFolderDataset, type SkippedEntry } from '../data/image-folder-dataset';
 import { LandmarksFile } from '../data/landmarks-file';
 import type { LoadedImages } from '../data/load-images';
 import { LfwDataset } from '../data/lfw-dataset';
@@ -41,6 +41,8 @@ export interface TrainSet {
   images: LoadedImages;
   classes: number;
   classNames: string[];
+  /** What the folder scan left out (special files, folder links it does not follow). */
+  leftOut: SkippedEntry[];
 }
 
 export async function loadTrainSet(
@@ -65,7 +67,12 @@ export async function loadTrainSet(
       onProgress: options.onProgress,
     }),
   );
-  return { images, classes: folder.classes, classNames: folder.classNames };
+  return {
+    images,
+    classes: folder.classes,
+    classNames: folder.classNames,
+    leftOut: folder.skipped,
+  };
 }
 
 export interface HeldOutSet {
@@ -80,6 +87,13 @@ export function skippedNote(images: LoadedImages, what: string): string | undefi
   const first = images.skipped[0];
   if (!first) return undefined;
   return `skipped ${images.skipped.length} ${what} that could not be decoded (the first: ${first.path}: ${first.reason})`;
+}
+
+/** A line for people about what the training folder's scan left out, or undefined. */
+export function leftOutNote(leftOut: readonly SkippedEntry[]): string | undefined {
+  const first = leftOut[0];
+  if (!first) return undefined;
+  return `left out ${leftOut.length} entries of the training folder (the first: ${first.path}: ${first.reason})`;
 }
 
 export async function loadHeldOut(

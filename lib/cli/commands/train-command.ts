@@ -3,7 +3,7 @@ import { LfwEvaluator } from '../../eval/lfw-evaluator';
 import { writeReport } from '../../report/write-report';
 import { maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
-import { loadHeldOut, loadTrainSet, skippedNote } from '../datasets';
+import { leftOutNote, loadHeldOut, loadTrainSet, skippedNote } from '../datasets';
 import { epochMetrics, formatAccuracy } from '../run-report';
 import { PAPER_ITERATIONS, PAPER_LR } from '../../train/schedule';
 import { readTrainingArgs, trainingOptions, type TrainingDefaults } from '../training-args';
@@ -77,6 +77,8 @@ export const trainCommand: Command = {
       maxPixels: maxPixelsArg(values),
       onProgress: out.counter('decoding training images'),
     });
+    const leftOut = leftOutNote(train.leftOut);
+    if (leftOut) out.note(leftOut);
     const skipped = skippedNote(train.images, 'training images');
     if (skipped) out.note(skipped);
     out.line(`${train.images.n} training images of ${train.classes} identities from ${dataDir}`);
