@@ -116,7 +116,7 @@ export class ImageFolderDataset {
         const left = this.skipped.filter((s) => within(s.path, dir)).length;
         throw new Error(
           `${who}: class folder ${dir} holds no JPEG, PNG, WebP or BMP images` +
-            (left ? ` (${left} entries left out: see skipped)` : ''),
+            (left ? ` (${left} ${left === 1 ? 'entry' : 'entries'} left out: see skipped)` : ''),
         );
       }
       for (const p of found) {

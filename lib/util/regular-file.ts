@@ -1,11 +1,11 @@
 // Opening a file the user names: a FIFO, a socket or a device would block an open() or a read
-// forever (a FIFO waits for a writer), and a folder gives confusing errors. Files are opened
-// non-blocking and checked with fstat (no race between the check and the read); anything but a
-// regular file is refused by name.
+// forever (a FIFO waits for a writer), and a folder gives confusing errors. Files are checked
+// with stat (so a device is never even opened), opened non-blocking and checked again with fstat
+// (no race between the check and the read); anything but a regular file is refused by name.
 import * as fs from 'node:fs';
 
-// O_NONBLOCK makes open() of a FIFO return at once; it changes nothing for regular files.
-const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
+/** Read-only, and O_NONBLOCK so that open() of a FIFO returns at once (no change for files). */
+export const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
 
 export interface RegularFileOptions {
   /** What the file is, for messages: 'verification file' gives "verification file x.bin ...". */
@@ -20,10 +20,10 @@ export type FileType = Pick<
   'isFile' | 'isDirectory' | 'isFIFO' | 'isSocket' | 'isCharacterDevice' | 'isBlockDevice'
 >;
 
-/** What a file is, for messages: 'a folder', 'a FIFO', ... */
+/** What a file is, for messages: 'a directory', 'a FIFO', ... */
 export function fileKind(stats: FileType): string {
   if (stats.isFile()) return 'a regular file';
-  if (stats.isDirectory()) return 'a folder';
+  if (stats.isDirectory()) return 'a directory';
   if (stats.isFIFO()) return 'a FIFO';
   if (stats.isSocket()) return 'a socket';
   if (stats.isCharacterDevice()) return 'a character device';
@@ -67,9 +67,10 @@ export async function openRegularFile(
 ): Promise<{ handle: fs.promises.FileHandle; size: number }> {
   let handle: fs.promises.FileHandle;
   try {
+    check(file, await fs.promises.stat(file), options);
     handle = await fs.promises.open(file, OPEN_FLAGS);
   } catch (err) {
-    throw openError(file, err, options);
+    throw (err as NodeJS.ErrnoException).code ? openError(file, err, options) : err;
   }
   try {
     const stats = await handle.stat();
@@ -100,9 +101,10 @@ export async function readRegularFile(
 export function readRegularFileSync(file: string, options: RegularFileOptions = {}): Buffer {
   let fd: number;
   try {
+    check(file, fs.statSync(file), options);
     fd = fs.openSync(file, OPEN_FLAGS);
   } catch (err) {
-    throw openError(file, err, options);
+    throw (err as NodeJS.ErrnoException).code ? openError(file, err, options) : err;
   }
   try {
     check(file, fs.fstatSync(fd), options);

@@ -152,18 +152,18 @@ describe('special files in datasets', () => {
     const root = tempDir();
     fifo(path.join(root, 'hal', 'only.jpg'));
     expect(() => new ImageFolderDataset(root)).to.throw(
-      /class folder .*hal holds no JPEG, PNG or BMP images \(1 entries left out: see skipped\)/,
+      /class folder .*hal holds no JPEG, PNG, WebP or BMP images \(1 entry left out: see skipped\)/,
     );
   });
 
-  it('refuses a FIFO or a folder given as a list, pairs, landmark, RecordIO, .bin, state or metrics file, at once', async () => {
+  it('refuses a FIFO or a directory given as a list, pairs, landmark, RecordIO, .bin, state or metrics file, at once', async () => {
     const dir = tempDir();
     const pipe = fifo(path.join(dir, 'pipe'));
     const folder = path.join(dir, 'folder');
     fs.mkdirSync(folder);
     for (const [file, kind] of [
       [pipe, 'a FIFO'],
-      [folder, 'a folder'],
+      [folder, 'a directory'],
     ]) {
       const not = new RegExp(`${file} is ${kind}, not a regular file`);
       await refusedQuickly(() => new FileListDataset(file), not);

@@ -1,8 +1,9 @@
 // Property tests of the binary readers: the image cache, insightface's RecordIO (.rec, .idx,
-// property) and the restricted unpickler behind verification .bin files. Valid files come from
-// writers that share no code with the readers (the tests' own RecordIO writer, Python's pickles
-// committed as fixtures, the cache layout spelled out here); damaged ones must read to something
-// well-formed, be refused as a cache miss, or fail with an error naming the file.
+// property), the restricted unpickler behind verification .bin files, and gallery files. Valid
+// files come from writers that share no code with the readers where there are such (the tests'
+// own RecordIO writer, Python's pickles committed as fixtures), else from the library's writers;
+// damaged ones must read as the very data written, something well-formed, a cache miss, or an
+// error naming the file.
 import { expect } from 'chai';
 import * as fc from 'fast-check';
 import * as fs from 'node:fs';
@@ -12,6 +13,7 @@ import { recordIOSource } from '../../lib/data/formats/recordio-source';
 import { unpickle } from '../../lib/data/formats/pickle';
 import { ImageCache, type CachedImages } from '../../lib/data/image-cache';
 import { parseVerificationBin } from '../../lib/data/insightface-bin';
+import { readGalleryFile, writeGalleryFile, type GalleryData } from '../../lib/models/gallery-file';
 import { tempDir } from '../data/helpers';
 import { FIXTURES } from '../data/formats/fixtures';
 import { MAGIC_BYTES, irPayload, writeRec } from '../data/formats/recordio-writer';
@@ -256,6 +258,43 @@ describe('binary readers under random and damaged input (fast-check)', function 
           expect(image.label).to.be.within(0, source.classNames.length - 1);
           expect(image.bytes).to.be.instanceOf(Uint8Array);
         });
+      }),
+      settings(runs(1000)),
+    );
+    expect(peakRssMb() - peak).to.be.below(256);
+  });
+
+  const gallerySpec = fc
+    .record({ rows: fc.integer({ min: 0, max: 5 }), dim: fc.integer({ min: 1, max: 6 }) })
+    .chain(({ rows, dim }) =>
+      fc.record({
+        header: fc.record({
+          dim: fc.constant(dim),
+          flip: fc.constantFrom('concat' as const, 'sum' as const, 'none' as const),
+          arch: fc.string({ maxLength: 12 }),
+          names: fc.array(fc.string({ maxLength: 8 }), { minLength: rows, maxLength: rows }),
+          paths: fc.array(fc.string({ maxLength: 16 }), { minLength: rows, maxLength: rows }),
+        }),
+        embeddings: fc
+          .array(fc.float({ noNaN: true }), { minLength: rows * dim, maxLength: rows * dim })
+          .map((v) => Float32Array.from(v)),
+      }),
+    );
+
+  const sameGallery = (a: GalleryData, b: GalleryData) =>
+    JSON.stringify(a.header) === JSON.stringify(b.header) &&
+    Buffer.from(a.embeddings.buffer).equals(Buffer.from(b.embeddings.buffer));
+
+  it(`a gallery file reads back exactly, or damaged (${runs(1000)} cases) as the very gallery written or an error naming the file`, async () => {
+    const peak = peakRssMb();
+    await fc.assert(
+      fc.asyncProperty(gallerySpec, fc.option(damage, { nil: undefined }), async (data, list) => {
+        const file = path.join(caseDir(), 'people.sfg');
+        await writeGalleryFile(file, data);
+        if (list) fs.writeFileSync(file, applyAll(fs.readFileSync(file), list));
+        const read = await attempt(file, () => readGalleryFile(file));
+        if (!list) expect(read.error).to.equal(undefined);
+        if (read.ok) expect(sameGallery(read.ok, data), 'the gallery written').to.equal(true);
       }),
       settings(runs(1000)),
     );

@@ -26,9 +26,6 @@ const REQUIRED: Record<string, string[]> = {
   verify: ['model'],
 };
 const LONG_RUNNING = new Set(['bench', 'demo', 'synth']);
-/** Options naming a model: a FIFO or a folder there is the native loader's to refuse. */
-const MODEL_OPTIONS = new Set(['model']);
-const NOT_FOR_MODELS = new Set(['fifo', 'folder']);
 
 /** Whether `message` names `value` as a word of its own (not as part of another word). */
 function mentions(message: string, value: string): boolean {
@@ -73,18 +70,13 @@ describe('sphereface arguments at random (fast-check)', function () {
 
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
-  const pathValue = (option: string) =>
-    fc.constantFrom(
-      ...Object.entries(paths)
-        .filter(([kind]) => !(NOT_FOR_MODELS.has(kind) && MODEL_OPTIONS.has(option)))
-        .map(([, p]) => p),
-    );
+  const pathValue = () => fc.constantFrom(...Object.values(paths));
 
   /** A value for an option, mostly of the kind its --help names (a path, a choice, a number). */
-  const value = (name: string, hint = '') => {
+  const value = (hint = '') => {
     const noise = { arbitrary: fieldValue, weight: 1 };
     if (/^(DIR|FILE|PREFIX)$/.test(hint))
-      return fc.oneof({ arbitrary: pathValue(name), weight: 4 }, noise);
+      return fc.oneof({ arbitrary: pathValue(), weight: 4 }, noise);
     if (hint.includes('|')) {
       const choices = hint.split('|').map((c) => (c === 'Nit' ? '10it' : c));
       return fc.oneof({ arbitrary: fc.constantFrom(...choices), weight: 4 }, noise);
@@ -108,7 +100,7 @@ describe('sphereface arguments at random (fast-check)', function () {
    */
   const option = (name: string, info: OptionInfo, noisy: boolean) => {
     if (info.type === 'boolean') return fc.constant([`--${name}`]);
-    const written = value(name, info.value).map((v) =>
+    const written = value(info.value).map((v) =>
       v.startsWith('-') ? [`--${name}=${v}`] : [`--${name}`, v],
     );
     return noisy ? fc.oneof(written, fc.constant([`--${name}`])) : written;
@@ -123,7 +115,7 @@ describe('sphereface arguments at random (fast-check)', function () {
       .map(([name, info]) => option(name, info, noisy));
     const needed = required.map((name) => option(name, command.options[name], noisy));
     const positional = fc.oneof(
-      pathValue('model').filter((p) => !p.endsWith('.jpg')),
+      pathValue(),
       fieldValue.filter((v) => !v.startsWith('-')),
     );
     const extra = fc.oneof(
