@@ -9,6 +9,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sphereface::InitInfo(env, exports);
   sphereface::InitLoss(env, exports);
   sphereface::InitModel(env, exports);
+  sphereface::InitStore(env, exports);
   sphereface::InitShutdown(env, exports);
   return exports;
 }

@@ -1,11 +1,15 @@
-// Loading the CLI's datasets: a training folder and a held-out LFW-layout set with its pairs,
-// each through the decode pool and the on-disk cache, preprocessed for the arch.
+// Loading the CLI's datasets: the training images as an on-disk image store, and a held-out
+// LFW-layout set with its pairs through the decode pool and the cache, preprocessed for the arch.
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { BadImageError } from '../data/bad-image-error';
-import { ImageFolderDataset, type SkippedEntry } from '../data/image-folder-dataset';
 import { LandmarksFile } from '../data/landmarks-file';
+import type { SkippedImage } from '../data/image-cache';
 import type { LoadedImages } from '../data/load-images';
 import { LfwDataset } from '../data/lfw-dataset';
+import { openImageStore, type ImageStore } from '../data/store/image-store';
+import { MANIFEST_FILE } from '../data/store/manifest';
+import { prepareImageStore, type PrepareEvent } from '../data/store/prepare-image-store';
 import type { VerificationPair } from '../data/types';
 import { inputSizeOf } from '../models/archs';
 import { inputTransforms } from '../models/preprocess';
@@ -23,6 +27,8 @@ export interface LoadOptions {
   /** --max-pixels: refuse larger images before decoding. */
   maxPixels?: number;
   onProgress?: (done: number, total: number) => void;
+  /** The training set's store preparation, event by event (storeProgress). */
+  onStoreEvent?: (event: PrepareEvent) => void;
 }
 
 // Bad images end the command unless --skip-bad-images; the message names the flag.
@@ -38,13 +44,16 @@ async function withFlagHint<T>(load: () => Promise<T>): Promise<T> {
 }
 
 export interface TrainSet {
-  images: LoadedImages;
+  images: ImageStore;
   classes: number;
-  classNames: string[];
-  /** What the folder scan left out (special files, folder links it does not follow). */
-  leftOut: SkippedEntry[];
+  classNames: readonly string[];
 }
 
+/**
+ * The training images as an image store: `root` is a store (it has a manifest) opened as it is,
+ * or a folder per identity prepared for the arch into a store under the cache folder first
+ * (resumed, checked and reused by later runs).
+ */
 export async function loadTrainSet(
   root: string,
   arch: Arch,
@@ -52,27 +61,31 @@ export async function loadTrainSet(
 ): Promise<TrainSet> {
   mustExist('training folder', root);
   mustExist('landmark file', options.landmarks);
-  const folder = new ImageFolderDataset(root);
-  const landmarks = options.landmarks
-    ? new LandmarksFile(options.landmarks).forPaths(folder.root, folder.paths)
-    : undefined;
-  const images = await withFlagHint(() =>
-    folder.load({
-      transforms: inputTransforms(inputSizeOf(arch), { aligned: landmarks !== undefined }),
-      landmarks,
-      cacheDir: options.cacheDir,
-      cacheName: 'train',
-      onBadImage: options.skipBadImages ? 'skip' : 'error',
-      maxPixels: options.maxPixels,
-      onProgress: options.onProgress,
-    }),
-  );
-  return {
-    images,
-    classes: folder.classes,
-    classNames: folder.classNames,
-    leftOut: folder.skipped,
-  };
+  const onEvent = options.onStoreEvent;
+  let images: ImageStore;
+  if (fs.existsSync(path.join(root, MANIFEST_FILE))) {
+    images = await openImageStore(root, {
+      onVerify: (checked, total) => onEvent?.({ type: 'verify', checked, total }),
+    });
+  } else {
+    const size = inputSizeOf(arch);
+    const aligned = options.landmarks !== undefined;
+    images = await withFlagHint(() =>
+      prepareImageStore({
+        source: root,
+        out: path.join(
+          options.cacheDir ?? 'cache',
+          `train-${size.height}x${size.width}${aligned ? '-aligned' : ''}`,
+        ),
+        transforms: inputTransforms(size, { aligned }),
+        landmarks: options.landmarks,
+        onBadImage: options.skipBadImages ? 'skip' : 'error',
+        maxPixels: options.maxPixels,
+        onProgress: onEvent,
+      }),
+    );
+  }
+  return { images, classes: images.classes, classNames: images.classNames };
 }
 
 export interface HeldOutSet {
@@ -83,17 +96,13 @@ export interface HeldOutSet {
 }
 
 /** A line for people about what --skip-bad-images left out, or undefined when nothing was. */
-export function skippedNote(images: LoadedImages, what: string): string | undefined {
+export function skippedNote(
+  images: { skipped: readonly SkippedImage[] },
+  what: string,
+): string | undefined {
   const first = images.skipped[0];
   if (!first) return undefined;
   return `skipped ${images.skipped.length} ${what} that could not be decoded (the first: ${first.path}: ${first.reason})`;
-}
-
-/** A line for people about what the training folder's scan left out, or undefined. */
-export function leftOutNote(leftOut: readonly SkippedEntry[]): string | undefined {
-  const first = leftOut[0];
-  if (!first) return undefined;
-  return `left out ${leftOut.length} entries of the training folder (the first: ${first.path}: ${first.reason})`;
 }
 
 export async function loadHeldOut(

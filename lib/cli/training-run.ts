@@ -3,12 +3,15 @@
 // stderr, and hand back the history.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { DataLoader, type RandomTransform } from '../data/data-loader';
+import { DataLoader, type LoaderTransform } from '../data/data-loader';
+import type { ImageStore } from '../data/store/image-store';
+import { CenterCrop } from '../data/transforms/center-crop';
 import { RandomCrop } from '../data/transforms/random-crop';
 import { RandomHorizontalFlip } from '../data/transforms/random-horizontal-flip';
 import type { ImageSet } from '../data/types';
 import type { LfwEvaluation, LfwEvaluator } from '../eval/lfw-evaluator';
 import { setNumThreads } from '../info';
+import { inputSizeOf } from '../models/archs';
 import { createModel, loadModel, type Model } from '../models/model';
 import { latestCheckpoint, listCheckpoints, type Checkpoint } from '../train/checkpoint';
 import { UsageError } from './command';
@@ -20,7 +23,7 @@ import type { TrainingConfig } from './training-args';
 
 export interface TrainingRunInput {
   config: TrainingConfig;
-  train: ImageSet;
+  train: ImageSet | ImageStore;
   classes: number;
   evaluator?: LfwEvaluator;
   out: Output;
@@ -33,10 +36,19 @@ export interface TrainingRunResult {
   seconds: number;
 }
 
-function augmentation(config: TrainingConfig, train: ImageSet): RandomTransform[] {
-  const transforms: RandomTransform[] = [];
+function augmentation(config: TrainingConfig, train: ImageSet | ImageStore): LoaderTransform[] {
+  const { height, width } = inputSizeOf(config.arch);
+  if (train.height < height || train.width < width) {
+    throw new Error(
+      `the training images are ${train.height}x${train.width}, smaller than ${config.arch}'s ${height}x${width} input`,
+    );
+  }
+  const transforms: LoaderTransform[] = [];
+  // Larger images (the 112x112 insightface releases) are centre-cropped to the input.
+  if (train.height !== height || train.width !== width)
+    transforms.push(new CenterCrop([height, width]));
   if (config.cropPadding > 0) {
-    transforms.push(new RandomCrop([train.height, train.width], { padding: config.cropPadding }));
+    transforms.push(new RandomCrop([height, width], { padding: config.cropPadding }));
   }
   if (config.flip) transforms.push(new RandomHorizontalFlip(0.5));
   return transforms;

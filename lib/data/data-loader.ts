@@ -1,9 +1,18 @@
 import { Random } from '../util/random';
+import { ImageReader, type CropWindow } from './store/image-reader';
+import { ImageStore } from './store/image-store';
+import { CenterCrop } from './transforms/center-crop';
 import { RandomCrop } from './transforms/random-crop';
 import { RandomHorizontalFlip } from './transforms/random-horizontal-flip';
 import type { Batch, BatchSource, ImageSet } from './types';
 
 export type RandomTransform = RandomCrop | RandomHorizontalFlip;
+
+/**
+ * What a DataLoader applies per batch, in this order: a CenterCrop (fixed: e.g. 112x112 store
+ * images for the 112x96 nets), a RandomCrop, a RandomHorizontalFlip; each at most once.
+ */
+export type LoaderTransform = CenterCrop | RandomTransform;
 
 export interface DataLoaderOptions {
   batchSize: number;
@@ -12,10 +21,13 @@ export interface DataLoaderOptions {
   seed?: number;
   /** Leave out the last, short batch of an epoch; default false (as torch's DataLoader). */
   dropLast?: boolean;
-  /** Batches assembled ahead while the consumer works on one; default 2. */
+  /** Batches gathered ahead while the consumer works on one; default 2. */
   prefetch?: number;
-  /** Per-batch augmentation, seeded by (seed, epoch, batch): RandomCrop, RandomHorizontalFlip. */
-  transforms?: readonly RandomTransform[];
+  /**
+   * Per-batch transforms: CenterCrop, then RandomCrop and RandomHorizontalFlip, the random ones
+   * seeded by (seed, epoch, batch).
+   */
+  transforms?: readonly LoaderTransform[];
   /** Number of classes; default max label + 1. */
   classes?: number;
 }
@@ -24,12 +36,24 @@ export interface DataLoaderOptions {
 const ORDER = 0;
 const AUGMENT = 1;
 
+interface Slot {
+  images: Uint8Array;
+  labels: Int32Array;
+  flip: Uint8Array;
+  indices: Int32Array;
+  offsets: Int32Array;
+}
+
 /**
- * Batches over an in-memory ImageSet. Epoch e's order is a seeded permutation of (seed, e);
- * batch b's augmentation is drawn from (seed, e, b), so `batches(e, b)` after a restart yields
- * exactly what an uninterrupted run would have. Without shuffle and RandomCrop the images and
- * labels are views into the set; otherwise one gather into a reused buffer. A yielded batch's
- * arrays stay valid until the consumer asks for the batch after the next one; copy to keep.
+ * Batches over an in-memory ImageSet or an on-disk ImageStore, alike: for the same images and
+ * seed both yield the same bytes. Epoch e's order is a seeded permutation of (seed, e); batch b's
+ * augmentation is drawn from (seed, e, b), so `batches(e, b)` after a restart yields exactly what
+ * an uninterrupted run would have. Each batch is one native gather (ImageReader) into a reused
+ * buffer, with the centre and random crops fused in and run off the event loop; the flip is a
+ * mask the consumer applies (the native training step mirrors while it converts to floats).
+ * Only an ImageSet read in order without crops is served as views, with no gather. A yielded
+ * batch's arrays stay valid until the consumer asks for the batch after the next one; copy to
+ * keep. One iteration over a loader at a time.
  */
 export class DataLoader implements BatchSource {
   readonly classes: number;
@@ -37,37 +61,56 @@ export class DataLoader implements BatchSource {
   readonly height: number;
   readonly width: number;
   readonly batchSize: number;
-  private readonly set: ImageSet & { labels: Int32Array };
+  private readonly n: number;
+  private readonly labels: Int32Array;
+  private readonly set?: ImageSet;
+  private readonly store?: ImageStore;
+  private ownReader?: ImageReader;
   private readonly shuffle: boolean;
   private readonly seed: number;
   private readonly dropLast: boolean;
   private readonly prefetch: number;
+  private readonly window: CropWindow;
+  private readonly centre?: CenterCrop;
   private readonly crop?: RandomCrop;
   private readonly flip?: RandomHorizontalFlip;
-  private readonly ring: { images: Uint8Array; labels: Int32Array; flip: Uint8Array }[] = [];
+  private readonly ring: Slot[] = [];
   private orderEpoch = -1;
   private orderCache = new Int32Array(0);
 
-  constructor(set: ImageSet, options: DataLoaderOptions) {
+  constructor(images: ImageSet | ImageStore, options: DataLoaderOptions) {
     const who = 'DataLoader';
-    if (!set || !(set.images instanceof Uint8Array))
-      throw new Error(`${who}: expected an ImageSet for set`);
-    if (set.images.length !== set.n * set.height * set.width * 3) {
-      throw new Error(
-        `${who}: the set claims ${set.n}x${set.height}x${set.width}x3 but holds ${set.images.length} bytes`,
-      );
+    let height: number;
+    let width: number;
+    if (images instanceof ImageStore) {
+      this.store = images;
+      this.n = images.n;
+      this.labels = images.labels;
+      ({ height, width } = images);
+    } else {
+      const set = images;
+      if (!set || !(set.images instanceof Uint8Array))
+        throw new Error(`${who}: expected an ImageSet or an ImageStore for images`);
+      if (set.images.length !== set.n * set.height * set.width * 3) {
+        throw new Error(
+          `${who}: the set claims ${set.n}x${set.height}x${set.width}x3 but holds ${set.images.length} bytes`,
+        );
+      }
+      if (!set.labels)
+        throw new Error(`${who}: the image set has no labels; training batches need them`);
+      if (set.labels.length !== set.n)
+        throw new Error(`${who}: expected ${set.n} labels but the set has ${set.labels.length}`);
+      this.set = set;
+      this.n = set.n;
+      this.labels = set.labels;
+      ({ height, width } = set);
     }
-    if (!set.labels)
-      throw new Error(`${who}: the image set has no labels; training batches need them`);
-    if (set.labels.length !== set.n)
-      throw new Error(`${who}: expected ${set.n} labels but the set has ${set.labels.length}`);
     const { batchSize } = options;
     if (!Number.isInteger(batchSize) || batchSize < 1) {
       throw new Error(
         `${who}: expected positive integer for batchSize but received ${String(batchSize)}`,
       );
     }
-    this.set = set as ImageSet & { labels: Int32Array };
     this.batchSize = batchSize;
     this.shuffle = options.shuffle ?? true;
     this.seed = options.seed ?? 0;
@@ -81,19 +124,25 @@ export class DataLoader implements BatchSource {
       );
     }
     for (const t of options.transforms ?? []) {
-      if (t instanceof RandomCrop) this.crop = t;
-      else if (t instanceof RandomHorizontalFlip) this.flip = t;
+      if (t instanceof CenterCrop && !this.centre && !this.crop) this.centre = t;
+      else if (t instanceof RandomCrop && !this.crop) this.crop = t;
+      else if (t instanceof RandomHorizontalFlip && !this.flip) this.flip = t;
       else
         throw new Error(
-          `${who}: transforms may be RandomCrop or RandomHorizontalFlip; deterministic ones belong to loadImages`,
+          `${who}: transforms may be a CenterCrop, then a RandomCrop and a RandomHorizontalFlip, each once; other deterministic ones belong to the store (prepareImageStore or loadImages)`,
         );
     }
-    if (this.crop) this.crop.ranges(set.height, set.width);
-    this.height = this.crop ? this.crop.height : set.height;
-    this.width = this.crop ? this.crop.width : set.width;
+    this.window = { top: 0, left: 0, height, width };
+    if (this.centre) {
+      const [top, left] = this.centre.offset(height, width);
+      this.window = { top, left, height: this.centre.height, width: this.centre.width };
+    }
+    if (this.crop) this.crop.ranges(this.window.height, this.window.width);
+    this.height = this.crop ? this.crop.height : this.window.height;
+    this.width = this.crop ? this.crop.width : this.window.width;
     let maxLabel = -1;
-    for (let i = 0; i < set.n; i++) {
-      const l = set.labels[i];
+    for (let i = 0; i < this.n; i++) {
+      const l = this.labels[i];
       if (l < 0) throw new Error(`${who}: label ${l} of image ${i} is negative`);
       if (l > maxLabel) maxLabel = l;
     }
@@ -102,17 +151,17 @@ export class DataLoader implements BatchSource {
       throw new Error(`${who}: label ${maxLabel} is not below classes (${this.classes})`);
     }
     this.batchesPerEpoch = this.dropLast
-      ? Math.floor(set.n / batchSize)
-      : Math.ceil(set.n / batchSize);
+      ? Math.floor(this.n / batchSize)
+      : Math.ceil(this.n / batchSize);
     if (this.batchesPerEpoch === 0) {
-      throw new Error(`${who}: ${set.n} images make no full batch of ${batchSize} with dropLast`);
+      throw new Error(`${who}: ${this.n} images make no full batch of ${batchSize} with dropLast`);
     }
   }
 
   /** Image indices of epoch `epoch` in the order they are served. */
   order(epoch: number): Int32Array {
     if (epoch !== this.orderEpoch) {
-      const order = new Int32Array(this.set.n);
+      const order = new Int32Array(this.n);
       for (let i = 0; i < order.length; i++) order[i] = i;
       if (this.shuffle) new Random(this.seed, ORDER, epoch).shuffle(order);
       this.orderCache = order;
@@ -122,68 +171,88 @@ export class DataLoader implements BatchSource {
   }
 
   /** Batch `b` of epoch `epoch`, assembled now into ring slot `slot`. */
-  batchAt(epoch: number, b: number, slot = 0): Batch {
+  async batchAt(epoch: number, b: number, slot = 0): Promise<Batch> {
     this.checkPosition(epoch, b);
     const start = b * this.batchSize;
-    const n = Math.min(this.batchSize, this.set.n - start);
-    const order = this.order(epoch);
+    const n = Math.min(this.batchSize, this.n - start);
     const rng = new Random(this.seed, AUGMENT, epoch, b);
     const buffers = this.slot(slot);
     const flip = buffers.flip.subarray(0, n);
-    const srcBytes = this.set.height * this.set.width * 3;
-    const dstBytes = this.height * this.width * 3;
-    let images: Uint8Array;
-    let labels: Int32Array;
-    if (!this.shuffle && !this.crop) {
-      images = this.set.images.subarray(start * srcBytes, (start + n) * srcBytes);
-      labels = this.set.labels.subarray(start, start + n);
-    } else {
-      images = buffers.images.subarray(0, n * dstBytes);
-      labels = buffers.labels.subarray(0, n);
-      const src = this.set.images;
+    if (this.set && !this.shuffle && !this.crop && !this.centre) {
+      const bytes = this.height * this.width * 3;
+      this.flipMask(flip, rng);
+      return {
+        images: this.set.images.subarray(start * bytes, (start + n) * bytes),
+        labels: this.set.labels!.subarray(start, start + n),
+        flip,
+        n,
+      };
+    }
+    const order = this.order(epoch);
+    const indices = buffers.indices.subarray(0, n);
+    const labels = buffers.labels.subarray(0, n);
+    for (let i = 0; i < n; i++) {
+      indices[i] = order[start + i];
+      labels[i] = this.labels[indices[i]];
+    }
+    let offsets: Int32Array | undefined;
+    if (this.crop) {
+      offsets = buffers.offsets.subarray(0, 2 * n);
       for (let i = 0; i < n; i++) {
-        const j = order[start + i];
-        labels[i] = this.set.labels[j];
-        const from = src.subarray(j * srcBytes, (j + 1) * srcBytes);
-        const to = images.subarray(i * dstBytes, (i + 1) * dstBytes);
-        if (this.crop) this.crop.cropInto(from, this.set.height, this.set.width, to, rng);
-        else to.set(from);
+        const [top, left] = this.crop.offset(this.window.height, this.window.width, rng);
+        offsets[2 * i] = top;
+        offsets[2 * i + 1] = left;
       }
     }
-    if (this.flip) this.flip.decide(flip, rng);
-    else flip.fill(0);
+    this.flipMask(flip, rng); // drawn after the crops, as ever
+    const images = buffers.images.subarray(0, n * this.height * this.width * 3);
+    await this.reader().gather(indices, images, {
+      window: this.window,
+      height: this.height,
+      width: this.width,
+      offsets,
+    });
     return { images, labels, flip, n };
   }
 
-  /** The batches of one epoch from `startBatch` on, assembled up to `prefetch` ahead. */
+  /** The batches of one epoch from `startBatch` on, gathered up to `prefetch` ahead. */
   async *batches(epoch: number, startBatch = 0): AsyncGenerator<Batch> {
     this.checkPosition(epoch, startBatch, true);
-    const ringSize = this.prefetch + 2;
+    // Slots: the gathers in flight, the batch yielded and the one before it (still valid).
+    const ahead = Math.max(1, this.prefetch);
+    const ringSize = ahead + 2;
     const queue: Promise<Batch>[] = [];
     let next = startBatch;
     const fill = () => {
-      while (queue.length < Math.max(1, this.prefetch) && next < this.batchesPerEpoch) {
+      while (queue.length < ahead && next < this.batchesPerEpoch) {
         const b = next++;
-        // setImmediate lets the consumer's async work (a native training step) run meanwhile.
-        queue.push(
-          new Promise<Batch>((resolve, reject) =>
-            setImmediate(() => {
-              try {
-                resolve(this.batchAt(epoch, b, b % ringSize));
-              } catch (err) {
-                reject(err as Error);
-              }
-            }),
-          ),
-        );
+        const gathering = this.batchAt(epoch, b, b % ringSize);
+        gathering.catch(() => {}); // awaited in turn; a failure meanwhile is not unhandled
+        queue.push(gathering);
       }
     };
-    fill();
-    while (queue.length > 0) {
-      const batch = await queue.shift()!;
+    try {
       fill();
-      yield batch;
+      while (queue.length > 0) {
+        const batch = await queue.shift()!;
+        fill();
+        yield batch;
+      }
+    } finally {
+      // A consumer that stops early must not leave gathers writing into the ring.
+      await Promise.allSettled(queue);
     }
+  }
+
+  private reader(): ImageReader {
+    if (this.store) return this.store.reader;
+    this.ownReader ??= ImageReader.fromImages(this.set!);
+    return this.ownReader;
+  }
+
+  private flipMask(flip: Uint8Array, rng: Random): void {
+    if (this.flip) this.flip.decide(flip, rng);
+    else flip.fill(0);
   }
 
   private checkPosition(epoch: number, b: number, allowEnd = false): void {
@@ -198,12 +267,14 @@ export class DataLoader implements BatchSource {
     }
   }
 
-  private slot(i: number) {
+  private slot(i: number): Slot {
     while (this.ring.length <= i) {
       this.ring.push({
         images: new Uint8Array(this.batchSize * this.height * this.width * 3),
         labels: new Int32Array(this.batchSize),
         flip: new Uint8Array(this.batchSize),
+        indices: new Int32Array(this.batchSize),
+        offsets: new Int32Array(2 * this.batchSize),
       });
     }
     return this.ring[i];

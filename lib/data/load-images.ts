@@ -60,7 +60,7 @@ const MAX_BYTES = 2 ** 32 - 1; // the largest Uint8Array V8 gives us
 /** A plain file-name stem: no folder part, nothing hidden, so the cache stays in cacheDir. */
 const CACHE_NAME = /^[\p{L}\p{N}_-][\p{L}\p{N}._-]{0,99}$/u;
 
-async function statAll(paths: readonly string[]): Promise<[number, number][]> {
+export async function statAll(paths: readonly string[]): Promise<[number, number][]> {
   const out: [number, number][] = new Array(paths.length);
   let next = 0;
   const worker = async () => {

@@ -1,10 +1,12 @@
 // The one place that loads the native addons and says what they export: the production addon
 // (native(), what the library uses) and the testing addon (nativeTesting(), hooks into single
 // layers and the native benchmarks, for tests and benches only; never shipped).
+import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ModelBinding } from './model-binding';
 import type { LossBinding } from './loss-binding';
+import type { StoreBinding } from './store-binding';
 import type { TestingBinding } from './testing-binding';
 
 export interface NativeInfo {
@@ -33,7 +35,7 @@ export interface InfoBinding {
   setNumThreads(threads: number): void;
 }
 
-export type NativeAddon = InfoBinding & LossBinding & ModelBinding & ShutdownBinding;
+export type NativeAddon = InfoBinding & LossBinding & ModelBinding & StoreBinding & ShutdownBinding;
 
 const root = path.resolve(__dirname, '..', '..', '..');
 let addon: NativeAddon | undefined;
@@ -46,8 +48,11 @@ export function native(): NativeAddon {
     // node-gyp-build finds build/Release (cmake-js or node-gyp) or a prebuild.
     // eslint-disable-next-line @typescript-eslint/no-require-imports
     () => (require('node-gyp-build') as (dir: string) => NativeAddon)(root),
-    'Build it with `npm run build:native` after installing libtorch (scripts/setup, ' +
-      'or LIBTORCH=/path/to/libtorch).',
+    'It needs libtorch: on Debian/Ubuntu `apt install libtorch-dev` (and libdnnl-dev for the ' +
+      'fast convs), or a libtorch folder in LIBTORCH=/path/to/libtorch; then build it with ' +
+      (fs.existsSync(path.join(root, '.git'))
+        ? '`npm run build:native` (or scripts/setup).'
+        : '`npm rebuild sphereface`.'),
   );
   addon.setNumThreads(defaultThreads());
   return addon;

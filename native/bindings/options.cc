@@ -1,5 +1,7 @@
 #include "bindings/options.h"
 
+#include <cmath>
+
 namespace sphereface {
 
 namespace {
@@ -35,6 +37,15 @@ Napi::Value Require(const Napi::Object& options, const char* key, napi_valuetype
 
 double RequireNumber(const Napi::Object& options, const char* key) {
   return Require(options, key, napi_number, "number").As<Napi::Number>().DoubleValue();
+}
+
+int64_t RequireInteger(const Napi::Object& options, const char* key) {
+  const double number = RequireNumber(options, key);
+  if (!(std::abs(number) < 9007199254740992.0) || number != std::trunc(number)) {
+    throw Napi::TypeError::New(options.Env(), std::string("Expected an integer for ") + key +
+                                                  " but received " + std::to_string(number));
+  }
+  return static_cast<int64_t>(number);
 }
 
 bool RequireBool(const Napi::Object& options, const char* key) {

@@ -4,6 +4,7 @@
 
 #include <napi.h>
 
+#include <cstdint>
 #include <string>
 
 #include "ops/margin_softmax.h"
@@ -11,6 +12,8 @@
 namespace sphereface {
 
 double RequireNumber(const Napi::Object& options, const char* key);
+// A number that is a whole number (a TypeError naming the key otherwise).
+int64_t RequireInteger(const Napi::Object& options, const char* key);
 bool RequireBool(const Napi::Object& options, const char* key);
 std::string RequireString(const Napi::Object& options, const char* key);
 Napi::Object RequireObject(const Napi::Object& options, const char* key);

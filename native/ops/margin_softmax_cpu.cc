@@ -74,16 +74,21 @@ void ForwardRow(T* row, int64_t classes, const T* inv_b, const T* x, int64_t dim
   const margin::TargetLogit target = margin::TargetUnit(head, static_cast<double>(cos_y));
   const double z_y = f * target.unit;
   const T max_other = std::max(max_before, max_after);
-  const double z_max = classes > 1 ? std::max(f * static_cast<double>(max_other), z_y) : z_y;
+  // Exponents as f (c_j - c_max), c_max the unit logit of the largest logit: the difference
+  // first, so the largest's exponent is exactly 0 in T (f c_j - z_max rounds each large logit
+  // first, and with sphere's factor ||x|| one rounding can exceed exp's whole range).
+  const bool other_wins = classes > 1 && f * static_cast<double>(max_other) > z_y;
+  const double c_max = other_wins ? static_cast<double>(max_other) : target.unit;
+  const double z_max = other_wins ? f * c_max : z_y;
 
   // Pass 2: exponentials (stored over the cosines), their sum and the exp-weighted sum of the
   // plain cosines (for sphere's dL/d||x||). The target is left out of the vector loops.
-  const T tf = static_cast<T>(f), tz = static_cast<T>(z_max);
+  const T tf = static_cast<T>(f), tc = static_cast<T>(c_max);
   T sum = 0, weighted = 0;
 #pragma omp simd reduction(+ : sum, weighted)
   for (int64_t j = 0; j < label; ++j) {
     const T c = row[j];
-    const T e = margin::FastExp(tf * c - tz);
+    const T e = margin::FastExp(std::min(T(0), tf * (c - tc)));
     row[j] = e;
     sum += e;
     weighted += e * c;
@@ -91,7 +96,7 @@ void ForwardRow(T* row, int64_t classes, const T* inv_b, const T* x, int64_t dim
 #pragma omp simd reduction(+ : sum, weighted)
   for (int64_t j = label + 1; j < classes; ++j) {
     const T c = row[j];
-    const T e = margin::FastExp(tf * c - tz);
+    const T e = margin::FastExp(std::min(T(0), tf * (c - tc)));
     row[j] = e;
     sum += e;
     weighted += e * c;

@@ -49,7 +49,6 @@ __global__ void ForwardKernel(T* exps, const double* feature_norms, const T* wei
                               const int64_t* labels, int64_t classes, margin::HeadParams head,
                               double* row_stats, double* row_loss, double* correct) {
   __shared__ double scratch[kThreads];
-  __shared__ double shared_z_max;
   const int64_t i = blockIdx.x;
   T* row = exps + i * classes;
   const int64_t y = labels[i];
@@ -74,17 +73,20 @@ __global__ void ForwardKernel(T* exps, const double* feature_norms, const T* wei
   const margin::TargetLogit target = margin::TargetUnit(head, cos_y);
   const double z_y = f * target.unit;
   const double max_other = max_before > max_after ? max_before : max_after;
-  const double z_max = classes > 1 ? (f * max_other > z_y ? f * max_other : z_y) : z_y;
-  if (threadIdx.x == 0) shared_z_max = z_max;
-  __syncthreads();
+  // Exponents as f (c_j - c_max): the difference first, so the largest's is exactly 0 (see
+  // margin_softmax_cpu.cc).
+  const bool other_wins = classes > 1 && f * max_other > z_y;
+  const double c_max = other_wins ? max_other : target.unit;
+  const double z_max = other_wins ? f * c_max : z_y;
 
   // Pass 2: exponentials over the cosines, their sum, and the exp-weighted plain cosines.
-  const T tf = static_cast<T>(f), tz = static_cast<T>(shared_z_max);
+  const T tf = static_cast<T>(f), tc = static_cast<T>(c_max);
   double sum = 0, weighted = 0;
   for (int64_t j = threadIdx.x; j < classes; j += blockDim.x) {
     if (j == y) continue;
     const T c = row[j];
-    const T e = DeviceExp(tf * c - tz);
+    const T d = tf * (c - tc);
+    const T e = DeviceExp(d < T(0) ? d : T(0));
     row[j] = e;
     sum += e;
     weighted += static_cast<double>(e) * c;

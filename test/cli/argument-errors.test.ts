@@ -62,7 +62,7 @@ describe('argument errors', () => {
     ]);
     expect(r.code, r.stderr).to.equal(0);
     expect(r.stderr).to.contain(
-      `left out 2 entries of the training folder (the first: ${path.join(data, first, 'pipe.jpg')}: a FIFO, not a regular file)`,
+      `left out 2 entries of ${data} (the first: ${path.join(data, first, 'pipe.jpg')}: a FIFO, not a regular file)`,
     );
     expect(r.stdout).to.contain('24 training images of 6 identities');
   });

@@ -78,6 +78,17 @@ describe('sphereface CLI', function () {
         /--max-pixels expects an integer >= 1 but received '0'/,
       ],
       [['demo', '--identities', '1'], 2, /--identities expects an integer >= 2/],
+      [['prepare', '--data', faces.trainDir], 2, /--out is required/],
+      [
+        ['prepare', '--data', '/nonexistent/faces', '--out', '/tmp/x'],
+        1,
+        /image source \/nonexistent\/faces does not exist/,
+      ],
+      [
+        ['prepare', '--data', faces.trainDir, '--out', '/tmp/x', '--size', '12by3'],
+        2,
+        /--size expects HxW/,
+      ],
       [['bench', '--threads', '0'], 2, /.+/],
     ];
     for (const [args, code, message] of cases) {
@@ -165,6 +176,58 @@ describe('sphereface CLI', function () {
     expect(again.code).to.not.equal(0);
     expect(again.stderr).to.match(/already holds a training run .* --resume .* --force/);
     expect(await fs.readdir(path.join(out, 'checkpoints'))).to.deep.equal(before);
+  });
+
+  it('prepare makes a store (--json) that train reads, centre-cropping 112x112 for sphere4', async () => {
+    const faces = await tinyFaces();
+    const dir = await tempDir();
+    const store = path.join(dir, 'store');
+    const args = [
+      'prepare',
+      '--data',
+      faces.trainDir,
+      '--out',
+      store,
+      '--size',
+      '112x112',
+      '--json',
+    ];
+    const first = await sphereface(args);
+    expect(first.code, first.stderr).to.equal(0);
+    const summary = JSON.parse(first.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(summary).to.include({
+      images: 24,
+      classes: 6,
+      height: 112,
+      width: 112,
+      shards: 1,
+      skipped: 0,
+      reused: false,
+    });
+    const again = await sphereface(args);
+    const second = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(second).to.include({ images: 24, reused: true, builtShards: 0 });
+    const run = await sphereface([
+      'train',
+      '--data',
+      store,
+      '--arch',
+      'sphere4',
+      '--iterations',
+      '2',
+      '--batch-size',
+      '4',
+      '--out',
+      path.join(dir, 'run'),
+      '--json',
+    ]);
+    expect(run.code, run.stderr).to.equal(0);
+    const trained = JSON.parse(run.stdout.trim().split('\n').at(-1)!) as {
+      iterations: number;
+      data: { images: number; identities: number };
+    };
+    expect(trained.iterations).to.equal(2);
+    expect(trained.data).to.include({ images: 24, identities: 6 });
   });
 
   it('eval, embed and verify use the trained model', async () => {

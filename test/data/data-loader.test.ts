@@ -3,6 +3,7 @@ import { DataLoader } from '../../lib/data/data-loader';
 import { RandomCrop } from '../../lib/data/transforms/random-crop';
 import { RandomHorizontalFlip } from '../../lib/data/transforms/random-horizontal-flip';
 import type { Batch, ImageSet } from '../../lib/data/types';
+import { expectReject } from './helpers';
 
 /** n images of h x w whose every byte encodes the image index, so gathers can be checked. */
 function indexedSet(n: number, h = 2, w = 3): ImageSet {
@@ -117,9 +118,9 @@ describe('DataLoader', () => {
       for await (const batch of loader.batches(1)) {
         if (previous)
           expect(copy(previous), `prefetch ${prefetch}, batch ${b - 1}`).to.deep.equal(
-            copy(reference.batchAt(1, b - 1)),
+            copy(await reference.batchAt(1, b - 1)),
           );
-        expect(copy(batch)).to.deep.equal(copy(reference.batchAt(1, b)));
+        expect(copy(batch)).to.deep.equal(copy(await reference.batchAt(1, b)));
         previous = batch;
         b++;
       }
@@ -127,7 +128,7 @@ describe('DataLoader', () => {
     }
   });
 
-  it('rejects bad settings naming them', () => {
+  it('rejects bad settings naming them', async () => {
     const set = indexedSet(10);
     expect(() => new DataLoader(set, { batchSize: 0 })).to.throw(
       /positive integer for batchSize but received 0/,
@@ -139,7 +140,7 @@ describe('DataLoader', () => {
       /label 6 is not below classes \(3\)/,
     );
     const loader = new DataLoader(set, { batchSize: 2 });
-    expect(() => loader.batchAt(0, 5)).to.throw(/batch in 0\.\.4 but received 5/);
+    await expectReject(loader.batchAt(0, 5), /batch in 0\.\.4 but received 5/);
     expect(() => new DataLoader(set, { batchSize: 2, transforms: [new RandomCrop(5)] })).to.throw(
       /does not fit 2x3/,
     );

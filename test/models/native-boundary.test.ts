@@ -167,8 +167,10 @@ describe('the native boundary', () => {
 
   it('the production addon exports the API only; the hooks are in the testing addon', () => {
     expect(Object.keys(native()).sort()).to.deep.equal([
+      'ImageReader',
       'NativeModel',
       'info',
+      'liveImageReaderCount',
       'liveModelCount',
       'marginSoftmaxLoss',
       'setNumThreads',

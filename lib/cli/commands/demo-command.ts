@@ -10,6 +10,7 @@ import { UsageError, type Command } from '../command';
 import { loadHeldOut, loadTrainSet } from '../datasets';
 import { epochMetrics, formatAccuracy } from '../run-report';
 import { readTrainingArgs, trainingOptions, type TrainingDefaults } from '../training-args';
+import { storeProgress } from '../store-progress';
 import { runTraining } from '../training-run';
 
 /**
@@ -150,7 +151,7 @@ export const demoCommand: Command = {
     const loadStart = performance.now();
     const train = await loadTrainSet(synth.trainDir, config.arch, {
       cacheDir,
-      onProgress: out.counter('decoding training images'),
+      onStoreEvent: storeProgress(out, 'decoding training images'),
     });
     const heldOut = await loadHeldOut(synth.lfwDir, synth.pairsFile, config.arch, {
       cacheDir,
@@ -178,7 +179,7 @@ export const demoCommand: Command = {
       classes: train.classes,
       evaluator,
       out,
-    });
+    }).finally(() => train.images.close());
     try {
       const final = run.history.evals.at(-1)!.result;
       const seconds = (performance.now() - started) / 1000;

@@ -5,6 +5,7 @@ import { embedCommand } from './embed-command';
 import { evalCommand } from './eval-command';
 import { galleryCommand } from './gallery-command';
 import { infoCommand } from './info-command';
+import { prepareCommand } from './prepare-command';
 import { synthCommand } from './synth-command';
 import { trainCommand } from './train-command';
 import { verifyCommand } from './verify-command';
@@ -12,6 +13,7 @@ import { verifyCommand } from './verify-command';
 /** Every `sphereface` command, in the order `--help` lists them. */
 export const commands: Command[] = [
   trainCommand,
+  prepareCommand,
   evalCommand,
   embedCommand,
   verifyCommand,

@@ -3,10 +3,11 @@ import { LfwEvaluator } from '../../eval/lfw-evaluator';
 import { writeReport } from '../../report/write-report';
 import { maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
-import { leftOutNote, loadHeldOut, loadTrainSet, skippedNote } from '../datasets';
+import { loadHeldOut, loadTrainSet, skippedNote } from '../datasets';
 import { epochMetrics, formatAccuracy } from '../run-report';
 import { PAPER_ITERATIONS, PAPER_LR } from '../../train/schedule';
 import { readTrainingArgs, trainingOptions, type TrainingDefaults } from '../training-args';
+import { storeProgress } from '../store-progress';
 import { checkOutFolder, runTraining } from '../training-run';
 
 // The paper's recipe: sphere20, 28k iterations of batch 64 at lr 0.1, /10 at 16k and 24k.
@@ -24,14 +25,17 @@ export const trainCommand: Command = {
   name: 'train',
   summary: 'Train a model on a folder-per-identity dataset, evaluating on LFW-style pairs',
   usage:
-    'sphereface train --data DIR [--landmarks FILE] [--lfw DIR --pairs FILE ' +
+    'sphereface train --data DIR|STORE|FILE.rec [--landmarks FILE] [--lfw DIR --pairs FILE ' +
     '[--lfw-landmarks FILE]] [--cache DIR] [options]',
-  notes: "Without options: the paper's recipe, sphere20 with A-Softmax m = 4.",
+  notes:
+    "Without options: the paper's recipe, sphere20 with A-Softmax m = 4.\n" +
+    '--data is an image store (sphereface prepare), or a folder per identity or an insightface\n' +
+    '.rec, which is prepared into a store under the cache folder first.',
   options: {
     data: {
       type: 'string',
       value: 'DIR',
-      description: 'training images: one folder per identity (required)',
+      description: 'training images: an image store, a folder per identity, or a .rec (required)',
     },
     landmarks: {
       type: 'string',
@@ -75,10 +79,8 @@ export const trainCommand: Command = {
       cacheDir,
       skipBadImages: values['skip-bad-images'] === true,
       maxPixels: maxPixelsArg(values),
-      onProgress: out.counter('decoding training images'),
+      onStoreEvent: storeProgress(out),
     });
-    const leftOut = leftOutNote(train.leftOut);
-    if (leftOut) out.note(leftOut);
     const skipped = skippedNote(train.images, 'training images');
     if (skipped) out.note(skipped);
     out.line(`${train.images.n} training images of ${train.classes} identities from ${dataDir}`);
@@ -99,7 +101,7 @@ export const trainCommand: Command = {
       classes: train.classes,
       evaluator,
       out,
-    });
+    }).finally(() => train.images.close());
     try {
       const final = run.history.evals.at(-1)?.result;
       const summary = {

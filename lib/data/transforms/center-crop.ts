@@ -27,14 +27,21 @@ export class CenterCrop implements DeterministicTransform {
   }
 
   apply(image: RawImage): RawImage {
-    // torchvision pads (left/top get floor of half the shortfall), then crops with round().
-    const padTop = image.height < this.height ? Math.floor((this.height - image.height) / 2) : 0;
-    const padLeft = image.width < this.width ? Math.floor((this.width - image.width) / 2) : 0;
-    const paddedH = Math.max(image.height, this.height);
-    const paddedW = Math.max(image.width, this.width);
-    const top = roundHalfEven((paddedH - this.height) / 2) - padTop;
-    const left = roundHalfEven((paddedW - this.width) / 2) - padLeft;
+    const [top, left] = this.offset(image.height, image.width);
     return cropWithZeros(image, top, left, this.height, this.width);
+  }
+
+  /** Where the crop starts in an srcH x srcW image (negative: black padding first). */
+  offset(srcH: number, srcW: number): [number, number] {
+    // torchvision pads (left/top get floor of half the shortfall), then crops with round().
+    const padTop = srcH < this.height ? Math.floor((this.height - srcH) / 2) : 0;
+    const padLeft = srcW < this.width ? Math.floor((this.width - srcW) / 2) : 0;
+    const paddedH = Math.max(srcH, this.height);
+    const paddedW = Math.max(srcW, this.width);
+    return [
+      roundHalfEven((paddedH - this.height) / 2) - padTop,
+      roundHalfEven((paddedW - this.width) / 2) - padLeft,
+    ];
   }
 }
 

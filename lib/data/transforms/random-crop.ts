@@ -37,13 +37,21 @@ export class RandomCrop {
   }
 
   /**
+   * Draws one crop's (top, left) in the unpadded source's pixels (negative inside the padding):
+   * two numbers from `rng`, top first.
+   */
+  offset(srcH: number, srcW: number, rng: Random): [number, number] {
+    const [rangeY, rangeX] = this.ranges(srcH, srcW);
+    const top = rng.int(rangeY) - this.padding;
+    return [top, rng.int(rangeX) - this.padding];
+  }
+
+  /**
    * Writes one crop of `src` (srcH x srcW x 3) into `dst` (height x width x 3). Offsets are in
    * padded coordinates; draws two numbers from `rng`.
    */
   cropInto(src: Uint8Array, srcH: number, srcW: number, dst: Uint8Array, rng: Random): void {
-    const [rangeY, rangeX] = this.ranges(srcH, srcW);
-    const top = rng.int(rangeY) - this.padding;
-    const left = rng.int(rangeX) - this.padding;
+    const [top, left] = this.offset(srcH, srcW, rng);
     const x0 = Math.max(0, -left);
     const x1 = Math.min(this.width, srcW - left);
     const rowBytes = this.width * 3;

@@ -1,0 +1,145 @@
+// The image store's layout on disk, in one folder:
+//   manifest.json      this file's StoreManifest: shape, counts, digest of the inputs, one record
+//                      per complete shard (with its CRC-32), skipped images; rewritten atomically
+//                      after every shard, `complete` once the last shard and the labels are in
+//   shard-00000.bin    images 0 .. imagesPerShard-1, raw uint8 height x width x 3 (HWC, RGB) each,
+//   shard-00001.bin    back to back, nothing else; every shard holds imagesPerShard images but
+//   ...                the last, which holds the rest
+//   labels.bin         n int32 little-endian labels, written with the last shard
+// Every file is written atomically (lib/util/atomic-write.ts: a synced `.<name>.<pid>.<n>.tmp`
+// renamed into place); a `.tmp` file is always a leftover of an interrupted run.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { writeFileAtomic } from '../../util/atomic-write';
+import type { SkippedImage } from '../image-cache';
+import type { TransformSpec } from '../transforms/transform';
+
+export const STORE_FORMAT = 'sphereface-image-store';
+/** Bumped when the layout or the decoded pixels change: stores of another version are rebuilt. */
+export const STORE_VERSION = 1;
+export const MANIFEST_FILE = 'manifest.json';
+export const LABELS_FILE = 'labels.bin';
+/** Shards hold as many images as fit in this many bytes (at least one). */
+export const SHARD_BYTES = 64 * 2 ** 20;
+
+export function shardFile(k: number): string {
+  return `shard-${String(k).padStart(5, '0')}.bin`;
+}
+
+export const LOCK_FILE = 'prepare.lock';
+
+/** Names a store owns in its folder (and may delete); anything else there is left alone. */
+export function isStoreFile(name: string): boolean {
+  return /^shard-\d{5,}\.bin$/.test(name) || name === LABELS_FILE || name === MANIFEST_FILE;
+}
+
+/** Temporary files of the store's writers: always leftovers of an interrupted run. */
+export function isTempFile(name: string): boolean {
+  // writeFileAtomic's temporaries of the store's own files.
+  return /^\.(shard-\d{5,}\.bin|manifest\.json|labels\.bin)\..*\.tmp$/.test(name);
+}
+
+/** One complete shard and the source images it was made from. */
+export interface ShardRecord {
+  file: string;
+  images: number;
+  crc32: number;
+  /** Source images sourceStart..sourceEnd-1 made it (bad ones skipped). */
+  sourceStart: number;
+  sourceEnd: number;
+}
+
+export interface StoreManifest {
+  format: typeof STORE_FORMAT;
+  version: number;
+  /** All shards and the labels are written. */
+  complete: boolean;
+  /** sha256 of the source's fingerprint, the transforms, landmarks and the layout. */
+  digest: string;
+  source: { kind: string; location: string; images: number };
+  transforms: TransformSpec[];
+  height: number;
+  width: number;
+  imagesPerShard: number;
+  /** Images in the complete shards (all of them once complete). */
+  images: number;
+  classes: number;
+  /** Written once complete (they can be many: 85k for MS1M). */
+  classNames: string[];
+  shards: ShardRecord[];
+  /** Written once complete. */
+  labels?: { file: string; crc32: number };
+  /** Source images left out (onBadImage 'skip'), in source order. */
+  skipped: SkippedImage[];
+}
+
+function fail(file: string, what: string): never {
+  throw new Error(`${file}: not a valid image store manifest (${what})`);
+}
+
+function isCount(v: unknown): v is number {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+}
+
+/** Parses and checks a manifest's text; errors name the file and the field. */
+export function parseManifest(text: string, file: string): StoreManifest {
+  let m: StoreManifest;
+  try {
+    m = JSON.parse(text) as StoreManifest;
+  } catch (err) {
+    fail(file, `bad JSON: ${(err as Error).message}`);
+  }
+  if (typeof m !== 'object' || m === null) fail(file, 'not an object');
+  if (m.format !== STORE_FORMAT) fail(file, `format is ${String(m.format)}`);
+  if (m.version !== STORE_VERSION) {
+    throw new Error(
+      `${file}: image store version ${String(m.version)}, this library reads version ${STORE_VERSION}; prepare the store again`,
+    );
+  }
+  for (const key of ['height', 'width', 'imagesPerShard'] as const)
+    if (!isCount(m[key]) || m[key] === 0) fail(file, `${key} is ${String(m[key])}`);
+  for (const key of ['images', 'classes'] as const)
+    if (!isCount(m[key])) fail(file, `${key} is ${String(m[key])}`);
+  if (typeof m.digest !== 'string') fail(file, 'no digest');
+  if (!Array.isArray(m.shards) || !Array.isArray(m.skipped) || !Array.isArray(m.classNames))
+    fail(file, 'shards, skipped or classNames is not a list');
+  let images = 0;
+  let sourceEnd = 0;
+  m.shards.forEach((s, k) => {
+    if (
+      s.file !== shardFile(k) ||
+      !isCount(s.images) ||
+      !isCount(s.crc32) ||
+      s.sourceStart !== sourceEnd ||
+      !isCount(s.sourceEnd) ||
+      s.sourceEnd < s.sourceStart
+    )
+      fail(file, `shard record ${k}`);
+    const last = k === m.shards.length - 1;
+    if (s.images !== m.imagesPerShard && !(last && m.complete && s.images > 0))
+      fail(file, `shard ${k} holds ${s.images} images, not ${m.imagesPerShard}`);
+    images += s.images;
+    sourceEnd = s.sourceEnd;
+  });
+  if (images !== m.images) fail(file, `the shards hold ${images} images, not ${m.images}`);
+  if (m.complete && (!m.labels || m.labels.file !== LABELS_FILE || !isCount(m.labels.crc32)))
+    fail(file, 'a complete store without labels');
+  return m;
+}
+
+/** The manifest in `dir`, or undefined when there is none. */
+export async function readManifest(dir: string): Promise<StoreManifest | undefined> {
+  const file = path.join(dir, MANIFEST_FILE);
+  let text: string;
+  try {
+    text = await fs.promises.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+  }
+  return parseManifest(text, file);
+}
+
+export function writeManifest(dir: string, manifest: StoreManifest): Promise<void> {
+  return writeFileAtomic(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest));
+}

@@ -1,0 +1,25 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { recordIOSource } from '../formats/recordio-source';
+import { folderSource } from './folder-source';
+import type { ImageSource } from './image-source';
+import { listSource } from './list-source';
+import { MANIFEST_FILE } from './manifest';
+
+/** The ImageSource a path names: a folder per identity, an insightface .rec, or a file list. */
+export async function openSource(location: string): Promise<ImageSource> {
+  let stat: fs.Stats;
+  try {
+    stat = await fs.promises.stat(location);
+  } catch {
+    throw new Error(`image source ${location} does not exist`);
+  }
+  if (stat.isDirectory()) {
+    if (fs.existsSync(path.join(location, MANIFEST_FILE))) {
+      throw new Error(`${location} is an image store already: open it with openImageStore`);
+    }
+    return folderSource(location);
+  }
+  if (/\.rec$/i.test(location)) return recordIOSource(location);
+  return listSource(location);
+}

@@ -1,0 +1,37 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LOCK_FILE } from './manifest';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
+}
+
+/**
+ * Takes the store folder's lock (a file holding our pid) so that two prepares never write one
+ * store; a lock left by a process that no longer runs is taken over. Resolves to its release.
+ */
+export async function lockStore(dir: string): Promise<() => Promise<void>> {
+  const file = path.join(dir, LOCK_FILE);
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await fs.promises.writeFile(file, String(process.pid), { flag: 'wx' });
+      return () => fs.promises.rm(file, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        throw new Error(`cannot create ${file}: ${(err as Error).message}`);
+      }
+    }
+    const owner = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')).trim());
+    if (attempt > 0 || (Number.isInteger(owner) && owner > 0 && alive(owner))) {
+      throw new Error(
+        `${dir} is being prepared by process ${owner || 'unknown'} (${file}); wait for it, or remove the file if no such process runs`,
+      );
+    }
+    await fs.promises.rm(file, { force: true });
+  }
+}

@@ -1,0 +1,369 @@
+import { expect } from 'chai';
+import { spawn, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { DecodePool } from '../../../lib/data/decode-pool';
+import { ImageFolderDataset } from '../../../lib/data/image-folder-dataset';
+import { LandmarksFile } from '../../../lib/data/landmarks-file';
+import { loadImages } from '../../../lib/data/load-images';
+import { openImageStore, type ImageStore } from '../../../lib/data/store/image-store';
+import { listSource } from '../../../lib/data/store/list-source';
+import {
+  prepareImageStore,
+  type PrepareEvent,
+  type PrepareImageStoreOptions,
+} from '../../../lib/data/store/prepare-image-store';
+import { CenterCrop } from '../../../lib/data/transforms/center-crop';
+import { FaceAlign } from '../../../lib/data/transforms/face-align';
+import { Resize } from '../../../lib/data/transforms/resize';
+import { expectReject, gradient, tempDir, writeImage } from '../helpers';
+
+/** A pool that fails the test if anything asks it to decode. */
+class NoDecodePool extends DecodePool {
+  override run(): Promise<void> {
+    return Promise.reject(new Error('decoded although the store should have answered'));
+  }
+}
+
+const TRANSFORMS = [new Resize(12), new CenterCrop([12, 10])];
+const IMAGE_BYTES = 12 * 10 * 3;
+
+/** `classes` identity folders of `per` JPEGs each, of varying sizes and content. */
+async function faces(classes: number, per: number): Promise<string> {
+  const root = tempDir('sphereface-store-src-');
+  for (let c = 0; c < classes; c++) {
+    for (let i = 0; i < per; i++) {
+      const k = c * per + i;
+      await writeImage(path.join(root, `id${c}`, `${i}.jpg`), 20 + (k % 5), 18 + (k % 3), (x, y) =>
+        gradient(x + 7 * k, y + 3 * c),
+      );
+    }
+  }
+  return root;
+}
+
+function bytesOf(dir: string, name: string): Buffer {
+  return fs.readFileSync(path.join(dir, name));
+}
+
+async function allImages(store: ImageStore): Promise<Buffer> {
+  return Buffer.from(await store.read(Array.from({ length: store.n }, (_, i) => i)));
+}
+
+describe('prepareImageStore and openImageStore', function () {
+  let pool: DecodePool;
+  before(() => {
+    pool = new DecodePool({ threads: 2 });
+  });
+  after(() => pool.close());
+
+  const prepare = (source: string, out: string, extra: Partial<PrepareImageStoreOptions> = {}) =>
+    prepareImageStore({ source, out, transforms: TRANSFORMS, imagesPerShard: 4, pool, ...extra });
+
+  it('holds what loadImages decodes, byte for byte, in fixed-size raw shards', async () => {
+    const root = await faces(3, 5);
+    const out = path.join(tempDir(), 'store');
+    const events: PrepareEvent[] = [];
+    const store = await prepare(root, out, { onProgress: (e) => events.push(e) });
+    const folder = new ImageFolderDataset(root);
+    const reference = await loadImages(folder.paths, {
+      transforms: TRANSFORMS,
+      labels: folder.labels,
+      pool,
+    });
+    expect([store.n, store.height, store.width, store.classes]).to.deep.equal([15, 12, 10, 3]);
+    expect(store.classNames).to.deep.equal(['id0', 'id1', 'id2']);
+    expect((await allImages(store)).equals(Buffer.from(reference.images))).to.equal(true);
+    expect(Array.from(store.labels)).to.deep.equal(Array.from(reference.labels!));
+    // The layout: 4 + 4 + 4 + 3 images, each shard the raw images back to back.
+    expect(store.shards).to.equal(4);
+    for (let k = 0; k < 4; k++) {
+      const expected = reference.images.subarray(
+        4 * k * IMAGE_BYTES,
+        Math.min(15, 4 * k + 4) * IMAGE_BYTES,
+      );
+      expect(
+        bytesOf(out, `shard-0000${k}.bin`).equals(Buffer.from(expected)),
+        `shard ${k}`,
+      ).to.equal(true);
+    }
+    const labels = bytesOf(out, 'labels.bin');
+    expect(Array.from(new Int32Array(labels.buffer, labels.byteOffset, 15))).to.deep.equal(
+      Array.from(reference.labels!),
+    );
+    const manifest = JSON.parse(bytesOf(out, 'manifest.json').toString()) as Record<
+      string,
+      unknown
+    >;
+    expect(manifest).to.include({
+      complete: true,
+      images: 15,
+      height: 12,
+      width: 10,
+      imagesPerShard: 4,
+    });
+    expect(fs.readdirSync(out).sort()).to.deep.equal([
+      'labels.bin',
+      'manifest.json',
+      'shard-00000.bin',
+      'shard-00001.bin',
+      'shard-00002.bin',
+      'shard-00003.bin',
+    ]);
+    expect(
+      events.filter((e) => e.type === 'shard').map((e) => e.type === 'shard' && e.images),
+    ).to.deep.equal([4, 4, 4, 3]);
+    const decoded = events.filter((e) => e.type === 'decode');
+    expect(decoded.at(-1)).to.deep.equal({ type: 'decode', done: 15, total: 15 });
+    expect(store.preparation).to.include({
+      reused: false,
+      builtShards: 4,
+      decoded: 15,
+      resumedShards: 0,
+    });
+    store.close();
+
+    // Opened again: every shard checked, nothing decoded, the same bytes.
+    const reopened = await openImageStore(out);
+    expect((await allImages(reopened)).equals(Buffer.from(reference.images))).to.equal(true);
+    reopened.close();
+    const again = await prepare(root, out, { pool: new NoDecodePool() });
+    expect(again.preparation).to.include({ reused: true, decoded: 0, builtShards: 0 });
+    again.close();
+  });
+
+  it('catches a flipped byte or a cut shard, names it, and rebuilds only that shard', async () => {
+    const root = await faces(2, 6);
+    const out = path.join(tempDir(), 'store');
+    const first = await prepare(root, out);
+    const original = await allImages(first);
+    first.close();
+    const shard1 = path.join(out, 'shard-00001.bin');
+    const bytes = fs.readFileSync(shard1);
+    bytes[100] ^= 0x10;
+    fs.writeFileSync(shard1, bytes);
+    fs.truncateSync(path.join(out, 'shard-00002.bin'), 2 * IMAGE_BYTES);
+    const untouched = fs.statSync(path.join(out, 'shard-00000.bin')).mtimeMs;
+
+    await expectReject(
+      openImageStore(out),
+      /shard .*shard-00001\.bin is damaged: CRC-32 [0-9a-f]{8} where [0-9a-f]{8} was written \(and 1 more shards\); run prepare again/,
+    );
+    // Without the CRC check the size is still checked.
+    await expectReject(
+      openImageStore(out, { verify: false }),
+      /shard-00002\.bin is damaged: 720 bytes where 1440 were written/,
+    );
+
+    const events: PrepareEvent[] = [];
+    const repaired = await prepare(root, out, { onProgress: (e) => events.push(e) });
+    const rebuilt = repaired.preparation!.rebuilt;
+    expect(rebuilt.map((p) => [p.shard, path.basename(p.file), p.reason])).to.deep.equal([
+      [1, 'shard-00001.bin', 'CRC mismatch'],
+      [2, 'shard-00002.bin', 'wrong size'],
+    ]);
+    expect(events.filter((e) => e.type === 'damaged')).to.have.length(2);
+    expect(repaired.preparation).to.include({ decoded: 8, builtShards: 2, reused: false });
+    expect((await allImages(repaired)).equals(original)).to.equal(true);
+    expect(fs.statSync(path.join(out, 'shard-00000.bin')).mtimeMs).to.equal(untouched);
+    repaired.close();
+    (await openImageStore(out)).close();
+  });
+
+  it('starts over when a source file changed, saying why', async () => {
+    const root = await faces(2, 3);
+    const out = path.join(tempDir(), 'store');
+    const first = await prepare(root, out);
+    const before = await allImages(first);
+    first.close();
+    const changed = path.join(root, 'id1', '0.jpg');
+    await writeImage(changed, 26, 22, (x, y) => [x * 9, 255 - y * 9, 128]);
+    const again = await prepare(root, out);
+    expect(again.preparation!.stale).to.match(
+      /inputs changed \(source files, labels, transforms or landmarks\)/,
+    );
+    expect(again.preparation!.decoded).to.equal(6);
+    const fresh = await loadImages([changed], { transforms: TRANSFORMS, pool });
+    const after = await allImages(again);
+    expect(
+      after.subarray(3 * IMAGE_BYTES, 4 * IMAGE_BYTES).equals(Buffer.from(fresh.images)),
+    ).to.equal(true);
+    expect(after.subarray(0, 3 * IMAGE_BYTES).equals(before.subarray(0, 3 * IMAGE_BYTES))).to.equal(
+      true,
+    );
+    again.close();
+    // Other transforms are other inputs too.
+    const resized = await prepare(root, out, { transforms: [new Resize([8, 8])] });
+    expect(resized.preparation!.stale).to.match(/inputs changed/);
+    expect([resized.height, resized.width]).to.deep.equal([8, 8]);
+    resized.close();
+  });
+
+  it('resumes a run killed mid-way from its last complete shard, to identical bytes', async () => {
+    const root = await faces(4, 6); // 24 images, 12 shards of 2
+    const out = path.join(tempDir(), 'killed');
+    const child = spawn(
+      process.execPath,
+      [path.join(__dirname, 'prepare-child.js'), root, out, '2'],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    let shards = 0;
+    let stderr = '';
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+    const exit = new Promise<NodeJS.Signals | null>((resolve) =>
+      child.on('exit', (_, signal) => resolve(signal)),
+    );
+    child.stdout.on('data', (chunk: Buffer) => {
+      shards += chunk
+        .toString()
+        .split('\n')
+        .filter((l) => l.includes('"shard"')).length;
+      if (shards >= 3) child.kill('SIGKILL');
+    });
+    expect(await exit, stderr).to.equal('SIGKILL');
+    const leftover = JSON.parse(bytesOf(out, 'manifest.json').toString()) as {
+      complete: boolean;
+      shards: unknown[];
+    };
+    expect(leftover.complete).to.equal(false);
+    const kept = leftover.shards.length;
+    expect(kept).to.be.within(3, 11);
+    // What a kill can leave: a lock of a dead process, perhaps a .tmp shard or an unrecorded one.
+    const tmp = `.shard-${String(kept + 1).padStart(5, '0')}.bin.99999.0.tmp`;
+    fs.writeFileSync(path.join(out, tmp), 'half a shard');
+    fs.writeFileSync(path.join(out, 'notes.txt'), 'not the store: left alone');
+
+    const events: PrepareEvent[] = [];
+    const resumed = await prepare(root, out, {
+      onProgress: (e) => events.push(e),
+      imagesPerShard: 2,
+    });
+    const done = resumed.preparation!;
+    expect(done.stale).to.equal(undefined);
+    expect(done.resumedShards).to.equal(kept);
+    expect(done.decoded).to.equal(24 - 2 * kept);
+    expect(done.removedTemp).to.include(tmp);
+    expect(events.find((e) => e.type === 'start')).to.deep.equal({
+      type: 'start',
+      images: 24,
+      done: 2 * kept,
+      shards: kept,
+    });
+    resumed.close();
+
+    const whole = path.join(tempDir(), 'whole');
+    (await prepare(root, whole, { imagesPerShard: 2 })).close();
+    const names = fs.readdirSync(whole).sort();
+    expect(fs.readdirSync(out).sort()).to.deep.equal([...names, 'notes.txt'].sort());
+    for (const name of names)
+      expect(bytesOf(out, name).equals(bytesOf(whole, name)), name).to.equal(true);
+  });
+
+  it('skips bad images when asked and names the first otherwise', async () => {
+    const root = await faces(2, 3);
+    const broken = path.join(root, 'id0', '1.jpg');
+    fs.writeFileSync(broken, 'not an image at all');
+    const out = path.join(tempDir(), 'store');
+    await expectReject(prepare(root, out), /cannot decode .*id0\/1\.jpg: .*onBadImage: 'skip'/);
+    const events: PrepareEvent[] = [];
+    const store = await prepare(root, out, {
+      onBadImage: 'skip',
+      onProgress: (e) => events.push(e),
+    });
+    expect(store.n).to.equal(5);
+    expect(store.skipped.map((s) => [s.index, s.path])).to.deep.equal([[1, broken]]);
+    expect(events.filter((e) => e.type === 'bad-image')).to.have.length(1);
+    const folder = new ImageFolderDataset(root);
+    const reference = await loadImages(folder.paths, {
+      transforms: TRANSFORMS,
+      labels: folder.labels,
+      onBadImage: 'skip',
+      pool,
+    });
+    expect((await allImages(store)).equals(Buffer.from(reference.images))).to.equal(true);
+    expect(Array.from(store.labels)).to.deep.equal([0, 0, 1, 1, 1]);
+    store.close();
+    await expectReject(
+      prepare(root, out),
+      /prepared with bad images left out \(the first: .*id0\/1\.jpg/,
+    );
+  });
+
+  it('refuses images of different sizes, a busy folder, and an empty source, naming them', async () => {
+    const root = await faces(1, 2);
+    const out = path.join(tempDir(), 'store');
+    await expectReject(
+      prepare(root, out, { transforms: [] }),
+      /id0\/1\.jpg is 19x21 after the transforms but the store's images are 18x20 \(as .*id0\/0\.jpg\); add a Resize/,
+    );
+    fs.writeFileSync(path.join(out, 'prepare.lock'), String(process.pid));
+    await expectReject(prepare(root, out), /is being prepared by process \d+ .*prepare\.lock/);
+    // A lock left by a process that is gone is taken over.
+    const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid;
+    fs.writeFileSync(path.join(out, 'prepare.lock'), String(gone));
+    (await prepare(root, out)).close();
+    expect(fs.existsSync(path.join(out, 'prepare.lock'))).to.equal(false);
+    await expectReject(
+      prepare(root, path.join(root, 'id0', 'store')),
+      /the store folder .*id0\/store must not be inside the source/,
+    );
+    const list = path.join(root, 'empty.txt');
+    fs.writeFileSync(list, '# nothing\n');
+    await expectReject(prepare(list, out), /empty\.txt lists no images/);
+  });
+
+  it('prepares a file list with its labels, and aligns faces with a landmark file', async () => {
+    const root = await faces(1, 3);
+    const list = path.join(root, 'list.txt');
+    const points = '10 10 20 10 15 15 11 20 19 20';
+    fs.writeFileSync(list, `id0/2.jpg 1 ${points}\nid0/0.jpg 0 ${points}\nid0/1.jpg 1 ${points}\n`);
+    const source = listSource(list);
+    expect(source.classNames).to.deep.equal(['0', '1']);
+    const store = await prepareImageStore({
+      source,
+      out: path.join(tempDir(), 's'),
+      transforms: TRANSFORMS,
+      pool,
+    });
+    expect(Array.from(store.labels)).to.deep.equal([1, 0, 1]);
+    const reference = await loadImages(
+      ['2', '0', '1'].map((i) => path.join(root, 'id0', `${i}.jpg`)),
+      {
+        transforms: TRANSFORMS,
+        pool,
+      },
+    );
+    expect((await allImages(store)).equals(Buffer.from(reference.images))).to.equal(true);
+    store.close();
+
+    const landmarks = path.join(root, 'landmarks.txt');
+    fs.writeFileSync(landmarks, ['0', '1', '2'].map((i) => `id0/${i}.jpg\t${points}\n`).join(''));
+    const aligned = await prepareImageStore({
+      source: root,
+      out: path.join(tempDir(), 'a'),
+      transforms: [new FaceAlign()],
+      landmarks,
+      pool,
+    });
+    const folder = new ImageFolderDataset(root);
+    const alignedReference = await loadImages(folder.paths, {
+      transforms: [new FaceAlign()],
+      landmarks: new LandmarksFile(landmarks).forPaths(folder.root, folder.paths),
+      pool,
+    });
+    expect([aligned.height, aligned.width]).to.deep.equal([112, 96]);
+    expect((await allImages(aligned)).equals(Buffer.from(alignedReference.images))).to.equal(true);
+    aligned.close();
+    fs.writeFileSync(landmarks, `id0/0.jpg\t${points}\n`);
+    await expectReject(
+      prepareImageStore({
+        source: root,
+        out: path.join(tempDir(), 'b'),
+        transforms: [new FaceAlign()],
+        landmarks,
+        pool,
+      }),
+      /landmarks\.txt: no landmarks for id0\/1\.jpg/,
+    );
+  });
+});
