@@ -3,7 +3,6 @@
 // like images or given as list, pairs, landmark, RecordIO, .bin or checkpoint files. Each is
 // left out and reported, or refused by name, at once: a FIFO would otherwise block forever.
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as net from 'node:net';
 import * as path from 'node:path';
@@ -15,33 +14,12 @@ import { LandmarksFile } from '../../lib/data/landmarks-file';
 import { PairsFile } from '../../lib/data/pairs-file';
 import { readCheckpoint } from '../../lib/train/checkpoint';
 import { readMetrics } from '../../lib/train/metrics-log';
-import { tempDir } from './helpers';
+import { fifo, refusedQuickly, tempDir } from './helpers';
 
 function touch(file: string, text = 'x'): string {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   fs.writeFileSync(file, text);
   return file;
-}
-
-function fifo(file: string): string {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  execFileSync('mkfifo', [file]);
-  return file;
-}
-
-/** Rejects within `ms`, with a message matching `pattern` (a FIFO must not block the reader). */
-async function refusedQuickly(run: () => unknown, pattern: RegExp, ms = 5000): Promise<void> {
-  const timeout = new Promise<never>((_, reject) =>
-    setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms).unref(),
-  );
-  let error: unknown;
-  try {
-    await Promise.race([Promise.resolve().then(run), timeout]);
-  } catch (e) {
-    error = e;
-  }
-  expect(error, 'refused').to.be.instanceOf(Error);
-  expect((error as Error).message).to.match(pattern);
 }
 
 describe('special files in datasets', () => {
