@@ -1,17 +1,19 @@
-// A full disk (a small tmpfs) while a checkpoint, the image cache, the metrics log or a report is
-// written: the write fails with an error naming the file and ENOSPC, what was there before is
+// A full disk (a small tmpfs) while a checkpoint, the image cache, an image store, the metrics log
+// or a report is written: the write fails with an error naming the file and ENOSPC, what was there before is
 // left byte for byte, no temporary is left behind, and a run resumes from its last checkpoint
 // to the same result as a run that never met a full disk.
 import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadImages } from '../../lib/data/load-images';
+import type { ImageStore } from '../../lib/data/store/image-store';
+import { prepareImageStore } from '../../lib/data/store/prepare-image-store';
 import { Resize } from '../../lib/data/transforms/resize';
 import { createModel, loadModel } from '../../lib/models/model';
 import { writeReport } from '../../lib/report/write-report';
 import { latestCheckpoint, listCheckpoints, writeCheckpoint } from '../../lib/train/checkpoint';
 import { Trainer } from '../../lib/train/trainer';
-import { tempDir, writeImage } from '../data/helpers';
+import { gradient, tempDir, writeImage } from '../data/helpers';
 import { tmpfsOrSkip } from '../tmpfs';
 import { FakeBatchSource, FakeModel, loadFakeModel } from '../train/fakes';
 
@@ -167,6 +169,44 @@ describe('a full disk', function () {
       });
       expect(again.fromCache).to.equal(true);
       expect(Buffer.from(again.images).equals(Buffer.from(small.images))).to.equal(true);
+    } finally {
+      disk.unmount();
+    }
+  });
+
+  it('while an image store is prepared: names the file, leaves no temporary, and prepare then resumes to the same store', async function () {
+    const src = tempDir();
+    for (let i = 0; i < 8; i++) {
+      await writeImage(path.join(src, `id${i % 2}`, `${i}.png`), 24, 24, (x, y) =>
+        gradient(x + 3 * i, y),
+      );
+    }
+    const options = { source: src, transforms: [new Resize([16, 16])], imagesPerShard: 2 };
+    const all = async (store: ImageStore) => {
+      const bytes = Buffer.from(await store.read([0, 1, 2, 3, 4, 5, 6, 7]));
+      store.close();
+      return bytes;
+    };
+    const expected = await all(
+      await prepareImageStore({ ...options, out: path.join(tempDir(), 'store') }),
+    );
+    const disk = tmpfsOrSkip(this, 1 << 20);
+    try {
+      const out = path.join(disk.dir, 'store');
+      fs.mkdirSync(out);
+      // Room for a few pages: the lock, a shard or two and the manifest, not all four shards.
+      disk.fillLeaving(3 * 4096);
+      const error = await rejection(prepareImageStore({ ...options, out }));
+      expect(error.message).to.match(/(ENOSPC|no space)/i);
+      expect(error.message).to.contain(out);
+      expect(tempsUnder(out)).to.deep.equal([]);
+      expect(fs.existsSync(path.join(out, 'prepare.lock')), 'the lock is released').to.equal(false);
+      fs.rmSync(path.join(disk.dir, 'filler'));
+      const resumed = await prepareImageStore({ ...options, out });
+      // The shard that was complete before the disk filled is kept, the rest built.
+      expect(resumed.preparation!.resumedShards).to.be.at.least(1);
+      expect(resumed.preparation!.resumedShards + resumed.preparation!.builtShards).to.equal(4);
+      expect((await all(resumed)).equals(expected)).to.equal(true);
     } finally {
       disk.unmount();
     }
