@@ -79,6 +79,7 @@ export type { DistributedConfig, DistributedOptions } from './dist/distributed-o
 // Data
 export type { ImageSet, Batch, BatchSource, VerificationPair } from './data/types';
 export { ImageFolderDataset } from './data/image-folder-dataset';
+export type { SkippedEntry } from './data/image-folder-dataset';
 export { FileListDataset } from './data/file-list-dataset';
 export { LfwDataset } from './data/lfw-dataset';
 export type { LoadedLfw, SkippedPair } from './data/lfw-dataset';

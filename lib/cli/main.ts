@@ -23,7 +23,16 @@ function usageError(error: NodeJS.ErrnoException, command: Command): UsageError 
     const hint = guess ? `; did you mean '--${guess}'?` : '.';
     return new UsageError(`Unknown option '${unknown[1]}${unknown[2]}'${hint} ${more}`);
   }
-  return new UsageError(`${error.message.split('. ')[0]}. ${more}`);
+  const ambiguous = /Option '(-{1,2}[^']+)' argument is ambiguous/.exec(error.message);
+  if (ambiguous) {
+    const flag = ambiguous[1];
+    return new UsageError(
+      `'${flag}' takes a value but the next argument starts with '-'; give it as '${flag}=VALUE'. ${more}`,
+    );
+  }
+  // Node's messages run on over several lines and sentences: the first says what is wrong.
+  const first = error.message.split('\n')[0].split('. ')[0].replace(/\.$/, '');
+  return new UsageError(`${first}. ${more}`);
 }
 
 export async function main(argv: string[], streams?: OutputStreams): Promise<number> {

@@ -1,6 +1,6 @@
 // How the CLI shows prepareImageStore's events: the progress line while shards are checked and
-// images decoded, and a line on stderr for a store started over, a resumed run or a shard
-// rebuilt (stdout stays for results and JSON).
+// images decoded, and a line on stderr for what the source's scan left out, a store started
+// over, a resumed run or a shard rebuilt (stdout stays for results and JSON).
 import type { PrepareEvent } from '../data/store/prepare-image-store';
 import type { Output } from './output';
 
@@ -9,6 +9,13 @@ export function storeProgress(out: Output, label = 'decoding'): (event: PrepareE
   const decoding = out.counter(label);
   return (event) => {
     switch (event.type) {
+      case 'left-out': {
+        const [first] = event.entries;
+        const count = `${event.entries.length} ${event.entries.length === 1 ? 'entry' : 'entries'}`;
+        return out.note(
+          `left out ${count} of ${event.location} (the first: ${first.path}: ${first.reason})`,
+        );
+      }
       case 'stale':
         return out.note(`image store: starting over: ${event.reason}`);
       case 'start':

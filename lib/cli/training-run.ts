@@ -1,6 +1,7 @@
 // What `sphereface train` and `sphereface demo` share once the images are in memory: make (or
 // resume) the model, run the Trainer with the seed's table on stdout and the progress line on
 // stderr, and hand back the history.
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DataLoader, type LoaderTransform } from '../data/data-loader';
 import type { ImageStore } from '../data/store/image-store';
@@ -61,6 +62,10 @@ function augmentation(config: TrainingConfig, train: ImageSet | ImageStore): Loa
  * would mix, and a later --resume could pick the wrong one), unless --resume or --force.
  */
 export async function checkOutFolder(config: TrainingConfig): Promise<void> {
+  const stats = await fs.stat(config.out).catch(() => undefined);
+  if (stats && !stats.isDirectory()) {
+    throw new UsageError(`--out ${config.out} is a file, not a folder`);
+  }
   if (config.resume || config.force) return;
   const existing = await listCheckpoints(path.join(config.out, 'checkpoints'));
   if (existing.length === 0) return;

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { parseNumbers, readListLines } from './list-file';
 import { loadImages, type LoadImagesOptions, type LoadedImages } from './load-images';
 import type { FivePoints } from './transforms/raw-image';
+import { MAX_CLASSES } from './types';
 
 /**
  * A list file, one image per line: `relative/path label [x1 y1 ... x5 y5]`, paths relative to
@@ -29,9 +30,9 @@ export class FileListDataset {
         );
       }
       const label = Number(fields[1]);
-      if (!/^\d+$/.test(fields[1]) || !Number.isSafeInteger(label)) {
+      if (!/^\d+$/.test(fields[1]) || !(label < MAX_CLASSES)) {
         throw new Error(
-          `${file}:${line}: expected a non-negative integer label but found '${fields[1]}'`,
+          `${file}:${line}: expected a non-negative integer label but found '${fields[1]}' (the largest allowed is ${MAX_CLASSES - 1})`,
         );
       }
       this.paths.push(path.resolve(this.root, fields[0]));

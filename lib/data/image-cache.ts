@@ -2,19 +2,23 @@ import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { replaceAtomically } from '../util/atomic-write';
+import { openRegularFile } from '../util/regular-file';
 import type { ImageSet } from './types';
 
 // File layout (little-endian):
 //   0  'SPHFIMGC'                      magic
 //   8  u32 CACHE_VERSION               layout version; any other is rebuilt, never read
 //  12  u32 L                           length of the JSON header
-//  16  JSON header (CacheHeader)       shape, digest of the inputs, CRC-32 of the payload
+//  16  u32 CRC-32 of the JSON header
+//  20  JSON header (CacheHeader)       shape, digest of the inputs, CRC-32 of the payload
 //  ..  zero padding to a multiple of 64
 //  P   images  n*h*w*3 bytes
 //      labels  n int32 (when present), 4-byte aligned
 //      kept    n int32: which input each cached image came from (bad ones skipped)
 const MAGIC = 'SPHFIMGC';
-export const CACHE_VERSION = 1;
+export const CACHE_VERSION = 2;
+const FIXED_HEAD = 20;
 const ALIGN = 64;
 const READ_CHUNK = 16 << 20;
 
@@ -47,6 +51,34 @@ export interface CachedImages extends ImageSet {
 /** Why a cache file was not used (for logs and tests); null when it was. */
 export type CacheMiss = 'missing' | 'other-version' | 'truncated' | 'corrupt' | 'stale';
 
+const isCount = (v: unknown): v is number => Number.isSafeInteger(v) && (v as number) >= 0;
+
+/** Whether a parsed header has every field, of the right type (its CRC passed, but a file
+ * written by another program could still hold any JSON). */
+function isHeader(h: unknown): h is CacheHeader {
+  if (typeof h !== 'object' || h === null) return false;
+  const c = h as Record<string, unknown>;
+  return (
+    isCount(c.n) &&
+    isCount(c.height) &&
+    isCount(c.width) &&
+    c.channels === 3 &&
+    typeof c.hasLabels === 'boolean' &&
+    typeof c.digest === 'string' &&
+    isCount(c.payloadBytes) &&
+    isCount(c.crc32) &&
+    Array.isArray(c.skipped) &&
+    c.skipped.every(
+      (s: unknown) =>
+        typeof s === 'object' &&
+        s !== null &&
+        isCount((s as SkippedImage).index) &&
+        typeof (s as SkippedImage).path === 'string' &&
+        typeof (s as SkippedImage).reason === 'string',
+    )
+  );
+}
+
 function align(n: number, to: number): number {
   return Math.ceil(n / to) * to;
 }
@@ -74,33 +106,40 @@ export class ImageCache {
 
   /** Reads the cache if it is valid for `digest`; otherwise says why not. */
   async read(digest: string): Promise<{ hit: CachedImages } | { miss: CacheMiss }> {
-    let handle: fs.promises.FileHandle;
+    let opened: { handle: fs.promises.FileHandle; size: number };
     try {
-      handle = await fs.promises.open(this.file, 'r');
+      // Not a regular file (a FIFO would block the read) counts as no cache: the write replaces it.
+      opened = await openRegularFile(this.file);
     } catch {
       return { miss: 'missing' };
     }
+    const { handle, size } = opened;
     try {
-      const { size } = await handle.stat();
-      const head = Buffer.alloc(16);
-      if ((await handle.read(head, 0, 16, 0)).bytesRead < 16) return { miss: 'truncated' };
+      const head = Buffer.alloc(FIXED_HEAD);
+      if ((await handle.read(head, 0, FIXED_HEAD, 0)).bytesRead < 12) return { miss: 'truncated' };
       if (head.toString('latin1', 0, 8) !== MAGIC) return { miss: 'corrupt' };
       if (head.readUInt32LE(8) !== CACHE_VERSION) return { miss: 'other-version' };
       const jsonLength = head.readUInt32LE(12);
-      if (16 + jsonLength > size) return { miss: 'truncated' };
+      if (size < FIXED_HEAD || FIXED_HEAD + jsonLength > size) return { miss: 'truncated' };
       const json = Buffer.alloc(jsonLength);
-      await handle.read(json, 0, jsonLength, 16);
-      let header: CacheHeader;
+      if ((await handle.read(json, 0, jsonLength, FIXED_HEAD)).bytesRead < jsonLength) {
+        return { miss: 'truncated' };
+      }
+      if (zlib.crc32(json) !== head.readUInt32LE(16)) return { miss: 'corrupt' };
+      let header: unknown;
       try {
-        header = JSON.parse(json.toString('utf8')) as CacheHeader;
+        header = JSON.parse(json.toString('utf8'));
       } catch {
         return { miss: 'corrupt' };
       }
-      if (header.version !== CACHE_VERSION) return { miss: 'other-version' };
+      if ((header as Partial<CacheHeader> | null)?.version !== CACHE_VERSION) {
+        return { miss: 'other-version' };
+      }
+      if (!isHeader(header)) return { miss: 'corrupt' };
       if (header.digest !== digest) return { miss: 'stale' };
       const layout = payloadLayout(header.n, header.height, header.width, header.hasLabels);
       if (layout.total !== header.payloadBytes) return { miss: 'corrupt' };
-      const payloadAt = align(16 + jsonLength, ALIGN);
+      const payloadAt = align(FIXED_HEAD + jsonLength, ALIGN);
       if (size !== payloadAt + layout.total)
         return { miss: size < payloadAt + layout.total ? 'truncated' : 'corrupt' };
       const payload = new Uint8Array(layout.total);
@@ -171,33 +210,35 @@ export class ImageCache {
       skipped: set.skipped,
     };
     const json = Buffer.from(JSON.stringify(header), 'utf8');
-    const head = Buffer.alloc(align(16 + json.length, ALIGN));
+    const head = Buffer.alloc(align(FIXED_HEAD + json.length, ALIGN));
     head.write(MAGIC, 0, 'latin1');
     head.writeUInt32LE(CACHE_VERSION, 8);
     head.writeUInt32LE(json.length, 12);
-    json.copy(head, 16);
+    head.writeUInt32LE(zlib.crc32(json), 16);
+    json.copy(head, FIXED_HEAD);
     await fs.promises.mkdir(path.dirname(this.file), { recursive: true });
-    const temp = `${this.file}.${process.pid}.${crypto.randomBytes(4).toString('hex')}.tmp`;
-    const handle = await fs.promises.open(temp, 'w');
     try {
-      for (const part of [head, set.images, labelsPad, labels, kept]) {
-        if (!part) continue;
-        for (let done = 0; done < part.length;) {
-          const { bytesWritten } = await handle.write(
-            part,
-            done,
-            Math.min(READ_CHUNK, part.length - done),
-          );
-          done += bytesWritten;
+      await replaceAtomically(this.file, async (temp) => {
+        const handle = await fs.promises.open(temp, 'w');
+        try {
+          for (const part of [head, set.images, labelsPad, labels, kept]) {
+            if (!part) continue;
+            for (let done = 0; done < part.length;) {
+              const { bytesWritten } = await handle.write(
+                part,
+                done,
+                Math.min(READ_CHUNK, part.length - done),
+              );
+              done += bytesWritten;
+            }
+          }
+          await handle.sync();
+        } finally {
+          await handle.close();
         }
-      }
-      await handle.sync();
+      });
     } catch (err) {
-      await handle.close();
-      await fs.promises.rm(temp, { force: true });
       throw new Error(`ImageCache: cannot write ${this.file}: ${(err as Error).message}`);
     }
-    await handle.close();
-    await fs.promises.rename(temp, this.file);
   }
 }

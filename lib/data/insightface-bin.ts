@@ -3,10 +3,10 @@
 // boolean i is True. Their evaluation (recognition/arcface_torch/eval/verification.py) splits the
 // pairs into ten folds with sklearn's KFold(n_splits=10, shuffle=False): consecutive runs, the
 // first n % 10 of them one pair longer.
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { PickleTuple, typeName, unpickle, type PickleValue } from './formats/pickle';
 import { loadImages, type LoadedImages } from './load-images';
+import { readRegularFile } from '../util/regular-file';
 import type { DecodePool } from './decode-pool';
 import type { DeterministicTransform } from './transforms/transform';
 import type { VerificationPair } from './types';
@@ -61,17 +61,7 @@ export function parseVerificationBin(bytes: Uint8Array, file: string): Verificat
 
 /** Reads and parses a verification .bin (the whole file: its images are all needed). */
 export async function readVerificationBin(file: string): Promise<VerificationBin> {
-  let bytes: Uint8Array;
-  try {
-    bytes = await fs.readFile(file);
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new Error(
-      code === 'ENOENT'
-        ? `verification file ${file} does not exist`
-        : `cannot read ${file} (${code ?? (err as Error).message})`,
-    );
-  }
+  const bytes = await readRegularFile(file, { noun: 'verification file' });
   return parseVerificationBin(bytes, file);
 }
 

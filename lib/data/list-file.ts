@@ -1,14 +1,18 @@
-import * as fs from 'node:fs';
+import { readRegularFileSync } from '../util/regular-file';
 
 /** A text file's non-blank lines with their 1-based numbers; '#' starts a comment line. */
 export function readListLines(file: string, who: string): { line: number; text: string }[] {
+  let bytes: Buffer;
+  try {
+    bytes = readRegularFileSync(file);
+  } catch (err) {
+    throw new Error(`${who}: ${(err as Error).message}`);
+  }
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch (err) {
-    throw new Error(
-      `${who}: cannot read ${file} (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`,
-    );
+    text = bytes.toString('utf8');
+  } catch {
+    throw new Error(`${who}: ${file} is too large to read as text (${bytes.length} bytes)`);
   }
   const out: { line: number; text: string }[] = [];
   text.split(/\r?\n/).forEach((raw, i) => {

@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { removeStaleTemps } from '../util/atomic-write';
 import { BadImageError } from './bad-image-error';
 import { DecodePool, type DecodeJob } from './decode-pool';
 import { checkMaxPixels, DECODER_VERSION } from './image-decoder';
@@ -56,6 +57,8 @@ export interface LoadedImages extends ImageSet {
 }
 
 const MAX_BYTES = 2 ** 32 - 1; // the largest Uint8Array V8 gives us
+/** A plain file-name stem: no folder part, nothing hidden, so the cache stays in cacheDir. */
+const CACHE_NAME = /^[\p{L}\p{N}_-][\p{L}\p{N}._-]{0,99}$/u;
 
 export async function statAll(paths: readonly string[]): Promise<[number, number][]> {
   const out: [number, number][] = new Array(paths.length);
@@ -96,6 +99,11 @@ function checkOptions(paths: readonly string[], options: LoadImagesOptions): voi
   }
   if (options.bytes && options.cacheDir) {
     throw new Error('loadImages: images given as bytes are not cached; leave out cacheDir');
+  }
+  if (options.cacheName !== undefined && !CACHE_NAME.test(String(options.cacheName))) {
+    throw new Error(
+      `loadImages: expected a file-name stem for cacheName (letters, digits, '.', '_', '-'; not starting with '.'; at most 100 characters) but received '${String(options.cacheName)}'`,
+    );
   }
   if (options.onBadImage && options.onBadImage !== 'error' && options.onBadImage !== 'skip') {
     throw new Error(
@@ -152,6 +160,8 @@ export async function loadImages(
   }
   const decoded = await decodeAll(paths, transforms, maxPixels, options, onBadImage);
   if (cache) {
+    // Temporaries of builds that were killed are garbage.
+    await removeStaleTemps(path.dirname(cache.file));
     await cache.write(digest, decoded);
     await removeOlderCaches(cache.file, options.cacheName ?? 'images');
   }

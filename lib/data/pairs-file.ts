@@ -56,9 +56,15 @@ export class PairsFile {
       const same = k % (2 * this.perFold) < this.perFold;
       const f = text.split(/\s+/);
       const index = (s: string) => {
-        if (!/^\d+$/.test(s) || Number(s) < 1)
+        if (!/^\d+$/.test(s) || Number(s) < 1 || !Number.isSafeInteger(Number(s)))
           throw new Error(`${file}:${line}: expected a positive image number but found '${s}'`);
         return Number(s);
+      };
+      // A name is one folder under the root: a path in its place would reach outside it.
+      const name = (s: string) => {
+        if (s === '.' || s === '..' || /[/\\]/.test(s))
+          throw new Error(`${file}:${line}: expected an identity (a folder name) but found '${s}'`);
+        return s;
       };
       if (same) {
         if (f.length !== 3) {
@@ -67,7 +73,7 @@ export class PairsFile {
           );
         }
         this.pairs.push({
-          nameA: f[0],
+          nameA: name(f[0]),
           indexA: index(f[1]),
           nameB: f[0],
           indexB: index(f[2]),
@@ -82,9 +88,9 @@ export class PairsFile {
           );
         }
         this.pairs.push({
-          nameA: f[0],
+          nameA: name(f[0]),
           indexA: index(f[1]),
-          nameB: f[2],
+          nameB: name(f[2]),
           indexB: index(f[3]),
           same,
           fold,

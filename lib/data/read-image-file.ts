@@ -2,21 +2,10 @@
 // can be. A FIFO named x.jpg would otherwise block the read forever, waiting for a writer; a
 // device would stream without end.
 import * as fs from 'node:fs';
-
-// Opening a FIFO without O_NONBLOCK waits for a writer, even before fstat can tell what it is.
-const OPEN_FLAGS = fs.constants.O_RDONLY | (fs.constants.O_NONBLOCK ?? 0);
-
-function kindOf(stat: fs.Stats): string {
-  if (stat.isDirectory()) return 'a directory';
-  if (stat.isFIFO()) return 'a FIFO';
-  if (stat.isSocket()) return 'a socket';
-  if (stat.isCharacterDevice()) return 'a character device';
-  if (stat.isBlockDevice()) return 'a block device';
-  return 'not a file';
-}
+import { fileKind, OPEN_FLAGS } from '../util/regular-file';
 
 function checkStat(stat: fs.Stats, maxBytes: number): void {
-  if (!stat.isFile()) throw new Error(`not a regular file (${kindOf(stat)})`);
+  if (!stat.isFile()) throw new Error(`not a regular file (${fileKind(stat)})`);
   if (stat.size > maxBytes) {
     throw new Error(
       `${stat.size} bytes, more than an image within the pixel limit takes (${maxBytes} bytes at most)`,

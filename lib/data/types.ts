@@ -1,5 +1,8 @@
 // Shapes shared by the data pipeline, the trainer and the evaluator.
 
+/** Far more identities than any face dataset has: a guard against a damaged label or list. */
+export const MAX_CLASSES = 1 << 24;
+
 /** Decoded, preprocessed images held in memory: uint8 n x height x width x 3, RGB. */
 export interface ImageSet {
   images: Uint8Array;

@@ -6,6 +6,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { removeStaleTemps, replaceAtomically } from '../util/atomic-write';
+import { readRegularFile } from '../util/regular-file';
+import { parseCheckpointState, STATE_VERSION } from './checkpoint-state';
 import type { MarginHead } from '../ops/margin-head';
 import type { LambdaSchedule } from './lambda-schedule';
 import type { LrSchedule } from './schedule';
@@ -13,7 +15,8 @@ import type { OptimizerOptions } from './trainer-options';
 
 export const MODEL_FILE = 'model.sfm';
 export const STATE_FILE = 'state.json';
-const STATE_VERSION = 2;
+/** A state.json is about a kilobyte; a larger one is not a checkpoint's. */
+const MAX_STATE_BYTES = 1 << 20;
 const NAME = /^iter-(\d+)$/;
 
 /** Running sums of the epoch in progress, so a resumed epoch reports the same mean loss. */
@@ -80,17 +83,21 @@ export async function writeCheckpoint(
     version: STATE_VERSION,
     savedAt: new Date().toISOString(),
   };
-  await replaceAtomically(dir, async (temp) => {
-    await fs.mkdir(temp);
-    await model.save(path.join(temp, MODEL_FILE));
-    const handle = await fs.open(path.join(temp, STATE_FILE), 'w');
-    try {
-      await handle.writeFile(JSON.stringify(full, null, 2) + '\n');
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  });
+  try {
+    await replaceAtomically(dir, async (temp) => {
+      await fs.mkdir(temp);
+      await model.save(path.join(temp, MODEL_FILE));
+      const handle = await fs.open(path.join(temp, STATE_FILE), 'w');
+      try {
+        await handle.writeFile(JSON.stringify(full, null, 2) + '\n');
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    });
+  } catch (error) {
+    throw new Error(`Could not write checkpoint ${dir}: ${(error as Error).message}`);
+  }
   await pruneCheckpoints(root, state.runId, keep);
   return { dir, modelPath: path.join(dir, MODEL_FILE), state: full };
 }
@@ -126,24 +133,13 @@ async function pruneCheckpoints(root: string, runId: string, keep: number): Prom
 
 async function readState(dir: string): Promise<CheckpointState> {
   const statePath = path.join(dir, STATE_FILE);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = await fs.readFile(statePath, 'utf8');
+    bytes = await readRegularFile(statePath, { maxBytes: MAX_STATE_BYTES });
   } catch (error) {
-    throw new Error(`cannot read checkpoint state ${statePath}: ${(error as Error).message}`);
+    throw new Error(`cannot read checkpoint state: ${(error as Error).message}`);
   }
-  let state: CheckpointState;
-  try {
-    state = JSON.parse(text) as CheckpointState;
-  } catch (error) {
-    throw new Error(`checkpoint state ${statePath} is not valid JSON: ${(error as Error).message}`);
-  }
-  if (state.version !== STATE_VERSION || !Number.isInteger(state.iteration)) {
-    throw new Error(
-      `checkpoint state ${statePath} has version ${String(state.version)}; expected ${STATE_VERSION}`,
-    );
-  }
-  return state;
+  return parseCheckpointState(bytes.toString('utf8'), statePath);
 }
 
 /** Reads a checkpoint folder (or the newest one under a checkpoints root). */

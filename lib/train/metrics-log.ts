@@ -1,6 +1,8 @@
 // metrics.jsonl: one JSON record per line, appended as training goes, so a crash loses at most
 // the line being written and `tail -f` shows progress.
 import * as fs from 'node:fs/promises';
+import { writeFileAtomic } from '../util/atomic-write';
+import { readRegularFile } from '../util/regular-file';
 
 export type MetricsRecord = { type: string; iteration: number } & Record<string, unknown>;
 
@@ -20,7 +22,10 @@ export class MetricsLog {
     }
     let kept: string[] = [];
     try {
-      const lines = (await fs.readFile(this.file, 'utf8')).split('\n').filter((l) => l.trim());
+      const lines = (await readRegularFile(this.file))
+        .toString('utf8')
+        .split('\n')
+        .filter((l) => l.trim());
       kept = lines.filter((line) => {
         try {
           const record = JSON.parse(line) as MetricsRecord;
@@ -32,15 +37,17 @@ export class MetricsLog {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    const temp = `${this.file}.tmp-${process.pid}`;
-    await fs.writeFile(temp, kept.map((l) => l + '\n').join(''));
-    await fs.rename(temp, this.file);
+    await writeFileAtomic(this.file, kept.map((l) => l + '\n').join(''));
     this.handle = await fs.open(this.file, 'a');
   }
 
   async write(record: MetricsRecord): Promise<void> {
     if (!this.handle) throw new Error('MetricsLog.write before open');
-    await this.handle.appendFile(JSON.stringify(record) + '\n');
+    try {
+      await this.handle.appendFile(JSON.stringify(record) + '\n');
+    } catch (error) {
+      throw new Error(`Could not write ${this.file}: ${(error as Error).message}`);
+    }
   }
 
   async close(): Promise<void> {
@@ -49,11 +56,28 @@ export class MetricsLog {
   }
 }
 
-/** Reads a metrics.jsonl back (for reports and tests). */
+/**
+ * Reads a metrics.jsonl back (for reports and tests). A last line cut short (the run was killed
+ * while writing it) is left out; any other line that is not a JSON record is an error naming
+ * the file and line.
+ */
 export async function readMetrics(file: string): Promise<MetricsRecord[]> {
-  const text = await fs.readFile(file, 'utf8');
-  return text
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as MetricsRecord);
+  const text = (await readRegularFile(file)).toString('utf8');
+  const lines = text.split('\n');
+  const records: MetricsRecord[] = [];
+  lines.forEach((line, i) => {
+    if (!line.trim()) return;
+    let record: unknown;
+    try {
+      record = JSON.parse(line);
+    } catch {
+      if (i === lines.length - 1) return; // torn: no newline after it
+      throw new Error(`${file}:${i + 1}: expected a JSON record but found '${line.slice(0, 80)}'`);
+    }
+    if (typeof record !== 'object' || record === null || Array.isArray(record)) {
+      throw new Error(`${file}:${i + 1}: expected a JSON object but found '${line.slice(0, 80)}'`);
+    }
+    records.push(record as MetricsRecord);
+  });
+  return records;
 }

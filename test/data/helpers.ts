@@ -1,4 +1,6 @@
-// Test images made on the fly with jimp (and pngjs for grayscale PNGs) in a temp folder.
+// Test images made on the fly with jimp (and pngjs for grayscale PNGs) in a temp folder; FIFOs and
+// the checks that a reader refuses them at once.
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -91,4 +93,30 @@ export async function expectReject(p: Promise<unknown>, pattern: RegExp): Promis
     return err as Error;
   }
   throw new Error(`expected a rejection matching ${pattern}`);
+}
+
+/** A FIFO at `file` (its folder made): opened for reading, it would wait for a writer forever. */
+export function fifo(file: string): string {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  execFileSync('mkfifo', [file]);
+  return file;
+}
+
+/** Rejects within `ms`, with a message matching `pattern` (a FIFO must not block the reader). */
+export async function refusedQuickly(
+  run: () => unknown,
+  pattern: RegExp,
+  ms = 5000,
+): Promise<void> {
+  const timeout = new Promise<never>((_, reject) =>
+    setTimeout(() => reject(new Error(`still waiting after ${ms} ms`)), ms).unref(),
+  );
+  let error: unknown;
+  try {
+    await Promise.race([Promise.resolve().then(run), timeout]);
+  } catch (e) {
+    error = e;
+  }
+  expect(error, 'refused').to.be.instanceOf(Error);
+  expect((error as Error).message).to.match(pattern);
 }

@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { encodeNpy } from '../../eval/npy';
 import { loadModel } from '../../models/model';
 import { writeFileAtomic } from '../../util/atomic-write';
+import { readRegularFileSync } from '../../util/regular-file';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type Options } from '../command';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
@@ -10,9 +11,9 @@ import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 function readList(file: string): string[] {
   let text: string;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    text = readRegularFileSync(file).toString('utf8');
   } catch (error) {
-    throw new Error(`cannot read image list ${file}: ${(error as NodeJS.ErrnoException).code}`);
+    throw new Error(`cannot read image list: ${(error as Error).message}`);
   }
   const base = path.dirname(file);
   return text

@@ -44,7 +44,8 @@ export const galleryCommand: Command = {
   async run(values, positionals, out) {
     const [action, ...images] = positionals;
     if (action !== 'build' && action !== 'search') {
-      throw new UsageError(`expected 'build' or 'search' but received ${action ?? 'nothing'}`);
+      const given = action === undefined ? 'nothing' : `'${action}'`;
+      throw new UsageError(`the first argument must be 'build' or 'search'; received ${given}`);
     }
     const modelFile = requiredString(values, 'model');
     const galleryFile = requiredString(values, 'gallery');

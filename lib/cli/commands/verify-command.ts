@@ -3,18 +3,19 @@ import { fileSimilarity } from '../../models/face-files';
 import { locateFaces } from '../../models/face-location';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 import { loadModel } from '../../models/model';
+import { readRegularFileSync } from '../../util/regular-file';
 import { maxPixelsArg, maxPixelsOption, numberArg, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
 
 // A threshold from a report's summary.json (eval or train), as `evaluation.threshold`.
 function thresholdFrom(file: string): number {
-  let summary: { evaluation?: { threshold?: unknown } };
+  let summary: { evaluation?: { threshold?: unknown } } | null;
   try {
-    summary = JSON.parse(fs.readFileSync(file, 'utf8')) as typeof summary;
+    summary = JSON.parse(readRegularFileSync(file).toString('utf8')) as typeof summary;
   } catch (error) {
     throw new Error(`cannot read a threshold from ${file}: ${(error as Error).message}`);
   }
-  const t = summary.evaluation?.threshold;
+  const t = summary?.evaluation?.threshold;
   if (typeof t !== 'number') throw new Error(`${file} has no evaluation.threshold`);
   return t;
 }
@@ -56,6 +57,7 @@ export const verifyCommand: Command = {
     if (positionals.length !== 2) {
       throw new UsageError(`expected two image files but received ${positionals.length}`);
     }
+    if (positionals.includes('')) throw new UsageError('expected two image files but one is empty');
     const modelFile = requiredString(values, 'model');
     const faces = { ...faceLocationArgs(values, 2), maxPixels: maxPixelsArg(values) };
     const summaryFile = stringArg(values, 'summary');

@@ -1,6 +1,6 @@
 // The .idx beside a .rec: one line `key<TAB>offset` per record, as mxnet's MXIndexedRecordIO
 // writes and reads it (keys in file order; a key maps to the byte offset of its record).
-import * as fs from 'node:fs';
+import { openRegularFile } from '../../util/regular-file';
 
 /** Two 20-digit numbers and a tab fit many times over. */
 const MAX_LINE = 256;
@@ -85,7 +85,8 @@ export class RecordIOIndex {
       keys.push(key);
       offsets.push(offset);
     };
-    const stream = fs.createReadStream(file, { encoding: 'latin1', highWaterMark: 1 << 20 });
+    const { handle } = await openRegularFile(file, { noun: 'RecordIO index' });
+    const stream = handle.createReadStream({ encoding: 'latin1', highWaterMark: 1 << 20 });
     let pending = '';
     try {
       for await (const chunk of stream as AsyncIterable<string>) {

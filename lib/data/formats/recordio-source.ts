@@ -11,6 +11,8 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { ImageSource, SourceImage } from '../store/image-source';
+import { MAX_CLASSES } from '../types';
+import { readRegularFile } from '../../util/regular-file';
 import { classLabel, irHeaderBytes, parseIRHeader, type IRHeader } from './ir-header';
 import { BlockReader, RecordIOFile, readRecord } from './recordio';
 import { RecordIOIndex } from './recordio-index';
@@ -28,9 +30,6 @@ export interface RecordIOProperty {
   height: number;
   width: number;
 }
-
-/** Far more identities than any face dataset has: a guard against a damaged property file. */
-const MAX_CLASSES = 1 << 24;
 
 /** Enough bytes for the header of an image record with up to 10 labels. */
 const HEADER_PREFIX = 64;
@@ -64,10 +63,10 @@ async function statOrNull(file: string): Promise<{ size: number; mtimeMs: number
 async function readProperty(file: string): Promise<RecordIOProperty | undefined> {
   let text: string;
   try {
-    text = await fs.readFile(file, 'latin1');
+    text = (await readRegularFile(file)).toString('latin1');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read ${file} (${(err as NodeJS.ErrnoException).code})`);
+    throw err;
   }
   const fields = text.trim().split(',');
   if (fields.length !== 3 || !fields.every((f) => /^\d+$/.test(f.trim()) && Number(f) > 0)) {

@@ -8,7 +8,8 @@
 // reader resynchronising on the magic never mistakes data for a header): parts with cflag
 // 1 (first), 2 (middle), 3 (last), and the reader joins them, putting the magic word back
 // between consecutive parts. The writer refuses records of 2^29 bytes or more.
-import * as fs from 'node:fs/promises';
+import type * as fs from 'node:fs/promises';
+import { openRegularFile } from '../../util/regular-file';
 
 export const RECORDIO_MAGIC = 0xced7230a;
 /** dmlc's RecordIOWriter accepts records below 2^29 bytes, the width of the length field. */
@@ -169,24 +170,8 @@ export class RecordIOFile {
   ) {}
 
   static async open(file: string): Promise<RecordIOFile> {
-    let handle: fs.FileHandle;
-    try {
-      handle = await fs.open(file, 'r');
-    } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      throw new Error(
-        code === 'ENOENT'
-          ? `RecordIO file ${file} does not exist`
-          : `cannot open RecordIO file ${file} (${code ?? (err as Error).message})`,
-      );
-    }
-    try {
-      const { size } = await handle.stat();
-      return new RecordIOFile(file, handle, size);
-    } catch (err) {
-      await handle.close();
-      throw err;
-    }
+    const { handle, size } = await openRegularFile(file, { noun: 'RecordIO file' });
+    return new RecordIOFile(file, handle, size);
   }
 
   /** A reader caching blocks of `blockBytes`: one per sequence of reads (not shared). */

@@ -1,13 +1,14 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { fileKind } from '../../util/regular-file';
 import type { ShardRecord } from './manifest';
 
 /** A shard that must not be read: why, named. */
 export interface ShardProblem {
   shard: number;
   file: string;
-  reason: 'missing' | 'wrong size' | 'CRC mismatch';
+  reason: 'missing' | 'not a regular file' | 'wrong size' | 'CRC mismatch';
   detail: string;
 }
 
@@ -64,12 +65,17 @@ async function checkShard(
   imageBytes: number,
   crc: boolean,
 ): Promise<Omit<ShardProblem, 'shard' | 'file'> | undefined> {
-  let size: number;
+  let stats: fs.Stats;
   try {
-    size = (await fs.promises.stat(file)).size;
+    stats = await fs.promises.stat(file);
   } catch {
     return { reason: 'missing', detail: 'the file is missing' };
   }
+  // A FIFO would block the reads below (and the native reader's) forever.
+  if (!stats.isFile()) {
+    return { reason: 'not a regular file', detail: `${fileKind(stats)}, not a regular file` };
+  }
+  const size = stats.size;
   const expected = record.images * imageBytes;
   if (size !== expected) {
     return { reason: 'wrong size', detail: `${size} bytes where ${expected} were written` };

@@ -15,6 +15,7 @@ export function folderSource(root: string): ImageSource {
     length: folder.length,
     labels: folder.labels,
     classNames: folder.classNames,
+    leftOut: folder.skipped,
     async fingerprint() {
       const stats = await statAll(folder.paths);
       return {

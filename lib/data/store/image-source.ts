@@ -1,3 +1,4 @@
+import type { SkippedEntry } from '../image-folder-dataset';
 import type { FivePoints } from '../transforms/raw-image';
 
 /** One image of a source: a file path, or encoded bytes from a container file. */
@@ -22,6 +23,8 @@ export interface ImageSource {
   readonly length: number;
   readonly labels: Int32Array;
   readonly classNames: readonly string[];
+  /** What a scan of the source left out (special files, folder links it does not follow). */
+  readonly leftOut?: readonly SkippedEntry[];
   /** Everything that decides the images' content (paths, sizes, mtimes...), JSON-able: hashed
    * into the store's digest, so a changed source makes a stale store. */
   fingerprint(): Promise<unknown>;

@@ -1,6 +1,6 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { readRegularFile } from '../../util/regular-file';
 import type { SkippedImage } from '../image-cache';
 import { checkShards, type ShardProblem } from './check-shards';
 import { ImageReader } from './image-reader';
@@ -136,9 +136,10 @@ export async function readLabels(dir: string, manifest: StoreManifest): Promise<
   const file = path.join(dir, LABELS_FILE);
   let bytes: Buffer;
   try {
-    bytes = await fs.promises.readFile(file);
+    // At most the bytes the manifest declares: a larger file is damaged, and never read whole.
+    bytes = await readRegularFile(file, { noun: 'labels file', maxBytes: manifest.images * 4 });
   } catch (err) {
-    throw new Error(`image store ${dir}: cannot read ${file}: ${(err as Error).message}`);
+    throw new Error(`image store ${dir}: ${(err as Error).message}`);
   }
   if (bytes.length !== manifest.images * 4 || zlib.crc32(bytes) !== manifest.labels?.crc32) {
     throw new Error(

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
+import { readRegularFile } from '../../util/regular-file';
 import { FileListDataset } from '../file-list-dataset';
 import { statAll } from '../load-images';
 import type { ImageSource, SourceImage } from './image-source';
@@ -18,7 +18,7 @@ export function listSource(listFile: string, options: { root?: string } = {}): I
     labels: list.labels,
     classNames: Array.from({ length: list.classes }, (_, i) => String(i)),
     async fingerprint() {
-      const content = await fs.promises.readFile(list.listFile);
+      const content = await readRegularFile(list.listFile, { noun: 'list file' });
       return {
         root: list.root,
         list: crypto.createHash('sha256').update(content).digest('hex'),

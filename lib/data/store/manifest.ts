@@ -8,9 +8,9 @@
 //   labels.bin         n int32 little-endian labels, written with the last shard
 // Every file is written atomically (lib/util/atomic-write.ts: a synced `.<name>.<pid>.<n>.tmp`
 // renamed into place); a `.tmp` file is always a leftover of an interrupted run.
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write';
+import { readRegularFile } from '../../util/regular-file';
 import type { SkippedImage } from '../image-cache';
 import type { TransformSpec } from '../transforms/transform';
 
@@ -81,6 +81,16 @@ function isCount(v: unknown): v is number {
   return typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
 }
 
+function isObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function isSkipped(v: unknown): v is SkippedImage {
+  return (
+    isObject(v) && isCount(v.index) && typeof v.path === 'string' && typeof v.reason === 'string'
+  );
+}
+
 /** Parses and checks a manifest's text; errors name the file and the field. */
 export function parseManifest(text: string, file: string): StoreManifest {
   let m: StoreManifest;
@@ -101,28 +111,44 @@ export function parseManifest(text: string, file: string): StoreManifest {
   for (const key of ['images', 'classes'] as const)
     if (!isCount(m[key])) fail(file, `${key} is ${String(m[key])}`);
   if (typeof m.digest !== 'string') fail(file, 'no digest');
+  if (typeof m.complete !== 'boolean') fail(file, 'complete is not true or false');
+  const source: unknown = m.source;
+  if (
+    !isObject(source) ||
+    typeof source.kind !== 'string' ||
+    typeof source.location !== 'string' ||
+    !isCount(source.images)
+  )
+    fail(file, 'source');
+  if (!Array.isArray(m.transforms)) fail(file, 'transforms is not a list');
   if (!Array.isArray(m.shards) || !Array.isArray(m.skipped) || !Array.isArray(m.classNames))
     fail(file, 'shards, skipped or classNames is not a list');
+  if (!m.classNames.every((name) => typeof name === 'string')) fail(file, 'a class name');
+  if (!m.skipped.every(isSkipped)) fail(file, 'a skipped image');
   let images = 0;
   let sourceEnd = 0;
-  m.shards.forEach((s, k) => {
+  m.shards.forEach((s: unknown, k) => {
     if (
+      !isObject(s) ||
       s.file !== shardFile(k) ||
       !isCount(s.images) ||
       !isCount(s.crc32) ||
       s.sourceStart !== sourceEnd ||
       !isCount(s.sourceEnd) ||
-      s.sourceEnd < s.sourceStart
+      s.sourceEnd < sourceEnd
     )
       fail(file, `shard record ${k}`);
     const last = k === m.shards.length - 1;
     if (s.images !== m.imagesPerShard && !(last && m.complete && s.images > 0))
-      fail(file, `shard ${k} holds ${s.images} images, not ${m.imagesPerShard}`);
-    images += s.images;
-    sourceEnd = s.sourceEnd;
+      fail(file, `shard ${k} holds ${String(s.images)} images, not ${m.imagesPerShard}`);
+    images += s.images as number;
+    sourceEnd = s.sourceEnd as number;
   });
   if (images !== m.images) fail(file, `the shards hold ${images} images, not ${m.images}`);
-  if (m.complete && (!m.labels || m.labels.file !== LABELS_FILE || !isCount(m.labels.crc32)))
+  if (
+    m.complete &&
+    (!isObject(m.labels) || m.labels.file !== LABELS_FILE || !isCount(m.labels.crc32))
+  )
     fail(file, 'a complete store without labels');
   return m;
 }
@@ -132,10 +158,10 @@ export async function readManifest(dir: string): Promise<StoreManifest | undefin
   const file = path.join(dir, MANIFEST_FILE);
   let text: string;
   try {
-    text = await fs.promises.readFile(file, 'utf8');
+    text = (await readRegularFile(file, { noun: 'image store manifest' })).toString('utf8');
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw new Error(`cannot read ${file}: ${(err as Error).message}`);
+    throw err;
   }
   return parseManifest(text, file);
 }

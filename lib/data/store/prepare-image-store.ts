@@ -5,6 +5,7 @@ import { BadImageError } from '../bad-image-error';
 import { DecodePool } from '../decode-pool';
 import { checkMaxPixels } from '../image-decoder';
 import type { SkippedImage } from '../image-cache';
+import type { SkippedEntry } from '../image-folder-dataset';
 import { LandmarksFile } from '../landmarks-file';
 import type { OnBadImage } from '../load-images';
 import type { FivePoints } from '../transforms/raw-image';
@@ -35,6 +36,8 @@ import { lockStore } from './store-lock';
 export type PrepareEvent =
   /** An existing store was discarded as a whole: its inputs changed, or it is unreadable. */
   | { type: 'stale'; reason: string }
+  /** The source's scan left these entries out (special files, folder links not followed). */
+  | { type: 'left-out'; location: string; entries: readonly SkippedEntry[] }
   /** Work begins: `done` of `images` source images are in shards kept from an earlier run. */
   | { type: 'start'; images: number; done: number; shards: number }
   /** Kept shards checked (size and CRC-32) so far. */
@@ -166,6 +169,10 @@ class Preparation {
   }
 
   async run(): Promise<ImageStore> {
+    const { leftOut } = this.source;
+    if (leftOut?.length) {
+      this.emit({ type: 'left-out', location: this.source.location, entries: leftOut });
+    }
     this.report.removedTemp = await removeFiles(this.dir, isTempFile);
     const digest = await storeDigest(this.source, this.transforms, this.landmarks, {
       imagesPerShard: this.options.imagesPerShard,

@@ -1,5 +1,5 @@
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs';
+import { readRegularFile } from '../../util/regular-file';
 import type { LandmarksFile } from '../landmarks-file';
 import type { DeterministicTransform } from '../transforms/transform';
 import type { ImageSource } from './image-source';
@@ -30,7 +30,7 @@ export async function storeDigest(
       landmarks: landmarks
         ? crypto
             .createHash('sha256')
-            .update(await fs.promises.readFile(landmarks.file))
+            .update(await readRegularFile(landmarks.file, { noun: 'landmark file' }))
             .digest('hex')
         : null,
       imagesPerShard: options.imagesPerShard ?? null,

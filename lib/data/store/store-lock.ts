@@ -1,5 +1,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { readRegularFile } from '../../util/regular-file';
 import { LOCK_FILE } from './manifest';
 
 function alive(pid: number): boolean {
@@ -26,7 +27,9 @@ export async function lockStore(dir: string): Promise<() => Promise<void>> {
         throw new Error(`cannot create ${file}: ${(err as Error).message}`);
       }
     }
-    const owner = Number((await fs.promises.readFile(file, 'utf8').catch(() => '')).trim());
+    // Anything but a small regular file holding a pid (a FIFO would block) has no live owner.
+    const text = await readRegularFile(file, { maxBytes: 64 }).catch(() => '');
+    const owner = Number(text.toString().trim());
     if (attempt > 0 || (Number.isInteger(owner) && owner > 0 && alive(owner))) {
       throw new Error(
         `${dir} is being prepared by process ${owner || 'unknown'} (${file}); wait for it, or remove the file if no such process runs`,

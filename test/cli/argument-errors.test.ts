@@ -1,0 +1,69 @@
+// Errors the random-argument property test found, kept as plain cases: each is one line that
+// says what to do, with exit code 2 for bad usage and 1 for a failure.
+import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { sphereMain, sphereface, tempDir, tinyFaces } from './cli-helpers';
+
+describe('argument errors', () => {
+  it('an option whose value is missing before another option says how to give it', async () => {
+    const r = await sphereMain(['train', '--data', 'x', '--scale', '--lambda-gamma', '0.1']);
+    expect(r.code).to.equal(2);
+    expect(r.stderr).to.equal(
+      "sphereface train: '--scale' takes a value but the next argument starts with '-'; give it " +
+        "as '--scale=VALUE'. Run `sphereface train --help` for its options.",
+    );
+  });
+
+  it('--out naming a file is a usage error naming it', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'model.sfm');
+    await fs.writeFile(file, 'x');
+    for (const extra of [[], ['--resume'], ['--force']]) {
+      const r = await sphereMain(['train', '--data', dir, '--out', file, ...extra]);
+      expect(r.code, extra.join(' ')).to.equal(2);
+      expect(r.stderr).to.equal(`sphereface train: --out ${file} is a file, not a folder`);
+    }
+  });
+
+  it('verify refuses an empty image argument and a summary without a threshold', async () => {
+    const dir = await tempDir();
+    const empty = await sphereMain(['verify', '--model', 'm.sfm', '--', '', 'b.jpg']);
+    expect(empty.code).to.equal(2);
+    expect(empty.stderr).to.equal('sphereface verify: expected two image files but one is empty');
+    const summary = path.join(dir, 'summary.json');
+    await fs.writeFile(summary, 'null');
+    const none = await sphereMain(['verify', '--model', 'm.sfm', '--summary', summary, 'a', 'b']);
+    expect(none.code).to.equal(1);
+    expect(none.stderr).to.equal(`sphereface verify: ${summary} has no evaluation.threshold`);
+  });
+
+  it('train says what the scan of the training folder left out', async () => {
+    const faces = await tinyFaces();
+    const data = await tempDir();
+    await fs.cp(faces.trainDir, data, { recursive: true });
+    const [first] = (await fs.readdir(data)).sort();
+    await fs.symlink('..', path.join(data, first, 'up'));
+    execFileSync('mkfifo', [path.join(data, first, 'pipe.jpg')]);
+    const out = await tempDir();
+    const r = await sphereface([
+      'train',
+      '--data',
+      data,
+      '--arch',
+      'sphere-cnn4',
+      '--batch-size',
+      '8',
+      '--iterations',
+      '1',
+      '--out',
+      out,
+    ]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.contain(
+      `left out 2 entries of ${data} (the first: ${path.join(data, first, 'pipe.jpg')}: a FIFO, not a regular file)`,
+    );
+    expect(r.stdout).to.contain('24 training images of 6 identities');
+  });
+});
