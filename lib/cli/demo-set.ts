@@ -6,7 +6,7 @@ import type { LoadedImages } from '../data/load-images';
 import type { ImageStore } from '../data/store/image-store';
 import { LfwEvaluator } from '../eval/lfw-evaluator';
 import type { Arch } from '../models/types';
-import { generateSyntheticFaces } from '../synth/generate';
+import { generateSyntheticFaces, type SynthOptions } from '../synth/generate';
 import { integerArg, stringArg } from './args';
 import type { Options, ParsedValues } from './command';
 import { loadHeldOut, loadTrainSet } from './datasets';
@@ -24,17 +24,19 @@ export const DEMO_SET = {
   synthSeed: 1,
 };
 
-export interface DemoSetSpec {
-  identities: number;
-  images: number;
-  heldOutIdentities: number;
-  heldOutImages: number;
-  folds: number;
-  pairsPerFold: number;
-  seed: number;
-  /** The folder the set and its decoded images live in. */
-  cache: string;
-}
+/** The set: every size of the synthetic population given, and the folder it lives in. */
+export type DemoSetSpec = Required<
+  Pick<
+    SynthOptions,
+    | 'identities'
+    | 'images'
+    | 'heldOutIdentities'
+    | 'heldOutImages'
+    | 'folds'
+    | 'pairsPerFold'
+    | 'seed'
+  >
+> & { cache: string };
 
 export function defaultCache(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');

@@ -51,7 +51,7 @@ function angle(a: ArrayLike<number>, b: ArrayLike<number>): number {
 describe('sphereface experiment', function () {
   it('reports bad usage with exit 2', async () => {
     const cases: [string[], RegExp][] = [
-      [['experiment'], /name the experiment: margin or toy/],
+      [['experiment'], /name the experiment as the first argument: margin or toy/],
       [['experiment', 'angles'], /unknown experiment 'angles'; expected margin or toy/],
       [['experiment', 'margin', 'extra'], /unexpected argument 'extra'/],
       [['experiment', 'margin', '--dim', '3'], /--dim applies to the toy experiment/],

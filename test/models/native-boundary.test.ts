@@ -172,6 +172,7 @@ describe('the native boundary', () => {
     expect(Object.keys(native()).sort()).to.deep.equal([
       'ImageReader',
       'NativeModel',
+      'NativeProcessGroup',
       'info',
       'liveImageReaderCount',
       'liveModelCount',
@@ -200,8 +201,17 @@ describe('the native boundary', () => {
       const plain = await model.trainStep({ ...data, lr: 0.01 });
       expect(plain).not.to.have.property('timings');
       const timed = await model.trainStep({ ...data, lr: 0.01, timings: true });
-      expect(timed.timings).to.have.all.keys('prepare', 'forward', 'loss', 'backward', 'optimiser');
+      expect(timed.timings).to.have.all.keys(
+        'prepare',
+        'forward',
+        'loss',
+        'backward',
+        'reduce',
+        'optimiser',
+      );
       for (const ms of Object.values(timed.timings ?? {})) expect(ms).to.be.at.least(0);
+      // Only a data-parallel run waits for an all-reduce.
+      expect(timed.timings?.reduce).to.equal(0);
     });
 
     it('refuses an update that would leave unusable weights, touching nothing', async () => {

@@ -77,7 +77,9 @@ export const experimentCommand: Command = {
   async run(values, positionals, out) {
     const [which, extra] = positionals;
     if (which === undefined) {
-      throw new UsageError(`name the experiment: ${EXPERIMENTS.join(' or ')}`);
+      throw new UsageError(
+        `name the experiment as the first argument: ${EXPERIMENTS.join(' or ')}`,
+      );
     }
     if (!(EXPERIMENTS as readonly string[]).includes(which)) {
       throw new UsageError(`unknown experiment '${which}'; expected ${EXPERIMENTS.join(' or ')}`);
