@@ -49,6 +49,22 @@ export function tinyFaces(): Promise<SynthResult> {
   return tiny;
 }
 
+/** The demo's synthetic set at its smallest: 4 people x 3 photos each side, 2 folds of 4 pairs. */
+export const TINY_DEMO_SET = [
+  '--identities',
+  '4',
+  '--images',
+  '3',
+  '--held-out-identities',
+  '4',
+  '--held-out-images',
+  '3',
+  '--folds',
+  '2',
+  '--pairs-per-fold',
+  '4',
+];
+
 export async function tempDir(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'sphereface-cli-out-'));
 }

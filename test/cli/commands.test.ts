@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { sphereMain, sphereface, tempDir, tinyFaces } from './cli-helpers';
+import { sphereMain, sphereface, tempDir, TINY_DEMO_SET, tinyFaces } from './cli-helpers';
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -394,18 +394,7 @@ describe('sphereface CLI', function () {
     const demoOut = await tempDir();
     const r = await sphereface([
       'demo',
-      '--identities',
-      '4',
-      '--images',
-      '3',
-      '--held-out-identities',
-      '4',
-      '--held-out-images',
-      '3',
-      '--folds',
-      '2',
-      '--pairs-per-fold',
-      '4',
+      ...TINY_DEMO_SET,
       '--epochs',
       '2',
       '--eval-every',
@@ -435,18 +424,7 @@ describe('sphereface CLI', function () {
     // A second run reuses the generated identities.
     const again = await sphereface([
       'demo',
-      '--identities',
-      '4',
-      '--images',
-      '3',
-      '--held-out-identities',
-      '4',
-      '--held-out-images',
-      '3',
-      '--folds',
-      '2',
-      '--pairs-per-fold',
-      '4',
+      ...TINY_DEMO_SET,
       '--epochs',
       '1',
       '--batch-size',
@@ -463,10 +441,8 @@ describe('sphereface CLI', function () {
   it('demo --seeds runs each population into its own folder and tabulates them', async () => {
     const cache = await tempDir();
     const demoOut = await tempDir();
-    const tiny = ['--identities', '4', '--images', '3', '--held-out-identities', '4'];
-    const rest = ['--held-out-images', '3', '--folds', '2', '--pairs-per-fold', '4'];
     const training = ['--epochs', '1', '--batch-size', '4', '--cache', cache, '--out', demoOut];
-    const r = await sphereface(['demo', ...tiny, ...rest, ...training, '--seeds', '3,5', '--json']);
+    const r = await sphereface(['demo', ...TINY_DEMO_SET, ...training, '--seeds', '3,5', '--json']);
     expect(r.code, r.stderr).to.equal(0);
     const result = JSON.parse(r.stdout.trim()) as {
       seeds: { seed: number; accuracy: number; rawPixelAccuracy: number }[];
@@ -490,10 +466,10 @@ describe('sphereface CLI', function () {
     expect(result.stdAccuracy).to.be.closeTo(Math.abs(a - b) / Math.SQRT2, 1e-12);
     expect(result.minAccuracy).to.equal(Math.min(a, b));
 
-    const both = await sphereface(['demo', ...tiny, '--seeds', '1', '--synth-seed', '2']);
+    const both = await sphereface(['demo', ...TINY_DEMO_SET, '--seeds', '1', '--synth-seed', '2']);
     expect(both.code).to.equal(2);
     expect(both.stderr).to.contain('give --seeds or --synth-seed, not both');
-    const twice = await sphereface(['demo', ...tiny, '--seeds', '1,1']);
+    const twice = await sphereface(['demo', ...TINY_DEMO_SET, '--seeds', '1,1']);
     expect(twice.code).to.equal(2);
     expect(twice.stderr).to.contain('--seeds lists a seed twice');
   });

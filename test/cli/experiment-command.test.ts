@@ -6,7 +6,7 @@ import { loadHeldOut, loadTrainSet } from '../../lib/cli/datasets';
 import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
 import { loadModel } from '../../lib/models/model';
 import { latestCheckpoint } from '../../lib/train/checkpoint';
-import { sphereMain, tempDir } from './cli-helpers';
+import { sphereMain, tempDir, TINY_DEMO_SET } from './cli-helpers';
 
 // AFS as the paper defines it (S_w without the n_i weight), over unit-length features, in double
 // precision: written out here from the definition, apart from the library's.
@@ -78,18 +78,7 @@ describe('sphereface experiment', function () {
       'margin',
       '--only',
       'softmax,sphere-m4,arc',
-      '--identities',
-      '4',
-      '--images',
-      '3',
-      '--held-out-identities',
-      '4',
-      '--held-out-images',
-      '3',
-      '--folds',
-      '2',
-      '--pairs-per-fold',
-      '4',
+      ...TINY_DEMO_SET,
       '--epochs',
       '1',
       '--batch-size',
