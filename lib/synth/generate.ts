@@ -18,7 +18,7 @@ import { Random } from '../util/random';
 import { runImageJobs } from './render-pool';
 
 /** Bumped whenever the drawing changes, so that a stale set on disk is regenerated. */
-export const SYNTH_VERSION = 1;
+export const SYNTH_VERSION = 2; // 1: jpeg-js encoding; 2: sharp (mozjpeg)
 
 export interface SynthOptions {
   /** Output folder (created). */

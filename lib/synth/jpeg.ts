@@ -1,5 +1,7 @@
-// JPEG encoding through jimp (pure JavaScript, so the output bytes are the same on every machine).
-import { Jimp } from 'jimp';
+// JPEG encoding through sharp (libvips with mozjpeg, already our decoder): about 2 ms for a
+// 250x250 face against 65 ms through a pure-JavaScript encoder, which made encoding three
+// quarters of the synthetic set's generation time. The bytes depend only on sharp's build.
+import { loadSharp } from '../data/image-decoder';
 
 export const JPEG_QUALITY = 85;
 
@@ -10,13 +12,8 @@ export async function encodeJpeg(
   height: number,
   quality = JPEG_QUALITY,
 ): Promise<Buffer> {
-  const rgba = Buffer.alloc(width * height * 4);
-  for (let i = 0, j = 0; i < rgb.length; i += 3, j += 4) {
-    rgba[j] = rgb[i];
-    rgba[j + 1] = rgb[i + 1];
-    rgba[j + 2] = rgb[i + 2];
-    rgba[j + 3] = 255;
-  }
-  const image = new Jimp({ width, height, data: rgba });
-  return image.getBuffer('image/jpeg', { quality });
+  const sharp = await loadSharp();
+  return sharp(rgb, { raw: { width, height, channels: 3 } })
+    .jpeg({ quality })
+    .toBuffer();
 }
