@@ -44,31 +44,40 @@ export function startRanks(
   args: string[],
   env: Record<string, string> = {},
 ): RankProcess[] {
-  return Array.from({ length: worldSize }, (_, rank) => {
-    const child = spawn(process.execPath, [script, ...args], {
-      env: {
-        ...process.env,
-        RANK: String(rank),
-        WORLD_SIZE: String(worldSize),
-        LOCAL_RANK: String(rank),
-        MASTER_ADDR: '127.0.0.1',
-        MASTER_PORT: String(port),
-        SPHEREFACE_NUM_THREADS: '1',
-        ...env,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const ranked: RankProcess = {
-      rank,
-      child,
-      stdout: '',
-      stderr: '',
-      exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
-    };
-    child.stdout!.on('data', (chunk: Buffer) => (ranked.stdout += chunk.toString()));
-    child.stderr!.on('data', (chunk: Buffer) => (ranked.stderr += chunk.toString()));
-    return ranked;
+  return Array.from({ length: worldSize }, (_, rank) =>
+    startProcess(rank, script, args, {
+      RANK: String(rank),
+      WORLD_SIZE: String(worldSize),
+      LOCAL_RANK: String(rank),
+      MASTER_ADDR: '127.0.0.1',
+      MASTER_PORT: String(port),
+      SPHEREFACE_NUM_THREADS: '1',
+      ...env,
+    }),
+  );
+}
+
+/** Starts `node script ...args` with `env` added, collecting its output. */
+export function startProcess(
+  rank: number,
+  script: string,
+  args: string[],
+  env: Record<string, string> = {},
+): RankProcess {
+  const child = spawn(process.execPath, [script, ...args], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  const started: RankProcess = {
+    rank,
+    child,
+    stdout: '',
+    stderr: '',
+    exited: new Promise((resolve) => child.on('exit', (code) => resolve(code))),
+  };
+  child.stdout!.on('data', (chunk: Buffer) => (started.stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (started.stderr += chunk.toString()));
+  return started;
 }
 
 /** Waits for every rank; rejects with a rank's stderr when one fails. */

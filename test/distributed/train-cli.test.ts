@@ -1,13 +1,16 @@
 // `sphereface train` distributed, as users run it: --nproc 2 on a synthetic set (one set of
-// checkpoints and reports, then --resume), and workers started as torchrun does, one killed
-// mid-run: the other must exit non-zero, naming it, within its timeout.
+// checkpoints and reports, then --resume), Ctrl-C on the launcher (once: every worker stops after
+// the same step and writes one checkpoint; twice: the workers are killed), and workers started
+// as torchrun does, one killed mid-run: the other must exit non-zero, naming it, within its
+// timeout.
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { listCheckpoints, readCheckpoint } from '../../lib/train/checkpoint';
 import { readMetrics } from '../../lib/train/metrics-log';
 import { sphereface, tempDir, tinyFaces } from '../cli/cli-helpers';
-import { freePort, requireGloo, startRanks } from './helpers';
+import { freePort, requireGloo, startProcess, startRanks } from './helpers';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
 
@@ -32,6 +35,16 @@ async function expectWholeCheckpoints(out: string): Promise<number[]> {
   const iterations = [];
   for (const dir of listed) iterations.push((await readCheckpoint(dir)).state.iteration);
   return iterations;
+}
+
+/** The processes (other than `except`) whose command line names `out`: a run's workers. */
+function processesNaming(out: string, except: number): number[] {
+  const table = execFileSync('ps', ['-eo', 'pid=,args='], { encoding: 'utf8' });
+  return table
+    .split('\n')
+    .filter((line) => line.includes(out))
+    .map((line) => Number.parseInt(line.trim(), 10))
+    .filter((pid) => pid !== except);
 }
 
 describe('sphereface train, distributed', function () {
@@ -69,6 +82,48 @@ describe('sphereface train, distributed', function () {
     expect(await batchIterations(out)).to.deep.equal([1, 2, 3, 4, 5, 6]);
     expect(await expectWholeCheckpoints(out)).to.deep.equal([2, 4, 6]);
   });
+
+  for (const presses of [1, 2]) {
+    const what =
+      presses === 1
+        ? 'stops every worker after the same step, with one checkpoint, at one Ctrl-C'
+        : 'kills the workers at a second Ctrl-C and exits 130';
+    it(what, async () => {
+      const faces = await tinyFaces();
+      const out = await tempDir();
+      const launcher = startProcess(0, BIN, [
+        'train',
+        ...['--data', faces.trainDir, '--arch', 'sphere-cnn4', '--batch-size', '8'],
+        ...['--iterations', '100000', '--checkpoint-every', '100000it', '--out', out],
+        ...['--nproc', '2', '--threads', '1'],
+      ]);
+      try {
+        await until(
+          'the run to start',
+          90_000,
+          async () => (await batchIterations(out)).length >= 3,
+        );
+        const workers = processesNaming(out, launcher.child.pid!);
+        expect(workers, 'the two workers').to.have.length(2);
+        launcher.child.kill('SIGINT');
+        if (presses === 2) launcher.child.kill('SIGINT');
+        const code = await launcher.exited;
+        expect(launcher.stderr).to.match(/interrupted: the workers stop after this step/);
+        expect(processesNaming(out, launcher.child.pid!), 'workers left running').to.deep.equal([]);
+        if (presses === 1) {
+          expect(code, launcher.stderr).to.equal(0);
+          const logged = await batchIterations(out);
+          // Both ranks stopped at the step rank 0 logged last, and that step was checkpointed.
+          expect(await expectWholeCheckpoints(out)).to.deep.equal([logged.at(-1)]);
+          expect(launcher.stdout.match(/^model: /gm)).to.have.length(1);
+        } else {
+          expect(code, launcher.stderr).to.equal(130);
+        }
+      } finally {
+        launcher.child.kill('SIGKILL');
+      }
+    });
+  }
 
   for (const killed of [1, 0]) {
     it(`makes the other worker exit non-zero naming rank ${killed} when it is killed mid-run`, async () => {
