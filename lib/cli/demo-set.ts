@@ -13,9 +13,9 @@ import { loadHeldOut, loadTrainSet } from './datasets';
 import type { Output } from './output';
 import { storeProgress } from './store-progress';
 
-/** The demo set's size: 200 people to train on, 100 held-out people in 10 folds of 300 + 300 pairs. */
+/** The demo set's size: 300 people to train on, 100 held-out people in 10 folds of 300 + 300 pairs. */
 export const DEMO_SET = {
-  identities: 200,
+  identities: 300,
   images: 10,
   heldOutIdentities: 100,
   heldOutImages: 10,
