@@ -13,15 +13,16 @@ import { Resize } from '../lib/data/transforms/resize';
 import { rawPixelEmbedder } from '../lib/eval/embedder';
 import { LfwEvaluator } from '../lib/eval/lfw-evaluator';
 import { generateSyntheticFaces, type SynthOptions } from '../lib/synth/generate';
+import { DEMO_SET } from '../lib/cli/demo-set';
 import { describeMachine } from './machine';
 
 const env = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 const sizes = {
-  identities: env('SYNTH_IDENTITIES', 200),
-  images: env('SYNTH_IMAGES', 10),
-  heldOutIdentities: env('SYNTH_HELD_OUT_IDENTITIES', 100),
-  heldOutImages: env('SYNTH_HELD_OUT_IMAGES', 10),
-  seed: env('SYNTH_SEED', 1),
+  identities: env('SYNTH_IDENTITIES', DEMO_SET.identities),
+  images: env('SYNTH_IMAGES', DEMO_SET.images),
+  heldOutIdentities: env('SYNTH_HELD_OUT_IDENTITIES', DEMO_SET.heldOutIdentities),
+  heldOutImages: env('SYNTH_HELD_OUT_IMAGES', DEMO_SET.heldOutImages),
+  seed: env('SYNTH_SEED', DEMO_SET.synthSeed),
 };
 const WORKERS = env('SYNTH_WORKERS', 2);
 
