@@ -34,7 +34,8 @@ export interface MarginSoftmaxResult<A extends FloatArray = Float32Array> {
 
 /**
  * The SphereFace / CosFace / ArcFace / softmax loss, its gradients and the accuracy for one batch. Runs off
- * the event loop. Float64Array inputs run the same op in double precision. Rejects with a
+ * the event loop, reading features, weight and bias where they are: leave them unchanged until
+ * the Promise settles. Float64Array inputs run the same op in double precision. Rejects with a
  * RangeError when the rows are too long for that precision (the product of the longest feature
  * and weight norms beyond its largest value), or the loss or gradients overflow all the same.
  */
@@ -128,22 +129,9 @@ function checkInput<A extends FloatArray>(
         `Expected ${classes} values for bias (classes = weight.length / dim) but received ${bias.length}`,
       );
     }
-    checkFinite(bias, 'bias', 1);
   }
-  checkFinite(features, 'features', dim);
-  checkFinite(weight, 'weight', dim);
+  // NaN and infinities in features, weight and bias are found natively, in the op's first pass.
   return { features, weight, bias: bias ?? null, labels, dim, head: toNativeHead(head), device };
-}
-
-function checkFinite(values: FloatArray, what: string, dim: number): void {
-  for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i])) {
-      const row = Math.floor(i / dim);
-      throw new RangeError(
-        `Expected finite numbers in ${what} but ${what}[${i}] (row ${row}) is ${values[i]}`,
-      );
-    }
-  }
 }
 
 function typeName(value: unknown): string {

@@ -2,18 +2,23 @@
 //   head: {kind, m, scale, lambda, easyMargin}, device}): the fused margin-softmax op
 //   (native/ops/margin_softmax.h), forward and backward in one call. features/weight (and bias,
 //   the softmax head's, null for the others): all Float32Array or all Float64Array (float64 runs
-//   the op in double, for finite-difference tests), on an ArrayBuffer or a SharedArrayBuffer;
-//   labels: Int32Array. Resolves to {loss, accuracy, gradFeatures, gradWeight, gradBias} with the
-//   gradients in the inputs' type (gradBias null without a bias). device 'cuda' runs the CUDA
-//   kernel. Rejects with a TypeError / RangeError / Error
-//   naming the problem (lib/ops/margin-softmax.ts validates first), and with a RangeError when the
-//   loss or its gradients overflow the inputs' type, rather than resolving to NaN.
+//   the op in double, for finite-difference tests), on an ArrayBuffer or a SharedArrayBuffer, read
+//   in place off the JS thread (kept alive until the Promise settles; the caller leaves them
+//   unchanged meanwhile) and checked for NaN and infinities in the pass that finds their longest
+//   rows; labels: Int32Array. Resolves to {loss, accuracy, gradFeatures, gradWeight, gradBias}
+//   with the gradients in the inputs' type, handed over without a copy (gradBias null without a
+//   bias). device 'cuda' runs the CUDA kernel. Rejects with a TypeError / RangeError / Error
+//   naming the problem (lib/ops/margin-softmax.ts validates the rest first), and with a RangeError
+//   when the loss or its gradients overflow the inputs' type, rather than resolving to NaN.
+#include <ATen/Parallel.h>
 #include <napi.h>
 
+#include <atomic>
 #include <cmath>
 #include <limits>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "bindings/bindings.h"
 #include "bindings/options.h"
@@ -34,9 +39,9 @@ struct LossBaton {
   torch::Tensor grad_features, grad_weight, grad_bias;
 };
 
-// Copies a Float32Array or Float64Array into a tensor of rows x `dim`.
-torch::Tensor CopyFloatArray(const Napi::Value& value, const char* what, int64_t dim,
-                             bool float64) {
+// The caller's Float32Array or Float64Array as a tensor of rows x `dim`, read in place: the op
+// only reads it, and copying the 20 MB weight of a paper-sized head costs more than its GEMM pass.
+torch::Tensor ViewRows(const Napi::Value& value, const char* what, int64_t dim, bool float64) {
   Napi::Env env = value.Env();
   const int64_t length =
       value.IsTypedArray() ? static_cast<int64_t>(value.As<Napi::TypedArray>().ElementLength()) : 0;
@@ -44,8 +49,9 @@ torch::Tensor CopyFloatArray(const Napi::Value& value, const char* what, int64_t
     throw Napi::RangeError::New(env, std::string(what) + " has " + std::to_string(length) +
                                          " values, not a multiple of dim " + std::to_string(dim));
   }
-  if (float64) return CopyToTensor(ExpectFloat64Array(value, what), {length / dim, dim});
-  return CopyToTensor(ExpectFloat32Array(value, what), {length / dim, dim});
+  if (float64)
+    return ViewOfArray(ExpectFloat64Array(value, what), {length / dim, dim}, torch::kDouble);
+  return ViewOfArray(ExpectFloat32Array(value, what), {length / dim, dim}, torch::kFloat);
 }
 
 bool IsFloat64Array(const Napi::Value& value) {
@@ -53,40 +59,108 @@ bool IsFloat64Array(const Napi::Value& value) {
          value.As<Napi::TypedArray>().TypedArrayType() == napi_float64_array;
 }
 
+// What one pass over an input's rows finds: its longest row (in double, so that no float32
+// square overflows) and its first value that is not finite.
+struct RowScan {
+  double longest = 0;
+  int64_t longest_row = 0;
+  int64_t first_non_finite = -1;  // a flat index
+};
+
+template <typename T>
+RowScan ScanRows(const torch::Tensor& rows) {
+  const int64_t count = rows.size(0), dim = rows.size(1);
+  const T* data = rows.data_ptr<T>();
+  std::vector<double> squares(count);
+  at::parallel_for(0, count, 16, [&](int64_t begin, int64_t end) {
+    for (int64_t r = begin; r < end; ++r) {
+      const T* row = data + r * dim;
+      double sum = 0;
+      for (int64_t k = 0; k < dim; ++k) sum += static_cast<double>(row[k]) * row[k];
+      squares[r] = sum;
+    }
+  });
+  RowScan scan;
+  for (int64_t r = 0; r < count; ++r) {
+    // Not finite: a NaN or infinity in the row, or (float64) a row too long for a double.
+    if (!std::isfinite(squares[r]) && scan.first_non_finite < 0) {
+      const T* row = data + r * dim;
+      for (int64_t k = 0; k < dim && scan.first_non_finite < 0; ++k) {
+        if (!std::isfinite(row[k])) scan.first_non_finite = r * dim + k;
+      }
+    }
+    if (!(squares[r] <= scan.longest)) {
+      scan.longest = squares[r];
+      scan.longest_row = r;
+    }
+  }
+  scan.longest = std::sqrt(scan.longest);
+  return scan;
+}
+
+std::string JsNumber(double value) {
+  if (std::isnan(value)) return "NaN";
+  return value > 0 ? "Infinity" : "-Infinity";
+}
+
+// Refuses a NaN or an infinity in an input, naming its place as JS would index it.
+RowScan CheckFinite(const torch::Tensor& rows, const char* what) {
+  const RowScan scan =
+      rows.scalar_type() == torch::kDouble ? ScanRows<double>(rows) : ScanRows<float>(rows);
+  if (scan.first_non_finite >= 0) {
+    const int64_t i = scan.first_non_finite;
+    TORCH_CHECK_VALUE(false, "Expected finite numbers in ", what, " but ", what, "[", i, "] (row ",
+                      i / rows.size(1), ") is ", JsNumber(rows.view(-1)[i].item<double>()));
+  }
+  return scan;
+}
+
 // Every entry of the op's x W^T GEMM is at most ||x_i|| ||W_j|| (Cauchy-Schwarz): inputs within
 // these bounds cannot overflow it. Beyond them the cosines would come out clamped, and wrong.
-void CheckNorms(const torch::Tensor& features, const torch::Tensor& weight) {
+// One pass per input checks both this and that every value is finite.
+void CheckInputs(const torch::Tensor& features, const torch::Tensor& weight,
+                 const torch::Tensor& bias) {
   const bool float64 = features.scalar_type() == torch::kDouble;
   const double limit =
       float64 ? std::numeric_limits<double>::max() : std::numeric_limits<float>::max();
-  auto longest = [](const torch::Tensor& rows, int64_t* row) {
-    const int64_t along_rows = 1;
-    torch::Tensor norms = at::linalg_vector_norm(rows, 2, along_rows, false, torch::kDouble);
-    *row = norms.argmax().item<int64_t>();
-    return norms[*row].item<double>();
-  };
-  int64_t feature_row = 0, weight_row = 0;
-  const double feature_norm = longest(features, &feature_row);
-  const double weight_norm = longest(weight, &weight_row);
-  TORCH_CHECK_VALUE(
-      feature_norm <= limit && weight_norm <= limit && feature_norm * weight_norm <= limit,
-      "marginSoftmaxLoss: features row ", feature_row, " (norm ", feature_norm, ") and weight row ",
-      weight_row, " (norm ", weight_norm,
-      ") are too long: the product of their norms must stay within ",
-      float64 ? "float64" : "float32", "'s largest value ", limit, "; scale them down",
-      float64 ? "" : " or pass Float64Array");
+  if (bias.defined()) CheckFinite(bias.view({-1, 1}), "bias");
+  const RowScan feature = CheckFinite(features, "features");
+  const RowScan weights = CheckFinite(weight, "weight");
+  TORCH_CHECK_VALUE(feature.longest <= limit && weights.longest <= limit &&
+                        feature.longest * weights.longest <= limit,
+                    "marginSoftmaxLoss: features row ", feature.longest_row, " (norm ",
+                    feature.longest, ") and weight row ", weights.longest_row, " (norm ",
+                    weights.longest, ") are too long: the product of their norms must stay within ",
+                    float64 ? "float64" : "float32", "'s largest value ", limit,
+                    "; scale them down", float64 ? "" : " or pass Float64Array");
+}
+
+template <typename T>
+bool AllFinite(const torch::Tensor& tensor) {
+  const T* data = tensor.data_ptr<T>();
+  std::atomic<bool> finite{true};
+  at::parallel_for(0, tensor.numel(), 1 << 16, [&](int64_t begin, int64_t end) {
+    bool ok = true;
+    for (int64_t i = begin; i < end; ++i) ok &= std::isfinite(data[i]);
+    if (!ok) finite = false;
+  });
+  return finite;
+}
+
+bool AllFinite(const torch::Tensor& tensor) {
+  if (!tensor.defined()) return true;
+  return tensor.scalar_type() == torch::kDouble ? AllFinite<double>(tensor)
+                                                : AllFinite<float>(tensor);
 }
 
 // What overflows all the same (a huge scale) gets an error too, never a NaN loss.
 void CheckFiniteResult(const LossBaton& baton) {
-  TORCH_CHECK_VALUE(
-      std::isfinite(baton.loss) && baton.grad_features.isfinite().all().item<bool>() &&
-          baton.grad_weight.isfinite().all().item<bool>() &&
-          (!baton.grad_bias.defined() || baton.grad_bias.isfinite().all().item<bool>()),
-      "marginSoftmaxLoss: the loss or its gradients overflow ",
-      baton.float64 ? "float64" : "float32", " (loss ", baton.loss,
-      "); scale the features, the weight or the head's scale down",
-      baton.float64 ? "" : ", or pass Float64Array");
+  TORCH_CHECK_VALUE(std::isfinite(baton.loss) && AllFinite(baton.grad_features) &&
+                        AllFinite(baton.grad_weight) && AllFinite(baton.grad_bias),
+                    "marginSoftmaxLoss: the loss or its gradients overflow ",
+                    baton.float64 ? "float64" : "float32", " (loss ", baton.loss,
+                    "); scale the features, the weight or the head's scale down",
+                    baton.float64 ? "" : ", or pass Float64Array");
 }
 
 Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
@@ -98,15 +172,18 @@ Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
   auto baton = std::make_shared<LossBaton>();
   const auto dim = static_cast<int64_t>(RequireNumber(options, "dim"));
   baton->float64 = IsFloat64Array(options.Get("features"));
-  baton->features = CopyFloatArray(options.Get("features"), "features", dim, baton->float64);
-  baton->weight = CopyFloatArray(options.Get("weight"), "weight", dim, baton->float64);
+  const Napi::Value features = options.Get("features"), weight = options.Get("weight");
+  baton->features = ViewRows(features, "features", dim, baton->float64);
+  baton->weight = ViewRows(weight, "weight", dim, baton->float64);
+  std::vector<Napi::Value> read_in_place = {features, weight};
   Napi::Int32Array labels = ExpectInt32Array(options.Get("labels"), "labels");
   baton->labels = CopyToTensor(labels, {static_cast<int64_t>(labels.ElementLength())});
   baton->head = RequireMarginHead(RequireObject(options, "head"));
   const Napi::Value bias = options.Get("bias");
   if (!bias.IsNull() && !bias.IsUndefined()) {
     const auto classes = baton->weight.size(0);
-    baton->bias = CopyFloatArray(bias, "bias", classes, baton->float64).reshape({classes});
+    baton->bias = ViewRows(bias, "bias", classes, baton->float64).reshape({classes});
+    read_in_place.push_back(bias);
   }
   baton->cuda = RequireString(options, "device") == "cuda";
 
@@ -115,6 +192,7 @@ Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
       [baton] {
         torch::Tensor features = baton->features, weight = baton->weight;
         torch::Tensor labels = baton->labels, bias = baton->bias;
+        CheckInputs(features, weight, bias);
         if (baton->cuda) {
           TORCH_CHECK(torch::cuda::is_available(), "marginSoftmaxLoss: CUDA is not available");
           features = features.to(torch::kCUDA);
@@ -122,7 +200,6 @@ Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
           labels = labels.to(torch::kCUDA);
           if (bias.defined()) bias = bias.to(torch::kCUDA);
         }
-        CheckNorms(features, weight);
         features.requires_grad_(true);
         weight.requires_grad_(true);
         if (bias.defined()) bias.requires_grad_(true);
@@ -141,14 +218,15 @@ Napi::Value MarginSoftmaxLossBinding(const Napi::CallbackInfo& info) {
         result.Set("accuracy", baton->accuracy);
         auto to_array = [&](const torch::Tensor& tensor) -> Napi::Value {
           if (!tensor.defined()) return env.Null();
-          return baton->float64 ? Napi::Value(ToFloat64Array(env, tensor))
-                                : Napi::Value(ToFloat32Array(env, tensor));
+          return baton->float64 ? Napi::Value(ExternalFloat64Array(env, tensor))
+                                : Napi::Value(ExternalFloat32Array(env, tensor));
         };
         result.Set("gradFeatures", to_array(baton->grad_features));
         result.Set("gradWeight", to_array(baton->grad_weight));
         result.Set("gradBias", to_array(baton->grad_bias));
         return result;
-      });
+      },
+      read_in_place);
 }
 
 }  // namespace

@@ -32,7 +32,40 @@ Array CopyOut(Napi::Env env, const torch::Tensor& tensor, torch::ScalarType dtyp
   return array;
 }
 
+template <typename Array, typename T>
+Array HandOver(Napi::Env env, const torch::Tensor& tensor, torch::ScalarType dtype) {
+  torch::Tensor cpu = tensor.detach().to(torch::kCPU, dtype).contiguous();
+  const size_t length = static_cast<size_t>(cpu.numel());
+  if (length == 0) return Array::New(env, 0);
+  auto* owner = new torch::Tensor(std::move(cpu));
+  Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(
+      env, owner->data_ptr(), length * sizeof(T),
+      [](Napi::Env, void*, torch::Tensor* tensor) { delete tensor; }, owner);
+  return Array::New(env, length, buffer, 0);
+}
+
 }  // namespace
+
+torch::Tensor ViewOfArray(const Napi::TypedArray& array, at::IntArrayRef shape,
+                          torch::ScalarType dtype) {
+  // napi_get_typedarray_info, unlike the ArrayBuffer's own accessors, also takes arrays on a
+  // SharedArrayBuffer; its pointer is already offset to the array's first element.
+  void* data = nullptr;
+  napi_status status =
+      napi_get_typedarray_info(array.Env(), array, nullptr, nullptr, &data, nullptr, nullptr);
+  NAPI_THROW_IF_FAILED(array.Env(), status, torch::Tensor());
+  torch::Tensor view = torch::from_blob(data, shape, torch::TensorOptions().dtype(dtype));
+  TORCH_CHECK(static_cast<size_t>(view.nbytes()) == array.ByteLength(), "expected ", view.nbytes(),
+              " bytes but the array has ", array.ByteLength());
+  return view;
+}
+
+Napi::Float32Array ExternalFloat32Array(Napi::Env env, const torch::Tensor& tensor) {
+  return HandOver<Napi::Float32Array, float>(env, tensor, torch::kFloat32);
+}
+Napi::Float64Array ExternalFloat64Array(Napi::Env env, const torch::Tensor& tensor) {
+  return HandOver<Napi::Float64Array, double>(env, tensor, torch::kFloat64);
+}
 
 Napi::Float32Array ExpectFloat32Array(const Napi::Value& value, const std::string& what) {
   return ExpectTyped<Napi::Float32Array>(value, napi_float32_array, what, "Float32Array");

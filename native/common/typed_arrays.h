@@ -1,6 +1,8 @@
 // Moving data between JS typed arrays and tensors. Inputs are copied into tensors on the JS thread
 // (so no JS memory is touched off it), whether their buffer is an ArrayBuffer or a
-// SharedArrayBuffer; outputs are copied into new JS arrays when a job settles.
+// SharedArrayBuffer; outputs are copied into new JS arrays when a job settles. Where a copy costs
+// more than the work (the loss's 20 MB weight), an input is read in place by a job that keeps it
+// alive (ViewOfArray) and an output is handed over without a copy (ExternalFloat32Array).
 #pragma once
 
 #include <napi.h>
@@ -22,6 +24,16 @@ torch::Tensor CopyToTensor(const Napi::Float32Array& array, at::IntArrayRef shap
 torch::Tensor CopyToTensor(const Napi::Float64Array& array, at::IntArrayRef shape);
 torch::Tensor CopyToTensor(const Napi::Int32Array& array, at::IntArrayRef shape);
 torch::Tensor CopyToTensor(const Napi::Uint8Array& array, at::IntArrayRef shape);
+
+// A tensor over the array's own memory, no copy: for a job that keeps the array alive
+// (TorchWorker's keep_alive) and only reads it, while the caller leaves it unchanged.
+torch::Tensor ViewOfArray(const Napi::TypedArray& array, at::IntArrayRef shape,
+                          torch::ScalarType dtype);
+
+// A Float32Array / Float64Array over the tensor's memory, which it keeps until it is collected
+// (a tensor of another device, dtype or layout is converted first).
+Napi::Float32Array ExternalFloat32Array(Napi::Env env, const torch::Tensor& tensor);
+Napi::Float64Array ExternalFloat64Array(Napi::Env env, const torch::Tensor& tensor);
 
 // Copies a tensor (any device, any float dtype) into a new Float32Array / Float64Array.
 Napi::Float32Array ToFloat32Array(Napi::Env env, const torch::Tensor& tensor);

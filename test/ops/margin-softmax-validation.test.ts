@@ -115,6 +115,35 @@ describe('marginSoftmaxLoss input checks', () => {
     });
   }
 
+  for (const Type of [Float32Array, Float64Array]) {
+    it(`names the first value that is not finite, deep in a larger ${Type.name} input`, async () => {
+      const dim = 8;
+      const make = (rows: number) => {
+        const values = new Type(rows * dim);
+        for (let i = 0; i < values.length; i++) values[i] = Math.sin(i);
+        return values;
+      };
+      const input = {
+        features: make(5),
+        weight: make(40),
+        labels: new Int32Array([0, 1, 2, 3, 39]),
+        dim,
+        head: { kind: 'sphere' as const, m: 4 },
+      };
+      input.weight[37 * dim + 5] = -Infinity;
+      input.weight[38 * dim + 1] = NaN; // a later one, not reported
+      await expectRejection(
+        marginSoftmaxLoss(input as MarginSoftmaxInput),
+        new RegExp(`weight\\[${37 * dim + 5}\\] \\(row 37\\) is -Infinity`),
+      );
+      input.features[2 * dim] = NaN; // features are checked first
+      await expectRejection(
+        marginSoftmaxLoss(input as MarginSoftmaxInput),
+        new RegExp(`features\\[${2 * dim}\\] \\(row 2\\) is NaN`),
+      );
+    });
+  }
+
   const badHeads: [string, unknown, RegExp][] = [
     ['a non-integer sphere m', { kind: 'sphere', m: 2.5 }, /1\.\.6 for head\.m but received 2\.5/],
     ['sphere m = 0', { kind: 'sphere', m: 0 }, /1\.\.6 for head\.m but received 0/],
