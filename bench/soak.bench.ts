@@ -48,10 +48,18 @@ async function soak(
   const samples: number[] = [];
   let warmRss = 0;
   const started = performance.now();
+  // Each reading is printed as it is taken, so a run stopped early still shows how far it got.
+  const note = (rss: number, done: number) =>
+    console.log(
+      `${name}: ${done}/${count} after ${((performance.now() - started) / 1000).toFixed(0)} s, RSS ${rss.toFixed(1)} MB`,
+    );
   for (let i = 0; i < count; i++) {
     await body(i);
-    if (i + 1 === warmUp) warmRss = rssMb();
-    else if ((i + 1) % tenth === 0 && i + 1 > warmUp) samples.push(rssMb());
+    if (i + 1 === warmUp) note((warmRss = rssMb()), i + 1);
+    else if ((i + 1) % tenth === 0 && i + 1 > warmUp) {
+      samples.push(rssMb());
+      note(samples[samples.length - 1], i + 1);
+    }
   }
   const seconds = (performance.now() - started) / 1000;
   return { name, count, seconds, warmRss, endRss: rssMb(), samples };

@@ -9,6 +9,8 @@
 //                           Outside a source checkout the build's intermediates are removed.
 //   --testing               the testing addon alone; with --if-missing, unless it is there
 //                           (pretest, prebench)
+//   --sanitize              both, built with AddressSanitizer and UBSan into build/asan
+//                           (Release/, testing/), for `npm run test:asan` (scripts/asan/)
 'use strict';
 const { spawnSync } = require('node:child_process');
 const fs = require('node:fs');
@@ -44,10 +46,13 @@ function loads(file) {
   return check.status === 0;
 }
 
-function compile(target) {
+/** The sanitizer build's folder, laid out as build/ is (SPHEREFACE_ADDON_DIR selects it). */
+const sanitizeDir = path.join(root, 'build', 'asan');
+
+function compile(target, extra = []) {
   const cmakeJs = require.resolve('cmake-js/bin/cmake-js');
   const jobs = String(Math.max(1, os.availableParallelism()));
-  const cmake = [cmakeJs, 'compile', '--parallel', jobs];
+  const cmake = [cmakeJs, 'compile', '--parallel', jobs, ...extra];
   if (target) cmake.push('--target', target);
   return spawnSync(process.execPath, cmake, { cwd: root, stdio: 'inherit' }).status === 0;
 }
@@ -93,7 +98,10 @@ function install() {
 
 function main() {
   if (args.includes('--install')) return install();
-  if (args.includes('--testing')) {
+  if (args.includes('--sanitize')) {
+    const settings = ['--out', sanitizeDir, '--CDSPHEREFACE_SANITIZE=address,undefined'];
+    if (compile(undefined, settings)) return 0;
+  } else if (args.includes('--testing')) {
     if (args.includes('--if-missing') && fs.existsSync(testingAddon)) {
       say(`sphereface_testing already built (${path.relative(root, testingAddon)})`);
       return 0;

@@ -46,6 +46,14 @@ export type NativeAddon = InfoBinding &
   ShutdownBinding;
 
 const root = path.resolve(__dirname, '..', '..', '..');
+/**
+ * SPHEREFACE_ADDON_DIR: another build folder laid out as build/ is (Release/sphereface.node,
+ * testing/sphereface_testing.node), such as the sanitizer build build/asan that
+ * `npm run test:asan` loads.
+ */
+const addonDir = process.env.SPHEREFACE_ADDON_DIR
+  ? path.resolve(process.env.SPHEREFACE_ADDON_DIR)
+  : undefined;
 let addon: NativeAddon | undefined;
 let testingAddon: TestingBinding | undefined;
 
@@ -53,9 +61,11 @@ let testingAddon: TestingBinding | undefined;
 export function native(): NativeAddon {
   if (addon) return addon;
   addon = load<NativeAddon>(
-    // node-gyp-build finds build/Release (cmake-js or node-gyp) or a prebuild.
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    () => (require('node-gyp-build') as (dir: string) => NativeAddon)(root),
+    () =>
+      addonDir
+        ? requireFile<NativeAddon>(path.join(addonDir, 'Release', 'sphereface.node'))
+        : // node-gyp-build finds build/Release (cmake-js or node-gyp) or a prebuild.
+          requireFile<(dir: string) => NativeAddon>('node-gyp-build')(root),
     'It needs libtorch: on Debian/Ubuntu `apt install libtorch-dev` (and libdnnl-dev for the ' +
       'fast convs), or a libtorch folder in LIBTORCH=/path/to/libtorch; then build it with ' +
       (fs.existsSync(path.join(root, '.git'))
@@ -69,11 +79,18 @@ export function native(): NativeAddon {
 /** The testing addon (tests and benches only), built by `npm run build:native` or `pretest`. */
 export function nativeTesting(): TestingBinding {
   testingAddon ??= load<TestingBinding>(
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    () => require(path.join(root, 'build', 'testing', 'sphereface_testing.node')) as TestingBinding,
+    () =>
+      requireFile<TestingBinding>(
+        path.join(addonDir ?? path.join(root, 'build'), 'testing', 'sphereface_testing.node'),
+      ),
     'Build it with `npm run build:native` (or `node scripts/build-native.js --testing`).',
   );
   return testingAddon;
+}
+
+function requireFile<T>(file: string): T {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(file) as T;
 }
 
 function load<T extends ShutdownBinding>(open: () => T, remedy: string): T {

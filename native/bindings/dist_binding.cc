@@ -142,12 +142,7 @@ class NativeProcessGroup : public Napi::ObjectWrap<NativeProcessGroup> {
 
   void Dispose(const Napi::CallbackInfo& info) {
     if (disposed_) return;
-    const int running = queue_->InFlight();
-    if (running > 0) {
-      throw Napi::Error::New(info.Env(), "dispose() called while " + std::to_string(running) +
-                                             " call(s) on this process group are still "
-                                             "running; await them first");
-    }
+    queue_->CheckIdleForDispose(info.Env(), "process group");
     Release();
   }
 

@@ -361,12 +361,7 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
 
   void Dispose(const Napi::CallbackInfo& info) {
     if (disposed_) return;
-    const int running = queue_->InFlight();
-    if (running > 0) {
-      throw Napi::Error::New(info.Env(), "dispose() called while " + std::to_string(running) +
-                                             " call(s) on this model are still running; await "
-                                             "them first");
-    }
+    queue_->CheckIdleForDispose(info.Env(), "model");
     Release();
   }
 

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <memory>
+#include <string>
 #include <unordered_map>
 #include <utility>
 
@@ -117,6 +118,13 @@ Napi::Promise JobQueue::Submit(Napi::Env env, Work work, Resolve resolve,
   }
   wake_.notify_one();
   return promise;
+}
+
+void JobQueue::CheckIdleForDispose(Napi::Env env, const char* owner) const {
+  if (in_flight_ == 0) return;
+  throw Napi::Error::New(env, "dispose() called while " + std::to_string(in_flight_) +
+                                  " call(s) on this " + owner +
+                                  " are still running; await them first");
 }
 
 void JobQueue::Loop() {

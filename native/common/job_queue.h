@@ -45,6 +45,10 @@ class JobQueue {
   // Jobs submitted and not yet settled on the JS thread.
   int InFlight() const { return in_flight_; }
 
+  // JS thread. Throws, naming the owner ("model", "process group"), while jobs are in flight:
+  // an object's dispose() must not free what its running jobs still use.
+  void CheckIdleForDispose(Napi::Env env, const char* owner) const;
+
   // JS thread. Refuses new jobs, drops the queued ones (their Promises never settle), waits for
   // the running one and joins the thread. Idempotent.
   void Stop();

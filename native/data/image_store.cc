@@ -1,13 +1,13 @@
 #include "data/image_store.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <stdexcept>
+
+#include "common/regular_file.h"
 
 namespace sphereface {
 
@@ -48,23 +48,22 @@ int ShardFiles::Descriptor(int64_t shard) {
   std::lock_guard<std::mutex> lock(open_mutex_);
   if (fds_[shard] >= 0) return fds_[shard];
   const std::string& file = files_[shard];
-  const int fd = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    const int error = errno;
-    throw std::runtime_error("cannot open shard " + file + ": " + ErrnoText(error) +
-                             (error == EMFILE ? " (raise the open-file limit, ulimit -n)" : ""));
+  // The TypeScript side checked the shards when the store was opened, but one may have been
+  // swapped since: a FIFO must be refused, not waited on.
+  const RegularFile opened = OpenRegularFile(file);
+  if (opened.fd < 0) {
+    throw std::runtime_error(
+        "cannot open shard " + file + ": " + opened.error +
+        (opened.error_number == 0 ? ", not a regular file; run prepare again to rebuild it" : "") +
+        (opened.error_number == EMFILE ? " (raise the open-file limit, ulimit -n)" : ""));
   }
-  struct stat info;
-  if (::fstat(fd, &info) != 0) {
-    const int error = errno;
-    ::close(fd);
-    throw std::runtime_error("cannot stat shard " + file + ": " + ErrnoText(error));
-  }
+  const int fd = opened.fd;
+  const int64_t size = opened.size;
   const int64_t images = std::min(per_shard_, n() - shard * per_shard_);
   const int64_t expected = images * ImageBytes();
-  if (info.st_size != expected) {
+  if (size != expected) {
     ::close(fd);
-    throw std::runtime_error("shard " + file + " holds " + std::to_string(info.st_size) +
+    throw std::runtime_error("shard " + file + " holds " + std::to_string(size) +
                              " bytes, expected " + std::to_string(expected) +
                              "; run prepare again to rebuild it");
   }

@@ -1,7 +1,5 @@
 #include "train/model_file.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +7,7 @@
 #include <cstring>
 
 #include "common/new_file.h"
+#include "common/regular_file.h"
 
 namespace sphereface {
 
@@ -89,39 +88,23 @@ struct StoredTensor {
   size_t offset = 0;  // of its float data in the file
 };
 
-const char* FileKind(mode_t mode) {
-  if (S_ISDIR(mode)) return "a directory";
-  if (S_ISFIFO(mode)) return "a FIFO";
-  if (S_ISSOCK(mode)) return "a socket";
-  if (S_ISCHR(mode) || S_ISBLK(mode)) return "a device";
-  return "a special file";
-}
-
-// The whole of a regular file. Anything else is refused by name before a byte is read: opening
-// a FIFO for reading would wait for a writer forever (O_NONBLOCK returns at once instead), and a
-// directory has no bytes to give.
+// The whole of a regular file. Anything else is refused by name before a byte is read (a FIFO
+// would wait for a writer forever, and a directory has no bytes to give).
 std::vector<char> ReadRegularFile(const std::string& path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
-  TORCH_CHECK(fd >= 0, "cannot read model file ", path, ": ", std::strerror(errno));
-  std::vector<char> data;
+  const RegularFile file = OpenRegularFile(path);
+  TORCH_CHECK(file.fd >= 0, "cannot read model file ", path, ": ", file.error,
+              file.error_number == 0 ? ", not a model file" : "");
+  std::vector<char> data(static_cast<size_t>(file.size));
   std::string error;
-  struct stat info;
-  if (::fstat(fd, &info) != 0) {
-    error = std::strerror(errno);
-  } else if (!S_ISREG(info.st_mode)) {
-    error = std::string("it is ") + FileKind(info.st_mode) + ", not a model file";
-  } else {
-    data.resize(static_cast<size_t>(info.st_size));
-    size_t done = 0;
-    while (done < data.size() && error.empty()) {
-      const ssize_t got = ::read(fd, data.data() + done, data.size() - done);
-      if (got < 0 && errno == EINTR) continue;
-      if (got < 0) error = std::strerror(errno);
-      if (got == 0) error = "the file shrank while it was read";
-      if (got > 0) done += static_cast<size_t>(got);
-    }
+  size_t done = 0;
+  while (done < data.size() && error.empty()) {
+    const ssize_t got = ::read(file.fd, data.data() + done, data.size() - done);
+    if (got < 0 && errno == EINTR) continue;
+    if (got < 0) error = std::strerror(errno);
+    if (got == 0) error = "the file shrank while it was read";
+    if (got > 0) done += static_cast<size_t>(got);
   }
-  ::close(fd);
+  ::close(file.fd);
   TORCH_CHECK(error.empty(), "cannot read model file ", path, ": ", error);
   return data;
 }

@@ -1,6 +1,6 @@
 // Runs the real `sphereface` binary in a child process (exit codes, stdout and stderr as a
 // user sees them) and makes a tiny synthetic face set for the CLI tests, once per run.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -15,19 +15,40 @@ export interface CliResult {
 }
 
 export function sphereface(args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
-      cwd: options.cwd,
-      env: { ...process.env, SPHEREFACE_NUM_THREADS: '2' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    child.on('error', reject);
-    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  const run = startSphereface(args, options);
+  return run.exit.then(({ code }) => ({ code, stdout: run.stdout(), stderr: run.stderr() }));
+}
+
+export interface RunningCli {
+  child: ChildProcess;
+  stdout(): string;
+  stderr(): string;
+  /** Settles when the process has exited: its code, or the signal that ended it. */
+  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
+}
+
+/** The binary started, for tests that signal it while it runs; `env` adds to the environment. */
+export function startSphereface(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): RunningCli {
+  const child = spawn(process.execPath, [BIN, ...args], {
+    cwd: options.cwd,
+    env: { ...process.env, SPHEREFACE_NUM_THREADS: '2', ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
   });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>(
+    (resolve, reject) => {
+      child.on('error', reject);
+      // 'close': the exit, and the output read to its end.
+      child.on('close', (code, signal) => resolve({ code, signal }));
+    },
+  );
+  return { child, stdout: () => stdout, stderr: () => stderr, exit };
 }
 
 let tiny: Promise<SynthResult> | undefined;

@@ -12,6 +12,8 @@ import { fifo, gradient, refusedQuickly, tempDir, writeImage } from '../helpers'
 
 const IMAGE_BYTES = 6 * 5 * 3;
 
+const escapeRegExp = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+
 /** Two identity folders of three PNGs each. */
 async function faces(): Promise<string> {
   const root = tempDir('sphereface-store-src-');
@@ -105,6 +107,41 @@ describe('special files in an image store', function () {
       () => openImageStore(out),
       /image store manifest .*manifest\.json is a FIFO, not a regular file/,
     );
+  });
+
+  it('refuses a shard swapped for a FIFO after the store was opened, at once and by name', async () => {
+    const root = await faces();
+    const out = path.join(tempDir(), 'store');
+    const prepared = await prepare(root, out);
+    const expected = await allImages(prepared);
+    prepared.close();
+    const store = await openImageStore(out); // the shards are checked here
+    // Shard 0 is opened by this read; shard 1 by the first read that needs it.
+    const first = Buffer.from(await store.read([0, 1]));
+    expect(first.equals(expected.subarray(0, 2 * IMAGE_BYTES))).to.equal(true);
+    const shard = path.join(out, 'shard-00001.bin');
+    fs.rmSync(shard);
+    fifo(shard);
+    const reading = store.read([0, 2]);
+    try {
+      await refusedQuickly(
+        () => reading,
+        new RegExp(`cannot open shard ${escapeRegExp(shard)}: it is a FIFO, not a regular file`),
+      );
+      // The reader stays usable for the shards that are there.
+      const last = await store.read([4, 5]);
+      expect(Buffer.from(last).equals(expected.subarray(4 * IMAGE_BYTES))).to.equal(true);
+    } finally {
+      // A read left blocked on the FIFO (the failure this test catches) gets its end of file, and
+      // settles before the store closes.
+      try {
+        fs.closeSync(fs.openSync(shard, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK));
+      } catch {
+        // ENXIO: nobody is reading it.
+      }
+      await reading.catch(() => undefined);
+      store.close();
+    }
   });
 
   it('takes over a FIFO left as the lock instead of waiting on it', async () => {
