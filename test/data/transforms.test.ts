@@ -4,7 +4,8 @@ import { CenterCrop } from '../../lib/data/transforms/center-crop';
 import { FaceAlign, SPHEREFACE_TEMPLATE } from '../../lib/data/transforms/face-align';
 import { Normalize } from '../../lib/data/transforms/normalize';
 import { RandomCrop } from '../../lib/data/transforms/random-crop';
-import { Resize, ResizeToCover } from '../../lib/data/transforms/resize';
+import { applyTransforms } from '../../lib/data/transforms/apply-transforms';
+import { Resize, ResizeToCover, resizeBilinear } from '../../lib/data/transforms/resize';
 import { applyAffine, fitSimilarity } from '../../lib/data/transforms/similarity';
 import { Random } from '../../lib/util/random';
 import { rgbOf } from './helpers';
@@ -234,6 +235,54 @@ describe('data transforms', () => {
   });
 });
 
+describe('applyTransforms', () => {
+  const noise = (w: number, h: number, seed: number) => {
+    const rng = new Random(seed);
+    return {
+      width: w,
+      height: h,
+      data: Uint8Array.from({ length: w * h * 3 }, () => rng.int(256)),
+    };
+  };
+  const oneByOne = (
+    image: ReturnType<typeof noise>,
+    transforms: (Resize | ResizeToCover | CenterCrop)[],
+  ) => transforms.reduce((im, t) => t.apply(im), image);
+
+  it('gives a resize then a centre crop, fused, the bytes of the two one after the other', () => {
+    const cases: [number, number, (Resize | ResizeToCover | CenterCrop)[]][] = [
+      [250, 250, [new Resize(112), new CenterCrop([112, 96])]], // 5 taps
+      [250, 250, [new Resize(96), new CenterCrop([96, 96])]], // 6 taps
+      [250, 250, [new Resize(40), new CenterCrop([32, 24])]], // 14 taps, the loop
+      [200, 300, [new ResizeToCover(112, 96), new CenterCrop([112, 96])]],
+      [61, 47, [new Resize(112), new CenterCrop([112, 96])]], // upscaling: 2 and 3 taps
+      [96, 112, [new ResizeToCover(112, 96), new CenterCrop([112, 96])]], // no resize at all
+      [250, 120, [new Resize([120, 96]), new CenterCrop([111, 90])]], // only horizontal, odd offsets
+      [120, 250, [new Resize([96, 120]), new CenterCrop([90, 111])]], // only vertical
+      [250, 250, [new Resize(90), new CenterCrop([112, 96])]], // crop past the edge: black padding
+    ];
+    cases.forEach(([w, h, transforms], k) => {
+      const image = noise(w, h, k);
+      const fused = applyTransforms(image, transforms);
+      const expected = oneByOne(image, transforms);
+      expect([fused.height, fused.width], `case ${k}`).to.deep.equal([
+        expected.height,
+        expected.width,
+      ]);
+      expect(Buffer.from(fused.data).equals(Buffer.from(expected.data)), `case ${k}`).to.equal(
+        true,
+      );
+    });
+  });
+
+  it('resizeBilinear refuses a window outside the resized image', () => {
+    const image = noise(10, 10, 1);
+    expect(() => resizeBilinear(image, 8, 8, { top: 1, left: 0, height: 8, width: 8 })).to.throw(
+      /window 8x8 at \(1, 0\) is not inside 8x8/,
+    );
+  });
+});
+
 describe('Resize against Pillow itself', () => {
   const python = process.env.PYTHON ?? '/usr/bin/python3';
   const hasPil = spawnSync(python, ['-c', 'import PIL'], { encoding: 'utf8' }).status === 0;
@@ -241,8 +290,10 @@ describe('Resize against Pillow itself', () => {
   it('equals PIL BILINEAR (what torchvision Resize does to PIL images) byte for byte', function () {
     if (!hasPil) this.skip(); // Pillow is a dev-only peer (Debian's python3-pil)
     const cases: [number, number, number][] = [
-      [250, 250, 96],
+      [250, 250, 96], // 6 taps
+      [250, 250, 112], // 5 taps
       [250, 200, 96],
+      [250, 250, 40], // 14 taps
       [60, 90, 112], // upscaling
     ];
     const rng = new Random(42);
