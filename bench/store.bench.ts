@@ -8,6 +8,7 @@
 //      fresh process: images/s and peak RSS;
 //   4. sphere-cnn4 training steps fed from the store against steps fed from memory.
 // The big store is deleted afterwards (BENCH_STORE_KEEP=1 keeps it, and a rerun reuses it).
+// BENCH_STORE_READ=0 stops after 2 (prepare alone).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -29,6 +30,7 @@ const PER_IDENTITY = Number(env.BENCH_STORE_PER_IDENTITY ?? 10);
 const THREADS = Number(env.BENCH_STORE_THREADS ?? 2);
 const STEPS = Number(env.BENCH_STORE_STEPS ?? 5);
 const ROUNDS = env.BENCH_STORE_ROUNDS ?? '16';
+const READ = env.BENCH_STORE_READ !== '0';
 const ROOT = path.join(os.tmpdir(), 'sphereface-bench-store');
 // The 112x96 nets' preprocessing without landmarks (lib/cli/preprocess.ts).
 const TRANSFORMS = [new Resize(112), new CenterCrop([112, 96])];
@@ -160,6 +162,7 @@ async function main(): Promise<void> {
   // 2. The big store.
   const dir = path.join(ROOT, `store-${IMAGES}`);
   let t = performance.now();
+  const cpu = process.cpuUsage();
   let reported = 0;
   const store = await prepareImageStore({
     source: replicated(folder, IMAGES),
@@ -180,9 +183,14 @@ async function main(): Promise<void> {
     `store of ${store.n} x ${store.height}x${store.width}: ${(bytes / 1e9).toFixed(2)} GB in ${store.shards} shards of ${store.imagesPerShard}; ` +
       (store.preparation!.reused
         ? 'reused (already prepared)'
-        : `prepared in ${seconds.toFixed(0)} s (${(store.n / seconds).toFixed(0)} img/s)`),
+        : `prepared in ${seconds.toFixed(0)} s (${(store.n / seconds).toFixed(0)} img/s, ` +
+          `${(cpuMs(cpu) / store.n).toFixed(2)} ms CPU/img)`),
   );
   store.close();
+  if (!READ) {
+    if (env.BENCH_STORE_KEEP !== '1') fs.rmSync(dir, { recursive: true, force: true });
+    return;
+  }
 
   try {
     // 3. Epochs in a fresh process: the first also pulls the store into the page cache if it left.
