@@ -58,7 +58,7 @@ export function startRanks(
 }
 
 /** Starts `node script ...args` with `env` added, collecting its output. */
-export function startProcess(
+function startProcess(
   rank: number,
   script: string,
   args: string[],

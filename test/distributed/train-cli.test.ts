@@ -9,8 +9,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { listCheckpoints, readCheckpoint } from '../../lib/train/checkpoint';
 import { readMetrics } from '../../lib/train/metrics-log';
-import { sphereface, tempDir, tinyFaces } from '../cli/cli-helpers';
-import { freePort, requireGloo, startProcess, startRanks } from './helpers';
+import { sphereface, startSphereface, tempDir, tinyFaces } from '../cli/cli-helpers';
+import { freePort, requireGloo, startRanks } from './helpers';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
 
@@ -94,7 +94,7 @@ describe('sphereface train, distributed', function () {
       // The second Ctrl-C must land while the workers are still in the step the first one let
       // them finish: a net whose step takes a second or more, not the tiny one's milliseconds.
       const [arch, batch] = presses === 2 ? ['sphere20', '16'] : ['sphere-cnn4', '8'];
-      const launcher = startProcess(0, BIN, [
+      const launcher = startSphereface([
         'train',
         ...['--data', faces.trainDir, '--arch', arch, '--batch-size', batch],
         ...['--iterations', '100000', '--checkpoint-every', '100000it', '--out', out],
@@ -112,21 +112,21 @@ describe('sphereface train, distributed', function () {
         if (presses === 2) {
           // Two signals sent at once can arrive as one: the second goes once the first is seen.
           await until('the first Ctrl-C to be passed on', 30_000, async () =>
-            /interrupted: the workers stop/.test(launcher.stderr),
+            /interrupted: the workers stop/.test(launcher.stderr()),
           );
           launcher.child.kill('SIGINT');
         }
-        const code = await launcher.exited;
-        expect(launcher.stderr).to.match(/interrupted: the workers stop after this step/);
+        const { code } = await launcher.exit;
+        expect(launcher.stderr()).to.match(/interrupted: the workers stop after this step/);
         expect(processesNaming(out, launcher.child.pid!), 'workers left running').to.deep.equal([]);
         if (presses === 1) {
-          expect(code, launcher.stderr).to.equal(0);
+          expect(code, launcher.stderr()).to.equal(0);
           const logged = await batchIterations(out);
           // Both ranks stopped at the step rank 0 logged last, and that step was checkpointed.
           expect(await expectWholeCheckpoints(out)).to.deep.equal([logged.at(-1)]);
-          expect(launcher.stdout.match(/^model: /gm)).to.have.length(1);
+          expect(launcher.stdout().match(/^model: /gm)).to.have.length(1);
         } else {
-          expect(code, launcher.stderr).to.equal(130);
+          expect(code, launcher.stderr()).to.equal(130);
         }
       } finally {
         launcher.child.kill('SIGKILL');
