@@ -4,9 +4,9 @@
 // same nets, head and optimiser on the same libtorch, side by side in this one invocation.
 // Each side runs in its own process, alternating, two rounds; the figure is the best round's
 // median step. Also: GFLOP/s against a GEMM peak measured now, time per phase, peak RSS.
-import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { pythonWithTorch, runJsonLine } from './child-process';
 import { describeMachine } from './machine';
 
 interface Side {
@@ -35,23 +35,6 @@ const env = {
   OMP_WAIT_POLICY: 'PASSIVE',
 };
 
-function python(): string | null {
-  for (const candidate of [process.env.PYTHON, '/usr/bin/python3', 'python3']) {
-    if (!candidate) continue;
-    const probe = spawnSync(candidate, ['-c', 'import torch'], { env });
-    if (probe.status === 0) return candidate;
-  }
-  return null;
-}
-
-function run(command: string, args: string[]): Side {
-  const result = spawnSync(command, args, { env, encoding: 'utf8', maxBuffer: 1 << 20 });
-  if (result.status !== 0)
-    throw new Error(`${command} ${args.join(' ')} failed:\n${result.stderr}`);
-  const line = result.stdout.trim().split('\n').pop() ?? '';
-  return JSON.parse(line) as Side;
-}
-
 function best(sides: Side[]): Side {
   return sides.reduce((a, b) => (b.stepMs < a.stepMs ? b : a));
 }
@@ -61,7 +44,7 @@ function main(): void {
   console.log(
     `threads ${threads}, OMP_WAIT_POLICY=PASSIVE, ${ROUNDS} rounds alternating, figures: best round's median step`,
   );
-  const py = python();
+  const py = pythonWithTorch(env);
   if (!py)
     console.log('PyTorch peer skipped: no python3 with torch (apt-get install python3-torch)');
   const peerScript = path.join(__dirname, '..', '..', 'bench', 'peer', 'train_step.py');
@@ -72,8 +55,9 @@ function main(): void {
     const ours: Side[] = [];
     const theirs: Side[] = [];
     for (let round = 0; round < ROUNDS; round++) {
-      ours.push(run(process.execPath, [child, ...args]));
-      if (py && fs.existsSync(peerScript)) theirs.push(run(py, [peerScript, ...args]));
+      ours.push(runJsonLine<Side>(process.execPath, [child, ...args], env));
+      if (py && fs.existsSync(peerScript))
+        theirs.push(runJsonLine<Side>(py, [peerScript, ...args], env));
     }
     const a = best(ours);
     const macs = a.macsPerImage ?? 0;

@@ -53,6 +53,13 @@ export interface TestingBinding extends ShutdownBinding {
     grad: Float32Array,
     channelsLast: boolean,
   ): { y: Float32Array; gradX: Float32Array; gradWeight: Float32Array; winograd: boolean };
+  conv3x3InferenceForTests(
+    x: Float32Array,
+    shape: Shape,
+    weight: Float32Array,
+    outChannels: number,
+    channelsLast: boolean,
+  ): { y: Float32Array; again: Float32Array; winograd: boolean };
   stridedConvStackForTests(
     x: Float32Array,
     shape: Shape,

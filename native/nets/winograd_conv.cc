@@ -1,5 +1,6 @@
 #include "nets/winograd_conv.h"
 
+#include "nets/conv_weight_cache.h"
 #include "nets/dnnl_plumbing.h"
 
 #ifdef SPHEREFACE_DNNL_KERNELS
@@ -7,6 +8,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <tuple>
 #endif
 
@@ -40,14 +42,16 @@ using torch::autograd::tensor_list;
 // libtorch's layouts around each call.
 struct Plan {
   dnnl::convolution_forward::primitive_desc forward_pd;
-  dnnl::convolution_backward_data::primitive_desc backward_data_pd;
-  dnnl::convolution_backward_weights::primitive_desc backward_weights_pd;
   dnnl::convolution_forward forward;
-  dnnl::convolution_backward_data backward_data;
-  dnnl::convolution_backward_weights backward_weights;
+  // Training plans only.
+  std::optional<dnnl::convolution_backward_data::primitive_desc> backward_data_pd;
+  std::optional<dnnl::convolution_backward_weights::primitive_desc> backward_weights_pd;
+  std::optional<dnnl::convolution_backward_data> backward_data;
+  std::optional<dnnl::convolution_backward_weights> backward_weights;
 };
 
-using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t>;
+// (images, channels in, channels out, height, width, inference)
+using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
 
 // Batches run through the kernels in chunks of this many images: the kernels run as fast per
 // image as at 32, and the scratchpads' batch-sized parts shrink (at 8 images, 16 MB or less
@@ -62,7 +66,7 @@ constexpr size_t kMaxScratchpadBytes = size_t{48} << 20;
 
 // nullptr when oneDNN has no Winograd kernel for the shape on this CPU (e.g. without AVX-512).
 std::shared_ptr<const Plan> MakePlan(const PlanKey& key) {
-  const auto [n, c, k, h, w] = key;
+  const auto [n, c, k, h, w, inference] = key;
   const memory::dims strides = {1, 1}, padding = {1, 1};
   const auto any = [](const memory::dims& dims) {
     return memory::desc(dims, memory::data_type::f32, Tag::any);
@@ -74,22 +78,27 @@ std::shared_ptr<const Plan> MakePlan(const PlanKey& key) {
   attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
   try {
     dnnl::convolution_forward::primitive_desc forward_pd(
-        {dnnl::prop_kind::forward_training, algorithm, src, weights, dst, strides, padding,
-         padding},
+        {inference ? dnnl::prop_kind::forward_inference : dnnl::prop_kind::forward_training,
+         algorithm, src, weights, dst, strides, padding, padding},
         attr, Engine());
-    dnnl::convolution_backward_data::primitive_desc backward_data_pd(
-        {algorithm, src, weights, dst, strides, padding, padding}, attr, Engine(), forward_pd);
-    dnnl::convolution_backward_weights::primitive_desc backward_weights_pd(
-        {algorithm, src, weights, dst, strides, padding, padding}, attr, Engine(), forward_pd);
+    if (forward_pd.scratchpad_desc().get_size() > kMaxScratchpadBytes) return nullptr;
+    Plan plan{forward_pd, dnnl::convolution_forward(forward_pd)};
+    if (inference) return std::make_shared<const Plan>(std::move(plan));
+    plan.backward_data_pd.emplace(
+        dnnl::convolution_backward_data::desc{algorithm, src, weights, dst, strides, padding,
+                                              padding},
+        attr, Engine(), forward_pd);
+    plan.backward_weights_pd.emplace(
+        dnnl::convolution_backward_weights::desc{algorithm, src, weights, dst, strides, padding,
+                                                 padding},
+        attr, Engine(), forward_pd);
     for (const memory::desc& scratchpad :
-         {forward_pd.scratchpad_desc(), backward_data_pd.scratchpad_desc(),
-          backward_weights_pd.scratchpad_desc()}) {
+         {plan.backward_data_pd->scratchpad_desc(), plan.backward_weights_pd->scratchpad_desc()}) {
       if (scratchpad.get_size() > kMaxScratchpadBytes) return nullptr;
     }
-    return std::make_shared<const Plan>(Plan{
-        forward_pd, backward_data_pd, backward_weights_pd, dnnl::convolution_forward(forward_pd),
-        dnnl::convolution_backward_data(backward_data_pd),
-        dnnl::convolution_backward_weights(backward_weights_pd)});
+    plan.backward_data.emplace(*plan.backward_data_pd);
+    plan.backward_weights.emplace(*plan.backward_weights_pd);
+    return std::make_shared<const Plan>(std::move(plan));
   } catch (const dnnl::error&) {
     return nullptr;
   }
@@ -98,53 +107,64 @@ std::shared_ptr<const Plan> MakePlan(const PlanKey& key) {
 // Plans are built once per shape (building one takes milliseconds) and shared by every model;
 // oneDNN primitives may run concurrently from several threads. `images` is a chunk's size.
 std::shared_ptr<const Plan> PlanFor(int64_t images, const torch::Tensor& x,
-                                    const torch::Tensor& weight) {
+                                    const torch::Tensor& weight, bool inference = false) {
   static std::mutex mutex;
   static std::map<PlanKey, std::shared_ptr<const Plan>> plans;
-  const PlanKey key{images, x.size(1), weight.size(0), x.size(2), x.size(3)};
+  const PlanKey key{images, x.size(1), weight.size(0), x.size(2), x.size(3), inference};
   std::lock_guard<std::mutex> lock(mutex);
   auto found = plans.find(key);
   if (found == plans.end()) found = plans.emplace(key, MakePlan(key)).first;
   return found->second;
 }
 
+// y = conv2d(x_in, weight_in, padding 1) through the training or the inference plans, chunk by
+// chunk. Leaves the input it read in `x` (in its activation layout) and, where it read the
+// weights rather than kept ones, `weight` as OIHW: what a backward needs.
+torch::Tensor Forward(const torch::Tensor& x_in, const torch::Tensor& weight_in, bool inference,
+                      torch::Tensor& x, torch::Tensor& weight) {
+  const Tag tag = ActivationTag(x_in);
+  x = x_in.contiguous(FormatOf(tag));
+  torch::Tensor y = at::empty({x.size(0), weight_in.size(0), x.size(2), x.size(3)},
+                              x.options().memory_format(FormatOf(tag)));
+  dnnl::stream stream(Engine());
+  std::shared_ptr<const Plan> previous;
+  memory weights;
+  for (int64_t start = 0; start < x.size(0); start += kChunk) {
+    const int64_t images = std::min(kChunk, x.size(0) - start);
+    const auto plan = PlanFor(images, x, weight_in, inference);
+    const auto& pd = plan->forward_pd;
+    // The transformed weights serve every chunk of the same shape (and, in inference, every
+    // call until the weights change: conv_weight_cache.h).
+    if (plan != previous) {
+      weights = WeightsAs(weight_in, pd.weights_desc(), kWeightsSlot, stream, weight);
+      previous = plan;
+    }
+    memory src =
+        Reordered(View(x.narrow(0, start, images), tag), pd.src_desc(), kSourceSlot, stream);
+    memory dst = InSlot(pd.dst_desc(), kResultSlot);
+    Execute(plan->forward, pd,
+            {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}}, stream);
+    CopyOut(dst, y.narrow(0, start, images), tag, stream);
+  }
+  stream.wait();
+  return y;
+}
+
 class WinogradConvFunction : public torch::autograd::Function<WinogradConvFunction> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x_in,
                                const torch::Tensor& weight_in) {
-    const Tag tag = ActivationTag(x_in);
-    const torch::Tensor x = x_in.contiguous(FormatOf(tag));
-    const torch::Tensor weight = weight_in.contiguous();
-    torch::Tensor y = at::empty({x.size(0), weight.size(0), x.size(2), x.size(3)},
-                                x.options().memory_format(FormatOf(tag)));
-    dnnl::stream stream(Engine());
-    std::shared_ptr<const Plan> previous;
-    memory weights;
-    for (int64_t start = 0; start < x.size(0); start += kChunk) {
-      const int64_t images = std::min(kChunk, x.size(0) - start);
-      const auto plan = PlanFor(images, x, weight);
-      const auto& pd = plan->forward_pd;
-      // The transformed weights serve every chunk of the same shape.
-      if (plan != previous) {
-        weights = Reordered(View(weight, Tag::oihw), pd.weights_desc(), kWeightsSlot, stream);
-        previous = plan;
-      }
-      memory src =
-          Reordered(View(x.narrow(0, start, images), tag), pd.src_desc(), kSourceSlot, stream);
-      memory dst = InSlot(pd.dst_desc(), kResultSlot);
-      Execute(plan->forward, pd,
-              {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}}, stream);
-      CopyOut(dst, y.narrow(0, start, images), tag, stream);
-    }
-    stream.wait();
-    ctx->save_for_backward({x, weight});
+    torch::Tensor x, weight;
+    torch::Tensor y = Forward(x_in, weight_in, /*inference=*/false, x, weight);
+    // Without `weight` the kept weights served every chunk: inference, which has no backward.
+    ctx->save_for_backward({x, weight.defined() ? weight : weight_in});
     return y;
   }
 
   static tensor_list backward(AutogradContext* ctx, tensor_list grads) {
     const auto saved = ctx->get_saved_variables();
     const torch::Tensor& x = saved[0];
-    const torch::Tensor& weight = saved[1];
+    const torch::Tensor weight = saved[1].contiguous();
     const Tag tag = ActivationTag(x);
     const torch::Tensor grad = grads[0].contiguous(FormatOf(tag));
     const bool want_x = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
@@ -159,12 +179,12 @@ class WinogradConvFunction : public torch::autograd::Function<WinogradConvFuncti
       const auto plan = PlanFor(images, x, weight);
       const memory grad_view = View(grad.narrow(0, start, images), tag);
       if (want_weight) {
-        const auto& pd = plan->backward_weights_pd;
+        const auto& pd = *plan->backward_weights_pd;
         memory src =
             Reordered(View(x.narrow(0, start, images), tag), pd.src_desc(), kSourceSlot, stream);
         memory diff_dst = Reordered(grad_view, pd.diff_dst_desc(), kResultSlot, stream);
         memory diff_weights = InSlot(pd.diff_weights_desc(), kGradWeightsSlot);
-        Execute(plan->backward_weights, pd,
+        Execute(*plan->backward_weights, pd,
                 {{DNNL_ARG_SRC, src},
                  {DNNL_ARG_DIFF_DST, diff_dst},
                  {DNNL_ARG_DIFF_WEIGHTS, diff_weights}},
@@ -174,14 +194,14 @@ class WinogradConvFunction : public torch::autograd::Function<WinogradConvFuncti
         grad_weight.add_(chunk_grad_weight);
       }
       if (want_x) {
-        const auto& pd = plan->backward_data_pd;
+        const auto& pd = *plan->backward_data_pd;
         memory diff_dst = Reordered(grad_view, pd.diff_dst_desc(), kResultSlot, stream);
         if (plan != previous) {
           weights = Reordered(View(weight, Tag::oihw), pd.weights_desc(), kWeightsSlot, stream);
           previous = plan;
         }
         memory diff_src = InSlot(pd.diff_src_desc(), kSourceSlot);
-        Execute(plan->backward_data, pd,
+        Execute(*plan->backward_data, pd,
                 {{DNNL_ARG_DIFF_DST, diff_dst},
                  {DNNL_ARG_WEIGHTS, weights},
                  {DNNL_ARG_DIFF_SRC, diff_src}},
@@ -194,6 +214,20 @@ class WinogradConvFunction : public torch::autograd::Function<WinogradConvFuncti
   }
 };
 
+// model.embed's convs: the inference kernels, with the weights kept in the conv weight cache.
+torch::Tensor InferenceConv(const torch::Tensor& x_in, const torch::Tensor& weight_in) {
+  torch::Tensor x, weight;
+  return Forward(x_in, weight_in, /*inference=*/true, x, weight);
+}
+
+// Whether every chunk of x's batch has a plan of the kind asked for.
+bool HasPlans(const torch::Tensor& x, const torch::Tensor& weight, bool inference) {
+  if (!WinogradEnabled() || !Eligible(x, weight)) return false;
+  const int64_t images = x.size(0), remainder = images % kChunk;
+  return PlanFor(std::min(kChunk, images), x, weight, inference) != nullptr &&
+         (remainder == 0 || images < kChunk || PlanFor(remainder, x, weight, inference) != nullptr);
+}
+
 #endif  // SPHEREFACE_DNNL_KERNELS
 
 }  // namespace
@@ -202,18 +236,15 @@ bool WinogradAvailable() {
 #ifdef SPHEREFACE_DNNL_KERNELS
   if (!WinogradEnabled()) return false;
   // A small probe shape: whether this CPU has the kernels at all.
-  return MakePlan({1, 16, 16, 8, 8}) != nullptr;
+  return MakePlan({1, 16, 16, 8, 8, false}) != nullptr;
 #else
   return false;
 #endif
 }
 
-bool UsesWinograd(const torch::Tensor& x, const torch::Tensor& weight) {
+bool UsesWinograd(const torch::Tensor& x, const torch::Tensor& weight, bool inference) {
 #ifdef SPHEREFACE_DNNL_KERNELS
-  if (!WinogradEnabled() || !Eligible(x, weight)) return false;
-  const int64_t images = x.size(0), remainder = images % kChunk;
-  return PlanFor(std::min(kChunk, images), x, weight) != nullptr &&
-         (remainder == 0 || images < kChunk || PlanFor(remainder, x, weight) != nullptr);
+  return HasPlans(x, weight, inference);
 #else
   return false;
 #endif
@@ -221,6 +252,10 @@ bool UsesWinograd(const torch::Tensor& x, const torch::Tensor& weight) {
 
 torch::Tensor Conv3x3(const torch::Tensor& x, const torch::Tensor& weight) {
 #ifdef SPHEREFACE_DNNL_KERNELS
+  if (ConvWeightCacheInUse() && !at::GradMode::is_enabled()) {
+    if (HasPlans(x, weight, /*inference=*/true)) return InferenceConv(x, weight);
+    return DirectConv(x, weight);
+  }
   if (UsesWinograd(x, weight)) return WinogradConvFunction::apply(x, weight);
 #endif
   return DirectConv(x, weight);

@@ -6,6 +6,9 @@
 //     backward -> { y, gradX, gradSlope }, arrays in N x C x H x W order
 //   conv3x3ForTests(x, [n, c, h, w], weight, k, grad, channelsLast): the residual units' 3x3 conv
 //     forward and backward -> { y, gradX, gradWeight, winograd }
+//   conv3x3InferenceForTests(x, [n, c, h, w], weight, k, channelsLast): the same conv as
+//     model.embed runs it (a conv weight cache in use, no autograd), twice: made and kept weights
+//     -> { y, again, winograd }
 //   stridedConvStackForTests(x, [n, c, h, w], layers [{ weight, bias }], grad, channelsLast,
 //     wantGradX): sphere-cnn4's conv + ReLU layers forward and backward
 //     -> { y, gradX (or null), gradWeights, gradBiases, blocked }
@@ -18,6 +21,7 @@
 #include "bindings/options.h"
 #include "common/errors.h"
 #include "common/typed_arrays.h"
+#include "nets/conv_weight_cache.h"
 #include "nets/prelu.h"
 #include "nets/strided_conv_stack.h"
 #include "nets/winograd_conv.h"
@@ -110,6 +114,27 @@ Napi::Value Conv3x3ForTestsBinding(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Value Conv3x3InferenceForTestsBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
+  const std::vector<int64_t> shape = ShapeArgument(info[1]);
+  Napi::Float32Array weight = ExpectFloat32Array(info[2], "weight");
+  const int64_t out_channels = info[3].As<Napi::Number>().Int64Value();
+  const auto format = FormatArgument(info[4]);
+  Napi::Object result = Napi::Object::New(env);
+  RunOrThrow(env, [&] {
+    torch::Tensor weights = CopyToTensor(weight, {out_channels, shape.at(1), 3, 3});
+    torch::Tensor input = CopyToTensor(x, shape).contiguous(format);
+    ConvWeightCache cache;
+    UseConvWeightCache use(cache);
+    c10::InferenceMode inference;
+    result.Set("y", ToFloat32Array(env, Conv3x3(input, weights)));
+    result.Set("again", ToFloat32Array(env, Conv3x3(input, weights)));
+    result.Set("winograd", UsesWinograd(input, weights, /*inference=*/true));
+  });
+  return result;
+}
+
 Napi::Value StridedConvStackForTestsBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
@@ -160,6 +185,8 @@ void InitLayerHooks(Napi::Env env, Napi::Object exports) {
   exports.Set("preluForTests", Napi::Function::New(env, PreluForTestsBinding, "preluForTests"));
   exports.Set("conv3x3ForTests",
               Napi::Function::New(env, Conv3x3ForTestsBinding, "conv3x3ForTests"));
+  exports.Set("conv3x3InferenceForTests", Napi::Function::New(env, Conv3x3InferenceForTestsBinding,
+                                                              "conv3x3InferenceForTests"));
   exports.Set("stridedConvStackForTests", Napi::Function::New(env, StridedConvStackForTestsBinding,
                                                               "stridedConvStackForTests"));
 }

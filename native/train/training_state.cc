@@ -82,6 +82,7 @@ int64_t TrainingState::ParameterCount(bool with_head) const {
 
 torch::Tensor TrainingState::Embed(const uint8_t* images, int64_t n, const uint8_t* flip) {
   c10::InferenceMode inference;
+  UseConvWeightCache keep_transformed_weights(conv_weight_cache_);
   net_->eval();
   const int64_t image_bytes = input_size_.height * input_size_.width * 3;
   std::vector<torch::Tensor> chunks;
@@ -115,6 +116,7 @@ StepResult TrainingState::Step(const StepInput& input) {
 
   StepResult result;
   auto clock = std::chrono::steady_clock::now();
+  conv_weight_cache_.Clear();
   net_->train();
   torch::Tensor images =
       PrepareBatch(input.images.data(), input.n, input_size_.height, input_size_.width,
@@ -193,6 +195,7 @@ StepResult TrainingState::Step(const StepInput& input) {
 void TrainingState::JoinGroup(std::shared_ptr<DistributedGroup> group, int64_t bucket_bytes,
                               bool overlap) {
   TORCH_CHECK(!data_parallel_, "the model has joined a distributed group already");
+  conv_weight_cache_.Clear();  // the weights become rank 0's
   auto params = Parameters();
   // What every rank's model must agree on: arch, classes, head, preprocessing, step count, and
   // which momentum buffers exist (a fresh model has none; a resumed one has every one).
@@ -239,6 +242,7 @@ NamedTensors TrainingState::State() const {
 
 void TrainingState::LoadState(const NamedTensors& state, int64_t steps, const std::string& source) {
   torch::NoGradGuard no_grad;
+  conv_weight_cache_.Clear();
   auto params = Parameters();
   std::vector<bool> seen(params.size(), false);
   for (const auto& [name, tensor] : state) {
@@ -287,6 +291,7 @@ void TrainingState::SetWeights(
     const std::vector<std::pair<std::string, std::vector<float>>>& weights,
     const std::string& source) {
   torch::NoGradGuard no_grad;
+  conv_weight_cache_.Clear();
   const auto params = Parameters();
   // Every weight is checked before any is changed.
   std::vector<torch::Tensor> targets;

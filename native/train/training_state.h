@@ -14,6 +14,7 @@
 
 #include "data/batch_prep.h"
 #include "dist/data_parallel.h"
+#include "nets/conv_weight_cache.h"
 #include "nets/face_net.h"
 #include "ops/margin_softmax.h"
 #include "train/fused_sgd.h"
@@ -111,6 +112,8 @@ class TrainingState {
   std::vector<torch::Tensor> momentum_;  // aligned with Parameters(); undefined until first step
   int64_t steps_ = 0;
   std::unique_ptr<DataParallel> data_parallel_;  // when distributed
+  // Embed's transformed conv weights; every method that changes a weight clears it.
+  ConvWeightCache conv_weight_cache_;
 };
 
 }  // namespace sphereface

@@ -93,4 +93,25 @@ describe('residual 3x3 convolution (Winograd where oneDNN has it)', () => {
         expect(actual.winograd, 'SPHEREFACE_REQUIRE_DNNL=1: Winograd ran').to.equal(true);
     });
   }
+
+  // model.embed's path: inference kernels, weights transformed once and kept. One image takes
+  // oneDNN's F(2x2, 3x3) kernel here, ten images its F(4x4, 3x3) one (a chunk of 8 and 2).
+  for (const n of [1, 10]) {
+    it(`matches it as model.embed runs it, with made and with kept weights (${n} image${n > 1 ? 's' : ''})`, () => {
+      const rand = random(23 + n);
+      const shape: Shape = [n, 32, 10, 9];
+      const k = 16;
+      const size = shape.reduce((a, b) => a * b);
+      const x = Float32Array.from({ length: size }, () => rand() * 2 - 1);
+      const weight = Float32Array.from({ length: k * shape[1] * 9 }, () => (rand() * 2 - 1) * 0.1);
+      const grad = new Float32Array(n * k * shape[2] * shape[3]);
+      const actual = nativeTesting().conv3x3InferenceForTests(x, shape, weight, k, true);
+      const expected = reference(x, shape, weight, k, grad);
+      expect(worstScaledError(actual.y, expected.y, expected.yScale)).to.be.below(16 * 1.2e-7);
+      expect(actual.again).to.deep.equal(actual.y);
+      expect(actual.winograd).to.equal(info().winograd);
+      if (dnnlRequired)
+        expect(actual.winograd, 'SPHEREFACE_REQUIRE_DNNL=1: Winograd ran').to.equal(true);
+    });
+  }
 });

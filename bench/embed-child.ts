@@ -1,0 +1,40 @@
+// One side of bench/embed.bench.ts: times model.embed for one arch and batch size in a fresh
+// process and prints one JSON line. Usage: node dist/bench/embed-child.js ARCH BATCH CALLS
+import { createModel, inputSizeOf, setNumThreads } from '../lib';
+import type { Arch } from '../lib';
+import { median } from './machine';
+
+async function main(): Promise<void> {
+  const [arch, batchText, callsText] = process.argv.slice(2);
+  const batch = Number(batchText);
+  const calls = Number(callsText);
+  setNumThreads(Number(process.env.OMP_NUM_THREADS ?? 2));
+  const { height, width } = inputSizeOf(arch as Arch);
+  const model = await createModel({
+    arch: arch as Arch,
+    classes: 10,
+    head: { kind: 'sphere', m: 4 },
+    device: 'cpu',
+    seed: 1,
+  });
+  let state = 12345;
+  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+  const images = new Uint8Array(batch * height * width * 3).map(() => next() & 255);
+  const times: number[] = [];
+  for (let i = 0; i < calls + 2; i++) {
+    const started = process.hrtime.bigint();
+    await model.embed(images, batch);
+    // Warm-up: first-touch allocations, oneDNN primitive creation.
+    if (i >= 2) times.push(Number(process.hrtime.bigint() - started) / 1e6);
+  }
+  const callMs = median(times);
+  console.log(
+    JSON.stringify({ side: 'sphereface', callMs, imagesPerSecond: (batch * 1000) / callMs }),
+  );
+  model.dispose();
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});
