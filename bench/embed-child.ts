@@ -21,15 +21,23 @@ async function main(): Promise<void> {
   const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
   const images = new Uint8Array(batch * height * width * 3).map(() => next() & 255);
   const times: number[] = [];
+  let faultsAtStart = 0;
   for (let i = 0; i < calls + 2; i++) {
+    if (i === 2) faultsAtStart = process.resourceUsage().minorPageFault;
     const started = process.hrtime.bigint();
     await model.embed(images, batch);
     // Warm-up: first-touch allocations, oneDNN primitive creation.
     if (i >= 2) times.push(Number(process.hrtime.bigint() - started) / 1e6);
   }
+  const faultsPerCall = (process.resourceUsage().minorPageFault - faultsAtStart) / calls;
   const callMs = median(times);
   console.log(
-    JSON.stringify({ side: 'sphereface', callMs, imagesPerSecond: (batch * 1000) / callMs }),
+    JSON.stringify({
+      side: 'sphereface',
+      callMs,
+      imagesPerSecond: (batch * 1000) / callMs,
+      faultsPerCall,
+    }),
   );
   model.dispose();
 }

@@ -11,6 +11,7 @@ import { describeMachine } from './machine';
 
 interface Side {
   callMs: number;
+  faultsPerCall: number;
   imagesPerSecond: number;
   torch?: string;
 }
@@ -65,14 +66,16 @@ function main(): void {
     const d = oursDirect.length > 0 ? best(oursDirect) : null;
     const b = theirs.length > 0 ? best(theirs) : null;
     const figure = (side: Side | null): string =>
-      side ? `${side.imagesPerSecond.toFixed(1)} (${side.callMs.toFixed(1)} ms)` : '-';
+      side
+        ? `${side.imagesPerSecond.toFixed(1)} (${side.callMs.toFixed(1)} ms, ${side.faultsPerCall.toFixed(0)} faults)`
+        : '-';
     const ratio = b ? `${(a.imagesPerSecond / b.imagesPerSecond).toFixed(2)}x` : '-';
     const row = `| ${config.arch} | ${config.batch} | ${figure(a)} | ${figure(d)} | ${figure(b)} | ${ratio} |`;
     console.log(row);
     rows.push(row);
   }
   console.log(
-    '\n| arch | batch | sphereface img/s (call) | SPHEREFACE_WINOGRAD=0 | PyTorch img/s (call) | ratio |',
+    '\n| arch | batch | sphereface img/s (call, minor page faults) | SPHEREFACE_WINOGRAD=0 | PyTorch img/s (call, minor page faults) | ratio |',
   );
   console.log('|---|---|---|---|---|---|');
   rows.forEach((row) => console.log(row));

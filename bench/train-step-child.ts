@@ -34,7 +34,9 @@ async function main(): Promise<void> {
     backward: [],
     optimiser: [],
   };
+  let faultsAtStart = 0;
   for (let i = 0; i < steps + 2; i++) {
+    if (i === 2) faultsAtStart = process.resourceUsage().minorPageFault;
     const started = process.hrtime.bigint();
     const step = { images, labels, n: batch, flip, lr: 0.01, lambda: 5, timings: true };
     const { timings } = await model.trainStep(step);
@@ -46,6 +48,7 @@ async function main(): Promise<void> {
       values.push(timings[key as keyof typeof timings]);
     }
   }
+  const faultsPerStep = (process.resourceUsage().minorPageFault - faultsAtStart) / steps;
   const stepMs = median(times);
   console.log(
     JSON.stringify({
@@ -57,6 +60,7 @@ async function main(): Promise<void> {
       imagesPerSecond: (batch * 1000) / stepMs,
       phases: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, median(v)])),
       macsPerImage: model.macsPerImage(),
+      faultsPerStep,
       rssBeforeMb: rssBefore / 2 ** 20,
       peakRssMb: process.resourceUsage().maxRSS / 1024,
     }),

@@ -3,7 +3,8 @@
 // sphere20, against PyTorch eager (bench/peer/train_step.py, Debian's python3-torch) running the
 // same nets, head and optimiser on the same libtorch, side by side in this one invocation.
 // Each side runs in its own process, alternating, two rounds; the figure is the best round's
-// median step. Also: GFLOP/s against a GEMM peak measured now, time per phase, peak RSS.
+// median step. Also: GFLOP/s against a GEMM peak measured now, time per phase, peak RSS, and
+// minor page faults a step, ours also once without the CPU block cache.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pythonWithTorch, runJsonLine } from './child-process';
@@ -16,6 +17,7 @@ interface Side {
   phases: Record<string, number>;
   rssBeforeMb: number;
   peakRssMb: number;
+  faultsPerStep: number;
   macsPerImage?: number;
   gemmGflops?: number;
   torch?: string;
@@ -59,6 +61,11 @@ function main(): void {
       if (py && fs.existsSync(peerScript))
         theirs.push(runJsonLine<Side>(py, [peerScript, ...args], env));
     }
+    // Once, for the page faults the CPU block cache saves (native/common/cpu_block_cache.h).
+    const uncached = runJsonLine<Side>(process.execPath, [child, ...args], {
+      ...env,
+      SPHEREFACE_CACHE_CPU_BLOCKS: '0',
+    });
     const a = best(ours);
     const macs = a.macsPerImage ?? 0;
     // A step is ~3 forward passes of multiply-adds (forward, input grads, weight grads) plus the
@@ -73,8 +80,12 @@ function main(): void {
     );
     console.log(`    phases ms: ${phaseLine(a)}`);
     console.log(
-      `    peak RSS ${a.peakRssMb.toFixed(0)} MB (${a.rssBeforeMb.toFixed(0)} MB before the first step)`,
+      `    peak RSS ${a.peakRssMb.toFixed(0)} MB (${a.rssBeforeMb.toFixed(0)} MB before the first step), ${a.faultsPerStep.toFixed(0)} minor page faults a step`,
     );
+    console.log(
+      `  sphereface, SPHEREFACE_CACHE_CPU_BLOCKS=0: ${uncached.imagesPerSecond.toFixed(1)} images/s, ${uncached.faultsPerStep.toFixed(0)} minor page faults a step`,
+    );
+    const faults = `${a.faultsPerStep.toFixed(0)} / ${uncached.faultsPerStep.toFixed(0)}`;
     let row = `| ${config.arch} | ${config.batch} | ${a.imagesPerSecond.toFixed(1)} | ${gflops.toFixed(1)} |`;
     if (theirs.length > 0) {
       const b = best(theirs);
@@ -84,7 +95,7 @@ function main(): void {
       );
       console.log(`    phases ms: ${phaseLine(b)}`);
       console.log(
-        `    peak RSS ${b.peakRssMb.toFixed(0)} MB (${b.rssBeforeMb.toFixed(0)} MB before the first step)`,
+        `    peak RSS ${b.peakRssMb.toFixed(0)} MB (${b.rssBeforeMb.toFixed(0)} MB before the first step), ${b.faultsPerStep.toFixed(0)} minor page faults a step`,
       );
       console.log(
         `  ratio: ${(a.imagesPerSecond / b.imagesPerSecond).toFixed(2)}x PyTorch's images/s`,
@@ -92,14 +103,14 @@ function main(): void {
       console.log(
         `  GEMM peak (1024^3 sgemm, same libtorch, ${threads} threads): ${peak.toFixed(1)} GFLOP/s -> step at ${((100 * gflops) / peak).toFixed(0)}%`,
       );
-      row += ` ${b.imagesPerSecond.toFixed(1)} | ${(a.imagesPerSecond / b.imagesPerSecond).toFixed(2)}x | ${peak.toFixed(1)} | ${(a.peakRssMb - a.rssBeforeMb).toFixed(0)} / ${(b.peakRssMb - b.rssBeforeMb).toFixed(0)} |`;
+      row += ` ${b.imagesPerSecond.toFixed(1)} | ${(a.imagesPerSecond / b.imagesPerSecond).toFixed(2)}x | ${peak.toFixed(1)} | ${(a.peakRssMb - a.rssBeforeMb).toFixed(0)} / ${(b.peakRssMb - b.rssBeforeMb).toFixed(0)} | ${faults} / ${b.faultsPerStep.toFixed(0)} |`;
     }
     rows.push(row);
   }
   console.log(
-    '\n| arch | batch | sphereface img/s | GFLOP/s | PyTorch img/s | ratio | GEMM peak GFLOP/s | training RSS MB (ours / PyTorch) |',
+    '\n| arch | batch | sphereface img/s | GFLOP/s | PyTorch img/s | ratio | GEMM peak GFLOP/s | training RSS MB (ours / PyTorch) | minor faults a step (ours / ours without the block cache / PyTorch) |',
   );
-  console.log('|---|---|---|---|---|---|---|---|');
+  console.log('|---|---|---|---|---|---|---|---|---|');
   rows.forEach((row) => console.log(row));
 }
 

@@ -107,6 +107,8 @@ def main():
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     times, phases = [], {'prepare': [], 'forward': [], 'loss': [], 'backward': [], 'optimiser': []}
     for i in range(steps + 2):
+        if i == 2:
+            faults_at_start = resource.getrusage(resource.RUSAGE_SELF).ru_minflt
         t0 = time.perf_counter()
         x = (images.permute(0, 3, 1, 2).float() - 127.5) / 128
         x = torch.where(flip[:, None, None, None], x.flip(3), x).contiguous()
@@ -135,6 +137,7 @@ def main():
         'torch': torch.__version__, 'stepMs': step_ms, 'imagesPerSecond': batch * 1000 / step_ms,
         'phases': {k: med(v) for k, v in phases.items()},
         'rssBeforeMb': rss_before, 'peakRssMb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+        'faultsPerStep': (resource.getrusage(resource.RUSAGE_SELF).ru_minflt - faults_at_start) / steps,
         'gemmGflops': gemm_gflops(),
     }))
 

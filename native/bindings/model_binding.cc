@@ -28,6 +28,7 @@
 
 #include "bindings/bindings.h"
 #include "bindings/options.h"
+#include "common/cpu_block_cache.h"
 #include "common/job_queue.h"
 #include "common/typed_arrays.h"
 #include "train/model_file.h"
@@ -104,7 +105,8 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     disposed_ = true;
     queue_.reset();  // joins the idle thread
     state_.reset();
-    --live_models;
+    // The last model's memory leaves the CPU block cache with it.
+    if (--live_models == 0) ReleaseCachedCpuBlocks();
   }
 
   void CheckUsable(Napi::Env env, bool need_state = true) {

@@ -183,6 +183,7 @@ describe('the native boundary', () => {
     expect(Object.keys(nativeTesting()).sort()).to.deep.equal([
       'benchMarginSoftmax',
       'conv3x3ForTests',
+      'conv3x3InferenceForTests',
       'fusedSgdStep',
       'preluForTests',
       'shutdown',
