@@ -25,6 +25,7 @@ const SPECS = [
   'test/info.test.js',
   'test/models/clean-exit.test.js',
   'test/models/conv3x3.test.js',
+  'test/models/embed-weight-cache.test.js',
   'test/models/fused-sgd.test.js',
   'test/models/gallery.test.js',
   'test/models/heads-and-sizes.test.js',
