@@ -37,9 +37,10 @@ using namespace dnnl_plumbing;  // NOLINT(build/namespaces): the file is about o
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-// The three primitives of one (batch, channels in, channels out, height, width) shape. oneDNN
-// picks its blocked layouts and the Winograd weight formats; Reordered() converts to and from
-// libtorch's layouts around each call.
+// The primitives of one shape: for training the forward and both backward passes; for inference
+// a forward_inference one alone, whose kernels may take weights transformed ahead (oneDNN's wino
+// weight formats). oneDNN picks its blocked layouts and the weight formats; Reordered() converts
+// to and from libtorch's layouts around each call.
 struct Plan {
   dnnl::convolution_forward::primitive_desc forward_pd;
   dnnl::convolution_forward forward;
