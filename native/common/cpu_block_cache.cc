@@ -1,11 +1,11 @@
 #include "common/cpu_block_cache.h"
 
 #include <c10/core/CPUAllocator.h>
-#include <torch/version.h>
 
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
+#include <type_traits>
 #include <unordered_map>
 #include <vector>
 
@@ -33,16 +33,26 @@ void* AlignedAlloc(size_t bytes) {
   return data;
 }
 
-class CpuBlockCache final : public c10::Allocator {
+// libtorch 2.3 made Allocator::allocate non-const (and added copy_data); 1.13 has it const. Each
+// wrapper derives from a dependent base, so only the one chosen below is checked and built.
+template <typename Base>
+struct ConstAllocate : Base {
+  c10::DataPtr allocate(size_t bytes) const override { return Base::Allocate(bytes); }
+};
+template <typename Base>
+struct MutableAllocate : Base {
+  c10::DataPtr allocate(size_t bytes) override { return Base::Allocate(bytes); }
+};
+constexpr bool kConstAllocate = std::is_same_v<decltype(&c10::Allocator::allocate),
+                                               c10::DataPtr (c10::Allocator::*)(size_t) const>;
+
+class CpuBlockCacheCore : public c10::Allocator {
  public:
-#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 3)
-  c10::DataPtr allocate(size_t bytes) override { return Allocate(bytes); }
-  void copy_data(void* dest, const void* src, size_t count) const override {
-    std::memcpy(dest, src, count);
-  }
-#else
-  c10::DataPtr allocate(size_t bytes) const override { return Allocate(bytes); }
-#endif
+  // Never destroyed: tensors may be freed during the process's exit, after static destructors.
+  static CpuBlockCacheCore& Instance();
+
+  // Pure virtual from libtorch 2.3, absent before: declared without `override` for both.
+  void copy_data(void* dest, const void* src, size_t count) const { std::memcpy(dest, src, count); }
   // raw_allocate / raw_deallocate (oneDNN's scratch memory in libtorch's mkldnn ops) need it.
   c10::DeleterFnPtr raw_deleter() const override { return &Free; }
 
@@ -62,13 +72,14 @@ class CpuBlockCache final : public c10::Allocator {
     return cached_bytes_;
   }
 
- private:
+ protected:
   static c10::DataPtr Allocate(size_t bytes) {
     if (bytes == 0) return {nullptr, nullptr, &Free, c10::Device(c10::DeviceType::CPU)};
     void* data = bytes < kSmallestCached ? AlignedAlloc(bytes) : Instance().Take(Rounded(bytes));
     return {data, data, &Free, c10::Device(c10::DeviceType::CPU)};
   }
 
+ private:
   // Every block's deleter, also for small blocks (the map knows which are cached ones).
   static void Free(void* data) {
     if (data != nullptr && !Instance().Give(data)) std::free(data);
@@ -108,19 +119,20 @@ class CpuBlockCache final : public c10::Allocator {
     return true;
   }
 
- public:
-  // Never destroyed: tensors may be freed during the process's exit, after static destructors.
-  static CpuBlockCache& Instance() {
-    static CpuBlockCache* cache = new CpuBlockCache();
-    return *cache;
-  }
-
  private:
   std::mutex mutex_;
   std::unordered_map<void*, size_t> sizes_;              // blocks in use that are ours to cache
   std::unordered_map<size_t, std::vector<void*>> free_;  // by rounded size
   size_t cached_bytes_ = 0;
 };
+
+using CpuBlockCache = std::conditional_t<kConstAllocate, ConstAllocate<CpuBlockCacheCore>,
+                                         MutableAllocate<CpuBlockCacheCore>>;
+
+CpuBlockCacheCore& CpuBlockCacheCore::Instance() {
+  static CpuBlockCache* cache = new CpuBlockCache();
+  return *cache;
+}
 
 }  // namespace
 
@@ -130,12 +142,12 @@ void InstallCpuBlockCache() {
     const char* setting = std::getenv("SPHEREFACE_CACHE_CPU_BLOCKS");
     if (setting != nullptr && std::strcmp(setting, "0") == 0) return;
     // Priority 1 replaces libtorch's default (0), not an allocator someone set above it.
-    c10::SetCPUAllocator(&CpuBlockCache::Instance(), /*priority=*/1);
+    c10::SetCPUAllocator(&CpuBlockCacheCore::Instance(), /*priority=*/1);
   });
 }
 
-void ReleaseCachedCpuBlocks() { CpuBlockCache::Instance().Release(); }
+void ReleaseCachedCpuBlocks() { CpuBlockCacheCore::Instance().Release(); }
 
-size_t CachedCpuBlockBytes() { return CpuBlockCache::Instance().CachedBytes(); }
+size_t CachedCpuBlockBytes() { return CpuBlockCacheCore::Instance().CachedBytes(); }
 
 }  // namespace sphereface
