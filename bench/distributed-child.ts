@@ -8,6 +8,7 @@ import { distributedByEnv } from '../lib/dist/distributed-options';
 import { ProcessGroup } from '../lib/dist/process-group';
 import { rankBatchRange } from '../lib/data/rank-share';
 import { median } from './machine';
+import { randomBatch } from './random-batch';
 
 async function main(): Promise<void> {
   const [arch, batchText, classesText, stepsText, overlapText] = process.argv.slice(2);
@@ -29,11 +30,7 @@ async function main(): Promise<void> {
   if (group) await model.joinGroup(group);
   // The whole batch's random pixels, labels and flips (the same on every rank), of which each
   // rank trains on its part.
-  let state = 12345;
-  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
-  const images = new Uint8Array(batch * height * width * 3).map(() => next() & 255);
-  const labels = Int32Array.from({ length: batch }, () => next() % classes);
-  const flip = Uint8Array.from({ length: batch }, () => next() & 1);
+  const { images, labels, flip } = randomBatch(batch, height, width, classes);
   const { start, n } = rankBatchRange(0, batch, batch, group?.rank ?? 0, group?.worldSize ?? 1);
   const bytes = height * width * 3;
   const part = {

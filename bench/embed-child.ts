@@ -3,6 +3,7 @@
 import { createModel, inputSizeOf, setNumThreads } from '../lib';
 import type { Arch } from '../lib';
 import { median } from './machine';
+import { randomBatch } from './random-batch';
 
 async function main(): Promise<void> {
   const [arch, batchText, callsText] = process.argv.slice(2);
@@ -17,9 +18,7 @@ async function main(): Promise<void> {
     device: 'cpu',
     seed: 1,
   });
-  let state = 12345;
-  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
-  const images = new Uint8Array(batch * height * width * 3).map(() => next() & 255);
+  const { images } = randomBatch(batch, height, width, 10);
   const times: number[] = [];
   let faultsAtStart = 0;
   for (let i = 0; i < calls + 2; i++) {

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pythonWithTorch, runJsonLine } from './child-process';
-import { describeMachine } from './machine';
+import { describeMachine, describeRounds } from './machine';
 
 interface Side {
   callMs: number;
@@ -41,9 +41,7 @@ function best(sides: Side[]): Side {
 
 function main(): void {
   console.log(describeMachine());
-  console.log(
-    `threads ${threads}, OMP_WAIT_POLICY=PASSIVE, ${ROUNDS} rounds alternating, figures: best round's median call`,
-  );
+  console.log(describeRounds(threads, ROUNDS, 'call'));
   const py = pythonWithTorch(env);
   const peerScript = path.join(__dirname, '..', '..', 'bench', 'peer', 'embed.py');
   const peer = py && fs.existsSync(peerScript) ? py : null;

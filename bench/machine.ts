@@ -27,6 +27,11 @@ export function describeMachine(line: MachineLine = machineLine()): string {
   return `${line.cpu}, ${line.cores} cores, ${line.threads} threads, libtorch ${line.torch}, ${line.date}`;
 }
 
+/** The side-by-side benches' second header line: how the sides ran and which figure is given. */
+export function describeRounds(threads: string, rounds: number, figure: 'call' | 'step'): string {
+  return `threads ${threads}, OMP_WAIT_POLICY=PASSIVE, ${rounds} rounds alternating, figures: best round's median ${figure}`;
+}
+
 /** Median of a list of numbers (the figure every benchmark reports). */
 export function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -4,6 +4,7 @@
 import { createModel, inputSizeOf, setNumThreads } from '../lib';
 import type { Arch } from '../lib';
 import { median } from './machine';
+import { randomBatch } from './random-batch';
 
 async function main(): Promise<void> {
   const [arch, batchText, classesText, stepsText] = process.argv.slice(2);
@@ -20,11 +21,7 @@ async function main(): Promise<void> {
     seed: 1,
   });
   // Random pixels, labels and flips, fixed per step so both sides see the same kind of input.
-  let state = 12345;
-  const next = (): number => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
-  const images = new Uint8Array(batch * height * width * 3).map(() => next() & 255);
-  const labels = Int32Array.from({ length: batch }, () => next() % classes);
-  const flip = Uint8Array.from({ length: batch }, () => next() & 1);
+  const { images, labels, flip } = randomBatch(batch, height, width, classes);
   const rssBefore = process.memoryUsage().rss;
   const times: number[] = [];
   const phases: Record<string, number[]> = {

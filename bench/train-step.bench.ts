@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pythonWithTorch, runJsonLine } from './child-process';
-import { describeMachine } from './machine';
+import { describeMachine, describeRounds } from './machine';
 
 interface Side {
   side: string;
@@ -43,9 +43,7 @@ function best(sides: Side[]): Side {
 
 function main(): void {
   console.log(describeMachine());
-  console.log(
-    `threads ${threads}, OMP_WAIT_POLICY=PASSIVE, ${ROUNDS} rounds alternating, figures: best round's median step`,
-  );
+  console.log(describeRounds(threads, ROUNDS, 'step'));
   const py = pythonWithTorch(env);
   if (!py)
     console.log('PyTorch peer skipped: no python3 with torch (apt-get install python3-torch)');

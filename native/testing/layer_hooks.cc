@@ -90,21 +90,32 @@ Napi::Value PreluForTestsBinding(const Napi::CallbackInfo& info) {
   return result;
 }
 
+// The conv hooks' first four arguments: x, [n, c, h, w], weight, k.
+struct ConvArguments {
+  Napi::Float32Array x;
+  std::vector<int64_t> shape;
+  Napi::Float32Array weight;
+  int64_t out_channels;
+};
+
+ConvArguments ReadConvArguments(const Napi::CallbackInfo& info) {
+  return {ExpectFloat32Array(info[0], "x"), ShapeArgument(info[1]),
+          ExpectFloat32Array(info[2], "weight"), info[3].As<Napi::Number>().Int64Value()};
+}
+
 Napi::Value Conv3x3ForTestsBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
-  const std::vector<int64_t> shape = ShapeArgument(info[1]);
-  Napi::Float32Array weight = ExpectFloat32Array(info[2], "weight");
-  const int64_t out_channels = info[3].As<Napi::Number>().Int64Value();
+  const ConvArguments a = ReadConvArguments(info);
+  const std::vector<int64_t>& shape = a.shape;
   Napi::Float32Array grad = ExpectFloat32Array(info[4], "grad");
   const auto format = FormatArgument(info[5]);
   Napi::Object result = Napi::Object::New(env);
   RunOrThrow(env, [&] {
-    torch::Tensor input = CopyToTensor(x, shape).contiguous(format).requires_grad_(true);
+    torch::Tensor input = CopyToTensor(a.x, shape).contiguous(format).requires_grad_(true);
     torch::Tensor weights =
-        CopyToTensor(weight, {out_channels, shape.at(1), 3, 3}).requires_grad_(true);
+        CopyToTensor(a.weight, {a.out_channels, shape.at(1), 3, 3}).requires_grad_(true);
     torch::Tensor y = Conv3x3(input, weights);
-    y.backward(CopyToTensor(grad, {shape.at(0), out_channels, shape.at(2), shape.at(3)})
+    y.backward(CopyToTensor(grad, {shape.at(0), a.out_channels, shape.at(2), shape.at(3)})
                    .contiguous(format));
     result.Set("y", ToFloat32Array(env, y));
     result.Set("gradX", ToFloat32Array(env, input.grad()));
@@ -116,15 +127,13 @@ Napi::Value Conv3x3ForTestsBinding(const Napi::CallbackInfo& info) {
 
 Napi::Value Conv3x3InferenceForTestsBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
-  const std::vector<int64_t> shape = ShapeArgument(info[1]);
-  Napi::Float32Array weight = ExpectFloat32Array(info[2], "weight");
-  const int64_t out_channels = info[3].As<Napi::Number>().Int64Value();
+  const ConvArguments a = ReadConvArguments(info);
+  const std::vector<int64_t>& shape = a.shape;
   const auto format = FormatArgument(info[4]);
   Napi::Object result = Napi::Object::New(env);
   RunOrThrow(env, [&] {
-    torch::Tensor weights = CopyToTensor(weight, {out_channels, shape.at(1), 3, 3});
-    torch::Tensor input = CopyToTensor(x, shape).contiguous(format);
+    torch::Tensor weights = CopyToTensor(a.weight, {a.out_channels, shape.at(1), 3, 3});
+    torch::Tensor input = CopyToTensor(a.x, shape).contiguous(format);
     ConvWeightCache cache;
     UseConvWeightCache use(cache);
     c10::InferenceMode inference;
