@@ -28,6 +28,7 @@
         "-ltorch",
         "-ltorch_cpu",
         "-lc10",
+        "<!@(node scripts/native-sources.js libraries)",
         "<!@(node scripts/native-sources.js ldflags)"
       ]
     }

@@ -1,7 +1,8 @@
 // `npm run bench -- store`: the on-disk image store at the paper's scale. From the synthetic
 // generator's 250x250 JPEGs (generated once, then replicated by index), on BENCH_STORE_THREADS
 // decode workers (default 2):
-//   1. prepare's images/s against loadImages' (the in-memory path) on the same decode pool;
+//   1. prepare's images/s against loadImages' (the in-memory path), against prepare with sharp
+//      decoding every JPEG, and optionally against an older checkout's pool (BENCH_STORE_BASELINE);
 //   2. a BENCH_STORE_IMAGES (default 200,000) store at 112x96 (6.5 GB, past the 4 GiB that one
 //      Uint8Array held), its prepare timed;
 //   3. whole shuffled epochs with RandomCrop(padding 4) and flips through the DataLoader, in a
@@ -13,12 +14,14 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { DecodePool } from '../lib/data/decode-pool';
 import { ImageFolderDataset } from '../lib/data/image-folder-dataset';
 import { loadImages } from '../lib/data/load-images';
 import type { ImageSource } from '../lib/data/store/image-source';
 import { prepareImageStore } from '../lib/data/store/prepare-image-store';
 import { CenterCrop } from '../lib/data/transforms/center-crop';
 import { Resize } from '../lib/data/transforms/resize';
+import { native } from '../lib/native';
 import { generateSyntheticFaces } from '../lib/synth/generate';
 import { describeMachine, median } from './machine';
 
@@ -31,6 +34,7 @@ const THREADS = Number(env.BENCH_STORE_THREADS ?? 2);
 const STEPS = Number(env.BENCH_STORE_STEPS ?? 5);
 const ROUNDS = env.BENCH_STORE_ROUNDS ?? '16';
 const READ = env.BENCH_STORE_READ !== '0';
+const BASELINE = env.BENCH_STORE_BASELINE ? path.resolve(env.BENCH_STORE_BASELINE) : undefined;
 const ROOT = path.join(os.tmpdir(), 'sphereface-bench-store');
 // The 112x96 nets' preprocessing without landmarks (lib/cli/preprocess.ts).
 const TRANSFORMS = [new Resize(112), new CenterCrop([112, 96])];
@@ -72,12 +76,10 @@ function replicated(folder: ImageFolderDataset, count: number): ImageSource {
 }
 
 function decoderName(): string {
-  try {
-    require.resolve('sharp');
-    return 'sharp (if lib/data/image-decoder.ts uses it)';
-  } catch {
-    return 'jpeg-js through lib/data/image-decoder.ts';
-  }
+  const jpeg = native().jpegDecoder();
+  return jpeg
+    ? `plain JPEGs: ${jpeg} in the workers; the rest: sharp`
+    : 'sharp (built without libjpeg-turbo)';
 }
 
 function child<T>(script: string, args: string[]): T {
@@ -95,46 +97,96 @@ function cpuMs(start: NodeJS.CpuUsage): number {
   return (used.user + used.system) / 1000;
 }
 
+interface Side {
+  label: string;
+  rates: number[];
+  cpuMs: number[];
+}
+
+function sideOf(label: string): Side {
+  return { label, rates: [], cpuMs: [] };
+}
+
+/** Runs `work` on `images` images once, recording images/s and CPU ms an image. */
+async function timeSide(side: Side, images: number, work: () => Promise<void>): Promise<void> {
+  const t = performance.now();
+  const c = process.cpuUsage();
+  await work();
+  side.rates.push(images / ((performance.now() - t) / 1000));
+  side.cpuMs.push(cpuMs(c) / images);
+}
+
+/** A decode pool whose workers start with SPHEREFACE_NATIVE_JPEG=0 (sharp decodes every JPEG). */
+async function sharpOnlyPool(paths: string[]): Promise<DecodePool> {
+  const before = env.SPHEREFACE_NATIVE_JPEG;
+  env.SPHEREFACE_NATIVE_JPEG = '0';
+  const pool = new DecodePool({ threads: THREADS });
+  try {
+    await loadImages(paths.slice(0, 64), { transforms: TRANSFORMS, pool }); // workers start here
+  } finally {
+    if (before === undefined) delete env.SPHEREFACE_NATIVE_JPEG;
+    else env.SPHEREFACE_NATIVE_JPEG = before;
+  }
+  return pool;
+}
+
 /**
- * prepare against loadImages on the same images and pool, alternating, median of 3
- * (BENCH_STORE_DECODE_IMAGES=0 skips it).
+ * Decoding to 112x96 on the same images, the sides alternating, median of 3
+ * (BENCH_STORE_DECODE_IMAGES=0 skips it): prepareImageStore and loadImages as they run (plain
+ * JPEGs through libjpeg-turbo in the workers), prepareImageStore with sharp decoding everything,
+ * and, with BENCH_STORE_BASELINE=<a checkout built with tsc>, that checkout's loadImages in a
+ * process of its own (bench/store-baseline-child.ts; the jpeg-js pool: the parent of cc55189).
  */
 async function compareDecoding(folder: ImageFolderDataset): Promise<string> {
   const paths = Array.from({ length: DECODE_IMAGES }, (_, i) => folder.paths[i % folder.length]);
-  await loadImages(paths.slice(0, 64), {
-    transforms: TRANSFORMS,
-    threads: THREADS,
-  });
-  const rates = { load: [] as number[], prepare: [] as number[] };
-  const cpu = { load: [] as number[], prepare: [] as number[] };
-  for (let rep = 0; rep < 3; rep++) {
-    let t = performance.now();
-    let c = process.cpuUsage();
-    await loadImages(paths, { transforms: TRANSFORMS, threads: THREADS });
-    rates.load.push(DECODE_IMAGES / ((performance.now() - t) / 1000));
-    cpu.load.push(cpuMs(c) / DECODE_IMAGES);
+  const fast = new DecodePool({ threads: THREADS });
+  const sharpOnly = await sharpOnlyPool(paths);
+  await loadImages(paths.slice(0, 64), { transforms: TRANSFORMS, pool: fast });
+  const prepareOn = async (pool: DecodePool) => {
     const out = fs.mkdtempSync(path.join(ROOT, 'small-'));
-    t = performance.now();
-    c = process.cpuUsage();
-    const small = await prepareImageStore({
+    const store = await prepareImageStore({
       source: replicated(folder, DECODE_IMAGES),
       out,
       transforms: TRANSFORMS,
-      threads: THREADS,
+      pool,
     });
-    rates.prepare.push(DECODE_IMAGES / ((performance.now() - t) / 1000));
-    cpu.prepare.push(cpuMs(c) / DECODE_IMAGES);
-    small.close();
+    store.close();
     fs.rmSync(out, { recursive: true, force: true });
+  };
+  const prepare = sideOf('prepareImageStore');
+  const load = sideOf('loadImages');
+  const prepareSharp = sideOf('prepareImageStore, sharp only');
+  const baseline = sideOf(`baseline loadImages (${BASELINE})`);
+  const sides = [prepare, load, prepareSharp, ...(BASELINE ? [baseline] : [])];
+  for (let rep = 0; rep < 3; rep++) {
+    await timeSide(prepare, DECODE_IMAGES, () => prepareOn(fast));
+    await timeSide(load, DECODE_IMAGES, async () => {
+      await loadImages(paths, { transforms: TRANSFORMS, pool: fast });
+    });
+    await timeSide(prepareSharp, DECODE_IMAGES, () => prepareOn(sharpOnly));
+    if (BASELINE) {
+      const round = child<{ rates: number[]; cpuMs: number[] }>('store-baseline-child.js', [
+        BASELINE,
+        String(THREADS),
+        '1',
+        ...paths,
+      ]);
+      baseline.rates.push(...round.rates);
+      baseline.cpuMs.push(...round.cpuMs);
+    }
   }
-  const loadRate = median(rates.load);
-  const prepareRate = median(rates.prepare);
-  console.log(
-    `decode ${DECODE_IMAGES} images to 112x96, median of 3: loadImages (in memory) ${loadRate.toFixed(0)} img/s ` +
-      `(${median(cpu.load).toFixed(2)} ms CPU/img); prepareImageStore ${prepareRate.toFixed(0)} img/s ` +
-      `(${median(cpu.prepare).toFixed(2)} ms CPU/img): ${(prepareRate / loadRate).toFixed(2)}x`,
-  );
-  return `${loadRate.toFixed(0)} / ${prepareRate.toFixed(0)} img/s (${(prepareRate / loadRate).toFixed(2)}x)`;
+  await Promise.all([fast.close(), sharpOnly.close()]);
+  const prepareRate = median(prepare.rates);
+  console.log(`decode ${DECODE_IMAGES} images to 112x96, rounds alternating, median of 3:`);
+  for (const side of sides) {
+    const rate = median(side.rates);
+    console.log(
+      `  ${side.label}: ${rate.toFixed(0)} img/s (${side.rates.map((r) => r.toFixed(0)).join(', ')}), ` +
+        `${median(side.cpuMs).toFixed(2)} ms CPU/img; prepareImageStore is ${(prepareRate / rate).toFixed(2)}x`,
+    );
+  }
+  const against = BASELINE ? baseline : prepareSharp;
+  return `${prepareRate.toFixed(0)} img/s, ${(prepareRate / median(against.rates)).toFixed(2)}x ${against.label}`;
 }
 
 async function main(): Promise<void> {
@@ -213,7 +265,7 @@ async function main(): Promise<void> {
     console.log('\n| figure | value | target |');
     console.log('|---|---|---|');
     console.log(
-      `| decode to 112x96, loadImages / prepareImageStore | ${decoding ?? 'skipped'} | >= 2.5x today's pool (needs sharp) |`,
+      `| decode to 112x96, prepareImageStore | ${decoding ?? 'skipped'} | >= 2.5x the jpeg-js pool |`,
     );
     console.log(
       `| ${IMAGES.toLocaleString('en')}-image store, ${(bytes / 1e9).toFixed(1)} GB | ${store.preparation!.reused ? 'reused' : `${seconds.toFixed(0)} s, ${(store.n / seconds).toFixed(0)} img/s`} | |`,

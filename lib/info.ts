@@ -28,6 +28,11 @@ export interface SpherefaceInfo {
   blockedConvs: boolean;
   /** The distributed-training backends this build has: 'gloo', 'nccl'; empty for none. */
   distributed: string[];
+  /**
+   * The libjpeg-turbo the decode workers decode plain JPEGs with ("libjpeg-turbo 2.1.5"); ''
+   * when the addon was built without it, and sharp decodes every image.
+   */
+  jpegDecoder: string;
 }
 
 /** What sphereface runs on: its version, libtorch's version and origin, CUDA, threads and BLAS. */
@@ -49,6 +54,7 @@ export function info(): SpherefaceInfo {
     winograd: raw.winograd,
     blockedConvs: raw.blockedConvs,
     distributed: raw.distributedBackends,
+    jpegDecoder: native().jpegDecoder(),
   };
 }
 

@@ -13,6 +13,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   sphereface::InitModel(env, exports);
   sphereface::InitDist(env, exports);
   sphereface::InitStore(env, exports);
+  sphereface::InitImage(env, exports);
   sphereface::InitShutdown(env, exports);
   return exports;
 }

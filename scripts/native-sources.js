@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The production addon's sources and flags for binding.gyp, from native/build-settings.json (which
 // CMakeLists.txt reads too): one description of the build.
-// Usage: node scripts/native-sources.js sources|defines|cxxflags|ldflags
+// Usage: node scripts/native-sources.js sources|defines|libraries|cxxflags|ldflags
 'use strict';
 const fs = require('node:fs');
 const path = require('node:path');
@@ -20,19 +20,25 @@ function walk(dir) {
 }
 
 const testingDir = path.join(root, settings.testingDir) + path.sep;
+// libjpeg(-turbo) for native/data/jpeg_decoder.cc, where its headers are in a system folder (as
+// CMakeLists.txt's find_package(JPEG) finds them).
+const hasJpeg = ['/usr/include', '/usr/local/include'].some((dir) =>
+  fs.existsSync(path.join(dir, 'jpeglib.h')),
+);
 const lists = {
   sources: () =>
     walk(path.join(root, 'native'))
       .filter((file) => !file.startsWith(testingDir))
       .map((file) => path.relative(root, file))
       .sort(),
-  defines: () => settings.defines,
+  defines: () => [...settings.defines, ...(hasJpeg ? ['SPHEREFACE_WITH_JPEG=1'] : [])],
+  libraries: () => (hasJpeg ? ['-ljpeg'] : []),
   cxxflags: () => settings.cxxflags,
   ldflags: () => settings.ldflags,
 };
 const what = process.argv[2] ?? 'sources';
 if (!(what in lists)) {
-  console.error('usage: native-sources.js sources|defines|cxxflags|ldflags');
+  console.error('usage: native-sources.js sources|defines|libraries|cxxflags|ldflags');
   process.exit(2);
 }
 console.log(lists[what]().join(' '));

@@ -1,7 +1,10 @@
 // Encoded image bytes -> upright RGB, the pixels Pillow gives for
 // ImageOps.exif_transpose(Image.open(f)).convert('RGB') (test/fixtures/decode checks this byte for
 // byte). JPEG, PNG, WebP and GIF go to sharp (libvips); BMP, which sharp does not read, to jimp.
+// In the decode workers, plain JPEGs go to libjpeg-turbo through the addon first (below).
+import { isMainThread } from 'node:worker_threads';
 import type { Sharp, SharpOptions } from 'sharp';
+import { nativeIfLoads } from '../native';
 import { bmpSize, jpegComponents } from './image-header';
 import type { RawImage } from './transforms/raw-image';
 
@@ -81,7 +84,25 @@ export async function decodeImage(
     const head = Array.from(bytes.subarray(0, 4), (b) => b.toString(16).padStart(2, '0')).join(' ');
     throw new Error(`not a JPEG, PNG, WebP, GIF or BMP image (starts with ${head})`);
   }
+  if (format === 'jpeg') {
+    const plain = decodePlainJpeg(bytes, maxPixels);
+    if (plain) return plain;
+  }
   return format === 'bmp' ? decodeBmp(bytes, maxPixels) : decodeWithSharp(bytes, format, maxPixels);
+}
+
+/**
+ * A plain JPEG (grayscale, YCbCr or RGB, upright, decoded without a libjpeg warning, within
+ * `maxPixels`) decoded by libjpeg-turbo through the addon, synchronously, on a decode worker's own
+ * thread: sharp's pixels (the same library with the same settings) at a fraction of the cost of
+ * libvips' pipeline on small images (BENCHMARKS.md, "Image store"). undefined for anything else,
+ * which sharp then decodes (and names the error of), on the main thread always, and everywhere
+ * with SPHEREFACE_NATIVE_JPEG=0 or without the addon.
+ */
+function decodePlainJpeg(bytes: Uint8Array, maxPixels: number): RawImage | undefined {
+  if (isMainThread || process.env.SPHEREFACE_NATIVE_JPEG === '0') return undefined;
+  const decoded = nativeIfLoads()?.decodeJpeg(bytes, maxPixels);
+  return typeof decoded === 'object' ? decoded : undefined;
 }
 
 function corrupt(format: ImageFormat, why: string): Error {

@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import type { DistBinding } from './dist-binding';
+import type { ImageBinding } from './image-binding';
 import type { ModelBinding } from './model-binding';
 import type { LossBinding } from './loss-binding';
 import type { StoreBinding } from './store-binding';
@@ -42,6 +43,7 @@ export type NativeAddon = InfoBinding &
   LossBinding &
   ModelBinding &
   StoreBinding &
+  ImageBinding &
   DistBinding &
   ShutdownBinding;
 
@@ -55,17 +57,21 @@ const addonDir = process.env.SPHEREFACE_ADDON_DIR
   ? path.resolve(process.env.SPHEREFACE_ADDON_DIR)
   : undefined;
 let addon: NativeAddon | undefined;
+let workerAddon: NativeAddon | null | undefined;
 let testingAddon: TestingBinding | undefined;
+
+function openAddon(): NativeAddon {
+  return addonDir
+    ? requireFile<NativeAddon>(path.join(addonDir, 'Release', 'sphereface.node'))
+    : // node-gyp-build finds build/Release (cmake-js or node-gyp) or a prebuild.
+      requireFile<(dir: string) => NativeAddon>('node-gyp-build')(root);
+}
 
 /** The loaded addon; loads it on first use and throws one actionable message when it is missing. */
 export function native(): NativeAddon {
   if (addon) return addon;
   addon = load<NativeAddon>(
-    () =>
-      addonDir
-        ? requireFile<NativeAddon>(path.join(addonDir, 'Release', 'sphereface.node'))
-        : // node-gyp-build finds build/Release (cmake-js or node-gyp) or a prebuild.
-          requireFile<(dir: string) => NativeAddon>('node-gyp-build')(root),
+    openAddon,
     'It needs libtorch: on Debian/Ubuntu `apt install libtorch-dev` (and libdnnl-dev for the ' +
       'fast convs), or a libtorch folder in LIBTORCH=/path/to/libtorch; then build it with ' +
       (fs.existsSync(path.join(root, '.git'))
@@ -74,6 +80,22 @@ export function native(): NativeAddon {
   );
   addon.setNumThreads(defaultThreads());
   return addon;
+}
+
+/**
+ * The addon for a worker thread (the decode workers' JPEG path), or undefined when it does not
+ * load (callers then take another way). Loaded as native() loads it, but leaving libtorch's
+ * thread count, which is process-wide, to the main thread.
+ */
+export function nativeIfLoads(): NativeAddon | undefined {
+  if (workerAddon === undefined) {
+    try {
+      workerAddon = load<NativeAddon>(openAddon, '');
+    } catch {
+      workerAddon = null;
+    }
+  }
+  return workerAddon ?? undefined;
 }
 
 /** The testing addon (tests and benches only), built by `npm run build:native` or `pretest`. */

@@ -12,6 +12,7 @@ void InitLoss(Napi::Env env, Napi::Object exports);
 void InitModel(Napi::Env env, Napi::Object exports);
 void InitDist(Napi::Env env, Napi::Object exports);
 void InitStore(Napi::Env env, Napi::Object exports);
+void InitImage(Napi::Env env, Napi::Object exports);
 // shutdown(), which every addon built from these sources exports (see info_binding.cc).
 void InitShutdown(Napi::Env env, Napi::Object exports);
 

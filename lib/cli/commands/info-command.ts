@@ -5,7 +5,7 @@ export const infoCommand: Command = {
   name: 'info',
   summary:
     'Show the sphereface version, libtorch, CUDA devices, threads, BLAS, conv kernels and ' +
-    'distributed backends',
+    'distributed backends, image decoders',
   usage: 'sphereface info [--json]',
   options: {},
   async run(_values, _positionals, out) {
@@ -32,6 +32,9 @@ export const infoCommand: Command = {
         `sphere-cnn4: ${about.blockedConvs ? 'oneDNN blocked (nChw16c)' : 'direct (at::conv2d)'}`,
     );
     out.line(`distributed  ${about.distributed.join(', ') || 'none (built without Gloo)'}`);
+    out.line(
+      `decoding     ${about.jpegDecoder ? `plain JPEGs: ${about.jpegDecoder}; the rest: sharp` : 'sharp (built without libjpeg-turbo)'}`,
+    );
     return 0;
   },
 };
