@@ -20,7 +20,8 @@ const reports = path.join(addonDir, 'reports');
 
 // Every spec that runs native code with variety, within about 20 minutes on 2 cores: the nets
 // and their layers, model files (forged ones too), training steps and SGD, the fused loss,
-// checkpoints and resume, the image store's gather, the process group, and the exit paths.
+// checkpoints and resume, the JPEG decoder (damaged files too), the image store's gather, the
+// process group, and the exit paths.
 const SPECS = [
   'test/info.test.js',
   'test/models/clean-exit.test.js',
@@ -42,6 +43,7 @@ const SPECS = [
   'test/ops/margin-softmax-validation.test.js',
   'test/train/checkpoint.test.js',
   'test/train/resume-model.test.js',
+  'test/data/jpeg-fast-path.test.js',
   'test/data/store/image-reader.test.js',
   'test/data/store/data-loader-store.test.js',
   'test/data/store/store-special-files.test.js',

@@ -140,6 +140,39 @@ describe('plain JPEGs through libjpeg-turbo in the decode workers', function () 
     expect(() => native().decodeJpeg(jpeg, 0)).to.throw(/maxPixels/);
   });
 
+  it("damaged files: decoded to sharp's bytes or declined, never a crash (seeded byte flips)", async () => {
+    let state = 12345;
+    const next = () => (state = (Math.imul(state, 1103515245) + 12345) >>> 0);
+    const sources = ['jpeg-420.jpg', 'jpeg-444.jpg', 'jpeg-progressive.jpg', 'jpeg-gray.jpg'].map(
+      (name) => fs.readFileSync(path.join(FIXTURES, name)),
+    );
+    let decoded = 0;
+    let declined = 0;
+    for (let i = 0; i < 400; i++) {
+      const damaged = Buffer.from(sources[i % sources.length]);
+      const flips = 1 + (next() % 4);
+      for (let f = 0; f < flips; f++)
+        damaged[2 + (next() % (damaged.length - 2))] ^= 1 << (next() % 8);
+      const result = native().decodeJpeg(damaged, 50e6);
+      if (typeof result === 'string') {
+        declined++;
+        continue;
+      }
+      decoded++;
+      const reference = await decodeImage(damaged); // sharp, on this (the main) thread
+      expect([result.width, result.height], `damaged ${i}`).to.deep.equal([
+        reference.width,
+        reference.height,
+      ]);
+      expect(Buffer.from(result.data).equals(Buffer.from(reference.data)), `damaged ${i}`).to.equal(
+        true,
+      );
+    }
+    // Both outcomes occur: flips in the entropy-coded data often still decode.
+    expect(decoded, 'decoded').to.be.greaterThan(20);
+    expect(declined, 'declined').to.be.greaterThan(20);
+  });
+
   it("workers decode the fixtures to Pillow's bytes, with and without the fast path", async () => {
     const images = jpegFixtures.map((name) => fs.readFileSync(path.join(FIXTURES, name)));
     for (const setting of [undefined, '0']) {
