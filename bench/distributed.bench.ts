@@ -4,19 +4,33 @@
 // gradients over Gloo on loopback (overlapping the backward, and after it for comparison).
 // Configurations alternate, ROUNDS rounds; the figure is each one's best round's median step.
 // The load average is printed around every run: the machine is shared, and two busy processes
-// need both of its cores.
+// need both of its cores. Where a python3 imports torch, PyTorch's own DistributedDataParallel
+// runs the same configurations alongside (bench/peer/ddp_step.py), scaled against its own single
+// process, with the time of one lone all-reduce of all the gradients' bytes.
 import { spawn } from 'node:child_process';
 import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { pythonWithTorch } from './child-process';
 import { describeMachine } from './machine';
 
 interface Result {
   stepMs: number;
   imagesPerSecond: number;
-  phases: Record<string, number>;
+  /** Ours only. */
+  phases?: Record<string, number>;
   parameters: number;
   load: string;
+  /** PyTorch's side: one all-reduce of every gradient byte alone, ms. */
+  allreduceMs?: number | null;
+}
+
+interface Config {
+  name: string;
+  processes: number;
+  overlap: boolean;
+  /** The python3 that runs PyTorch's DDP, for the peer's configurations. */
+  python?: string;
 }
 
 const ARCH = 'sphere-cnn4';
@@ -25,6 +39,7 @@ const CLASSES = 5749;
 const STEPS = Number(process.env.BENCH_STEPS ?? 10);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const child = path.join(__dirname, 'distributed-child.js');
+const peer = path.join(__dirname, '..', '..', 'bench', 'peer', 'ddp_step.py');
 
 function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -43,7 +58,7 @@ const load = () =>
     .map((l) => l.toFixed(1))
     .join(' ');
 
-async function run(processes: number, overlap: boolean): Promise<Result> {
+async function run({ processes, overlap, python }: Config): Promise<Result> {
   const port = await freePort();
   const before = load();
   const outputs = await Promise.all(
@@ -62,16 +77,14 @@ async function run(processes: number, overlap: boolean): Promise<Result> {
           MASTER_PORT: String(port),
         });
       }
-      const args = [
-        child,
-        ARCH,
-        String(BATCH),
-        String(CLASSES),
-        String(STEPS),
-        overlap ? '1' : '0',
-      ];
+      const [command, args] = python
+        ? [python, [peer, String(BATCH), String(CLASSES), String(STEPS)]]
+        : [
+            process.execPath,
+            [child, ARCH, String(BATCH), String(CLASSES), String(STEPS), overlap ? '1' : '0'],
+          ];
       return new Promise<string>((resolve, reject) => {
-        const p = spawn(process.execPath, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
+        const p = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'inherit'] });
         let out = '';
         p.stdout.on('data', (chunk: Buffer) => (out += chunk.toString()));
         p.on('exit', (code) =>
@@ -94,15 +107,24 @@ async function main(): Promise<void> {
     `${ARCH}, batch ${BATCH} (${BATCH / 2} per rank with 2), ${CLASSES} classes, ${STEPS} timed steps, ` +
       `1 thread per process, ${ROUNDS} rounds alternating; figure: best round's median step`,
   );
-  const configs = [
+  const configs: Config[] = [
     { name: '1 process', processes: 1, overlap: true },
     { name: '2 processes, reduce overlapping the backward', processes: 2, overlap: true },
     { name: '2 processes, reduce after the backward', processes: 2, overlap: false },
   ];
+  const python = pythonWithTorch(process.env);
+  if (python) {
+    configs.push(
+      { name: 'PyTorch, 1 process', processes: 1, overlap: true, python },
+      { name: 'PyTorch DDP, 2 processes', processes: 2, overlap: true, python },
+    );
+  } else {
+    console.log('PyTorch side skipped: no python3 imports torch (apt-get install python3-torch)');
+  }
   const results = configs.map(() => [] as Result[]);
   for (let round = 0; round < ROUNDS; round++) {
     for (const [i, config] of configs.entries()) {
-      const result = await run(config.processes, config.overlap);
+      const result = await run(config);
       results[i].push(result);
       console.log(
         `round ${round + 1} ${config.name}: ${result.imagesPerSecond.toFixed(1)} images/s ` +
@@ -111,6 +133,9 @@ async function main(): Promise<void> {
     }
   }
   const single = best(results[0]);
+  // Each side scales against its own single process.
+  const singleOf = (config: Config) =>
+    best(results[configs.findIndex((c) => c.processes === 1 && c.python === config.python)]);
   console.log(
     '\n| configuration | images/s | step ms | scaling | phases ms (forward / loss / backward / reduce wait / optimiser) |',
   );
@@ -118,10 +143,14 @@ async function main(): Promise<void> {
   configs.forEach((config, i) => {
     const r = best(results[i]);
     const p = r.phases;
+    const phases = p
+      ? [p.forward, p.loss, p.backward, p.reduce, p.optimiser].map((v) => v.toFixed(0)).join(' / ')
+      : r.allreduceMs
+        ? `one lone all-reduce of the gradients: ${r.allreduceMs.toFixed(1)} ms`
+        : '';
     console.log(
       `| ${config.name} | ${r.imagesPerSecond.toFixed(1)} | ${r.stepMs.toFixed(0)} | ` +
-        `${(r.imagesPerSecond / single.imagesPerSecond).toFixed(2)}x | ` +
-        `${[p.forward, p.loss, p.backward, p.reduce, p.optimiser].map((v) => v.toFixed(0)).join(' / ')} |`,
+        `${(r.imagesPerSecond / singleOf(config).imagesPerSecond).toFixed(2)}x | ${phases} |`,
     );
   });
   console.log(`gradients: ${(single.parameters * 4) / 2 ** 20} MiB per step (net + head)`);
