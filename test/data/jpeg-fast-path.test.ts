@@ -44,11 +44,12 @@ async function decodeOnPool(pool: DecodePool, images: Uint8Array[]): Promise<Dec
 async function decodeWith(
   setting: string | undefined,
   images: Uint8Array[],
+  maxPixels?: number,
 ): Promise<DecodeOutcome[]> {
   const before = process.env.SPHEREFACE_NATIVE_JPEG;
   if (setting === undefined) delete process.env.SPHEREFACE_NATIVE_JPEG;
   else process.env.SPHEREFACE_NATIVE_JPEG = setting;
-  const pool = new DecodePool({ threads: 2 });
+  const pool = new DecodePool({ threads: 2, maxPixels });
   try {
     return await decodeOnPool(pool, images);
   } finally {
@@ -184,6 +185,15 @@ describe('plain JPEGs through libjpeg-turbo in the decode workers', function () 
         );
       });
     }
+  });
+
+  it('workers refuse a JPEG over the pixel limit with the general message', async () => {
+    const jpeg = await encode(24, 16, gradient);
+    const [over] = await decodeWith(undefined, [jpeg], 24 * 16 - 1);
+    expect(over.ok).to.equal(false);
+    expect((over as { error: string }).error).to.match(/24x16 = 384 pixels, over the limit of 383/);
+    const [within] = await decodeWith(undefined, [jpeg], 24 * 16);
+    expect(within.ok).to.equal(true);
   });
 
   it("workers' pixels equal sharp's on the main thread for varied encodings, and bad files fail alike", async () => {
