@@ -91,6 +91,9 @@ export async function decodeImage(
   return format === 'bmp' ? decodeBmp(bytes, maxPixels) : decodeWithSharp(bytes, format, maxPixels);
 }
 
+// Fixed for the thread's life (a worker copies the environment when it starts).
+const nativeJpegHere = !isMainThread && process.env.SPHEREFACE_NATIVE_JPEG !== '0';
+
 /**
  * A plain JPEG (grayscale, YCbCr or RGB, upright, decoded without a libjpeg warning, within
  * `maxPixels`) decoded by libjpeg-turbo through the addon, synchronously, on a decode worker's own
@@ -100,7 +103,7 @@ export async function decodeImage(
  * with SPHEREFACE_NATIVE_JPEG=0 or without the addon.
  */
 function decodePlainJpeg(bytes: Uint8Array, maxPixels: number): RawImage | undefined {
-  if (isMainThread || process.env.SPHEREFACE_NATIVE_JPEG === '0') return undefined;
+  if (!nativeJpegHere) return undefined;
   const decoded = nativeIfLoads()?.decodeJpeg(bytes, maxPixels);
   return typeof decoded === 'object' ? decoded : undefined;
 }

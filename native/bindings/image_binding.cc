@@ -18,9 +18,9 @@ namespace {
 Napi::Value DecodeJpeg(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Uint8Array bytes = ExpectUint8Array(info[0], "bytes");
-  if (!info[1].IsNumber() || !(info[1].As<Napi::Number>().DoubleValue() > 0))
+  const double max_pixels = info[1].IsNumber() ? info[1].As<Napi::Number>().DoubleValue() : 0;
+  if (!(max_pixels > 0))  // NaN too
     throw Napi::TypeError::New(env, "decodeJpeg: expected a positive number for maxPixels");
-  const double max_pixels = info[1].As<Napi::Number>().DoubleValue();
   Napi::ArrayBuffer pixels;
   // The pixels are decoded straight into the ArrayBuffer handed back: no copy.
   const JpegDecodeResult result =

@@ -1,12 +1,14 @@
 #include "data/jpeg_decoder.h"
 
 #ifdef SPHEREFACE_WITH_JPEG
-#include <jpeglib.h>
-
 #include <algorithm>
 #include <csetjmp>
-#include <cstdio>  // jpeglib.h needs FILE and size_t declared first
 #include <cstring>
+// jpeglib.h needs FILE and size_t declared before it.
+// clang-format off
+#include <cstdio>
+#include <jpeglib.h>
+// clang-format on
 #endif
 
 namespace sphereface {
