@@ -5,9 +5,10 @@
 #include <cstdlib>
 #include <cstring>
 #include <mutex>
-#include <type_traits>
 #include <unordered_map>
 #include <vector>
+
+#include "common/allocator_compat.h"
 
 namespace sphereface {
 
@@ -33,26 +34,11 @@ void* AlignedAlloc(size_t bytes) {
   return data;
 }
 
-// libtorch 2.3 made Allocator::allocate non-const (and added copy_data); 1.13 has it const. Each
-// wrapper derives from a dependent base, so only the one chosen below is checked and built.
-template <typename Base>
-struct ConstAllocate : Base {
-  c10::DataPtr allocate(size_t bytes) const override { return Base::Allocate(bytes); }
-};
-template <typename Base>
-struct MutableAllocate : Base {
-  c10::DataPtr allocate(size_t bytes) override { return Base::Allocate(bytes); }
-};
-constexpr bool kConstAllocate = std::is_same_v<decltype(&c10::Allocator::allocate),
-                                               c10::DataPtr (c10::Allocator::*)(size_t) const>;
-
-class CpuBlockCacheCore : public c10::Allocator {
+class CpuBlockCacheCore : public AllocatorBase {
  public:
   // Never destroyed: tensors may be freed during the process's exit, after static destructors.
   static CpuBlockCacheCore& Instance();
 
-  // Pure virtual from libtorch 2.3, absent before: declared without `override` for both.
-  void copy_data(void* dest, const void* src, size_t count) const { std::memcpy(dest, src, count); }
   // raw_allocate / raw_deallocate (oneDNN's scratch memory in libtorch's mkldnn ops) need it.
   c10::DeleterFnPtr raw_deleter() const override { return &Free; }
 
@@ -126,8 +112,7 @@ class CpuBlockCacheCore : public c10::Allocator {
   size_t cached_bytes_ = 0;
 };
 
-using CpuBlockCache = std::conditional_t<kConstAllocate, ConstAllocate<CpuBlockCacheCore>,
-                                         MutableAllocate<CpuBlockCacheCore>>;
+using CpuBlockCache = CompatAllocator<CpuBlockCacheCore>;
 
 CpuBlockCacheCore& CpuBlockCacheCore::Instance() {
   static CpuBlockCache* cache = new CpuBlockCache();

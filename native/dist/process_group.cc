@@ -66,6 +66,10 @@ constexpr Milliseconds kShortestSilence{2000};
 
 const std::string kKeys = "sphereface/";
 
+// A flag key's value. Typed: libtorch 2.x adds a `Store::set` for strings, which makes `{1}`
+// ambiguous.
+const std::vector<uint8_t> kFlag{1};
+
 std::string Key(const std::string& what, int rank) {
   return kKeys + what + "/" + std::to_string(rank);
 }
@@ -209,7 +213,7 @@ class C10dGroup : public DistributedGroup {
   // Waits until every rank has announced itself, then builds the backend's connections.
   void Connect() {
     try {
-      store_->set(Key("arrived", config_.rank), {1});
+      store_->set(Key("arrived", config_.rank), kFlag);
       std::vector<int> missing = others_;
       const auto deadline = Clock::now() + timeout_;
       for (;;) {
@@ -294,7 +298,7 @@ class C10dGroup : public DistributedGroup {
     const int round = barriers_++;
     const std::string name = "barrier/" + std::to_string(round);
     try {
-      store_->set(Key(name, config_.rank), {1});
+      store_->set(Key(name, config_.rank), kFlag);
     } catch (const std::exception& error) {
       throw StoreLostError(error);
     }
@@ -311,7 +315,7 @@ class C10dGroup : public DistributedGroup {
     left_ = true;
     if (config_.rank == 0) return WaitForKeys("left", "the end of the run");
     try {
-      store_->set(Key("left", config_.rank), {1});
+      store_->set(Key("left", config_.rank), kFlag);
     } catch (const std::exception&) {
       // Rank 0 has gone already, which is all that leaving waits for.
     }

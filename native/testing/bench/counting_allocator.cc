@@ -4,7 +4,8 @@
 #include <c10/core/CPUAllocator.h>
 
 #include <atomic>
-#include <cstring>
+
+#include "common/allocator_compat.h"
 
 namespace sphereface {
 
@@ -32,25 +33,23 @@ void DeleteAllocation(void* context) {
   delete allocation;
 }
 
-class CountingAllocator final : public c10::Allocator {
+class CountingAllocatorCore : public AllocatorBase {
  public:
-  explicit CountingAllocator(c10::Allocator* base) : base_(base) {}
+  explicit CountingAllocatorCore(c10::Allocator* base) : base_(base) {}
 
-  c10::DataPtr allocate(size_t bytes) const override {
+ protected:
+  c10::DataPtr Allocate(size_t bytes) const {
     auto* allocation = new Allocation{base_->allocate(bytes), static_cast<int64_t>(bytes)};
     Add(allocation->bytes);
     void* data = allocation->inner.get();
     return {data, allocation, &DeleteAllocation, c10::Device(c10::DeviceType::CPU)};
   }
 
-  // Pure virtual in libtorch >= 2.3, absent in 1.13: declared without `override` for both.
-  void copy_data(void* dest, const void* src, std::size_t count) const {
-    std::memcpy(dest, src, count);
-  }
-
  private:
   c10::Allocator* base_;
 };
+
+using CountingAllocator = CompatAllocator<CountingAllocatorCore>;
 
 }  // namespace
 
