@@ -13,9 +13,9 @@
         "SPHEREFACE_TORCH_SOURCE=\"node-gyp (<!(node scripts/torch-paths.js libdir))\""
       ],
       "cflags!": ["-fno-exceptions"],
-      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++17"],
+      "cflags_cc!": ["-fno-exceptions", "-fno-rtti", "-std=gnu++1y", "-std=gnu++17", "-std=gnu++20"],
       "cflags_cc": [
-        "-std=c++17",
+        "-std=<!(node scripts/torch-paths.js cxxstd)",
         "-fexceptions",
         "-frtti",
         "-fvisibility=hidden",

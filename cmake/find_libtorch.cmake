@@ -1,6 +1,6 @@
 # Finds libtorch in the order the README gives and sets:
 #   TORCH_LIBRARIES, SPHEREFACE_TORCH_SOURCE (where it came from), SPHEREFACE_TORCH_LIBDIR,
-#   SPHEREFACE_WITH_CUDA (libtorch built with CUDA and nvcc present).
+#   SPHEREFACE_WITH_CUDA (libtorch built with CUDA and nvcc present), SPHEREFACE_CXX_STANDARD.
 set(_torch_source "")
 if(DEFINED ENV{LIBTORCH} AND NOT "$ENV{LIBTORCH}" STREQUAL "")
   set(_root "$ENV{LIBTORCH}")
@@ -36,6 +36,18 @@ if(_torch_source STREQUAL "system")
 endif()
 set(SPHEREFACE_TORCH_SOURCE "${_torch_source}")
 message(STATUS "sphereface: libtorch ${Torch_VERSION} from ${SPHEREFACE_TORCH_SOURCE}")
+
+# The C++ standard its headers need: 20 from libtorch 2.14 on (its ATen.h refuses anything older;
+# its TorchConfig's CXX_STANDARD does not reach consumers), 17 before. scripts/torch-paths.js
+# (binding.gyp) reads the same line.
+set(SPHEREFACE_CXX_STANDARD 17)
+find_file(_aten_header ATen/ATen.h HINTS ${TORCH_INCLUDE_DIRS} NO_DEFAULT_PATH)
+if(_aten_header)
+  file(STRINGS ${_aten_header} _aten_cxx20 REGEX "__cplusplus < 202002L")
+  if(_aten_cxx20)
+    set(SPHEREFACE_CXX_STANDARD 20)
+  endif()
+endif()
 
 set(SPHEREFACE_WITH_CUDA OFF)
 if(TORCH_CUDA_LIBRARIES OR CUDA_FOUND)

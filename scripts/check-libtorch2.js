@@ -1,26 +1,27 @@
 #!/usr/bin/env node
 // Compiles every native source (-fsyntax-only, no linking) against libtorch 2.x's headers: the
 // addon must build with the libtorch 2.x users have, CUDA builds included, as well as with Debian
-// bookworm's 1.13 it is tested on. Two passes, as CMakeLists.txt would configure them:
-// - CPU: every source, with the oneDNN, Gloo and libjpeg defines where those headers are found;
+// bookworm's 1.13 it is tested on. Passes, as CMakeLists.txt would configure the build:
+// - CPU: every source, with the oneDNN, Gloo and libjpeg defines where those headers are found,
+//   as C++17 or C++20 as the headers need (scripts/torch-paths.js);
 // - CUDA: the sources that see SPHEREFACE_WITH_CUDA or SPHEREFACE_WITH_NCCL, with both defined,
 //   against a CUDA build's headers (c10/cuda), nccl.h and the CUDA toolkit's. The kernels (.cu)
 //   are `npm run check:cuda`'s.
-// The headers: LIBTORCH2_INCLUDE (a libtorch include/ folder, used for both passes, with nccl.h
-// from NCCL_INCLUDE and the toolkit from CUDA_HOME, default /usr/local/cuda), or else Debian
-// trixie's packages: libtorch-dev and, from contrib, libtorch-cuda-dev 2.x, with the oneDNN 3,
-// Gloo, fmt, NCCL and CUDA toolkit headers they were built with, downloaded with apt-get into a
-// cache folder (about 1 GB, 30-40 s here) and only their headers unpacked there (about 100 MB),
-// nothing installed. Skips, saying so, without either.
+// The headers: LIBTORCH2_INCLUDE (a libtorch include/ folder, for both passes, with nccl.h from
+// NCCL_INCLUDE and the toolkit from CUDA_HOME, default /usr/local/cuda), or else Debian's: trixie's
+// libtorch-dev and (contrib) libtorch-cuda-dev 2.6 with the oneDNN 3, Gloo, fmt, NCCL and CUDA
+// 12.4 headers they were built with, and sid's libtorch-dev (the newest) with its own, downloaded
+// with apt-get into a cache folder (about 1 GB, under a minute here) and only their headers
+// unpacked there (about 150 MB), nothing installed. Skips, saying so, without either.
 'use strict';
 const { spawn, spawnSync } = require('node:child_process');
 const fs = require('node:fs');
 const os = require('node:os');
 const path = require('node:path');
 const { settings, hasJpeg, allSources } = require('./native-sources.js');
+const { cxxStandard } = require('./torch-paths.js');
 
 const root = path.resolve(__dirname, '..');
-const SHARED_PACKAGES = ['libdnnl-dev', 'libgloo-dev', 'libfmt-dev'];
 const CUDA_MACROS = /\bSPHEREFACE_WITH_(CUDA|NCCL)\b/;
 
 function fail(message) {
@@ -34,28 +35,26 @@ function run(command, args, what, options = {}) {
   return result.stdout;
 }
 
-// Debian trixie's headers, unpacked once into the cache folder: the include folders of the CPU
-// and CUDA libtorch, NCCL, the CUDA toolkit and the rest (oneDNN, Gloo, fmt).
-function trixieHeaders() {
-  if (spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) return null;
+// Headers from one Debian suite, unpacked once into the cache folder: `trees` maps each package
+// to the tree (folder) its usr/include goes to; resolves to each tree's include folder.
+function debianHeaders(suite, components, trees) {
   const cache = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
-  const home = path.join(cache, 'sphereface', 'libtorch2-trixie');
-  const includeOf = (tree) => path.join(home, tree, 'usr', 'include');
-  const headers = {
-    cpu: includeOf('cpu'),
-    cuda: includeOf('cuda'),
-    nccl: includeOf('nccl'),
-    toolkit: includeOf('toolkit'),
-    shared: includeOf('shared'),
-  };
-  if (fs.existsSync(path.join(home, 'complete'))) return headers;
+  const home = path.join(cache, 'sphereface', `libtorch2-${suite}`);
+  const includes = Object.fromEntries(
+    Object.values(trees).map((tree) => [tree, path.join(home, tree, 'usr', 'include')]),
+  );
+  const packages = Object.keys(trees);
+  const complete = path.join(home, 'complete');
+  if (fs.existsSync(complete) && fs.readFileSync(complete, 'utf8') === packages.join('\n')) {
+    return includes;
+  }
   fs.rmSync(home, { recursive: true, force: true });
   for (const dir of ['lists/partial', 'cache/archives/partial', 'debs']) {
     fs.mkdirSync(path.join(home, dir), { recursive: true });
   }
   fs.writeFileSync(
     path.join(home, 'sources.list'),
-    'deb [trusted=yes] http://deb.debian.org/debian trixie main contrib non-free\n',
+    `deb [trusted=yes] http://deb.debian.org/debian ${suite} ${components}\n`,
   );
   fs.writeFileSync(path.join(home, 'status'), '');
   const apt = [
@@ -68,18 +67,10 @@ function trixieHeaders() {
     ['Debug::NoLocking', 'true'],
   ].flatMap(([key, value]) => ['-o', `${key}=${value}`]);
   const debs = path.join(home, 'debs');
-  const packages = [
-    'libtorch-dev',
-    'libtorch-cuda-dev',
-    'libnccl-dev',
-    'nvidia-cuda-dev',
-    'libcu++-dev',
-    ...SHARED_PACKAGES,
-  ];
-  console.log(`check:libtorch2: downloading Debian trixie's ${packages.join(', ')}`);
-  run('apt-get', [...apt, '-qq', 'update'], 'apt-get update (Debian trixie)');
+  console.log(`check:libtorch2: downloading Debian ${suite}'s ${packages.join(', ')}`);
+  run('apt-get', [...apt, '-qq', 'update'], `apt-get update (Debian ${suite})`);
   run('apt-get', [...apt, '-qq', 'download', ...packages], 'apt-get download', { cwd: debs });
-  const unpack = (pkg, tree) => {
+  for (const [pkg, tree] of Object.entries(trees)) {
     const deb = fs.readdirSync(debs).find((file) => file.startsWith(`${pkg}_`));
     if (!deb) fail(`apt-get download left no ${pkg} in ${debs}`);
     // Only the headers: the CUDA and NCCL packages are mostly libraries.
@@ -91,20 +82,60 @@ function trixieHeaders() {
       `unpacking ${deb}`,
     );
     fs.rmSync(path.join(debs, deb));
+  }
+  fs.writeFileSync(complete, packages.join('\n'));
+  return includes;
+}
+
+// The header sets the check compiles against, from Debian: trixie's libtorch 2.6, CPU and CUDA
+// builds, with what they were built with; and the newest CPU libtorch (sid's), with its oneDNN,
+// Gloo and fmt.
+function debianHeaderSets() {
+  if (spawnSync('apt-get', ['--version'], { stdio: 'ignore' }).status !== 0) return null;
+  const trixie = debianHeaders('trixie', 'main contrib non-free', {
+    'libtorch-dev': 'cpu',
+    'libtorch-cuda-dev': 'cuda',
+    'libnccl-dev': 'nccl',
+    'nvidia-cuda-dev': 'toolkit',
+    'libcu++-dev': 'toolkit', // the toolkit headers' <nv/target>
+    'libdnnl-dev': 'shared',
+    'libgloo-dev': 'shared',
+    'libfmt-dev': 'shared',
+  });
+  const sid = debianHeaders('sid', 'main', {
+    'libtorch-dev': 'cpu',
+    'libdnnl-dev': 'cpu',
+    'libgloo-dev': 'cpu',
+    'libfmt-dev': 'cpu',
+  });
+  return {
+    cpu: [
+      { torchInclude: trixie.cpu, dirs: [trixie.cpu, trixie.shared] },
+      { torchInclude: sid.cpu, dirs: [sid.cpu] },
+    ],
+    cuda: {
+      torchInclude: trixie.cuda,
+      dirs: [trixie.cuda, trixie.shared, trixie.nccl, trixie.toolkit],
+    },
   };
-  unpack('libtorch-dev', 'cpu');
-  unpack('libtorch-cuda-dev', 'cuda');
-  unpack('libnccl-dev', 'nccl');
-  unpack('nvidia-cuda-dev', 'toolkit');
-  unpack('libcu++-dev', 'toolkit'); // the toolkit headers' <nv/target>
-  for (const pkg of SHARED_PACKAGES) unpack(pkg, 'shared');
-  fs.writeFileSync(path.join(home, 'complete'), packages.join('\n') + '\n');
-  return headers;
+}
+
+// The header sets from LIBTORCH2_INCLUDE (NCCL_INCLUDE, CUDA_HOME).
+function givenHeaderSets(include) {
+  const toolkit = path.join(process.env.CUDA_HOME || '/usr/local/cuda', 'include');
+  const nccl = process.env.NCCL_INCLUDE;
+  return {
+    cpu: [{ torchInclude: include, dirs: [include] }],
+    cuda: { torchInclude: include, dirs: [include, ...(nccl ? [nccl] : []), toolkit] },
+  };
 }
 
 function torchVersion(include) {
-  const header = path.join(include, 'torch', 'csrc', 'api', 'include', 'torch', 'version.h');
-  if (!fs.existsSync(header)) fail(`${header} not found: is ${include} libtorch's include folder?`);
+  // torch/headeronly/ from libtorch 2.10 on.
+  const header = ['torch/headeronly/version.h', 'torch/csrc/api/include/torch/version.h']
+    .map((file) => path.join(include, file))
+    .find((file) => fs.existsSync(file));
+  if (!header) fail(`no torch/**/version.h in ${include}: is it libtorch's include folder?`);
   const text = fs.readFileSync(header, 'utf8');
   return (text.match(/#define TORCH_VERSION\s*\\?\s*"([^"]+)"/) ?? [])[1] ?? 'unknown';
 }
@@ -147,7 +178,7 @@ function foreignTorchHeaders(deps, torchInclude) {
 function compile(source, { torchInclude, dirs, cuda, scratch }) {
   const depfile = path.join(scratch, `${cuda ? 'cuda' : 'cpu'}-${source.replace(/[/\\]/g, '_')}.d`);
   const args = [
-    '-std=gnu++17',
+    `-std=${cxxStandard(torchInclude).replace('c++', 'gnu++')}`,
     '-fsyntax-only',
     '-D_GLIBCXX_USE_CXX11_ABI=1',
     ...settings.cxxflags,
@@ -219,44 +250,32 @@ function cudaSensitive(results) {
 
 async function main() {
   const given = process.env.LIBTORCH2_INCLUDE;
-  const trixie = given ? null : trixieHeaders();
-  if (!given && !trixie) {
+  const sets = given ? givenHeaderSets(given) : debianHeaderSets();
+  if (!sets) {
     console.log('check:libtorch2: no LIBTORCH2_INCLUDE and no apt-get to fetch headers: skipped');
     return;
   }
-  const cpuInclude = given ?? trixie.cpu;
-  const cudaInclude = given ?? trixie.cuda;
-  const shared = trixie ? [trixie.shared] : [];
-  for (const include of new Set([cpuInclude, cudaInclude])) {
-    const version = torchVersion(include);
-    if (!/^[2-9]\./.test(version)) fail(`${include} holds libtorch ${version}, not 2.x`);
+  for (const { torchInclude } of [...sets.cpu, sets.cuda]) {
+    const version = torchVersion(torchInclude);
+    if (!/^[2-9]\./.test(version)) fail(`${torchInclude} holds libtorch ${version}, not 2.x`);
   }
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'sphereface-libtorch2-'));
-  const cpu = await compileAll(allSources(), {
-    torchInclude: cpuInclude,
-    dirs: [cpuInclude, ...shared],
-    cuda: false,
-    scratch,
-  });
-  let failed = cpu.failed;
-  const toolkit = given
-    ? path.join(process.env.CUDA_HOME || '/usr/local/cuda', 'include')
-    : trixie.toolkit;
-  const nccl = given ? process.env.NCCL_INCLUDE : trixie.nccl;
-  if (!holds([cudaInclude], 'c10/cuda/CUDAStream.h')) {
-    console.log(`check:libtorch2: CUDA pass skipped: ${cudaInclude} is a CPU build's`);
-  } else if (!holds([toolkit], 'cusparse.h')) {
-    console.log(`check:libtorch2: CUDA pass skipped: no CUDA toolkit headers in ${toolkit}`);
-  } else if (!nccl || !holds([nccl], 'nccl.h')) {
+  let failed = 0;
+  let cpuResults;
+  for (const set of sets.cpu) {
+    const cpu = await compileAll(allSources(), { ...set, cuda: false, scratch });
+    failed += cpu.failed;
+    cpuResults ??= cpu.results;
+  }
+  const { torchInclude, dirs } = sets.cuda;
+  if (!holds([torchInclude], 'c10/cuda/CUDAStream.h')) {
+    console.log(`check:libtorch2: CUDA pass skipped: ${torchInclude} is a CPU build's`);
+  } else if (!holds(dirs, 'cusparse.h')) {
+    console.log('check:libtorch2: CUDA pass skipped: no CUDA toolkit headers (set CUDA_HOME)');
+  } else if (!holds(dirs, 'nccl.h')) {
     console.log('check:libtorch2: CUDA pass skipped: no nccl.h (set NCCL_INCLUDE)');
   } else {
-    const sources = cudaSensitive(cpu.results);
-    const cuda = await compileAll(sources, {
-      torchInclude: cudaInclude,
-      dirs: [cudaInclude, ...shared, nccl, toolkit],
-      cuda: true,
-      scratch,
-    });
+    const cuda = await compileAll(cudaSensitive(cpuResults), { ...sets.cuda, cuda: true, scratch });
     failed += cuda.failed;
   }
   fs.rmSync(scratch, { recursive: true, force: true });
