@@ -151,13 +151,22 @@ function dnnlMajor(dirs) {
   return (text.match(/#define DNNL_VERSION_MAJOR (\d+)/) ?? [])[1] ?? '';
 }
 
-// The defines CMakeLists.txt gives `source` where these headers are found.
-function definesFor(source, dirs, cuda) {
+// What a pass's headers offer, read once per pass: CMakeLists.txt's switches follow from it.
+function passFeatures({ torchInclude, dirs }) {
+  return {
+    std: cxxStandard(torchInclude).replace('c++', 'gnu++'),
+    // The oneDNN convs need oneDNN 2.x (trixie's libtorch 2.x links 3.x, so they are left out).
+    dnnl: dnnlMajor(dirs) === '2',
+    gloo: holds(dirs, 'gloo/config.h'),
+  };
+}
+
+// The defines CMakeLists.txt gives `source` in a pass with these features.
+function definesFor(source, features, cuda) {
   const defines = [...settings.defines, 'BUILDING_NODE_EXTENSION', 'SPHEREFACE_TORCH_SOURCE="2.x"'];
-  // The oneDNN convs need oneDNN 2.x (trixie's libtorch 2.x links 3.x, so they are left out).
-  if (dnnlMajor(dirs) === '2') defines.push('SPHEREFACE_WITH_DNNL=1');
+  if (features.dnnl) defines.push('SPHEREFACE_WITH_DNNL=1');
   if (cuda) defines.push('SPHEREFACE_WITH_CUDA=1');
-  if (source.startsWith(path.join('native', 'dist', path.sep)) && holds(dirs, 'gloo/config.h')) {
+  if (features.gloo && source.startsWith(path.join('native', 'dist', path.sep))) {
     defines.push('SPHEREFACE_WITH_GLOO=1', 'USE_C10D_GLOO=1', 'USE_DISTRIBUTED=1');
     if (cuda) defines.push('SPHEREFACE_WITH_NCCL=1', 'USE_C10D_NCCL=1');
   }
@@ -175,14 +184,14 @@ function foreignTorchHeaders(deps, torchInclude) {
 }
 
 // Compiles `source`; resolves to { source, ok, errors, deps } (deps: the files it included).
-function compile(source, { torchInclude, dirs, cuda, scratch }) {
+function compile(source, { torchInclude, dirs, cuda, scratch, features }) {
   const depfile = path.join(scratch, `${cuda ? 'cuda' : 'cpu'}-${source.replace(/[/\\]/g, '_')}.d`);
   const args = [
-    `-std=${cxxStandard(torchInclude).replace('c++', 'gnu++')}`,
+    `-std=${features.std}`,
     '-fsyntax-only',
     '-D_GLIBCXX_USE_CXX11_ABI=1',
     ...settings.cxxflags,
-    ...definesFor(source, dirs, cuda),
+    ...definesFor(source, features, cuda),
     `-I${path.join(root, 'node_modules', 'node-api-headers', 'include')}`,
     `-I${path.join(root, 'node_modules', 'node-addon-api')}`,
     `-I${path.join(root, 'native')}`,
@@ -211,7 +220,8 @@ function compile(source, { torchInclude, dirs, cuda, scratch }) {
   });
 }
 
-async function compileAll(sources, options) {
+async function compileAll(sources, pass) {
+  const options = { ...pass, features: passFeatures(pass) };
   const queue = [...sources];
   const results = [];
   const worker = async () => {
