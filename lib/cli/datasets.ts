@@ -1,10 +1,12 @@
 // Loading the CLI's datasets: the training images as an on-disk image store, and a held-out
-// LFW-layout set with its pairs through the decode pool and the cache, preprocessed for the arch.
+// LFW-layout set with its pairs through the decode pool and the cache, preprocessed for the arch,
+// or an insightface verification .bin.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { BadImageError } from '../data/bad-image-error';
 import { LandmarksFile } from '../data/landmarks-file';
 import type { SkippedImage } from '../data/image-cache';
+import { loadVerificationBin } from '../data/insightface-bin';
 import type { LoadedImages } from '../data/load-images';
 import { LfwDataset } from '../data/lfw-dataset';
 import { openImageStore, type ImageStore } from '../data/store/image-store';
@@ -149,5 +151,30 @@ export async function loadHeldOut(
     images: loaded.images,
     pairs: loaded.pairs,
     skippedPairs: lfw.skipped.length + loaded.skippedPairs.length,
+  };
+}
+
+/**
+ * An insightface verification .bin, its images preprocessed for a model's input (or left as
+ * they are, for the raw-pixel floor alone).
+ */
+export async function loadBinHeldOut(
+  binFile: string,
+  inputSize: { height: number; width: number } | undefined,
+  options: LoadOptions,
+): Promise<HeldOutSet> {
+  mustExist('verification file', binFile);
+  const loaded = await withFlagHint(() =>
+    loadVerificationBin(binFile, {
+      transforms: inputSize ? inputTransforms(inputSize) : [],
+      onBadImage: options.skipBadImages ? 'skip' : 'error',
+      maxPixels: options.maxPixels,
+      onProgress: options.onProgress,
+    }),
+  );
+  return {
+    images: loaded.images,
+    pairs: loaded.pairs,
+    skippedPairs: loaded.skippedPairs.length,
   };
 }

@@ -5,7 +5,8 @@
 // first n % 10 of them one pair longer.
 import * as path from 'node:path';
 import { PickleTuple, typeName, unpickle, type PickleValue } from './formats/pickle';
-import { loadImages, type LoadedImages } from './load-images';
+import { pairsOfLoadedImages, type SkippedPair } from './loaded-pairs';
+import { loadImages, type LoadedImages, type OnBadImage } from './load-images';
 import { readRegularFile } from '../util/regular-file';
 import type { DecodePool } from './decode-pool';
 import type { DeterministicTransform } from './transforms/transform';
@@ -97,18 +98,24 @@ export interface LoadVerificationBinOptions {
   onProgress?: (done: number, total: number) => void;
   /** Refuse images over this many pixels, from their headers (default 50 million). */
   maxPixels?: number;
+  /** 'skip' leaves out the pairs of images that cannot be decoded; 'error' (default) throws. */
+  onBadImage?: OnBadImage;
 }
 
 export interface LoadedVerificationBin {
-  /** Decoded and transformed images, in file order: pair i is images 2i and 2i+1. */
+  /** Decoded and transformed images, in file order (bad ones left out with onBadImage 'skip'). */
   images: LoadedImages;
+  /** Pair i of the file has line i + 1; its images index `images`. */
   pairs: VerificationPair[];
+  /** Pairs left out for an image that could not be decoded (onBadImage: 'skip'). */
+  skippedPairs: SkippedPair[];
   file: string;
 }
 
 /**
  * Loads a verification .bin for LfwEvaluator: images decoded on the worker pool (each named
- * `file#index` in errors; a bad image is an error), pairs in insightface's ten folds.
+ * `file#index` in errors; a bad image is an error unless onBadImage is 'skip'), pairs in
+ * insightface's ten folds.
  */
 export async function loadVerificationBin(
   file: string,
@@ -122,16 +129,16 @@ export async function loadVerificationBin(
   } catch (err) {
     throw new Error(`${resolved}: ${(err as Error).message}`);
   }
-  const images = await loadImages(
-    bin.images.map((_, i) => `${resolved}#${i}`),
-    {
-      bytes: bin.images,
-      transforms: options.transforms,
-      threads: options.threads,
-      pool: options.pool,
-      onProgress: options.onProgress,
-      maxPixels: options.maxPixels,
-    },
-  );
-  return { images, pairs, file: resolved };
+  const names = bin.images.map((_, i) => `${resolved}#${i}`);
+  const images = await loadImages(names, {
+    bytes: bin.images,
+    transforms: options.transforms,
+    threads: options.threads,
+    pool: options.pool,
+    onProgress: options.onProgress,
+    maxPixels: options.maxPixels,
+    onBadImage: options.onBadImage,
+  });
+  const kept = pairsOfLoadedImages(pairs, images, (i) => names[i], names.length);
+  return { images, pairs: kept.pairs, skippedPairs: kept.skippedPairs, file: resolved };
 }

@@ -7,14 +7,11 @@ import {
   type OnBadImage,
 } from './load-images';
 import { byCodePoint } from '../util/code-point-order';
+import { pairsOfLoadedImages, type SkippedPair } from './loaded-pairs';
 import { PairsFile } from './pairs-file';
 import type { VerificationPair } from './types';
 
-/** A pair left out (onBadImage: 'skip'), with its pairs-file line. */
-export interface SkippedPair {
-  line: number;
-  reason: string;
-}
+export type { SkippedPair } from './loaded-pairs';
 
 /** LfwDataset.load's result: the decoded images and the pairs that still have both images. */
 export interface LoadedLfw {
@@ -103,24 +100,12 @@ export class LfwDataset {
    */
   async load(options: Omit<LoadImagesOptions, 'labels'> = {}): Promise<LoadedLfw> {
     const images = await loadImages(this.images, { ...options, labels: this.labels });
-    const position = new Int32Array(this.images.length).fill(-1);
-    images.kept.forEach((input, i) => (position[input] = i));
-    const reasons = new Map(images.skipped.map((s) => [s.index, s.reason]));
-    const pairs: VerificationPair[] = [];
-    const skippedPairs: SkippedPair[] = [];
-    for (const p of this.pairs) {
-      const a = position[p.a];
-      const b = position[p.b];
-      if (a < 0 || b < 0) {
-        const bad = a < 0 ? p.a : p.b;
-        skippedPairs.push({
-          line: p.line,
-          reason: `${this.images[bad]}: ${reasons.get(bad) ?? 'not loaded'}`,
-        });
-        continue;
-      }
-      pairs.push({ ...p, a, b });
-    }
+    const { pairs, skippedPairs } = pairsOfLoadedImages(
+      this.pairs,
+      images,
+      (input) => this.images[input],
+      this.images.length,
+    );
     return { images, pairs, skippedPairs };
   }
 }

@@ -1,5 +1,4 @@
 import * as fs from 'node:fs';
-import { loadVerificationBin } from '../../data/insightface-bin';
 import { describeAfs } from '../../eval/angular-fisher-score';
 import { rawPixelEmbedder } from '../../eval/embedder';
 import {
@@ -10,7 +9,6 @@ import {
 } from '../../eval/lfw-evaluator';
 import { FLIP_MODES } from '../../models/embed-images';
 import { loadModel, type Model } from '../../models/model';
-import { inputTransforms } from '../../models/preprocess';
 import { writeReport } from '../../report/write-report';
 import {
   choiceArg,
@@ -21,7 +19,7 @@ import {
   stringArg,
 } from '../args';
 import { UsageError, type Command, type Options, type ParsedValues } from '../command';
-import { loadHeldOut } from '../datasets';
+import { loadBinHeldOut, loadHeldOut, type HeldOutSet } from '../datasets';
 import type { Output } from '../output';
 import { formatAccuracy } from '../run-report';
 
@@ -154,6 +152,12 @@ async function report(values: ParsedValues, out: Output, o: Outcome): Promise<nu
   return 0;
 }
 
+function noteSkipped(out: Output, set: HeldOutSet): void {
+  if (set.skippedPairs > 0) {
+    out.note(`skipped ${set.skippedPairs} pairs with a missing or undecodable image`);
+  }
+}
+
 async function evalLfw(
   values: ParsedValues,
   out: Output,
@@ -172,9 +176,7 @@ async function evalLfw(
       maxPixels: maxPixelsArg(values),
       onProgress: out.counter('decoding'),
     });
-    if (heldOut.skippedPairs > 0) {
-      out.note(`skipped ${heldOut.skippedPairs} pairs with a missing or undecodable image`);
-    }
+    noteSkipped(out, heldOut);
     const evaluator = new LfwEvaluator(heldOut.images, heldOut.pairs, protocol);
     const evaluation = await evaluator.evaluate(model, { onProgress: out.counter('embedding') });
     const baseline = values['raw-pixels']
@@ -220,17 +222,17 @@ async function evalBin(
   if (modelFile === undefined && !rawPixels) {
     throw new UsageError('--model is required (or --raw-pixels alone, for the raw-pixel floor)');
   }
-  if (!fs.existsSync(binFile)) throw new Error(`verification file ${binFile} does not exist`);
   if (modelFile !== undefined && !fs.existsSync(modelFile)) {
     throw new Error(`model file ${modelFile} does not exist`);
   }
   const model = modelFile === undefined ? undefined : await loadModel(modelFile);
   try {
-    const set = await loadVerificationBin(binFile, {
-      transforms: model ? inputTransforms(model.inputSize) : [],
+    const set = await loadBinHeldOut(binFile, model?.inputSize, {
+      skipBadImages: values['skip-bad-images'] === true,
       maxPixels: maxPixelsArg(values),
       onProgress: out.counter('decoding'),
     });
+    noteSkipped(out, set);
     const { height, width } = set.images;
     const evaluator = new LfwEvaluator(set.images, set.pairs, protocol);
     const raw = rawPixels ? await evaluator.evaluate(rawPixelEmbedder(height, width)) : undefined;

@@ -37,8 +37,65 @@ function cosine(a: Float64Array, b: Float64Array): number {
   return ab / Math.sqrt(aa * bb);
 }
 
+/** A protocol 3 pickle of (images, issame), opcode by opcode. */
+function pickleBin(images: readonly Uint8Array[], same: readonly boolean[]): Buffer {
+  const bytes = images.map((image) => {
+    const len = Buffer.alloc(4);
+    len.writeUInt32LE(image.length);
+    return Buffer.concat([Buffer.from([0x42]), len, image]); // BINBYTES
+  });
+  return Buffer.concat([
+    Buffer.from([0x80, 3, 0x5d, 0x28]), // PROTO 3, EMPTY_LIST, MARK
+    ...bytes,
+    Buffer.from([0x65, 0x5d, 0x28]), // APPENDS, EMPTY_LIST, MARK
+    Buffer.from(same.map((s) => (s ? 0x88 : 0x89))), // NEWTRUE / NEWFALSE
+    Buffer.from([0x65, 0x86, 0x2e]), // APPENDS, TUPLE2, STOP
+  ]);
+}
+
 describe('sphereface eval --bin', () => {
   const sets = manifest();
+
+  it('--skip-bad-images leaves out the pairs of an image that does not decode', async () => {
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sphereface-bin-bad-'));
+    const bin = path.join(dir, 'bad.bin');
+    const files = sets.pairs.images.map((f) => path.join(FIXTURES, 'images', f));
+    const images = await Promise.all(files.map((f) => fs.readFile(f)));
+    images[5] = images[5].subarray(0, 20); // pair 3 (images 4 and 5) loses an image
+    await fs.writeFile(bin, pickleBin(images, sets.pairs.issame));
+
+    const refused = await sphereface(['eval', '--bin', bin, '--raw-pixels']);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.match(/cannot decode .*bad\.bin#5: .*pass --skip-bad-images/);
+
+    const features = await Promise.all(files.map((f) => rawPixelFeatures(f)));
+    const pairs = sets.pairs.issame
+      .map((same, i) => ({ a: 2 * i, b: 2 * i + 1, same, fold: Math.floor(i / 2), line: i + 1 }))
+      .filter((q) => q.line !== 3);
+    const expected = tenFoldVerification(
+      pairs.map((q) => cosine(features[q.a], features[q.b])),
+      pairs,
+    );
+    const r = await sphereface([
+      'eval',
+      '--bin',
+      bin,
+      '--raw-pixels',
+      '--skip-bad-images',
+      '--json',
+    ]);
+    expect(r.code, r.stderr).to.equal(0);
+    expect(r.stderr).to.match(/skipped 1 pairs with a missing or undecodable image/);
+    const result = JSON.parse(r.stdout.trim().split('\n').at(-1)!) as {
+      accuracy: number;
+      evaluation: { pairs: number; images: number; folds: { accuracy: number }[] };
+    };
+    expect(result.evaluation).to.include({ pairs: 19, images: 39 });
+    expect(result.evaluation.folds.map((f) => f.accuracy)).to.deep.equal(
+      expected.folds.map((f) => f.accuracy),
+    );
+    expect(result.accuracy).to.equal(expected.meanAccuracy);
+  });
 
   it('--raw-pixels alone evaluates the raw-pixel floor of a .bin in ten folds', async () => {
     const features = await Promise.all(

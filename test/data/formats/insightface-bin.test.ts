@@ -109,8 +109,14 @@ describe('insightface verification .bin', () => {
       await loadVerificationBin(file, { folds: 2, threads: 1 });
       expect.fail('expected an error');
     } catch (err) {
-      expect((err as Error).message).to.match(/cannot decode .*bad\.bin#3: /);
+      expect((err as Error).message).to.match(/cannot decode .*bad\.bin#3: .*onBadImage: 'skip'/);
     }
+    const skipping = await loadVerificationBin(file, { folds: 2, threads: 1, onBadImage: 'skip' });
+    expect(skipping.images.n).to.equal(3);
+    expect(skipping.pairs).to.deep.equal([{ a: 0, b: 1, same: true, fold: 0, line: 1 }]);
+    expect(skipping.skippedPairs.length).to.equal(1);
+    expect(skipping.skippedPairs[0].line).to.equal(2);
+    expect(skipping.skippedPairs[0].reason).to.match(/bad\.bin#3: /);
     try {
       await loadVerificationBin(path.join(dir, 'missing.bin'));
       expect.fail('expected an error');
