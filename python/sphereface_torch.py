@@ -13,9 +13,12 @@ loads with `load_state_dict` as it is, and a state_dict saved from these modules
     net.eval()
     features = net(images)  # N x 3 x 112 x 96 float32 RGB, (pixel - 127.5) / 128 -> N x 512
 
+or, for any export (its head's classes, a model's other embedding size, the softmax head's bias
+read from the file): `net = from_state_dict('sphere20', torch.load('net.pt'))`.
+
 The margin head's weight (classes x 512, one row per identity, normalised when it is used) is
-`net.head.weight`; the nets return embeddings and never use it. Only torch is needed: this file is
-not imported by the npm package.
+`net.head.weight`, and a softmax head's bias `net.head.bias`; the nets return embeddings and never
+use the head. Only torch is needed: this file is not imported by the npm package.
 """
 
 import torch
@@ -37,12 +40,15 @@ UNITS = {
 
 
 class MarginHead(nn.Module):
-    """The margin head's weight; the cosines it scores are F.linear(F.normalize(x), F.normalize(w))."""
+    """The margin head's weight; the cosines it scores are F.linear(F.normalize(x), F.normalize(w)).
+    With `bias` (the softmax head), its logits are F.linear(x, weight, bias)."""
 
-    def __init__(self, classes):
+    def __init__(self, classes, embedding_dim=EMBEDDING_DIM, bias=False):
         super().__init__()
-        self.weight = nn.Parameter(torch.empty(classes, EMBEDDING_DIM))
+        self.weight = nn.Parameter(torch.empty(classes, embedding_dim))
         nn.init.normal_(self.weight)
+        if bias:
+            self.bias = nn.Parameter(torch.zeros(classes))
 
     def cosines(self, features):
         return F.linear(F.normalize(features), F.normalize(self.weight))
@@ -66,7 +72,8 @@ class SphereNet(nn.Module):
     """SphereFace-4/10/20/36/64 on 112x96 input: per stage a 3x3 stride-2 conv with bias and PReLU,
     then residual units; fc 512*7*6 -> 512 without activation."""
 
-    def __init__(self, units, classes, residual_bias=False):
+    def __init__(self, units, classes, residual_bias=False, embedding_dim=EMBEDDING_DIM,
+                 head_bias=False):
         super().__init__()
         channels = (3, 64, 128, 256, 512)
         for stage in range(4):
@@ -76,8 +83,8 @@ class SphereNet(nn.Module):
             for u in range(units[stage]):
                 setattr(self, f'stage{s}_unit{u + 1}', ResidualUnit(channels[s], residual_bias))
         self.units = units
-        self.fc = nn.Linear(512 * 7 * 6, EMBEDDING_DIM)
-        self.head = MarginHead(classes)
+        self.fc = nn.Linear(512 * 7 * 6, embedding_dim)
+        self.head = MarginHead(classes, embedding_dim, head_bias)
 
     def forward(self, x):
         for stage in range(4):
@@ -92,13 +99,13 @@ class SphereCnn4(nn.Module):
     """The seed's 4-layer net on 96x96 input: 3x3 stride-2 convs without padding (3->32->128->256->512)
     each followed by ReLU; fc 512*5*5 -> 512."""
 
-    def __init__(self, classes):
+    def __init__(self, classes, embedding_dim=EMBEDDING_DIM, head_bias=False):
         super().__init__()
         channels = (3, 32, 128, 256, 512)
         for i in range(4):
             setattr(self, f'conv{i + 1}', nn.Conv2d(channels[i], channels[i + 1], 3, 2))
-        self.fc = nn.Linear(512 * 5 * 5, EMBEDDING_DIM)
-        self.head = MarginHead(classes)
+        self.fc = nn.Linear(512 * 5 * 5, embedding_dim)
+        self.head = MarginHead(classes, embedding_dim, head_bias)
 
     def forward(self, x):
         for i in range(4):
@@ -106,13 +113,27 @@ class SphereCnn4(nn.Module):
         return self.fc(x.flatten(1))
 
 
-def build(arch, classes):
-    """The net `arch` (one of ARCHS) with a head of `classes` rows."""
+def build(arch, classes, embedding_dim=EMBEDDING_DIM, head_bias=False):
+    """The net `arch` (one of ARCHS) with a head of `classes` rows (and a bias: the softmax head's)
+    and embeddings of `embedding_dim`."""
     if arch == 'sphere-cnn4':
-        return SphereCnn4(classes)
+        return SphereCnn4(classes, embedding_dim, head_bias)
     if arch not in UNITS:
         raise ValueError(f'unknown arch {arch!r}; expected one of {", ".join(ARCHS)}')
-    return SphereNet(UNITS[arch], classes, residual_bias=arch == 'sphere20a')
+    return SphereNet(UNITS[arch], classes, arch == 'sphere20a', embedding_dim, head_bias)
+
+
+def from_state_dict(arch, state_dict):
+    """The net `arch` sized as the state_dict's head and embedding layer say, its weights loaded
+    (keys of a DataParallel wrapper, 'module.' first, read as the module's)."""
+    if state_dict and all(key.startswith('module.') for key in state_dict):
+        state_dict = {key[len('module.'):]: value for key, value in state_dict.items()}
+    if 'head.weight' not in state_dict or 'fc.weight' not in state_dict:
+        raise ValueError("expected a state_dict with 'fc.weight' and 'head.weight'")
+    classes = state_dict['head.weight'].shape[0]
+    net = build(arch, classes, state_dict['fc.weight'].shape[0], 'head.bias' in state_dict)
+    net.load_state_dict(state_dict)
+    return net
 
 
 def input_size(arch):

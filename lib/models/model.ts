@@ -8,7 +8,12 @@ import { inputSizeOf } from './archs';
 import { embedFiles, verify } from './face-files';
 import type { EmbedFilesOptions, FileEmbeddings, Verdict } from './face-files';
 import { readStateDictFile } from '../data/formats/torch-file';
-import { classesInStateDict, matchStateDict, type ImportStateDictOptions } from './state-dict';
+import {
+  sizesInStateDict,
+  unwrapped,
+  matchStateDict,
+  type ImportStateDictOptions,
+} from './state-dict';
 import { expectThreshold, type StoredThreshold } from './threshold';
 import type {
   NativeModelDescription,
@@ -126,12 +131,15 @@ export class Model implements FaceModel {
       throw new TypeError(`Expected a file path for path but received ${String(path)}`);
     }
     const arch = expectArch(options?.arch);
-    const tensors = await readStateDictFile(path);
+    const head = options.head ?? { kind: 'sphere', m: 4 };
+    // The options' own errors first, sizes the file will give aside.
+    expectModelOptions({ ...options, arch, head, classes: options.classes ?? 2 });
+    const tensors = unwrapped(await readStateDictFile(path));
     const model = await Model.create({
       ...options,
+      ...sizesInStateDict(tensors, arch, path, options),
       arch,
-      classes: options.classes ?? classesInStateDict(tensors, arch, path),
-      head: options.head ?? { kind: 'sphere', m: 4 },
+      head,
     });
     try {
       const weights = matchStateDict(tensors, model.handle.weightShapes(), arch, path);

@@ -6,6 +6,8 @@
 //   relu{s}_{2u}, conv{s}_{2u+1}, relu{s}_{2u+1}), every conv with a bias; `fc5` the embedding;
 //   `fc6` the margin head stored transposed (512 x classes); and BGR input (OpenCV's order), which
 //   the first conv's weight takes in RGB once its input channels are swapped.
+// A state_dict saved from PyTorch's DataParallel or DistributedDataParallel wrapper, every key
+// prefixed 'module.', reads as the module it wraps.
 import type { StateDictTensor } from '../data/formats/torch-file';
 import type { NativeWeightShape } from '../native/model-binding';
 import type { MarginHead } from '../ops/margin-head';
@@ -19,7 +21,13 @@ export interface ImportStateDictOptions {
    * it, and the head then starts freshly initialised. Given, the file's head must have as many.
    */
   classes?: number;
-  head?: MarginHead; // default { kind: 'sphere', m: 4 }
+  /**
+   * The embedding's size. Default: the rows of the file's embedding layer ('fc.weight'; in
+   * clcarwin's layout 'fc5.weight'). Given, the file's must match.
+   */
+  embeddingDim?: number;
+  /** Default { kind: 'sphere', m: 4 }; a softmax head also reads the file's 'head.bias'. */
+  head?: MarginHead;
   device?: DeviceChoice; // default 'auto'
   seed?: number; // initialises the head when the file has none
   mean?: number; // preprocessing (x - mean) / std, defaults 127.5 and 128 (as both layouts)
@@ -27,7 +35,10 @@ export interface ImportStateDictOptions {
 }
 
 const HEAD = 'head.weight';
+const HEAD_BIAS = 'head.bias'; // the softmax head's
+const EMBEDDING = 'fc.weight';
 const CLCARWIN_FIRST_KEY = 'conv1_1.weight';
+const WRAPPER_PREFIX = 'module.';
 
 interface Layout {
   /** Names the weights' source in errors. */
@@ -52,6 +63,7 @@ function clcarwinName(ours: string): string {
   }
   if (ours === 'fc.weight' || ours === 'fc.bias') return `fc5.${ours.slice(3)}`;
   if (ours === HEAD) return 'fc6.weight';
+  if (ours === HEAD_BIAS) return 'fc6.bias';
   throw new Error(`sphere20a has a weight '${ours}' that clcarwin's layout does not name`);
 }
 
@@ -85,7 +97,7 @@ const CLCARWIN: Layout = {
     return { name: clcarwinName(weight.name), shape };
   },
   convert(weight, data) {
-    if (weight.name === HEAD) return transposed(data, EMBEDDING_DIM, weight.shape[0]);
+    if (weight.name === HEAD) return transposed(data, weight.shape[1], weight.shape[0]);
     if (weight.name === 'conv1.weight') return channelsReversed(data, weight.shape);
     return data;
   },
@@ -104,13 +116,27 @@ function layoutOf(tensors: readonly StateDictTensor[], arch: Arch, file: string)
 
 const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
-/** The head's rows in the file, for a model built to match it; an error when it has no head. */
-export function classesInStateDict(
+/** The file's tensors, without the 'module.' of a DataParallel wrapper's keys. */
+export function unwrapped(tensors: readonly StateDictTensor[]): StateDictTensor[] {
+  const wrapped = tensors.length > 0 && tensors.every((t) => t.name.startsWith(WRAPPER_PREFIX));
+  if (!wrapped) return [...tensors];
+  return tensors.map((t) => ({ ...t, name: t.name.slice(WRAPPER_PREFIX.length) }));
+}
+
+/**
+ * The sizes of a model built to match the file: the head's rows (an error when it has no head
+ * and none are given) and the embedding's size, each as given or else as the file holds them.
+ */
+export function sizesInStateDict(
   tensors: readonly StateDictTensor[],
   arch: Arch,
   file: string,
-): number {
+  given: { classes?: number; embeddingDim?: number },
+): { classes: number; embeddingDim: number } {
   const clcarwin = layoutOf(tensors, arch, file) === CLCARWIN;
+  const fc = tensors.find((t) => t.name === (clcarwin ? 'fc5.weight' : EMBEDDING));
+  const embeddingDim = given.embeddingDim ?? (fc?.shape.length === 2 ? fc.shape[0] : EMBEDDING_DIM);
+  if (given.classes !== undefined) return { classes: given.classes, embeddingDim };
   const key = clcarwin ? 'fc6.weight' : HEAD;
   const head = tensors.find((t) => t.name === key);
   if (!head) {
@@ -119,19 +145,28 @@ export function classesInStateDict(
     );
   }
   const [rows, cols] = clcarwin ? [...head.shape].reverse() : head.shape;
-  if (head.shape.length !== 2 || cols !== EMBEDDING_DIM || !(rows >= 2)) {
-    const expected = clcarwin ? `[${EMBEDDING_DIM}, classes]` : `[classes, ${EMBEDDING_DIM}]`;
+  if (head.shape.length !== 2 || cols !== embeddingDim || !(rows >= 2)) {
+    const expected = clcarwin ? `[${embeddingDim}, classes]` : `[classes, ${embeddingDim}]`;
     throw new Error(
       `${file}: key '${key}' has shape ${shapeText(head.shape)}, not ${expected} with classes >= 2`,
     );
   }
-  return rows;
+  return { classes: rows, embeddingDim };
+}
+
+/** The index of the first NaN or infinity, or -1. */
+function firstNonFinite(data: Float32Array): number {
+  for (let i = 0; i < data.length; i++) {
+    if (data[i] - data[i] !== 0) return i;
+  }
+  return -1;
 }
 
 /**
  * The model's weights from the file's tensors, in the model's order. Every key of the file must
  * name one of the model's weights with its shape, and every weight must be there (the head may
- * be missing: it then keeps its fresh initialisation); the first that is not is the error.
+ * be missing, weight and bias both: it then keeps its fresh initialisation), every value finite;
+ * the first that is not is the error.
  */
 export function matchStateDict(
   tensors: readonly StateDictTensor[],
@@ -144,7 +179,8 @@ export function matchStateDict(
   for (const tensor of tensors) {
     const weight = byKey.get(tensor.name);
     if (!weight) {
-      throw new Error(`${file}: key '${tensor.name}' is not a weight of ${layout.what}`);
+      const hint = tensor.name === HEAD_BIAS ? " (a softmax head's: import with that head)" : '';
+      throw new Error(`${file}: key '${tensor.name}' is not a weight of ${layout.what}${hint}`);
     }
     const expected = layout.keyOf(weight).shape;
     if (shapeText(tensor.shape) !== shapeText(expected)) {
@@ -155,14 +191,21 @@ export function matchStateDict(
     }
   }
   const byName = new Map(tensors.map((t) => [t.name, t]));
+  const headless = !weights.some((w) => w.name === HEAD && byName.has(layout.keyOf(w).name));
   const out: { name: string; data: Float32Array }[] = [];
   for (const weight of weights) {
     const key = layout.keyOf(weight).name;
     const tensor = byName.get(key);
     if (!tensor) {
-      if (weight.name === HEAD) continue;
+      if (headless && (weight.name === HEAD || weight.name === HEAD_BIAS)) continue;
       throw new Error(
         `${file}: key '${key}' is missing (${layout.what} has ${weights.length} weights)`,
+      );
+    }
+    const bad = firstNonFinite(tensor.data);
+    if (bad >= 0) {
+      throw new Error(
+        `${file}: key '${key}' holds ${tensor.data[bad]} at element ${bad}: weights must be finite`,
       );
     }
     out.push({ name: weight.name, data: layout.convert(weight, tensor.data) });

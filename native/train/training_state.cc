@@ -258,6 +258,8 @@ void TrainingState::LoadState(const NamedTensors& state, int64_t steps, const st
     TORCH_CHECK(tensor.sizes() == param.sizes(), source, ": tensor '", name, "' has shape ",
                 tensor.sizes(), " but ", config_.arch, " with ", config_.classes,
                 " classes expects ", param.sizes());
+    TORCH_CHECK(torch::isfinite(tensor).all().item<bool>(), source, ": tensor '", name,
+                "' holds values that are not finite (NaN or infinity)");
     if (is_momentum) {
       momentum_[index] = torch::empty_like(param).copy_(tensor);  // in the param's layout
     } else {
@@ -276,6 +278,8 @@ NamedTensors TrainingState::Weights() const {
   for (const auto& item : net_->named_parameters())
     weights.emplace_back(item.key(), item.value().detach().to(torch::kCPU).contiguous());
   weights.emplace_back("head.weight", head_weight_.detach().to(torch::kCPU).contiguous());
+  if (head_bias_.defined())
+    weights.emplace_back("head.bias", head_bias_.detach().to(torch::kCPU).contiguous());
   return weights;
 }
 
@@ -284,6 +288,7 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> TrainingState::WeightS
   for (const auto& item : net_->named_parameters())
     shapes.emplace_back(item.key(), item.value().sizes().vec());
   shapes.emplace_back("head.weight", head_weight_.sizes().vec());
+  if (head_bias_.defined()) shapes.emplace_back("head.bias", head_bias_.sizes().vec());
   return shapes;
 }
 
@@ -296,7 +301,7 @@ void TrainingState::SetWeights(
   // Every weight is checked before any is changed.
   std::vector<torch::Tensor> targets;
   for (const auto& [name, data] : weights) {
-    const std::string param_name = name == "head.weight" ? name : "net." + name;
+    const std::string param_name = name.rfind("head.", 0) == 0 ? name : "net." + name;
     auto found = std::find_if(params.begin(), params.end(),
                               [&](const auto& param) { return param.first == param_name; });
     TORCH_CHECK_VALUE(found != params.end(), source, ": '", name, "' is not a weight of a ",

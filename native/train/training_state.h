@@ -84,11 +84,13 @@ class TrainingState {
   // Net weights ("net.<name>"), "head.weight" (and the softmax head's "head.bias"), the momentum
   // buffers that exist ("momentum.<name>") as CPU tensors, in a fixed order.
   NamedTensors State() const;
-  // Replaces weights and momentum buffers from `state` (names and shapes must match this arch).
+  // Replaces weights and momentum buffers from `state` (names and shapes must match this arch,
+  // every value finite).
   void LoadState(const NamedTensors& state, int64_t steps, const std::string& source);
 
   // The weights alone as CPU tensors in layer order, named as a PyTorch state_dict of the same
-  // net names them (python/sphereface_torch.py): the net's own names, then "head.weight".
+  // net names them (python/sphereface_torch.py): the net's own names, then "head.weight" (and
+  // the softmax head's "head.bias").
   NamedTensors Weights() const;
   // Their names and shapes (reads no tensor data).
   std::vector<std::pair<std::string, std::vector<int64_t>>> WeightShapes() const;

@@ -297,6 +297,21 @@ describe('the native boundary', () => {
       );
     });
 
+    it('refuses a weight that is not finite, by name', async () => {
+      const bytes = await fs.readFile(saved);
+      const body = Buffer.from(bytes.subarray(0, bytes.length - 8));
+      // head.weight's data follows its name, ndim (2) and dims [4, 512].
+      const name = Buffer.from('head.weight');
+      const data = body.indexOf(name) + name.length + 4 + 2 * 8;
+      body.writeFloatLE(Number.NaN, data + 4 * 7);
+      const forged = path.join(dir, 'nan-weight.model');
+      await fs.writeFile(forged, resealed(body));
+      const error = await rejection(loadModel(forged));
+      expect(error.message).to.match(
+        /nan-weight\.model: tensor 'head\.weight' holds values that are not finite \(NaN or infinity\)/,
+      );
+    });
+
     it('refuses a FIFO by name at once, without waiting for a writer', async () => {
       const fifo = path.join(dir, 'waiting.model');
       execFileSync('mkfifo', [fifo]);

@@ -4,7 +4,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
-import { ARCHS, createModel, importStateDict, inputSizeOf, type Arch, type Model } from '../../lib';
+import {
+  ARCHS,
+  createModel,
+  importStateDict,
+  inputSizeOf,
+  type Arch,
+  type Model,
+  type ModelOptions,
+} from '../../lib';
 import { readStateDictFile } from '../../lib/data/formats/torch-file';
 import { syntheticIdentities } from './synthetic-identities';
 import { torchPython, torchRequired } from './torch-python';
@@ -23,6 +31,10 @@ interface Job {
   out: string;
   seed?: number;
   dropHead?: boolean;
+  embeddingDim?: number;
+  headBias?: boolean;
+  keyPrefix?: string;
+  nanKey?: string;
 }
 
 interface JobReport {
@@ -76,13 +88,18 @@ describe('PyTorch state_dicts', function () {
   const file = (name: string) => path.join(dir, name);
 
   /** A model whose biases, slopes and head moved off their initial values by one step. */
-  async function steppedModel(arch: Arch, seed: number): Promise<Model> {
+  async function steppedModel(
+    arch: Arch,
+    seed: number,
+    options: Partial<ModelOptions> = {},
+  ): Promise<Model> {
     const model = await createModel({
       arch,
       classes: CLASSES,
       head: { kind: 'cos', m: 0.35, scale: 30 },
       device: 'cpu',
       seed,
+      ...options,
     });
     const { height, width } = inputSizeOf(arch);
     const data = syntheticIdentities({ identities: CLASSES, imagesPerIdentity: 1, height, width });
@@ -252,6 +269,77 @@ describe('PyTorch state_dicts', function () {
         model.dispose();
       }
     });
+
+    it("a softmax head's bias and another embedding size cross both ways; DataParallel's 'module.' keys read; NaN refused (needs python3-torch)", async () => {
+      const softmax = { head: { kind: 'softmax' as const }, embeddingDim: 64 };
+      const model = await steppedModel('sphere-cnn4', 90, softmax);
+      const images = imagesFor('sphere-cnn4', 91).images;
+      fs.writeFileSync(file('softmax.rgb'), images);
+      let ours: Float32Array;
+      try {
+        ours = await model.embed(images, N);
+        await model.exportStateDict(file('softmax.pt'));
+      } finally {
+        model.dispose();
+      }
+      const made = (name: string, extra: Partial<Job>): Job => ({
+        kind: 'make',
+        arch: 'sphere-cnn4',
+        classes: CLASSES,
+        seed: 92,
+        embeddingDim: 64,
+        headBias: true,
+        stateDict: file(`${name}.pt`),
+        images: file('softmax.rgb'),
+        n: N,
+        out: file(`${name}.theirs`),
+        ...extra,
+      });
+      const jobs: Job[] = [
+        {
+          kind: 'embed',
+          arch: 'sphere-cnn4',
+          classes: CLASSES,
+          stateDict: file('softmax.pt'),
+          images: file('softmax.rgb'),
+          n: N,
+          out: file('softmax.theirs'),
+        },
+        made('wrapped', { keyPrefix: 'module.' }),
+        made('nan', { nanKey: 'fc.bias' }),
+      ];
+      const reports = await runJobs(jobs);
+      expect(reports[0].orderMatches).to.equal(true);
+      expect(reports[0].keys.slice(-2)).to.deep.equal(['head.weight', 'head.bias']);
+      expect(relativeError(ours, readFloats(jobs[0].out), 64)).to.be.below(1e-4);
+      expect(reports[1].keys[0]).to.equal('module.conv1.weight');
+
+      const wrapped = await importStateDict(jobs[1].stateDict, {
+        arch: 'sphere-cnn4',
+        head: { kind: 'softmax' },
+        device: 'cpu',
+      });
+      try {
+        expect([wrapped.classes, wrapped.embeddingDim]).to.deep.equal([CLASSES, 64]);
+        const theirs = readFloats(jobs[1].out);
+        expect(relativeError(await wrapped.embed(images, N), theirs, 64)).to.be.below(1e-4);
+        // The bias came across: the export holds PyTorch's values.
+        await wrapped.exportStateDict(file('wrapped-again.pt'));
+        const bias = async (f: string, key: string) =>
+          (await readStateDictFile(f)).find((t) => t.name === key)!.data;
+        expect(await bias(file('wrapped-again.pt'), 'head.bias')).to.deep.equal(
+          await bias(jobs[1].stateDict, 'module.head.bias'),
+        );
+      } finally {
+        wrapped.dispose();
+      }
+      const nan = await rejection(
+        importStateDict(jobs[2].stateDict, { arch: 'sphere-cnn4', head: { kind: 'softmax' } }),
+      );
+      expect(nan.message).to.equal(
+        `${jobs[2].stateDict}: key 'fc.bias' holds NaN at element 0: weights must be finite`,
+      );
+    });
   });
 
   describe('export and import (no PyTorch needed)', () => {
@@ -294,6 +382,46 @@ describe('PyTorch state_dicts', function () {
       } finally {
         model.dispose();
       }
+    });
+
+    it("round-trips a softmax head's bias and a 128-wide embedding, the sizes read from the file", async () => {
+      const softmax = { head: { kind: 'softmax' as const }, embeddingDim: 128 };
+      const model = await steppedModel('sphere4', 75, softmax);
+      const out = file('softmax-128.pt');
+      try {
+        await model.exportStateDict(out);
+        const tensors = await readStateDictFile(out);
+        expect(tensors.slice(-2).map((t) => [t.name, t.shape])).to.deep.equal([
+          ['head.weight', [CLASSES, 128]],
+          ['head.bias', [CLASSES]],
+        ]);
+        // The step moved the bias off its zeros: a dropped bias would show.
+        expect(tensors.at(-1)!.data.some((v) => v !== 0)).to.equal(true);
+        const imported = await importStateDict(out, { ...softmax, arch: 'sphere4', device: 'cpu' });
+        try {
+          expect([imported.classes, imported.embeddingDim]).to.deep.equal([CLASSES, 128]);
+          const { images } = imagesFor('sphere4', 76);
+          expect(await imported.embed(images, N)).to.deep.equal(await model.embed(images, N));
+          await imported.exportStateDict(file('softmax-128-again.pt'));
+          expect(await readStateDictFile(file('softmax-128-again.pt'))).to.deep.equal(tensors);
+        } finally {
+          imported.dispose();
+        }
+      } finally {
+        model.dispose();
+      }
+      const asSphere = await rejection(importStateDict(out, { arch: 'sphere4', device: 'cpu' }));
+      expect(asSphere.message).to.equal(
+        `${out}: key 'head.bias' is not a weight of a sphere4 (sphereface's layout) (a softmax head's: import with that head)`,
+      );
+      const wrongDim = await rejection(
+        importStateDict(out, { ...softmax, arch: 'sphere4', embeddingDim: 512 }),
+      );
+      expect(wrongDim.message).to.equal(
+        `${out}: key 'head.weight' has shape [${CLASSES}, 128], not [classes, 512] with classes >= 2`,
+      );
+      const badDim = await rejection(importStateDict(out, { arch: 'sphere4', embeddingDim: 0 }));
+      expect(badDim.message).to.match(/embeddingDim/);
     });
 
     it('names the first key that does not match the arch, or the first one missing', async () => {

@@ -3,11 +3,12 @@
     python3 bridge_check.py JOBS.json
 
 JOBS.json holds a list of jobs; each reads uint8 N x H x W x 3 RGB images from `images` and writes
-the net's N x 512 float32 embeddings to `out`. Kinds:
+the net's N x embedding float32 embeddings to `out`. Kinds:
   embed     load `stateDict` (what sphereface exported; torch.load with weights_only=True) into
-            python/sphereface_torch.py's `arch`
+            python/sphereface_torch.py's `arch`, sized by from_state_dict
   make      give `arch` random weights (seeded), torch.save its state_dict to `stateDict`
-            (without the head when `dropHead`)
+            (without the head when `dropHead`; `embeddingDim` and `headBias` size the net,
+            `keyPrefix` goes before every key, `nanKey`'s first element is NaN)
   clcarwin  the same with this file's sphere20a in clcarwin/sphereface_pytorch's layout, fed
             the images as BGR, as that port's evaluation feeds OpenCV's images
 Prints one JSON line: per job, the state_dict's keys and whether its order and dtypes matched.
@@ -84,18 +85,19 @@ def run(job):
     images = read_images(job)
     report = {}
     if job['kind'] == 'embed':
-        net = sphereface_torch.build(job['arch'], job['classes'])
         # weights_only: the file may hold only what a state_dict holds (PyTorch 2.6's default).
         state = torch.load(job['stateDict'], weights_only=True)
+        net = sphereface_torch.from_state_dict(job['arch'], state)
         report['keys'] = list(state.keys())
         report['orderMatches'] = list(state.keys()) == list(net.state_dict().keys())
         report['allFloat32'] = all(t.dtype == torch.float32 for t in state.values())
-        net.load_state_dict(state)
         x = sphereface_torch.preprocess(images)
     else:
         generator = torch.Generator().manual_seed(job['seed'])
         if job['kind'] == 'make':
-            net = sphereface_torch.build(job['arch'], job['classes'])
+            net = sphereface_torch.build(job['arch'], job['classes'],
+                                         job.get('embeddingDim', sphereface_torch.EMBEDDING_DIM),
+                                         job.get('headBias', False))
             x = sphereface_torch.preprocess(images)
         else:
             net = ClcarwinSphere20a(job['classes'])
@@ -103,7 +105,11 @@ def run(job):
         randomise(net, generator)
         state = net.state_dict()
         if job.get('dropHead'):
-            state = {k: v for k, v in state.items() if k != 'head.weight'}
+            state = {k: v for k, v in state.items() if not k.startswith('head.')}
+        if 'nanKey' in job:
+            state[job['nanKey']] = state[job['nanKey']].clone()
+            state[job['nanKey']].view(-1)[0] = float('nan')
+        state = {job.get('keyPrefix', '') + k: v for k, v in state.items()}
         torch.save(state, job['stateDict'])
         report['keys'] = list(state.keys())
     net.eval()

@@ -4,7 +4,9 @@
 // - Python 2 (protocol 2): byte strings are BINSTRING / SHORT_BINSTRING;
 // - Python 3 at protocol 2: bytes are written as the call _codecs.encode(str, 'latin1')
 //   (GLOBAL + BINUNICODE + REDUCE), empty bytes as __builtin__.bytes();
-// - Python 3 at protocols 3 to 5: BINBYTES / SHORT_BINBYTES / BINBYTES8, FRAMEs, MEMOIZE.
+// - Python 3 at protocols 3 to 5: BINBYTES / SHORT_BINBYTES / BINBYTES8, FRAMEs, MEMOIZE;
+// - bytearrays (read as bytes): BYTEARRAY8 at protocol 5, below it the call bytearray(bytes)
+//   (GLOBAL, or protocol 4's STACK_GLOBAL, + REDUCE), at protocol 2 of the latin1 form above.
 // No other global is ever resolved and no other opcode is run: anything else is an error naming
 // the opcode and its byte offset. Another dialect (torch-file.ts: PyTorch's state_dicts) may also
 // allow dicts, None, persistent ids and BUILD, and give meaning to its own calls. Every length is
@@ -358,6 +360,16 @@ export function unpickle(
         stack.push(new PickleGlobal(module, line()));
         break;
       }
+      case 0x93: {
+        // STACK_GLOBAL: GLOBAL with the module and name from the stack
+        const name = pop();
+        const module = pop();
+        if (typeof module !== 'string' || typeof name !== 'string') {
+          throw fail('expected a module and a name (two str) for STACK_GLOBAL');
+        }
+        stack.push(new PickleGlobal(module, name));
+        break;
+      }
       case 0x52: {
         // REDUCE
         const args = pop();
@@ -409,7 +421,7 @@ export function unpickle(
   }
 }
 
-/** Python 3's protocol-2 spellings of bytes; every other call is refused. */
+/** Python 3's protocol-2 spellings of bytes, and bytearray(bytes); every other call is refused. */
 function reduceToBytes(
   callable: PickleValue,
   args: PickleValue,
@@ -432,9 +444,13 @@ function reduceToBytes(
   if ((what === '__builtin__.bytes' || what === 'builtins.bytes') && items?.length === 0) {
     return new Uint8Array(0);
   }
+  if (what === '__builtin__.bytearray' || what === 'builtins.bytearray') {
+    if (items?.length === 0) return new Uint8Array(0);
+    if (items?.length === 1 && items[0] instanceof Uint8Array) return items[0];
+  }
   throw fail(
-    `calls ${what || typeName(callable)}: only _codecs.encode(str, 'latin1') and bytes(), ` +
-      "Python 3's protocol-2 forms of bytes, are allowed",
+    `calls ${what || typeName(callable)}: only _codecs.encode(str, 'latin1'), bytes() and ` +
+      "bytearray(bytes), Python 3's forms of bytes and bytearrays, are allowed",
   );
 }
 

@@ -56,11 +56,13 @@ const STORAGE_DTYPES: Record<string, string> = {
 // torch.save's legacy (pre-1.6) format starts with a pickled magic number: LONG1 of 10 bytes.
 const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8];
 
-/** The documented conversion of a legacy file, once, with PyTorch. */
+/** The documented conversion of a legacy file, once, with PyTorch, into a new file beside it. */
 export function legacyConversion(file: string): string {
+  const stem = file.replace(/\.[^./]*$/, '');
+  const converted = `${stem}.pt` === file ? `${stem}-zip.pt` : `${stem}.pt`;
   return (
     `python3 -c "import torch; torch.save(torch.load('${file}', map_location='cpu'), ` +
-    `'${file.replace(/\.[^./]*$/, '')}.pt')"`
+    `'${converted}')"`
   );
 }
 

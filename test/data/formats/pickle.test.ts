@@ -114,6 +114,35 @@ describe('restricted unpickler', () => {
         Uint8Array.from([255, 0]),
       ],
       [p(0x80, 2, 'c__builtin__\nbytes\n', ')', 'R', '.'), new Uint8Array(0)],
+      // bytearray(b'ab\xff') as Python 3 pickles it at protocol 3 (GLOBAL) and 4 (STACK_GLOBAL),
+      // bytearray() empty, and protocol 2's bytearray(_codecs.encode('ab\xff', 'latin1')).
+      [p(0x80, 3, 'cbuiltins\nbytearray\n', 'C', 3, 'ab', [255], 0x85, 'R', '.'), p('ab', [255])],
+      [
+        p(0x80, 4, 0x8c, 8, 'builtins', 0x8c, 9, 'bytearray', 0x93, 'C', 1, 'z', 0x85, 'R', '.'),
+        p('z'),
+      ],
+      [p(0x80, 3, 'cbuiltins\nbytearray\n', ')', 'R', '.'), new Uint8Array(0)],
+      [
+        p(
+          0x80,
+          2,
+          'c__builtin__\nbytearray\n',
+          'c_codecs\nencode\n',
+          'X',
+          le32(4),
+          'ab',
+          [0xc3, 0xbf],
+          'X',
+          le32(6),
+          'latin1',
+          0x86,
+          'R',
+          0x85,
+          'R',
+          '.',
+        ),
+        p('ab', [255]),
+      ],
     ];
     for (const [bytes, expected] of cases) {
       expect(unpickle(bytes, 'x'), Buffer.from(bytes).toString('latin1')).to.deep.equal(expected);
@@ -131,8 +160,11 @@ describe('restricted unpickler', () => {
     expect(
       failure(p(0x80, 2, 'cos\nsystem\n', 'X', le32(2), 'ls', 0x85, 'R', '.')).message,
     ).to.match(/opcode REDUCE \(0x52\) at offset 21: calls os.system: only _codecs.encode/);
-    expect(failure(p(0x80, 4, 0x8c, 1, 'a', 0x8c, 1, 'b', 0x93, '.')).message).to.match(
-      /STACK_GLOBAL \(0x93\) at offset 8/,
+    expect(failure(p(0x80, 4, 0x8c, 1, 'a', 0x8c, 1, 'b', 0x93, ')', 'R', '.')).message).to.match(
+      /opcode REDUCE \(0x52\) at offset 10: calls a.b: only _codecs.encode/,
+    );
+    expect(failure(p(0x80, 4, 'K', 1, 0x8c, 1, 'b', 0x93, '.')).message).to.match(
+      /STACK_GLOBAL \(0x93\) at offset 7: expected a module and a name/,
     );
   });
 

@@ -96,6 +96,12 @@ describe('PyTorch state_dict files', () => {
         `convert it once with: python3 -c "import torch; torch.save(torch.load('${legacy}', ` +
         `map_location='cpu'), '${legacy.replace(/\.pth$/, '')}.pt')"`,
     );
+    // Never onto the file itself: a legacy file named .pt converts to a new name.
+    const named = path.join(dir, 'legacy.pt');
+    fs.copyFileSync(legacy, named);
+    expect((await rejection(readStateDictFile(named))).message).to.match(
+      new RegExp(`torch.load\\('${named}', map_location='cpu'\\), '${dir}/legacy-zip.pt'\\)"$`),
+    );
   });
 
   it('refuses other files, a directory and a missing file by name', async () => {
