@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 // CI check of the npm package as users get it: `npm pack`, install the tarball into a new
-// project, and use it there (ESM import, CJS require, `npx sphereface info`, createModel + embed);
+// project, and use it there (ESM import, CJS require, `npx sphereface info`, createModel + embed,
+// its declarations under each TypeScript module setting);
 // then install it where the addon cannot be built and check the install still succeeds, the
 // pure-JavaScript parts work and the first native call says what to do.
 'use strict';
@@ -108,6 +109,39 @@ check(
   npx.code === 0 && JSON.parse(npx.out.trim().split('\n').at(-1)).version,
   'npx sphereface info',
 );
+
+// The package's declarations compile in a strict user project under each module setting users
+// have (no skipLibCheck: every declaration the import reaches is checked), with this checkout's
+// TypeScript and @types/node.
+const typeCheck = `import { createModel, info, loadImages, Trainer, type Model } from 'sphereface';
+export async function use(): Promise<void> {
+  const model: Model = await createModel({ arch: 'sphere-cnn4', classes: 3, head: { kind: 'sphere', m: 4 } });
+  console.log(info().version, typeof loadImages, typeof Trainer);
+  model.dispose();
+}
+`;
+fs.writeFileSync(path.join(user, 'typed.ts'), typeCheck);
+fs.writeFileSync(path.join(user, 'typed.mts'), typeCheck);
+for (const [module, resolution, file] of [
+  ['nodenext', 'nodenext', 'typed.mts'],
+  ['nodenext', 'nodenext', 'typed.ts'],
+  ['node16', 'node16', 'typed.mts'],
+  ['commonjs', 'node10', 'typed.ts'],
+  ['esnext', 'bundler', 'typed.ts'],
+]) {
+  const tsc = run(
+    process.execPath,
+    [
+      require.resolve('typescript/bin/tsc'),
+      ...['--noEmit', '--strict', '--target', 'es2022', '--module', module],
+      ...['--moduleResolution', resolution, '--types', 'node', file],
+      ...['--typeRoots', path.join(root, 'node_modules', '@types')],
+    ],
+    user,
+  );
+  check(tsc.code === 0, `the declarations type-check (module ${module}, ${resolution}, ${file})`);
+  if (tsc.code !== 0) console.log(tsc.out);
+}
 
 // 3. Where the addon cannot be built (no libtorch; the prebuild does not apply): the install
 // succeeds with a warning, pure-JS parts work, and a native call names the command to run.

@@ -54,7 +54,17 @@ export function sniffFormat(bytes: Uint8Array): ImageFormat | null {
   return null;
 }
 
-type SharpModule = (typeof import('sharp'))['default'];
+/**
+ * The calls this package makes on sharp's module. Declared here rather than taken from sharp's
+ * typings, whose module is `export =` under CommonJS resolution and `export default` under ESM
+ * resolution: a declaration naming either breaks users' compilers set up for the other.
+ */
+export interface SharpModule {
+  (input?: Uint8Array, options?: SharpOptions): Sharp;
+  (options?: SharpOptions): Sharp;
+  concurrency(threads?: number): number;
+  cache(options?: boolean): unknown;
+}
 let sharpModule: SharpModule | undefined;
 
 /** sharp, loaded on first use (libvips is large; programs that never decode never load it). */
