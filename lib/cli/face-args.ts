@@ -2,7 +2,7 @@
 // box per image (embed and verify). Without any, the images are used as pre-aligned crops.
 import * as fs from 'node:fs';
 import { LandmarksFile } from '../data/landmarks-file';
-import type { FaceBox, FaceLocations } from '../models/face-location';
+import { landmarksInFile, type FaceBox, type FaceLocations } from '../models/face-location';
 import { numberListArg, stringArg, stringListArg } from './args';
 import { UsageError, type Options, type ParsedValues } from './command';
 
@@ -26,7 +26,9 @@ export const faceOptions: Options = {
   },
 };
 
-export function faceLocationArgs(values: ParsedValues, images: number): FaceLocations {
+/** The faces of `paths` as the flags locate them; a landmark file must list every one. */
+export function faceLocationArgs(values: ParsedValues, paths: readonly string[]): FaceLocations {
+  const images = paths.length;
   const file = stringArg(values, 'landmarks');
   const points = stringListArg(values, 'points').map((t) => numberListArg(t, 'points', 10));
   const boxes = stringListArg(values, 'box').map(
@@ -47,7 +49,14 @@ export function faceLocationArgs(values: ParsedValues, images: number): FaceLoca
   }
   if (file !== undefined) {
     if (!fs.existsSync(file)) throw new Error(`landmark file ${file} does not exist`);
-    return { landmarks: new LandmarksFile(file) };
+    const landmarks = new LandmarksFile(file);
+    const unlisted = paths.find((p) => landmarksInFile(landmarks, p) === undefined);
+    if (unlisted !== undefined) {
+      throw new Error(
+        `${file}: no landmarks for ${unlisted} (its paths are relative to its own folder)`,
+      );
+    }
+    return { landmarks };
   }
   if (points.length > 0) return { landmarks: points };
   if (boxes.length > 0) return { boxes };

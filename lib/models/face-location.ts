@@ -34,8 +34,11 @@ export function boxLandmarks(box: FaceBox): FivePoints {
   );
 }
 
-/** A landmark file's points for `file`: its path relative to the list's folder, or as given. */
-function fromList(list: LandmarksFile, file: string): FivePoints | undefined {
+/**
+ * A landmark file's points for `file`: its path relative to the list's folder, to the working
+ * folder, or as given.
+ */
+export function landmarksInFile(list: LandmarksFile, file: string): FivePoints | undefined {
   const absolute = path.resolve(file);
   return (
     list.get(normaliseRelative(path.relative(path.dirname(path.resolve(list.file)), absolute))) ??
@@ -63,7 +66,8 @@ export function locateFaces(
   const points: (FivePoints | undefined)[] = [];
   const alignment: Alignment[] = [];
   paths.forEach((file, i) => {
-    const given = landmarks instanceof LandmarksFile ? fromList(landmarks, file) : landmarks?.[i];
+    const given =
+      landmarks instanceof LandmarksFile ? landmarksInFile(landmarks, file) : landmarks?.[i];
     const box = boxes?.[i];
     if (given !== undefined) {
       if (given.length !== 10 || !Array.from(given).every(Number.isFinite)) {

@@ -344,6 +344,24 @@ describe('sphereface CLI', function () {
     ]);
     expect(boxed.code).to.equal(1);
     expect(boxed.stderr).to.match(/landmarks and boxes align faces for the 112x96 nets/);
+    // A landmark file must list every image (its paths relative to its folder): one it does not
+    // is an error before anything is embedded, not a face silently taken as pre-aligned.
+    const landmarks = path.join(out, 'five-points.txt');
+    const points = '30 40 66 40 48 60 34 80 62 80';
+    await fs.writeFile(landmarks, `${path.relative(out, images[0])}\t${points}\n`);
+    const unlisted = await sphereface([
+      'verify',
+      '--model',
+      modelFile,
+      '--landmarks',
+      landmarks,
+      images[0],
+      images[1],
+    ]);
+    expect(unlisted.code).to.equal(1);
+    expect(unlisted.stderr).to.contain(
+      `${landmarks}: no landmarks for ${images[1]} (its paths are relative to its own folder)`,
+    );
     const npy = await fs.readFile(`${prefix}.npy`);
     expect(npy.subarray(1, 6).toString()).to.equal('NUMPY');
     expect(npy.toString('latin1', 10, 80)).to.contain("'shape': (3, 1024)");

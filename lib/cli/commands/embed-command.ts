@@ -57,7 +57,7 @@ export const embedCommand: Command = {
     ];
     if (paths.length === 0)
       throw new UsageError('give image files, or --list FILE with one path a line');
-    const faces = faceLocationArgs(values, paths.length);
+    const faces = faceLocationArgs(values, paths);
     const missing = paths.find((p) => !fs.existsSync(p));
     if (missing) throw new Error(`image ${missing} does not exist`);
     if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);

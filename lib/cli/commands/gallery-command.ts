@@ -54,7 +54,7 @@ export const galleryCommand: Command = {
     }
     if (action === 'search' && images.length === 0) throw new UsageError('give images to search');
     const top = integerArg(values, 'top', 1, flags.top.default);
-    const faces = { ...faceLocationArgs(values, images.length), maxPixels: maxPixelsArg(values) };
+    const faces = { ...faceLocationArgs(values, images), maxPixels: maxPixelsArg(values) };
     mustExist('model file', modelFile);
     const model = await loadModel(modelFile);
     try {

@@ -59,7 +59,7 @@ export const verifyCommand: Command = {
     }
     if (positionals.includes('')) throw new UsageError('expected two image files but one is empty');
     const modelFile = requiredString(values, 'model');
-    const faces = { ...faceLocationArgs(values, 2), maxPixels: maxPixelsArg(values) };
+    const faces = { ...faceLocationArgs(values, positionals), maxPixels: maxPixelsArg(values) };
     const summaryFile = stringArg(values, 'summary');
     const given = numberArg(values, 'threshold');
     if (given !== undefined && summaryFile) {
