@@ -184,6 +184,17 @@ async function removeOlderCaches(keep: string, stem: string): Promise<void> {
   }
 }
 
+function mixedSizeError(paths: readonly string[], heights: Int32Array, widths: Int32Array): Error {
+  const first = heights.findIndex((h) => h > 0);
+  const other = heights.findIndex(
+    (h, i) => h > 0 && (h !== heights[first] || widths[i] !== widths[first]),
+  );
+  const size = (i: number) => `${heights[i]}x${widths[i]}`;
+  return new Error(
+    `loadImages: ${paths[other]} is ${size(other)} after the transforms but ${paths[first]} is ${size(first)}; every image needs one size (a Resize([h, w]), CenterCrop or FaceAlign gives it)`,
+  );
+}
+
 async function decodeAll(
   paths: readonly string[],
   transforms: readonly DeterministicTransform[],
@@ -202,8 +213,12 @@ async function decodeAll(
   let images: Uint8Array | undefined;
   let height = 0;
   let width = 0;
-  let firstPath = '';
   let sizeError: Error | undefined;
+  // Each decoded image's size, so that a mixed set is reported by its first two sizes in input
+  // order, whichever image the workers finished first.
+  const heights = new Int32Array(n);
+  const widths = new Int32Array(n);
+  let mixedSizes = false;
   let done = 0;
   const pool = options.pool ?? DecodePool.shared(options.threads);
   await pool.run(
@@ -216,10 +231,11 @@ async function decodeAll(
         return;
       }
       const image = outcome.image;
+      heights[i] = image.height;
+      widths[i] = image.width;
       if (!images) {
         height = image.height;
         width = image.width;
-        firstPath = paths[i];
         const bytes = n * height * width * 3;
         if (bytes > MAX_BYTES) {
           sizeError = new Error(
@@ -229,10 +245,7 @@ async function decodeAll(
         }
         images = new Uint8Array(bytes);
       } else if (image.height !== height || image.width !== width) {
-        // Not a bad file but a pipeline that does not fix the size: always an error.
-        sizeError ??= new Error(
-          `loadImages: ${paths[i]} is ${image.height}x${image.width} after the transforms but ${firstPath} is ${height}x${width}; add a Resize([h, w]), CenterCrop or FaceAlign so every image has one size`,
-        );
+        mixedSizes = true; // not a bad file but a pipeline that does not fix the size: an error
         return;
       }
       images.set(image.data, i * height * width * 3);
@@ -241,6 +254,7 @@ async function decodeAll(
     { maxPixels },
   );
   if (sizeError) throw sizeError;
+  if (mixedSizes) throw mixedSizeError(paths, heights, widths);
   bad.sort((a, b) => a.index - b.index);
   if (bad.length > 0 && onBadImage === 'error') throw new BadImageError(bad);
   if (!images) {
