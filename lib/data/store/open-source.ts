@@ -21,5 +21,10 @@ export async function openSource(location: string): Promise<ImageSource> {
     return folderSource(location);
   }
   if (/\.rec$/i.test(location)) return recordIOSource(location);
+  // A .idx beside a .rec is its record index, not a list of images.
+  const rec = location.replace(/\.idx$/i, '.rec');
+  if (rec !== location && fs.existsSync(rec)) {
+    throw new Error(`${location} belongs to ${rec}: give the .rec (its .idx is read beside it)`);
+  }
   return listSource(location);
 }

@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { recordIOSource } from '../../../lib/data/formats/recordio-source';
 import { loadImages } from '../../../lib/data/load-images';
+import { openSource } from '../../../lib/data/store/open-source';
 import { Resize } from '../../../lib/data/transforms/resize';
 import { Random } from '../../../lib/util/random';
 import { FIXTURES, manifest } from './fixtures';
@@ -185,6 +186,15 @@ describe('recordIOSource (insightface .rec + .idx + property)', () => {
       await expectRejection(
         recordIOSource(rec, { idx: '/nonexistent/x.idx' }),
         /RecordIO index \/nonexistent\/x.idx does not exist/,
+      );
+    });
+
+    it('a .idx given where its .rec belongs, named, not read as a list of images', async () => {
+      const rec = await setUp(() => {});
+      const idx = rec.replace(/\.rec$/, '.idx');
+      await expectRejection(
+        openSource(idx),
+        new RegExp(`${idx} belongs to ${rec}: give the \\.rec \\(its \\.idx is read beside it\\)`),
       );
     });
 
