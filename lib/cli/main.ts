@@ -40,7 +40,9 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
   const out = new Output(argv.includes('--json'), streams);
   const stdout = (streams ?? process).stdout;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
-    stdout.write(`${topLevelHelp(commands)}\n`);
+    // `sphereface help train` is `sphereface train --help`.
+    const asked = name === 'help' && rest.length === 1 && commands.find((c) => c.name === rest[0]);
+    stdout.write(`${asked ? commandHelp(asked) : topLevelHelp(commands)}\n`);
     return 0;
   }
   if (name === '--version' || name === '-v') {

@@ -122,6 +122,14 @@ describe('sphereface CLI', function () {
     const { version } = (await import('../../lib/version')) as { version: string };
     const v = await sphereface(['--version']);
     expect([v.code, v.stdout.trim()]).to.deep.equal([0, version]);
+    const helpTrain = await sphereMain(['help', 'train']);
+    expect(helpTrain.code).to.equal(0);
+    expect(helpTrain.stdout).to.equal((await sphereMain(['train', '--help'])).stdout);
+    const stray = await sphereMain(['info', 'extra']);
+    expect([stray.code, stray.stderr.trim()]).to.deep.equal([
+      2,
+      "sphereface info: unexpected argument 'extra'",
+    ]);
   });
 
   it('train writes metrics, checkpoints and the report, and --resume continues', async () => {

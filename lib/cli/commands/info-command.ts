@@ -1,5 +1,5 @@
 import { info } from '../../info';
-import type { Command } from '../command';
+import { UsageError, type Command } from '../command';
 
 export const infoCommand: Command = {
   name: 'info',
@@ -8,7 +8,8 @@ export const infoCommand: Command = {
     'distributed backends, image decoders',
   usage: 'sphereface info [--json]',
   options: {},
-  async run(_values, _positionals, out) {
+  async run(_values, positionals, out) {
+    if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const about = info();
     out.result(about);
     const cuda = about.cuda.available
