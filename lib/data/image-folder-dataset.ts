@@ -3,6 +3,7 @@ import * as path from 'node:path';
 import { byCodePoint } from '../util/code-point-order';
 import { fileKind, type FileType } from '../util/regular-file';
 import { loadImages, type LoadImagesOptions, type LoadedImages } from './load-images';
+import { LOCK_FILE } from './store/manifest';
 
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.bmp'];
 
@@ -101,10 +102,15 @@ export class ImageFolderDataset {
         folders.push({ name: e.name, real: found.real });
       }
     }
-    if (folders.length === 0)
+    if (folders.length === 0) {
+      // An interrupted prepare leaves its lock and no manifest: say so, not "no classes".
+      const unfinished = entries.some((e) => e.name === LOCK_FILE);
       throw new Error(
-        `${who}: ${this.root} holds no class folders (expected root/<identity>/<image>)`,
+        unfinished
+          ? `${who}: ${this.root} is an image store whose preparation did not finish (${LOCK_FILE}, no manifest); prepare it again`
+          : `${who}: ${this.root} holds no class folders (expected root/<identity>/<image>)`,
       );
+    }
     this.classNames = folders.map((f) => f.name);
     const paths: string[] = [];
     const labels: number[] = [];

@@ -60,6 +60,12 @@ describe('datasets', () => {
       /cannot read folder .*nope \(ENOENT\)/,
     );
     expect(() => new ImageFolderDataset(root)).to.throw(/holds no class folders/);
+    const interrupted = path.join(root, 'store');
+    touch(path.join(interrupted, 'prepare.lock'));
+    expect(() => new ImageFolderDataset(interrupted)).to.throw(
+      /store is an image store whose preparation did not finish \(prepare\.lock, no manifest\); prepare it again/,
+    );
+    fs.rmSync(interrupted, { recursive: true });
     touch(path.join(root, 'a', '1.jpg'));
     touch(path.join(root, 'b', 'readme.txt'));
     expect(() => new ImageFolderDataset(root)).to.throw(

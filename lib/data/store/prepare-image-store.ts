@@ -90,17 +90,33 @@ export async function prepareImageStore(options: PrepareImageStoreOptions): Prom
     if (dir === source.location || dir.startsWith(source.location + path.sep)) {
       throw new Error(`the store folder ${dir} must not be inside the source ${source.location}`);
     }
-    await fs.promises.mkdir(dir, { recursive: true });
-    const unlock = await lockStore(dir);
+    const firstMade = await fs.promises.mkdir(dir, { recursive: true });
     try {
-      const store = await new Preparation(dir, source, options).run();
-      store.preparation!.seconds = (performance.now() - started) / 1000;
-      return store;
-    } finally {
-      await unlock();
+      const unlock = await lockStore(dir);
+      try {
+        const store = await new Preparation(dir, source, options).run();
+        store.preparation!.seconds = (performance.now() - started) / 1000;
+        return store;
+      } finally {
+        await unlock();
+      }
+    } catch (error) {
+      if (firstMade) await removeEmptyFolders(dir, firstMade);
+      throw error;
     }
   } finally {
     if (typeof options.source === 'string') await source.close();
+  }
+}
+
+/** The folders this run made, `dir` up to `firstMade`, where a failed run left them empty. */
+async function removeEmptyFolders(dir: string, firstMade: string): Promise<void> {
+  for (let folder = dir; ; folder = path.dirname(folder)) {
+    const removed = await fs.promises.rmdir(folder).then(
+      () => true,
+      () => false, // not empty (or gone): keep it and what holds it
+    );
+    if (!removed || folder === firstMade || path.dirname(folder) === folder) return;
   }
 }
 

@@ -263,8 +263,11 @@ describe('prepareImageStore and openImageStore', function () {
     const root = await faces(2, 3);
     const broken = path.join(root, 'id0', '1.jpg');
     fs.writeFileSync(broken, 'not an image at all');
-    const out = path.join(tempDir(), 'store');
+    const parent = tempDir();
+    const out = path.join(parent, 'new', 'store');
     await expectReject(prepare(root, out), /cannot decode .*id0\/1\.jpg: .*onBadImage: 'skip'/);
+    // The failed run removes the (empty) folders it made, the given one's parent kept.
+    expect(fs.readdirSync(parent)).to.deep.equal([]);
     const events: PrepareEvent[] = [];
     const store = await prepare(root, out, {
       onBadImage: 'skip',
@@ -296,6 +299,8 @@ describe('prepareImageStore and openImageStore', function () {
       prepare(root, out, { transforms: [] }),
       /id0\/1\.jpg is 19x21 after the transforms but the store's images are 18x20 \(as .*id0\/0\.jpg\); add a Resize/,
     );
+    expect(fs.existsSync(out)).to.equal(false); // made by the failed run, removed empty
+    fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'prepare.lock'), String(process.pid));
     await expectReject(prepare(root, out), /is being prepared by process \d+ .*prepare\.lock/);
     // A lock left by a process that is gone is taken over.
