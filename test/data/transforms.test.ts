@@ -201,6 +201,15 @@ describe('data transforms', () => {
       (1 - 0.2) / 0.4,
     ];
     Array.from(out).forEach((v, i) => expect(v).to.be.closeTo(expected[i], 1e-6));
+    // The nets' (x - 127.5) / 128, on this scale; their 0..255 mean is refused.
+    const nets = new Normalize([0.5, 0.5, 0.5], [128 / 255, 128 / 255, 128 / 255]);
+    Array.from(nets.apply(images, 1, 1, 2)).forEach((v, i) =>
+      expect(v).to.be.closeTo((images[[0, 3, 1, 4, 2, 5][i]] - 127.5) / 128, 1e-6),
+    );
+    expect(() => new Normalize([127.5, 127.5, 127.5], [128, 128, 128])).to.throw(
+      "Normalize: expected 3 numbers in [-1, 1] for mean (torchvision's scale: pixels / 255) but received [127.5, 127.5, 127.5]",
+    );
+    expect(() => new Normalize(1 as unknown as number[], [1, 1, 1])).to.throw(/for mean/);
   });
 
   it('RandomCrop with padding cuts every offset of the zero-padded image, each with the right pixels', () => {

@@ -1,16 +1,27 @@
+import { describeReceived } from '../../util/describe-received';
+
 /**
  * torchvision's ToTensor + Normalize(mean, std) over a batch: uint8 n x h x w x 3 in, float32
  * n x 3 x h x w out, (x / 255 - mean[c]) / std[c]. For users who feed their own code; the
  * native training path normalises while it converts and does not need this.
  */
+const describe = (value: unknown) =>
+  Array.isArray(value) ? `[${value.join(', ')}]` : describeReceived(value);
+
 export class Normalize {
   readonly mean: [number, number, number];
   readonly std: [number, number, number];
 
   constructor(mean: readonly number[], std: readonly number[]) {
-    if (mean.length !== 3 || !mean.every(Number.isFinite)) {
+    // On the 0..1 scale: a mean over 1 is the 0..255 scale's (127.5), a mistake worth naming.
+    if (!Array.isArray(mean) || mean.length !== 3 || !mean.every((m) => Math.abs(m) <= 1)) {
       throw new Error(
-        `Normalize: expected 3 finite numbers for mean but received [${mean.join(', ')}]`,
+        `Normalize: expected 3 numbers in [-1, 1] for mean (torchvision's scale: pixels / 255) but received ${describe(mean)}`,
+      );
+    }
+    if (!Array.isArray(std)) {
+      throw new Error(
+        `Normalize: expected 3 positive numbers for std but received ${describe(std)}`,
       );
     }
     if (std.length !== 3 || !std.every((s) => Number.isFinite(s) && s > 0)) {
