@@ -84,17 +84,21 @@ export async function writeCheckpoint(
     savedAt: new Date().toISOString(),
   };
   try {
-    await replaceAtomically(dir, async (temp) => {
-      await fs.mkdir(temp);
-      await model.save(path.join(temp, MODEL_FILE));
-      const handle = await fs.open(path.join(temp, STATE_FILE), 'w');
-      try {
-        await handle.writeFile(JSON.stringify(full, null, 2) + '\n');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
+    await replaceAtomically(
+      dir,
+      async (temp) => {
+        await fs.mkdir(temp);
+        await model.save(path.join(temp, MODEL_FILE));
+        const handle = await fs.open(path.join(temp, STATE_FILE), 'w');
+        try {
+          await handle.writeFile(JSON.stringify(full, null, 2) + '\n');
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      },
+      { folder: true },
+    );
   } catch (error) {
     throw new Error(`Could not write checkpoint ${dir}: ${(error as Error).message}`);
   }
