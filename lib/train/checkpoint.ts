@@ -48,6 +48,8 @@ export interface CheckpointState {
   arch: string;
   classes: number;
   head: MarginHead;
+  /** The net's embedding size; absent in checkpoints written before it was recorded. */
+  embeddingDim?: number;
   savedAt: string;
 }
 
