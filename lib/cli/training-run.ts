@@ -123,6 +123,14 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       resume: resumedFrom,
       distributed: group,
     });
+    // Refused before fit(), which would rewrite the run's files with nothing trained.
+    const at = resumedFrom?.state.iteration;
+    if (at !== undefined && at >= trainer.totalIterations) {
+      throw new UsageError(
+        `nothing to train: the checkpoint is at iteration ${at} and the run ends at ` +
+          `${trainer.totalIterations}; give a longer --epochs or --iterations`,
+      );
+    }
     const table = new EpochTable((line) => out.line(line));
     table.header();
     trainer.on('batch', (b) => {
