@@ -1,6 +1,7 @@
 // A resumed run trains the model in its checkpoint: the model's settings (arch, head, embedding
 // size) come from there, and a flag given that contradicts them is a usage error rather than
 // ignored (the summary would record a model that was never trained).
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ARCHS } from '../models/archs';
 import { loadModel } from '../models/model';
@@ -32,10 +33,13 @@ export async function readRunConfig(
   defaults: TrainingDefaults,
   out?: string,
 ): Promise<TrainingConfig> {
-  if (values.resume !== true) return readTrainingArgs(values, defaults);
-  const checkpoint = await resumeCheckpoint(out ?? stringArg(values, 'out') ?? defaults.out);
-  const model = await modelOf(checkpoint);
-  const config = readTrainingArgs(values, defaults, model);
+  const dir = out ?? stringArg(values, 'out') ?? defaults.out;
+  // An --out that is no folder is checkOutFolder's to report.
+  const isFolder = (await fs.stat(dir).catch(() => undefined))?.isDirectory() === true;
+  const checkpoint = values.resume === true && isFolder ? await resumeCheckpoint(dir) : undefined;
+  const model = checkpoint && (await modelOf(checkpoint));
+  const config = { ...readTrainingArgs(values, defaults, model), out: dir };
+  if (!checkpoint || !model) return config;
   const differ = contradiction(config, model);
   if (differ) {
     const [flag, given, theirs] = differ;
@@ -44,7 +48,7 @@ export async function readRunConfig(
         `${flag} ${theirs}; leave --${flag} out to keep it`,
     );
   }
-  return out === undefined ? config : { ...config, out };
+  return config;
 }
 
 async function modelOf(checkpoint: Checkpoint): Promise<ModelSettings> {
