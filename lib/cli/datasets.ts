@@ -3,7 +3,6 @@
 // or an insightface verification .bin.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { BadImageError } from '../data/bad-image-error';
 import { LandmarksFile } from '../data/landmarks-file';
 import type { SkippedImage } from '../data/image-cache';
 import { loadVerificationBin } from '../data/insightface-bin';
@@ -36,18 +35,6 @@ export interface LoadOptions {
    * checked) already, without preparing it again or reading every shard.
    */
   preparedElsewhere?: boolean;
-}
-
-// Bad images end the command unless --skip-bad-images; the message names the flag.
-async function withFlagHint<T>(load: () => Promise<T>): Promise<T> {
-  try {
-    return await load();
-  } catch (error) {
-    if (error instanceof BadImageError) {
-      throw error.withHint('pass --skip-bad-images to leave them out');
-    }
-    throw error;
-  }
 }
 
 export interface TrainSet {
@@ -90,17 +77,15 @@ export async function loadTrainSet(
       onVerify: (checked, total) => onEvent?.({ type: 'verify', checked, total }),
     });
   } else {
-    images = await withFlagHint(() =>
-      prepareImageStore({
-        source: root,
-        out: preparedStoreDir(options.cacheDir, size, aligned),
-        transforms: inputTransforms(size, { aligned }),
-        landmarks: options.landmarks,
-        onBadImage: options.skipBadImages ? 'skip' : 'error',
-        maxPixels: options.maxPixels,
-        onProgress: onEvent,
-      }),
-    );
+    images = await prepareImageStore({
+      source: root,
+      out: preparedStoreDir(options.cacheDir, size, aligned),
+      transforms: inputTransforms(size, { aligned }),
+      landmarks: options.landmarks,
+      onBadImage: options.skipBadImages ? 'skip' : 'error',
+      maxPixels: options.maxPixels,
+      onProgress: onEvent,
+    });
   }
   return { images, classes: images.classes, classNames: images.classNames };
 }
@@ -136,17 +121,15 @@ export async function loadHeldOut(
   const landmarks = options.landmarks
     ? new LandmarksFile(options.landmarks).forPaths(lfw.root, lfw.images)
     : undefined;
-  const loaded = await withFlagHint(() =>
-    lfw.load({
-      transforms: inputTransforms(inputSizeOf(arch), { aligned: landmarks !== undefined }),
-      landmarks,
-      cacheDir: options.cacheDir,
-      cacheName: 'held-out',
-      onBadImage,
-      maxPixels: options.maxPixels,
-      onProgress: options.onProgress,
-    }),
-  );
+  const loaded = await lfw.load({
+    transforms: inputTransforms(inputSizeOf(arch), { aligned: landmarks !== undefined }),
+    landmarks,
+    cacheDir: options.cacheDir,
+    cacheName: 'held-out',
+    onBadImage,
+    maxPixels: options.maxPixels,
+    onProgress: options.onProgress,
+  });
   return {
     images: loaded.images,
     pairs: loaded.pairs,
@@ -164,14 +147,12 @@ export async function loadBinHeldOut(
   options: LoadOptions,
 ): Promise<HeldOutSet> {
   mustExist('verification file', binFile);
-  const loaded = await withFlagHint(() =>
-    loadVerificationBin(binFile, {
-      transforms: inputSize ? inputTransforms(inputSize) : [],
-      onBadImage: options.skipBadImages ? 'skip' : 'error',
-      maxPixels: options.maxPixels,
-      onProgress: options.onProgress,
-    }),
-  );
+  const loaded = await loadVerificationBin(binFile, {
+    transforms: inputSize ? inputTransforms(inputSize) : [],
+    onBadImage: options.skipBadImages ? 'skip' : 'error',
+    maxPixels: options.maxPixels,
+    onProgress: options.onProgress,
+  });
   return {
     images: loaded.images,
     pairs: loaded.pairs,

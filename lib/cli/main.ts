@@ -2,6 +2,7 @@
 // message on stderr (one JSON object under --json), exit code 2 for bad usage and 1 for a
 // failure, a stack trace only with --verbose.
 import { parseArgs } from 'node:util';
+import { BadImageError } from '../data/bad-image-error';
 import { version } from '../version';
 import {
   commonOptions,
@@ -33,6 +34,17 @@ function usageError(error: NodeJS.ErrnoException, command: Command): UsageError 
   // Node's messages run on over several lines and sentences: the first says what is wrong.
   const first = error.message.split('\n')[0].split('. ')[0].replace(/\.$/, '');
   return new UsageError(`${first}. ${more}`);
+}
+
+/** Undecodable images: what to do in the command's flags, not the library's options. */
+function inFlagTerms(error: Error, command: Command | undefined): Error {
+  if (!(error instanceof BadImageError) || !command) return error;
+  return error.withTerms({
+    // verify, embed and gallery take no --skip-bad-images: their images are the user's choice.
+    skip:
+      'skip-bad-images' in command.options ? 'pass --skip-bad-images to leave them out' : undefined,
+    limit: '--max-pixels',
+  });
 }
 
 export async function main(argv: string[], streams?: OutputStreams): Promise<number> {
@@ -78,7 +90,7 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
     }
     return await command.run(parsed.values as ParsedValues, parsed.positionals, out);
   } catch (error) {
-    const err = error instanceof Error ? error : new Error(String(error));
+    const err = inFlagTerms(error instanceof Error ? error : new Error(String(error)), command);
     const usage = err instanceof UsageError;
     out.error(`sphereface${command ? ` ${command.name}` : ''}: ${err.message}`, {
       kind: usage ? 'usage' : 'failure',

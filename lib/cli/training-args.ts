@@ -246,8 +246,19 @@ export interface TrainingDefaults {
   force?: boolean;
 }
 
-function readHead(values: ParsedValues): MarginHead {
-  const kind = choiceArg(values, 'head', HEAD_KINDS, 'sphere');
+/** A model's settings that the flags also set: a resume's defaults are its checkpoint's. */
+export interface ModelSettings {
+  arch: Arch;
+  head: MarginHead;
+  embeddingDim: number;
+}
+
+function readHead(values: ParsedValues, base: MarginHead | undefined): MarginHead {
+  const kind = choiceArg(values, 'head', HEAD_KINDS, base?.kind ?? 'sphere');
+  // The flags the head's kind does not set keep the base's values, when it is of that kind.
+  const same = base?.kind === kind ? base : undefined;
+  const easyMargin =
+    values['easy-margin'] === true || (same?.kind === 'arc' && same.easyMargin === true);
   if (values['easy-margin'] === true && kind !== 'arc') {
     throw new UsageError(`--easy-margin applies to the arc head, not ${kind}`);
   }
@@ -260,7 +271,7 @@ function readHead(values: ParsedValues): MarginHead {
     return { kind };
   }
   if (kind === 'sphere') {
-    const m = integerArg(values, 'm', 1, HEAD_DEFAULTS.sphere.m);
+    const m = integerArg(values, 'm', 1, same?.kind === 'sphere' ? same.m : HEAD_DEFAULTS.sphere.m);
     if (m > 6)
       throw new UsageError(`--m for the sphere head expects an integer in 1..6 but received ${m}`);
     if (stringArg(values, 'scale') !== undefined) {
@@ -268,16 +279,23 @@ function readHead(values: ParsedValues): MarginHead {
     }
     return { kind, m };
   }
-  const m = nonNegativeArg(values, 'm', HEAD_DEFAULTS[kind].m);
-  const scale = positiveArg(values, 'scale', HEAD_DEFAULTS[kind].scale);
-  return kind === 'arc' && values['easy-margin'] === true
-    ? { kind, m, scale, easyMargin: true }
-    : { kind, m, scale };
+  const fallback = same?.kind === 'cos' || same?.kind === 'arc' ? same : HEAD_DEFAULTS[kind];
+  const m = nonNegativeArg(values, 'm', fallback.m);
+  const scale = positiveArg(values, 'scale', fallback.scale);
+  return kind === 'arc' && easyMargin ? { kind, m, scale, easyMargin: true } : { kind, m, scale };
 }
 
-export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefaults): TrainingConfig {
-  const arch = choiceArg(values, 'arch', ARCHS, defaults.arch);
-  const head = readHead(values);
+/**
+ * The flags as a TrainingConfig. With `model` (a resume: the checkpoint's), the model's settings
+ * that no flag gives are the model's rather than the defaults.
+ */
+export function readTrainingArgs(
+  values: ParsedValues,
+  defaults: TrainingDefaults,
+  model?: ModelSettings,
+): TrainingConfig {
+  const arch = choiceArg(values, 'arch', ARCHS, model?.arch ?? defaults.arch);
+  const head = readHead(values, model?.head);
   let epochs = integerArg(values, 'epochs', 1);
   let iterations = integerArg(values, 'iterations', 1);
   if (epochs !== undefined && iterations !== undefined) {
@@ -324,7 +342,7 @@ export function readTrainingArgs(values: ParsedValues, defaults: TrainingDefault
   return {
     arch,
     head,
-    embeddingDim: integerArg(values, 'embedding-dim', 1, EMBEDDING_DIM),
+    embeddingDim: integerArg(values, 'embedding-dim', 1, model?.embeddingDim ?? EMBEDDING_DIM),
     epochs,
     iterations,
     batchSize: integerArg(values, 'batch-size', 1, defaults.batchSize),

@@ -14,8 +14,9 @@ import type { LfwEvaluation, LfwEvaluator } from '../eval/lfw-evaluator';
 import { setNumThreads } from '../info';
 import { inputSizeOf } from '../models/archs';
 import { createModel, loadModel, type Model } from '../models/model';
-import { latestCheckpoint, listCheckpoints, type Checkpoint } from '../train/checkpoint';
+import { listCheckpoints, type Checkpoint } from '../train/checkpoint';
 import { UsageError } from './command';
+import { resumeCheckpoint } from './resume-config';
 import { Trainer, type History } from '../train/trainer';
 import { EpochTable } from './epoch-table';
 import type { Output } from './output';
@@ -82,10 +83,7 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
   let resumedFrom: Checkpoint | undefined;
   let model: Model;
   if (config.resume) {
-    resumedFrom = await latestCheckpoint(path.join(config.out, 'checkpoints'));
-    if (!resumedFrom) {
-      throw new Error(`--resume: no checkpoint in ${path.join(config.out, 'checkpoints')}`);
-    }
+    resumedFrom = await resumeCheckpoint(config.out);
     model = await loadModel(resumedFrom.modelPath, { device: config.device, arch: config.arch });
     out.line(`resuming from ${resumedFrom.dir} (iteration ${resumedFrom.state.iteration})`);
   } else {
@@ -125,6 +123,14 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       resume: resumedFrom,
       distributed: group,
     });
+    // Refused before fit(), which would rewrite the run's files with nothing trained.
+    const at = resumedFrom?.state.iteration;
+    if (at !== undefined && at >= trainer.totalIterations) {
+      throw new UsageError(
+        `nothing to train: the checkpoint is at iteration ${at} and the run ends at ` +
+          `${trainer.totalIterations}; give a longer --epochs or --iterations`,
+      );
+    }
     const table = new EpochTable((line) => out.line(line));
     table.header();
     trainer.on('batch', (b) => {

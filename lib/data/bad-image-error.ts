@@ -1,22 +1,44 @@
 // The error for images that cannot be decoded when they are not to be skipped: it names the
-// first, counts the rest, and says how to skip them in the caller's terms (an option of the
-// library, or a flag of the CLI).
+// first, counts the rest, and says what to do in the caller's terms (the library's options, or
+// the flags of the CLI command at hand).
 import type { SkippedImage } from './image-cache';
+import { isOverPixelLimit } from './image-decoder';
+
+/** How the user leaves bad images out, and what the pixel limit is called. */
+export interface BadImageTerms {
+  /** How to leave bad images out; undefined where there is no way to (the hint is dropped). */
+  skip?: string;
+  /** The pixel limit's name, for images over it. */
+  limit: string;
+}
+
+export const LIBRARY_TERMS: BadImageTerms = {
+  skip: "pass onBadImage: 'skip' to leave bad images out",
+  limit: 'maxPixels',
+};
 
 export class BadImageError extends Error {
   override name = 'BadImageError';
 
   constructor(
     readonly images: readonly SkippedImage[],
-    readonly hint = "pass onBadImage: 'skip' to leave bad images out",
+    readonly terms: BadImageTerms = LIBRARY_TERMS,
   ) {
     const first = images[0];
     const more = images.length > 1 ? ` (and ${images.length - 1} more bad images)` : '';
-    super(`cannot decode ${first.path}: ${first.reason}${more}; ${hint}`);
+    const hints = [
+      ...(images.some((i) => isOverPixelLimit(i.reason))
+        ? [`raise ${terms.limit} to accept larger images`]
+        : []),
+      ...(terms.skip ? [terms.skip] : []),
+    ];
+    super(
+      `cannot decode ${first.path}: ${first.reason}${more}${hints.map((h) => `; ${h}`).join('')}`,
+    );
   }
 
-  /** The same error, telling the user how to skip in other terms. */
-  withHint(hint: string): BadImageError {
-    return new BadImageError(this.images, hint);
+  /** The same error, saying what to do in other terms. */
+  withTerms(terms: BadImageTerms): BadImageError {
+    return new BadImageError(this.images, terms);
   }
 }

@@ -112,6 +112,7 @@ export function parseCheckpointState(text: string, file: string): CheckpointStat
   check.count(value, 'classes', 'classes', 1);
   const head = check.object(value, 'head');
   check.valid(() => validateMarginHead(head as never));
+  if (value.embeddingDim !== undefined) check.count(value, 'embeddingDim', 'embeddingDim', 1);
   check.string(value, 'savedAt');
   return value as unknown as CheckpointState;
 }

@@ -48,6 +48,8 @@ export interface CheckpointState {
   arch: string;
   classes: number;
   head: MarginHead;
+  /** The net's embedding size; absent in checkpoints written before it was recorded. */
+  embeddingDim?: number;
   savedAt: string;
 }
 
@@ -84,17 +86,21 @@ export async function writeCheckpoint(
     savedAt: new Date().toISOString(),
   };
   try {
-    await replaceAtomically(dir, async (temp) => {
-      await fs.mkdir(temp);
-      await model.save(path.join(temp, MODEL_FILE));
-      const handle = await fs.open(path.join(temp, STATE_FILE), 'w');
-      try {
-        await handle.writeFile(JSON.stringify(full, null, 2) + '\n');
-        await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
+    await replaceAtomically(
+      dir,
+      async (temp) => {
+        await fs.mkdir(temp);
+        await model.save(path.join(temp, MODEL_FILE));
+        const handle = await fs.open(path.join(temp, STATE_FILE), 'w');
+        try {
+          await handle.writeFile(JSON.stringify(full, null, 2) + '\n');
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      },
+      { folder: true },
+    );
   } catch (error) {
     throw new Error(`Could not write checkpoint ${dir}: ${(error as Error).message}`);
   }

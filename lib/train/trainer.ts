@@ -398,6 +398,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         arch: this.model.arch,
         classes: this.model.classes,
         head: this.model.head,
+        embeddingDim: this.model.embeddingDim,
       },
       this.settings.keepCheckpoints,
     );

@@ -15,26 +15,49 @@ export function tempPathFor(target: string): string {
   );
 }
 
+export interface ReplaceOptions {
+  /** `build` makes a folder, which replaces a folder at `target` (default: a file). */
+  folder?: boolean;
+}
+
 /**
- * Builds `target` (a file or a folder) with `build(temp)` under a temporary name, then renames
- * it into place. On failure the temporary is removed and `target` is left as it was. A folder
- * that already stands at `target` is replaced.
+ * Builds `target` (a file, or with `folder` a folder) with `build(temp)` under a temporary name,
+ * then renames it into place. On failure the temporary is removed and `target` is left as it
+ * was. A folder at `target` is replaced only by a folder; a file never replaces one: that is
+ * refused as "<target> is a directory", before anything is built.
  */
 export async function replaceAtomically(
   target: string,
   build: (temp: string) => Promise<void>,
+  options: ReplaceOptions = {},
 ): Promise<void> {
+  const refuseFolder = async () => {
+    if (!options.folder && (await isFolder(target))) throw new Error(`${target} is a directory`);
+  };
+  await refuseFolder(); // first, so that no work is spent on a write that cannot land
   const temp = tempPathFor(target);
+  let old: string | undefined;
   try {
     await build(temp);
-    const existing = await fs.lstat(target).catch(() => undefined);
-    if (existing?.isDirectory()) await fs.rm(target, { recursive: true, force: true });
+    await refuseFolder(); // again: one may have been made there meanwhile
+    if (await isFolder(target)) {
+      // The old folder moves aside, and is removed only once the new one stands in its place.
+      old = tempPathFor(target);
+      await fs.rename(target, old);
+    }
     await fs.rename(temp, target);
   } catch (error) {
+    if (old) await fs.rename(old, target).catch(() => undefined);
     await fs.rm(temp, { recursive: true, force: true });
     throw error;
   }
+  if (old) await fs.rm(old, { recursive: true, force: true });
   await syncFolder(path.dirname(target));
+}
+
+async function isFolder(file: string): Promise<boolean> {
+  const stats = await fs.lstat(file).catch(() => undefined);
+  return stats?.isDirectory() === true;
 }
 
 export interface WriteFileAtomicOptions {

@@ -411,7 +411,18 @@ describe('sphereface CLI', function () {
     ]);
     expect(limited.code).to.equal(1);
     expect(limited.stderr).to.contain(
-      `${images[0]}: 250x250 = 62500 pixels, over the limit of 62499 pixels (maxPixels)`,
+      `${images[0]}: 250x250 = 62500 pixels, over the limit of 62499 pixels (and 1 more bad ` +
+        'images); raise --max-pixels to accept larger images',
+    );
+    expect(limited.stderr).to.not.match(/maxPixels|onBadImage|skip/);
+    // verify takes no --skip-bad-images: an undecodable image is named, with no hint of one.
+    const notJpeg = path.join(out, 'broken.jpg');
+    await fs.writeFile(notJpeg, 'not a jpeg');
+    const undecodable = await sphereMain(['verify', '--model', modelFile, images[0], notJpeg]);
+    expect(undecodable.code).to.equal(1);
+    expect(undecodable.stderr.split('\n').at(-1)).to.equal(
+      `sphereface verify: cannot decode ${path.resolve(notJpeg)}: not a JPEG, PNG, WebP, GIF or ` +
+        'BMP image (starts with 6e 6f 74 20)',
     );
   });
 

@@ -102,6 +102,43 @@ describe('sphereface eval --save-threshold, verify, export and import', function
     expect(fromSummary.stdout).to.contain(`different people (threshold 1, from ${summaryFile})`);
   });
 
+  it('verify --summary refuses a threshold found under another protocol, for raw pixels or another arch', async () => {
+    const verify = (summary: string) =>
+      sphereMain(['verify', '--model', modelFile, '--summary', summary, ...images]);
+    const other = path.join(out, 'eval-sum-mean');
+    const evaluated = await sphereMain(
+      await evalArgs('--flip', 'sum', '--subtract-mean', '--out', other),
+    );
+    expect(evaluated.code, evaluated.stderr).to.equal(0);
+    const refused = await verify(path.join(other, 'summary.json'));
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.contain(
+      `${path.join(other, 'summary.json')} has a threshold found with --flip sum and --subtract-mean`,
+    );
+
+    const plain = path.join(out, 'eval-plain');
+    expect((await sphereMain(await evalArgs('--out', plain))).code).to.equal(0);
+    const summaryFile = path.join(plain, 'summary.json');
+    const accepted = await verify(summaryFile);
+    expect(accepted.code, accepted.stderr).to.equal(0);
+    expect(accepted.stdout).to.contain(`from ${summaryFile})`);
+
+    // The same summary, as if of raw pixels (eval --bin --raw-pixels) or of another net.
+    const summary = JSON.parse(await fs.readFile(summaryFile, 'utf8')) as Record<string, unknown>;
+    const raw = path.join(out, 'raw-summary.json');
+    await fs.writeFile(raw, JSON.stringify({ ...summary, evaluated: 'raw-pixels' }));
+    const rawRefused = await verify(raw);
+    expect(rawRefused.code).to.equal(1);
+    expect(rawRefused.stderr).to.contain(`${raw} is an evaluation of raw pixels, not a model`);
+    const sphere20 = path.join(out, 'sphere20-summary.json');
+    await fs.writeFile(sphere20, JSON.stringify({ ...summary, arch: 'sphere20' }));
+    const archRefused = await verify(sphere20);
+    expect(archRefused.code).to.equal(1);
+    expect(archRefused.stderr).to.contain(
+      `${sphere20} is an evaluation of a sphere20 model, but --model ${modelFile} is sphere-cnn4`,
+    );
+  });
+
   it('export writes a state_dict of the model, import makes a model file from one', async () => {
     const netFile = path.join(out, 'net.pt');
     const exported = await sphereMain(['export', '--model', modelFile, '--out', netFile]);

@@ -3,18 +3,14 @@ import { rawPixelEmbedder } from '../../eval/embedder';
 import { describeAfs } from '../../eval/angular-fisher-score';
 import { describeHead } from '../../ops/margin-head';
 import { writeReport } from '../../report/write-report';
-import { integerListArg } from '../args';
+import { integerListArg, stringArg } from '../args';
 import { UsageError, type Command, type ParsedValues } from '../command';
 import { DEMO_SET, demoSetOptions, prepareDemoSet, readDemoSet } from '../demo-set';
 import { seedTable, type DemoResult } from '../demo-seeds';
 import type { Output } from '../output';
 import { epochMetrics, formatAccuracy } from '../run-report';
-import {
-  readTrainingArgs,
-  trainingOptions,
-  type TrainingConfig,
-  type TrainingDefaults,
-} from '../training-args';
+import { readRunConfig } from '../resume-config';
+import { trainingOptions, type TrainingConfig, type TrainingDefaults } from '../training-args';
 import { runTraining } from '../training-run';
 
 /**
@@ -73,10 +69,9 @@ export const demoCommand: Command = {
   },
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    const config = readTrainingArgs(values, DEMO_TRAINING);
     const seeds = integerListArg(values, 'seeds');
     if (seeds === undefined) {
-      const result = await demoOnce(values, config, out);
+      const result = await demoOnce(values, await readRunConfig(values, DEMO_TRAINING), out);
       out.result(result.summary);
       printResult(result, out);
       return 0;
@@ -88,9 +83,10 @@ export const demoCommand: Command = {
       throw new UsageError(`--seeds lists a seed twice: '${String(values.seeds)}'`);
     }
     const results: DemoResult[] = [];
+    const root = stringArg(values, 'out') ?? DEMO_TRAINING.out;
     for (const seed of seeds) {
       out.line(`--- synthetic population ${seed} (${results.length + 1} of ${seeds.length})`);
-      const perSeed = { ...config, out: path.join(config.out, `seed-${seed}`) };
+      const perSeed = await readRunConfig(values, DEMO_TRAINING, path.join(root, `seed-${seed}`));
       const result = await demoOnce({ ...values, 'synth-seed': String(seed) }, perSeed, out);
       printResult(result, out);
       results.push(result);

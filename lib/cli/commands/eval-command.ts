@@ -22,6 +22,7 @@ import { UsageError, type Command, type Options, type ParsedValues } from '../co
 import { loadBinHeldOut, loadHeldOut, type HeldOutSet } from '../datasets';
 import type { Output } from '../output';
 import { formatAccuracy } from '../run-report';
+import { flagsUnlikeVerify } from '../verify-threshold';
 
 function evaluationLines(name: string, e: LfwEvaluation): string[] {
   const tar = e.roc.tarAtFar.map((t) => `TAR ${t.tar.toFixed(4)} @ FAR ${t.far}`).join(', ');
@@ -283,13 +284,15 @@ export const evalCommand: Command = {
       subtractMean: values['subtract-mean'] === true,
       batchSize: integerArg(values, 'batch-size', 1, flags['batch-size'].default),
     };
-    // verify compares concatenated image + mirror features without a mean: only a threshold
-    // found that way applies there.
     if (values['save-threshold'] === true) {
-      if (protocol.flip !== 'concat' || protocol.subtractMean) {
+      const unlike = flagsUnlikeVerify({
+        flip: protocol.flip ?? flags.flip.default,
+        subtractMean: protocol.subtractMean === true,
+      });
+      if (unlike.length) {
         throw new UsageError(
           '--save-threshold stores a threshold for verify, which compares --flip concat ' +
-            'features without a mean subtracted: drop --flip and --subtract-mean',
+            `features without a mean subtracted: drop ${unlike.join(' and ')}`,
         );
       }
       if (stringArg(values, 'model') === undefined) {

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import { loadModel } from '../../models/model';
 import { requiredString } from '../args';
 import { UsageError, type Command } from '../command';
+import { checkOutputFile } from '../output-paths';
 
 export const exportCommand: Command = {
   name: 'export',
@@ -20,6 +21,7 @@ export const exportCommand: Command = {
     const modelFile = requiredString(values, 'model');
     const outFile = requiredString(values, 'out');
     if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
+    checkOutputFile('out', outFile, [{ flag: 'model', file: modelFile }]);
     const model = await loadModel(modelFile);
     try {
       await model.exportStateDict(outFile);

@@ -6,6 +6,7 @@ import { loadModel } from '../../models/model';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString } from '../args';
 import { UsageError, type Command, type Options } from '../command';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
+import { checkOutputFile } from '../output-paths';
 
 const flags = {
   model: { type: 'string', value: 'FILE', description: 'the model file (model.sfm)' },
@@ -56,6 +57,8 @@ export const galleryCommand: Command = {
     const top = integerArg(values, 'top', 1, flags.top.default);
     const faces = { ...faceLocationArgs(values, images), maxPixels: maxPixelsArg(values) };
     mustExist('model file', modelFile);
+    if (action === 'build')
+      checkOutputFile('gallery', galleryFile, [{ flag: 'model', file: modelFile }]);
     const model = await loadModel(modelFile);
     try {
       if (action === 'build') {

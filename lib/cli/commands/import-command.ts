@@ -2,6 +2,7 @@ import { ARCHS } from '../../models/archs';
 import { importStateDict } from '../../models/model';
 import { choiceArg, integerArg, requiredString } from '../args';
 import { UsageError, type Command } from '../command';
+import { checkOutputFile } from '../output-paths';
 
 export const importCommand: Command = {
   name: 'import',
@@ -33,6 +34,7 @@ export const importCommand: Command = {
     const arch = choiceArg(values, 'arch', ARCHS, ARCHS[0]);
     const classes = integerArg(values, 'classes', 2);
     const outFile = requiredString(values, 'out');
+    checkOutputFile('out', outFile, [{ flag: 'state-dict', file }]);
     const model = await importStateDict(file, { arch, classes, device: 'cpu' });
     try {
       await model.save(outFile, { weightsOnly: values['weights-only'] === true });

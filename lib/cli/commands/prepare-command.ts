@@ -1,4 +1,3 @@
-import { BadImageError } from '../../data/bad-image-error';
 import { prepareImageStore } from '../../data/store/prepare-image-store';
 import { FaceAlign } from '../../data/transforms/face-align';
 import type { DeterministicTransform } from '../../data/transforms/transform';
@@ -85,11 +84,6 @@ export const prepareCommand: Command = {
       threads: integerArg(values, 'threads', 1),
       maxPixels: maxPixelsArg(values),
       onProgress: storeProgress(out),
-    }).catch((error: unknown) => {
-      if (error instanceof BadImageError) {
-        throw error.withHint('pass --skip-bad-images to leave them out');
-      }
-      throw error;
     });
     try {
       const done = store.preparation!;

@@ -8,7 +8,8 @@ import { silentOutput } from '../output';
 import { loadHeldOut, loadTrainSet, skippedNote } from '../datasets';
 import { epochMetrics, formatAccuracy } from '../run-report';
 import { PAPER_ITERATIONS, PAPER_LR } from '../../train/schedule';
-import { readTrainingArgs, trainingOptions, type TrainingDefaults } from '../training-args';
+import { readRunConfig } from '../resume-config';
+import { trainingOptions, type TrainingDefaults } from '../training-args';
 import { storeProgress } from '../store-progress';
 import { checkOutFolder, runTraining } from '../training-run';
 
@@ -68,7 +69,7 @@ export const trainCommand: Command = {
   },
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
-    const config = readTrainingArgs(values, TRAIN_DEFAULTS);
+    const config = await readRunConfig(values, TRAIN_DEFAULTS);
     const role = await launchOrJoin('train', values, positionals, this.options, config, out);
     if ('exitCode' in role) return role.exitCode;
     const { group } = role; // distributed: this process is one rank of the group's run

@@ -3,22 +3,9 @@ import { fileSimilarity } from '../../models/face-files';
 import { locateFaces } from '../../models/face-location';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 import { loadModel } from '../../models/model';
-import { readRegularFileSync } from '../../util/regular-file';
 import { maxPixelsArg, maxPixelsOption, numberArg, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
-
-// A threshold from a report's summary.json (eval or train), as `evaluation.threshold`.
-function thresholdFrom(file: string): number {
-  let summary: { evaluation?: { threshold?: unknown } } | null;
-  try {
-    summary = JSON.parse(readRegularFileSync(file).toString('utf8')) as typeof summary;
-  } catch (error) {
-    throw new Error(`cannot read a threshold from ${file}: ${(error as Error).message}`);
-  }
-  const t = summary?.evaluation?.threshold;
-  if (typeof t !== 'number') throw new Error(`${file} has no evaluation.threshold`);
-  return t;
-}
+import { thresholdFromSummary } from '../verify-threshold';
 
 interface ThresholdChoice {
   threshold: number;
@@ -65,21 +52,24 @@ export const verifyCommand: Command = {
     if (given !== undefined && summaryFile) {
       throw new UsageError('give --threshold or --summary, not both');
     }
+    const fromSummary = summaryFile ? thresholdFromSummary(summaryFile) : undefined;
     const chosen: ThresholdChoice | undefined =
       given !== undefined
         ? { threshold: given, source: 'given', label: 'given' }
-        : summaryFile
-          ? {
-              threshold: thresholdFrom(summaryFile),
-              source: 'summary',
-              label: `from ${summaryFile}`,
-            }
+        : fromSummary
+          ? { threshold: fromSummary.threshold, source: 'summary', label: `from ${summaryFile}` }
           : undefined;
     for (const file of [modelFile, ...positionals]) {
       if (!fs.existsSync(file)) throw new Error(`${file} does not exist`);
     }
     const model = await loadModel(modelFile);
     try {
+      if (fromSummary?.arch !== undefined && fromSummary.arch !== model.arch) {
+        throw new Error(
+          `${summaryFile} is an evaluation of a ${fromSummary.arch} model, but --model ` +
+            `${modelFile} is ${model.arch}: its threshold does not apply`,
+        );
+      }
       const [a, b] = positionals;
       const note = alignmentNote(locateFaces([a, b], faces).alignment);
       if (note) out.note(note);

@@ -1,0 +1,46 @@
+// The checks a command makes on a file it is about to write, before any work: not a folder
+// (the writer would refuse it anyway, but only after the work), and not one of its own inputs
+// (a write would replace the file it reads).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { UsageError } from './command';
+
+/** A file a command reads: the flag that names it and the path. */
+export interface InputFile {
+  flag: string;
+  file: string;
+}
+
+/** Throws a UsageError naming `flag` when `file` is a folder or the same file as an input. */
+export function checkOutputFile(flag: string, file: string, inputs: InputFile[]): void {
+  const stats = fs.statSync(file, { throwIfNoEntry: false });
+  if (stats?.isDirectory()) throw new UsageError(`--${flag} ${file} is a directory`);
+  for (const input of inputs) {
+    if (sameFile(file, input.file)) {
+      throw new UsageError(`--${flag} is the same file as --${input.flag} (${input.file})`);
+    }
+  }
+}
+
+/**
+ * Whether two paths name one file: the same real path (links and `..` resolved, the file need not
+ * exist), or, where both exist, the same inode (a hard link).
+ */
+export function sameFile(a: string, b: string): boolean {
+  if (realPath(a) === realPath(b)) return true;
+  const sa = fs.statSync(a, { throwIfNoEntry: false });
+  const sb = fs.statSync(b, { throwIfNoEntry: false });
+  return sa !== undefined && sb !== undefined && sa.dev === sb.dev && sa.ino === sb.ino;
+}
+
+// The real path of a file that may not exist yet: that of its nearest existing folder, joined
+// with the rest.
+function realPath(file: string): string {
+  const resolved = path.resolve(file);
+  try {
+    return fs.realpathSync(resolved);
+  } catch {
+    const parent = path.dirname(resolved);
+    return parent === resolved ? resolved : path.join(realPath(parent), path.basename(resolved));
+  }
+}

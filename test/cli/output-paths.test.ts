@@ -1,0 +1,164 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
+import { createModel, loadModel } from '../../lib';
+import { sphereMain, tempDir, tinyFaces } from './cli-helpers';
+
+// Outputs that name a folder, or one of the command's own inputs, are refused with nothing lost.
+describe('sphereface output paths', function () {
+  let out: string;
+  let modelFile: string;
+  let modelBytes: Buffer;
+  let image: string;
+
+  before(async () => {
+    const faces = await tinyFaces();
+    out = await tempDir();
+    modelFile = path.join(out, 'model.sfm');
+    const model = await createModel({
+      arch: 'sphere-cnn4',
+      classes: 6,
+      head: { kind: 'sphere', m: 4 },
+      device: 'cpu',
+      seed: 9,
+    });
+    await model.save(modelFile);
+    model.dispose();
+    modelBytes = await fs.readFile(modelFile);
+    const person = faces.heldOutNames[0];
+    image = path.join(faces.lfwDir, person, `${person}_0001.jpg`);
+  });
+  after(() => fs.rm(out, { recursive: true, force: true }));
+
+  /** A folder holding work of the user's, at `dir`. */
+  async function folderOfWork(dir: string): Promise<void> {
+    await fs.mkdir(dir, { recursive: true });
+    await fs.writeFile(path.join(dir, 'work.txt'), 'keep me');
+  }
+
+  async function expectWorkKept(dir: string): Promise<void> {
+    expect(await fs.readFile(path.join(dir, 'work.txt'), 'utf8')).to.equal('keep me');
+  }
+
+  it('refuses an output that is a folder, before any work, keeping the folder', async () => {
+    const dir = path.join(out, 'folders');
+    await folderOfWork(path.join(dir, 'results.npy'));
+    const embed = await sphereMain([
+      'embed',
+      '--model',
+      modelFile,
+      '--out',
+      path.join(dir, 'results'),
+      image,
+    ]);
+    expect(embed.code).to.equal(2);
+    expect(embed.stderr).to.contain(`--out ${path.join(dir, 'results.npy')} is a directory`);
+    await expectWorkKept(path.join(dir, 'results.npy'));
+    expect(await fs.readdir(dir), 'no results.json beside it').to.deep.equal(['results.npy']);
+
+    const net = path.join(dir, 'net.pt');
+    await folderOfWork(net);
+    const exported = await sphereMain(['export', '--model', modelFile, '--out', net]);
+    expect(exported.code).to.equal(2);
+    expect(exported.stderr).to.contain(`--out ${net} is a directory`);
+    await expectWorkKept(net);
+
+    const gallery = path.join(dir, 'gallery');
+    await folderOfWork(gallery);
+    const faces = await tinyFaces();
+    const built = await sphereMain([
+      'gallery',
+      'build',
+      '--model',
+      modelFile,
+      '--root',
+      faces.lfwDir,
+      '--gallery',
+      gallery,
+    ]);
+    expect(built.code).to.equal(2);
+    expect(built.stderr).to.contain(`--gallery ${gallery} is a directory`);
+    await expectWorkKept(gallery);
+  });
+
+  it("the writers themselves refuse a folder (the library's model.save and exportStateDict)", async () => {
+    const dir = path.join(out, 'library');
+    await folderOfWork(dir);
+    const model = await loadModel(modelFile);
+    try {
+      for (const write of [() => model.save(dir), () => model.exportStateDict(dir)]) {
+        let message = '';
+        await write().catch((e: Error) => (message = e.message));
+        expect(message).to.contain(`${dir} is a directory`);
+      }
+    } finally {
+      model.dispose();
+    }
+    await expectWorkKept(dir);
+    expect(await fs.readdir(out)).to.not.satisfy((names: string[]) =>
+      names.some((n) => n.endsWith('.tmp')),
+    );
+  });
+
+  it('refuses an output that is the input, by path, symbolic link or hard link', async () => {
+    const dir = path.join(out, 'same');
+    await fs.mkdir(dir);
+    const symlink = path.join(dir, 'link.sfm');
+    const hardlink = path.join(dir, 'hard.sfm');
+    await fs.symlink(modelFile, symlink);
+    await fs.link(modelFile, hardlink);
+    const roundabout = path.join(dir, '..', 'model.sfm');
+    for (const target of [modelFile, roundabout, symlink, hardlink]) {
+      const exported = await sphereMain(['export', '--model', modelFile, '--out', target]);
+      expect(exported.code, target).to.equal(2);
+      expect(exported.stderr).to.contain('--out is the same file as --model');
+    }
+    const faces = await tinyFaces();
+    const built = await sphereMain([
+      'gallery',
+      'build',
+      '--model',
+      symlink,
+      '--root',
+      faces.lfwDir,
+      '--gallery',
+      modelFile,
+    ]);
+    expect(built.code).to.equal(2);
+    expect(built.stderr).to.contain('--gallery is the same file as --model');
+    expect(await fs.readFile(modelFile), 'the model file untouched').to.deep.equal(modelBytes);
+    expect((await fs.lstat(symlink)).isSymbolicLink()).to.equal(true);
+
+    const net = path.join(dir, 'net.pt');
+    expect((await sphereMain(['export', '--model', modelFile, '--out', net])).code).to.equal(0);
+    const netBytes = await fs.readFile(net);
+    const imported = await sphereMain([
+      'import',
+      '--state-dict',
+      net,
+      '--arch',
+      'sphere-cnn4',
+      '--out',
+      net,
+    ]);
+    expect(imported.code).to.equal(2);
+    expect(imported.stderr).to.contain('--out is the same file as --state-dict');
+    expect(await fs.readFile(net)).to.deep.equal(netBytes);
+
+    const list = path.join(dir, 'images.json');
+    await fs.writeFile(list, `${image}\n`);
+    const embed = await sphereMain([
+      'embed',
+      '--model',
+      modelFile,
+      '--list',
+      list,
+      '--out',
+      path.join(dir, 'images'),
+    ]);
+    expect(embed.code).to.equal(2);
+    expect(embed.stderr).to.contain('--out is the same file as --list');
+    expect(await fs.readFile(list, 'utf8')).to.equal(`${image}\n`);
+    expect(await fs.readdir(dir)).to.not.include('images.npy');
+  });
+});

@@ -1,0 +1,86 @@
+import { expect } from 'chai';
+import * as fs from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { replaceAtomically, writeFileAtomic } from '../../lib/util/atomic-write';
+
+async function tempDir(): Promise<string> {
+  return fs.mkdtemp(path.join(os.tmpdir(), 'sphereface-atomic-'));
+}
+
+async function rejection(promise: Promise<unknown>): Promise<Error> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error;
+  }
+  throw new Error('expected a rejection');
+}
+
+describe('replaceAtomically', () => {
+  it('refuses to replace a folder with a file, touching neither it nor its content', async () => {
+    const dir = await tempDir();
+    const target = path.join(dir, 'out.npy');
+    await fs.mkdir(target);
+    await fs.writeFile(path.join(target, 'work.txt'), 'keep me');
+    let built = false;
+    const error = await rejection(
+      replaceAtomically(target, async (temp) => {
+        built = true;
+        await fs.writeFile(temp, 'new');
+      }),
+    );
+    expect(error.message).to.equal(`${target} is a directory`);
+    expect(built, 'refused before building').to.equal(false);
+    expect(await fs.readFile(path.join(target, 'work.txt'), 'utf8')).to.equal('keep me');
+    expect(await fs.readdir(dir)).to.deep.equal(['out.npy']);
+  });
+
+  it('refuses a folder made at the target while the file was being built', async () => {
+    const dir = await tempDir();
+    const target = path.join(dir, 'model.sfm');
+    const error = await rejection(
+      replaceAtomically(target, async (temp) => {
+        await fs.writeFile(temp, 'new');
+        await fs.mkdir(target);
+        await fs.writeFile(path.join(target, 'work.txt'), 'keep me');
+      }),
+    );
+    expect(error.message).to.equal(`${target} is a directory`);
+    expect(await fs.readFile(path.join(target, 'work.txt'), 'utf8')).to.equal('keep me');
+    expect(await fs.readdir(dir), 'no temporary left').to.deep.equal(['model.sfm']);
+  });
+
+  it('writeFileAtomic names the folder it will not replace', async () => {
+    const dir = await tempDir();
+    await fs.mkdir(path.join(dir, 'a.json'));
+    const error = await rejection(writeFileAtomic(path.join(dir, 'a.json'), '{}'));
+    expect(error.message).to.contain(`${path.join(dir, 'a.json')} is a directory`);
+    expect((await fs.stat(path.join(dir, 'a.json'))).isDirectory()).to.equal(true);
+  });
+
+  it('replaces a file, and a folder with a folder', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'f.txt');
+    await fs.writeFile(file, 'old');
+    await writeFileAtomic(file, 'new');
+    expect(await fs.readFile(file, 'utf8')).to.equal('new');
+
+    const folder = path.join(dir, 'iter-1');
+    await fs.mkdir(folder);
+    await fs.writeFile(path.join(folder, 'old.txt'), 'old');
+    await replaceAtomically(
+      folder,
+      async (temp) => {
+        await fs.mkdir(temp);
+        await fs.writeFile(path.join(temp, 'new.txt'), 'new');
+      },
+      { folder: true },
+    );
+    expect(await fs.readdir(folder)).to.deep.equal(['new.txt']);
+    expect((await fs.readdir(dir)).sort(), 'the old folder removed').to.deep.equal([
+      'f.txt',
+      'iter-1',
+    ]);
+  });
+});
