@@ -180,6 +180,28 @@ describe('decoding on the worker pool', function () {
     );
   });
 
+  it('refuses thread counts past 1024 before starting a worker', async () => {
+    const run = DecodePool.prototype.run;
+    let runs = 0;
+    DecodePool.prototype.run = function (this: DecodePool, ...args: Parameters<typeof run>) {
+      runs++;
+      return run.apply(this, args);
+    };
+    try {
+      const message =
+        /^Expected an integer in 1\.\.1024 for threads but received 1000000000 of type number$/;
+      expect(() => new DecodePool({ threads: 1e9 })).to.throw(RangeError, message);
+      await expectReject(loadImages(['a.jpg'], { threads: 1e9 }), message);
+      expect(() => new DecodePool({ threads: '2' as unknown as number })).to.throw(
+        TypeError,
+        "for threads but received '2'",
+      );
+    } finally {
+      DecodePool.prototype.run = run;
+    }
+    expect(runs).to.equal(0);
+  });
+
   it('works again after the pool is closed (new workers load sharp again)', async () => {
     const jpeg = await encode(8, 8, gradient);
     const own = new DecodePool({ threads: 2 });
