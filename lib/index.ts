@@ -88,6 +88,13 @@ export { loadImages } from './data/load-images';
 export { decodeImage, DEFAULT_MAX_PIXELS } from './data/image-decoder';
 export type { DecodeImageOptions, ImageFormat } from './data/image-decoder';
 export type { LoadImagesOptions, LoadedImages, OnBadImage } from './data/load-images';
+export { DecodePool } from './data/decode-pool';
+export type {
+  DecodeJob,
+  DecodeOutcome,
+  DecodePoolOptions,
+  DecodeRunOptions,
+} from './data/decode-pool';
 export type { SkippedImage } from './data/image-cache';
 export { DataLoader } from './data/data-loader';
 export type { DataLoaderOptions, LoaderTransform, RandomTransform } from './data/data-loader';

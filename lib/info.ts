@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import { native } from './native';
+import { expectInteger, MAX_THREADS } from './util/expect';
 import { version } from './version';
 
 export interface SpherefaceInfo {
@@ -58,10 +59,10 @@ export function info(): SpherefaceInfo {
   };
 }
 
-/** Sets libtorch's intra-op thread count (defaults to the cores available). */
+/**
+ * Sets libtorch's intra-op thread count (defaults to the cores available): an integer in
+ * 1..MAX_THREADS (1024).
+ */
 export function setNumThreads(threads: number): void {
-  if (!Number.isInteger(threads) || threads < 1) {
-    throw new RangeError(`Expected a positive integer for threads but received ${String(threads)}`);
-  }
-  native().setNumThreads(threads);
+  native().setNumThreads(expectInteger(threads, 'threads', 1, MAX_THREADS));
 }

@@ -35,4 +35,21 @@ describe('info', () => {
     expect(() => setNumThreads(0)).to.throw(RangeError, /threads/);
     expect(() => setNumThreads(1.5)).to.throw(RangeError, /threads/);
   });
+
+  it('refuses thread counts past 1024 before libtorch sees them, and non-numbers', () => {
+    const before = info().threads;
+    // 1e9 would make libgomp allocate per-thread state until the process aborts; 1e20 and 2^31
+    // do not fit the native int.
+    for (const huge of [1025, 2 ** 31, 1e9, 1e20]) {
+      expect(() => setNumThreads(huge), String(huge)).to.throw(
+        RangeError,
+        `Expected an integer in 1..1024 for threads but received ${huge} of type number`,
+      );
+    }
+    expect(() => setNumThreads('2' as unknown as number)).to.throw(
+      TypeError,
+      "Expected an integer in 1..1024 for threads but received '2'",
+    );
+    expect(info().threads).to.equal(before);
+  });
 });

@@ -1,3 +1,4 @@
+import { expectInteger, expectObject, fail } from '../util/expect';
 import { Random } from '../util/random';
 import { batchesPerEpoch, rankBatchRange } from './rank-share';
 import { ImageReader, type CropWindow } from './store/image-reader';
@@ -37,6 +38,18 @@ export interface DataLoaderOptions {
    */
   rank?: number;
   worldSize?: number;
+}
+
+/**
+ * The largest batchSize: far beyond any batch a step can train on (the paper's is 256), so a
+ * typo's size is refused at once. A batch never holds more images than the set, whatever it is.
+ */
+export const MAX_BATCH_SIZE = 1_048_576;
+
+function expectFlag(value: unknown, name: string, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  if (typeof value !== 'boolean') fail('a boolean', name, value);
+  return value;
 }
 
 // Stream tags so the shuffle and the augmentation never share random numbers.
@@ -90,6 +103,7 @@ export class DataLoader implements BatchSource {
 
   constructor(images: ImageSet | ImageStore, options: DataLoaderOptions) {
     const who = 'DataLoader';
+    expectObject(options, 'options', 'DataLoader options ({ batchSize, shuffle?, seed?, ... })');
     let height: number;
     let width: number;
     if (images instanceof ImageStore) {
@@ -115,24 +129,14 @@ export class DataLoader implements BatchSource {
       this.labels = set.labels;
       ({ height, width } = set);
     }
-    const { batchSize } = options;
-    if (!Number.isInteger(batchSize) || batchSize < 1) {
-      throw new Error(
-        `${who}: expected positive integer for batchSize but received ${String(batchSize)}`,
-      );
-    }
+    const batchSize = expectInteger(options.batchSize, 'batchSize', 1, MAX_BATCH_SIZE);
     this.batchSize = batchSize;
-    this.shuffle = options.shuffle ?? true;
-    this.seed = options.seed ?? 0;
-    if (!Number.isSafeInteger(this.seed))
-      throw new Error(`${who}: expected an integer for seed but received ${String(options.seed)}`);
-    this.dropLast = options.dropLast ?? false;
-    this.prefetch = options.prefetch ?? 2;
-    if (!Number.isInteger(this.prefetch) || this.prefetch < 0) {
-      throw new Error(
-        `${who}: expected non-negative integer for prefetch but received ${String(options.prefetch)}`,
-      );
-    }
+    this.shuffle = expectFlag(options.shuffle, 'shuffle', true);
+    // createModel's rule: seeds are non-negative integers.
+    this.seed = options.seed === undefined ? 0 : expectInteger(options.seed, 'seed', 0);
+    this.dropLast = expectFlag(options.dropLast, 'dropLast', false);
+    this.prefetch =
+      options.prefetch === undefined ? 2 : expectInteger(options.prefetch, 'prefetch', 0);
     for (const t of options.transforms ?? []) {
       if (t instanceof CenterCrop && !this.centre && !this.crop) this.centre = t;
       else if (t instanceof RandomCrop && !this.crop) this.crop = t;
@@ -156,7 +160,10 @@ export class DataLoader implements BatchSource {
       if (l < 0) throw new Error(`${who}: label ${l} of image ${i} is negative`);
       if (l > maxLabel) maxLabel = l;
     }
-    this.classes = options.classes ?? maxLabel + 1;
+    this.classes =
+      options.classes === undefined
+        ? maxLabel + 1
+        : expectInteger(options.classes, 'classes', 1, 2 ** 31 - 1);
     if (maxLabel >= this.classes) {
       throw new Error(`${who}: label ${maxLabel} is not below classes (${this.classes})`);
     }
@@ -296,8 +303,9 @@ export class DataLoader implements BatchSource {
   }
 
   private slot(i: number): Slot {
-    // A rank's part of a batch holds at most ceil(batchSize / worldSize) images.
-    const images = Math.ceil(this.batchSize / this.worldSize);
+    // A rank's part of a batch holds at most ceil(batchSize / worldSize) images, and no batch
+    // more than the set.
+    const images = Math.ceil(Math.min(this.batchSize, this.n) / this.worldSize);
     while (this.ring.length <= i) {
       this.ring.push({
         images: new Uint8Array(images * this.height * this.width * 3),

@@ -1,5 +1,6 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { expectInteger, expectObject } from '../util/expect';
 import { WorkerPool } from '../util/worker-pool';
 import type { DecodeReply, DecodeRequest } from './decode-messages';
 import { checkMaxPixels, loadSharp } from './image-decoder';
@@ -23,7 +24,7 @@ export type DecodeOutcome = { ok: true; image: RawImage } | { ok: false; error: 
 export interface DecodePoolOptions {
   /** Worker threads; defaults to the cores available. */
   threads?: number;
-  /** Files per message: amortises messaging without starving workers near the end. */
+  /** Files per message (1 to 4096, default 8): amortises messaging without starving workers near the end. */
   chunkSize?: number;
   /** Refuse images over this many pixels, from their headers (default 50 million). */
   maxPixels?: number;
@@ -47,13 +48,15 @@ export class DecodePool {
   private readonly pool: WorkerPool<DecodeRequest, DecodeReply>;
 
   constructor(options: DecodePoolOptions = {}) {
+    expectObject(options, 'options', 'DecodePool options ({ threads?, maxPixels?, chunkSize? })');
     this.pool = new WorkerPool(path.join(__dirname, 'decode-worker.js'), {
       threads: options.threads,
       name: 'DecodePool',
     });
     this.threads = this.pool.threads;
     this.maxPixels = checkMaxPixels(options.maxPixels, 'DecodePool');
-    this.chunkSize = options.chunkSize ?? 8;
+    this.chunkSize =
+      options.chunkSize === undefined ? 8 : expectInteger(options.chunkSize, 'chunkSize', 1, 4096);
   }
 
   /**

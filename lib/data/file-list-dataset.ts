@@ -3,6 +3,7 @@ import { parseNumbers, readListLines } from './list-file';
 import { loadImages, type LoadImagesOptions, type LoadedImages } from './load-images';
 import type { FivePoints } from './transforms/raw-image';
 import { MAX_CLASSES } from './types';
+import { expectPath } from '../util/expect';
 
 /**
  * A list file, one image per line: `relative/path label [x1 y1 ... x5 y5]`, paths relative to
@@ -18,7 +19,8 @@ export class FileListDataset {
   readonly classes: number;
 
   constructor(listFile: string, options: { root?: string } = {}) {
-    this.listFile = path.resolve(listFile);
+    this.listFile = path.resolve(expectPath(listFile, 'listFile', 'a list file path'));
+    if (options.root !== undefined) expectPath(options.root, 'root', 'a folder path');
     this.root = path.resolve(options.root ?? path.dirname(this.listFile));
     const labels: number[] = [];
     const file = this.listFile;

@@ -5,6 +5,7 @@
 import { isMainThread } from 'node:worker_threads';
 import type { Sharp, SharpOptions } from 'sharp';
 import { nativeIfLoads } from '../native';
+import { describeReceived } from '../util/describe-received';
 import { bmpSize, jpegComponents } from './image-header';
 import type { RawImage } from './transforms/raw-image';
 
@@ -30,7 +31,7 @@ export function checkMaxPixels(value: unknown, who: string): number {
   if (value === Infinity || (typeof value === 'number' && Number.isSafeInteger(value) && value > 0))
     return value;
   throw new Error(
-    `${who}: expected a positive integer or Infinity for maxPixels but received ${String(value)}`,
+    `${who}: expected a positive integer or Infinity for maxPixels but received ${describeReceived(value)}`,
   );
 }
 

@@ -4,6 +4,7 @@ import { byCodePoint } from '../util/code-point-order';
 import { fileKind, type FileType } from '../util/regular-file';
 import { loadImages, type LoadImagesOptions, type LoadedImages } from './load-images';
 import { LOCK_FILE } from './store/manifest';
+import { expectPath } from '../util/expect';
 
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.bmp'];
 
@@ -85,9 +86,7 @@ export class ImageFolderDataset {
 
   constructor(root: string) {
     const who = 'ImageFolderDataset';
-    if (typeof root !== 'string' || root === '')
-      throw new Error(`${who}: expected a folder path for root but received ${String(root)}`);
-    this.root = path.resolve(root);
+    this.root = path.resolve(expectPath(root, 'root', 'a folder path'));
     const entries = readDir(this.root, who);
     const scan = new FolderScan(realPath(this.root, who), this.skipped, who);
     const folders: { name: string; real: string }[] = [];

@@ -11,6 +11,7 @@ import { readRegularFile } from '../util/regular-file';
 import type { DecodePool } from './decode-pool';
 import type { DeterministicTransform } from './transforms/transform';
 import type { VerificationPair } from './types';
+import { expectPath } from '../util/expect';
 
 /** The content of a verification .bin, images still encoded. */
 export interface VerificationBin {
@@ -121,7 +122,7 @@ export async function loadVerificationBin(
   file: string,
   options: LoadVerificationBinOptions = {},
 ): Promise<LoadedVerificationBin> {
-  const resolved = path.resolve(file);
+  const resolved = path.resolve(expectPath(file, 'file', 'a .bin file path'));
   const bin = await readVerificationBin(resolved);
   let pairs: VerificationPair[];
   try {

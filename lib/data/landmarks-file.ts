@@ -1,6 +1,7 @@
 import * as path from 'node:path';
 import { parseNumbers, readListLines } from './list-file';
 import type { FivePoints } from './transforms/raw-image';
+import { expectPath } from '../util/expect';
 
 /** Forward slashes, no leading './': how relative paths are compared. */
 export function normaliseRelative(p: string): string {
@@ -17,7 +18,7 @@ export class LandmarksFile {
   private readonly points = new Map<string, FivePoints>();
 
   constructor(file: string) {
-    this.file = file;
+    this.file = expectPath(file, 'file', 'a landmark file path');
     for (const { line, text } of readListLines(file, 'LandmarksFile')) {
       const tab = text.indexOf('\t');
       const [rel, rest] =

@@ -10,6 +10,7 @@ import { byCodePoint } from '../util/code-point-order';
 import { pairsOfLoadedImages, type SkippedPair } from './loaded-pairs';
 import { PairsFile } from './pairs-file';
 import type { VerificationPair } from './types';
+import { expectPath } from '../util/expect';
 
 export type { SkippedPair } from './loaded-pairs';
 
@@ -44,8 +45,8 @@ export class LfwDataset {
     pairsFile: string,
     options: { onBadImage?: OnBadImage; extension?: string } = {},
   ) {
-    this.root = path.resolve(root);
-    this.pairsFile = path.resolve(pairsFile);
+    this.root = path.resolve(expectPath(root, 'root', 'a folder path'));
+    this.pairsFile = path.resolve(expectPath(pairsFile, 'pairsFile', 'a pairs file path'));
     if (!isDir(this.root)) throw new Error(`LfwDataset: cannot read folder ${this.root}`);
     const parsed = new PairsFile(this.pairsFile);
     this.folds = parsed.folds;

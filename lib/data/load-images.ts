@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { removeStaleTemps } from '../util/atomic-write';
+import { expectInteger, MAX_THREADS } from '../util/expect';
 import { BadImageError } from './bad-image-error';
 import { DecodePool, type DecodeJob } from './decode-pool';
 import { checkMaxPixels, DECODER_VERSION } from './image-decoder';
@@ -110,6 +111,7 @@ function checkOptions(paths: readonly string[], options: LoadImagesOptions): voi
       `loadImages: expected 'error' or 'skip' for onBadImage but received ${String(options.onBadImage)}`,
     );
   }
+  if (options.threads !== undefined) expectInteger(options.threads, 'threads', 1, MAX_THREADS);
   for (const t of options.transforms ?? []) {
     if ((t as { random?: boolean }).random !== false) {
       throw new Error(

@@ -3,6 +3,7 @@
 // twice. Disjoint identities keep a fold's threshold (and, under subtractMean, its mean feature)
 // from being fitted on the people it is tested on. The synthetic generator writes these as
 // pairs.txt; `makeVerificationPairs` makes them for any labelled image set.
+import { expectInteger, expectObject, fail } from '../util/expect';
 import { Random } from '../util/random';
 import type { VerificationPair } from './types';
 
@@ -28,8 +29,10 @@ export interface DrawFoldsOptions {
   random: Random;
   /** How the caller's option reads in messages, e.g. 'pairsPerFold = 300'. */
   sizeOption: string;
-  /** What the caller can change when the identities cannot fill the folds. */
-  advice: string;
+  /** What the caller can change when there are fewer than two identities per fold. */
+  identitiesAdvice: string;
+  /** What the caller can change when a fold's identities cannot supply its pairs. */
+  pairsAdvice: string;
 }
 
 function byImages(x: DrawnPair, y: DrawnPair): number {
@@ -51,11 +54,11 @@ export function drawPairFolds(
   imageCounts: readonly number[],
   options: DrawFoldsOptions,
 ): DrawnFold[] {
-  const { folds, perKind, random, sizeOption, advice } = options;
+  const { folds, perKind, random, sizeOption, identitiesAdvice, pairsAdvice } = options;
   if (imageCounts.length < 2 * folds) {
     throw new RangeError(
       `${folds} folds need at least ${2 * folds} identities (2 per fold) but there are ` +
-        `${imageCounts.length}; ${advice}`,
+        `${imageCounts.length}; ${identitiesAdvice}`,
     );
   }
   const order = random.shuffle([...imageCounts.keys()]);
@@ -69,7 +72,7 @@ export function drawPairFolds(
     if (capacity < perKind) {
       throw new RangeError(
         `fold ${f + 1} has ${members.length} identities with ${capacity} distinct matched pairs, ` +
-          `fewer than the ${perKind} needed (${sizeOption}); ${advice}`,
+          `fewer than the ${perKind} needed (${sizeOption}); ${pairsAdvice}`,
       );
     }
     const perIdentity = members.map((id) => {
@@ -96,7 +99,7 @@ export function drawPairFolds(
     if (crossCapacity < perKind) {
       throw new RangeError(
         `fold ${f + 1} has only ${crossCapacity} distinct mismatched pairs, fewer than the ` +
-          `${perKind} needed (${sizeOption}); ${advice}`,
+          `${perKind} needed (${sizeOption}); ${pairsAdvice}`,
       );
     }
     const seen = new Set<string>();
@@ -120,7 +123,10 @@ export function drawPairFolds(
 
 export interface MakePairsOptions {
   folds?: number; // default 10
-  /** Pairs per fold, even: half same, half different (default 600, as LFW). */
+  /**
+   * Pairs per fold, matched and mismatched together, so even: half same, half different
+   * (default 600, as LFW). generateSyntheticFaces's pairsPerFold counts each kind.
+   */
   pairsPerFold?: number;
   seed?: number; // default 1
 }
@@ -133,21 +139,24 @@ export function makeVerificationPairs(
   labels: Int32Array | readonly number[],
   options: MakePairsOptions = {},
 ): VerificationPair[] {
-  const folds = options.folds ?? 10;
-  const perFold = options.pairsPerFold ?? 600;
-  if (!Number.isInteger(folds) || folds < 2) {
-    throw new RangeError(`Expected integer folds >= 2 but received ${folds}`);
+  if (!Array.isArray(labels) && !(labels instanceof Int32Array)) {
+    fail('an Int32Array or an array of integer labels', 'labels', labels);
   }
-  if (!Number.isInteger(perFold) || perFold < 2 || perFold % 2 !== 0) {
-    throw new RangeError(
-      `Expected a positive even integer for pairsPerFold but received ${perFold}`,
+  expectObject(options, 'options');
+  const folds = options.folds === undefined ? 10 : expectInteger(options.folds, 'folds', 2);
+  const perFold = options.pairsPerFold ?? 600;
+  if (expectInteger(perFold, 'pairsPerFold', 2) % 2 !== 0) {
+    fail(
+      'an even integer >= 2 (half matched, half mismatched)',
+      'pairsPerFold',
+      perFold,
+      RangeError,
     );
   }
+  const seed = options.seed === undefined ? 1 : expectInteger(options.seed, 'seed', 0);
   const byId = new Map<number, number[]>();
   for (let i = 0; i < labels.length; i++) {
-    if (!Number.isInteger(labels[i])) {
-      throw new Error(`Expected integer for labels[${i}] but received ${labels[i]}`);
-    }
+    if (!Number.isInteger(labels[i])) fail('an integer', `labels[${i}]`, labels[i]);
     const list = byId.get(labels[i]) ?? [];
     list.push(i);
     byId.set(labels[i], list);
@@ -158,9 +167,10 @@ export function makeVerificationPairs(
     {
       folds,
       perKind: perFold / 2,
-      random: new Random(options.seed ?? 1),
+      random: new Random(seed),
       sizeOption: `pairsPerFold = ${perFold}`,
-      advice: 'use fewer pairsPerFold or more images per identity',
+      identitiesAdvice: 'use fewer folds or a set with more identities',
+      pairsAdvice: 'use fewer pairsPerFold, fewer folds, or more images per identity',
     },
   );
   const pairs: VerificationPair[] = [];

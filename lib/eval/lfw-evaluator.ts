@@ -6,7 +6,8 @@ import {
   type AfsOptions,
   type AngularFisherScore,
 } from './angular-fisher-score';
-import { embedImages, type Embedder } from '../models/embed-images';
+import { embedImages, expectEmbedder, type Embedder } from '../models/embed-images';
+import { expectInteger, expectObject, fail } from '../util/expect';
 import { pairCosines, pairCosinesMinusTrainingMean } from './pair-scores';
 import { describeProtocol, resolveProtocol, type Protocol, type ProtocolOptions } from './protocol';
 import { summarizeRoc, type RocPoint, type RocSummary } from './roc';
@@ -55,14 +56,12 @@ export class LfwEvaluator {
     readonly pairs: readonly VerificationPair[],
     options: LfwEvaluatorOptions = {},
   ) {
+    expectObject(imageSet, 'imageSet', 'an ImageSet ({ images, n, height, width })');
+    expectObject(options, 'options');
     this.protocol = resolveProtocol(options);
-    this.batchSize = options.batchSize ?? 64;
+    this.batchSize =
+      options.batchSize === undefined ? 64 : expectInteger(options.batchSize, 'batchSize', 1);
     this.afs = options.afs ?? {};
-    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
-      throw new RangeError(
-        `Expected positive integer for batchSize but received ${this.batchSize}`,
-      );
-    }
     const { n, height, width, images } = imageSet;
     if (!(images instanceof Uint8Array) || images.length !== n * height * width * 3) {
       throw new Error(
@@ -70,7 +69,7 @@ export class LfwEvaluator {
       );
     }
     if (!Array.isArray(pairs) || pairs.length === 0) {
-      throw new Error('Expected a non-empty array for pairs');
+      fail('a non-empty array of verification pairs', 'pairs', pairs);
     }
     // Checked before any embedding: a single-set file (pairsDevTest.txt) has no folds to
     // cross-validate the threshold on.
@@ -87,6 +86,7 @@ export class LfwEvaluator {
     model: Embedder,
     options: EvaluateOptions = {},
   ): Promise<{ features: Float64Array; dim: number }> {
+    expectEmbedder(model);
     const { n, height, width, images } = this.imageSet;
     if (model.inputSize && (model.inputSize.height !== height || model.inputSize.width !== width)) {
       throw new Error(

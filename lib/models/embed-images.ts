@@ -1,6 +1,7 @@
 // The one loop that turns images into face features: batches through a model's embed, the
 // horizontal mirror through the same call's flip mask (mirrored natively by a model), and the
 // two combined as the verification protocol says. The evaluator and file embedding both use it.
+import { fail } from '../util/expect';
 
 /** How an image's horizontal mirror enters its features. */
 export type FlipMode = 'concat' | 'sum' | 'none';
@@ -27,6 +28,20 @@ export interface EmbedImagesOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+/** A model or anything else with `embed` and `embeddingDim` (named `model` in errors). */
+export function expectEmbedder(model: unknown): Embedder {
+  const m = model as Partial<Embedder> | null | undefined;
+  if (
+    typeof m !== 'object' ||
+    m === null ||
+    typeof m.embed !== 'function' ||
+    !(Number.isInteger(m.embeddingDim) && (m.embeddingDim as number) > 0)
+  ) {
+    fail('a model (an object with embed() and embeddingDim)', 'model', model);
+  }
+  return m as Embedder;
+}
+
 export function checkFlipMode(flip: unknown): FlipMode {
   if (!(FLIP_MODES as readonly unknown[]).includes(flip)) {
     throw new Error(`Expected 'concat', 'sum' or 'none' for flip but received ${String(flip)}`);
@@ -49,6 +64,7 @@ export async function embedImages(
   images: (start: number, count: number) => Uint8Array | Promise<Uint8Array>,
   options: EmbedImagesOptions = {},
 ): Promise<{ features: Float64Array; dim: number }> {
+  expectEmbedder(model);
   const flip = checkFlipMode(options.flip ?? 'concat');
   const batchSize = options.batchSize ?? 64;
   if (!Number.isInteger(batchSize) || batchSize < 1) {

@@ -4,8 +4,11 @@
 // face-location.ts); features follow the evaluator's protocol (default: the image's features
 // and its mirror's, concatenated), so a threshold from `LfwEvaluator` (with subtractMean off, as
 // here) applies unchanged.
+import { BadImageError } from '../data/bad-image-error';
+import { checkMaxPixels } from '../data/image-decoder';
 import { loadImages } from '../data/load-images';
-import { embedImages, type Embedder, type FlipMode } from './embed-images';
+import { expectObject, expectPath, fail } from '../util/expect';
+import { embedImages, expectEmbedder, type Embedder, type FlipMode } from './embed-images';
 import { locateFaces, type Alignment, type FaceLocations } from './face-location';
 import { inputTransforms } from './preprocess';
 
@@ -36,14 +39,27 @@ export interface FileEmbeddings {
   alignment: Alignment[];
 }
 
+/** Who asks, as errors name it: a function, and what it tells the user about a bad image. */
+interface Caller {
+  name: 'embedFiles' | 'verify';
+  badImageHint: string;
+}
+
+const EMBED_FILES: Caller = { name: 'embedFiles', badImageHint: 'leave it out of paths' };
+// verify compares the two files it was given: there is nothing to skip.
+const VERIFY: Caller = { name: 'verify', badImageHint: '' };
+
 async function fileFeatures(
   model: FileEmbedder,
   paths: readonly string[],
   options: EmbedFilesOptions,
+  caller: Caller,
 ) {
-  if (!Array.isArray(paths) || paths.some((p) => typeof p !== 'string')) {
-    throw new Error('Expected an array of file paths for paths');
-  }
+  expectEmbedder(model);
+  if (!Array.isArray(paths)) fail('an array of file paths', 'paths', paths);
+  expectObject(options, 'options');
+  paths.forEach((p, i) => expectPath(p, `paths[${i}]`));
+  const maxPixels = checkMaxPixels(options.maxPixels, caller.name);
   const { points, alignment } = locateFaces(paths, options);
   const { height, width } = model.inputSize;
   const aligned = inputTransforms(model.inputSize, { aligned: true });
@@ -71,9 +87,13 @@ async function fileFeatures(
         {
           transforms,
           landmarks: group ? rows.map((k) => points[start + k]) : undefined,
-          maxPixels: options.maxPixels,
+          maxPixels,
         },
-      );
+      ).catch((error: unknown) => {
+        throw error instanceof BadImageError
+          ? error.withTerms({ skip: caller.badImageHint || undefined, limit: 'maxPixels' })
+          : error;
+      });
       rows.forEach((k, r) =>
         batch.set(set.images.subarray(r * pixels, (r + 1) * pixels), k * pixels),
       );
@@ -94,18 +114,20 @@ export async function embedFiles(
   paths: readonly string[],
   options: EmbedFilesOptions = {},
 ): Promise<FileEmbeddings> {
-  const { features, dim, alignment } = await fileFeatures(model, paths, options);
+  const { features, dim, alignment } = await fileFeatures(model, paths, options, EMBED_FILES);
   return { paths: [...paths], embeddings: Float32Array.from(features), dim, alignment };
 }
 
-/** Cosine similarity of two image files' faces. */
+/** Cosine similarity of two image files' faces (errors name them as verify's a and b). */
 export async function fileSimilarity(
   model: FileEmbedder,
   a: string,
   b: string,
   options: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes' | 'maxPixels'> = {},
 ): Promise<number> {
-  const { features, dim } = await fileFeatures(model, [a, b], options);
+  expectPath(a, 'a');
+  expectPath(b, 'b');
+  const { features, dim } = await fileFeatures(model, [a, b], options, VERIFY);
   let similarity = 0;
   for (let k = 0; k < dim; k++) similarity += features[k] * features[dim + k];
   return similarity;
@@ -131,6 +153,10 @@ export async function verify(
     threshold?: number;
   } = {},
 ): Promise<Verdict> {
+  expectEmbedder(model);
+  expectPath(a, 'a');
+  expectPath(b, 'b');
+  expectObject(options, 'options');
   const given = options.threshold !== undefined;
   const threshold = given ? options.threshold : model.threshold;
   if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {

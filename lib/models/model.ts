@@ -2,6 +2,7 @@
 import { ProcessGroup } from '../dist/process-group';
 import { native } from '../native';
 import { replaceAtomically } from '../util/atomic-write';
+import { expectPath } from '../util/expect';
 import type { MarginHead } from '../ops/margin-head';
 import type { NativeMarginHead } from '../native/loss-binding';
 import { inputSizeOf } from './archs';
@@ -112,9 +113,7 @@ export class Model implements FaceModel {
 
   /** Reads a model file written by `save`: arch, head, weights, optimiser state and step count. */
   static async load(path: string, options: LoadModelOptions = {}): Promise<Model> {
-    if (typeof path !== 'string' || path.length === 0) {
-      throw new TypeError(`Expected a file path for path but received ${String(path)}`);
-    }
+    expectPath(path, 'path');
     const device = expectDevice(options.device);
     const arch = options.arch === undefined ? null : expectArch(options.arch);
     const handle = new (native().NativeModel)();
@@ -127,9 +126,7 @@ export class Model implements FaceModel {
    * clcarwin/sphereface_pytorch's sphere20a (with `arch: 'sphere20a'`). See README: PyTorch.
    */
   static async importStateDict(path: string, options: ImportStateDictOptions): Promise<Model> {
-    if (typeof path !== 'string' || path.length === 0) {
-      throw new TypeError(`Expected a file path for path but received ${String(path)}`);
-    }
+    expectPath(path, 'path');
     const arch = expectArch(options?.arch);
     const head = options.head ?? { kind: 'sphere', m: 4 };
     // The options' own errors first, sizes the file will give aside.
@@ -315,12 +312,6 @@ export function createModel(options: ModelOptions): Promise<Model> {
 /** A model with the weights of a PyTorch state_dict file (see Model.importStateDict). */
 export function importStateDict(path: string, options: ImportStateDictOptions): Promise<Model> {
   return Model.importStateDict(path, options);
-}
-
-function expectPath(path: unknown, name: string): void {
-  if (typeof path !== 'string' || path.length === 0) {
-    throw new TypeError(`Expected a file path for ${name} but received ${String(path)}`);
-  }
 }
 
 /** Reads a model file written by `model.save`. */

@@ -5,7 +5,7 @@ import { randomInt } from 'node:crypto';
 import { toNativeHead, validateMarginHead } from '../ops/margin-head';
 import type { MarginHead } from '../ops/margin-head';
 import type { NativeMarginHead } from '../native/loss-binding';
-import { describeReceived } from '../util/describe-received';
+import { expectFinite, expectInteger, expectObject, fail } from '../util/expect';
 import { ARCHS, inputSizeOf } from './archs';
 import { EMBEDDING_DIM, NORMALISATION, SGD_DEFAULTS } from './defaults';
 import type { NativeModelConfig, NativeStepOptions } from '../native/model-binding';
@@ -18,29 +18,6 @@ const MAX_EMBEDDING_DIM = 65536;
 
 // Seeds drawn when the user gives none lie below this bound (randomInt's widest range).
 const RANDOM_SEED_LIMIT = 2 ** 48 - 1;
-
-function fail(expected: string, name: string, value: unknown, ErrorType = TypeError): never {
-  throw new ErrorType(`Expected ${expected} for ${name} but received ${describeReceived(value)}`);
-}
-
-export function expectFinite(value: unknown, name: string, min = -Infinity): number {
-  if (typeof value !== 'number' || !Number.isFinite(value)) fail('a finite number', name, value);
-  if (value < min) fail(`a number >= ${min}`, name, value, RangeError);
-  return value;
-}
-
-export function expectInteger(
-  value: unknown,
-  name: string,
-  min: number,
-  max = Number.MAX_SAFE_INTEGER,
-): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
-    fail(`an integer ${range}`, name, value, typeof value === 'number' ? RangeError : TypeError);
-  }
-  return value;
-}
 
 export function expectArch(value: unknown, name = 'arch'): Arch {
   if (typeof value !== 'string' || !(ARCHS as readonly string[]).includes(value)) {
@@ -65,8 +42,7 @@ function expectHead(value: unknown): NativeMarginHead {
 
 /** Checked model options, complete: what the native initialise takes. */
 export function expectModelOptions(options: ModelOptions): NativeModelConfig {
-  if (typeof options !== 'object' || options === null)
-    fail('an options object', 'options', options);
+  expectObject(options, 'options');
   const std = options.std === undefined ? NORMALISATION.std : expectFinite(options.std, 'std');
   if (!(std > 0)) fail('a positive number', 'std', std, RangeError);
   return {

@@ -64,7 +64,9 @@ export function describeHead(head: MarginHead): string {
  */
 export function validateMarginHead(head: MarginHead, what = 'head'): void {
   if (typeof head !== 'object' || head === null) {
-    throw new TypeError(`Expected a margin head object for ${what} but received ${String(head)}`);
+    throw new TypeError(
+      `Expected a margin head object for ${what} but received ${describeReceived(head)}`,
+    );
   }
   const kind: unknown = (head as { kind?: unknown }).kind;
   if (!(HEAD_KINDS as readonly unknown[]).includes(kind)) {

@@ -1,6 +1,7 @@
 // The fused margin-softmax loss on the caller's own embeddings: validation here, the maths in
 // native/ops (one GEMM + one pass per row forward, analytic backward).
 import { native } from '../native';
+import { expectInteger } from '../util/expect';
 import type { NativeMarginSoftmaxInput } from '../native/loss-binding';
 import { type MarginHead, toNativeHead, validateMarginHead } from './margin-head';
 
@@ -79,9 +80,7 @@ function checkInput<A extends FloatArray>(
   if (!(labels instanceof Int32Array)) {
     throw new TypeError(`Expected Int32Array for labels but received ${typeName(labels)}`);
   }
-  if (!Number.isInteger(dim) || dim < 1) {
-    throw new RangeError(`Expected a positive integer for dim but received ${String(dim)}`);
-  }
+  expectInteger(dim, 'dim', 1);
   validateMarginHead(head, 'head');
   if (features.length === 0 || labels.length === 0) {
     throw new RangeError('Expected a non-empty batch but features and labels are empty');

@@ -13,6 +13,7 @@ import {
   type RocCurve,
 } from './training-plots';
 import { writeFileAtomic } from '../util/atomic-write';
+import { expectPath } from '../util/expect';
 
 export interface ReportInput {
   title?: string;
@@ -79,9 +80,7 @@ async function exists(file: string): Promise<boolean> {
 }
 
 export async function writeReport(outDir: string, input: ReportInput): Promise<WrittenReport> {
-  if (typeof outDir !== 'string' || outDir.length === 0) {
-    throw new Error(`Expected a directory path for outDir but received ${String(outDir)}`);
-  }
+  expectPath(outDir, 'outDir', 'a folder path');
   if (typeof input?.summary !== 'object' || input.summary === null) {
     throw new Error('Expected an object for summary');
   }

@@ -9,6 +9,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write';
+import { expectInteger, expectObject, expectPath, fail, MAX_THREADS } from '../util/expect';
 import { IMAGE_SIZE } from './face-renderer';
 import { HELD_OUT_SET, TRAIN_SET, type ImageJob } from './image-job';
 import { JPEG_QUALITY } from './jpeg';
@@ -71,33 +72,77 @@ export interface SynthResult {
   reused: boolean;
 }
 
-function checkCount(name: string, value: unknown, min: number): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new RangeError(`Expected an integer >= ${min} for ${name} but received ${String(value)}`);
-  }
-  return value;
-}
+/**
+ * Size limits, far beyond any use (the demo draws 300 x 10 + 100 x 10 images; rendering takes
+ * about a third of a second per image and thread, so a million images is days of work): a typo's
+ * size is refused at once instead of filling the heap.
+ */
+export const SYNTH_LIMITS = {
+  /** Training or held-out identities. */
+  identities: 100_000,
+  /** Images per training identity. */
+  images: 10_000,
+  /** Images per held-out identity. */
+  heldOutImages: 1_000,
+  /** Training and held-out images together. */
+  totalImages: 1_000_000,
+  /** Distinct same-person pairs of the held-out set, all of which pairs.txt is drawn from. */
+  matchedPairs: 1_000_000,
+  /** pairsPerFold. */
+  pairsPerFold: 1_000_000,
+} as const;
+
+const count = (n: number) => n.toLocaleString('en-US');
 
 export function resolveSynthSettings(options: SynthOptions): SynthSettings {
+  expectObject(options, 'options', 'an options object ({ out, identities, images, ... })');
   const variation = options.variation ?? 1;
   if (typeof variation !== 'number' || !(variation >= 0 && variation <= 1)) {
-    throw new RangeError(`Expected a number in [0, 1] for variation but received ${variation}`);
+    fail('a number in [0, 1]', 'variation', variation, RangeError);
   }
-  const seed = options.seed ?? 1;
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) {
-    throw new RangeError(`Expected an integer in [0, 2^32) for seed but received ${seed}`);
+  const occluders = options.occluders ?? true;
+  if (typeof occluders !== 'boolean') fail('a boolean', 'occluders', occluders);
+  const L = SYNTH_LIMITS;
+  const identities = expectInteger(options.identities, 'identities', 1, L.identities);
+  const images = expectInteger(options.images, 'images', 1, L.images);
+  const heldOutIdentities = expectInteger(
+    options.heldOutIdentities ?? 100,
+    'heldOutIdentities',
+    2,
+    L.identities,
+  );
+  const heldOutImages = expectInteger(
+    options.heldOutImages ?? 10,
+    'heldOutImages',
+    2,
+    L.heldOutImages,
+  );
+  const total = identities * images + heldOutIdentities * heldOutImages;
+  if (total > L.totalImages) {
+    throw new RangeError(
+      `identities x images + heldOutIdentities x heldOutImages = ${count(total)} images, over ` +
+        `the limit of ${count(L.totalImages)}`,
+    );
+  }
+  const matched = (heldOutIdentities * heldOutImages * (heldOutImages - 1)) / 2;
+  if (matched > L.matchedPairs) {
+    throw new RangeError(
+      `heldOutIdentities x heldOutImages x (heldOutImages - 1) / 2 = ${count(matched)} ` +
+        `same-person pairs to draw pairs.txt from, over the limit of ${count(L.matchedPairs)}; ` +
+        'lower heldOutImages',
+    );
   }
   return {
     version: SYNTH_VERSION,
-    seed,
-    identities: checkCount('identities', options.identities, 1),
-    images: checkCount('images', options.images, 1),
-    heldOutIdentities: checkCount('heldOutIdentities', options.heldOutIdentities ?? 100, 2),
-    heldOutImages: checkCount('heldOutImages', options.heldOutImages ?? 10, 2),
-    folds: checkCount('folds', options.folds ?? 10, 1),
-    pairsPerFold: checkCount('pairsPerFold', options.pairsPerFold ?? 300, 1),
+    seed: expectInteger(options.seed ?? 1, 'seed', 0, 0xffffffff),
+    identities,
+    images,
+    heldOutIdentities,
+    heldOutImages,
+    folds: expectInteger(options.folds ?? 10, 'folds', 1, L.identities / 2),
+    pairsPerFold: expectInteger(options.pairsPerFold ?? 300, 'pairsPerFold', 1, L.pairsPerFold),
     variation,
-    occluders: options.occluders ?? true,
+    occluders,
     imageSize: IMAGE_SIZE,
     jpegQuality: JPEG_QUALITY,
   };
@@ -123,11 +168,9 @@ async function existingSettings(file: string): Promise<unknown> {
 }
 
 export async function generateSyntheticFaces(options: SynthOptions): Promise<SynthResult> {
-  if (typeof options.out !== 'string' || options.out === '') {
-    throw new TypeError(`Expected a folder path for out but received ${String(options.out)}`);
-  }
   const settings = resolveSynthSettings(options);
-  if (options.workers !== undefined) checkCount('workers', options.workers, 1);
+  expectPath(options.out, 'out', 'a folder path');
+  if (options.workers !== undefined) expectInteger(options.workers, 'workers', 1, MAX_THREADS);
   const out = path.resolve(options.out);
   const s = settings;
   const names = makeNames(s.identities + s.heldOutIdentities, s.seed, 3);

@@ -25,7 +25,8 @@ export function drawPairsFile(
       perKind: pairsPerFold,
       random,
       sizeOption: `pairsPerFold = ${pairsPerFold}`,
-      advice: 'raise heldOutIdentities or heldOutImages',
+      identitiesAdvice: 'lower folds or raise heldOutIdentities',
+      pairsAdvice: 'lower pairsPerFold or folds, or raise heldOutIdentities or heldOutImages',
     },
   );
   const lines: Omit<PairLine, 'fold' | 'line'>[] = [];

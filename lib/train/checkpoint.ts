@@ -12,6 +12,7 @@ import type { MarginHead } from '../ops/margin-head';
 import type { LambdaSchedule } from './lambda-schedule';
 import type { LrSchedule } from './schedule';
 import type { OptimizerOptions } from './trainer-options';
+import { expectPath } from '../util/expect';
 
 export const MODEL_FILE = 'model.sfm';
 export const STATE_FILE = 'state.json';
@@ -110,6 +111,7 @@ export async function writeCheckpoint(
 
 /** Complete checkpoints in `root`, oldest first. Half-written ones are never listed. */
 export async function listCheckpoints(root: string): Promise<string[]> {
+  expectPath(root, 'root', 'a checkpoints folder path');
   let entries: string[];
   try {
     entries = await fs.readdir(root);
@@ -150,7 +152,7 @@ async function readState(dir: string): Promise<CheckpointState> {
 
 /** Reads a checkpoint folder (or the newest one under a checkpoints root). */
 export async function readCheckpoint(dirOrRoot: string): Promise<Checkpoint> {
-  let dir = dirOrRoot;
+  let dir = expectPath(dirOrRoot, 'dirOrRoot', 'a checkpoint folder path');
   if (!NAME.test(path.basename(dir))) {
     const all = await listCheckpoints(dir);
     if (all.length === 0) throw new Error(`no checkpoint found in ${dirOrRoot}`);
@@ -169,6 +171,7 @@ export async function readCheckpoint(dirOrRoot: string): Promise<Checkpoint> {
  * there is none: with several runs in one folder, the run that wrote most recently.
  */
 export async function latestCheckpoint(root: string): Promise<Checkpoint | undefined> {
+  expectPath(root, 'root', 'a checkpoints folder path');
   let latest: Checkpoint | undefined;
   for (const dir of await listCheckpoints(root)) {
     const checkpoint = await readCheckpoint(dir);

@@ -3,6 +3,7 @@
 import * as fs from 'node:fs/promises';
 import { writeFileAtomic } from '../util/atomic-write';
 import { readRegularFile } from '../util/regular-file';
+import { expectPath } from '../util/expect';
 
 export type MetricsRecord = { type: string; iteration: number } & Record<string, unknown>;
 
@@ -62,6 +63,7 @@ export class MetricsLog {
  * the file and line.
  */
 export async function readMetrics(file: string): Promise<MetricsRecord[]> {
+  expectPath(file, 'file', 'a metrics.jsonl path');
   const text = (await readRegularFile(file)).toString('utf8');
   const lines = text.split('\n');
   const records: MetricsRecord[] = [];

@@ -3,6 +3,7 @@ import type { BatchSource } from '../data/types';
 import type { DistributedOptions } from '../dist/distributed-options';
 import type { ProcessGroup } from '../dist/process-group';
 import { SGD_DEFAULTS } from '../models/defaults';
+import { expectFinite, expectInteger, expectObject, expectPath, fail } from '../util/expect';
 import type { FaceModel } from '../models/types';
 import type { Checkpoint } from './checkpoint';
 import { DEFAULT_LAMBDA, validateLambdaSchedule, type LambdaSchedule } from './lambda-schedule';
@@ -74,26 +75,42 @@ export interface TrainerSettings {
   seed: number;
 }
 
-function checkPositiveInteger(name: string, value: number | undefined): void {
-  if (value !== undefined && !(Number.isInteger(value) && value > 0)) {
-    throw new RangeError(`Expected a positive integer for ${name} but received ${value}`);
+function checkPositiveInteger(name: string, value: unknown): void {
+  if (value !== undefined) expectInteger(value, name, 1);
+}
+
+function checkEvery(name: string, every: unknown): void {
+  if (every === undefined) return;
+  if (typeof every === 'number') return checkPositiveInteger(name, every);
+  if (typeof every !== 'object' || every === null) {
+    fail('a positive integer (epochs) or { epochs?, iterations? }', name, every);
+  }
+  const { epochs, iterations } = every as { epochs?: unknown; iterations?: unknown };
+  checkPositiveInteger(`${name}.epochs`, epochs);
+  checkPositiveInteger(`${name}.iterations`, iterations);
+}
+
+function checkEvaluator(evaluator: unknown): void {
+  if (evaluator === undefined) return;
+  if (typeof (evaluator as { evaluate?: unknown } | null)?.evaluate !== 'function') {
+    fail('an object with an evaluate(model) method', 'evaluator', evaluator);
   }
 }
 
-function checkEvery(name: string, every: Every | undefined): void {
-  if (every === undefined) return;
-  if (typeof every === 'number') return checkPositiveInteger(name, every);
-  checkPositiveInteger(`${name}.epochs`, every.epochs);
-  checkPositiveInteger(`${name}.iterations`, every.iterations);
+function checkResume(resume: unknown): void {
+  if (resume === undefined || typeof resume === 'string') {
+    if (resume !== undefined) expectPath(resume, 'resume', 'a checkpoint folder path');
+    return;
+  }
+  const c = resume as Partial<Checkpoint> | null;
+  if (typeof c?.modelPath !== 'string' || typeof c.state !== 'object' || c.state === null) {
+    fail('a Checkpoint (from readCheckpoint) or a checkpoint folder path', 'resume', resume);
+  }
 }
 
 function checkModelAndData(model: FaceModel, data: BatchSource): void {
-  if (!model || typeof model.trainStep !== 'function') {
-    throw new TypeError('Expected a FaceModel for model');
-  }
-  if (!data || typeof data.batches !== 'function') {
-    throw new TypeError('Expected a BatchSource for data');
-  }
+  if (typeof model?.trainStep !== 'function') fail('a FaceModel', 'model', model);
+  if (typeof data?.batches !== 'function') fail('a BatchSource', 'data', data);
   if (data.classes > model.classes) {
     throw new RangeError(
       `the data has ${data.classes} classes but the model's head has only ${model.classes}`,
@@ -108,16 +125,18 @@ function checkModelAndData(model: FaceModel, data: BatchSource): void {
 }
 
 function resolveOptimizer(opt: OptimizerOptions): Required<OptimizerOptions> {
+  expectObject(opt, 'optimizer');
   const resolved = { lr: PAPER_LR, ...SGD_DEFAULTS, ...opt };
-  if (!(Number.isFinite(resolved.lr) && resolved.lr > 0)) {
-    throw new RangeError(`Expected a positive number for optimizer.lr but received ${opt.lr}`);
+  if (!(expectFinite(resolved.lr, 'optimizer.lr') > 0)) {
+    fail('a positive number', 'optimizer.lr', resolved.lr, RangeError);
   }
   for (const key of ['momentum', 'weightDecay'] as const) {
     if (!(Number.isFinite(resolved[key]) && resolved[key] >= 0)) {
-      throw new RangeError(
-        `Expected a non-negative number for optimizer.${key} but received ${opt[key]}`,
-      );
+      fail('a non-negative number', `optimizer.${key}`, resolved[key], RangeError);
     }
+  }
+  if (typeof resolved.nesterov !== 'boolean') {
+    fail('a boolean', 'optimizer.nesterov', resolved.nesterov);
   }
   return resolved;
 }
@@ -125,6 +144,7 @@ function resolveOptimizer(opt: OptimizerOptions): Required<OptimizerOptions> {
 export function resolveTrainerOptions<E extends EvaluationLike>(
   options: TrainerOptions<E>,
 ): TrainerSettings {
+  expectObject(options, 'options', 'a TrainerOptions object ({ model, data, ... })');
   checkModelAndData(options.model, options.data);
   if (options.epochs !== undefined && options.iterations !== undefined) {
     throw new RangeError('Expected epochs or iterations, not both');
@@ -132,16 +152,22 @@ export function resolveTrainerOptions<E extends EvaluationLike>(
   checkPositiveInteger('epochs', options.epochs);
   checkPositiveInteger('iterations', options.iterations);
   checkPositiveInteger('batchSize', options.batchSize);
+  checkEvaluator(options.evaluator);
   checkEvery('evalEvery', options.evalEvery);
   checkEvery('checkpointEvery', options.checkpointEvery);
-  const keep = options.keepCheckpoints ?? DEFAULT_KEEP_CHECKPOINTS;
-  if (!(Number.isInteger(keep) && keep >= 0)) {
-    throw new RangeError(
-      `Expected a non-negative integer for keepCheckpoints but received ${keep}`,
-    );
-  }
+  if (options.outDir !== undefined) expectPath(options.outDir, 'outDir', 'a folder path');
+  checkResume(options.resume);
+  const keep = expectInteger(
+    options.keepCheckpoints ?? DEFAULT_KEEP_CHECKPOINTS,
+    'keepCheckpoints',
+    0,
+  );
   const schedule = options.schedule ?? { kind: 'multistep' };
+  expectObject(schedule, 'schedule');
   validateSchedule(schedule);
+  if (options.lambda !== undefined && options.lambda !== false) {
+    expectObject(options.lambda, 'lambda', 'false or a lambda schedule object');
+  }
   const lambda = options.lambda === false ? false : { ...DEFAULT_LAMBDA, ...options.lambda };
   if (lambda) validateLambdaSchedule(lambda);
   return {
@@ -155,7 +181,7 @@ export function resolveTrainerOptions<E extends EvaluationLike>(
     lambda,
     checkpointEvery: options.checkpointEvery ?? (options.outDir ? 1 : undefined),
     keepCheckpoints: keep,
-    seed: options.seed ?? 0,
+    seed: options.seed === undefined ? 0 : expectInteger(options.seed, 'seed', 0),
   };
 }
 

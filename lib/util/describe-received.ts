@@ -6,5 +6,6 @@ export function describeReceived(value: unknown): string {
     return `${String(value)} of type ${typeof value}`;
   if (value === null) return 'null';
   if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
+  if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
   return `a value of type ${typeof value}`;
 }

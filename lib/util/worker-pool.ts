@@ -4,6 +4,7 @@
 // back in completion order, moved rather than copied where the worker lists transferables.
 import * as os from 'node:os';
 import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
+import { expectInteger, MAX_THREADS } from './expect';
 
 type TaskReply<R> = { id: number; ok: true; result: R } | { id: number; ok: false; error: string };
 
@@ -25,13 +26,10 @@ export class WorkerPool<Task, Result> {
     private readonly script: string,
     options: WorkerPoolOptions,
   ) {
-    const threads = options.threads ?? os.availableParallelism();
-    if (!Number.isInteger(threads) || threads < 1) {
-      throw new Error(
-        `${options.name}: expected positive integer for threads but received ${String(threads)}`,
-      );
-    }
-    this.threads = threads;
+    this.threads =
+      options.threads === undefined
+        ? os.availableParallelism()
+        : expectInteger(options.threads, 'threads', 1, MAX_THREADS);
     this.name = options.name;
   }
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { DataLoader } from '../../lib/data/data-loader';
+import { DataLoader, MAX_BATCH_SIZE, type DataLoaderOptions } from '../../lib/data/data-loader';
 import { RandomCrop } from '../../lib/data/transforms/random-crop';
 import { RandomHorizontalFlip } from '../../lib/data/transforms/random-horizontal-flip';
 import type { Batch, ImageSet } from '../../lib/data/types';
@@ -131,7 +131,8 @@ describe('DataLoader', () => {
   it('rejects bad settings naming them', async () => {
     const set = indexedSet(10);
     expect(() => new DataLoader(set, { batchSize: 0 })).to.throw(
-      /positive integer for batchSize but received 0/,
+      RangeError,
+      /^Expected an integer in 1\.\.1048576 for batchSize but received 0 of type number$/,
     );
     expect(() => new DataLoader({ ...set, labels: undefined }, { batchSize: 2 })).to.throw(
       /no labels/,
@@ -143,6 +144,51 @@ describe('DataLoader', () => {
     await expectReject(loader.batchAt(0, 5), /batch in 0\.\.4 but received 5/);
     expect(() => new DataLoader(set, { batchSize: 2, transforms: [new RandomCrop(5)] })).to.throw(
       /does not fit 2x3/,
+    );
+  });
+
+  it('refuses an absurd batchSize, a negative seed and missing options in the constructor', () => {
+    const set = indexedSet(10);
+    const loose = (options?: unknown) => () => new DataLoader(set, options as DataLoaderOptions);
+    const cases: [unknown, ErrorConstructor, RegExp][] = [
+      [
+        { batchSize: 1e9 },
+        RangeError,
+        /^Expected an integer in 1\.\.1048576 for batchSize but received 1000000000 of type number$/,
+      ],
+      [{ batchSize: '4' }, TypeError, /for batchSize but received '4'$/],
+      [
+        { batchSize: 2, seed: -1 },
+        RangeError,
+        /^Expected an integer >= 0 for seed but received -1 of type number$/,
+      ],
+      [{ batchSize: 2, seed: '1' }, TypeError, /for seed but received '1'$/],
+      [
+        { batchSize: 2, shuffle: 'no' },
+        TypeError,
+        /^Expected a boolean for shuffle but received 'no'$/,
+      ],
+      [{ batchSize: 2, prefetch: -1 }, RangeError, /for prefetch but received -1/],
+      [{ batchSize: 2, classes: '9' }, TypeError, /for classes but received '9'$/],
+      [
+        undefined,
+        TypeError,
+        /^Expected DataLoader options \(\{ batchSize, shuffle\?, seed\?, \.\.\. \}\) for options but received a value of type undefined$/,
+      ],
+    ];
+    for (const [options, type, pattern] of cases) {
+      expect(loose(options), JSON.stringify(options)).to.throw(type, pattern);
+    }
+  });
+
+  it('allocates no more than the set for a batchSize larger than it', async () => {
+    const set = indexedSet(10);
+    const loader = new DataLoader(set, { batchSize: MAX_BATCH_SIZE, seed: 1 });
+    expect(loader.batchesPerEpoch).to.equal(1);
+    const [batch] = await collect(loader, 0);
+    expect(batch.n).to.equal(10);
+    expect([...batch.labels].sort((a, b) => a - b)).to.deep.equal(
+      [...set.labels!].sort((a, b) => a - b),
     );
   });
 });

@@ -9,6 +9,7 @@ import { loadImages } from '../../lib/data/load-images';
 import { readImageFile } from '../../lib/data/read-image-file';
 import { Resize } from '../../lib/data/transforms/resize';
 import { embedFiles } from '../../lib/models/face-files';
+import { DecodePool as PublicDecodePool } from '../../lib';
 import { bombPng } from './decode-helpers';
 import { encode, expectReject, gradient, rgbOf, tempDir, writeImage } from './helpers';
 
@@ -177,6 +178,48 @@ describe('decoding on the worker pool', function () {
     await expectReject(
       embedFiles(model, files, { maxPixels: 20 }),
       /b\.png: 6x4 = 24 pixels, over the limit of 20 pixels/,
+    );
+  });
+
+  it('refuses thread counts past 1024 before starting a worker', async () => {
+    const run = DecodePool.prototype.run;
+    let runs = 0;
+    DecodePool.prototype.run = function (this: DecodePool, ...args: Parameters<typeof run>) {
+      runs++;
+      return run.apply(this, args);
+    };
+    try {
+      const message =
+        /^Expected an integer in 1\.\.1024 for threads but received 1000000000 of type number$/;
+      expect(() => new DecodePool({ threads: 1e9 })).to.throw(RangeError, message);
+      await expectReject(loadImages(['a.jpg'], { threads: 1e9 }), message);
+      expect(() => new DecodePool({ threads: '2' as unknown as number })).to.throw(
+        TypeError,
+        "for threads but received '2'",
+      );
+    } finally {
+      DecodePool.prototype.run = run;
+    }
+    expect(runs).to.equal(0);
+  });
+
+  it('is public: a pool of your own from the package, passed to loadImages', async () => {
+    const dir = tempDir();
+    const small = await writeImage(path.join(dir, 'small.jpg'), 10, 10);
+    const file = await writeImage(path.join(dir, 'a.jpg'), 12, 10);
+    const own = new PublicDecodePool({ threads: 1, maxPixels: 100 });
+    try {
+      const set = await loadImages([small, file], { pool: own, onBadImage: 'skip' });
+      expect(set.n).to.equal(1);
+      expect(set.skipped.map((s) => s.reason)).to.deep.equal([
+        '12x10 = 120 pixels, over the limit of 100 pixels (maxPixels)',
+      ]);
+    } finally {
+      await own.close();
+    }
+    expect(() => new PublicDecodePool({ chunkSize: 0 })).to.throw(
+      RangeError,
+      /^Expected an integer in 1\.\.4096 for chunkSize but received 0 of type number$/,
     );
   });
 

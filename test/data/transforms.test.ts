@@ -76,6 +76,37 @@ describe('data transforms', () => {
     expect(() => new Resize(0)).to.throw(/positive integer for size/);
   });
 
+  it('refuses sizes over 50 million pixels at construction, naming the argument', () => {
+    const over = /over the limit of 50,000,000 per image$/;
+    expect(() => new Resize(60000)).to.throw(
+      RangeError,
+      /^Resize: size 60000 makes 60000x60000 = 3,600,000,000 pixels, over the limit/,
+    );
+    expect(() => new Resize([8000, 8000])).to.throw(RangeError, /^Resize: size \[8000, 8000\]/);
+    expect(() => new CenterCrop(10000)).to.throw(RangeError, /^CenterCrop: size 10000 makes/);
+    expect(() => new CenterCrop([1, 60_000_000])).to.throw(RangeError, over);
+    expect(() => new RandomCrop(10000)).to.throw(RangeError, /^RandomCrop: size 10000/);
+    expect(() => new ResizeToCover(10000, 10000)).to.throw(RangeError, /^ResizeToCover: /);
+    expect(() => new FaceAlign({ width: 10000, height: 10000 })).to.throw(RangeError, over);
+    expect(() => new CenterCrop([112, 96, 3] as unknown as number)).to.throw(
+      /expected \[height, width\] for size but received 3 numbers/,
+    );
+    expect(() => new CenterCrop('96' as unknown as number)).to.throw(
+      /^CenterCrop: expected positive integer for size but received '96'$/,
+    );
+    // The largest allowed are fine, and so is an ordinary size.
+    expect(new Resize(7071).size).to.equal(7071);
+    expect(new CenterCrop([112, 96]).height).to.equal(112);
+  });
+
+  it('refuses, as a bad image, a resize whose aspect takes the longer side past the limit', () => {
+    const narrow = { data: new Uint8Array(10 * 1000 * 3), width: 1000, height: 10 };
+    expect(() => new Resize(5000).apply(narrow)).to.throw(
+      RangeError,
+      /^Resize: size 5000 on 10x1000 makes 5000x500000 = 2,500,000,000 pixels, over the limit/,
+    );
+  });
+
   it('ResizeToCover scales by the smallest factor that covers the target', () => {
     const cover = new ResizeToCover(112, 96);
     // A square photo: its side becomes 112, exactly as Resize(112) does.

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { makeVerificationPairs } from '../../lib/data/verification-pairs';
+import { makeVerificationPairs, type MakePairsOptions } from '../../lib/data/verification-pairs';
 
 describe('makeVerificationPairs', () => {
   // 60 identities with 2..6 images each, in shuffled order.
@@ -43,6 +43,38 @@ describe('makeVerificationPairs', () => {
     expect(() => makeVerificationPairs(labels, { pairsPerFold: 7 })).to.throw(
       RangeError,
       /pairsPerFold/,
+    );
+  });
+
+  it('advises what fixes each shortage: folds or identities, or pairs per fold', () => {
+    // 12 identities cannot fill 10 folds of 2: fewer pairs per fold would not help.
+    const twelve = labels.filter((id) => id < 12);
+    expect(() => makeVerificationPairs(twelve, {})).to.throw(
+      RangeError,
+      /^10 folds need at least 20 identities \(2 per fold\) but there are 12; use fewer folds or a set with more identities$/,
+    );
+    expect(() => makeVerificationPairs(labels, { pairsPerFold: 600 })).to.throw(
+      /; use fewer pairsPerFold, fewer folds, or more images per identity$/,
+    );
+  });
+
+  it('quotes a numeric string so the error does not read as refusing a valid value', () => {
+    const loose = (options: unknown) => () =>
+      makeVerificationPairs(labels, options as MakePairsOptions);
+    expect(loose({ folds: '5' })).to.throw(
+      TypeError,
+      /^Expected an integer >= 2 for folds but received '5'$/,
+    );
+    expect(loose({ folds: 1 })).to.throw(RangeError, /for folds but received 1 of type number$/);
+    expect(loose({ pairsPerFold: '8' })).to.throw(TypeError, /for pairsPerFold but received '8'$/);
+    expect(loose({ seed: -1 })).to.throw(RangeError, /for seed but received -1 of type number$/);
+    expect(() => makeVerificationPairs(['1', '2'] as unknown as number[])).to.throw(
+      TypeError,
+      /^Expected an integer for labels\[0\] but received '1'$/,
+    );
+    expect(() => makeVerificationPairs(undefined as unknown as number[])).to.throw(
+      TypeError,
+      /for labels but received a value of type undefined$/,
     );
   });
 });

@@ -230,6 +230,27 @@ describe('LfwEvaluator', () => {
     const oneSet = pairs.map((p) => ({ ...p, fold: 0 }));
     expect(() => new LfwEvaluator(set, oneSet)).to.throw(/at least 2 folds .* single set/);
   });
+
+  it('names a missing image set, pairs, batchSize or model', async () => {
+    const loose = LfwEvaluator as unknown as new (...args: unknown[]) => LfwEvaluator;
+    expect(() => new loose(undefined, pairs)).to.throw(
+      TypeError,
+      /^Expected an ImageSet \(\{ images, n, height, width \}\) for imageSet but received a value of type undefined$/,
+    );
+    expect(() => new loose(set, [])).to.throw(
+      TypeError,
+      /^Expected a non-empty array of verification pairs for pairs but received an empty array$/,
+    );
+    expect(() => new loose(set, pairs, { batchSize: '8' })).to.throw(
+      TypeError,
+      /^Expected an integer >= 1 for batchSize but received '8'$/,
+    );
+    const evaluator = new LfwEvaluator(set, pairs);
+    await expectReject(
+      (evaluator.evaluate as (model?: unknown) => Promise<unknown>)(undefined),
+      /^Expected a model \(an object with embed\(\) and embeddingDim\) for model but received a value of type undefined$/,
+    );
+  });
 });
 
 function mirrorOf(img: Uint8Array): Uint8Array {

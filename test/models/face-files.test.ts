@@ -7,6 +7,7 @@ import { rawPixelEmbedder } from '../../lib/eval/embedder';
 import { FileListDataset } from '../../lib/data/file-list-dataset';
 import { LandmarksFile } from '../../lib/data/landmarks-file';
 import { SPHEREFACE_TEMPLATE } from '../../lib/data/transforms/face-align';
+import { DecodePool } from '../../lib/data/decode-pool';
 import { embedFiles, verify } from '../../lib/models/face-files';
 import { boxLandmarks } from '../../lib/models/face-location';
 import { inputTransforms } from '../../lib/models/preprocess';
@@ -160,6 +161,56 @@ describe('face files', () => {
     fs.writeFileSync(text, 'not an image');
     expect((await rejection(embedFiles(model, [text]))).message).to.contain(text);
     expect((await rejection(verify(model, files[0], files[1]))).message).to.match(/threshold/);
+  });
+
+  it("gives bad-image advice in embedFiles' and verify's own terms (no onBadImage there)", async () => {
+    const text = path.join(dir, 'bad.png');
+    fs.writeFileSync(text, 'not an image');
+    const embedded = await rejection(embedFiles(model, [files[0], text]));
+    expect(embedded.message).to.match(/^cannot decode .*bad\.png: .*; leave it out of paths$/);
+    expect(embedded.message).not.to.contain('onBadImage');
+    const verified = await rejection(verify(model, files[0], text, { threshold: 0.5 }));
+    expect(verified.message).to.match(/^cannot decode .*bad\.png: [^;]*$/);
+  });
+
+  it('names embedFiles, verify and their arguments in argument errors, before decoding', async () => {
+    const loose = embedFiles as (...args: unknown[]) => Promise<unknown>;
+    const looseVerify = verify as (...args: unknown[]) => Promise<unknown>;
+    const cases = (): [Promise<unknown>, RegExp][] => [
+      [
+        embedFiles(model, files, { maxPixels: 0 }),
+        /^embedFiles: expected a positive integer or Infinity for maxPixels but received 0 of type number$/,
+      ],
+      [
+        verify(model, files[0], files[1], { threshold: 0.5, maxPixels: -1 }),
+        /^verify: expected a positive integer or Infinity for maxPixels but received -1/,
+      ],
+      [
+        looseVerify(model, files[0], undefined, { threshold: 0.5 }),
+        /^Expected a file path for b but received a value of type undefined$/,
+      ],
+      [looseVerify(model, 7, files[0], { threshold: 0.5 }), /^Expected a file path for a but/],
+      [loose(model, 'f.png'), /^Expected an array of file paths for paths but received 'f.png'$/],
+      [loose(model, [files[0], 3]), /^Expected a file path for paths\[1\] but received 3 of/],
+      [
+        loose(undefined, files),
+        /^Expected a model .* for model but received a value of type undefined$/,
+      ],
+    ];
+    const run = DecodePool.prototype.run;
+    let decodes = 0;
+    DecodePool.prototype.run = function (this: DecodePool, ...args: Parameters<typeof run>) {
+      decodes++;
+      return run.apply(this, args);
+    };
+    try {
+      for (const [promise, pattern] of cases()) {
+        expect((await rejection(promise)).message).to.match(pattern);
+      }
+    } finally {
+      DecodePool.prototype.run = run;
+    }
+    expect(decodes).to.equal(0);
   });
 });
 

@@ -69,6 +69,16 @@ describe('marginSoftmaxLoss input checks', () => {
     ['a dim of zero', (i) => (i.dim = 0), /dim.*0/],
     ['a non-integer dim', (i) => (i.dim = 1.5), /dim.*1\.5/],
     [
+      'a numeric string for dim, quoted so it does not read as a valid value',
+      (i) => ((i as unknown as { dim: string }).dim = '4'),
+      /^Expected an integer >= 1 for dim but received '4'$/,
+    ],
+    [
+      'a string for head',
+      (i) => ((i as unknown as { head: string }).head = 'sphere'),
+      /^Expected a margin head object for head but received 'sphere'$/,
+    ],
+    [
       'a Float64Array weight with Float32Array features',
       (i) => ((i as unknown as { weight: Float64Array }).weight = new Float64Array(4)),
       /weight.*Float64Array/,

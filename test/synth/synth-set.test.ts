@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Jimp } from 'jimp';
-import { generateSyntheticFaces, type SynthResult } from '../../lib';
+import { generateSyntheticFaces, type SynthOptions, type SynthResult } from '../../lib';
 import { ImageFolderDataset } from '../../lib/data/image-folder-dataset';
 import { LandmarksFile } from '../../lib/data/landmarks-file';
 import { LfwDataset } from '../../lib/data/lfw-dataset';
@@ -201,6 +201,52 @@ describe('generateSyntheticFaces', () => {
     await expectReject(generateSyntheticFaces({ ...small, out, seed: -1 }), /seed/);
     await expectReject(generateSyntheticFaces({ ...small, out, variation: 2 }), /variation/);
     await expectReject(generateSyntheticFaces({ ...small, out, workers: 0 }), /workers/);
+    expect(fs.existsSync(out)).to.equal(false);
+  });
+
+  it('refuses absurd sizes at once, naming the option, before any work', async () => {
+    const out = path.join(root, 'huge');
+    const started = Date.now();
+    await expectReject(
+      generateSyntheticFaces({ out, identities: 10, images: 1e9 }),
+      /^Expected an integer in 1\.\.10000 for images but received 1000000000 of type number$/,
+    );
+    await expectReject(
+      generateSyntheticFaces({ out, identities: 1e9, images: 10 }),
+      /^Expected an integer in 1\.\.100000 for identities but received 1000000000 of type number$/,
+    );
+    await expectReject(
+      generateSyntheticFaces({ out, identities: 100_000, images: 100 }),
+      /identities x images \+ heldOutIdentities x heldOutImages = 10,001,000 images, over the limit of 1,000,000/,
+    );
+    await expectReject(
+      generateSyntheticFaces({ out, identities: 2, images: 2, heldOutImages: 1000 }),
+      /= 49,950,000 same-person pairs .* over the limit of 1,000,000; lower heldOutImages/,
+    );
+    await expectReject(
+      generateSyntheticFaces({ ...small, out, workers: 1e9 }),
+      /Expected an integer in 1\.\.1024 for workers/,
+    );
+    expect(Date.now() - started).to.be.below(1000);
+    expect(fs.existsSync(out)).to.equal(false);
+  });
+
+  it('names the option and quotes a string in type errors', async () => {
+    const out = path.join(root, 'typed');
+    const loose = (options: object) => generateSyntheticFaces(options as SynthOptions);
+    await expectReject(
+      loose({ out, identities: '5', images: 2 }),
+      /^Expected an integer in 1\.\.100000 for identities but received '5'$/,
+    );
+    await expectReject(loose({ ...small, out, occluders: 'no' }), /a boolean for occluders/);
+    await expectReject(
+      loose({ ...small, out: 123 }),
+      /^Expected a folder path for out but received 123 of type number$/,
+    );
+    await expectReject(
+      (generateSyntheticFaces as () => Promise<SynthResult>)(),
+      /^Expected an options object \(\{ out, identities, images, \.\.\. \}\) for options but received a value of type undefined$/,
+    );
     expect(fs.existsSync(out)).to.equal(false);
   });
 });

@@ -6,7 +6,7 @@ import { learningRate } from '../../lib/train/schedule';
 import { lambdaAt, DEFAULT_LAMBDA } from '../../lib/train/lambda-schedule';
 import { latestCheckpoint, listCheckpoints } from '../../lib/train/checkpoint';
 import { readMetrics } from '../../lib/train/metrics-log';
-import { NonFiniteLossError, Trainer } from '../../lib/train/trainer';
+import { NonFiniteLossError, Trainer, type TrainerOptions } from '../../lib/train/trainer';
 import { DataLoader } from '../../lib/data/data-loader';
 import { RandomHorizontalFlip } from '../../lib/data/transforms/random-horizontal-flip';
 import { FakeBatchSource, FakeModel, loadFakeModel } from './fakes';
@@ -317,5 +317,61 @@ describe('Trainer', () => {
     expect(make({ lambda: { base: -1 } })).to.throw(/lambda.base/);
     expect(() => new Trainer({ model, data: new FakeBatchSource(4, 2) })).to.throw(/4 classes/);
     expect(() => new Trainer({ model, data: new FakeBatchSource(3, 2, 4, 1, 8) })).to.throw(/8x8/);
+  });
+
+  it('refuses in the constructor, naming the option, what would fail or be ignored later', () => {
+    const model = new FakeModel(3);
+    const data = new FakeBatchSource(3, 2);
+    const make = (extra: object) => () =>
+      new Trainer({ model, data, ...extra } as unknown as TrainerOptions);
+    const cases: [object, ErrorConstructor, string][] = [
+      [{ epochs: '2' }, TypeError, "Expected an integer >= 1 for epochs but received '2'"],
+      [{ iterations: 1.5 }, RangeError, 'for iterations but received 1.5 of type number'],
+      [
+        { evaluator: {} },
+        TypeError,
+        'Expected an object with an evaluate(model) method for evaluator but received a value of type object',
+      ],
+      [{ evalEvery: 'x' }, TypeError, "for evalEvery but received 'x'"],
+      [{ checkpointEvery: 'x' }, TypeError, "for checkpointEvery but received 'x'"],
+      [{ checkpointEvery: null }, TypeError, 'for checkpointEvery but received null'],
+      [{ evalEvery: { epochs: '1' } }, TypeError, "for evalEvery.epochs but received '1'"],
+      [{ outDir: 5 }, TypeError, 'Expected a folder path for outDir but received 5 of type number'],
+      [{ outDir: '' }, TypeError, "Expected a folder path for outDir but received ''"],
+      [{ resume: 7 }, TypeError, 'for resume but received 7 of type number'],
+      [
+        { seed: -1 },
+        RangeError,
+        'Expected an integer >= 0 for seed but received -1 of type number',
+      ],
+      [{ keepCheckpoints: '3' }, TypeError, "for keepCheckpoints but received '3'"],
+      [{ optimizer: { lr: '0.1' } }, TypeError, "for optimizer.lr but received '0.1'"],
+      [{ optimizer: { nesterov: 1 } }, TypeError, 'a boolean for optimizer.nesterov'],
+      [{ lambda: 5 }, TypeError, 'Expected false or a lambda schedule object for lambda'],
+      [
+        { schedule: 'cosine' },
+        TypeError,
+        "Expected an options object for schedule but received 'cosine'",
+      ],
+      [
+        { model: undefined },
+        TypeError,
+        'Expected a FaceModel for model but received a value of type undefined',
+      ],
+      [
+        { data: {} },
+        TypeError,
+        'Expected a BatchSource for data but received a value of type object',
+      ],
+    ];
+    for (const [extra, type, message] of cases) {
+      expect(make(extra), JSON.stringify(extra)).to.throw(type, message);
+    }
+    expect(model.calls.length).to.equal(0);
+    const bare = Trainer as unknown as new (options?: unknown) => Trainer;
+    expect(() => new bare()).to.throw(
+      TypeError,
+      'Expected a TrainerOptions object ({ model, data, ... }) for options but received a value of type undefined',
+    );
   });
 });

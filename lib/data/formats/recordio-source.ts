@@ -16,6 +16,7 @@ import { readRegularFile } from '../../util/regular-file';
 import { classLabel, irHeaderBytes, parseIRHeader, type IRHeader } from './ir-header';
 import { BlockReader, RecordIOFile, readRecord } from './recordio';
 import { RecordIOIndex } from './recordio-index';
+import { expectPath } from '../../util/expect';
 
 export interface RecordIOSourceOptions {
   /** The index; default: the .rec's path ending in .idx instead (scanned without one). */
@@ -129,7 +130,8 @@ export class RecordIOSource implements ImageSource {
   }
 
   static async open(recPath: string, options: RecordIOSourceOptions = {}): Promise<RecordIOSource> {
-    const location = path.resolve(recPath);
+    const location = path.resolve(expectPath(recPath, 'recPath', 'a .rec file path'));
+    if (options.idx !== undefined) expectPath(options.idx, 'idx', 'a .idx file path');
     const rec = await RecordIOFile.open(location);
     try {
       const idxFile = path.resolve(

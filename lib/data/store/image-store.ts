@@ -5,6 +5,7 @@ import type { SkippedImage } from '../image-cache';
 import { checkShards, type ShardProblem } from './check-shards';
 import { ImageReader } from './image-reader';
 import { LABELS_FILE, MANIFEST_FILE, readManifest, type StoreManifest } from './manifest';
+import { expectPath } from '../../util/expect';
 
 /** What prepareImageStore did to make the store (absent on a store opened as it was). */
 export interface StorePreparation {
@@ -106,7 +107,7 @@ export async function openImageStore(
   dir: string,
   options: OpenImageStoreOptions = {},
 ): Promise<ImageStore> {
-  const root = path.resolve(dir);
+  const root = path.resolve(expectPath(dir, 'dir', 'an image store folder path'));
   const manifest = await readManifest(root);
   if (!manifest) {
     throw new Error(`${root} is not an image store: it has no ${MANIFEST_FILE}`);

@@ -5,9 +5,11 @@ import { folderSource } from './folder-source';
 import type { ImageSource } from './image-source';
 import { listSource } from './list-source';
 import { MANIFEST_FILE } from './manifest';
+import { expectPath } from '../../util/expect';
 
 /** The ImageSource a path names: a folder per identity, an insightface .rec, or a file list. */
 export async function openSource(location: string): Promise<ImageSource> {
+  expectPath(location, 'location', 'a folder, list file or .rec file path');
   let stat: fs.Stats;
   try {
     stat = await fs.promises.stat(location);

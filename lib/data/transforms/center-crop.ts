@@ -1,4 +1,4 @@
-import { positiveInteger, type DeterministicTransform, type TransformSpec } from './transform';
+import { sizeArgument, type DeterministicTransform, type TransformSpec } from './transform';
 import type { RawImage } from './raw-image';
 
 /** Python's round(): halves go to the even neighbour (torchvision's crop offsets use it). */
@@ -16,10 +16,9 @@ export class CenterCrop implements DeterministicTransform {
   readonly height: number;
   readonly width: number;
 
+  /** `size`: n (n x n) or [height, width], at most MAX_OUTPUT_PIXELS (50 million) pixels. */
   constructor(size: number | [number, number]) {
-    const [h, w] = Array.isArray(size) ? size : [size, size];
-    this.height = positiveInteger(h, 'height', 'CenterCrop');
-    this.width = positiveInteger(w, 'width', 'CenterCrop');
+    [this.height, this.width] = sizeArgument(size, 'CenterCrop');
   }
 
   spec(): TransformSpec {

@@ -1,5 +1,10 @@
 import { fitSimilarity, type Affine } from './similarity';
-import { positiveInteger, type DeterministicTransform, type TransformSpec } from './transform';
+import {
+  checkOutputPixels,
+  positiveInteger,
+  type DeterministicTransform,
+  type TransformSpec,
+} from './transform';
 import type { FivePoints, RawImage } from './raw-image';
 
 /** SphereFace's 96x112 template: left eye, right eye, nose tip, left and right mouth corners. */
@@ -28,6 +33,7 @@ export class FaceAlign implements DeterministicTransform {
   constructor(options: FaceAlignOptions = {}) {
     this.width = positiveInteger(options.width ?? 96, 'width', 'FaceAlign');
     this.height = positiveInteger(options.height ?? 112, 'height', 'FaceAlign');
+    checkOutputPixels(this.height, this.width, 'height x width', 'FaceAlign');
     const template = options.template ?? SPHEREFACE_TEMPLATE;
     if (template.length !== 10 || !template.every(Number.isFinite)) {
       throw new Error(

@@ -1,4 +1,4 @@
-import { positiveInteger } from './transform';
+import { sizeArgument } from './transform';
 import type { Random } from '../../util/random';
 
 /**
@@ -12,9 +12,7 @@ export class RandomCrop {
   readonly padding: number;
 
   constructor(size: number | [number, number], options: { padding?: number } = {}) {
-    const [h, w] = Array.isArray(size) ? size : [size, size];
-    this.height = positiveInteger(h, 'height', 'RandomCrop');
-    this.width = positiveInteger(w, 'width', 'RandomCrop');
+    [this.height, this.width] = sizeArgument(size, 'RandomCrop');
     const padding = options.padding ?? 0;
     if (!Number.isInteger(padding) || padding < 0) {
       throw new Error(

@@ -1,4 +1,10 @@
-import { positiveInteger, type DeterministicTransform, type TransformSpec } from './transform';
+import {
+  checkOutputPixels,
+  positiveInteger,
+  sizeArgument,
+  type DeterministicTransform,
+  type TransformSpec,
+} from './transform';
 import type { RawImage } from './raw-image';
 
 /**
@@ -12,16 +18,13 @@ export class Resize implements DeterministicTransform {
   readonly random = false;
   readonly size: number | [number, number];
 
+  /**
+   * `size` is at most MAX_OUTPUT_PIXELS (50 million) pixels: n x n for a shorter side n, or
+   * height x width; an image whose aspect takes the longer side past the limit is a bad image.
+   */
   constructor(size: number | [number, number]) {
-    if (Array.isArray(size)) {
-      if (size.length !== 2)
-        throw new Error(`Resize: expected [height, width] but received ${size.length} numbers`);
-      positiveInteger(size[0], 'size[0] (height)', 'Resize');
-      positiveInteger(size[1], 'size[1] (width)', 'Resize');
-      this.size = [size[0], size[1]];
-    } else {
-      this.size = positiveInteger(size, 'size', 'Resize');
-    }
+    const [height, width] = sizeArgument(size, 'Resize');
+    this.size = Array.isArray(size) ? [height, width] : height;
   }
 
   spec(): TransformSpec {
@@ -37,6 +40,12 @@ export class Resize implements DeterministicTransform {
 
   apply(image: RawImage): RawImage {
     const [outH, outW] = this.outputSize(image.height, image.width);
+    checkOutputPixels(
+      outH,
+      outW,
+      `size ${String(this.size)} on ${image.height}x${image.width}`,
+      'Resize',
+    );
     return resizeBilinear(image, outW, outH);
   }
 }
@@ -56,6 +65,7 @@ export class ResizeToCover implements DeterministicTransform {
   ) {
     positiveInteger(height, 'height', 'ResizeToCover');
     positiveInteger(width, 'width', 'ResizeToCover');
+    checkOutputPixels(height, width, `height x width`, 'ResizeToCover');
   }
 
   spec(): TransformSpec {
@@ -73,6 +83,8 @@ export class ResizeToCover implements DeterministicTransform {
   apply(image: RawImage): RawImage {
     const [outH, outW] = this.outputSize(image.height, image.width);
     if (outH === image.height && outW === image.width) return image;
+    const target = `covering ${this.height}x${this.width} with ${image.height}x${image.width}`;
+    checkOutputPixels(outH, outW, target, 'ResizeToCover');
     return resizeBilinear(image, outW, outH);
   }
 }
