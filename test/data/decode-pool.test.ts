@@ -212,7 +212,7 @@ describe('decoding on the worker pool', function () {
       const set = await loadImages([small, file], { pool: own, onBadImage: 'skip' });
       expect(set.n).to.equal(1);
       expect(set.skipped.map((s) => s.reason)).to.deep.equal([
-        '12x10 = 120 pixels, over the limit of 100 pixels (maxPixels)',
+        '12x10 = 120 pixels, over the limit of 100 pixels',
       ]);
     } finally {
       await own.close();

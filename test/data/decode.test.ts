@@ -182,7 +182,7 @@ describe('image decoding', () => {
       const started = Date.now();
       await expectReject(
         decodeImage(bomb),
-        /^30000x30000 = 900 megapixels, over the limit of 50 megapixels \(maxPixels\)$/,
+        /^30000x30000 = 900 megapixels, over the limit of 50 megapixels$/,
       );
       // Decoding would take 2.7 GB and over a minute; the refusal takes milliseconds.
       expect(Date.now() - started).to.be.below(5000);
@@ -200,7 +200,7 @@ describe('image decoding', () => {
         expect([ok.width, ok.height], format).to.deep.equal([20, 10]);
         await expectReject(
           decodeImage(bytes, { maxPixels: 199 }),
-          /^20x10 = 200 pixels, over the limit of 199 pixels \(maxPixels\)$/,
+          /^20x10 = 200 pixels, over the limit of 199 pixels$/,
         );
       }
       const webp = fs.readFileSync(path.join(FIXTURES, 'webp-lossy.webp'));
