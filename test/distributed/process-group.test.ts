@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import * as net from 'node:net';
 import { ProcessGroup } from '../../lib/dist/process-group';
 import { freePort, requireGloo } from './helpers';
+import { rejection } from '../rejection';
 
 async function joinAll(worldSize: number, timeoutMs = 20_000): Promise<ProcessGroup[]> {
   const masterPort = await freePort();
@@ -13,15 +14,6 @@ async function joinAll(worldSize: number, timeoutMs = 20_000): Promise<ProcessGr
       ProcessGroup.join({ rank, worldSize, masterPort, timeoutMs, backend: 'gloo' }),
     ),
   );
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('process group', function () {

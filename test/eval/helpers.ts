@@ -20,11 +20,4 @@ export async function decodeAtInputSize(
 }
 
 /** The error a promise rejects with; fails the test when it resolves. */
-export async function rejection(p: Promise<unknown>): Promise<Error> {
-  try {
-    await p;
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error('Expected the promise to reject, but it resolved');
-}
+export { rejection } from '../rejection';

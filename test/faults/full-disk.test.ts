@@ -16,6 +16,7 @@ import { Trainer } from '../../lib/train/trainer';
 import { gradient, tempDir, writeImage } from '../data/helpers';
 import { tmpfsOrSkip } from '../tmpfs';
 import { FakeBatchSource, FakeModel, loadFakeModel } from '../train/fakes';
+import { rejection } from '../rejection';
 
 /** Every file under `dir` with its bytes, for before/after comparisons. */
 function snapshot(dir: string): Map<string, Buffer> {
@@ -32,15 +33,6 @@ function tempsUnder(dir: string): string[] {
     .readdirSync(dir, { recursive: true })
     .map(String)
     .filter((f) => /\.tmp$/.test(f) || /(^|\/)\.[^/]+\.\d+\.\d+\.tmp/.test(f));
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 const state = (iteration: number, classes: number) => ({

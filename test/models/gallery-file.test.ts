@@ -6,15 +6,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { readGalleryFile, writeGalleryFile } from '../../lib/models/gallery-file';
 import { tempDir } from '../data/helpers';
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
-}
+import { rejection } from '../rejection';
 
 describe('gallery file', () => {
   const data = {

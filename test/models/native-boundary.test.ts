@@ -10,15 +10,7 @@ import { native, nativeTesting } from '../../lib/native';
 import { NonFiniteLossError, Trainer } from '../../lib/train/trainer';
 import { FakeBatchSource } from '../train/fakes';
 import { syntheticIdentities } from './synthetic-identities';
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to reject');
-}
+import { rejection } from '../rejection';
 
 function thrown(call: () => unknown): Error {
   try {

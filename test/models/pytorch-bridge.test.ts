@@ -16,6 +16,7 @@ import {
 import { readStateDictFile } from '../../lib/data/formats/torch-file';
 import { syntheticIdentities } from './synthetic-identities';
 import { torchPython, torchRequired } from './torch-python';
+import { rejection } from '../rejection';
 
 const CHECK = path.resolve(__dirname, '..', '..', '..', 'test', 'python', 'bridge_check.py');
 const CLASSES = 5;
@@ -67,15 +68,6 @@ function readFloats(file: string): Float32Array {
 function imagesFor(arch: Arch, seed: number) {
   const { height, width } = inputSizeOf(arch);
   return syntheticIdentities({ identities: N, imagesPerIdentity: 1, height, width, seed });
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('PyTorch state_dicts', function () {

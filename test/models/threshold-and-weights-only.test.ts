@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createModel, loadModel, type Model } from '../../lib';
 import { syntheticIdentities } from './synthetic-identities';
+import { rejection } from '../rejection';
 
 // The FNV-1a checksum the model file ends with, over every byte before it (its offset basis
 // 1469598103934665603 = 0x14650fb0739d0383, prime 2^40 + 0x1b3), in four 16-bit limbs: a BigInt
@@ -43,15 +44,6 @@ function thresholdPayload(value: number, protocol: string): Buffer {
   out.writeUInt32LE(text.length, 8);
   text.copy(out, 12);
   return out;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('model files: the stored threshold and weights-only files', () => {

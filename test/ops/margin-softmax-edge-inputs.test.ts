@@ -3,6 +3,7 @@ import { marginSoftmaxLoss } from '../../lib';
 import type { MarginHead } from '../../lib/ops/margin-head';
 import { referenceLoss } from './margin-reference';
 import { Random } from './random';
+import { rejection } from '../rejection';
 
 // The worst error over an array, relative to its largest |value|.
 function relativeError(actual: ArrayLike<number>, expected: ArrayLike<number>): number {
@@ -19,15 +20,6 @@ function onSharedMemory<A extends Float32Array | Float64Array | Int32Array>(arra
   const copy = new Type(new SharedArrayBuffer(array.byteLength));
   copy.set(array);
   return copy;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to reject');
 }
 
 const HEADS: Exclude<MarginHead, { kind: 'softmax' }>[] = [

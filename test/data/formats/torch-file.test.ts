@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { readStateDictFile, type StateDictTensor } from '../../../lib/data/formats/torch-file';
 import { ZipArchive } from '../../../lib/data/formats/zip-archive';
 import { Random } from '../../../lib/util/random';
+import { rejection } from '../../rejection';
 
 // Files written by PyTorch 1.13's torch.save (test/fixtures/torch/make-fixtures.py): element i
 // of each tensor there is `base + i / 8` in row-major order of the tensor it was made from.
@@ -19,15 +20,6 @@ function entry(tensors: StateDictTensor[], name: string): StateDictTensor {
   const found = tensors.find((t) => t.name === name);
   if (!found) throw new Error(`no tensor ${name}`);
   return found;
-}
-
-async function rejection(promise: Promise<unknown>): Promise<Error> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('PyTorch state_dict files', () => {
