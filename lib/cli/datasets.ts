@@ -87,6 +87,12 @@ export async function loadTrainSet(
       onProgress: onEvent,
     });
   }
+  if (images.classes < 2) {
+    images.close();
+    throw new Error(
+      `training data ${root} holds ${images.classes} identity; a classifier needs at least 2`,
+    );
+  }
   return { images, classes: images.classes, classNames: images.classNames };
 }
 

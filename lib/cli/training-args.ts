@@ -1,6 +1,6 @@
 // The flags `sphereface train` and `sphereface demo` share, and their reading into the
 // model's and the Trainer's options.
-import { HEAD_DEFAULTS, HEAD_KINDS } from '../ops/margin-head';
+import { HEAD_DEFAULTS, HEAD_KINDS, validateMarginHead } from '../ops/margin-head';
 import { DEFAULT_LAMBDA, type LambdaSchedule } from '../train/lambda-schedule';
 import { DEFAULT_KEEP_CHECKPOINTS } from '../train/trainer-options';
 import { DEVICES } from '../models/validate';
@@ -282,7 +282,15 @@ function readHead(values: ParsedValues, base: MarginHead | undefined): MarginHea
   const fallback = same?.kind === 'cos' || same?.kind === 'arc' ? same : HEAD_DEFAULTS[kind];
   const m = nonNegativeArg(values, 'm', fallback.m);
   const scale = positiveArg(values, 'scale', fallback.scale);
-  return kind === 'arc' && easyMargin ? { kind, m, scale, easyMargin: true } : { kind, m, scale };
+  const head: MarginHead =
+    kind === 'arc' && easyMargin ? { kind, m, scale, easyMargin: true } : { kind, m, scale };
+  // The head's own ranges (ops/margin-head.ts), as a usage error before any data is read.
+  try {
+    validateMarginHead(head);
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/ for head\.(\w+)/, ' for --$1'));
+  }
+  return head;
 }
 
 /**

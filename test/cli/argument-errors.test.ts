@@ -16,6 +16,32 @@ describe('argument errors', () => {
     );
   });
 
+  it("a margin outside the head's range is a usage error naming --m, before any data is read", async () => {
+    for (const [head, m, range] of [
+      ['arc', '5', '[0, pi)'],
+      ['cos', '2.5', '[0, 2)'],
+    ]) {
+      const r = await sphereMain(['train', '--data', '/nonexistent', '--head', head, '--m', m]);
+      expect([r.code, r.stderr], head).to.deep.equal([
+        2,
+        `sphereface train: Expected a number in ${range} for --m but received ${m}`,
+      ]);
+    }
+  });
+
+  it('training data of one identity is named as such', async () => {
+    const faces = await tinyFaces();
+    const data = await tempDir();
+    const [first] = (await fs.readdir(faces.trainDir)).sort();
+    await fs.cp(path.join(faces.trainDir, first), path.join(data, first), { recursive: true });
+    const out = await tempDir();
+    const r = await sphereMain(['train', '--data', data, '--arch', 'sphere-cnn4', '--out', out]);
+    expect(r.code).to.equal(1);
+    expect(r.stderr.trim().split('\n').at(-1)).to.equal(
+      `sphereface train: training data ${data} holds 1 identity; a classifier needs at least 2`,
+    );
+  });
+
   it('--out naming a file is a usage error naming it', async () => {
     const dir = await tempDir();
     const file = path.join(dir, 'model.sfm');
