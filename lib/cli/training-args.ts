@@ -320,6 +320,11 @@ export function readTrainingArgs(
     defaults.schedule,
   );
   const warmup = integerArg(values, 'warmup', 0, defaults.warmup);
+  const lr = positiveArg(values, 'lr', defaults.lr);
+  const momentum = nonNegativeArg(values, 'momentum', SGD_DEFAULTS.momentum);
+  if (momentum >= 1) {
+    throw new UsageError(`--momentum expects a number in [0, 1) but received ${momentum}`);
+  }
   let schedule: LrSchedule;
   if (kind === 'multistep') {
     const milestones = integerListArg(values, 'milestones');
@@ -331,7 +336,11 @@ export function readTrainingArgs(
     const gamma = positiveArg(values, 'gamma', PAPER_GAMMA);
     schedule = { kind, gamma, warmup, ...(milestones ? { milestones } : {}) };
   } else if (kind === 'cosine') {
-    schedule = { kind, warmup, minLr: nonNegativeArg(values, 'min-lr', 0) };
+    const minLr = nonNegativeArg(values, 'min-lr', 0);
+    if (minLr > lr) {
+      throw new UsageError(`--min-lr ${minLr} is above --lr ${lr}: the cosine would rise`);
+    }
+    schedule = { kind, warmup, minLr };
   } else {
     schedule = { kind, warmup };
   }
@@ -355,8 +364,8 @@ export function readTrainingArgs(
     iterations,
     batchSize: integerArg(values, 'batch-size', 1, defaults.batchSize),
     optimizer: {
-      lr: positiveArg(values, 'lr', defaults.lr),
-      momentum: nonNegativeArg(values, 'momentum', SGD_DEFAULTS.momentum),
+      lr,
+      momentum,
       weightDecay: nonNegativeArg(
         values,
         'weight-decay',

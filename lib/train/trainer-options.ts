@@ -135,6 +135,10 @@ function resolveOptimizer(opt: OptimizerOptions): Required<OptimizerOptions> {
       fail('a non-negative number', `optimizer.${key}`, resolved[key], RangeError);
     }
   }
+  // At 1 or more the momentum buffer sums every past gradient undamped: the weights run away.
+  if (!(resolved.momentum < 1)) {
+    fail('a number in [0, 1)', 'optimizer.momentum', resolved.momentum, RangeError);
+  }
   if (typeof resolved.nesterov !== 'boolean') {
     fail('a boolean', 'optimizer.nesterov', resolved.nesterov);
   }
@@ -170,13 +174,19 @@ export function resolveTrainerOptions<E extends EvaluationLike>(
   }
   const lambda = options.lambda === false ? false : { ...DEFAULT_LAMBDA, ...options.lambda };
   if (lambda) validateLambdaSchedule(lambda);
+  const optimizer = resolveOptimizer(options.optimizer ?? {});
+  if (schedule.kind === 'cosine' && (schedule.minLr ?? 0) > optimizer.lr) {
+    throw new RangeError(
+      `Expected schedule.minLr <= optimizer.lr (${optimizer.lr}) but received ${schedule.minLr}: the cosine would rise`,
+    );
+  }
   return {
     totalIterations:
       options.iterations ??
       (options.epochs !== undefined
         ? options.epochs * options.data.batchesPerEpoch
         : PAPER_ITERATIONS),
-    optimizer: resolveOptimizer(options.optimizer ?? {}),
+    optimizer,
     schedule,
     lambda,
     checkpointEvery: options.checkpointEvery ?? (options.outDir ? 1 : undefined),

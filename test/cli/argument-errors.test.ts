@@ -29,6 +29,23 @@ describe('argument errors', () => {
     }
   });
 
+  it('a momentum of 1 or more, or a cosine that would rise, is a usage error', async () => {
+    const train = ['train', '--data', '/nonexistent'];
+    const momentum = await sphereMain([...train, '--momentum', '1']);
+    expect([momentum.code, momentum.stderr]).to.deep.equal([
+      2,
+      'sphereface train: --momentum expects a number in [0, 1) but received 1',
+    ]);
+    const rising = await sphereMain([
+      ...train,
+      ...['--schedule', 'cosine', '--lr', '0.1', '--min-lr', '1'],
+    ]);
+    expect([rising.code, rising.stderr]).to.deep.equal([
+      2,
+      'sphereface train: --min-lr 1 is above --lr 0.1: the cosine would rise',
+    ]);
+  });
+
   it('training data of one identity is named as such', async () => {
     const faces = await tinyFaces();
     const data = await tempDir();

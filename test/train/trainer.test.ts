@@ -347,6 +347,16 @@ describe('Trainer', () => {
       [{ keepCheckpoints: '3' }, TypeError, "for keepCheckpoints but received '3'"],
       [{ optimizer: { lr: '0.1' } }, TypeError, "for optimizer.lr but received '0.1'"],
       [{ optimizer: { nesterov: 1 } }, TypeError, 'a boolean for optimizer.nesterov'],
+      [
+        { optimizer: { momentum: 1 } },
+        RangeError,
+        'Expected a number in [0, 1) for optimizer.momentum but received 1',
+      ],
+      [
+        { optimizer: { lr: 0.1 }, schedule: { kind: 'cosine', minLr: 1 } },
+        RangeError,
+        'Expected schedule.minLr <= optimizer.lr (0.1) but received 1: the cosine would rise',
+      ],
       [{ lambda: 5 }, TypeError, 'Expected false or a lambda schedule object for lambda'],
       [
         { schedule: 'cosine' },
