@@ -293,6 +293,26 @@ function readHead(values: ParsedValues, base: MarginHead | undefined): MarginHea
   return head;
 }
 
+// Flags that mean something only with another setting are refused without it, not ignored.
+function refuseIgnoredFlags(values: ParsedValues, schedule: LrSchedule['kind']): void {
+  const onlyWith: [string[], boolean, string][] = [
+    [['milestones', 'gamma'], schedule === 'multistep', 'the multistep schedule'],
+    [['min-lr'], schedule === 'cosine', 'the cosine schedule'],
+    [
+      ['lambda-base', 'lambda-gamma', 'lambda-power', 'lambda-min'],
+      values['no-lambda'] !== true,
+      'lambda annealing, which --no-lambda turns off',
+    ],
+  ];
+  for (const [flags, applies, what] of onlyWith) {
+    const given = flags.find((flag) => values[flag] !== undefined);
+    if (!applies && given) throw new UsageError(`--${given} applies to ${what}`);
+  }
+  if (values.resume === true && values.force === true) {
+    throw new UsageError('give --resume (continue the run) or --force (a new run beside it)');
+  }
+}
+
 /**
  * The flags as a TrainingConfig. With `model` (a resume: the checkpoint's), the model's settings
  * that no flag gives are the model's rather than the defaults.
@@ -319,6 +339,7 @@ export function readTrainingArgs(
     ['multistep', 'cosine', 'constant'] as const,
     defaults.schedule,
   );
+  refuseIgnoredFlags(values, kind);
   const warmup = integerArg(values, 'warmup', 0, defaults.warmup);
   const lr = positiveArg(values, 'lr', defaults.lr);
   const momentum = nonNegativeArg(values, 'momentum', SGD_DEFAULTS.momentum);

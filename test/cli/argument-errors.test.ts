@@ -46,6 +46,16 @@ describe('argument errors', () => {
     ]);
   });
 
+  it('held-out flags without --lfw are refused, not ignored', async () => {
+    for (const flag of ['--eval-every', '--lfw-landmarks']) {
+      const r = await sphereMain(['train', '--data', '/nonexistent', flag, '2']);
+      expect([r.code, r.stderr]).to.deep.equal([
+        2,
+        `sphereface train: ${flag} applies to the held-out pairs: give --lfw and --pairs`,
+      ]);
+    }
+  });
+
   it('training data of one identity is named as such', async () => {
     const faces = await tinyFaces();
     const data = await tempDir();

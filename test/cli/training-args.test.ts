@@ -132,6 +132,16 @@ describe('training flags', () => {
     expect(() => read(['--scale', '30'])).to.throw(/--scale applies to the cos and arc heads/);
     expect(() => read(['--milestones', '200,100'])).to.throw(/--milestones expects increasing/);
     expect(() => read(['--eval-every', 'often'])).to.throw(/--eval-every expects/);
+    // Flags that another setting makes meaningless are refused, not ignored.
+    const ignored: [string[], string][] = [
+      [['--schedule', 'cosine', '--milestones', '5'], '--milestones applies to the multistep'],
+      [['--schedule', 'constant', '--gamma', '0.5'], '--gamma applies to the multistep'],
+      [['--min-lr', '0.001'], '--min-lr applies to the cosine schedule'],
+      [['--no-lambda', '--lambda-base', '5'], '--lambda-base applies to lambda annealing'],
+      [['--resume', '--force'], 'give --resume (continue the run) or --force'],
+    ];
+    for (const [args, message] of ignored)
+      expect(() => read(args), args.join(' ')).to.throw(message);
     expect(() => read(['--crop-padding=-2'])).to.throw(/--crop-padding expects an integer >= 0/);
     expect(() => read(['--head', 'softmax', '--m', '2'])).to.throw(
       /--m does not apply to the softmax head/,

@@ -80,6 +80,11 @@ export const trainCommand: Command = {
     if ((lfwDir === undefined) !== (pairs === undefined)) {
       throw new UsageError('--lfw and --pairs go together');
     }
+    for (const flag of ['lfw-landmarks', 'eval-every']) {
+      if (values[flag] !== undefined && lfwDir === undefined) {
+        throw new UsageError(`--${flag} applies to the held-out pairs: give --lfw and --pairs`);
+      }
+    }
     await checkOutFolder(config);
     const cacheDir = stringArg(values, 'cache') ?? path.join(config.out, 'cache');
     // Rank 0 prepares (or checks) the image store first; the others then open it, and each rank
