@@ -30,6 +30,11 @@ export interface GalleryHeader {
   /** Per row: the person and the image. */
   names: string[];
   paths: string[];
+  /**
+   * The embedding model's features of a fixed image (gallery.ts): a search with another model of
+   * the same arch is caught. Absent in galleries written before it was kept.
+   */
+  modelCheck?: number[];
   crc32: number;
 }
 
@@ -91,6 +96,10 @@ export async function readGalleryFile(file: string): Promise<GalleryData> {
       header.paths.length !== rows ||
       !FLIP_MODES.includes(header.flip) ||
       typeof header.arch !== 'string' ||
+      !(
+        header.modelCheck === undefined ||
+        (Array.isArray(header.modelCheck) && header.modelCheck.every(Number.isFinite))
+      ) ||
       !Number.isSafeInteger(header.crc32)
     ) {
       fail('inconsistent header');
@@ -104,8 +113,9 @@ export async function readGalleryFile(file: string): Promise<GalleryData> {
     const view = new Uint8Array(embeddings.buffer);
     if (bytes > 0) await handle.read(view, 0, bytes, start);
     if (zlib.crc32(view) !== header.crc32) fail('embeddings fail their checksum');
-    const { dim, flip, arch, names, paths } = header;
-    return { header: { dim, flip, arch, names, paths }, embeddings };
+    const { dim, flip, arch, names, paths, modelCheck } = header;
+    const check = modelCheck === undefined ? {} : { modelCheck };
+    return { header: { dim, flip, arch, names, paths, ...check }, embeddings };
   } finally {
     await handle.close();
   }

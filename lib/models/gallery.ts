@@ -6,6 +6,40 @@ import type { FlipMode } from './embed-images';
 import { embedFiles, type EmbedFilesOptions, type FileEmbedder } from './face-files';
 import { readGalleryFile, writeGalleryFile } from './gallery-file';
 
+/**
+ * The features of a fixed image (a smooth colour pattern of the model's input size): saved with a
+ * gallery, they tell the model that embedded it from another of the same arch.
+ */
+async function modelCheck(model: GalleryModel): Promise<Float32Array> {
+  const { height, width } = model.inputSize;
+  const image = new Uint8Array(height * width * 3);
+  for (let y = 0; y < height; y++) {
+    for (let x = 0; x < width; x++) {
+      const i = (y * width + x) * 3;
+      image[i] = Math.round((255 * x) / Math.max(1, width - 1));
+      image[i + 1] = Math.round((255 * y) / Math.max(1, height - 1));
+      image[i + 2] = (x * 7 + y * 13) % 256;
+    }
+  }
+  return model.embed(image, 1);
+}
+
+// Two runs of one model agree to float rounding (the conv path may differ with the batch); two
+// models, even a few steps apart, differ far more.
+const SAME_MODEL_COSINE = 0.9999;
+
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let ab = 0;
+  let aa = 0;
+  let bb = 0;
+  for (let k = 0; k < a.length; k++) {
+    ab += a[k] * b[k];
+    aa += a[k] * a[k];
+    bb += b[k] * b[k];
+  }
+  return ab / Math.sqrt(aa * bb);
+}
+
 /** A model that can fill and search a gallery. */
 export interface GalleryModel extends FileEmbedder {
   readonly arch: string;
@@ -77,7 +111,7 @@ export class Gallery {
     return gallery;
   }
 
-  /** Reads a gallery written by save(); `model` must be of the arch that embedded it. */
+  /** Reads a gallery written by save(); `model` must be the one that embedded it. */
   static async load(file: string, model: GalleryModel): Promise<Gallery> {
     const { header, embeddings } = await readGalleryFile(file);
     const dim = header.flip === 'concat' ? 2 * model.embeddingDim : model.embeddingDim;
@@ -86,6 +120,17 @@ export class Gallery {
         `${file} was embedded by ${header.arch} (${header.dim} numbers a row); this model is ` +
           `${model.arch} (${dim} with flip '${header.flip}')`,
       );
+    }
+    if (header.modelCheck) {
+      const ours = await modelCheck(model);
+      const agreement =
+        header.modelCheck.length === ours.length ? cosine(header.modelCheck, ours) : 0;
+      if (!(agreement >= SAME_MODEL_COSINE)) {
+        throw new Error(
+          `${file} was embedded by another ${header.arch} model (a fixed image's features ` +
+            `agree to cosine ${agreement.toFixed(4)}); build it again with this one`,
+        );
+      }
     }
     return new Gallery(model, header.dim, header.flip, embeddings, header.names, header.paths);
   }
@@ -124,6 +169,7 @@ export class Gallery {
         arch: this.model.arch,
         names: this.rowNames,
         paths: this.rowPaths,
+        modelCheck: Array.from(await modelCheck(this.model)),
       },
       embeddings: this.embeddings,
     });

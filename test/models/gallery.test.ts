@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { Jimp } from 'jimp';
 import { rawPixelEmbedder } from '../../lib/eval/embedder';
 import { Gallery } from '../../lib/models/gallery';
+import { readGalleryFile, writeGalleryFile } from '../../lib/models/gallery-file';
 import { rejection, seededUniform } from '../eval/helpers';
 
 const S = 6;
@@ -98,6 +99,25 @@ describe('Gallery', () => {
     );
     const other = { ...rawPixelEmbedder(S, S), arch: 'other' };
     expect((await rejection(Gallery.load(file, other))).message).to.match(/embedded by raw-6x6/);
+    // Another model of the same arch (here: one that sees the negative) is caught by the
+    // features of a fixed image saved with the gallery; a gallery written without them loads.
+    const retrained = {
+      ...model,
+      embed: (images: Uint8Array, n: number, flip?: Uint8Array) =>
+        model.embed(
+          images.map((v) => 255 - v),
+          n,
+          flip,
+        ),
+    };
+    expect((await rejection(Gallery.load(file, retrained))).message).to.match(
+      /people\.sfg was embedded by another raw-6x6 model \(a fixed image's features agree to cosine -1\.0000\); build it again with this one/,
+    );
+    const { header, embeddings } = await readGalleryFile(file);
+    expect(header.modelCheck).to.have.length(model.embeddingDim);
+    const older = path.join(root, 'older.sfg');
+    await writeGalleryFile(older, { header: { ...header, modelCheck: undefined }, embeddings });
+    expect((await Gallery.load(older, retrained)).names).to.deep.equal(['Ada', 'Ben']);
     const bytes = fs.readFileSync(file);
     bytes[bytes.length - 3] ^= 0x40;
     fs.writeFileSync(file, bytes);
