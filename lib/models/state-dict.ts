@@ -117,9 +117,9 @@ function layoutOf(tensors: readonly StateDictTensor[], arch: Arch, file: string)
 const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
 /** The file's tensors, without the 'module.' of a DataParallel wrapper's keys. */
-export function unwrapped(tensors: readonly StateDictTensor[]): StateDictTensor[] {
+export function unwrapped(tensors: readonly StateDictTensor[]): readonly StateDictTensor[] {
   const wrapped = tensors.length > 0 && tensors.every((t) => t.name.startsWith(WRAPPER_PREFIX));
-  if (!wrapped) return [...tensors];
+  if (!wrapped) return tensors;
   return tensors.map((t) => ({ ...t, name: t.name.slice(WRAPPER_PREFIX.length) }));
 }
 

@@ -4,6 +4,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { createModel } from '../../lib/models/model';
 import { generateSyntheticFaces, type SynthResult } from '../../lib/synth/generate';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
@@ -85,6 +86,22 @@ export const TINY_DEMO_SET = [
   '--pairs-per-fold',
   '4',
 ];
+
+/** A fresh sphere-cnn4 of 6 classes (seed 9) saved as `file`, for commands that read a model. */
+export async function savedModel(file: string): Promise<void> {
+  const model = await createModel({
+    arch: 'sphere-cnn4',
+    classes: 6,
+    head: { kind: 'sphere', m: 4 },
+    device: 'cpu',
+    seed: 9,
+  });
+  try {
+    await model.save(file);
+  } finally {
+    model.dispose();
+  }
+}
 
 export async function tempDir(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'sphereface-cli-out-'));

@@ -1,9 +1,9 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { createModel, loadModel } from '../../lib';
+import { loadModel } from '../../lib';
 import { readStateDictFile } from '../../lib/data/formats/torch-file';
-import { sphereMain, tempDir, tinyFaces } from './cli-helpers';
+import { sphereMain, tempDir, tinyFaces, savedModel } from './cli-helpers';
 
 // eval --save-threshold, verify's choice of threshold, export and import, on a fresh sphere-cnn4.
 describe('sphereface eval --save-threshold, verify, export and import', function () {
@@ -15,15 +15,7 @@ describe('sphereface eval --save-threshold, verify, export and import', function
     const faces = await tinyFaces();
     out = await tempDir();
     modelFile = path.join(out, 'model.sfm');
-    const model = await createModel({
-      arch: 'sphere-cnn4',
-      classes: 6,
-      head: { kind: 'sphere', m: 4 },
-      device: 'cpu',
-      seed: 9,
-    });
-    await model.save(modelFile);
-    model.dispose();
+    await savedModel(modelFile);
     const person = faces.heldOutNames[0];
     images = [1, 2].map((i) => path.join(faces.lfwDir, person, `${person}_000${i}.jpg`));
   });

@@ -1,8 +1,8 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { createModel, loadModel } from '../../lib';
-import { sphereMain, tempDir, tinyFaces } from './cli-helpers';
+import { loadModel } from '../../lib';
+import { sphereMain, tempDir, tinyFaces, savedModel } from './cli-helpers';
 
 // Outputs that name a folder, or one of the command's own inputs, are refused with nothing lost.
 describe('sphereface output paths', function () {
@@ -15,15 +15,7 @@ describe('sphereface output paths', function () {
     const faces = await tinyFaces();
     out = await tempDir();
     modelFile = path.join(out, 'model.sfm');
-    const model = await createModel({
-      arch: 'sphere-cnn4',
-      classes: 6,
-      head: { kind: 'sphere', m: 4 },
-      device: 'cpu',
-      seed: 9,
-    });
-    await model.save(modelFile);
-    model.dispose();
+    await savedModel(modelFile);
     modelBytes = await fs.readFile(modelFile);
     const person = faces.heldOutNames[0];
     image = path.join(faces.lfwDir, person, `${person}_0001.jpg`);
