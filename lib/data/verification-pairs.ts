@@ -65,37 +65,28 @@ export function drawPairFolds(
   const result: DrawnFold[] = [];
   for (let f = 0; f < folds; f++) {
     const members = order.filter((_, k) => k % folds === f);
-    const capacity = members.reduce(
-      (s, id) => s + (imageCounts[id] * (imageCounts[id] - 1)) / 2,
-      0,
-    );
+    const counts = members.map((id) => imageCounts[id]);
+    const pairCounts = counts.map((n) => (n * (n - 1)) / 2);
+    const capacity = pairCounts.reduce((s, c) => s + c, 0);
     if (capacity < perKind) {
       throw new RangeError(
         `fold ${f + 1} has ${members.length} identities with ${capacity} distinct matched pairs, ` +
           `fewer than the ${perKind} needed (${sizeOption}); ${pairsAdvice}`,
       );
     }
-    const perIdentity = members.map((id) => {
-      const list: DrawnPair[] = [];
-      for (let i = 0; i < imageCounts[id]; i++) {
-        for (let j = i + 1; j < imageCounts[id]; j++) {
-          list.push({ identityA: id, imageA: i, identityB: id, imageB: j });
-        }
-      }
-      return random.shuffle(list);
-    });
+    // Matched pairs go round the identities, one from each a round, so none gives more than
+    // the rounds needed; larger identities are not listed past that.
+    const rounds = roundsNeeded(pairCounts, perKind);
+    const perIdentity = members.map((id, k) => drawMatchedPairs(id, counts[k], rounds, random));
     const matched: DrawnPair[] = [];
     for (let round = 0; matched.length < perKind; round++) {
       for (const list of perIdentity) {
         if (round < list.length && matched.length < perKind) matched.push(list[round]);
       }
     }
-    let crossCapacity = 0;
-    for (let x = 0; x < members.length; x++) {
-      for (let y = x + 1; y < members.length; y++) {
-        crossCapacity += imageCounts[members[x]] * imageCounts[members[y]];
-      }
-    }
+    // Image pairs across two people of the fold: (total^2 - sum of squares) / 2.
+    const total = counts.reduce((s, n) => s + n, 0);
+    const crossCapacity = (total * total - counts.reduce((s, n) => s + n * n, 0)) / 2;
     if (crossCapacity < perKind) {
       throw new RangeError(
         `fold ${f + 1} has only ${crossCapacity} distinct mismatched pairs, fewer than the ` +
@@ -119,6 +110,56 @@ export function drawPairFolds(
     result.push({ matched: matched.sort(byImages), mismatched: mismatched.sort(byImages) });
   }
   return result;
+}
+
+/** The fewest rounds r with sum(min(capacity, r)) >= perKind (the capacities allow it). */
+function roundsNeeded(capacities: readonly number[], perKind: number): number {
+  let [low, high] = [1, perKind];
+  while (low < high) {
+    const r = Math.floor((low + high) / 2);
+    if (capacities.reduce((s, c) => s + Math.min(c, r), 0) >= perKind) high = r;
+    else low = r + 1;
+  }
+  return low;
+}
+
+// Identities with up to this many image pairs list and shuffle them all (as every set of that
+// size always has, so its pairs stay as drawn before); larger ones (an identity of 10,000 images
+// has 50 M pairs) draw theirs one by one.
+const LISTED_PAIRS = 1 << 16;
+
+/**
+ * Up to `count` distinct pairs of the n images of `identity`, in random order: as the start of
+ * a shuffled list of all of them, without the list when it would be large.
+ */
+function drawMatchedPairs(identity: number, n: number, count: number, random: Random): DrawnPair[] {
+  const all = (n * (n - 1)) / 2;
+  const pair = (i: number, j: number): DrawnPair => ({
+    identityA: identity,
+    imageA: i,
+    identityB: identity,
+    imageB: j,
+  });
+  if (all <= LISTED_PAIRS || 2 * count > all) {
+    const list: DrawnPair[] = [];
+    for (let i = 0; i < n; i++) {
+      for (let j = i + 1; j < n; j++) list.push(pair(i, j));
+    }
+    return random.shuffle(list).slice(0, count);
+  }
+  // Rejection keeps each draw uniform over the pairs not yet drawn; at most half are drawn, so
+  // a draw takes under two tries on average.
+  const seen = new Set<number>();
+  const drawn: DrawnPair[] = [];
+  while (drawn.length < count) {
+    const a = random.int(n);
+    const b = random.int(n - 1);
+    const [i, j] = b >= a ? [a, b + 1] : [b, a];
+    if (seen.has(i * n + j)) continue;
+    seen.add(i * n + j);
+    drawn.push(pair(i, j));
+  }
+  return drawn;
 }
 
 export interface MakePairsOptions {

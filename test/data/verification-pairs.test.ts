@@ -27,6 +27,26 @@ describe('makeVerificationPairs', () => {
     expect(new Set(keys).size).to.equal(keys.length); // no pair twice
   });
 
+  it('draws from an identity of 20,000 images (200 M pairs) without listing its pairs', () => {
+    const big: number[] = [];
+    for (let j = 0; j < 20000; j++) big.push(0);
+    for (let id = 1; id <= 40; id++) for (let j = 0; j < 6; j++) big.push(id);
+    const pairs = makeVerificationPairs(big, { folds: 2, pairsPerFold: 600, seed: 2 });
+    expect(pairs).to.have.length(1200);
+    const keys = pairs.map((p) => [Math.min(p.a, p.b), Math.max(p.a, p.b)].join());
+    expect(new Set(keys).size, 'no pair twice').to.equal(keys.length);
+    for (const p of pairs) expect(big[p.a] === big[p.b]).to.equal(p.same);
+    // Its fold's 300 matched pairs go one per identity a round: with 20 others of 15 pairs each,
+    // 14 rounds give 294 and the 15th the rest, so it gives 14 or 15.
+    const fromBig = pairs.filter((p) => p.same && big[p.a] === 0);
+    expect(fromBig.length).to.be.within(14, 15);
+    // Drawn over all its images, not the first few: the images are nearly all distinct and span
+    // the range.
+    const images = fromBig.flatMap((p) => [p.a, p.b]);
+    expect(new Set(images).size).to.be.above(0.9 * images.length);
+    expect(Math.max(...images) - Math.min(...images)).to.be.above(15000);
+  });
+
   it('is deterministic for a seed and differs between seeds', () => {
     const a = makeVerificationPairs(labels, { pairsPerFold: 8, seed: 5 });
     expect(makeVerificationPairs(labels, { pairsPerFold: 8, seed: 5 })).to.deep.equal(a);
