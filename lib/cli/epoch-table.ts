@@ -1,32 +1,42 @@
 // The seed's results table (Epoch | Loss | Test Acc.), printed row by row as training goes.
-// An epoch's row waits until we know whether an evaluation follows it, so the accuracy lands
-// on the row of the epoch it was measured after.
+// A row is one point of the run (an iteration): an epoch's end, an evaluation, or both. It waits
+// until the next batch, so an evaluation at an epoch's last step shares that epoch's row. With
+// evaluations by iterations the table gains an Iter. column, and a row for an evaluation within
+// an epoch names the epoch it ran in.
 import type { EpochRecord, EvalRecord } from '../train/trainer-events';
 
+export interface TableRow {
+  /** The epoch the row's iteration ends or falls in, from 1. */
+  epoch: number;
+  iteration: number;
+  /** The epoch's mean loss; absent on a row of an evaluation within an epoch. */
+  loss?: number;
+  accuracy?: number;
+}
+
+export interface EpochTableOptions {
+  /** Add the Iter. column (evaluations every N iterations). */
+  iterations?: boolean;
+}
+
 export class EpochTable {
-  private pending: { epoch: number; loss: number; accuracy?: number } | undefined;
-  readonly rows: Array<{ epoch: number; loss: number; accuracy?: number }> = [];
+  private pending: TableRow | undefined;
+  private headed = false;
+  readonly rows: TableRow[] = [];
 
-  constructor(private readonly print: (line: string) => void) {}
-
-  header(): void {
-    this.print('| Epoch | Loss   | Test Acc. |');
-    this.print('|-------|--------|-----------|');
-  }
+  constructor(
+    private readonly print: (line: string) => void,
+    private readonly options: EpochTableOptions = {},
+  ) {}
 
   epoch(record: EpochRecord): void {
-    this.flush();
-    this.pending = { epoch: record.epoch, loss: record.loss };
+    this.at(record.iteration, record.epoch).loss = record.loss;
   }
 
   eval(record: EvalRecord): void {
-    if (this.pending && this.pending.epoch === record.epoch) {
-      this.pending.accuracy = record.result.accuracy;
-    } else {
-      this.flush();
-      this.pending = { epoch: record.epoch, loss: NaN, accuracy: record.result.accuracy };
-    }
-    this.flush();
+    // record.epoch counts the epochs completed: N after epoch N's record, N - 1 at a step of
+    // epoch N (its last included, when evaluations go by iterations).
+    this.at(record.iteration, record.epoch + 1).accuracy = record.result.accuracy;
   }
 
   /** Prints the row held back, if any (call on the next batch and at the end). */
@@ -35,9 +45,27 @@ export class EpochTable {
     const row = this.pending;
     this.pending = undefined;
     this.rows.push(row);
+    const iterations = this.options.iterations === true;
+    if (!this.headed) {
+      this.headed = true;
+      this.print(`| Epoch |${iterations ? ' Iter.   |' : ''} Loss   | Test Acc. |`);
+      this.print(`|-------|${iterations ? '---------|' : ''}--------|-----------|`);
+    }
     const epoch = String(row.epoch).padStart(2, '0').padEnd(5);
-    const loss = (Number.isNaN(row.loss) ? '' : row.loss.toFixed(3)).padEnd(6);
+    const iteration = iterations ? ` ${String(row.iteration).padEnd(7)} |` : '';
+    const loss = (row.loss === undefined ? '' : row.loss.toFixed(3)).padEnd(6);
     const acc = (row.accuracy === undefined ? '' : row.accuracy.toFixed(4)).padEnd(9);
-    this.print(`| ${epoch} | ${loss} | ${acc} |`);
+    this.print(`| ${epoch} |${iteration} ${loss} | ${acc} |`);
+  }
+
+  /** The row of `iteration`, held back; a row of another iteration is printed first. */
+  private at(iteration: number, epoch: number): TableRow {
+    if (this.pending?.iteration !== iteration) {
+      this.flush();
+      this.pending = { epoch, iteration };
+    }
+    // An evaluation just after epoch N's record takes N + 1 above; the row is epoch N's.
+    this.pending.epoch = Math.min(this.pending.epoch, epoch);
+    return this.pending;
   }
 }

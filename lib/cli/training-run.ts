@@ -131,8 +131,10 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
           `${trainer.totalIterations}; give a longer --epochs or --iterations`,
       );
     }
-    const table = new EpochTable((line) => out.line(line));
-    table.header();
+    // Printed from its first row, so a resume's note comes before it.
+    const table = new EpochTable((line) => out.line(line), {
+      iterations: typeof config.evalEvery === 'object' && config.evalEvery.iterations !== undefined,
+    });
     trainer.on('batch', (b) => {
       table.flush();
       out.progress?.update(trainingText(b));

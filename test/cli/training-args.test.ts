@@ -156,25 +156,30 @@ describe('training flags', () => {
 });
 
 describe('epoch table', () => {
+  const epochRecord = (epoch: number, iteration: number, loss: number) => ({
+    epoch,
+    iteration,
+    loss,
+    accuracy: 0,
+    images: 0,
+    seconds: 1,
+    imagesPerSecond: 1,
+    lr: 0.1,
+  });
+  const evalRecord = (epoch: number, iteration: number, accuracy: number) => ({
+    epoch,
+    iteration,
+    seconds: 1,
+    result: { accuracy },
+  });
+
   it("prints the seed's three columns with the accuracy on its epoch's row", () => {
     const lines: string[] = [];
     const table = new EpochTable((l) => lines.push(l));
-    table.header();
-    const epoch = (e: number, loss: number) =>
-      table.epoch({
-        epoch: e,
-        iteration: 0,
-        loss,
-        accuracy: 0,
-        images: 0,
-        seconds: 1,
-        imagesPerSecond: 1,
-        lr: 0.1,
-      });
-    epoch(1, 6.8361);
-    epoch(2, 6.6749);
-    table.eval({ epoch: 2, iteration: 0, seconds: 1, result: { accuracy: 0.584 } });
-    epoch(3, 6.5);
+    table.epoch(epochRecord(1, 10, 6.8361));
+    table.epoch(epochRecord(2, 20, 6.6749));
+    table.eval(evalRecord(2, 20, 0.584));
+    table.epoch(epochRecord(3, 30, 6.5));
     table.flush();
     expect(lines).to.deep.equal([
       '| Epoch | Loss   | Test Acc. |',
@@ -182,6 +187,38 @@ describe('epoch table', () => {
       '| 01    | 6.836  |           |',
       '| 02    | 6.675  | 0.5840    |',
       '| 03    | 6.500  |           |',
+    ]);
+  });
+
+  it('prints the header with the first row, so a line printed before it comes first', () => {
+    const lines: string[] = [];
+    const table = new EpochTable((l) => lines.push(l));
+    table.flush();
+    lines.push('a note');
+    table.epoch(epochRecord(4, 40, 1));
+    table.flush();
+    expect(lines[0]).to.equal('a note');
+    expect(lines[1]).to.match(/^\| Epoch/);
+  });
+
+  it('gives evaluations by iterations their own rows, in the epoch they ran in', () => {
+    const lines: string[] = [];
+    const table = new EpochTable((l) => lines.push(l), { iterations: true });
+    // 8 steps an epoch, evaluations every 4: within epoch 1, then at its last step (the
+    // Trainer evaluates before it closes the epoch), then within epoch 2.
+    table.eval(evalRecord(0, 4, 0.6));
+    table.flush(); // the next batch
+    table.eval(evalRecord(0, 8, 0.65));
+    table.epoch(epochRecord(1, 8, 3.446));
+    table.flush();
+    table.eval(evalRecord(1, 12, 0.7));
+    table.flush();
+    expect(lines).to.deep.equal([
+      '| Epoch | Iter.   | Loss   | Test Acc. |',
+      '|-------|---------|--------|-----------|',
+      '| 01    | 4       |        | 0.6000    |',
+      '| 01    | 8       | 3.446  | 0.6500    |',
+      '| 02    | 12      |        | 0.7000    |',
     ]);
   });
 });
