@@ -1,8 +1,9 @@
 // The checks a command makes on a file it is about to write, before any work: not a folder
 // (the writer would refuse it anyway, but only after the work), and not one of its own inputs
-// (a write would replace the file it reads).
+// (a write would replace the file it reads); and on the folder its report goes into.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { checkReportFolder } from '../report/write-report';
 import { UsageError } from './command';
 
 /** A file a command reads: the flag that names it and the path. */
@@ -20,6 +21,13 @@ export function checkOutputFile(flag: string, file: string, inputs: InputFile[])
       throw new UsageError(`--${flag} is the same file as --${input.flag} (${input.file})`);
     }
   }
+}
+
+/** checkReportFolder, as a UsageError naming `flag`. */
+export async function checkReportOut(flag: string, dir: string): Promise<void> {
+  await checkReportFolder(dir).catch((error: Error) => {
+    throw new UsageError(`--${flag} ${error.message}`);
+  });
 }
 
 /**

@@ -34,9 +34,9 @@ export async function readRunConfig(
   out?: string,
 ): Promise<TrainingConfig> {
   const dir = out ?? stringArg(values, 'out') ?? defaults.out;
-  // An --out that is no folder is checkOutFolder's to report.
-  const isFolder = (await fs.stat(dir).catch(() => undefined))?.isDirectory() === true;
-  const checkpoint = values.resume === true && isFolder ? await resumeCheckpoint(dir) : undefined;
+  // An --out that is a file is checkOutFolder's to report; a missing one has no checkpoint.
+  const isFile = (await fs.stat(dir).catch(() => undefined))?.isDirectory() === false;
+  const checkpoint = values.resume === true && !isFile ? await resumeCheckpoint(dir) : undefined;
   const model = checkpoint && (await modelOf(checkpoint));
   const config = { ...readTrainingArgs(values, defaults, model), out: dir };
   if (!checkpoint || !model) return config;

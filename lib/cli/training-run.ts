@@ -1,7 +1,6 @@
 // What `sphereface train` and `sphereface demo` share once the images are in memory: make (or
 // resume) the model, run the Trainer with the seed's table on stdout and the progress line on
 // stderr, and hand back the history.
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { DataLoader, type LoaderTransform } from '../data/data-loader';
 import type { ImageStore } from '../data/store/image-store';
@@ -16,6 +15,7 @@ import { inputSizeOf } from '../models/archs';
 import { createModel, loadModel, type Model } from '../models/model';
 import { listCheckpoints, type Checkpoint } from '../train/checkpoint';
 import { UsageError } from './command';
+import { checkReportOut } from './output-paths';
 import { resumeCheckpoint } from './resume-config';
 import { Trainer, type History } from '../train/trainer';
 import { EpochTable } from './epoch-table';
@@ -63,10 +63,7 @@ function augmentation(config: TrainingConfig, train: ImageSet | ImageStore): Loa
  * would mix, and a later --resume could pick the wrong one), unless --resume or --force.
  */
 export async function checkOutFolder(config: TrainingConfig): Promise<void> {
-  const stats = await fs.stat(config.out).catch(() => undefined);
-  if (stats && !stats.isDirectory()) {
-    throw new UsageError(`--out ${config.out} is a file, not a folder`);
-  }
+  await checkReportOut('out', config.out);
   if (config.resume || config.force) return;
   const existing = await listCheckpoints(path.join(config.out, 'checkpoints'));
   if (existing.length === 0) return;

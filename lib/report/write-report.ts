@@ -79,11 +79,39 @@ async function exists(file: string): Promise<boolean> {
   );
 }
 
-export async function writeReport(outDir: string, input: ReportInput): Promise<WrittenReport> {
+// The files writeReport may write: in the folder, and in its plots/.
+const SUMMARY = 'summary.json';
+const REPORT = 'report.md';
+const PLOTS = { loss: 'loss.png', accuracy: 'accuracy.png', roc: 'roc.png', rocLog: 'roc-log.png' };
+
+/**
+ * Throws, naming the path, when writeReport could not write into `outDir`: it or its plots/ is a
+ * file, or a folder stands where a report file goes. Commands call it before their work.
+ */
+export async function checkReportFolder(outDir: string): Promise<void> {
   expectPath(outDir, 'outDir', 'a folder path');
+  const plotsDir = path.join(outDir, 'plots');
+  for (const dir of [outDir, plotsDir]) {
+    if ((await fs.stat(dir).catch(() => undefined))?.isDirectory() === false) {
+      throw new Error(`${dir} is a file, not a folder`);
+    }
+  }
+  const files = [
+    ...[SUMMARY, REPORT].map((f) => path.join(outDir, f)),
+    ...Object.values(PLOTS).map((f) => path.join(plotsDir, f)),
+  ];
+  for (const file of files) {
+    if ((await fs.stat(file).catch(() => undefined))?.isDirectory() === true) {
+      throw new Error(`${file} is a directory; the report writes a file there`);
+    }
+  }
+}
+
+export async function writeReport(outDir: string, input: ReportInput): Promise<WrittenReport> {
   if (typeof input?.summary !== 'object' || input.summary === null) {
     throw new Error('Expected an object for summary');
   }
+  await checkReportFolder(outDir);
   const plotsDir = path.join(outDir, 'plots');
   await fs.mkdir(plotsDir, { recursive: true });
   const plots: { file: string; caption: string }[] = [];
@@ -95,16 +123,16 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
 
   const epochs = input.epochs ?? [];
   if (epochs.some((e) => Number.isFinite(e.trainLoss) || Number.isFinite(e.testLoss))) {
-    await addPlot('loss.png', 'Loss by epoch', renderLossPlot(epochs));
+    await addPlot(PLOTS.loss, 'Loss by epoch', renderLossPlot(epochs));
   }
   if (epochs.some((e) => Number.isFinite(e.trainAccuracy) || Number.isFinite(e.testAccuracy))) {
-    await addPlot('accuracy.png', 'Accuracy by epoch', renderAccuracyPlot(epochs));
+    await addPlot(PLOTS.accuracy, 'Accuracy by epoch', renderAccuracyPlot(epochs));
   }
   if (input.evaluation) {
     const curves: RocCurve[] = [{ name: 'model', points: input.evaluation.rocPoints }];
     if (input.baseline) curves.push({ name: 'raw pixels', points: input.baseline.rocPoints });
-    await addPlot('roc.png', 'ROC', renderRocPlot(curves));
-    await addPlot('roc-log.png', 'ROC, log FAR axis', renderRocPlot(curves, { logFar: true }));
+    await addPlot(PLOTS.roc, 'ROC', renderRocPlot(curves));
+    await addPlot(PLOTS.rocLog, 'ROC, log FAR axis', renderRocPlot(curves, { logFar: true }));
   }
 
   const summary: Record<string, unknown> = { ...input.summary };
@@ -112,7 +140,7 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
     summary.evaluation = evaluationSummary(input.evaluation);
   if (input.baseline && !('baseline' in summary))
     summary.baseline = evaluationSummary(input.baseline);
-  const summaryFile = path.join(outDir, 'summary.json');
+  const summaryFile = path.join(outDir, SUMMARY);
   await writeFileAtomic(summaryFile, JSON.stringify(summary, null, 2) + '\n');
 
   const md: string[] = [`# ${input.title ?? 'sphereface run'}`, ''];
@@ -150,11 +178,11 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
     md.push('## Plots', '');
     for (const p of plots) md.push(`![${p.caption}](plots/${path.basename(p.file)})`, '');
   }
-  const files = ['[summary.json](summary.json)'];
+  const files = [`[${SUMMARY}](${SUMMARY})`];
   if (await exists(path.join(outDir, 'metrics.jsonl')))
     files.push('[metrics.jsonl](metrics.jsonl)');
   md.push('## Files', '', ...files.map((f) => `- ${f}`), '');
-  const reportFile = path.join(outDir, 'report.md');
+  const reportFile = path.join(outDir, REPORT);
   await writeFileAtomic(reportFile, md.join('\n'));
   return { report: reportFile, summary: summaryFile, plots: plots.map((p) => p.file) };
 }

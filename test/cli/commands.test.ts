@@ -503,6 +503,26 @@ describe('sphereface CLI', function () {
     expect(result.stdAccuracy).to.be.closeTo(Math.abs(a - b) / Math.SQRT2, 1e-12);
     expect(result.minAccuracy).to.equal(Math.min(a, b));
 
+    // Every seed's folder is checked before the first trains: seed 7 has nothing to resume.
+    const checkpoints = path.join(demoOut, 'seed-3', 'checkpoints');
+    const kept = await fs.readdir(checkpoints);
+    const resumed = await sphereface([
+      'demo',
+      ...TINY_DEMO_SET,
+      ...training.slice(2),
+      '--epochs',
+      '2',
+      '--resume',
+      '--seeds',
+      '3,7',
+    ]);
+    expect(resumed.code).to.equal(1);
+    expect(resumed.stderr).to.contain(
+      `--resume: no checkpoint in ${path.join(demoOut, 'seed-7', 'checkpoints')}`,
+    );
+    expect(resumed.stdout).to.not.contain('synthetic population');
+    expect(await fs.readdir(checkpoints), 'seed 3 not trained on').to.deep.equal(kept);
+
     const both = await sphereface(['demo', ...TINY_DEMO_SET, '--seeds', '1', '--synth-seed', '2']);
     expect(both.code).to.equal(2);
     expect(both.stderr).to.contain('give --seeds or --synth-seed, not both');

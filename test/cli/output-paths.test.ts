@@ -73,6 +73,30 @@ describe('sphereface output paths', function () {
     await expectWorkKept(gallery);
   });
 
+  it('refuses a report folder the report cannot go into, before any work', async () => {
+    const faces = await tinyFaces();
+    const dir = path.join(out, 'report');
+    await folderOfWork(path.join(dir, 'summary.json'));
+    const evaluated = await sphereMain([
+      'eval',
+      '--model',
+      modelFile,
+      '--lfw',
+      faces.lfwDir,
+      '--pairs',
+      faces.pairsFile,
+      '--out',
+      dir,
+    ]);
+    expect(evaluated.code).to.equal(2);
+    expect(evaluated.stderr).to.contain(
+      `--out ${path.join(dir, 'summary.json')} is a directory; the report writes a file there`,
+    );
+    expect(evaluated.stderr, 'refused before decoding').to.not.contain('decoding');
+    expect(await fs.readdir(dir), 'no plots written').to.deep.equal(['summary.json']);
+    await expectWorkKept(path.join(dir, 'summary.json'));
+  });
+
   it("the writers themselves refuse a folder (the library's model.save and exportStateDict)", async () => {
     const dir = path.join(out, 'library');
     await folderOfWork(dir);

@@ -76,4 +76,18 @@ describe('writeReport', () => {
     const err = await rejection(writeReport(path.join(file, 'sub'), { summary: {} }));
     expect(err.message).to.contain(file);
   });
+
+  it('refuses, before writing anything, a folder standing where a report file goes', async () => {
+    for (const blocked of ['report.md', path.join('plots', 'roc.png')]) {
+      const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+      const folder = path.join(dir, blocked);
+      fs.mkdirSync(folder, { recursive: true });
+      fs.writeFileSync(path.join(folder, 'work.txt'), 'keep me');
+      const before = fs.readdirSync(dir).sort();
+      const err = await rejection(writeReport(dir, { summary: { seed: 3 } }));
+      expect(err.message).to.equal(`${folder} is a directory; the report writes a file there`);
+      expect(fs.readdirSync(dir).sort(), 'no summary.json, nothing else').to.deep.equal(before);
+      expect(fs.readFileSync(path.join(folder, 'work.txt'), 'utf8')).to.equal('keep me');
+    }
+  });
 });

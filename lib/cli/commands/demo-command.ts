@@ -11,7 +11,7 @@ import type { Output } from '../output';
 import { epochMetrics, formatAccuracy } from '../run-report';
 import { readRunConfig } from '../resume-config';
 import { trainingOptions, type TrainingConfig, type TrainingDefaults } from '../training-args';
-import { runTraining } from '../training-run';
+import { checkOutFolder, runTraining } from '../training-run';
 
 /**
  * The demo's training, sized to finish within 10 minutes on 2 CPU cores and chosen over several
@@ -71,7 +71,9 @@ export const demoCommand: Command = {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const seeds = integerListArg(values, 'seeds');
     if (seeds === undefined) {
-      const result = await demoOnce(values, await readRunConfig(values, DEMO_TRAINING), out);
+      const config = await readRunConfig(values, DEMO_TRAINING);
+      await checkOutFolder(config);
+      const result = await demoOnce(values, config, out);
       out.result(result.summary);
       printResult(result, out);
       return 0;
@@ -82,12 +84,17 @@ export const demoCommand: Command = {
     if (new Set(seeds).size !== seeds.length) {
       throw new UsageError(`--seeds lists a seed twice: '${String(values.seeds)}'`);
     }
-    const results: DemoResult[] = [];
+    // Every seed's settings and folder are checked before the first trains.
     const root = stringArg(values, 'out') ?? DEMO_TRAINING.out;
+    const configs: TrainingConfig[] = [];
     for (const seed of seeds) {
-      out.line(`--- synthetic population ${seed} (${results.length + 1} of ${seeds.length})`);
-      const perSeed = await readRunConfig(values, DEMO_TRAINING, path.join(root, `seed-${seed}`));
-      const result = await demoOnce({ ...values, 'synth-seed': String(seed) }, perSeed, out);
+      configs.push(await readRunConfig(values, DEMO_TRAINING, path.join(root, `seed-${seed}`)));
+      await checkOutFolder(configs.at(-1)!);
+    }
+    const results: DemoResult[] = [];
+    for (const [i, seed] of seeds.entries()) {
+      out.line(`--- synthetic population ${seed} (${i + 1} of ${seeds.length})`);
+      const result = await demoOnce({ ...values, 'synth-seed': String(seed) }, configs[i], out);
       printResult(result, out);
       results.push(result);
     }

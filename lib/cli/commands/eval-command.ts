@@ -21,6 +21,7 @@ import {
 import { UsageError, type Command, type Options, type ParsedValues } from '../command';
 import { loadBinHeldOut, loadHeldOut, type HeldOutSet } from '../datasets';
 import type { Output } from '../output';
+import { checkReportOut } from '../output-paths';
 import { formatAccuracy } from '../run-report';
 import { flagsUnlikeVerify } from '../verify-threshold';
 
@@ -299,6 +300,8 @@ export const evalCommand: Command = {
         throw new UsageError('--save-threshold needs --model (the file the threshold goes into)');
       }
     }
+    const reportDir = stringArg(values, 'out');
+    if (reportDir !== undefined) await checkReportOut('out', reportDir);
     const binFile = stringArg(values, 'bin');
     const outcome =
       binFile === undefined
