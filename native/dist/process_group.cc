@@ -9,6 +9,7 @@
 #include <thread>
 
 #ifdef SPHEREFACE_WITH_GLOO
+#include <c10/util/Logging.h>
 #include <torch/version.h>
 
 #include <torch/csrc/distributed/c10d/PrefixStore.hpp>
@@ -458,7 +459,35 @@ class C10dGroup : public DistributedGroup {
   int barriers_ = 0;
 };
 
+// c10d logs a failed connect or listen on stderr (C10D_ERROR) and then throws the same words,
+// which reach the caller in the error; the log is quieted meanwhile. Its threshold, c10's
+// caffe2_log_level, is process-wide: the first of overlapping connects saves it, the last
+// restores it.
+class QuietC10dLog {
+ public:
+  QuietC10dLog() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (depth_++ == 0) {
+      saved_ = FLAGS_caffe2_log_level;
+      FLAGS_caffe2_log_level = kFatalOnly;
+    }
+  }
+  ~QuietC10dLog() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (--depth_ == 0) FLAGS_caffe2_log_level = saved_;
+  }
+  QuietC10dLog(const QuietC10dLog&) = delete;
+  QuietC10dLog& operator=(const QuietC10dLog&) = delete;
+
+ private:
+  static constexpr int kFatalOnly = 3;  // glog's and c10's FATAL
+  static inline std::mutex mutex_;
+  static inline int depth_ = 0;
+  static inline int saved_ = 0;
+};
+
 c10::intrusive_ptr<c10d::Store> ConnectStore(const GroupConfig& config, bool host) {
+  QuietC10dLog quiet;
   c10d::TCPStoreOptions options;
   options.port = static_cast<uint16_t>(config.master_port);
   options.isServer = host;

@@ -15,7 +15,10 @@ export interface CliResult {
   stderr: string;
 }
 
-export function sphereface(args: string[], options: { cwd?: string } = {}): Promise<CliResult> {
+export function sphereface(
+  args: string[],
+  options: { cwd?: string; env?: Record<string, string> } = {},
+): Promise<CliResult> {
   const run = startSphereface(args, options);
   return run.exit.then(({ code }) => ({ code, stdout: run.stdout(), stderr: run.stderr() }));
 }

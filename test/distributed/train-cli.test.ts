@@ -165,4 +165,28 @@ describe('sphereface train, distributed', function () {
       }
     });
   }
+
+  it('a worker whose rank 0 never comes says so in the one error line, no native log', async () => {
+    const faces = await tinyFaces();
+    const out = await tempDir();
+    const env = { RANK: '1', WORLD_SIZE: '2', MASTER_ADDR: '127.0.0.1' };
+    const r = await sphereface(
+      [
+        'train',
+        '--data',
+        faces.trainDir,
+        '--out',
+        out,
+        '--iterations',
+        '2',
+        '--dist-timeout',
+        '1.5',
+      ],
+      { env: { ...env, MASTER_PORT: String(await freePort()) } },
+    );
+    expect(r.code).to.equal(1);
+    expect(r.stderr).to.match(
+      /^sphereface train: rank 1: could not reach the rendezvous store at 127\.0\.0\.1:\d+ within 1\.5 s: rank 0 did not arrive \([^\n]*\)\n?$/,
+    );
+  });
 });
