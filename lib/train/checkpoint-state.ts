@@ -113,6 +113,9 @@ export function parseCheckpointState(text: string, file: string): CheckpointStat
   const head = check.object(value, 'head');
   check.valid(() => validateMarginHead(head as never));
   if (value.embeddingDim !== undefined) check.count(value, 'embeddingDim', 'embeddingDim', 1);
+  if (value.batchesPerEpoch !== undefined) {
+    check.count(value, 'batchesPerEpoch', 'batchesPerEpoch', 1);
+  }
   check.string(value, 'savedAt');
   return value as unknown as CheckpointState;
 }

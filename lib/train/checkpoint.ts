@@ -51,6 +51,11 @@ export interface CheckpointState {
   head: MarginHead;
   /** The net's embedding size; absent in checkpoints written before it was recorded. */
   embeddingDim?: number;
+  /**
+   * Batches in an epoch of the run's data (its size and the batch size): the position above
+   * means the same only with the same. Absent in checkpoints written before it was recorded.
+   */
+  batchesPerEpoch?: number;
   savedAt: string;
 }
 

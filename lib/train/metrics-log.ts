@@ -1,6 +1,7 @@
 // metrics.jsonl: one JSON record per line, appended as training goes, so a crash loses at most
 // the line being written and `tail -f` shows progress.
 import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write';
 import { readRegularFile } from '../util/regular-file';
 import { expectPath } from '../util/expect';
@@ -13,33 +14,44 @@ export class MetricsLog {
   constructor(readonly file: string) {}
 
   /**
-   * Opens the log. With `keepUpTo` (a resume), records past that iteration (written after the
-   * checkpoint by the run that stopped) are dropped first, so the log reads as one clean run.
+   * Opens the log. A new run moves an earlier run's log aside (metrics.1.jsonl, .2, ...: the
+   * highest is the latest) rather than write over it. With `keepUpTo` (a resume from the
+   * checkpoint at that iteration), what the stopped run wrote after that checkpoint is dropped
+   * first, so the log reads as one clean run.
    */
   async open(keepUpTo?: number): Promise<void> {
     if (keepUpTo === undefined) {
-      this.handle = await fs.open(this.file, 'w');
+      await this.moveAside();
+      this.handle = await fs.open(this.file, 'wx');
       return;
     }
-    let kept: string[] = [];
+    let lines: string[] = [];
     try {
-      const lines = (await readRegularFile(this.file))
+      lines = (await readRegularFile(this.file))
         .toString('utf8')
         .split('\n')
         .filter((l) => l.trim());
-      kept = lines.filter((line) => {
-        try {
-          const record = JSON.parse(line) as MetricsRecord;
-          return record.iteration <= keepUpTo;
-        } catch {
-          return false; // a torn last line
-        }
-      });
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    await writeFileAtomic(this.file, kept.map((l) => l + '\n').join(''));
+    await writeFileAtomic(this.file, keptUpTo(lines, keepUpTo).join(''));
     this.handle = await fs.open(this.file, 'a');
+  }
+
+  // The first free metrics.N.jsonl takes a non-empty log; an empty one is written over.
+  private async moveAside(): Promise<void> {
+    const stats = await fs.stat(this.file).catch(() => undefined);
+    if (!stats || stats.size === 0) {
+      await fs.rm(this.file, { force: true });
+      return;
+    }
+    const { dir, name, ext } = path.parse(this.file);
+    for (let n = 1; ; n++) {
+      const aside = path.join(dir, `${name}.${n}${ext}`);
+      if (await fs.stat(aside).catch(() => undefined)) continue;
+      await fs.rename(this.file, aside);
+      return;
+    }
   }
 
   async write(record: MetricsRecord): Promise<void> {
@@ -55,6 +67,32 @@ export class MetricsLog {
     await this.handle?.close();
     this.handle = undefined;
   }
+}
+
+/**
+ * The lines a resume from the checkpoint at `iteration` keeps: those of earlier iterations, and
+ * of that one up to its checkpoint record (the epoch's record, say, written after a checkpoint
+ * at an epoch's last step is written again by the resume). Without that record (a log of a run
+ * killed before writing it), every line of that iteration. Torn lines go.
+ */
+function keptUpTo(lines: readonly string[], iteration: number): string[] {
+  const records = lines.map((line) => {
+    try {
+      return JSON.parse(line) as MetricsRecord;
+    } catch {
+      return undefined; // a torn last line
+    }
+  });
+  let checkpointAt = -1;
+  records.forEach((r, i) => {
+    if (r?.type === 'checkpoint' && r.iteration === iteration) checkpointAt = i;
+  });
+  return lines.flatMap((line, i) => {
+    const r = records[i];
+    if (!r || r.iteration > iteration) return [];
+    if (checkpointAt >= 0 && i > checkpointAt && r.iteration === iteration) return [];
+    return [line + '\n'];
+  });
 }
 
 /**

@@ -203,13 +203,21 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     return p;
   }
 
-  /** Refuses a checkpoint of another model. */
+  /** Refuses a checkpoint of another model, or of a run whose epochs were another length. */
   private checkModel(checkpoint: Checkpoint): void {
     const state = checkpoint.state;
     if (state.classes !== this.model.classes || state.arch !== this.model.arch) {
       throw new Error(
         `checkpoint ${checkpoint.dir} is of ${state.arch} with ${state.classes} classes, ` +
           `the model is ${this.model.arch} with ${this.model.classes}`,
+      );
+    }
+    const batches = this.data.batchesPerEpoch;
+    if (state.batchesPerEpoch !== undefined && state.batchesPerEpoch !== batches) {
+      throw new Error(
+        `checkpoint ${checkpoint.dir} is of a run with ${state.batchesPerEpoch} batches an ` +
+          `epoch; the data gives ${batches}. Resume with the run's batch size and data ` +
+          '(its position in an epoch, and the epochs left, mean nothing with others)',
       );
     }
   }
@@ -399,6 +407,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         classes: this.model.classes,
         head: this.model.head,
         embeddingDim: this.model.embeddingDim,
+        batchesPerEpoch: this.data.batchesPerEpoch,
       },
       this.settings.keepCheckpoints,
     );

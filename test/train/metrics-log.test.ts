@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readMetrics } from '../../lib/train/metrics-log';
+import { MetricsLog, readMetrics } from '../../lib/train/metrics-log';
 
 async function logWith(text: string): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'sphereface-metrics-'));
@@ -30,5 +30,53 @@ describe('readMetrics', () => {
         new RegExp(`^${file}:2: expected a JSON (record|object)`),
       );
     }
+  });
+});
+
+describe('MetricsLog.open', () => {
+  const line = (type: string, iteration: number, extra = '') =>
+    `{"type":"${type}","iteration":${iteration}${extra}}\n`;
+
+  it('a resume drops what the stopped run wrote after its checkpoint, at that iteration too', async () => {
+    // A checkpoint at an epoch's last step (5), then the epoch's record, then a kill.
+    const written = [
+      line('batch', 4),
+      line('batch', 5),
+      line('checkpoint', 5),
+      line('epoch', 5, ',"epoch":1'),
+      line('batch', 6),
+      '{"type":"ba',
+    ];
+    const file = await logWith(written.join(''));
+    const log = new MetricsLog(file);
+    await log.open(5);
+    await log.close();
+    expect(await fs.readFile(file, 'utf8')).to.equal(written.slice(0, 3).join(''));
+
+    // Killed after the checkpoint was saved but before its record: that iteration's lines stay.
+    const unrecorded = await logWith(line('batch', 5) + line('eval', 5) + line('batch', 6));
+    const resumed = new MetricsLog(unrecorded);
+    await resumed.open(5);
+    await resumed.close();
+    expect(await fs.readFile(unrecorded, 'utf8')).to.equal(line('batch', 5) + line('eval', 5));
+  });
+
+  it('a new run moves an earlier log aside, numbered, instead of writing over it', async () => {
+    const file = await logWith(line('batch', 1));
+    const dir = path.dirname(file);
+    for (const run of [2, 3]) {
+      const log = new MetricsLog(file);
+      await log.open();
+      await log.write({ type: 'batch', iteration: run });
+      await log.close();
+    }
+    expect((await fs.readdir(dir)).sort()).to.deep.equal([
+      'metrics.1.jsonl',
+      'metrics.2.jsonl',
+      'metrics.jsonl',
+    ]);
+    expect(await fs.readFile(path.join(dir, 'metrics.1.jsonl'), 'utf8')).to.equal(line('batch', 1));
+    expect(await fs.readFile(path.join(dir, 'metrics.2.jsonl'), 'utf8')).to.equal(line('batch', 2));
+    expect(await fs.readFile(file, 'utf8')).to.equal(line('batch', 3));
   });
 });

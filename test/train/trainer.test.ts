@@ -278,6 +278,34 @@ describe('Trainer', () => {
     expect(changes[0][1]).to.equal('totalIterations 2 -> 4');
   });
 
+  it("refuses to resume with data whose epochs are another length than the checkpoint's", async () => {
+    const dir = await tempDir();
+    await new Trainer({
+      model: new FakeModel(3),
+      data: new FakeBatchSource(3, 2),
+      iterations: 3,
+      checkpointEvery: { iterations: 3 },
+      outDir: dir,
+    }).fit();
+    const checkpoint = await latestCheckpoint(path.join(dir, 'checkpoints'));
+    expect(checkpoint!.state.batchesPerEpoch).to.equal(2);
+    let error: Error | undefined;
+    await new Trainer({
+      model: await loadFakeModel(checkpoint!.modelPath),
+      data: new FakeBatchSource(3, 4), // a smaller batch size: twice the batches
+      epochs: 3,
+      outDir: dir,
+      resume: checkpoint,
+    })
+      .fit()
+      .catch((e: Error) => (error = e));
+    expect(error?.message).to.equal(
+      `checkpoint ${checkpoint!.dir} is of a run with 2 batches an epoch; the data gives 4. ` +
+        "Resume with the run's batch size and data (its position in an epoch, and the epochs " +
+        'left, mean nothing with others)',
+    );
+  });
+
   it('stops on a non-finite loss with a clear error and keeps the last good checkpoint', async () => {
     const dir = await tempDir();
     const model = new FakeModel(3);
