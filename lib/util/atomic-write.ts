@@ -27,10 +27,12 @@ export interface ReplaceOptions {
  * refused as "<target> is a directory", before anything is built.
  */
 export async function replaceAtomically(
-  target: string,
+  given: string,
   build: (temp: string) => Promise<void>,
   options: ReplaceOptions = {},
 ): Promise<void> {
+  // A file written through a symbolic link replaces what the link names; the link stays.
+  const target = options.folder ? given : await throughLinks(given);
   const refuseFolder = async () => {
     if (!options.folder && (await isFolder(target))) throw new Error(`${target} is a directory`);
   };
@@ -49,10 +51,22 @@ export async function replaceAtomically(
   } catch (error) {
     if (old) await fs.rename(old, target).catch(() => undefined);
     await fs.rm(temp, { recursive: true, force: true });
+    // The temporary's name is ours; the error is about the file the caller named.
+    if (error instanceof Error) error.message = error.message.split(temp).join(given);
     throw error;
   }
   if (old) await fs.rm(old, { recursive: true, force: true });
   await syncFolder(path.dirname(target));
+}
+
+/** The file a chain of symbolic links at `file` ends at (which need not exist yet). */
+async function throughLinks(file: string): Promise<string> {
+  for (let hops = 0; hops < 40; hops++) {
+    const stats = await fs.lstat(file).catch(() => undefined);
+    if (!stats?.isSymbolicLink()) return file;
+    file = path.resolve(path.dirname(file), await fs.readlink(file));
+  }
+  throw new Error(`${file}: too many levels of symbolic links`);
 }
 
 async function isFolder(file: string): Promise<boolean> {

@@ -43,6 +43,34 @@ describe('replaceAtomically', () => {
     expect(await fs.readdir(dir), 'no temporary left').to.deep.equal(['model.sfm']);
   });
 
+  it('writes through a symbolic link to the file it names, keeping the link', async () => {
+    const dir = await tempDir();
+    const real = path.join(dir, 'model.sfm');
+    await fs.writeFile(real, 'old');
+    const link = path.join(dir, 'link.sfm');
+    const chain = path.join(dir, 'chain.sfm');
+    await fs.symlink('model.sfm', link); // relative, as ln -s writes it
+    await fs.symlink(link, chain);
+    await writeFileAtomic(chain, 'new');
+    expect(await fs.readFile(real, 'utf8')).to.equal('new');
+    expect((await fs.lstat(link)).isSymbolicLink()).to.equal(true);
+    expect((await fs.lstat(chain)).isSymbolicLink()).to.equal(true);
+    // A dangling link gets its file made.
+    const dangling = path.join(dir, 'dangling.sfm');
+    await fs.symlink('made.sfm', dangling);
+    await writeFileAtomic(dangling, 'made');
+    expect(await fs.readFile(path.join(dir, 'made.sfm'), 'utf8')).to.equal('made');
+    expect((await fs.lstat(dangling)).isSymbolicLink()).to.equal(true);
+  });
+
+  it('names the file asked for, not its temporary, when the build fails', async () => {
+    const dir = await tempDir();
+    const target = path.join(dir, 'missing', 'x.sfm');
+    const error = await rejection(replaceAtomically(target, (temp) => fs.writeFile(temp, 'x')));
+    expect(error.message).to.contain(target);
+    expect(error.message).to.not.contain('.tmp');
+  });
+
   it('writeFileAtomic names the folder it will not replace', async () => {
     const dir = await tempDir();
     await fs.mkdir(path.join(dir, 'a.json'));
