@@ -6,11 +6,8 @@ import * as path from 'node:path';
 import { checkReportFolder } from '../report/write-report';
 import { UsageError } from './command';
 
-/** A file a command reads: the flag that names it and the path. */
-export interface InputFile {
-  flag: string;
-  file: string;
-}
+/** A file a command reads: the flag that names it (or, for an argument, what it is) and the path. */
+export type InputFile = { flag: string; file: string } | { argument: string; file: string };
 
 /** Throws a UsageError naming `flag` when `file` is a folder or the same file as an input. */
 export function checkOutputFile(flag: string, file: string, inputs: InputFile[]): void {
@@ -18,7 +15,8 @@ export function checkOutputFile(flag: string, file: string, inputs: InputFile[])
   if (stats?.isDirectory()) throw new UsageError(`--${flag} ${file} is a directory`);
   for (const input of inputs) {
     if (sameFile(file, input.file)) {
-      throw new UsageError(`--${flag} is the same file as --${input.flag} (${input.file})`);
+      const named = 'flag' in input ? `--${input.flag}` : input.argument;
+      throw new UsageError(`--${flag} is the same file as ${named} (${input.file})`);
     }
   }
 }

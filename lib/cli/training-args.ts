@@ -24,34 +24,39 @@ import { UsageError, type Options, type ParsedValues } from './command';
 const DEFAULT_SEED = 1;
 const MARGIN_KINDS = ['sphere', 'cos', 'arc'] as const;
 
+/** The margin head's flags (train, demo, import). */
+export const headOptions: Options = {
+  head: {
+    type: 'string',
+    value: HEAD_KINDS.join('|'),
+    description: 'the margin: A-Softmax, CosFace, ArcFace, or none (plain softmax)',
+    default: 'sphere',
+  },
+  m: {
+    type: 'string',
+    value: 'M',
+    description: 'the margin (sphere: integer 1..6)',
+    default: MARGIN_KINDS.map((k) => `${k} ${HEAD_DEFAULTS[k].m}`).join(', '),
+  },
+  scale: {
+    type: 'string',
+    value: 'S',
+    description: "the cos and arc heads' scale",
+    default: HEAD_DEFAULTS.cos.scale,
+  },
+  'easy-margin': {
+    type: 'boolean',
+    description: "arc: the margin only where the target's cosine is positive (insightface's)",
+  },
+};
+
 /** The training flags with their help lines; defaults from `d` and the library's own. */
 export function trainingOptions(d: TrainingDefaults): Options {
   const every = (what: string) =>
     `${what}: every N epochs, or every N iterations written Nit (e.g. 500it)`;
   return {
     arch: { type: 'string', value: ARCHS.join('|'), description: 'the network', default: d.arch },
-    head: {
-      type: 'string',
-      value: HEAD_KINDS.join('|'),
-      description: 'the margin: A-Softmax, CosFace, ArcFace, or none (plain softmax)',
-      default: 'sphere',
-    },
-    m: {
-      type: 'string',
-      value: 'M',
-      description: 'the margin (sphere: integer 1..6)',
-      default: MARGIN_KINDS.map((k) => `${k} ${HEAD_DEFAULTS[k].m}`).join(', '),
-    },
-    scale: {
-      type: 'string',
-      value: 'S',
-      description: "the cos and arc heads' scale",
-      default: HEAD_DEFAULTS.cos.scale,
-    },
-    'easy-margin': {
-      type: 'boolean',
-      description: "arc: the margin only where the target's cosine is positive (insightface's)",
-    },
+    ...headOptions,
     'embedding-dim': {
       type: 'string',
       value: 'D',
@@ -253,7 +258,8 @@ export interface ModelSettings {
   embeddingDim: number;
 }
 
-function readHead(values: ParsedValues, base: MarginHead | undefined): MarginHead {
+/** The head the flags give; the flags not given keep `base`'s values when it is of that kind. */
+export function readHead(values: ParsedValues, base: MarginHead | undefined): MarginHead {
   const kind = choiceArg(values, 'head', HEAD_KINDS, base?.kind ?? 'sphere');
   // The flags the head's kind does not set keep the base's values, when it is of that kind.
   const same = base?.kind === kind ? base : undefined;

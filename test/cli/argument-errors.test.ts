@@ -80,6 +80,23 @@ describe('argument errors', () => {
     }
   });
 
+  it('verify refuses a threshold no cosine similarity can cross', async () => {
+    for (const t of ['1.5', '-2']) {
+      const r = await sphereMain([
+        'verify',
+        '--model',
+        'm.sfm',
+        `--threshold=${t}`,
+        'a.jpg',
+        'b.jpg',
+      ]);
+      expect([r.code, r.stderr]).to.deep.equal([
+        2,
+        `sphereface verify: --threshold expects a cosine similarity in -1..1 but received ${Number(t)}`,
+      ]);
+    }
+  });
+
   it('verify refuses an empty image argument and a summary without a threshold', async () => {
     const dir = await tempDir();
     const empty = await sphereMain(['verify', '--model', 'm.sfm', '--', '', 'b.jpg']);

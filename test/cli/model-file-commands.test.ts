@@ -157,6 +157,19 @@ describe('sphereface eval --save-threshold, verify, export and import', function
       a.dispose();
       b.dispose();
     }
+    // The margin is not in a state_dict: --head gives it.
+    const cos = await sphereMain([...args, '--head', 'cos', '--m', '0.3', '--json']);
+    expect(cos.code, cos.stderr).to.equal(0);
+    const cosModel = await loadModel(imported);
+    try {
+      expect(cosModel.head).to.deep.equal({ kind: 'cos', m: 0.3, scale: 64 });
+    } finally {
+      cosModel.dispose();
+    }
+    const badHead = await sphereMain([...args, '--head', 'sphere', '--m', '7']);
+    expect(badHead.code).to.equal(2);
+    expect(badHead.stderr).to.contain('--m for the sphere head expects an integer in 1..6');
+
     const wrong = await sphereMain([...args.slice(0, 4), 'sphere4', '--out', imported]);
     expect(wrong.code).to.equal(1);
     expect(wrong.stderr).to.contain(

@@ -174,6 +174,20 @@ describe('sphereface output paths', function () {
     ]);
     expect(embed.code).to.equal(2);
     expect(embed.stderr).to.contain('--out is the same file as --list');
+    // An image to embed named like the output (a photo saved as .npy) is an input too.
+    const photo = path.join(dir, 'photo.npy');
+    await fs.copyFile(image, photo);
+    const overPhoto = await sphereMain([
+      'embed',
+      '--model',
+      modelFile,
+      '--out',
+      path.join(dir, 'photo'),
+      photo,
+    ]);
+    expect(overPhoto.code).to.equal(2);
+    expect(overPhoto.stderr).to.contain(`--out is the same file as an image to embed (${photo})`);
+    expect(await fs.readFile(photo)).to.deep.equal(await fs.readFile(image));
     expect(await fs.readFile(list, 'utf8')).to.equal(`${image}\n`);
     expect(await fs.readdir(dir)).to.not.include('images.npy');
   });

@@ -7,7 +7,7 @@ import { readRegularFileSync } from '../../util/regular-file';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type Options } from '../command';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
-import { checkOutputFile } from '../output-paths';
+import { checkOutputFile, type InputFile } from '../output-paths';
 
 function readList(file: string): string[] {
   let text: string;
@@ -62,9 +62,10 @@ export const embedCommand: Command = {
     const missing = paths.find((p) => !fs.existsSync(p));
     if (missing) throw new Error(`image ${missing} does not exist`);
     if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
-    const inputs = [
+    const inputs: InputFile[] = [
       { flag: 'model', file: modelFile },
       ...(listFile ? [{ flag: 'list', file: listFile }] : []),
+      ...paths.map((file) => ({ argument: 'an image to embed', file })),
     ];
     for (const ext of ['npy', 'json']) checkOutputFile('out', `${prefix}.${ext}`, inputs);
     const batchSize = integerArg(values, 'batch-size', 1, flags['batch-size'].default);

@@ -2,17 +2,21 @@ import { ARCHS } from '../../models/archs';
 import { importStateDict } from '../../models/model';
 import { choiceArg, integerArg, requiredString } from '../args';
 import { UsageError, type Command } from '../command';
+import { describeHead } from '../../ops/margin-head';
 import { checkOutputFile } from '../output-paths';
+import { headOptions, readHead } from '../training-args';
 
 export const importCommand: Command = {
   name: 'import',
   summary: "Make a model file from a PyTorch state_dict (ours, or clcarwin's sphere20a)",
   usage:
-    'sphereface import --state-dict FILE --arch ARCH [--classes N] --out model.sfm [--weights-only]',
+    'sphereface import --state-dict FILE --arch ARCH [--classes N] [--head KIND --m M --scale S]\n' +
+    '       --out model.sfm [--weights-only]',
   notes:
     "Reads torch.save's zip format: a state_dict `sphereface export` or python/sphereface_torch.py\n" +
     "wrote, or clcarwin/sphereface_pytorch's sphere20a (--arch sphere20a). A legacy (pre-1.6)\n" +
-    'file is converted once with PyTorch, as the error for one says.',
+    'file is converted once with PyTorch, as the error for one says. A state_dict holds no\n' +
+    "margin: --head (default sphere, m 4) says the model's, for training on and for its file.",
   options: {
     'state-dict': { type: 'string', value: 'FILE', description: 'the PyTorch file (net.pt)' },
     arch: { type: 'string', value: 'ARCH', description: `the net: ${ARCHS.join(', ')}` },
@@ -21,6 +25,7 @@ export const importCommand: Command = {
       value: 'N',
       description: "the head's classes; needed, and a fresh head made, when the file has none",
     },
+    ...headOptions,
     out: { type: 'string', short: 'o', value: 'FILE', description: 'the model file to write' },
     'weights-only': {
       type: 'boolean',
@@ -33,13 +38,16 @@ export const importCommand: Command = {
     requiredString(values, 'arch');
     const arch = choiceArg(values, 'arch', ARCHS, ARCHS[0]);
     const classes = integerArg(values, 'classes', 2);
+    const head = readHead(values, undefined);
     const outFile = requiredString(values, 'out');
     checkOutputFile('out', outFile, [{ flag: 'state-dict', file }]);
-    const model = await importStateDict(file, { arch, classes, device: 'cpu' });
+    const model = await importStateDict(file, { arch, classes, head, device: 'cpu' });
     try {
       await model.save(outFile, { weightsOnly: values['weights-only'] === true });
-      out.result({ stateDict: file, arch, classes: model.classes, out: outFile });
-      out.line(`wrote ${outFile}: ${arch} with a ${model.classes}-class head`);
+      out.result({ stateDict: file, arch, classes: model.classes, head, out: outFile });
+      out.line(
+        `wrote ${outFile}: ${arch} with a ${model.classes}-class ${describeHead(head)} head`,
+      );
       return 0;
     } finally {
       model.dispose();

@@ -49,6 +49,12 @@ export const verifyCommand: Command = {
     const faces = { ...faceLocationArgs(values, positionals), maxPixels: maxPixelsArg(values) };
     const summaryFile = stringArg(values, 'summary');
     const given = numberArg(values, 'threshold');
+    if (given !== undefined && Math.abs(given) > 1) {
+      // Cosine similarities lie in -1..1: past them every pair would get one verdict.
+      throw new UsageError(
+        `--threshold expects a cosine similarity in -1..1 but received ${given}`,
+      );
+    }
     if (given !== undefined && summaryFile) {
       throw new UsageError('give --threshold or --summary, not both');
     }
