@@ -133,7 +133,7 @@ export { rawPixelEmbedder } from './eval/embedder';
 export { angularFisherScore } from './eval/angular-fisher-score';
 export type { AngularFisherScore } from './eval/angular-fisher-score';
 export { encodeNpy } from './eval/npy';
-export { writeReport } from './report/write-report';
+export { checkReportFolder, writeReport } from './report/write-report';
 export type { ReportInput, WrittenReport } from './report/write-report';
 
 // Synthetic identities

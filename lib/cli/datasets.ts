@@ -15,6 +15,7 @@ import type { VerificationPair } from '../data/types';
 import { inputSizeOf } from '../models/archs';
 import { inputTransforms } from '../models/preprocess';
 import type { Arch } from '../models/types';
+import type { Output } from './output';
 
 function mustExist(kind: string, file: string | undefined): void {
   if (file !== undefined && !fs.existsSync(file)) throw new Error(`${kind} ${file} does not exist`);
@@ -53,6 +54,11 @@ function preparedStoreDir(
   return path.join(cacheDir ?? 'cache', name);
 }
 
+/** Whether `root` is a prepared image store (it has a manifest), not a folder of images. */
+export function isImageStore(root: string): boolean {
+  return fs.existsSync(path.join(root, MANIFEST_FILE));
+}
+
 /**
  * The training images as an image store: `root` is a store (it has a manifest) opened as it is,
  * or a folder per identity prepared for the arch into a store under the cache folder first
@@ -68,7 +74,7 @@ export async function loadTrainSet(
   const onEvent = options.onStoreEvent;
   const size = inputSizeOf(arch);
   const aligned = options.landmarks !== undefined;
-  const given = fs.existsSync(path.join(root, MANIFEST_FILE));
+  const given = isImageStore(root);
   let images: ImageStore;
   if (given || options.preparedElsewhere) {
     const dir = given ? root : preparedStoreDir(options.cacheDir, size, aligned);
@@ -101,6 +107,13 @@ export interface HeldOutSet {
   pairs: VerificationPair[];
   /** Pairs left out for a missing or bad image (with --skip-bad-images). */
   skippedPairs: number;
+}
+
+/** Says how many held-out pairs --skip-bad-images left out, if any. */
+export function noteSkippedPairs(out: Output, set: HeldOutSet): void {
+  if (set.skippedPairs > 0) {
+    out.note(`skipped ${set.skippedPairs} pairs with a missing or undecodable image`);
+  }
 }
 
 /** A line for people about what --skip-bad-images left out, or undefined when nothing was. */

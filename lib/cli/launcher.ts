@@ -179,20 +179,22 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
   const killAll = () => {
     for (const w of workers) if (w.code === undefined) w.child.kill('SIGKILL');
   };
-  const onSigint = () => {
+  // Ctrl-C or SIGTERM: passed on, so the workers stop after the same step and write a
+  // checkpoint; a second signal kills them.
+  const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
       out.note(
-        'interrupted: the workers stop after this step and write a checkpoint (Ctrl-C again to kill them)',
+        `${signal === 'SIGINT' ? 'interrupted' : signal}: the workers stop after this step and ` +
+          'write a checkpoint (Ctrl-C again to kill them)',
       );
-      for (const w of workers) if (w.code === undefined) w.child.kill('SIGINT');
+      for (const w of workers) if (w.code === undefined) w.child.kill(signal);
     } else {
       killAll();
     }
   };
-  const onSigterm = () => killAll();
-  process.on('SIGINT', onSigint);
-  process.on('SIGTERM', onSigterm);
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
   let graceTimer: NodeJS.Timeout | undefined;
   try {
     let firstFailure: number | undefined;
@@ -226,8 +228,8 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
     return firstFailure ?? 0;
   } finally {
     if (graceTimer) clearTimeout(graceTimer);
-    process.off('SIGINT', onSigint);
-    process.off('SIGTERM', onSigterm);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
   }
 }
 

@@ -1,17 +1,105 @@
-// From a training history to the report writer's rows: one row per epoch with the training
-// loss and accuracy, and the held-out accuracy on the epochs it was measured after.
+// From a training run to the report writer's rows. The rows come from the run's metrics.jsonl,
+// which holds the whole run across resumes (the History of one fit() holds only its own part):
+// one row per epoch with the training loss and accuracy, and the held-out accuracy on the row
+// of the iteration it was measured at; an evaluation within an epoch gets a row of its own at
+// its fractional epoch.
+import * as path from 'node:path';
 import type { LfwEvaluation } from '../eval/lfw-evaluator';
 import type { EpochMetrics } from '../report/training-plots';
+import { readMetrics } from '../train/metrics-log';
 import type { History } from '../train/trainer';
+import type { EpochRecord } from '../train/trainer-events';
+import type { TrainingRunResult } from './training-run';
 
-export function epochMetrics(history: History<LfwEvaluation>): EpochMetrics[] {
-  const tested = new Map(history.evals.map((e) => [e.epoch, e.result.accuracy]));
-  return history.epochs.map((e) => ({
-    epoch: e.epoch,
-    trainLoss: e.loss,
-    trainAccuracy: e.accuracy,
-    testAccuracy: tested.get(e.epoch),
-  }));
+/** The figures of a run's epochs and evaluations, as the rows need them. */
+export interface RunLog {
+  epochs: EpochRecord[];
+  evals: { iteration: number; epoch: number; accuracy: number; std?: number }[];
+}
+
+/** The run's log in `out`, or this fit()'s history when there is none. */
+export async function readRunLog(out: string, history: History<LfwEvaluation>): Promise<RunLog> {
+  const records = await readMetrics(path.join(out, 'metrics.jsonl')).catch(() => undefined);
+  if (!records) {
+    return {
+      epochs: history.epochs,
+      evals: history.evals.map((e) => ({
+        iteration: e.iteration,
+        epoch: e.epoch,
+        accuracy: e.result.accuracy,
+        std: e.result.std,
+      })),
+    };
+  }
+  const of = (type: string) => records.filter((r) => r.type === type).map(withoutType);
+  return {
+    epochs: of('epoch') as unknown as EpochRecord[],
+    evals: of('eval') as unknown as RunLog['evals'],
+  };
+}
+
+function withoutType({ type: _type, ...rest }: Record<string, unknown>): Record<string, unknown> {
+  return rest;
+}
+
+/** The report's rows: by iteration, an epoch's end and an evaluation at it sharing one. */
+export function epochMetrics(log: RunLog, batchesPerEpoch: number): EpochMetrics[] {
+  const rows = new Map<number, EpochMetrics>();
+  for (const e of log.epochs) {
+    rows.set(e.iteration, {
+      epoch: e.epoch,
+      iteration: e.iteration,
+      trainLoss: e.loss,
+      trainAccuracy: e.accuracy,
+    });
+  }
+  for (const e of log.evals) {
+    const row = rows.get(e.iteration) ?? {
+      epoch: e.iteration / batchesPerEpoch,
+      iteration: e.iteration,
+    };
+    rows.set(e.iteration, { ...row, testAccuracy: e.accuracy });
+  }
+  return [...rows.values()].sort((a, b) => a.iteration! - b.iteration!);
+}
+
+/**
+ * What train and demo record of a finished or stopped run beside their own fields: the whole
+ * run's epochs (across resumes), whether it stopped early, and at which iteration the last
+ * evaluation was taken.
+ */
+export async function runRecord(out: string, run: TrainingRunResult) {
+  const log = await readRunLog(out, run.history);
+  const lastEval = run.history.evals.at(-1);
+  return {
+    rows: epochMetrics(log, run.batchesPerEpoch),
+    summary: {
+      iterations: run.history.iterations,
+      totalIterations: run.totalIterations,
+      stopped: run.history.stopped,
+      ...(run.resumedFrom ? { resumedFrom: run.resumedFrom.dir } : {}),
+      ...(lastEval ? { evaluatedAt: lastEval.iteration } : {}),
+      checkpoint: run.history.lastCheckpoint?.modelPath,
+      epochs: log.epochs,
+      evals: log.evals,
+    },
+  };
+}
+
+/** The lines saying a run stopped early, and where the accuracy printed was measured. */
+export function stopLines(run: TrainingRunResult, resume: string): string[] {
+  const lines: string[] = [];
+  const lastEval = run.history.evals.at(-1);
+  if (lastEval && lastEval.iteration !== run.history.iterations) {
+    lines.push(`(the held-out accuracy is that of iteration ${lastEval.iteration})`);
+  }
+  if (run.history.stopped && run.history.iterations < run.totalIterations) {
+    lines.push(
+      `stopped at iteration ${run.history.iterations} of ${run.totalIterations}; ` +
+        `${resume} --resume continues the run`,
+    );
+  }
+  return lines;
 }
 
 export function formatAccuracy(e: { accuracy: number; std: number }): string {

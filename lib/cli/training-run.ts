@@ -1,6 +1,7 @@
 // What `sphereface train` and `sphereface demo` share once the images are in memory: make (or
 // resume) the model, run the Trainer with the seed's table on stdout and the progress line on
 // stderr, and hand back the history.
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataLoader, type LoaderTransform } from '../data/data-loader';
 import type { ImageStore } from '../data/store/image-store';
@@ -38,6 +39,9 @@ export interface TrainingRunResult {
   history: History<LfwEvaluation>;
   resumedFrom?: Checkpoint;
   seconds: number;
+  batchesPerEpoch: number;
+  /** Where the run ends (its --epochs or --iterations). */
+  totalIterations: number;
 }
 
 function augmentation(config: TrainingConfig, train: ImageSet | ImageStore): LoaderTransform[] {
@@ -142,25 +146,36 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
     });
     trainer.on('epoch', (e) => table.epoch(e));
     trainer.on('eval', (e) => table.eval(e));
-    // Ctrl-C: finish the step, write a checkpoint, and stop; a second Ctrl-C exits at once.
+    // Ctrl-C, or a scheduler's SIGTERM: finish the step, write a checkpoint, and stop; a second
+    // signal exits at once.
     let interrupted = false;
-    const onSigint = () => {
-      if (interrupted) process.exit(130);
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (interrupted) process.exit(128 + os.constants.signals[signal]);
       interrupted = true;
       out.note(
-        'interrupted: stopping after this step and writing a checkpoint (Ctrl-C again to quit)',
+        `${signal === 'SIGINT' ? 'interrupted' : signal}: stopping after this step and ` +
+          'writing a checkpoint (Ctrl-C again to quit)',
       );
       trainer.stop();
     };
-    process.on('SIGINT', onSigint);
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
     const start = performance.now();
     try {
       const history = await trainer.fit();
       out.progress?.clear();
       table.flush();
-      return { model, history, resumedFrom, seconds: (performance.now() - start) / 1000 };
+      return {
+        model,
+        history,
+        resumedFrom,
+        seconds: (performance.now() - start) / 1000,
+        batchesPerEpoch: data.batchesPerEpoch,
+        totalIterations: trainer.totalIterations,
+      };
     } finally {
-      process.off('SIGINT', onSigint);
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
     }
   } catch (error) {
     model.dispose();

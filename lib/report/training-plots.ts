@@ -4,7 +4,10 @@ import { renderLinePlot, type Series } from './line-plot';
 
 /** One row per epoch; any field may be missing (e.g. test accuracy only every few epochs). */
 export interface EpochMetrics {
+  /** Epochs completed; fractional for a point within an epoch (an evaluation by iterations). */
   epoch: number;
+  /** The training step the row was taken at. */
+  iteration?: number;
   trainLoss?: number;
   testLoss?: number;
   trainAccuracy?: number;

@@ -1,6 +1,7 @@
 // A run's report in its out dir: summary.json, plots/*.png and report.md linking them (the
 // trainer writes metrics.jsonl itself; the report links it when present). Every file is written
-// atomically, report.md last, so a report.md on disk never links a missing plot.
+// atomically, report.md last, so a report.md on disk never links a missing plot; an earlier
+// report's plots that this one does not draw are removed.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { describeAfs } from '../eval/angular-fisher-score';
@@ -63,11 +64,19 @@ function figuresTable(rows: [string, LfwEvaluation][]): string[] {
 function epochTable(epochs: readonly EpochMetrics[]): string[] {
   const fmt = (v: number | undefined, digits: number) =>
     Number.isFinite(v) ? (v as number).toFixed(digits) : '';
-  const lines = ['| Epoch | Loss | Train acc. | Test acc. |', '|---|---|---|---|'];
+  // An Iteration column when the rows say where they were taken.
+  const iterations = epochs.some((e) => e.iteration !== undefined);
+  const head = ['Epoch', ...(iterations ? ['Iteration'] : []), 'Loss', 'Train acc.', 'Test acc.'];
+  const lines = [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`];
   for (const e of epochs) {
-    lines.push(
-      `| ${e.epoch} | ${fmt(e.trainLoss, 3)} | ${fmt(e.trainAccuracy, 4)} | ${fmt(e.testAccuracy, 4)} |`,
-    );
+    const cells = [
+      Number.isInteger(e.epoch) ? String(e.epoch) : e.epoch.toFixed(2),
+      ...(iterations ? [e.iteration === undefined ? '' : String(e.iteration)] : []),
+      fmt(e.trainLoss, 3),
+      fmt(e.trainAccuracy, 4),
+      fmt(e.testAccuracy, 4),
+    ];
+    lines.push(`| ${cells.join(' | ')} |`);
   }
   return lines;
 }
@@ -108,6 +117,7 @@ export async function checkReportFolder(outDir: string): Promise<void> {
 }
 
 export async function writeReport(outDir: string, input: ReportInput): Promise<WrittenReport> {
+  expectPath(outDir, 'outDir', 'a folder path');
   if (typeof input?.summary !== 'object' || input.summary === null) {
     throw new Error('Expected an object for summary');
   }
@@ -133,6 +143,11 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
     if (input.baseline) curves.push({ name: 'raw pixels', points: input.baseline.rocPoints });
     await addPlot(PLOTS.roc, 'ROC', renderRocPlot(curves));
     await addPlot(PLOTS.rocLog, 'ROC, log FAR axis', renderRocPlot(curves, { logFar: true }));
+  }
+  // An earlier report's plots this one does not draw would sit beside it as if its own.
+  const drawn = new Set(plots.map((p) => path.basename(p.file)));
+  for (const name of Object.values(PLOTS)) {
+    if (!drawn.has(name)) await fs.rm(path.join(plotsDir, name), { force: true });
   }
 
   const summary: Record<string, unknown> = { ...input.summary };

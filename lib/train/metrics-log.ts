@@ -15,12 +15,12 @@ export class MetricsLog {
 
   /**
    * Opens the log. A new run moves an earlier run's log aside (metrics.1.jsonl, .2, ...: the
-   * highest is the latest) rather than write over it. With `keepUpTo` (a resume from the
-   * checkpoint at that iteration), what the stopped run wrote after that checkpoint is dropped
-   * first, so the log reads as one clean run.
+   * highest is the latest) rather than write over it. A resume (from the checkpoint at
+   * `resume.iteration`) first drops what the stopped run wrote after that checkpoint, so the log
+   * reads as one clean run.
    */
-  async open(keepUpTo?: number): Promise<void> {
-    if (keepUpTo === undefined) {
+  async open(resume?: ResumedAt): Promise<void> {
+    if (resume === undefined) {
       await this.moveAside();
       this.handle = await fs.open(this.file, 'wx');
       return;
@@ -34,7 +34,7 @@ export class MetricsLog {
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
     }
-    await writeFileAtomic(this.file, keptUpTo(lines, keepUpTo).join(''));
+    await writeFileAtomic(this.file, keptFor(lines, resume).join(''));
     this.handle = await fs.open(this.file, 'a');
   }
 
@@ -69,13 +69,23 @@ export class MetricsLog {
   }
 }
 
+/** Where a resume starts: the checkpoint's iteration, and whether it closes an epoch first. */
+export interface ResumedAt {
+  iteration: number;
+  /**
+   * The checkpoint was taken at an epoch's last step before the epoch was closed (a checkpoint
+   * by iterations): the resume writes that epoch's record, and what followed it, again.
+   */
+  closesEpoch: boolean;
+}
+
 /**
- * The lines a resume from the checkpoint at `iteration` keeps: those of earlier iterations, and
- * of that one up to its checkpoint record (the epoch's record, say, written after a checkpoint
- * at an epoch's last step is written again by the resume). Without that record (a log of a run
- * killed before writing it), every line of that iteration. Torn lines go.
+ * The lines a resume keeps: those up to its iteration, except, when it closes an epoch, those
+ * of that iteration after its checkpoint record (which it writes again). Without that record (a
+ * run killed before writing it), every line of that iteration. Torn lines go.
  */
-function keptUpTo(lines: readonly string[], iteration: number): string[] {
+function keptFor(lines: readonly string[], resume: ResumedAt): string[] {
+  const { iteration } = resume;
   const records = lines.map((line) => {
     try {
       return JSON.parse(line) as MetricsRecord;
@@ -87,11 +97,14 @@ function keptUpTo(lines: readonly string[], iteration: number): string[] {
   records.forEach((r, i) => {
     if (r?.type === 'checkpoint' && r.iteration === iteration) checkpointAt = i;
   });
+  const redone = (i: number) =>
+    resume.closesEpoch &&
+    checkpointAt >= 0 &&
+    i > checkpointAt &&
+    records[i]!.iteration === iteration;
   return lines.flatMap((line, i) => {
     const r = records[i];
-    if (!r || r.iteration > iteration) return [];
-    if (checkpointAt >= 0 && i > checkpointAt && r.iteration === iteration) return [];
-    return [line + '\n'];
+    return r && r.iteration <= iteration && !redone(i) ? [line + '\n'] : [];
   });
 }
 

@@ -2,7 +2,6 @@
 // events, logs metrics.jsonl, evaluates, checkpoints, and resumes exactly from a checkpoint.
 // It prints nothing: progress is its 'batch', 'epoch', 'eval' and 'checkpoint' events.
 import * as crypto from 'node:crypto';
-import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import type { Batch } from '../data/types';
 import type { ProcessGroup } from '../dist/process-group';
@@ -18,6 +17,7 @@ import { expectSameOnEveryRank, joinDistributedRun } from './distributed-run';
 import { stepLambda } from './lambda-schedule';
 import { MetricsLog } from './metrics-log';
 import { learningRate } from './schedule';
+import { makeFolder } from '../util/make-folder';
 import {
   AwaitedEmitter,
   type BatchRecord,
@@ -191,9 +191,14 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     }
     const { outDir } = this.options;
     if (outDir && this.writes) {
-      await fs.mkdir(outDir, { recursive: true });
+      await makeFolder(outDir, 'the out folder');
       p.log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
-      await p.log.open(checkpoint ? p.iteration : undefined);
+      await p.log.open(
+        checkpoint && {
+          iteration: p.iteration,
+          closesEpoch: p.batch >= this.data.batchesPerEpoch,
+        },
+      );
     }
     if (checkpoint) {
       const changes = this.changedSince(checkpoint.state);

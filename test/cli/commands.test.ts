@@ -236,6 +236,24 @@ describe('sphereface CLI', function () {
     };
     expect(trained.iterations).to.equal(2);
     expect(trained.data).to.include({ images: 24, identities: 6 });
+
+    // The store's images were decoded when it was prepared: decoding flags are refused.
+    for (const flag of [['--landmarks', faces.trainLandmarksFile], ['--skip-bad-images']]) {
+      const refused = await sphereface(['train', '--data', store, ...flag, '--out', dir]);
+      expect(refused.code, flag[0]).to.equal(2);
+      expect(refused.stderr).to.contain(
+        `${flag[0]} applies to images being decoded, and ${store} is a prepared image store`,
+      );
+    }
+    // An --out that is a file is named as such.
+    const file = path.join(dir, 'file');
+    await fs.writeFile(file, 'x');
+    const onFile = await sphereface(['prepare', '--data', faces.trainDir, '--out', file]);
+    expect(onFile.code).to.equal(1);
+    expect(onFile.stderr).to.contain(
+      `cannot create the store folder ${file}: ${file} is a file, not a folder`,
+    );
+    expect(await fs.readFile(file, 'utf8')).to.equal('x');
   });
 
   it('eval, embed and verify use the trained model', async () => {

@@ -119,6 +119,31 @@ describe('Ctrl-C in sphereface train', function () {
     const model = /^model: (.*)$/m.exec(run.stdout())?.[1];
     expect(model, run.stdout()).to.be.a('string');
     expect(path.dirname(model!)).to.equal((await listCheckpoints(root)).at(-1));
+    // It says it stopped early, in its output and its summary.
+    const { iteration: iterations } = (await readCheckpoint((await listCheckpoints(root)).at(-1)!))
+      .state;
+    expect(run.stdout()).to.contain(
+      `stopped at iteration ${iterations} of 2000; train --resume continues the run`,
+    );
+    const summary = JSON.parse(
+      await fs.readFile(path.join(path.dirname(root), 'summary.json'), 'utf8'),
+    ) as { stopped: boolean; iterations: number; totalIterations: number };
+    expect(summary).to.include({ stopped: true, iterations, totalIterations: 2000 });
+  });
+
+  it("SIGTERM (a scheduler's stop) does the same: a checkpoint, then exit 0", async () => {
+    const { run, root, before } = await training();
+    run.child.kill('SIGTERM');
+    const exit = await Promise.race([
+      run.exit,
+      new Promise<never>((_, reject) =>
+        setTimeout(() => reject(new Error('still running 60 s after SIGTERM')), 60_000).unref(),
+      ),
+    ]);
+    expect(exit, run.stderr()).to.deep.equal({ code: 0, signal: null });
+    expect(run.stderr()).to.contain('SIGTERM: stopping after this step and writing a checkpoint');
+    await nothingLost(root, before);
+    expect(run.stdout()).to.match(/stopped at iteration \d+ of 2000/);
   });
 
   it('the second quits at once with exit 130 while a step runs, losing no checkpoint', async () => {

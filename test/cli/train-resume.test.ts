@@ -69,6 +69,24 @@ describe('sphereface train --resume', function () {
     };
     expect(written.config).to.deep.include({ arch: 'sphere-cnn4', embeddingDim: 64 });
     expect(written.config.head).to.deep.equal({ kind: 'cos', m: 0.2, scale: 16 });
+    // The report and summary cover the whole run, not only the resumed part.
+    const whole = written as unknown as {
+      epochs: { epoch: number; iteration: number }[];
+      evals: { iteration: number }[];
+      resumedFrom: string;
+      stopped: boolean;
+    };
+    expect(whole.epochs.map((e) => [e.epoch, e.iteration])).to.deep.equal([
+      [1, 3],
+      [2, 6],
+    ]);
+    expect(whole.evals.map((e) => e.iteration)).to.deep.equal([3, 6]);
+    expect(whole.resumedFrom).to.equal(path.join(out, 'checkpoints', 'iter-00000003'));
+    expect(whole.stopped).to.equal(false);
+    const report = await fs.readFile(path.join(out, 'report.md'), 'utf8');
+    expect(report).to.contain('| Epoch | Iteration | Loss | Train acc. | Test acc. |');
+    expect(report).to.match(/^\| 1 \| 3 \| \d+\.\d{3} \| \d\.\d{4} \| \d\.\d{4} \|$/m);
+    expect(report).to.match(/^\| 2 \| 6 \| \d+\.\d{3} \| \d\.\d{4} \| \d\.\d{4} \|$/m);
     // The same values given again are no contradiction.
     const same = await sphereface([
       ...common,

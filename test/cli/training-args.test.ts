@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import { parseArgs } from 'node:util';
 import { commonOptions, parseArgsConfig, type ParsedValues } from '../../lib/cli/command';
 import { EpochTable } from '../../lib/cli/epoch-table';
+import { epochMetrics } from '../../lib/cli/run-report';
 import {
   readTrainingArgs,
   trainingOptions,
@@ -219,6 +220,40 @@ describe('epoch table', () => {
       '| 01    | 4       |        | 0.6000    |',
       '| 01    | 8       | 3.446  | 0.6500    |',
       '| 02    | 12      |        | 0.7000    |',
+    ]);
+  });
+});
+
+describe('report rows', () => {
+  const epoch = (n: number, iteration: number, loss: number) => ({
+    epoch: n,
+    iteration,
+    loss,
+    accuracy: 0.5,
+    images: 0,
+    seconds: 1,
+    imagesPerSecond: 1,
+    lr: 0.1,
+  });
+
+  it('puts an evaluation on the row of its iteration, or on its own at the fractional epoch', () => {
+    // 8 steps an epoch; evaluations at 4 (within epoch 1), 8 (its end) and 12.
+    const rows = epochMetrics(
+      {
+        epochs: [epoch(1, 8, 3.4), epoch(2, 16, 2.9)],
+        evals: [
+          { iteration: 4, epoch: 0, accuracy: 0.6 },
+          { iteration: 8, epoch: 0, accuracy: 0.65 },
+          { iteration: 12, epoch: 1, accuracy: 0.7 },
+        ],
+      },
+      8,
+    );
+    expect(rows).to.deep.equal([
+      { epoch: 0.5, iteration: 4, testAccuracy: 0.6 },
+      { epoch: 1, iteration: 8, trainLoss: 3.4, trainAccuracy: 0.5, testAccuracy: 0.65 },
+      { epoch: 1.5, iteration: 12, testAccuracy: 0.7 },
+      { epoch: 2, iteration: 16, trainLoss: 2.9, trainAccuracy: 0.5 },
     ]);
   });
 });

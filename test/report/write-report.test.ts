@@ -90,4 +90,39 @@ describe('writeReport', () => {
       expect(fs.readFileSync(path.join(folder, 'work.txt'), 'utf8')).to.equal('keep me');
     }
   });
+
+  it("removes an earlier report's plots that this one does not draw", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+    const epochs = [{ epoch: 1, trainLoss: 2, trainAccuracy: 0.5 }];
+    fs.mkdirSync(path.join(dir, 'plots'));
+    for (const stale of ['roc.png', 'roc-log.png']) {
+      fs.writeFileSync(path.join(dir, 'plots', stale), 'an earlier run');
+    }
+    fs.writeFileSync(path.join(dir, 'plots', 'mine.png'), "not the report's");
+    const out = await writeReport(dir, { summary: {}, epochs });
+    expect(fs.readdirSync(path.join(dir, 'plots')).sort()).to.deep.equal([
+      'accuracy.png',
+      'loss.png',
+      'mine.png',
+    ]);
+    expect(fs.readFileSync(out.report, 'utf8')).to.not.contain('roc');
+  });
+
+  it('gives the table an Iteration column, and an evaluation within an epoch its own row', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+    const epochs = [
+      { epoch: 0.5, iteration: 4, testAccuracy: 0.6 },
+      { epoch: 1, iteration: 8, trainLoss: 3.4461, trainAccuracy: 0.25, testAccuracy: 0.65 },
+    ];
+    const out = await writeReport(dir, { summary: {}, epochs });
+    const md = fs.readFileSync(out.report, 'utf8');
+    expect(md).to.contain(
+      [
+        '| Epoch | Iteration | Loss | Train acc. | Test acc. |',
+        '|---|---|---|---|---|',
+        '| 0.50 | 4 |  |  | 0.6000 |',
+        '| 1 | 8 | 3.446 | 0.2500 | 0.6500 |',
+      ].join('\n'),
+    );
+  });
 });

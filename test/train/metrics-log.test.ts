@@ -37,7 +37,7 @@ describe('MetricsLog.open', () => {
   const line = (type: string, iteration: number, extra = '') =>
     `{"type":"${type}","iteration":${iteration}${extra}}\n`;
 
-  it('a resume drops what the stopped run wrote after its checkpoint, at that iteration too', async () => {
+  it("a resume that closes an epoch drops what followed its checkpoint, the epoch's record too", async () => {
     // A checkpoint at an epoch's last step (5), then the epoch's record, then a kill.
     const written = [
       line('batch', 4),
@@ -49,16 +49,26 @@ describe('MetricsLog.open', () => {
     ];
     const file = await logWith(written.join(''));
     const log = new MetricsLog(file);
-    await log.open(5);
+    await log.open({ iteration: 5, closesEpoch: true });
     await log.close();
     expect(await fs.readFile(file, 'utf8')).to.equal(written.slice(0, 3).join(''));
 
     // Killed after the checkpoint was saved but before its record: that iteration's lines stay.
     const unrecorded = await logWith(line('batch', 5) + line('eval', 5) + line('batch', 6));
     const resumed = new MetricsLog(unrecorded);
-    await resumed.open(5);
+    await resumed.open({ iteration: 5, closesEpoch: true });
     await resumed.close();
     expect(await fs.readFile(unrecorded, 'utf8')).to.equal(line('batch', 5) + line('eval', 5));
+  });
+
+  it('a resume at a closed epoch keeps every line of its iteration: nothing is written again', async () => {
+    // The epoch's checkpoint, then the run's final evaluation at the same step.
+    const written = [line('epoch', 3), line('checkpoint', 3), line('eval', 3), line('batch', 4)];
+    const file = await logWith(written.join(''));
+    const log = new MetricsLog(file);
+    await log.open({ iteration: 3, closesEpoch: false });
+    await log.close();
+    expect(await fs.readFile(file, 'utf8')).to.equal(written.slice(0, 3).join(''));
   });
 
   it('a new run moves an earlier log aside, numbered, instead of writing over it', async () => {

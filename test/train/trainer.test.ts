@@ -278,6 +278,39 @@ describe('Trainer', () => {
     expect(changes[0][1]).to.equal('totalIterations 2 -> 4');
   });
 
+  it("logs an epoch once when the run died between its last step's checkpoint and the next", async () => {
+    const dir = await tempDir();
+    const dying = new Trainer({
+      model: new FakeModel(3),
+      data: new FakeBatchSource(3, 2),
+      epochs: 2,
+      checkpointEvery: { iterations: 2 }, // at epoch 1's last step, before the epoch closes
+      outDir: dir,
+    });
+    dying.on('epoch', () => {
+      throw new Error('killed'); // after epoch 1's record is in the log
+    });
+    let error: Error | undefined;
+    await dying.fit().catch((e: Error) => (error = e));
+    expect(error?.message).to.equal('killed');
+    const checkpoint = await latestCheckpoint(path.join(dir, 'checkpoints'));
+    expect(checkpoint!.state).to.deep.include({ iteration: 2, epoch: 0, batch: 2 });
+    await new Trainer({
+      model: await loadFakeModel(checkpoint!.modelPath),
+      data: new FakeBatchSource(3, 2),
+      epochs: 2,
+      outDir: dir,
+      resume: checkpoint,
+    }).fit();
+    const epochs = (await readMetrics(path.join(dir, 'metrics.jsonl'))).filter(
+      (r) => r.type === 'epoch',
+    );
+    expect(epochs.map((r) => [r.epoch, r.iteration])).to.deep.equal([
+      [1, 2],
+      [2, 4],
+    ]);
+  });
+
   it("refuses to resume with data whose epochs are another length than the checkpoint's", async () => {
     const dir = await tempDir();
     await new Trainer({

@@ -8,7 +8,7 @@ import { UsageError, type Command, type ParsedValues } from '../command';
 import { DEMO_SET, demoSetOptions, prepareDemoSet, readDemoSet } from '../demo-set';
 import { seedTable, type DemoResult } from '../demo-seeds';
 import type { Output } from '../output';
-import { epochMetrics, formatAccuracy } from '../run-report';
+import { formatAccuracy, runRecord, stopLines } from '../run-report';
 import { readRunConfig } from '../resume-config';
 import { trainingOptions, type TrainingConfig, type TrainingDefaults } from '../training-args';
 import { checkOutFolder, runTraining } from '../training-run';
@@ -74,6 +74,7 @@ export const demoCommand: Command = {
       const config = await readRunConfig(values, DEMO_TRAINING);
       await checkOutFolder(config);
       const result = await demoOnce(values, config, out);
+      if (!result) return 0;
       out.result(result.summary);
       printResult(result, out);
       return 0;
@@ -95,6 +96,7 @@ export const demoCommand: Command = {
     for (const [i, seed] of seeds.entries()) {
       out.line(`--- synthetic population ${seed} (${i + 1} of ${seeds.length})`);
       const result = await demoOnce({ ...values, 'synth-seed': String(seed) }, configs[i], out);
+      if (!result) return 0; // stopped: the seeds after it are not run
       printResult(result, out);
       results.push(result);
     }
@@ -106,12 +108,15 @@ export const demoCommand: Command = {
   },
 };
 
-/** One demo: generate (or reuse) the population, train, evaluate, write the report. */
+/**
+ * One demo: generate (or reuse) the population, train, evaluate, write the report. Undefined
+ * when the training was stopped before its end.
+ */
 async function demoOnce(
   values: ParsedValues,
   config: TrainingConfig,
   out: Output,
-): Promise<DemoResult> {
+): Promise<DemoResult | undefined> {
   const started = performance.now();
   const spec = readDemoSet(values);
   const { cache, ...synthOptions } = spec;
@@ -131,35 +136,38 @@ async function demoOnce(
     out,
   }).finally(() => set.train.close());
   try {
-    const final = run.history.evals.at(-1)!.result;
+    const final = run.history.evals.at(-1)?.result;
     const seconds = (performance.now() - started) / 1000;
+    const record = await runRecord(config.out, run);
     const summary = {
       command: 'demo',
-      accuracy: final.accuracy,
-      std: final.std,
-      angularFisherScore: final.angularFisherScore,
+      accuracy: final?.accuracy,
+      std: final?.std,
+      angularFisherScore: final?.angularFisherScore,
       rawPixelAccuracy: raw.accuracy,
       rawPixelStd: raw.std,
       seconds,
       trainingSeconds: run.seconds,
       synth: { dir: cache, ...synthOptions, reused: set.reused, seconds: set.synthSeconds },
       config,
-      iterations: run.history.iterations,
-      checkpoint: run.history.lastCheckpoint?.modelPath,
-      epochs: run.history.epochs,
-      evals: run.history.evals.map((e) => ({
-        epoch: e.epoch,
-        accuracy: e.result.accuracy,
-        std: e.result.std,
-      })),
+      ...record.summary,
     };
     const report = await writeReport(config.out, {
       title: `sphereface demo: ${config.arch}, ${head}, synthetic identities`,
       summary,
-      epochs: epochMetrics(run.history),
+      epochs: record.rows,
       evaluation: final,
       baseline: raw,
     });
+    const stopped = stopLines(run, 'demo');
+    // Stopped before its end (Ctrl-C): no result to give, only where it stopped.
+    if (!final || (run.history.stopped && run.history.iterations < run.totalIterations)) {
+      out.line();
+      for (const line of stopped) out.line(line);
+      out.line(`report: ${report.report}`);
+      return undefined;
+    }
+    for (const line of stopped) out.line(line);
     return { seed: spec.seed, final, raw, seconds, summary, report: report.report };
   } finally {
     run.model.dispose();

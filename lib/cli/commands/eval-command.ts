@@ -19,7 +19,7 @@ import {
   stringArg,
 } from '../args';
 import { UsageError, type Command, type Options, type ParsedValues } from '../command';
-import { loadBinHeldOut, loadHeldOut, type HeldOutSet } from '../datasets';
+import { loadBinHeldOut, loadHeldOut, noteSkippedPairs } from '../datasets';
 import type { Output } from '../output';
 import { checkReportOut } from '../output-paths';
 import { formatAccuracy } from '../run-report';
@@ -154,12 +154,6 @@ async function report(values: ParsedValues, out: Output, o: Outcome): Promise<nu
   return 0;
 }
 
-function noteSkipped(out: Output, set: HeldOutSet): void {
-  if (set.skippedPairs > 0) {
-    out.note(`skipped ${set.skippedPairs} pairs with a missing or undecodable image`);
-  }
-}
-
 async function evalLfw(
   values: ParsedValues,
   out: Output,
@@ -178,7 +172,7 @@ async function evalLfw(
       maxPixels: maxPixelsArg(values),
       onProgress: out.counter('decoding'),
     });
-    noteSkipped(out, heldOut);
+    noteSkippedPairs(out, heldOut);
     const evaluator = new LfwEvaluator(heldOut.images, heldOut.pairs, protocol);
     const evaluation = await evaluator.evaluate(model, { onProgress: out.counter('embedding') });
     const baseline = values['raw-pixels']
@@ -234,7 +228,7 @@ async function evalBin(
       maxPixels: maxPixelsArg(values),
       onProgress: out.counter('decoding'),
     });
-    noteSkipped(out, set);
+    noteSkippedPairs(out, set);
     const { height, width } = set.images;
     const evaluator = new LfwEvaluator(set.images, set.pairs, protocol);
     const raw = rawPixels ? await evaluator.evaluate(rawPixelEmbedder(height, width)) : undefined;

@@ -2,11 +2,17 @@ import * as path from 'node:path';
 import { LfwEvaluator } from '../../eval/lfw-evaluator';
 import { writeReport } from '../../report/write-report';
 import { maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
-import { UsageError, type Command } from '../command';
+import { UsageError, type Command, type ParsedValues } from '../command';
 import { distributedOptions, launchOrJoin } from '../launcher';
 import { silentOutput } from '../output';
-import { loadHeldOut, loadTrainSet, skippedNote } from '../datasets';
-import { epochMetrics, formatAccuracy } from '../run-report';
+import {
+  isImageStore,
+  loadHeldOut,
+  loadTrainSet,
+  noteSkippedPairs,
+  skippedNote,
+} from '../datasets';
+import { formatAccuracy, runRecord, stopLines } from '../run-report';
 import { PAPER_ITERATIONS, PAPER_LR } from '../../train/schedule';
 import { readRunConfig } from '../resume-config';
 import { trainingOptions, type TrainingDefaults } from '../training-args';
@@ -23,6 +29,23 @@ const TRAIN_DEFAULTS: TrainingDefaults = {
   warmup: 0,
   out: 'sphereface-run',
 };
+
+/**
+ * A prepared store's images were decoded (and aligned, or not) when it was prepared: the flags
+ * about decoding apply to it no more, only to the held-out images when there are some.
+ */
+function refuseStoreFlags(values: ParsedValues, dataDir: string, heldOut: boolean): void {
+  if (!isImageStore(dataDir)) return;
+  const decoding = heldOut ? [] : ['skip-bad-images', 'max-pixels'];
+  for (const flag of ['landmarks', ...decoding]) {
+    if (values[flag] !== undefined) {
+      throw new UsageError(
+        `--${flag} applies to images being decoded, and ${dataDir} is a prepared image store ` +
+          '(its images were decoded when it was prepared: see sphereface prepare)',
+      );
+    }
+  }
+}
 
 export const trainCommand: Command = {
   name: 'train',
@@ -85,6 +108,7 @@ export const trainCommand: Command = {
         throw new UsageError(`--${flag} applies to the held-out pairs: give --lfw and --pairs`);
       }
     }
+    refuseStoreFlags(values, dataDir, lfwDir !== undefined);
     await checkOutFolder(config);
     const cacheDir = stringArg(values, 'cache') ?? path.join(config.out, 'cache');
     // Rank 0 prepares (or checks) the image store first; the others then open it, and each rank
@@ -111,6 +135,7 @@ export const trainCommand: Command = {
             onProgress: out.counter('decoding held-out images'),
           })
         : undefined;
+    if (heldOut) noteSkippedPairs(out, heldOut);
     if (group?.isWriter) await group.barrier();
     const evaluator = heldOut ? new LfwEvaluator(heldOut.images, heldOut.pairs) : undefined;
     const run = await runTraining({
@@ -127,23 +152,32 @@ export const trainCommand: Command = {
         return 0; // rank 0 reports
       }
       const final = run.history.evals.at(-1)?.result;
+      const record = await runRecord(config.out, run);
       const summary = {
         command: 'train',
         config,
         data: { root: dataDir, images: train.images.n, identities: train.classes },
-        iterations: run.history.iterations,
         seconds: run.seconds,
-        checkpoint: run.history.lastCheckpoint?.modelPath,
-        epochs: run.history.epochs,
+        ...(heldOut
+          ? {
+              heldOut: {
+                pairs: heldOut.pairs.length,
+                skippedPairs: heldOut.skippedPairs,
+                skippedImages: heldOut.images.skipped.length,
+              },
+            }
+          : {}),
+        ...record.summary,
       };
       const report = await writeReport(config.out, {
         title: `sphereface train: ${config.arch}, ${config.head.kind} head`,
         summary,
-        epochs: epochMetrics(run.history),
+        epochs: record.rows,
         evaluation: final,
       });
       out.result({ ...summary, accuracy: final?.accuracy, std: final?.std });
       if (final) out.line(`held-out accuracy ${formatAccuracy(final)}`);
+      for (const line of stopLines(run, 'train')) out.line(line);
       out.line(`model: ${run.history.lastCheckpoint?.modelPath ?? '(no out dir)'}`);
       out.line(`report: ${report.report}`);
       await group?.leave();

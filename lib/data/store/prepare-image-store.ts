@@ -31,6 +31,7 @@ import { ShardAssembler } from './shard-assembler';
 import { ShardWriter } from './shard-writer';
 import { storeDigest } from './store-digest';
 import { lockStore } from './store-lock';
+import { makeFolder } from '../../util/make-folder';
 
 /** What prepareImageStore reports while it works (the CLI draws it; the library never prints). */
 export type PrepareEvent =
@@ -90,7 +91,7 @@ export async function prepareImageStore(options: PrepareImageStoreOptions): Prom
     if (dir === source.location || dir.startsWith(source.location + path.sep)) {
       throw new Error(`the store folder ${dir} must not be inside the source ${source.location}`);
     }
-    const firstMade = await fs.promises.mkdir(dir, { recursive: true });
+    const firstMade = await makeFolder(dir, 'the store folder');
     try {
       const unlock = await lockStore(dir);
       try {
