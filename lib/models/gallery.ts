@@ -66,6 +66,9 @@ export interface GalleryOptions {
   maxPixels?: number;
 }
 
+/** How add and search embed images: as the gallery was built, so without a flip of their own. */
+export type GalleryEmbedOptions = Omit<GalleryOptions, 'flip'> & Omit<EmbedFilesOptions, 'flip'>;
+
 export class Gallery {
   readonly flip: FlipMode;
   private embeddings: Float32Array;
@@ -149,7 +152,7 @@ export class Gallery {
   async add(
     name: string,
     paths: readonly string[],
-    options: Omit<GalleryOptions, 'flip'> & EmbedFilesOptions = {},
+    options: GalleryEmbedOptions = {},
   ): Promise<void> {
     if (typeof name !== 'string' || name === '') {
       throw new TypeError(`Expected a non-empty name but received ${String(name)}`);
@@ -178,14 +181,14 @@ export class Gallery {
   /** The `top` best-matching people for each probe image, best first. */
   async search(
     paths: readonly string[],
-    options: Omit<GalleryOptions, 'flip'> & EmbedFilesOptions & { top?: number } = {},
+    options: GalleryEmbedOptions & { top?: number } = {},
   ): Promise<GallerySearchResult[]> {
     const top = options.top ?? 5;
     if (!Number.isInteger(top) || top < 1) {
       throw new RangeError(`Expected a positive integer for top but received ${top}`);
     }
     if (this.size === 0) throw new Error('the gallery is empty: add people before searching');
-    const probes = await embedFiles(this.model, paths, { ...options, flip: this.flip });
+    const probes = await embedFiles(this.model, paths, this.sameFlip(options));
     const scores = await this.scores(probes.embeddings, paths.length);
     return paths.map((probe, p) => ({
       probe,
@@ -193,12 +196,25 @@ export class Gallery {
     }));
   }
 
+  // Every row and probe is embedded as the gallery was built; another flip would compare
+  // features of different kinds.
+  private sameFlip<T extends GalleryEmbedOptions>(options: T): T & { flip: FlipMode } {
+    const asked = (options as { flip?: unknown }).flip;
+    if (asked !== undefined && asked !== this.flip) {
+      throw new Error(
+        `the gallery's features are flip '${this.flip}'; flip '${String(asked)}' would compare ` +
+          'features of another kind: leave flip out',
+      );
+    }
+    return { ...options, flip: this.flip };
+  }
+
   private async addRows(
     paths: readonly string[],
     names: readonly string[],
-    options: Omit<GalleryOptions, 'flip'> & EmbedFilesOptions,
+    options: GalleryEmbedOptions,
   ): Promise<void> {
-    const { embeddings } = await embedFiles(this.model, paths, { ...options, flip: this.flip });
+    const { embeddings } = await embedFiles(this.model, paths, this.sameFlip(options));
     const grown = new Float32Array(this.embeddings.length + embeddings.length);
     grown.set(this.embeddings);
     grown.set(embeddings, this.embeddings.length);

@@ -313,6 +313,27 @@ describe('sphereface CLI', function () {
     expect(found.results[0].matches).to.have.length(3);
     expect(found.results[0].matches[0].name).to.equal(person);
     expect(found.results[0].matches[0].score).to.be.closeTo(1, 1e-5);
+    // One action's flags given to the other are refused, not ignored.
+    const misplaced: [string, string[]][] = [
+      ['build', ['--top', '3']],
+      ['search', ['--root', faces.lfwDir]],
+      ['search', ['--no-flip']],
+    ];
+    for (const [action, flag] of misplaced) {
+      const r = await sphereface([
+        'gallery',
+        action,
+        '--model',
+        modelFile,
+        '--gallery',
+        galleryFile,
+        ...flag,
+        probe,
+      ]);
+      expect(r.code, flag[0]).to.equal(2);
+      const only = action === 'build' ? 'search' : 'build';
+      expect(r.stderr).to.contain(`${flag[0]} applies to gallery ${only}, not ${action}`);
+    }
 
     // A held-out image that cannot be decoded: an error naming the flag, then skipped with it.
     const broken = path.join(out, 'lfw-broken');

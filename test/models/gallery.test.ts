@@ -84,6 +84,18 @@ describe('Gallery', () => {
       const scores = result.matches.map((m) => m.score);
       expect(scores).to.deep.equal([...scores].sort((a, b) => b - a));
     });
+    // Probes and added images are embedded as the gallery was: another flip is refused.
+    const asNone = { flip: 'none' } as never;
+    for (const call of [
+      () => gallery.search(probes, asNone),
+      () => gallery.add('Eve', probes, asNone),
+    ]) {
+      const error = await rejection(call());
+      expect(error.message).to.equal(
+        "the gallery's features are flip 'concat'; flip 'none' would compare features of another kind: leave flip out",
+      );
+    }
+    expect(gallery.size).to.equal(12);
   });
 
   it('saves and loads as one file, adds people, and refuses another model or a damaged file', async () => {

@@ -30,6 +30,14 @@ const flags = {
   ...maxPixelsOption,
 } satisfies Options;
 
+// The flags of one action only; given to the other, they would do nothing.
+const ACTION_OF: Record<string, 'build' | 'search'> = {
+  root: 'build',
+  'no-flip': 'build',
+  top: 'search',
+  ...Object.fromEntries(Object.keys(faceOptions).map((flag) => [flag, 'search' as const])),
+};
+
 function mustExist(what: string, file: string): void {
   if (!fs.existsSync(file)) throw new Error(`${what} ${file} does not exist`);
 }
@@ -47,6 +55,11 @@ export const galleryCommand: Command = {
     if (action !== 'build' && action !== 'search') {
       const given = action === undefined ? 'nothing' : `'${action}'`;
       throw new UsageError(`the first argument must be 'build' or 'search'; received ${given}`);
+    }
+    for (const [flag, only] of Object.entries(ACTION_OF)) {
+      if (values[flag] !== undefined && only !== action) {
+        throw new UsageError(`--${flag} applies to gallery ${only}, not ${action}`);
+      }
     }
     const modelFile = requiredString(values, 'model');
     const galleryFile = requiredString(values, 'gallery');
