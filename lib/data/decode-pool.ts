@@ -52,6 +52,9 @@ export class DecodePool {
     this.pool = new WorkerPool(path.join(__dirname, 'decode-worker.js'), {
       threads: options.threads,
       name: 'DecodePool',
+      // sharp's advice for worker threads: load it on the main thread too, so libvips stays
+      // loaded when the last worker using it exits (glibc would unload it under a later worker).
+      prepare: loadSharp,
     });
     this.threads = this.pool.threads;
     this.maxPixels = checkMaxPixels(options.maxPixels, 'DecodePool');
@@ -75,7 +78,9 @@ export class DecodePool {
   /**
    * Decodes every job; `onResult(i, outcome)` is called once per job, in completion order.
    * Resolves when all are done. Bad images (unreadable, corrupt, over the pixel limit) are
-   * outcomes, not rejections; a crashed worker rejects.
+   * outcomes, not rejections; a crashed worker rejects. Runs called while one is in progress
+   * take their turns in call order (so the decode buffers in flight are one run's); close()
+   * rejects those still waiting.
    */
   async run(
     jobs: readonly DecodeJob[],
@@ -87,9 +92,6 @@ export class DecodePool {
       options.maxPixels === undefined
         ? this.maxPixels
         : checkMaxPixels(options.maxPixels, 'DecodePool.run');
-    // sharp's advice for worker threads: load it on the main thread too, so libvips stays
-    // loaded when the last worker using it exits (glibc would unload it under a later worker).
-    await loadSharp();
     const specs = transforms.map((t) => t.spec());
     const requests: DecodeRequest[] = [];
     for (let start = 0; start < jobs.length; start += this.chunkSize) {
@@ -117,7 +119,7 @@ export class DecodePool {
     });
   }
 
-  /** Stops the workers; a later run() starts new ones. */
+  /** Stops the workers, rejecting the runs in progress or waiting; a later run() starts new ones. */
   close(): Promise<void> {
     return this.pool.close();
   }

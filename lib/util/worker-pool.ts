@@ -2,6 +2,9 @@
 // faces) runs there, never on the main thread. Tasks are messages; each worker keeps up to
 // `inFlight` tasks queued so it never waits on the main thread between two of them. Results come
 // back in completion order, moved rather than copied where the worker lists transferables.
+// Runs on one pool take turns, in the order they were called: concurrent callers (two requests
+// to a server sharing the default pool) each get the workers in full, and the tasks in flight
+// stay those of one run.
 import * as os from 'node:os';
 import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
 import { expectInteger, MAX_THREADS } from './expect';
@@ -13,13 +16,19 @@ export interface WorkerPoolOptions {
   threads?: number;
   /** Names the pool in errors, e.g. 'DecodePool'. */
   name: string;
+  /** Awaited on the main thread at each run's turn, before any worker starts. */
+  prepare?: () => Promise<unknown>;
 }
 
 export class WorkerPool<Task, Result> {
   readonly threads: number;
   readonly name: string;
+  private readonly prepare?: () => Promise<unknown>;
   private workers: Worker[] = [];
-  private busy = false;
+  /** Settles when the last run called so far is over: the next run's turn. */
+  private tail: Promise<void> = Promise.resolve();
+  /** Counts close() calls: a run waiting since before one is refused. */
+  private closes = 0;
 
   /** `script`: a compiled worker file that calls `serveTasks`. */
   constructor(
@@ -31,34 +40,54 @@ export class WorkerPool<Task, Result> {
         ? os.availableParallelism()
         : expectInteger(options.threads, 'threads', 1, MAX_THREADS);
     this.name = options.name;
+    this.prepare = options.prepare;
   }
 
   /**
    * Runs every task; `onResult(index, result)` is called once per task in completion order.
+   * A run called while another is in progress waits for its turn (first called, first run).
    * A task whose handler threw, or a crashed worker, rejects the run (the workers are then
-   * stopped; a later run starts new ones). Idle workers never keep the process alive.
+   * stopped; the next run starts new ones). Idle workers never keep the process alive.
    */
   async run(
     tasks: readonly Task[],
     onResult: (index: number, result: Result) => void,
     inFlight = 2,
   ): Promise<void> {
-    if (this.busy) throw new Error(`${this.name}: run() is already in progress on this pool`);
-    if (tasks.length === 0) return;
-    this.busy = true;
+    const closes = this.closes;
+    const turn = this.tail;
+    let done!: () => void;
+    this.tail = new Promise<void>((resolve) => (done = resolve));
     try {
-      await this.dispatch(tasks, onResult, inFlight);
-    } catch (error) {
-      await this.close();
-      throw error;
+      await turn;
+      if (this.closes !== closes) {
+        throw new Error(`${this.name}: the pool was closed before this run started`);
+      }
+      if (tasks.length === 0) return;
+      await this.prepare?.();
+      try {
+        await this.dispatch(tasks, onResult, inFlight);
+      } catch (error) {
+        await this.stopWorkers();
+        throw error;
+      } finally {
+        for (const w of this.workers) w.unref();
+      }
     } finally {
-      this.busy = false;
-      for (const w of this.workers) w.unref();
+      done();
     }
   }
 
-  /** Stops the workers; a later run() starts new ones. */
+  /**
+   * Stops the workers: the run in progress rejects, and so do those waiting for their turn; a
+   * run called after this starts new workers.
+   */
   async close(): Promise<void> {
+    this.closes++;
+    await this.stopWorkers();
+  }
+
+  private async stopWorkers(): Promise<void> {
     const workers = this.workers;
     this.workers = [];
     await Promise.all(workers.map((w) => w.terminate()));
@@ -69,6 +98,7 @@ export class WorkerPool<Task, Result> {
     onResult: (index: number, result: Result) => void,
     inFlight: number,
   ): Promise<void> {
+    const closes = this.closes;
     while (this.workers.length < Math.min(this.threads, tasks.length)) {
       this.workers.push(new Worker(this.script));
     }
@@ -106,7 +136,13 @@ export class WorkerPool<Task, Result> {
         const onError = (error: Error) =>
           settle(new Error(`${this.name}: a worker crashed: ${error.message}`));
         const onExit = (code: number) =>
-          settle(new Error(`${this.name}: a worker exited with code ${code}`));
+          settle(
+            new Error(
+              this.closes !== closes
+                ? `${this.name}: the pool was closed while this run was in progress`
+                : `${this.name}: a worker exited with code ${code}`,
+            ),
+          );
         worker.on('message', onMessage);
         worker.on('error', onError);
         worker.on('exit', onExit);

@@ -223,6 +223,44 @@ describe('decoding on the worker pool', function () {
     );
   });
 
+  it('runs calls made at once in turn, with the outcomes of running them one by one', async () => {
+    const jpegs = await Promise.all([8, 10, 12].map((side) => encode(side, side, gradient)));
+    const jobsOf = (r: number) =>
+      Array.from({ length: 12 }, (_, k) => ({ path: `${r}-${k}`, bytes: jpegs[(r + k) % 3] }));
+    const oneByOne: DecodeOutcome[][] = [];
+    for (let r = 0; r < 3; r++) oneByOne.push(await outcomes(pool, jobsOf(r)));
+    // Which run each result came from, in arrival order: one run's results, then the next's.
+    const arrivals: number[] = [];
+    const atOnce = await Promise.all(
+      [0, 1, 2].map(async (r) => {
+        const out: DecodeOutcome[] = [];
+        await pool.run(jobsOf(r), [new Resize(6)], () => undefined); // a different pipeline too
+        await pool.run(jobsOf(r), [], (i, outcome) => {
+          arrivals.push(r);
+          out[i] = outcome;
+        });
+        return out;
+      }),
+    );
+    expect(atOnce).to.deep.equal(oneByOne);
+    expect(arrivals).to.deep.equal([...arrivals].sort((a, b) => a - b));
+  });
+
+  it('rejects, naming the cause, the run in progress and those waiting when closed', async () => {
+    const jpeg = await encode(8, 8, gradient);
+    const jobs = Array.from({ length: 40 }, (_, k) => ({ path: `${k}`, bytes: jpeg }));
+    const own = new DecodePool({ threads: 2, chunkSize: 1 });
+    let closing: Promise<void> | undefined;
+    const running = own.run(jobs, [], () => (closing ??= own.close()));
+    const waiting = own.run(jobs, [], () => undefined);
+    await expectReject(running, /^DecodePool: the pool was closed while this run was in progress$/);
+    await expectReject(waiting, /^DecodePool: the pool was closed before this run started$/);
+    await closing;
+    const after = await outcomes(own, jobs.slice(0, 2));
+    expect(after.map((r) => r.ok)).to.deep.equal([true, true]);
+    await own.close();
+  });
+
   it('works again after the pool is closed (new workers load sharp again)', async () => {
     const jpeg = await encode(8, 8, gradient);
     const own = new DecodePool({ threads: 2 });

@@ -151,6 +151,25 @@ describe('face files', () => {
     expect((await verify(stored, files[0], files[0])).same).to.equal(false);
   });
 
+  it('embeds and verifies files for calls made at once as for calls made one by one', async () => {
+    const pairs = [
+      [files[0], files[1]],
+      [files[2], files[0]],
+      [files[1], files[2]],
+    ];
+    const oneByOne = [];
+    for (const [a, b] of pairs) oneByOne.push(await embedFiles(model, [a, b], { batchSize: 1 }));
+    const verdicts = [];
+    for (const [a, b] of pairs) verdicts.push(await verify(model, a, b, { threshold: 0.5 }));
+    // Every call below shares the default decode pool.
+    const [embedded, verified] = await Promise.all([
+      Promise.all(pairs.map(([a, b]) => embedFiles(model, [a, b], { batchSize: 1 }))),
+      Promise.all(pairs.map(([a, b]) => verify(model, a, b, { threshold: 0.5 }))),
+    ]);
+    expect(embedded).to.deep.equal(oneByOne);
+    expect(verified).to.deep.equal(verdicts);
+  });
+
   it('names a missing or undecodable file, and asks for a threshold', async () => {
     const missing = path.join(dir, 'nope.png');
     expect((await rejection(embedFiles(model, [files[0], missing]))).message).to.contain(missing);
