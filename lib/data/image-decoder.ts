@@ -123,19 +123,20 @@ function corrupt(format: ImageFormat, why: string): Error {
   return new Error(`truncated or corrupt ${format.toUpperCase()} (${why})`);
 }
 
-const OVER_LIMIT = 'over the limit of';
-
 // The reason names no option: BadImageError adds how to raise the limit, in the caller's terms.
 function tooLarge(width: number, height: number, maxPixels: number): Error {
   const count = (n: number) => (n >= 1e6 ? `${+(n / 1e6).toFixed(1)} megapixels` : `${n} pixels`);
   return new Error(
-    `${width}x${height} = ${count(width * height)}, ${OVER_LIMIT} ${count(maxPixels)}`,
+    `${width}x${height} = ${count(width * height)}, over the limit of ${count(maxPixels)}`,
   );
 }
 
-/** Whether a decode failure's reason is an image over the pixel limit. */
+/**
+ * Whether a decode failure's reason is an image over the decoder's pixel limit (tooLarge's
+ * words), which maxPixels raises; not a transform's output over its own fixed limit.
+ */
 export function isOverPixelLimit(reason: string): boolean {
-  return reason.includes(OVER_LIMIT);
+  return /^\d+x\d+ = [^,]*, over the limit of /.test(reason);
 }
 
 async function decodeWithSharp(

@@ -6,6 +6,7 @@ import { Normalize } from '../../lib/data/transforms/normalize';
 import { RandomCrop } from '../../lib/data/transforms/random-crop';
 import { applyTransforms } from '../../lib/data/transforms/apply-transforms';
 import { Resize, ResizeToCover, resizeBilinear } from '../../lib/data/transforms/resize';
+import { MAX_OUTPUT_PIXELS } from '../../lib/data/transforms/transform';
 import { applyAffine, fitSimilarity } from '../../lib/data/transforms/similarity';
 import { Random } from '../../lib/util/random';
 import { rgbOf } from './helpers';
@@ -104,6 +105,23 @@ describe('data transforms', () => {
     expect(() => new Resize(5000).apply(narrow)).to.throw(
       RangeError,
       /^Resize: size 5000 on 10x1000 makes 5000x500000 = 2,500,000,000 pixels, over the limit/,
+    );
+  });
+
+  it('refuses such a resize when a centre crop follows it too (computed in one step)', () => {
+    // 1 x 4000: covering 112x96 (or Resize(112)) scales it by 112, a hair past the limit.
+    const line = { data: new Uint8Array(4000 * 3), width: 4000, height: 1 };
+    const outW = 4000 * 112;
+    const pixels = (112 * outW).toLocaleString('en-US');
+    expect(112 * outW).to.be.above(MAX_OUTPUT_PIXELS);
+    const crop = new CenterCrop([112, 96]);
+    expect(() => applyTransforms(line, [new ResizeToCover(112, 96), crop])).to.throw(
+      RangeError,
+      `ResizeToCover: covering 112x96 with 1x4000 makes 112x${outW} = ${pixels} pixels, over the limit of 50,000,000 per image`,
+    );
+    expect(() => applyTransforms(line, [new Resize(112), crop])).to.throw(
+      RangeError,
+      `Resize: size 112 on 1x4000 makes 112x${outW} = ${pixels} pixels, over the limit`,
     );
   });
 

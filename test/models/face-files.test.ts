@@ -3,7 +3,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { Jimp } from 'jimp';
+import sharp from 'sharp';
 import { rawPixelEmbedder } from '../../lib/eval/embedder';
+import { BadImageError } from '../../lib/data/bad-image-error';
 import { FileListDataset } from '../../lib/data/file-list-dataset';
 import { LandmarksFile } from '../../lib/data/landmarks-file';
 import { SPHEREFACE_TEMPLATE } from '../../lib/data/transforms/face-align';
@@ -190,6 +192,25 @@ describe('face files', () => {
     expect(embedded.message).not.to.contain('onBadImage');
     const verified = await rejection(verify(model, files[0], text, { threshold: 0.5 }));
     expect(verified.message).to.match(/^cannot decode .*bad\.png: [^;]*$/);
+  });
+
+  it('refuses a small image whose aspect takes the covering resize past the limit', async () => {
+    // 2 megapixels (within maxPixels), but covering 112x96 makes it 112 x 224 million.
+    const long = path.join(dir, 'long.png');
+    await sharp({ create: { width: 2_000_000, height: 1, channels: 3, background: '#808080' } })
+      .png()
+      .toFile(long);
+    const outW = 2_000_000 * 112;
+    const reason =
+      `ResizeToCover: covering 112x96 with 1x2000000 makes 112x${outW} = ` +
+      `${(112 * outW).toLocaleString('en-US')} pixels, over the limit of 50,000,000 per image`;
+    const net = rawPixelEmbedder(112, 96);
+    const embedded = await rejection(embedFiles(net, [files[0], long]));
+    expect(embedded).to.be.instanceOf(BadImageError);
+    // No advice to raise maxPixels: the limit is the resize's, whatever maxPixels says.
+    expect(embedded.message).to.equal(`cannot decode ${long}: ${reason}; leave it out of paths`);
+    const verified = await rejection(verify(net, long, files[0], { threshold: 0.5 }));
+    expect(verified.message).to.equal(`cannot decode ${long}: ${reason}`);
   });
 
   it('names embedFiles, verify and their arguments in argument errors, before decoding', async () => {

@@ -5,7 +5,8 @@ import type { DeterministicTransform } from './transform';
 
 /**
  * Runs the transforms in order. A resize followed by a centre crop that lies inside the resized
- * image is done in one step that computes only the pixels the crop keeps (the same bytes).
+ * image is done in one step that computes only the pixels the crop keeps (the same bytes); the
+ * resize's outputSize refuses a size past the pixel limit either way.
  */
 export function applyTransforms(
   image: RawImage,

@@ -31,21 +31,23 @@ export class Resize implements DeterministicTransform {
     return { kind: 'resize', size: this.size };
   }
 
+  /**
+   * The resized size of a height x width image; refuses one past the pixel limit, here where
+   * every resize (alone or with the crop after it) gets its size, before anything is allocated.
+   */
   outputSize(height: number, width: number): [number, number] {
     if (Array.isArray(this.size)) return this.size;
     const s = this.size;
-    if (width <= height) return [Math.floor((s * height) / width), s];
-    return [s, Math.floor((s * width) / height)];
+    const out: [number, number] =
+      width <= height
+        ? [Math.floor((s * height) / width), s]
+        : [s, Math.floor((s * width) / height)];
+    checkOutputPixels(out[0], out[1], `size ${s} on ${height}x${width}`, 'Resize');
+    return out;
   }
 
   apply(image: RawImage): RawImage {
     const [outH, outW] = this.outputSize(image.height, image.width);
-    checkOutputPixels(
-      outH,
-      outW,
-      `size ${String(this.size)} on ${image.height}x${image.width}`,
-      'Resize',
-    );
     return resizeBilinear(image, outW, outH);
   }
 }
@@ -72,19 +74,19 @@ export class ResizeToCover implements DeterministicTransform {
     return { kind: 'resize-to-cover', height: this.height, width: this.width };
   }
 
+  /** The covering size of a height x width image; refuses one past the pixel limit, as Resize. */
   outputSize(height: number, width: number): [number, number] {
     const scale = Math.max(this.height / height, this.width / width);
-    return [
-      Math.max(this.height, Math.round(height * scale)),
-      Math.max(this.width, Math.round(width * scale)),
-    ];
+    const outH = Math.max(this.height, Math.round(height * scale));
+    const outW = Math.max(this.width, Math.round(width * scale));
+    const target = `covering ${this.height}x${this.width} with ${height}x${width}`;
+    checkOutputPixels(outH, outW, target, 'ResizeToCover');
+    return [outH, outW];
   }
 
   apply(image: RawImage): RawImage {
     const [outH, outW] = this.outputSize(image.height, image.width);
     if (outH === image.height && outW === image.width) return image;
-    const target = `covering ${this.height}x${this.width} with ${image.height}x${image.width}`;
-    checkOutputPixels(outH, outW, target, 'ResizeToCover');
     return resizeBilinear(image, outW, outH);
   }
 }
