@@ -10,7 +10,8 @@ export const faceOptions: Options = {
   landmarks: {
     type: 'string',
     value: 'FILE',
-    description: 'five points per image (path<TAB>x1 y1 ... x5 y5; paths relative to FILE): align',
+    description:
+      "five points per image (path<TAB>x1 y1 ... x5 y5; paths relative to FILE's folder or to a folder above the image): align",
   },
   points: {
     type: 'string',
@@ -53,7 +54,8 @@ export function faceLocationArgs(values: ParsedValues, paths: readonly string[])
     const unlisted = paths.find((p) => landmarksInFile(landmarks, p) === undefined);
     if (unlisted !== undefined) {
       throw new Error(
-        `${file}: no landmarks for ${unlisted} (its paths are relative to its own folder)`,
+        `${file}: no landmarks for ${unlisted} (looked up relative to the file's folder, the ` +
+          "working folder, and the folders above the image, as an LFW layout's <Name>/<file>)",
       );
     }
     return { landmarks };

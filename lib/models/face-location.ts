@@ -36,15 +36,23 @@ export function boxLandmarks(box: FaceBox): FivePoints {
 
 /**
  * A landmark file's points for `file`: its path relative to the list's folder, to the working
- * folder, or as given.
+ * folder, as given, or relative to a folder above it.
  */
 export function landmarksInFile(list: LandmarksFile, file: string): FivePoints | undefined {
   const absolute = path.resolve(file);
-  return (
+  const found =
     list.get(normaliseRelative(path.relative(path.dirname(path.resolve(list.file)), absolute))) ??
     list.get(normaliseRelative(path.relative(process.cwd(), absolute))) ??
-    list.get(normaliseRelative(file))
-  );
+    list.get(normaliseRelative(file));
+  if (found) return found;
+  // Then relative to a folder above the image, the longest path first: a file listing an LFW
+  // layout's <Name>/<Name>_0001.jpg beside the lfw/ folder (as synth writes them).
+  const parts = absolute.split(path.sep).filter(Boolean);
+  for (let start = 1; start < parts.length; start++) {
+    const points = list.get(parts.slice(start).join('/'));
+    if (points) return points;
+  }
+  return undefined;
 }
 
 /** Per path, the five points to align on (undefined: pre-aligned) and how they were found. */

@@ -407,7 +407,7 @@ describe('sphereface CLI', function () {
     ]);
     expect(unlisted.code).to.equal(1);
     expect(unlisted.stderr).to.contain(
-      `${landmarks}: no landmarks for ${images[1]} (its paths are relative to its own folder)`,
+      `${landmarks}: no landmarks for ${images[1]} (looked up relative to the file's folder`,
     );
     const npy = await fs.readFile(`${prefix}.npy`);
     expect(npy.subarray(1, 6).toString()).to.equal('NUMPY');

@@ -302,6 +302,19 @@ describe('face files aligned on landmarks or a box', () => {
     await embedFiles(capture, [photo], { landmarks: new LandmarksFile(file), flip: 'none' });
     await embedFiles(capture, [photo], { landmarks: [points], flip: 'none' });
     expect(Buffer.from(seen[0]).equals(Buffer.from(seen[1]))).to.equal(true);
+    // A file beside an LFW layout's folder lists <Name>/<file>, relative to that folder.
+    const lfw = path.join(dir, 'lfw', 'Ada_Lee');
+    fs.mkdirSync(lfw, { recursive: true });
+    const inLfw = path.join(lfw, 'Ada_Lee_0001.png');
+    fs.copyFileSync(photo, inLfw);
+    const beside = path.join(dir, 'lfw_landmarks.txt');
+    fs.writeFileSync(beside, `Ada_Lee/Ada_Lee_0001.png\t${points.join(' ')}\n`);
+    const found = await embedFiles(capture, [inLfw], {
+      landmarks: new LandmarksFile(beside),
+      flip: 'none',
+    });
+    expect(found.alignment).to.deep.equal(['landmarks']);
+    expect(Buffer.from(seen[2]).equals(Buffer.from(seen[0]))).to.equal(true);
     // A box that is the whole 96x112 crop puts the template's points where they are: no change.
     seen.length = 0;
     const boxed = await embedFiles(capture, [crop], { boxes: [[0, 0, 96, 112]], flip: 'none' });
