@@ -23,6 +23,19 @@ async function until(what: string, ms: number, ready: () => boolean | Promise<bo
   }
 }
 
+/** The run's exit, or an error when it is still running `seconds` after `signal`. */
+function exitWithin(run: RunningCli, seconds: number, signal: string): RunningCli['exit'] {
+  return Promise.race([
+    run.exit,
+    new Promise<never>((_, reject) =>
+      setTimeout(
+        () => reject(new Error(`still running ${seconds} s after ${signal}`)),
+        seconds * 1000,
+      ).unref(),
+    ),
+  ]);
+}
+
 /** Each complete checkpoint's files under `root` and their SHA-256, as 'iter-N/file' -> hash. */
 async function checkpointFiles(root: string): Promise<Map<string, string>> {
   const files = new Map<string, string>();
@@ -106,12 +119,7 @@ describe('Ctrl-C in sphereface train', function () {
   it('the first stops after the step with a checkpoint and exit 0', async () => {
     const { run, root, before } = await training();
     run.child.kill('SIGINT');
-    const exit = await Promise.race([
-      run.exit,
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error('still running 60 s after Ctrl-C')), 60_000).unref(),
-      ),
-    ]);
+    const exit = await exitWithin(run, 60, 'Ctrl-C');
     expect(exit, run.stderr()).to.deep.equal({ code: 0, signal: null });
     expect(run.stderr()).to.contain(INTERRUPTED);
     await nothingLost(root, before);
@@ -134,12 +142,7 @@ describe('Ctrl-C in sphereface train', function () {
   it("SIGTERM (a scheduler's stop) does the same: a checkpoint, then exit 0", async () => {
     const { run, root, before } = await training();
     run.child.kill('SIGTERM');
-    const exit = await Promise.race([
-      run.exit,
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error('still running 60 s after SIGTERM')), 60_000).unref(),
-      ),
-    ]);
+    const exit = await exitWithin(run, 60, 'SIGTERM');
     expect(exit, run.stderr()).to.deep.equal({ code: 0, signal: null });
     expect(run.stderr()).to.contain('SIGTERM: stopping after this step and writing a checkpoint');
     await nothingLost(root, before);
@@ -152,12 +155,7 @@ describe('Ctrl-C in sphereface train', function () {
     await until('the first Ctrl-C to be taken', 30_000, () => run.stderr().includes(INTERRUPTED));
     const second = performance.now();
     run.child.kill('SIGINT');
-    const exit = await Promise.race([
-      run.exit,
-      new Promise<never>((_, reject) =>
-        setTimeout(() => reject(new Error('still running 30 s after Ctrl-C')), 30_000).unref(),
-      ),
-    ]);
+    const exit = await exitWithin(run, 30, 'Ctrl-C');
     const seconds = (performance.now() - second) / 1000;
     expect(exit, run.stderr()).to.deep.equal({ code: 130, signal: null });
     // At once: no more than the step that was running (about a second here) and the exit.
