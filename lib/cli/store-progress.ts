@@ -29,6 +29,8 @@ export function storeProgress(out: Output, label = 'decoding'): (event: PrepareE
         return out.note(
           `image store: ${event.problem.file}: ${event.problem.detail}; rebuilding it`,
         );
+      case 'damaged-labels':
+        return out.note(`${event.reason}; writing it again from the source`);
       case 'decode':
         return decoding(event.done, event.total);
       case 'bad-image':

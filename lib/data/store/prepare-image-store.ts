@@ -45,6 +45,8 @@ export type PrepareEvent =
   | { type: 'verify'; checked: number; total: number }
   /** A kept shard failed its check: it will be rebuilt, never read. */
   | { type: 'damaged'; problem: ShardProblem }
+  /** A complete store's labels file failed its check: it is written again from the source. */
+  | { type: 'damaged-labels'; reason: string }
   /** Source images decoded (or skipped) so far, of `total`. */
   | { type: 'decode'; done: number; total: number }
   | { type: 'bad-image'; image: SkippedImage }
@@ -199,7 +201,12 @@ class Preparation {
     this.manifest = kept ?? this.freshManifest(digest);
     const problems = kept ? await this.check(kept) : [];
     if (kept?.complete && problems.length === 0) {
-      const labels = await readLabels(this.dir, kept).catch(() => undefined);
+      const labels = await readLabels(this.dir, kept).catch((error: Error) => {
+        // Its own advice (run prepare again) is what happens next.
+        const reason = error.message.replace(/; run prepare again to rebuild it$/, '');
+        this.emit({ type: 'damaged-labels', reason });
+        return undefined;
+      });
       this.report.reused = labels !== undefined;
       if (labels) return this.open(labels);
     }

@@ -168,6 +168,21 @@ describe('prepareImageStore and openImageStore', function () {
     expect(fs.statSync(path.join(out, 'shard-00000.bin')).mtimeMs).to.equal(untouched);
     repaired.close();
     (await openImageStore(out)).close();
+
+    // A cut labels file: said so, and written again with the same labels.
+    const labelsFile = path.join(out, 'labels.bin');
+    const labels = fs.readFileSync(labelsFile);
+    fs.truncateSync(labelsFile, 5);
+    events.length = 0;
+    const relabelled = await prepare(root, out, { onProgress: (e) => events.push(e) });
+    expect(events.filter((e) => e.type === 'damaged-labels')).to.deep.equal([
+      {
+        type: 'damaged-labels',
+        reason: `image store ${out}: ${labelsFile} is damaged (5 bytes for 12 labels, or a CRC mismatch)`,
+      },
+    ]);
+    expect(fs.readFileSync(labelsFile).equals(labels)).to.equal(true);
+    relabelled.close();
   });
 
   it('starts over when a source file changed, saying why', async () => {
