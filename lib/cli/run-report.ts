@@ -86,6 +86,11 @@ export async function runRecord(out: string, run: TrainingRunResult) {
   };
 }
 
+/** Whether the run was stopped (Ctrl-C, SIGTERM) before its last iteration. */
+export function stoppedEarly(run: TrainingRunResult): boolean {
+  return run.history.stopped && run.history.iterations < run.totalIterations;
+}
+
 /** The lines saying a run stopped early, and where the accuracy printed was measured. */
 export function stopLines(run: TrainingRunResult, resume: string): string[] {
   const lines: string[] = [];
@@ -93,7 +98,7 @@ export function stopLines(run: TrainingRunResult, resume: string): string[] {
   if (lastEval && lastEval.iteration !== run.history.iterations) {
     lines.push(`(the held-out accuracy is that of iteration ${lastEval.iteration})`);
   }
-  if (run.history.stopped && run.history.iterations < run.totalIterations) {
+  if (stoppedEarly(run)) {
     lines.push(
       `stopped at iteration ${run.history.iterations} of ${run.totalIterations}; ` +
         `${resume} --resume continues the run`,

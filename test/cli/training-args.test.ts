@@ -156,17 +156,19 @@ describe('training flags', () => {
   });
 });
 
+/** A Trainer epoch record with the figures the table and the report rows read. */
+const epochRecord = (epoch: number, iteration: number, loss: number, accuracy = 0) => ({
+  epoch,
+  iteration,
+  loss,
+  accuracy,
+  images: 0,
+  seconds: 1,
+  imagesPerSecond: 1,
+  lr: 0.1,
+});
+
 describe('epoch table', () => {
-  const epochRecord = (epoch: number, iteration: number, loss: number) => ({
-    epoch,
-    iteration,
-    loss,
-    accuracy: 0,
-    images: 0,
-    seconds: 1,
-    imagesPerSecond: 1,
-    lr: 0.1,
-  });
   const evalRecord = (epoch: number, iteration: number, accuracy: number) => ({
     epoch,
     iteration,
@@ -225,16 +227,8 @@ describe('epoch table', () => {
 });
 
 describe('report rows', () => {
-  const epoch = (n: number, iteration: number, loss: number) => ({
-    epoch: n,
-    iteration,
-    loss,
-    accuracy: 0.5,
-    images: 0,
-    seconds: 1,
-    imagesPerSecond: 1,
-    lr: 0.1,
-  });
+  const epoch = (n: number, iteration: number, loss: number) =>
+    epochRecord(n, iteration, loss, 0.5);
 
   it('puts an evaluation on the row of its iteration, or on its own at the fractional epoch', () => {
     // 8 steps an epoch; evaluations at 4 (within epoch 1), 8 (its end) and 12.

@@ -8,7 +8,7 @@ import { UsageError, type Command, type ParsedValues } from '../command';
 import { DEMO_SET, demoSetOptions, prepareDemoSet, readDemoSet } from '../demo-set';
 import { seedTable, type DemoResult } from '../demo-seeds';
 import type { Output } from '../output';
-import { formatAccuracy, runRecord, stopLines } from '../run-report';
+import { formatAccuracy, runRecord, stopLines, stoppedEarly } from '../run-report';
 import { readRunConfig } from '../resume-config';
 import { trainingOptions, type TrainingConfig, type TrainingDefaults } from '../training-args';
 import { checkOutFolder, runTraining } from '../training-run';
@@ -161,7 +161,7 @@ async function demoOnce(
     });
     const stopped = stopLines(run, 'demo');
     // Stopped before its end (Ctrl-C): no result to give, only where it stopped.
-    if (!final || (run.history.stopped && run.history.iterations < run.totalIterations)) {
+    if (!final || stoppedEarly(run)) {
       out.line();
       for (const line of stopped) out.line(line);
       out.line(`report: ${report.report}`);
