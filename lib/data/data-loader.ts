@@ -6,7 +6,7 @@ import { ImageStore } from './store/image-store';
 import { CenterCrop } from './transforms/center-crop';
 import { RandomCrop } from './transforms/random-crop';
 import { RandomHorizontalFlip } from './transforms/random-horizontal-flip';
-import type { Batch, BatchSource, ImageSet } from './types';
+import type { Batch, BatchSettings, BatchSource, ImageSet } from './types';
 
 export type RandomTransform = RandomCrop | RandomHorizontalFlip;
 
@@ -186,6 +186,18 @@ export class DataLoader implements BatchSource {
         : `batch with an image for each of ${this.worldSize} ranks`;
       throw new Error(`${who}: ${this.n} images make no ${why} (batchSize ${batchSize})`);
     }
+  }
+
+  get settings(): BatchSettings {
+    const { seed, shuffle, dropLast, centre, crop, flip } = this;
+    return {
+      seed,
+      shuffle,
+      dropLast,
+      centerCrop: centre ? [centre.height, centre.width] : false,
+      randomCrop: crop ? { height: crop.height, width: crop.width, padding: crop.padding } : false,
+      flip: flip ? flip.p : 0,
+    };
   }
 
   /** Image indices of epoch `epoch` in the order they are served. */

@@ -32,7 +32,24 @@ export interface BatchSource {
   /** Distributed: the rank whose part of each batch this source serves, of worldSize. */
   readonly rank?: number;
   readonly worldSize?: number;
+  /** What decides the batches besides the data, for a checkpoint to record. */
+  readonly settings?: BatchSettings;
   batches(epoch: number, startBatch?: number): AsyncIterable<Batch>;
+}
+
+/**
+ * A loader's order and augmentation settings, as plain data: a checkpoint records them, so a
+ * resume that changes one (say, drops the flip) says so.
+ */
+export interface BatchSettings {
+  seed: number;
+  shuffle: boolean;
+  dropLast: boolean;
+  /** CenterCrop's [height, width], or false without one. */
+  centerCrop: [number, number] | false;
+  randomCrop: { height: number; width: number; padding: number } | false;
+  /** RandomHorizontalFlip's probability; 0 without one. */
+  flip: number;
 }
 
 /** One verification pair: indices into the unique image list, in pairs-file order. */

@@ -1,6 +1,7 @@
 // 1:N search: a gallery of known people's face embeddings (one row per image), and probes
 // ranked against it by cosine similarity. Rows are unit length, so a batch of probes is scored by
 // one matrix product with the gallery; a person's score is their best image's.
+import * as path from 'node:path';
 import { ImageFolderDataset } from '../data/image-folder-dataset';
 import type { FlipMode } from './embed-images';
 import { embedFiles, type EmbedFilesOptions, type FileEmbedder } from './face-files';
@@ -214,6 +215,7 @@ export class Gallery {
     names: readonly string[],
     options: GalleryEmbedOptions,
   ): Promise<void> {
+    this.checkNewPaths(paths, names);
     const { embeddings } = await embedFiles(this.model, paths, this.sameFlip(options));
     const grown = new Float32Array(this.embeddings.length + embeddings.length);
     grown.set(this.embeddings);
@@ -221,6 +223,22 @@ export class Gallery {
     this.embeddings = grown;
     this.rowNames.push(...names);
     this.rowPaths.push(...paths);
+  }
+
+  /** Refuses an image already in the gallery, or given twice: an image is one row, of one person. */
+  private checkNewPaths(paths: readonly string[], names: readonly string[]): void {
+    const rows = new Map(this.rowPaths.map((file, r) => [path.resolve(file), this.rowNames[r]]));
+    const given = new Map<string, string>();
+    paths.forEach((file, i) => {
+      const key = path.resolve(file);
+      const known = rows.get(key);
+      if (known !== undefined) {
+        throw new Error(`${file} is in the gallery already, as ${known}`);
+      }
+      const twice = given.get(key);
+      if (twice !== undefined) throw new Error(`${file} is given twice (as ${twice} first)`);
+      given.set(key, names[i]);
+    });
   }
 
   // probes (n x dim) . gallery^T (dim x rows): cosines, as both sides are unit length. Done in

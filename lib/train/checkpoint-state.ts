@@ -57,6 +57,12 @@ class FieldCheck {
     }
   }
 
+  /** Fails unless `ok`, saying what `where` should hold. */
+  expect(ok: boolean, where: string, expected: string, found: unknown): void {
+    if (!ok)
+      throw this.fail(`expected ${expected} for ${where} but found ${describeReceived(found)}`);
+  }
+
   /** Runs a validator that throws (the trainer's own option checks), naming the file. */
   valid(check: () => void): void {
     try {
@@ -65,6 +71,27 @@ class FieldCheck {
       throw this.fail((error as Error).message);
     }
   }
+}
+
+function checkLoader(check: FieldCheck, loader: Fields): void {
+  check.count(loader, 'seed', 'loader.seed');
+  check.boolean(loader, 'shuffle', 'loader.shuffle');
+  check.boolean(loader, 'dropLast', 'loader.dropLast');
+  const centre = loader.centerCrop;
+  const size = (v: unknown) => Number.isSafeInteger(v) && (v as number) >= 1;
+  check.expect(
+    centre === false || (Array.isArray(centre) && centre.length === 2 && centre.every(size)),
+    'loader.centerCrop',
+    'false or [height, width]',
+    centre,
+  );
+  if (loader.randomCrop !== false) {
+    const crop = check.object(loader, 'randomCrop', 'loader.randomCrop');
+    check.count(crop, 'height', 'loader.randomCrop.height', 1);
+    check.count(crop, 'width', 'loader.randomCrop.width', 1);
+    check.count(crop, 'padding', 'loader.randomCrop.padding');
+  }
+  check.finite(loader, 'flip', 'loader.flip');
 }
 
 /** Parses and checks the text of `file` (a state.json). */
@@ -116,6 +143,7 @@ export function parseCheckpointState(text: string, file: string): CheckpointStat
   if (value.batchesPerEpoch !== undefined) {
     check.count(value, 'batchesPerEpoch', 'batchesPerEpoch', 1);
   }
+  if (value.loader !== undefined) checkLoader(check, check.object(value, 'loader'));
   check.string(value, 'savedAt');
   return value as unknown as CheckpointState;
 }

@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { removeStaleTemps, replaceAtomically } from '../util/atomic-write';
 import { readRegularFile } from '../util/regular-file';
 import { parseCheckpointState, STATE_VERSION } from './checkpoint-state';
+import type { BatchSettings } from '../data/types';
 import type { MarginHead } from '../ops/margin-head';
 import type { LambdaSchedule } from './lambda-schedule';
 import type { LrSchedule } from './schedule';
@@ -56,6 +57,8 @@ export interface CheckpointState {
    * means the same only with the same. Absent in checkpoints written before it was recorded.
    */
   batchesPerEpoch?: number;
+  /** The loader's order and augmentation; absent when the source gives none, or in older files. */
+  loader?: BatchSettings;
   savedAt: string;
 }
 

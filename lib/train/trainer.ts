@@ -229,10 +229,11 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
 
   /** The settings that differ from a checkpoint's, as 'name old -> new'. */
   private changedSince(state: CheckpointState): string[] {
-    const now = this.stateSettings();
-    return (Object.keys(now) as (keyof typeof now)[])
-      .filter((key) => JSON.stringify(state[key]) !== JSON.stringify(now[key]))
-      .map((key) => `${key} ${JSON.stringify(state[key])} -> ${JSON.stringify(now[key])}`);
+    const changes = differences(state, this.stateSettings());
+    // The loader's, where both the checkpoint and the source record them.
+    const loader = this.data.settings;
+    if (state.loader && loader) changes.push(...differences(state.loader, loader, 'loader.'));
+    return changes;
   }
 
   private finished(p: Progress): boolean {
@@ -413,6 +414,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         head: this.model.head,
         embeddingDim: this.model.embeddingDim,
         batchesPerEpoch: this.data.batchesPerEpoch,
+        loader: this.data.settings,
       },
       this.settings.keepCheckpoints,
     );
@@ -429,4 +431,11 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     const { optimizer, schedule, lambda, totalIterations, seed } = this.settings;
     return { optimizer, schedule, lambdaSchedule: lambda, totalIterations, seed };
   }
+}
+
+/** The keys of `now` whose values differ in `before`, as 'prefix+key old -> new'. */
+function differences<T extends object>(before: T, now: T, prefix = ''): string[] {
+  return (Object.keys(now) as (keyof T & string)[])
+    .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(now[key]))
+    .map((key) => `${prefix}${key} ${JSON.stringify(before[key])} -> ${JSON.stringify(now[key])}`);
 }

@@ -159,6 +159,26 @@ describe('sphereface train --resume', function () {
     }
     expect(await snapshot(out)).to.deep.equal(files);
   });
+
+  it("says which of the loader's settings a resume changes", async () => {
+    const summary = await fs.readFile(path.join(out, 'summary.json'), 'utf8');
+    const { iterations } = JSON.parse(summary) as TrainSummary;
+    const epochs = iterations / 3 + 1;
+    const resumed = await sphereface([
+      ...common.filter((flag) => flag !== '--json'),
+      '--epochs',
+      String(epochs),
+      '--resume',
+      '--no-flip',
+      '--crop-padding',
+      '2',
+    ]);
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    expect(resumed.stdout).to.contain(
+      `settings changed since that checkpoint: totalIterations ${iterations} -> ${iterations + 3}; ` +
+        'loader.randomCrop false -> {"height":96,"width":96,"padding":2}; loader.flip 0.5 -> 0\n',
+    );
+  });
 });
 
 /** Every file under `dir` but the decoded-image cache, with its content. */

@@ -238,6 +238,29 @@ describe('data transforms', () => {
     );
   });
 
+  it('FaceAlign refuses points that coincide or that all lie outside the image', () => {
+    const image = { data: new Uint8Array(40 * 30 * 3), width: 40, height: 30 };
+    const align = new FaceAlign();
+    const same = Float64Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? 12 : 7));
+    expect(() => align.apply(image, same)).to.throw(
+      'FaceAlign: the five face points (12 7 12 7 12 7 12 7 12 7) lie within a pixel of each other',
+    );
+    // Spread over 0.8 pixels (RMS 0.4 from their centre): still a speck.
+    const speck = Float64Array.from(same, (v, i) => v + (i < 2 ? 0.8 : 0));
+    expect(() => align.apply(image, speck)).to.throw(/lie within a pixel of each other/);
+    // The template's points shifted right past the 40-pixel width, then one moved back inside.
+    const outside = Float64Array.from(SPHEREFACE_TEMPLATE, (v, i) =>
+      i % 2 === 0 ? v + 40 : v / 4,
+    );
+    expect(() => align.apply(image, outside)).to.throw(
+      /^FaceAlign: none of the five face points \(70\.29 12\.92 .*\) lies inside the 40x30 image$/,
+    );
+    const above = Float64Array.from(SPHEREFACE_TEMPLATE, (v, i) => (i % 2 === 0 ? v / 4 : v - 200));
+    expect(() => align.apply(image, above)).to.throw(/lies inside the 40x30 image/);
+    outside[0] = 39;
+    expect(align.apply(image, outside).width).to.equal(96);
+  });
+
   it('Normalize gives (x / 255 - mean) / std in channel-first order', () => {
     const images = Uint8Array.from([0, 255, 51, 102, 204, 255]); // 1 image, 1x2, RGB
     const out = new Normalize([0.5, 0.5, 0.2], [0.5, 0.25, 0.4]).apply(images, 1, 1, 2);

@@ -102,6 +102,17 @@ describe('Gallery', () => {
     const gallery = Gallery.create(model);
     await gallery.add('Ada', [path.join(root, 'known', 'Ada', '1.png')]);
     await gallery.add('Ben', [path.join(root, 'known', 'Ben', '1.png')]);
+    // An image is one row: again (by another spelling of its path), or twice in one call, is refused.
+    const ada = path.join(root, 'known', 'Ada', '1.png');
+    const relative = path.relative(process.cwd(), ada);
+    expect((await rejection(gallery.add('Ada', [relative]))).message).to.equal(
+      `${relative} is in the gallery already, as Ada`,
+    );
+    const ben2 = path.join(root, 'known', 'Ben', '2.png');
+    expect((await rejection(gallery.add('Ben', [ben2, ben2]))).message).to.equal(
+      `${ben2} is given twice (as Ben first)`,
+    );
+    expect(gallery.size).to.equal(2);
     const file = path.join(root, 'people.sfg');
     await gallery.save(file);
     const again = await Gallery.load(file, model);

@@ -28,6 +28,14 @@ async function checkpointDir(): Promise<{ dir: string; state: Record<string, unk
       arch: model.arch,
       classes: 2,
       head: model.head,
+      loader: {
+        seed: 1,
+        shuffle: true,
+        dropLast: false,
+        centerCrop: [6, 6],
+        randomCrop: { height: 4, width: 4, padding: 1 },
+        flip: 0.5,
+      },
     },
     0,
   );
@@ -44,6 +52,7 @@ describe('checkpoint state.json', () => {
   it('names the file and the field that is wrong', async () => {
     const { dir, state } = await checkpointDir();
     const file = path.join(dir, 'state.json');
+    const loader = state.loader as Record<string, unknown>;
     const cases: [string, unknown, RegExp][] = [
       ['iteration', '5', /iteration but found '5'/],
       ['iteration', -1, /integer >= 0 for iteration but found -1/],
@@ -55,6 +64,24 @@ describe('checkpoint state.json', () => {
       ['head', { kind: 'sphere', m: 9 }, /head\.m/],
       ['classes', 0, /integer >= 1 for classes/],
       ['totalIterations', 1e300, /totalIterations but found 1e\+300/],
+      ['loader', [], /expected an object for loader but found/],
+      ['loader', { ...loader, flip: '0.5' }, /finite number for loader\.flip but found '0\.5'/],
+      ['loader', { ...loader, shuffle: 1 }, /true or false for loader\.shuffle/],
+      [
+        'loader',
+        { ...loader, centerCrop: [6] },
+        /false or \[height, width\] for loader\.centerCrop/,
+      ],
+      [
+        'loader',
+        { ...loader, randomCrop: true },
+        /an object for loader\.randomCrop but found true/,
+      ],
+      [
+        'loader',
+        { ...loader, randomCrop: { height: 4, width: 4, padding: -1 } },
+        /integer >= 0 for loader\.randomCrop\.padding but found -1/,
+      ],
     ];
     for (const [field, value, pattern] of cases) {
       await fs.writeFile(file, JSON.stringify({ ...state, [field]: value }));

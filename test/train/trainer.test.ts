@@ -8,6 +8,7 @@ import { latestCheckpoint, listCheckpoints } from '../../lib/train/checkpoint';
 import { readMetrics } from '../../lib/train/metrics-log';
 import { NonFiniteLossError, Trainer, type TrainerOptions } from '../../lib/train/trainer';
 import { DataLoader } from '../../lib/data/data-loader';
+import { RandomCrop } from '../../lib/data/transforms/random-crop';
 import { RandomHorizontalFlip } from '../../lib/data/transforms/random-horizontal-flip';
 import { FakeBatchSource, FakeModel, loadFakeModel } from './fakes';
 
@@ -276,6 +277,55 @@ describe('Trainer', () => {
     expect(changes[0]).to.have.length(2);
     expect(changes[0][0]).to.match(/^optimizer .*"lr":0\.1.* -> .*"lr":0\.05/);
     expect(changes[0][1]).to.equal('totalIterations 2 -> 4');
+  });
+
+  it("says which of the loader's order and augmentation settings differ from the checkpoint's", async () => {
+    const n = 16;
+    const set = {
+      images: new Uint8Array(n * 4 * 4 * 3).map((_, i) => (i * 31) % 256),
+      labels: Int32Array.from({ length: n }, (_, i) => i % 2),
+      n,
+      height: 4,
+      width: 4,
+    };
+    const dir = await tempDir();
+    await new Trainer({
+      model: new FakeModel(2),
+      data: new DataLoader(set, {
+        batchSize: 4,
+        seed: 3,
+        transforms: [new RandomCrop(4, { padding: 2 }), new RandomHorizontalFlip(0.5)],
+      }),
+      epochs: 1,
+      outDir: dir,
+    }).fit();
+    const checkpoint = await latestCheckpoint(path.join(dir, 'checkpoints'));
+    expect(checkpoint!.state.loader).to.deep.equal({
+      seed: 3,
+      shuffle: true,
+      dropLast: false,
+      centerCrop: false,
+      randomCrop: { height: 4, width: 4, padding: 2 },
+      flip: 0.5,
+    });
+    const resumed = new Trainer({
+      model: await loadFakeModel(checkpoint!.modelPath),
+      data: new DataLoader(set, { batchSize: 4, seed: 4 }),
+      epochs: 2,
+      outDir: dir,
+      resume: checkpoint,
+    });
+    const changes: string[][] = [];
+    resumed.on('resume', (r) => void changes.push(r.changes));
+    await resumed.fit();
+    expect(changes).to.deep.equal([
+      [
+        'totalIterations 4 -> 8',
+        'loader.seed 3 -> 4',
+        'loader.randomCrop {"height":4,"width":4,"padding":2} -> false',
+        'loader.flip 0.5 -> 0',
+      ],
+    ]);
   });
 
   it("logs an epoch once when the run died between its last step's checkpoint and the next", async () => {

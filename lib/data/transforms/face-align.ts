@@ -58,7 +58,35 @@ export class FaceAlign implements DeterministicTransform {
         'FaceAlign: this image has no five-point landmarks (give a landmark file or a list with landmarks)',
       );
     }
+    checkFacePoints(landmarks, image);
     return warpAffineBilinear(image, this.inverseMap(landmarks), this.width, this.height);
+  }
+}
+
+/**
+ * Refuses points that locate no face in `image`: all five within a pixel of each other (the fit
+ * would shrink a speck to the whole crop), or none inside the image (the crop would be black).
+ */
+function checkFacePoints(points: FivePoints, image: RawImage): void {
+  const list = () => Array.from(points, (v) => +v.toFixed(2)).join(' ');
+  let [cx, cy] = [0, 0];
+  for (let i = 0; i < 10; i += 2) [cx, cy] = [cx + points[i] / 5, cy + points[i + 1] / 5];
+  let spread = 0;
+  for (let i = 0; i < 10; i += 2) spread += (points[i] - cx) ** 2 + (points[i + 1] - cy) ** 2;
+  if (Math.sqrt(spread / 5) < 1) {
+    throw new Error(
+      `FaceAlign: the five face points (${list()}) lie within a pixel of each other; they locate no face`,
+    );
+  }
+  let inside = false;
+  for (let i = 0; i < 10; i += 2) {
+    const [x, y] = [points[i], points[i + 1]];
+    inside ||= x >= 0 && x <= image.width - 1 && y >= 0 && y <= image.height - 1;
+  }
+  if (!inside) {
+    throw new Error(
+      `FaceAlign: none of the five face points (${list()}) lies inside the ${image.width}x${image.height} image`,
+    );
   }
 }
 
