@@ -76,7 +76,8 @@ export function native(): NativeAddon {
       'fast convs), or a libtorch folder in LIBTORCH=/path/to/libtorch; then build it with ' +
       (fs.existsSync(path.join(root, '.git'))
         ? '`npm run build:native` (or scripts/setup).'
-        : '`npm rebuild sphereface`.'),
+        : "`npm rebuild sphereface` (npm 12 runs a dependency's build script only once " +
+          'approved: `npm approve-scripts sphereface` first).'),
   );
   addon.setNumThreads(defaultThreads());
   return addon;

@@ -1,6 +1,9 @@
 import { spawnSync } from 'node:child_process';
 import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
+import { writeImage } from '../data/helpers';
 
 // Ending the process (or a worker thread) while a model's thread is inside a training step must
 // end it with its own exit code: the native threads are stopped and joined first, so none is left
@@ -114,5 +117,32 @@ describe('a worker thread that uses the addon', () => {
     expect(child.signal, child.stderr).to.equal(null);
     expect(child.status, child.stderr).to.equal(0);
     expect(child.stdout).to.contain('worker exit 4, main still embeds: true');
+  });
+});
+
+describe('ending the process while decode workers decode', () => {
+  // The workers decode plain JPEGs through the addon; process.exit() terminates them mid-image,
+  // when the addon's calls back into JS fail. The exit must still be the process's own.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'clean-exit-'));
+  const paths = Array.from({ length: 24 }, (_, i) => path.join(dir, `${i}.jpg`));
+  before(async () => {
+    for (const file of paths) await writeImage(file, 640, 480);
+  });
+  after(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('process.exit(5) exits with 5', () => {
+    const script = `
+      const { loadImages } = require(${lib});
+      const paths = ${JSON.stringify(paths)};
+      // Again and again, so the exit lands inside a decode whatever the machine's speed.
+      const load = () => loadImages(paths, { threads: 2 }).then(load);
+      load();
+      setTimeout(() => process.exit(5), 300);
+    `;
+    for (let i = 0; i < 5; i++) {
+      const child = run(script);
+      expect(child.signal, child.stderr).to.equal(null);
+      expect(child.status, child.stderr).to.equal(5);
+    }
   });
 });
