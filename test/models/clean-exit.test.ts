@@ -131,16 +131,20 @@ describe('ending the process while decode workers decode', () => {
   after(() => fs.rmSync(dir, { recursive: true, force: true }));
 
   it('process.exit(5) exits with 5', () => {
-    const script = `
+    // Loads again and again: once the first is done (the workers are up, a load takes about
+    // 150 ms on 2 cores), the exit comes a few ms later, inside the next one's decodes.
+    const script = (delay: number) => `
       const { loadImages } = require(${lib});
       const paths = ${JSON.stringify(paths)};
-      // Again and again, so the exit lands inside a decode whatever the machine's speed.
-      const load = () => loadImages(paths, { threads: 2 }).then(load);
+      let loads = 0;
+      const load = () => loadImages(paths, { threads: 2 }).then(() => {
+        if (++loads === 1) setTimeout(() => process.exit(5), ${delay});
+        return load();
+      });
       load();
-      setTimeout(() => process.exit(5), 300);
     `;
     for (let i = 0; i < 5; i++) {
-      const child = run(script);
+      const child = run(script(5 + 20 * i));
       expect(child.signal, child.stderr).to.equal(null);
       expect(child.status, child.stderr).to.equal(5);
     }
