@@ -18,7 +18,7 @@ import { listCheckpoints, type Checkpoint } from '../train/checkpoint';
 import { UsageError } from './command';
 import { checkReportOut } from './output-paths';
 import { resumeCheckpoint } from './resume-config';
-import { Trainer, type History } from '../train/trainer';
+import { nothingLeft, Trainer, type History } from '../train/trainer';
 import { EpochTable } from './epoch-table';
 import type { Output } from './output';
 import { trainingText } from './progress';
@@ -125,13 +125,8 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       distributed: group,
     });
     // Refused before fit(), which would rewrite the run's files with nothing trained.
-    const at = resumedFrom?.state.iteration;
-    if (at !== undefined && at >= trainer.totalIterations) {
-      throw new UsageError(
-        `nothing to train: the checkpoint is at iteration ${at} and the run ends at ` +
-          `${trainer.totalIterations}; give a longer --epochs or --iterations`,
-      );
-    }
+    const done = resumedFrom && nothingLeft(resumedFrom.state.iteration, trainer.totalIterations);
+    if (done) throw new UsageError(`${done}; give a longer --epochs or --iterations`);
     // Printed from its first row, so a resume's note comes before it.
     const table = new EpochTable((line) => out.line(line), {
       iterations: typeof config.evalEvery === 'object' && config.evalEvery.iterations !== undefined,

@@ -46,6 +46,8 @@ export interface FaceModel {
   readonly device: 'cpu' | 'cuda';
   readonly inputSize: { height: number; width: number };
   readonly embeddingDim: number; // 512 unless the model was created with another
+  /** SGD steps taken, saved with the model: a resume checks its model is the checkpoint's. */
+  readonly steps?: number;
   parameterCount(options?: { head?: boolean }): number;
   /** Eval-mode embeddings, n x embeddingDim; `flip` mirrors image i first where flip[i] != 0. */
   embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array>;

@@ -19,7 +19,8 @@ export const MODEL_FILE = 'model.sfm';
 export const STATE_FILE = 'state.json';
 /** A state.json is about a kilobyte; a larger one is not a checkpoint's. */
 const MAX_STATE_BYTES = 1 << 20;
-const NAME = /^iter-(\d+)$/;
+// iter-N, or iter-N-<runId> beside another run's iter-N.
+const NAME = /^iter-(\d+)(-[0-9a-f]+)?$/;
 
 /** Running sums of the epoch in progress, so a resumed epoch reports the same mean loss. */
 export interface EpochTotals {
@@ -57,6 +58,11 @@ export interface CheckpointState {
    * means the same only with the same. Absent in checkpoints written before it was recorded.
    */
   batchesPerEpoch?: number;
+  /**
+   * The model's own step count when saved (model.steps), which the model loaded from modelPath
+   * has: a resume with another model is refused. Absent in older files.
+   */
+  modelSteps?: number;
   /** The loader's order and augmentation; absent when the source gives none, or in older files. */
   loader?: BatchSettings;
   savedAt: string;
@@ -78,8 +84,27 @@ function checkpointName(iteration: number): string {
 }
 
 /**
+ * Where run `runId` saves its checkpoint of `iteration`: iter-N, unless another run's checkpoint
+ * (or a folder that is not this run's) holds that name; then beside it, as iter-N-<runId>.
+ */
+async function checkpointDir(root: string, iteration: number, runId: string): Promise<string> {
+  const plain = path.join(root, checkpointName(iteration));
+  const taken = await fs.lstat(plain).then(
+    () => true,
+    () => false,
+  );
+  if (!taken) return plain;
+  const owner = await readState(plain).then(
+    (state) => state.runId,
+    () => undefined,
+  );
+  return owner === runId ? plain : `${plain}-${runId}`;
+}
+
+/**
  * Writes a checkpoint into `root` atomically and keeps the newest `keep` of this run's (0 keeps
- * all). A checkpoint of the same iteration is replaced: that happens when a resumed run repeats it.
+ * all). This run's checkpoint of the same iteration is replaced: that happens when a resumed run
+ * repeats it. Another run's stays.
  */
 export async function writeCheckpoint(
   root: string,
@@ -88,7 +113,7 @@ export async function writeCheckpoint(
   keep: number,
 ): Promise<Checkpoint> {
   await fs.mkdir(root, { recursive: true });
-  const dir = path.join(root, checkpointName(state.iteration));
+  const dir = await checkpointDir(root, state.iteration, state.runId);
   const full: CheckpointState = {
     ...state,
     version: STATE_VERSION,

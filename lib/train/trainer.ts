@@ -165,7 +165,11 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     const from = this.options.resume;
     const checkpoint =
       from === undefined ? undefined : typeof from === 'string' ? await readCheckpoint(from) : from;
-    if (checkpoint) this.checkModel(checkpoint);
+    if (checkpoint) {
+      this.checkModel(checkpoint);
+      const done = nothingLeft(checkpoint.state.iteration, this.totalIterations);
+      if (done) throw new Error(`${done}; give a longer epochs or iterations`);
+    }
     const p: Progress = {
       runId: checkpoint?.state.runId ?? crypto.randomBytes(8).toString('hex'),
       iteration: checkpoint?.state.iteration ?? 0,
@@ -215,6 +219,14 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       throw new Error(
         `checkpoint ${checkpoint.dir} is of ${state.arch} with ${state.classes} classes, ` +
           `the model is ${this.model.arch} with ${this.model.classes}`,
+      );
+    }
+    const steps = this.model.steps;
+    if (state.modelSteps !== undefined && steps !== undefined && state.modelSteps !== steps) {
+      throw new Error(
+        `checkpoint ${checkpoint.dir} saved a model that had taken ${state.modelSteps} steps; ` +
+          `this one has taken ${steps}. Resume with the checkpoint's model: ` +
+          `loadModel(checkpoint.modelPath)`,
       );
     }
     const batches = this.data.batchesPerEpoch;
@@ -414,6 +426,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         head: this.model.head,
         embeddingDim: this.model.embeddingDim,
         batchesPerEpoch: this.data.batchesPerEpoch,
+        modelSteps: this.model.steps,
         loader: this.data.settings,
       },
       this.settings.keepCheckpoints,
@@ -438,4 +451,10 @@ function differences<T extends object>(before: T, now: T, prefix = ''): string[]
   return (Object.keys(now) as (keyof T & string)[])
     .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(now[key]))
     .map((key) => `${prefix}${key} ${JSON.stringify(before[key])} -> ${JSON.stringify(now[key])}`);
+}
+
+/** Why a resume at iteration `at` has nothing to train in a run of `total` steps, if it has not. */
+export function nothingLeft(at: number, total: number): string | undefined {
+  if (at < total) return undefined;
+  return `nothing to train: the checkpoint is at iteration ${at} and the run ends at ${total}`;
 }

@@ -4,13 +4,14 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { learningRate } from '../../lib/train/schedule';
 import { lambdaAt, DEFAULT_LAMBDA } from '../../lib/train/lambda-schedule';
-import { latestCheckpoint, listCheckpoints } from '../../lib/train/checkpoint';
+import { latestCheckpoint, listCheckpoints, readCheckpoint } from '../../lib/train/checkpoint';
 import { readMetrics } from '../../lib/train/metrics-log';
 import { NonFiniteLossError, Trainer, type TrainerOptions } from '../../lib/train/trainer';
 import { DataLoader } from '../../lib/data/data-loader';
 import { RandomCrop } from '../../lib/data/transforms/random-crop';
 import { RandomHorizontalFlip } from '../../lib/data/transforms/random-horizontal-flip';
 import { FakeBatchSource, FakeModel, loadFakeModel } from './fakes';
+import { rejection } from '../rejection';
 
 async function tempDir(): Promise<string> {
   return fs.mkdtemp(path.join(os.tmpdir(), 'sphereface-trainer-'));
@@ -250,6 +251,86 @@ describe('Trainer', () => {
     expect(names).to.deep.equal(['iter-00000004', 'iter-00000006', 'iter-00000010']);
     // The checkpoint to resume is the one written last, not the highest iteration.
     expect(path.basename((await latestCheckpoint(root))!.dir)).to.equal('iter-00000006');
+  });
+
+  it("saves beside another run's checkpoint of the same iteration, leaving it as it was", async () => {
+    const dir = await tempDir();
+    const root = path.join(dir, 'checkpoints');
+    const run = (lr: number, keep: number) =>
+      new Trainer({
+        model: new FakeModel(3),
+        data: new FakeBatchSource(3, 3),
+        epochs: 2,
+        optimizer: { lr },
+        outDir: dir,
+        keepCheckpoints: keep,
+      }).fit();
+    await run(0.1, 0);
+    const first = await Promise.all(
+      ['iter-00000003', 'iter-00000006'].map((name) => readCheckpoint(path.join(root, name))),
+    );
+    await new Promise((resolve) => setTimeout(resolve, 5)); // a later savedAt
+    const second = await run(0.05, 1);
+    const ours = second.lastCheckpoint!;
+    expect(ours.dir).to.equal(path.join(root, `iter-00000006-${ours.state.runId}`));
+    // The first run's are untouched; the second kept its newest one, beside them.
+    for (const checkpoint of first) {
+      expect(await readCheckpoint(checkpoint.dir)).to.deep.equal(checkpoint);
+    }
+    expect((await listCheckpoints(root)).map((d) => path.basename(d))).to.deep.equal([
+      'iter-00000003',
+      'iter-00000006',
+      path.basename(ours.dir),
+    ]);
+    expect((await latestCheckpoint(root))!.dir).to.equal(ours.dir);
+    expect(ours.state.optimizer.lr).to.equal(0.05);
+    // Its resume continues it there.
+    const resumed = await new Trainer({
+      model: await loadFakeModel(ours.modelPath),
+      data: new FakeBatchSource(3, 3),
+      epochs: 3,
+      optimizer: { lr: 0.05 },
+      outDir: dir,
+      keepCheckpoints: 1,
+      resume: ours,
+    }).fit();
+    expect(resumed.lastCheckpoint!.dir).to.equal(path.join(root, `iter-00000009`));
+    expect(resumed.lastCheckpoint!.state.runId).to.equal(ours.state.runId);
+    expect((await listCheckpoints(root)).map((d) => path.basename(d))).to.deep.equal([
+      'iter-00000003',
+      'iter-00000006',
+      'iter-00000009',
+    ]);
+  });
+
+  it("refuses to resume with a model other than the checkpoint's, or with nothing left to train", async () => {
+    const dir = await tempDir();
+    const options = { data: new FakeBatchSource(3, 3), outDir: dir };
+    await new Trainer({ model: new FakeModel(3), epochs: 2, ...options }).fit();
+    const checkpoint = (await latestCheckpoint(path.join(dir, 'checkpoints')))!;
+    expect(checkpoint.state.modelSteps).to.equal(6);
+    const log = await fs.readFile(path.join(dir, 'metrics.jsonl'), 'utf8');
+    const fresh = new FakeModel(3);
+    const wrongModel = await rejection(
+      new Trainer({ model: fresh, epochs: 3, resume: checkpoint, ...options }).fit(),
+    );
+    expect(wrongModel.message).to.equal(
+      `checkpoint ${checkpoint.dir} saved a model that had taken 6 steps; this one has taken 0. ` +
+        'Resume with the checkpoint\'s model: loadModel(checkpoint.modelPath)',
+    );
+    const finished = await rejection(
+      new Trainer({
+        model: await loadFakeModel(checkpoint.modelPath),
+        epochs: 2,
+        resume: checkpoint,
+        ...options,
+      }).fit(),
+    );
+    expect(finished.message).to.equal(
+      'nothing to train: the checkpoint is at iteration 6 and the run ends at 6; give a longer epochs or iterations',
+    );
+    expect(fresh.steps).to.equal(0);
+    expect(await fs.readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).to.equal(log);
   });
 
   it('says which settings differ from the checkpoint it resumes', async () => {
