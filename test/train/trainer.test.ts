@@ -316,7 +316,7 @@ describe('Trainer', () => {
     );
     expect(wrongModel.message).to.equal(
       `checkpoint ${checkpoint.dir} saved a model that had taken 6 steps; this one has taken 0. ` +
-        'Resume with the checkpoint\'s model: loadModel(checkpoint.modelPath)',
+        "Resume with the checkpoint's model: loadModel(checkpoint.modelPath)",
     );
     const finished = await rejection(
       new Trainer({
