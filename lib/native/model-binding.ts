@@ -94,7 +94,10 @@ export interface NativeModelHandle {
   /** Writes a new file torch.load reads: a dict of the net's and the head's float32 weights. */
   exportStateDict(path: string): Promise<void>;
   weightShapes(): NativeWeightShape[];
-  /** Replaces the named weights (each a row-major float32 array); clears the momentum buffers. */
+  /**
+   * Replaces the named weights (each a row-major float32 array, read on the model's thread: keep
+   * them attached until this settles); clears the momentum buffers.
+   */
   setWeights(names: string[], data: Float32Array[], source: string): Promise<void>;
   inFlight(): number;
   dispose(): void;

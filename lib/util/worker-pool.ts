@@ -46,7 +46,7 @@ export class WorkerPool<Task, Result> {
   /**
    * Runs every task; `onResult(index, result)` is called once per task in completion order.
    * A run called while another is in progress waits for its turn (first called, first run).
-   * A task whose handler threw, or a crashed worker, rejects the run (the workers are then
+   * A task whose handler threw (with its message), or a crashed worker, rejects the run (the workers are then
    * stopped; the next run starts new ones). Idle workers never keep the process alive.
    */
   async run(
@@ -124,7 +124,8 @@ export class WorkerPool<Task, Result> {
         worker.ref();
         const onMessage = (reply: TaskReply<Result>) => {
           if (settled) return;
-          if (!reply.ok) return settle(new Error(`${this.name}: ${reply.error}`));
+          // A handler's own error is the task's: its message, as the caller would have got it.
+          if (!reply.ok) return settle(new Error(reply.error));
           try {
             onResult(reply.id, reply.result);
           } catch (error) {

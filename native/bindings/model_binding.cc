@@ -339,8 +339,11 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
     if (names.Length() != arrays.Length()) {
       throw Napi::RangeError::New(env, "setWeights: names and arrays differ in length");
     }
-    // Copied here, on the JS thread; shaped like the model's weight of that name on the worker.
-    auto weights = std::make_shared<std::vector<std::pair<std::string, std::vector<float>>>>();
+    // Read where they are, on the worker: a large model's weights copied here held the event
+    // loop for most of a second. The arrays stay referenced until the call settles; the caller
+    // (importStateDict) keeps them attached.
+    auto weights = std::make_shared<std::vector<TrainingState::WeightValues>>();
+    std::vector<Napi::Value> keep_alive{info.This()};
     for (uint32_t i = 0; i < names.Length(); ++i) {
       Napi::Value array = arrays.Get(i);
       if (!array.IsTypedArray() ||
@@ -348,13 +351,14 @@ class NativeModel : public Napi::ObjectWrap<NativeModel> {
         throw Napi::TypeError::New(env, "setWeights: expected Float32Arrays");
       }
       Napi::Float32Array data = array.As<Napi::Float32Array>();
-      weights->emplace_back(names.Get(i).As<Napi::String>().Utf8Value(),
-                            std::vector<float>(data.Data(), data.Data() + data.ElementLength()));
+      weights->push_back({names.Get(i).As<Napi::String>().Utf8Value(), data.Data(),
+                          static_cast<int64_t>(data.ElementLength())});
+      keep_alive.push_back(array);
     }
     auto state = state_;
     return queue_->Submit(
         env, [state, weights, source] { state->SetWeights(*weights, source); },
-        [](Napi::Env env) -> Napi::Value { return env.Undefined(); }, {info.This()});
+        [](Napi::Env env) -> Napi::Value { return env.Undefined(); }, keep_alive);
   }
 
   Napi::Value InFlight(const Napi::CallbackInfo& info) {

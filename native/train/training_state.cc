@@ -292,29 +292,26 @@ std::vector<std::pair<std::string, std::vector<int64_t>>> TrainingState::WeightS
   return shapes;
 }
 
-void TrainingState::SetWeights(
-    const std::vector<std::pair<std::string, std::vector<float>>>& weights,
-    const std::string& source) {
+void TrainingState::SetWeights(const std::vector<WeightValues>& weights,
+                               const std::string& source) {
   torch::NoGradGuard no_grad;
   conv_weight_cache_.Clear();
   const auto params = Parameters();
   // Every weight is checked before any is changed.
   std::vector<torch::Tensor> targets;
-  for (const auto& [name, data] : weights) {
+  for (const auto& [name, data, size] : weights) {
     const std::string param_name = name.rfind("head.", 0) == 0 ? name : "net." + name;
     auto found = std::find_if(params.begin(), params.end(),
                               [&](const auto& param) { return param.first == param_name; });
     TORCH_CHECK_VALUE(found != params.end(), source, ": '", name, "' is not a weight of a ",
                       config_.arch);
-    TORCH_CHECK_VALUE(static_cast<int64_t>(data.size()) == found->second.numel(), source, ": '",
-                      name, "' has ", data.size(), " elements but ", config_.arch,
-                      " expects shape ", found->second.sizes());
+    TORCH_CHECK_VALUE(size == found->second.numel(), source, ": '", name, "' has ", size,
+                      " elements but ", config_.arch, " expects shape ", found->second.sizes());
     targets.push_back(found->second);
   }
   for (size_t i = 0; i < weights.size(); ++i) {
-    const std::vector<float>& data = weights[i].second;
     torch::Tensor source_tensor =
-        torch::from_blob(const_cast<float*>(data.data()), targets[i].sizes(), torch::kFloat32);
+        torch::from_blob(const_cast<float*>(weights[i].data), targets[i].sizes(), torch::kFloat32);
     targets[i].copy_(source_tensor);  // into the weight's device and memory format
   }
   for (auto& buffer : momentum_) buffer = torch::Tensor();

@@ -94,11 +94,15 @@ class TrainingState {
   NamedTensors Weights() const;
   // Their names and shapes (reads no tensor data).
   std::vector<std::pair<std::string, std::vector<int64_t>>> WeightShapes() const;
-  // Replaces the weights named in `weights` (names as Weights() gives them, row-major elements;
-  // the others keep their values) and drops every momentum buffer: the next step starts SGD's
-  // momentum afresh.
-  void SetWeights(const std::vector<std::pair<std::string, std::vector<float>>>& weights,
-                  const std::string& source);
+  // A named weight's row-major float32 values, in memory the caller keeps for the call.
+  struct WeightValues {
+    std::string name;
+    const float* data;
+    int64_t size;
+  };
+  // Replaces the weights named in `weights` (names as Weights() gives them; the others keep
+  // their values) and drops every momentum buffer: the next step starts SGD's momentum afresh.
+  void SetWeights(const std::vector<WeightValues>& weights, const std::string& source);
 
  private:
   std::vector<std::pair<std::string, torch::Tensor>> Parameters() const;

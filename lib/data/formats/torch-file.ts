@@ -7,6 +7,7 @@
 // and turns OrderedDict into None), hence this one: it resolves only the globals those files use
 // and reads float32 tensors of any strides.
 import * as fs from 'node:fs/promises';
+import * as path from 'node:path';
 import {
   PickleDict,
   PickleGlobal,
@@ -17,6 +18,7 @@ import {
   type PickleDialect,
   type PickleValue,
 } from './pickle';
+import { WorkerPool } from '../../util/worker-pool';
 import { ZipArchive } from './zip-archive';
 
 /** One entry of a state_dict: a float32 tensor, its elements contiguous in row-major order. */
@@ -189,9 +191,25 @@ function gather(
 
 /**
  * The tensors of a state_dict file written by torch.save (zip format) or libtorch's pickle_save,
- * in the file's order. Every tensor must be float32; errors name the file and the key.
+ * in the file's order. Every tensor must be float32; errors name the file and the key. Read on a
+ * worker thread: the CRC-32s, unpickling and copies of a large model's file take about a second.
  */
 export async function readStateDictFile(file: string): Promise<StateDictTensor[]> {
+  const pool = new WorkerPool<string, StateDictTensor[]>(
+    path.join(__dirname, 'state-dict-worker.js'),
+    { threads: 1, name: 'readStateDictFile' },
+  );
+  let tensors: StateDictTensor[] = [];
+  try {
+    await pool.run([file], (_, result) => (tensors = result));
+  } finally {
+    await pool.close();
+  }
+  return tensors;
+}
+
+/** readStateDictFile's work, on the thread that calls it. */
+export async function parseStateDictFile(file: string): Promise<StateDictTensor[]> {
   const bytes = await readWholeFile(file);
   if (!ZipArchive.looksLikeZip(bytes)) {
     if (LEGACY_MAGIC.every((b, i) => bytes[i] === b)) {
