@@ -62,13 +62,9 @@ async function fileFeatures(
   const maxPixels = checkMaxPixels(options.maxPixels, caller.name);
   const { points, alignment } = locateFaces(paths, options);
   const { height, width } = model.inputSize;
-  const aligned = inputTransforms(model.inputSize, { aligned: true });
-  if (alignment.some((a) => a !== 'pre-aligned') && !(height === 112 && width === 96)) {
-    throw new Error(
-      `landmarks and boxes align faces for the 112x96 nets; this model takes ${height}x${width} ` +
-        'whole images (resized and centre-cropped), as it was trained',
-    );
-  }
+  const aligned = alignment.some((a) => a !== 'pre-aligned')
+    ? inputTransforms(model.inputSize, { aligned: true })
+    : [];
   const plain = inputTransforms(model.inputSize);
   const pixels = height * width * 3;
   // Aligned and pre-aligned files take different transforms: each group is decoded in one call.
@@ -130,7 +126,8 @@ export async function fileSimilarity(
   const { features, dim } = await fileFeatures(model, [a, b], options, VERIFY);
   let similarity = 0;
   for (let k = 0; k < dim; k++) similarity += features[k] * features[dim + k];
-  return similarity;
+  // Unit-length float32 features: rounding can carry the sum past +-1, where acos fails.
+  return Math.min(1, Math.max(-1, similarity));
 }
 
 export interface Verdict {

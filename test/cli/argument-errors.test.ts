@@ -56,6 +56,20 @@ describe('argument errors', () => {
     }
   });
 
+  it('landmarks for a net that takes whole images are refused, not ignored', async () => {
+    for (const flag of ['--landmarks', '--lfw-landmarks']) {
+      const r = await sphereMain([
+        ...['train', '--data', '/nonexistent', '--arch', 'sphere-cnn4', flag, 'marks.txt'],
+        ...['--lfw', '/nonexistent', '--pairs', 'pairs.txt'],
+      ]);
+      expect([r.code, r.stderr]).to.deep.equal([
+        2,
+        `sphereface train: ${flag}: landmarks and boxes align faces for the 112x96 nets; this ` +
+          'model takes 96x96 whole images (resized and centre-cropped), as it was trained',
+      ]);
+    }
+  });
+
   it('training data of one identity is named as such', async () => {
     const faces = await tinyFaces();
     const data = await tempDir();

@@ -276,6 +276,13 @@ describe('sphereface CLI', function () {
     };
     expect(figures.evaluation.accuracy).to.be.within(0, 1);
     expect(figures.baseline.accuracy).to.be.within(0, 1);
+    const eval_ = ['eval', '--model', modelFile, '--lfw', faces.lfwDir, '--pairs', faces.pairsFile];
+    const aligned = await sphereface([...eval_, '--landmarks', faces.pairsFile]);
+    expect([aligned.code, aligned.stderr.trim()]).to.deep.equal([
+      2,
+      'sphereface eval: --landmarks: landmarks and boxes align faces for the 112x96 nets; this ' +
+        'model takes 96x96 whole images (resized and centre-cropped), as it was trained',
+    ]);
 
     // A gallery of the held-out people; a probe that is one of its images finds its person at 1.
     const galleryFile = path.join(out, 'people.sfg');

@@ -9,6 +9,7 @@ import {
 } from '../../eval/lfw-evaluator';
 import { FLIP_MODES } from '../../models/embed-images';
 import { loadModel, type Model } from '../../models/model';
+import { alignmentRefusal } from '../../models/preprocess';
 import { writeReport } from '../../report/write-report';
 import {
   choiceArg,
@@ -165,6 +166,10 @@ async function evalLfw(
   if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
   const model = await loadModel(modelFile);
   try {
+    const refusal = alignmentRefusal(model.inputSize);
+    if (values.landmarks !== undefined && refusal) {
+      throw new UsageError(`--landmarks: ${refusal}`);
+    }
     const heldOut = await loadHeldOut(lfwDir, pairsFile, model.arch, {
       landmarks: stringArg(values, 'landmarks'),
       cacheDir: stringArg(values, 'cache'),

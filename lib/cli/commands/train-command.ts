@@ -1,5 +1,7 @@
 import * as path from 'node:path';
 import { LfwEvaluator } from '../../eval/lfw-evaluator';
+import { inputSizeOf } from '../../models/archs';
+import { alignmentRefusal } from '../../models/preprocess';
 import { writeReport } from '../../report/write-report';
 import { maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type ParsedValues } from '../command';
@@ -93,6 +95,10 @@ export const trainCommand: Command = {
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const config = await readRunConfig(values, TRAIN_DEFAULTS);
+    for (const flag of ['landmarks', 'lfw-landmarks']) {
+      const refusal = alignmentRefusal(inputSizeOf(config.arch));
+      if (values[flag] !== undefined && refusal) throw new UsageError(`--${flag}: ${refusal}`);
+    }
     const role = await launchOrJoin('train', values, positionals, this.options, config, out);
     if ('exitCode' in role) return role.exitCode;
     const { group } = role; // distributed: this process is one rank of the group's run
