@@ -158,6 +158,9 @@ export class Gallery {
     if (typeof name !== 'string' || name === '') {
       throw new TypeError(`Expected a non-empty name but received ${String(name)}`);
     }
+    if (!Array.isArray(paths) || paths.length === 0) {
+      throw new TypeError(`Expected image paths of ${name} but received none`);
+    }
     await this.addRows(
       paths,
       paths.map(() => name),
@@ -256,7 +259,7 @@ export class Gallery {
           let dot = 0;
           const probe = p * dim;
           for (let k = 0; k < dim; k++) dot += probes[probe + k] * row[k];
-          out[p * size + r] = dot;
+          out[p * size + r] = Math.min(1, Math.max(-1, dot)); // rounding can pass +-1
         }
       }
       if (end < size) await new Promise((resolve) => setImmediate(resolve));

@@ -153,6 +153,27 @@ describe('face files', () => {
     expect((await verify(stored, files[0], files[0])).same).to.equal(false);
   });
 
+  it('keeps the similarity in [-1, 1] where rounding would carry it past', async () => {
+    // A float32 feature whose unit-length float64 copy has a dot product with itself above 1.
+    const rand = seededUniform(77);
+    const selfDot = (v: Float32Array) => {
+      const inv = 1 / Math.sqrt(v.reduce((sum, x) => sum + x * x, 0));
+      return v.reduce((sum, x) => sum + x * inv * (x * inv), 0);
+    };
+    let feature = new Float32Array(3);
+    do feature = Float32Array.from({ length: 3 }, () => rand() - 0.5);
+    while (selfDot(feature) <= 1);
+    const constant = {
+      ...rawPixelEmbedder(H, W),
+      embeddingDim: 3,
+      embed: async (_: Uint8Array, n: number) =>
+        Float32Array.from({ length: n * 3 }, (_, i) => feature[i % 3]),
+    };
+    const r = await verify(constant, files[0], files[1], { flip: 'none', threshold: 0.5 });
+    expect(r.similarity).to.equal(1);
+    expect(Math.acos(r.similarity)).to.equal(0);
+  });
+
   it('embeds and verifies files for calls made at once as for calls made one by one', async () => {
     const pairs = [
       [files[0], files[1]],

@@ -108,6 +108,9 @@ describe('Gallery', () => {
     expect((await rejection(gallery.add('Ada', [relative]))).message).to.equal(
       `${relative} is in the gallery already, as Ada`,
     );
+    expect((await rejection(gallery.add('Cyd', []))).message).to.equal(
+      'Expected image paths of Cyd but received none',
+    );
     const ben2 = path.join(root, 'known', 'Ben', '2.png');
     expect((await rejection(gallery.add('Ben', [ben2, ben2]))).message).to.equal(
       `${ben2} is given twice (as Ben first)`,
