@@ -4,13 +4,23 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkReportFolder } from '../report/write-report';
+import { whyUnwritable } from '../util/make-folder';
 import { UsageError } from './command';
 
 /** A file a command reads: the flag that names it (or, for an argument, what it is) and the path. */
 export type InputFile = { flag: string; file: string } | { argument: string; file: string };
 
-/** Throws a UsageError naming `flag` when `file` is a folder or the same file as an input. */
-export function checkOutputFile(flag: string, file: string, inputs: InputFile[]): void {
+/**
+ * Throws a UsageError naming `flag` when `file` is a folder, cannot be written (a file where a
+ * folder goes on its path, no permission), or is the same file as an input.
+ */
+export async function checkOutputFile(
+  flag: string,
+  file: string,
+  inputs: InputFile[],
+): Promise<void> {
+  const why = await whyUnwritable(file);
+  if (why) throw new UsageError(`--${flag} ${file}: ${why}`);
   const stats = fs.statSync(file, { throwIfNoEntry: false });
   if (stats?.isDirectory()) throw new UsageError(`--${flag} ${file} is a directory`);
   for (const input of inputs) {

@@ -15,6 +15,7 @@ import {
 } from './training-plots';
 import { writeFileAtomic } from '../util/atomic-write';
 import { expectPath } from '../util/expect';
+import { whyUnwritable } from '../util/make-folder';
 
 export interface ReportInput {
   title?: string;
@@ -105,6 +106,8 @@ export async function checkReportFolder(outDir: string): Promise<void> {
       throw new Error(`${dir} is a file, not a folder`);
     }
   }
+  const why = await whyUnwritable(outDir);
+  if (why) throw new Error(why);
   const files = [
     ...[SUMMARY, REPORT].map((f) => path.join(outDir, f)),
     ...Object.values(PLOTS).map((f) => path.join(plotsDir, f)),

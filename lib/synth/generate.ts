@@ -9,6 +9,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write';
+import { makeFolder } from '../util/make-folder';
 import { expectInteger, expectObject, expectPath, fail, MAX_THREADS } from '../util/expect';
 import { IMAGE_SIZE } from './face-renderer';
 import { HELD_OUT_SET, TRAIN_SET, type ImageJob } from './image-job';
@@ -209,7 +210,7 @@ export async function generateSyntheticFaces(options: SynthOptions): Promise<Syn
       );
     }
   }
-  await fs.mkdir(out, { recursive: true });
+  await makeFolder(out, 'the out folder');
   await writeFileAtomic(partial, '');
   await fs.rm(manifest, { force: true });
   await fs.rm(result.trainDir, { recursive: true, force: true });

@@ -1,5 +1,6 @@
 // mkdir -p whose errors say what is wrong: a file where a folder goes, or the real reason a
 // folder cannot be made (Node's recursive mkdir reports ENOENT on a read-only file system).
+import { constants as fsConstants } from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 
@@ -27,5 +28,28 @@ async function whyNot(dir: string, error: Error): Promise<string> {
   return fs.mkdir(path.join(at, missing[0])).then(
     () => error.message,
     (step: Error) => step.message,
+  );
+}
+
+/**
+ * Why `target` (a file or folder to write, with any missing folders above it) could not be
+ * written, found before any work; undefined when nothing stands in the way. Looks at the nearest
+ * path that exists: a file where a folder goes, or a place this process may not write.
+ */
+export async function whyUnwritable(target: string): Promise<string | undefined> {
+  let at = path.resolve(target);
+  let stats = await fs.stat(at).catch(() => undefined);
+  const exists = stats !== undefined;
+  while (!stats && path.dirname(at) !== at) {
+    at = path.dirname(at);
+    stats = await fs.stat(at).catch(() => undefined);
+  }
+  if (!stats) return undefined;
+  if (!exists && !stats.isDirectory()) return `${at} is a file, not a folder`;
+  // Writing a file needs its folder; an existing one is replaced by a rename within that folder.
+  const where = exists && !stats.isDirectory() ? path.dirname(at) : at;
+  return fs.access(where, fsConstants.W_OK | fsConstants.X_OK).then(
+    () => undefined,
+    (error: NodeJS.ErrnoException) => `cannot write in ${where} (${error.code ?? error.message})`,
   );
 }

@@ -97,6 +97,39 @@ describe('sphereface output paths', function () {
     await expectWorkKept(path.join(dir, 'summary.json'));
   });
 
+  it('refuses an output below a file before any work, and makes missing folders', async () => {
+    const faces = await tinyFaces();
+    const file = path.join(out, 'a-file');
+    await fs.writeFile(file, 'keep me');
+    const below = (name: string) => path.join(file, 'sub', name);
+    const cases: [string[], string][] = [
+      [['embed', '--model', modelFile, '--out', below('x'), image], `--out ${below('x.npy')}`],
+      [['export', '--model', modelFile, '--out', below('net.pt')], `--out ${below('net.pt')}`],
+      [
+        ['gallery', 'build', '--model', modelFile, '--root', faces.lfwDir, '--gallery', below('g')],
+        `--gallery ${below('g')}`,
+      ],
+      [['eval', '--model', modelFile, '--lfw', faces.lfwDir, '--pairs', faces.pairsFile], '--out'],
+      [['train', '--data', faces.trainDir, '--arch', 'sphere-cnn4'], '--out'],
+    ];
+    for (const [args, flag] of cases) {
+      const withOut =
+        args[0] === 'eval' || args[0] === 'train' ? [...args, '--out', below('r')] : args;
+      const refused = await sphereMain(withOut);
+      expect([refused.code, refused.stderr], args[0]).to.deep.equal([
+        2,
+        `sphereface ${args[0] === 'gallery' ? 'gallery' : args[0]}: ${flag}${flag === '--out' ? ' ' : ': '}${file} is a file, not a folder`,
+      ]);
+    }
+    expect(await fs.readFile(file, 'utf8')).to.equal('keep me');
+    // Missing folders above an output are made, as embed and eval make theirs.
+    const made = path.join(out, 'new', 'folders', 'net.pt');
+    const exported = await sphereMain(['export', '--model', modelFile, '--out', made]);
+    expect(exported.code, exported.stderr).to.equal(0);
+    expect((await loadModel(modelFile)).arch).to.equal('sphere-cnn4');
+    expect((await fs.stat(made)).isFile()).to.equal(true);
+  });
+
   it("the writers themselves refuse a folder (the library's model.save and exportStateDict)", async () => {
     const dir = path.join(out, 'library');
     await folderOfWork(dir);

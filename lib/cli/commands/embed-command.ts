@@ -8,6 +8,7 @@ import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } 
 import { UsageError, type Command, type Options } from '../command';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 import { checkOutputFile, type InputFile } from '../output-paths';
+import { makeFolder } from '../../util/make-folder';
 
 function readList(file: string): string[] {
   let text: string;
@@ -67,7 +68,7 @@ export const embedCommand: Command = {
       ...(listFile ? [{ flag: 'list', file: listFile }] : []),
       ...paths.map((file) => ({ argument: 'an image to embed', file })),
     ];
-    for (const ext of ['npy', 'json']) checkOutputFile('out', `${prefix}.${ext}`, inputs);
+    for (const ext of ['npy', 'json']) await checkOutputFile('out', `${prefix}.${ext}`, inputs);
     const batchSize = integerArg(values, 'batch-size', 1, flags['batch-size'].default);
     const model = await loadModel(modelFile);
     try {
@@ -79,7 +80,7 @@ export const embedCommand: Command = {
         onProgress: out.counter('embedding'),
       });
       const n = embedded.paths.length;
-      await fs.promises.mkdir(path.dirname(path.resolve(prefix)), { recursive: true });
+      await makeFolder(path.dirname(path.resolve(prefix)), 'the folder of --out');
       await writeFileAtomic(`${prefix}.npy`, encodeNpy(embedded.embeddings, [n, embedded.dim]));
       const note = alignmentNote(embedded.alignment);
       if (note) out.note(note);

@@ -1,8 +1,10 @@
 import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { loadModel } from '../../models/model';
 import { requiredString } from '../args';
 import { UsageError, type Command } from '../command';
 import { checkOutputFile } from '../output-paths';
+import { makeFolder } from '../../util/make-folder';
 
 export const exportCommand: Command = {
   name: 'export',
@@ -21,9 +23,10 @@ export const exportCommand: Command = {
     const modelFile = requiredString(values, 'model');
     const outFile = requiredString(values, 'out');
     if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
-    checkOutputFile('out', outFile, [{ flag: 'model', file: modelFile }]);
+    await checkOutputFile('out', outFile, [{ flag: 'model', file: modelFile }]);
     const model = await loadModel(modelFile);
     try {
+      await makeFolder(path.dirname(path.resolve(outFile)), 'the folder of --out');
       await model.exportStateDict(outFile);
       out.result({ model: modelFile, arch: model.arch, classes: model.classes, out: outFile });
       out.line(`wrote ${outFile}: ${model.arch} with a ${model.classes}-class head`);

@@ -7,6 +7,7 @@ import { integerArg, maxPixelsArg, maxPixelsOption, requiredString } from '../ar
 import { UsageError, type Command, type Options } from '../command';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 import { checkOutputFile } from '../output-paths';
+import { makeFolder } from '../../util/make-folder';
 
 const flags = {
   model: { type: 'string', value: 'FILE', description: 'the model file (model.sfm)' },
@@ -71,7 +72,7 @@ export const galleryCommand: Command = {
     const faces = { ...faceLocationArgs(values, images), maxPixels: maxPixelsArg(values) };
     mustExist('model file', modelFile);
     if (action === 'build')
-      checkOutputFile('gallery', galleryFile, [{ flag: 'model', file: modelFile }]);
+      await checkOutputFile('gallery', galleryFile, [{ flag: 'model', file: modelFile }]);
     const model = await loadModel(modelFile);
     try {
       if (action === 'build') {
@@ -83,6 +84,7 @@ export const galleryCommand: Command = {
           maxPixels: faces.maxPixels,
           onProgress: out.counter('embedding'),
         });
+        await makeFolder(path.dirname(path.resolve(galleryFile)), 'the folder of --gallery');
         await gallery.save(galleryFile);
         out.result({ gallery: galleryFile, people: gallery.names.length, images: gallery.size });
         out.line(`${gallery.size} images of ${gallery.names.length} people -> ${galleryFile}`);

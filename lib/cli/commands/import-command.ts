@@ -1,3 +1,4 @@
+import * as path from 'node:path';
 import { ARCHS } from '../../models/archs';
 import { importStateDict } from '../../models/model';
 import { choiceArg, integerArg, requiredString } from '../args';
@@ -5,6 +6,7 @@ import { UsageError, type Command } from '../command';
 import { describeHead } from '../../ops/margin-head';
 import { checkOutputFile } from '../output-paths';
 import { headOptions, readHead } from '../training-args';
+import { makeFolder } from '../../util/make-folder';
 
 export const importCommand: Command = {
   name: 'import',
@@ -40,9 +42,10 @@ export const importCommand: Command = {
     const classes = integerArg(values, 'classes', 2);
     const head = readHead(values, undefined);
     const outFile = requiredString(values, 'out');
-    checkOutputFile('out', outFile, [{ flag: 'state-dict', file }]);
+    await checkOutputFile('out', outFile, [{ flag: 'state-dict', file }]);
     const model = await importStateDict(file, { arch, classes, head, device: 'cpu' });
     try {
+      await makeFolder(path.dirname(path.resolve(outFile)), 'the folder of --out');
       await model.save(outFile, { weightsOnly: values['weights-only'] === true });
       out.result({ stateDict: file, arch, classes: model.classes, head, out: outFile });
       out.line(
