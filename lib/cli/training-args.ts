@@ -315,7 +315,9 @@ function refuseIgnoredFlags(values: ParsedValues, schedule: LrSchedule['kind']):
     if (!applies && given) throw new UsageError(`--${given} applies to ${what}`);
   }
   if (values.resume === true && values.force === true) {
-    throw new UsageError('give --resume (continue the run) or --force (a new run beside it)');
+    throw new UsageError(
+      'give --resume (continue the run) or --force (a new run beside it), not both',
+    );
   }
 }
 

@@ -2,6 +2,7 @@
 // target logit starts as mostly plain softmax (lambda large) and the angular margin takes over
 // as lambda decays. Without it A-Softmax with m = 4 usually stalls at ln(classes) or diverges.
 import type { MarginHead } from '../ops/margin-head';
+import { expectInteger } from '../util/expect';
 
 export interface LambdaSchedule {
   base: number; // 1000
@@ -20,6 +21,8 @@ export const DEFAULT_LAMBDA: Readonly<LambdaSchedule> = {
 
 /** lambda = max(min, base * (1 + gamma * iteration)^(-power)), iteration 0-based. */
 export function lambdaAt(schedule: LambdaSchedule, iteration: number): number {
+  validateLambdaSchedule(schedule);
+  expectInteger(iteration, 'iteration', 0);
   return Math.max(
     schedule.min,
     schedule.base * (1 + schedule.gamma * iteration) ** -schedule.power,

@@ -1,6 +1,8 @@
 // Learning-rate schedules as pure functions of the iteration: a resumed run needs nothing but
 // the iteration count to continue the schedule exactly.
 
+import { expectFinite, expectInteger } from '../util/expect';
+
 /** The SphereFace paper's schedule: lr 0.1, divided by 10 at 16k and 24k iterations, stop at 28k. */
 export const PAPER_LR = 0.1;
 export const PAPER_MILESTONES: readonly number[] = [16000, 24000];
@@ -26,6 +28,10 @@ export function learningRate(
   iteration: number,
   totalIterations: number,
 ): number {
+  validateSchedule(schedule);
+  expectFinite(baseLr, 'baseLr');
+  expectInteger(iteration, 'iteration', 0);
+  expectInteger(totalIterations, 'totalIterations', 1);
   const warmup = schedule.warmup ?? 0;
   const warm = iteration < warmup ? (iteration + 1) / warmup : 1;
   switch (schedule.kind) {

@@ -59,6 +59,24 @@ describe('lambda annealing', () => {
     close(lambdaAt({ base: 100, gamma: 1, power: 2, min: 0 }, 3), 100 / 16);
   });
 
+  it('refuses an iteration or a schedule that gives no number, as learningRate does', () => {
+    expect(() => lambdaAt(DEFAULT_LAMBDA, NaN)).to.throw(
+      RangeError,
+      'Expected an integer >= 0 for iteration but received NaN',
+    );
+    expect(() => lambdaAt({ ...DEFAULT_LAMBDA, power: -1 }, 3)).to.throw(/lambda\.power/);
+    expect(() => learningRate({ kind: 'constant' }, 0.1, -1, 10)).to.throw(
+      'Expected an integer >= 0 for iteration but received -1',
+    );
+    expect(() => learningRate({ kind: 'constant' }, 0.1, 1, 0)).to.throw(
+      'Expected an integer >= 1 for totalIterations but received 0',
+    );
+    expect(() => learningRate({ kind: 'constant' }, NaN, 1, 10)).to.throw(/baseLr/);
+    expect(() => learningRate({ kind: 'step' } as never, 0.1, 1, 10)).to.throw(
+      'Expected schedule.kind to be one of multistep, cosine, constant but received step',
+    );
+  });
+
   it('is off for the cos and arc heads and can be switched off for sphere', () => {
     expect(stepLambda({ kind: 'cos', m: 0.35, scale: 64 }, DEFAULT_LAMBDA, 0)).to.equal(undefined);
     expect(stepLambda({ kind: 'arc', m: 0.5, scale: 64 }, DEFAULT_LAMBDA, 0)).to.equal(undefined);

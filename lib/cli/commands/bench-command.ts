@@ -21,7 +21,8 @@ export function benchNames(dir = benchDir()): string[] {
 
 export const benchCommand: Command = {
   name: 'bench',
-  summary: 'Run the benchmarks (all, or the named ones) as `npm run bench` does',
+  summary:
+    'Run the benchmarks (all, or the named ones) as `npm run bench` does (a source checkout only)',
   usage: 'sphereface bench [NAME ...] [--list] [--threads N]',
   options: {
     list: { type: 'boolean', description: 'list the benchmarks and exit' },
