@@ -34,8 +34,8 @@ export class EpochTable {
   }
 
   eval(record: EvalRecord): void {
-    // record.epoch counts the epochs completed: N after epoch N's record, N - 1 at a step of
-    // epoch N (its last included, when evaluations go by iterations).
+    // record.epoch counts the epochs completed: N from epoch N's last step on, N - 1 within
+    // epoch N. Its row is the epoch it falls in; at() lowers N + 1 to N on epoch N's last step.
     this.at(record.iteration, record.epoch + 1).accuracy = record.result.accuracy;
   }
 
@@ -64,7 +64,7 @@ export class EpochTable {
       this.flush();
       this.pending = { epoch, iteration };
     }
-    // An evaluation just after epoch N's record takes N + 1 above; the row is epoch N's.
+    // An evaluation at epoch N's last step takes N + 1 above; the row is epoch N's.
     this.pending.epoch = Math.min(this.pending.epoch, epoch);
     return this.pending;
   }

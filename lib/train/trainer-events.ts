@@ -35,7 +35,7 @@ export interface EvaluationLike {
 }
 
 export interface EvalRecord<E extends EvaluationLike = EvaluationLike> {
-  epoch: number; // epochs completed when it ran (after epoch N's record: N)
+  epoch: number; // epochs completed when it ran (from epoch N's last step on: N)
   iteration: number;
   seconds: number;
   result: E;

@@ -381,8 +381,10 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     if (!evaluator) return;
     const start = performance.now();
     const result = await evaluator.evaluate(this.model);
+    // Epochs completed: an evaluation at an epoch's last step comes before its 'epoch' record.
+    const epoch = p.batch >= this.data.batchesPerEpoch ? p.epoch + 1 : p.epoch;
     const record: EvalRecord<E> = {
-      epoch: p.epoch,
+      epoch,
       iteration: p.iteration,
       seconds: (performance.now() - start) / 1000,
       result,
@@ -391,7 +393,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     await p.log?.write({
       type: 'eval',
       iteration: p.iteration,
-      epoch: p.epoch,
+      epoch,
       seconds: record.seconds,
       accuracy: result.accuracy,
       std: result.std,

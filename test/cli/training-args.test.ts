@@ -211,7 +211,7 @@ describe('epoch table', () => {
     // Trainer evaluates before it closes the epoch), then within epoch 2.
     table.eval(evalRecord(0, 4, 0.6));
     table.flush(); // the next batch
-    table.eval(evalRecord(0, 8, 0.65));
+    table.eval(evalRecord(1, 8, 0.65));
     table.epoch(epochRecord(1, 8, 3.446));
     table.flush();
     table.eval(evalRecord(1, 12, 0.7));
@@ -237,7 +237,7 @@ describe('report rows', () => {
         epochs: [epoch(1, 8, 3.4), epoch(2, 16, 2.9)],
         evals: [
           { iteration: 4, epoch: 0, accuracy: 0.6 },
-          { iteration: 8, epoch: 0, accuracy: 0.65 },
+          { iteration: 8, epoch: 1, accuracy: 0.65 },
           { iteration: 12, epoch: 1, accuracy: 0.7 },
         ],
       },

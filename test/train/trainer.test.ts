@@ -333,6 +333,29 @@ describe('Trainer', () => {
     expect(await fs.readFile(path.join(dir, 'metrics.jsonl'), 'utf8')).to.equal(log);
   });
 
+  it('numbers an evaluation by the epochs completed, whether it goes by epochs or iterations', async () => {
+    const places = async (evalEvery: TrainerOptions['evalEvery']) => {
+      const history = await new Trainer({
+        model: new FakeModel(3),
+        data: new FakeBatchSource(3, 4),
+        epochs: 2,
+        evalEvery,
+        evaluator: { evaluate: async () => ({ accuracy: 0.5 }) },
+      }).fit();
+      return history.evals.map((e) => [e.iteration, e.epoch]);
+    };
+    expect(await places({ iterations: 2 })).to.deep.equal([
+      [2, 0],
+      [4, 1], // epoch 1's last step, evaluated before its 'epoch' record
+      [6, 1],
+      [8, 2],
+    ]);
+    expect(await places({ epochs: 1 })).to.deep.equal([
+      [4, 1],
+      [8, 2],
+    ]);
+  });
+
   it('says which settings differ from the checkpoint it resumes', async () => {
     const dir = await tempDir();
     const first = new FakeModel(3);
