@@ -301,9 +301,12 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     });
     const seconds = (performance.now() - start) / 1000;
     if (!Number.isFinite(result.loss) || result.updated === false) {
+      // Distributed, only rank 0 knows the folder; every rank knows the iteration.
       const where = p.lastCheckpoint
         ? `the last good checkpoint is ${p.lastCheckpoint.dir}`
-        : 'no checkpoint was written before it';
+        : p.lastCheckpointAt >= 0
+          ? `rank 0 wrote the last good checkpoint, at iteration ${p.lastCheckpointAt}`
+          : 'no checkpoint was written before it';
       const what = Number.isFinite(result.loss)
         ? `the update at loss ${result.loss} would have made the weights unusable`
         : `the loss became ${result.loss}`;

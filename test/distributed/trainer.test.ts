@@ -163,6 +163,43 @@ describe('Trainer, distributed', function () {
     expectSameTensors(b, a);
   });
 
+  it('names the last good checkpoint on every rank when the loss diverges', async () => {
+    const out = path.join(dir, 'diverged');
+    await withModels(newModels(), async (models) => {
+      // Both ranks see the same reduced loss; here step 5's is made NaN on each.
+      for (const model of models) {
+        const step = model.trainStep.bind(model);
+        let steps = 0;
+        model.trainStep = async (input) => {
+          const result = await step(input);
+          return ++steps === 5 ? { ...result, loss: NaN } : result;
+        };
+      }
+      const groups = await joinTwo();
+      try {
+        const settled = await Promise.allSettled(
+          [0, 1].map((rank) =>
+            new Trainer({
+              model: models[rank],
+              data: new DataLoader(set, { batchSize: 8, seed: 2, classes: 4, rank, worldSize: 2 }),
+              iterations: 9,
+              checkpointEvery: { iterations: 2 },
+              outDir: path.join(out, String(rank)),
+              distributed: groups[rank],
+            }).fit(),
+          ),
+        );
+        const messages = settled.map((r) => (r.status === 'rejected' ? String(r.reason) : ''));
+        expect(messages[0]).to.contain(
+          `the last good checkpoint is ${path.join(out, '0', 'checkpoints', 'iter-00000004')}`,
+        );
+        expect(messages[1]).to.contain('rank 0 wrote the last good checkpoint, at iteration 4');
+      } finally {
+        for (const g of groups) g.dispose();
+      }
+    });
+  });
+
   it('refuses data that serves another rank, naming both', async () => {
     await withModels(newModels(), async (models) => {
       const groups = await joinTwo();
