@@ -109,11 +109,24 @@ export interface HeldOutSet {
   skippedPairs: number;
 }
 
+/** How many held-out pairs --skip-bad-images left out, as a line (none when none were). */
+export function skippedPairsNotes(set: HeldOutSet): string[] {
+  if (set.skippedPairs === 0) return [];
+  return [`skipped ${set.skippedPairs} pairs with a missing or undecodable image`];
+}
+
 /** Says how many held-out pairs --skip-bad-images left out, if any. */
 export function noteSkippedPairs(out: Output, set: HeldOutSet): void {
-  if (set.skippedPairs > 0) {
-    out.note(`skipped ${set.skippedPairs} pairs with a missing or undecodable image`);
-  }
+  for (const note of skippedPairsNotes(set)) out.note(note);
+}
+
+/** What a summary records of a held-out set: its pairs, and those left out. */
+export function heldOutRecord(set: HeldOutSet) {
+  return {
+    pairs: set.pairs.length,
+    skippedPairs: set.skippedPairs,
+    skippedImages: set.images.skipped.length,
+  };
 }
 
 /** A line for people about what --skip-bad-images left out, or undefined when nothing was. */

@@ -27,6 +27,8 @@ export interface ReportInput {
   evaluation?: LfwEvaluation;
   /** The same protocol on raw pixels (rawPixelEmbedder), drawn as a second ROC curve. */
   baseline?: LfwEvaluation;
+  /** Lines on what the figures leave out (pairs skipped for bad images), under the figures. */
+  notes?: readonly string[];
 }
 
 export interface WrittenReport {
@@ -191,6 +193,7 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
       md.push(`Angular Fisher score: ${describeAfs(input.evaluation.angularFisherScore)}`, '');
     }
   }
+  for (const note of input.notes ?? []) md.push(`Note: ${note}.`, '');
   if (epochs.length > 0) md.push('## Training', '', ...epochTable(epochs), '');
   if (plots.length > 0) {
     md.push('## Plots', '');

@@ -70,6 +70,26 @@ describe('argument errors', () => {
     }
   });
 
+  it("embed --list names a missing image's line, and a list of no images as such", async () => {
+    const dir = await tempDir();
+    const list = path.join(dir, 'images.txt');
+    await fs.writeFile(list, '# photos\n\nmissing.jpg\n');
+    const embed = (extra: string[]) =>
+      sphereMain(['embed', '--model', 'm.sfm', '--out', path.join(dir, 'e'), ...extra]);
+    const missing = await embed(['--list', list]);
+    expect([missing.code, missing.stderr]).to.deep.equal([
+      1,
+      `sphereface embed: image ${path.join(dir, 'missing.jpg')} does not exist (${list}:3)`,
+    ]);
+    await fs.writeFile(list, '# nothing yet\n');
+    const empty = await embed(['--list', list]);
+    expect([empty.code, empty.stderr]).to.deep.equal([
+      2,
+      `sphereface embed: --list ${list} lists no images (one path a line; # comments)`,
+    ]);
+    await fs.rm(dir, { recursive: true });
+  });
+
   it('training data of one identity is named as such', async () => {
     const faces = await tinyFaces();
     const data = await tempDir();

@@ -352,9 +352,19 @@ describe('sphereface CLI', function () {
     expect(refused.code).to.equal(1);
     expect(refused.stderr).to.contain(victim);
     expect(refused.stderr).to.match(/pass --skip-bad-images to leave them out/);
-    const skipping = await sphereface([...evalBroken, '--skip-bad-images', '--json']);
+    const reportDir = path.join(out, 'eval-broken');
+    const skipping = await sphereface([
+      ...evalBroken,
+      '--skip-bad-images',
+      '--out',
+      reportDir,
+      '--json',
+    ]);
     expect(skipping.code, skipping.stderr).to.equal(0);
-    const partial = JSON.parse(skipping.stdout) as { evaluation: { pairs: number } };
+    const partial = JSON.parse(skipping.stdout) as {
+      evaluation: { pairs: number };
+      heldOut: { pairs: number; skippedPairs: number; skippedImages: number };
+    };
     const lost = (await fs.readFile(faces.pairsFile, 'utf8'))
       .split('\n')
       .slice(1)
@@ -367,6 +377,17 @@ describe('sphereface CLI', function () {
       }).length;
     expect(lost).to.be.greaterThan(0);
     expect(partial.evaluation.pairs).to.equal(figures.evaluation.pairs - lost);
+    // The outputs say so too: summary.json as the JSON line, and a note in report.md.
+    expect(partial.heldOut).to.deep.equal({
+      pairs: figures.evaluation.pairs - lost,
+      skippedPairs: lost,
+      skippedImages: 1,
+    });
+    const written = JSON.parse(await fs.readFile(path.join(reportDir, 'summary.json'), 'utf8'));
+    expect(written.heldOut).to.deep.equal(partial.heldOut);
+    expect(await fs.readFile(path.join(reportDir, 'report.md'), 'utf8')).to.contain(
+      `Note: skipped ${lost} pairs with a missing or undecodable image.`,
+    );
 
     const names = await fs.readdir(path.join(faces.trainDir, faces.trainNames[0]));
     const images = names.slice(0, 3).map((n) => path.join(faces.trainDir, faces.trainNames[0], n));

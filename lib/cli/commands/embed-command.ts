@@ -10,7 +10,8 @@ import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 import { checkOutputFile, type InputFile } from '../output-paths';
 import { makeFolder } from '../../util/make-folder';
 
-function readList(file: string): string[] {
+/** The list's image paths (relative ones to its folder), each with where it is listed. */
+function readList(file: string): { path: string; where: string }[] {
   let text: string;
   try {
     text = readRegularFileSync(file).toString('utf8');
@@ -20,9 +21,9 @@ function readList(file: string): string[] {
   const base = path.dirname(file);
   return text
     .split('\n')
-    .map((l) => l.trim())
-    .filter((l) => l && !l.startsWith('#'))
-    .map((l) => path.resolve(base, l));
+    .map((line, i) => ({ entry: line.trim(), where: `${file}:${i + 1}` }))
+    .filter(({ entry }) => entry && !entry.startsWith('#'))
+    .map(({ entry, where }) => ({ path: path.resolve(base, entry), where }));
 }
 
 const flags = {
@@ -53,15 +54,20 @@ export const embedCommand: Command = {
     const modelFile = requiredString(values, 'model');
     const prefix = requiredString(values, 'out').replace(/\.(npy|json)$/, '');
     const listFile = stringArg(values, 'list');
-    const paths = [
-      ...positionals.map((p) => path.resolve(p)),
-      ...(listFile ? readList(listFile) : []),
+    const listed = listFile ? readList(listFile) : [];
+    const images = [
+      ...positionals.map((p) => ({ path: path.resolve(p), where: 'an argument' })),
+      ...listed,
     ];
-    if (paths.length === 0)
+    if (listFile && listed.length === 0 && positionals.length === 0) {
+      throw new UsageError(`--list ${listFile} lists no images (one path a line; # comments)`);
+    }
+    if (images.length === 0)
       throw new UsageError('give image files, or --list FILE with one path a line');
+    const paths = images.map((image) => image.path);
     const faces = faceLocationArgs(values, paths);
-    const missing = paths.find((p) => !fs.existsSync(p));
-    if (missing) throw new Error(`image ${missing} does not exist`);
+    const missing = images.find((image) => !fs.existsSync(image.path));
+    if (missing) throw new Error(`image ${missing.path} does not exist (${missing.where})`);
     if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
     const inputs: InputFile[] = [
       { flag: 'model', file: modelFile },

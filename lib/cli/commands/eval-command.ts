@@ -20,7 +20,13 @@ import {
   stringArg,
 } from '../args';
 import { UsageError, type Command, type Options, type ParsedValues } from '../command';
-import { loadBinHeldOut, loadHeldOut, noteSkippedPairs } from '../datasets';
+import {
+  heldOutRecord,
+  loadBinHeldOut,
+  loadHeldOut,
+  noteSkippedPairs,
+  skippedPairsNotes,
+} from '../datasets';
 import type { Output } from '../output';
 import { checkReportOut } from '../output-paths';
 import { formatAccuracy } from '../run-report';
@@ -101,6 +107,8 @@ interface Outcome {
   evaluation: LfwEvaluation;
   /** The raw-pixel floor beside a model's figures. */
   baseline?: LfwEvaluation;
+  /** Lines on what the figures leave out. */
+  notes: string[];
   /** The model file the threshold was stored in (--save-threshold). */
   thresholdSavedIn?: string;
 }
@@ -136,6 +144,7 @@ async function report(values: ParsedValues, out: Output, o: Outcome): Promise<nu
       summary: o.summary,
       evaluation: o.evaluation,
       baseline: o.baseline,
+      notes: o.notes,
     });
   }
   out.result({
@@ -193,7 +202,9 @@ async function evalLfw(
         arch: model.arch,
         lfw: lfwDir,
         pairs: pairsFile,
+        heldOut: heldOutRecord(heldOut),
       },
+      notes: skippedPairsNotes(heldOut),
       name: 'model',
       evaluation,
       baseline,
@@ -251,7 +262,9 @@ async function evalBin(
         evaluated: model ? 'model' : 'raw-pixels',
         ...(model ? { model: modelFile, arch: model.arch } : {}),
         imageSize: { height, width },
+        heldOut: heldOutRecord(set),
       },
+      notes: skippedPairsNotes(set),
       name: model ? 'model' : 'raw pixels',
       evaluation,
       baseline: model ? raw : undefined,

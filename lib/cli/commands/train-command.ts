@@ -11,8 +11,10 @@ import {
   isImageStore,
   loadHeldOut,
   loadTrainSet,
+  heldOutRecord,
   noteSkippedPairs,
   skippedNote,
+  skippedPairsNotes,
 } from '../datasets';
 import { formatAccuracy, runRecord, stopLines } from '../run-report';
 import { PAPER_ITERATIONS, PAPER_LR } from '../../train/schedule';
@@ -164,15 +166,7 @@ export const trainCommand: Command = {
         config,
         data: { root: dataDir, images: train.images.n, identities: train.classes },
         seconds: run.seconds,
-        ...(heldOut
-          ? {
-              heldOut: {
-                pairs: heldOut.pairs.length,
-                skippedPairs: heldOut.skippedPairs,
-                skippedImages: heldOut.images.skipped.length,
-              },
-            }
-          : {}),
+        ...(heldOut ? { heldOut: heldOutRecord(heldOut) } : {}),
         ...record.summary,
       };
       const report = await writeReport(config.out, {
@@ -180,6 +174,7 @@ export const trainCommand: Command = {
         summary,
         epochs: record.rows,
         evaluation: final,
+        notes: heldOut ? skippedPairsNotes(heldOut) : [],
       });
       out.result({ ...summary, accuracy: final?.accuracy, std: final?.std });
       if (final) out.line(`held-out accuracy ${formatAccuracy(final)}`);
