@@ -126,8 +126,12 @@ export async function fileSimilarity(
   const { features, dim } = await fileFeatures(model, [a, b], options, VERIFY);
   let similarity = 0;
   for (let k = 0; k < dim; k++) similarity += features[k] * features[dim + k];
-  // Unit-length float32 features: rounding can carry the sum past +-1, where acos fails.
-  return Math.min(1, Math.max(-1, similarity));
+  return clampCosine(similarity);
+}
+
+/** A dot product of unit-length features as a cosine: rounding can carry it past +-1. */
+export function clampCosine(dot: number): number {
+  return Math.min(1, Math.max(-1, dot));
 }
 
 export interface Verdict {

@@ -4,7 +4,7 @@
 import * as path from 'node:path';
 import { ImageFolderDataset } from '../data/image-folder-dataset';
 import type { FlipMode } from './embed-images';
-import { embedFiles, type EmbedFilesOptions, type FileEmbedder } from './face-files';
+import { clampCosine, embedFiles, type EmbedFilesOptions, type FileEmbedder } from './face-files';
 import { readGalleryFile, writeGalleryFile } from './gallery-file';
 
 /**
@@ -259,7 +259,7 @@ export class Gallery {
           let dot = 0;
           const probe = p * dim;
           for (let k = 0; k < dim; k++) dot += probes[probe + k] * row[k];
-          out[p * size + r] = Math.min(1, Math.max(-1, dot)); // rounding can pass +-1
+          out[p * size + r] = clampCosine(dot);
         }
       }
       if (end < size) await new Promise((resolve) => setImmediate(resolve));

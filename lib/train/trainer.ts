@@ -200,7 +200,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       await p.log.open(
         checkpoint && {
           iteration: p.iteration,
-          closesEpoch: p.batch >= this.data.batchesPerEpoch,
+          closesEpoch: this.epochDone(p),
         },
       );
     }
@@ -252,6 +252,11 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     return p.iteration >= this.totalIterations || this.stopping();
   }
 
+  /** Whether p stands after the last batch of epoch p.epoch, before that epoch is closed. */
+  private epochDone(p: Progress): boolean {
+    return p.batch >= this.data.batchesPerEpoch;
+  }
+
   /** Distributed runs stop where every rank has agreed to (after a step), others at stop(). */
   private stopping(): boolean {
     return this.group ? this.stopAgreed : this.stopRequested;
@@ -270,7 +275,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       if (dueAfterStep(this.settings.checkpointEvery, p.iteration)) {
         await this.checkpoint(p, history);
       }
-      if (this.finished(p)) return p.batch >= this.data.batchesPerEpoch;
+      if (this.finished(p)) return this.epochDone(p);
     }
     if (p.totals.batches === 0)
       throw new Error(`the data gave no batches for epoch ${p.epoch + 1}`);
@@ -385,7 +390,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     const start = performance.now();
     const result = await evaluator.evaluate(this.model);
     // Epochs completed: an evaluation at an epoch's last step comes before its 'epoch' record.
-    const epoch = p.batch >= this.data.batchesPerEpoch ? p.epoch + 1 : p.epoch;
+    const epoch = this.epochDone(p) ? p.epoch + 1 : p.epoch;
     const record: EvalRecord<E> = {
       epoch,
       iteration: p.iteration,

@@ -13,16 +13,22 @@ export async function makeFolder(dir: string, what: string): Promise<string | un
   }
 }
 
-// From the nearest path that exists, one folder at a time: the first step's own error.
-async function whyNot(dir: string, error: Error): Promise<string> {
+/** The nearest path at or above `target` that exists, and the names below it that do not. */
+async function nearestExisting(target: string) {
   const missing: string[] = [];
-  let at = path.resolve(dir);
+  let at = path.resolve(target);
   let stats = await fs.stat(at).catch(() => undefined);
   while (!stats && path.dirname(at) !== at) {
     missing.unshift(path.basename(at));
     at = path.dirname(at);
     stats = await fs.stat(at).catch(() => undefined);
   }
+  return { at, stats, missing };
+}
+
+// From the nearest path that exists, one folder at a time: the first step's own error.
+async function whyNot(dir: string, error: Error): Promise<string> {
+  const { at, stats, missing } = await nearestExisting(dir);
   if (stats && !stats.isDirectory()) return `${at} is a file, not a folder`;
   if (missing.length === 0) return error.message;
   return fs.mkdir(path.join(at, missing[0])).then(
@@ -37,13 +43,8 @@ async function whyNot(dir: string, error: Error): Promise<string> {
  * path that exists: a file where a folder goes, or a place this process may not write.
  */
 export async function whyUnwritable(target: string): Promise<string | undefined> {
-  let at = path.resolve(target);
-  let stats = await fs.stat(at).catch(() => undefined);
-  const exists = stats !== undefined;
-  while (!stats && path.dirname(at) !== at) {
-    at = path.dirname(at);
-    stats = await fs.stat(at).catch(() => undefined);
-  }
+  const { at, stats, missing } = await nearestExisting(target);
+  const exists = missing.length === 0;
   if (!stats) return undefined;
   if (!exists && !stats.isDirectory()) return `${at} is a file, not a folder`;
   // Writing a file needs its folder; an existing one is replaced by a rename within that folder.

@@ -97,8 +97,8 @@ export const trainCommand: Command = {
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const config = await readRunConfig(values, TRAIN_DEFAULTS);
+    const refusal = alignmentRefusal(inputSizeOf(config.arch));
     for (const flag of ['landmarks', 'lfw-landmarks']) {
-      const refusal = alignmentRefusal(inputSizeOf(config.arch));
       if (values[flag] !== undefined && refusal) throw new UsageError(`--${flag}: ${refusal}`);
     }
     const role = await launchOrJoin('train', values, positionals, this.options, config, out);
