@@ -151,15 +151,6 @@ export function resolveSynthSettings(options: SynthOptions): SynthSettings {
 
 const imageName = (name: string, n: number) => `${name}_${String(n).padStart(4, '0')}.jpg`;
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await fs.stat(file);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
 async function existingSettings(file: string): Promise<unknown> {
   try {
     return JSON.parse(await fs.readFile(file, 'utf8'));
@@ -168,15 +159,83 @@ async function existingSettings(file: string): Promise<unknown> {
   }
 }
 
+/** Settings read back from a file this generator wrote, or undefined. */
+function savedSettings(saved: unknown): SynthSettings | undefined {
+  try {
+    return resolveSynthSettings({ ...(saved as SynthOptions), out: '' });
+  } catch {
+    return undefined;
+  }
+}
+
+/** The people of a set: training names then held-out names, each sorted. */
+function peopleOf(s: SynthSettings): { trainNames: string[]; heldOutNames: string[] } {
+  const names = makeNames(s.identities + s.heldOutIdentities, s.seed, 3);
+  return {
+    trainNames: names.slice(0, s.identities).sort(),
+    heldOutNames: names.slice(s.identities).sort(),
+  };
+}
+
+interface SetImage {
+  set: number;
+  identity: number;
+  image: number;
+  /** 'train' or 'lfw'. */
+  dir: string;
+  /** Under `dir`: `<Name>/<Name>_0001.jpg`. */
+  file: string;
+}
+
+/** Every image of a set, training images first. */
+function imagesOf(s: SynthSettings): SetImage[] {
+  const { trainNames, heldOutNames } = peopleOf(s);
+  const images: SetImage[] = [];
+  const add = (set: number, dir: string, people: string[], count: number) => {
+    people.forEach((name, identity) => {
+      for (let image = 1; image <= count; image++) {
+        images.push({ set, identity, image, dir, file: path.join(name, imageName(name, image)) });
+      }
+    });
+  };
+  add(TRAIN_SET, 'train', trainNames, s.images);
+  add(HELD_OUT_SET, 'lfw', heldOutNames, s.heldOutImages);
+  return images;
+}
+
+/** Entries of `root`'s image folders that a set of `settings` did not write; at most `limit`. */
+async function foreignEntries(root: string, settings: SynthSettings | undefined, limit: number) {
+  const ours = new Set<string>();
+  if (settings) {
+    for (const { dir, file } of imagesOf(settings)) {
+      ours.add(path.join(dir, file));
+      ours.add(path.join(dir, path.dirname(file)));
+    }
+  }
+  const foreign: string[] = [];
+  for (const top of ['train', 'lfw']) {
+    const stats = await fs.lstat(path.join(root, top)).catch(() => undefined);
+    if (!stats) continue;
+    if (!stats.isDirectory()) {
+      foreign.push(top);
+      continue;
+    }
+    for (const entry of await fs.readdir(path.join(root, top), { recursive: true })) {
+      const relative = path.join(top, entry);
+      if (!ours.has(relative)) foreign.push(relative);
+      if (foreign.length >= limit) return foreign;
+    }
+  }
+  return foreign;
+}
+
 export async function generateSyntheticFaces(options: SynthOptions): Promise<SynthResult> {
   const settings = resolveSynthSettings(options);
   expectPath(options.out, 'out', 'a folder path');
   if (options.workers !== undefined) expectInteger(options.workers, 'workers', 1, MAX_THREADS);
   const out = path.resolve(options.out);
   const s = settings;
-  const names = makeNames(s.identities + s.heldOutIdentities, s.seed, 3);
-  const trainNames = names.slice(0, s.identities).sort();
-  const heldOutNames = names.slice(s.identities).sort();
+  const { trainNames, heldOutNames } = peopleOf(s);
   // Pairs are drawn first: impossible fold settings fail before any image is rendered.
   const pairsText = drawPairsFile(
     heldOutNames,
@@ -197,46 +256,38 @@ export async function generateSyntheticFaces(options: SynthOptions): Promise<Syn
     reused: false,
   };
   const manifest = path.join(out, 'synth.json');
-  const previous = await existingSettings(manifest);
-  if (JSON.stringify(previous) === JSON.stringify(settings)) return { ...result, reused: true };
-  // Old images must go (a smaller set would otherwise keep stale folders), but only ones this
-  // generator wrote: a complete set has synth.json, an interrupted one the partial marker.
+  const saved = await existingSettings(manifest);
+  if (JSON.stringify(saved) === JSON.stringify(settings)) return { ...result, reused: true };
+  // Old images must go (a smaller set would otherwise keep stale folders), but only when every
+  // file there is one this generator wrote: a complete set names its settings in synth.json, an
+  // interrupted one in the partial marker.
   const partial = path.join(out, '.synth-partial');
-  const ours = previous !== undefined || (await exists(partial));
-  for (const dir of [result.trainDir, result.lfwDir]) {
-    if (!ours && (await exists(dir))) {
-      throw new Error(
-        `${dir} exists and was not written by generateSyntheticFaces; choose another out folder`,
-      );
-    }
+  const previous = savedSettings(saved) ?? savedSettings(await existingSettings(partial));
+  const foreign = await foreignEntries(out, previous, 4);
+  if (foreign.length > 0) {
+    const named = foreign.slice(0, 3).join(', ') + (foreign.length > 3 ? ', ...' : '');
+    throw new Error(
+      `${out} holds files generateSyntheticFaces did not write (${named}); move them away or ` +
+        'choose another out folder',
+    );
   }
   await makeFolder(out, 'the out folder');
-  await writeFileAtomic(partial, '');
+  await writeFileAtomic(partial, JSON.stringify(settings, null, 2) + '\n');
   await fs.rm(manifest, { force: true });
   await fs.rm(result.trainDir, { recursive: true, force: true });
   await fs.rm(result.lfwDir, { recursive: true, force: true });
 
-  const jobs: ImageJob[] = [];
-  const relative: string[] = [];
   const variation = { strength: s.variation, occluders: s.occluders };
-  const addSet = (set: number, dir: string, people: string[], images: number) => {
-    people.forEach((name, identity) => {
-      for (let n = 1; n <= images; n++) {
-        relative.push(`${name}/${imageName(name, n)}`);
-        jobs.push({
-          seed: s.seed,
-          set,
-          identity,
-          image: n,
-          file: path.join(dir, name, imageName(name, n)),
-          variation,
-        });
-      }
-    });
-  };
-  addSet(TRAIN_SET, result.trainDir, trainNames, s.images);
-  const trainCount = jobs.length;
-  addSet(HELD_OUT_SET, result.lfwDir, heldOutNames, s.heldOutImages);
+  const images = imagesOf(s);
+  const jobs: ImageJob[] = images.map(({ set, identity, image, dir, file }) => ({
+    seed: s.seed,
+    set,
+    identity,
+    image,
+    file: path.join(out, dir, file),
+    variation,
+  }));
+  const trainCount = images.filter((image) => image.set === TRAIN_SET).length;
   for (const dir of new Set(jobs.map((job) => path.dirname(job.file)))) {
     await fs.mkdir(dir, { recursive: true });
   }
@@ -248,9 +299,9 @@ export async function generateSyntheticFaces(options: SynthOptions): Promise<Syn
     options.onProgress?.(done, jobs.length),
   );
   const landmarkLines = (from: number, to: number) =>
-    relative
+    images
       .slice(from, to)
-      .map((file, k) => `${file}\t${landmarks[from + k].map((v) => v.toFixed(2)).join(' ')}\n`)
+      .map(({ file }, k) => `${file}\t${landmarks[from + k].map((v) => v.toFixed(2)).join(' ')}\n`)
       .join('');
   await writeFileAtomic(result.trainLandmarksFile, landmarkLines(0, trainCount));
   await writeFileAtomic(result.lfwLandmarksFile, landmarkLines(trainCount, jobs.length));

@@ -104,10 +104,60 @@ describe('generateSyntheticFaces', () => {
     const out = path.join(root, 'foreign');
     fs.mkdirSync(path.join(out, 'train', 'Someone'), { recursive: true });
     fs.writeFileSync(path.join(out, 'train', 'Someone', 'photo.jpg'), 'not ours');
-    await expectReject(generateSyntheticFaces({ ...small, out }), /not written by/);
+    await expectReject(
+      generateSyntheticFaces({ ...small, out }),
+      /holds files generateSyntheticFaces did not write \(train\/Someone, train\/Someone\/photo\.jpg\)/,
+    );
     expect(fs.readFileSync(path.join(out, 'train', 'Someone', 'photo.jpg'), 'utf8')).to.equal(
       'not ours',
     );
+  });
+
+  it('regenerates over its own set but keeps what a user added to it, refusing instead', async () => {
+    const out = path.join(root, 'added');
+    const set = await generateSyntheticFaces({ ...small, out });
+    const person = set.trainNames[0];
+    const added = [
+      path.join(out, 'train', person, 'mine.jpg'),
+      path.join(out, 'lfw', 'Me', 'Me_0001.jpg'),
+    ];
+    fs.mkdirSync(path.dirname(added[1]));
+    for (const file of added) fs.writeFileSync(file, 'a user photo');
+    const before = listFiles(out).map((f) => [f, fs.readFileSync(path.join(out, f), 'latin1')]);
+    await expectReject(
+      generateSyntheticFaces({ ...small, identities: 2, out }),
+      new RegExp(`did not write \\(train/${person}/mine\\.jpg, lfw/Me, lfw/Me/Me_0001\\.jpg\\)`),
+    );
+    const after = listFiles(out).map((f) => [f, fs.readFileSync(path.join(out, f), 'latin1')]);
+    expect(after).to.deep.equal(before);
+    // With the user's files gone, the change goes through.
+    fs.rmSync(added[0]);
+    fs.rmSync(path.dirname(added[1]), { recursive: true });
+    const fewer = await generateSyntheticFaces({ ...small, identities: 2, out });
+    expect(fs.readdirSync(fewer.trainDir).sort()).to.deep.equal(fewer.trainNames);
+  });
+
+  it('knows the files of an interrupted set from its partial marker', async () => {
+    const out = path.join(root, 'interrupted');
+    await generateSyntheticFaces({ ...small, out });
+    // What a run killed while rendering leaves: the marker naming its settings, no synth.json.
+    fs.renameSync(path.join(out, 'synth.json'), path.join(out, '.synth-partial'));
+    const mine = path.join(out, 'train', 'Mine');
+    fs.mkdirSync(mine);
+    await expectReject(generateSyntheticFaces({ ...small, seed: 8, out }), /\(train\/Mine\)/);
+    expect(fs.existsSync(mine)).to.equal(true);
+    fs.rmdirSync(mine);
+    const again = await generateSyntheticFaces({ ...small, seed: 8, out });
+    expect(fs.existsSync(path.join(out, '.synth-partial'))).to.equal(false);
+    expect(fs.readdirSync(again.trainDir).sort()).to.deep.equal(again.trainNames);
+  });
+
+  it('refuses a file where its image folder goes, and leaves it', async () => {
+    const out = path.join(root, 'file');
+    fs.mkdirSync(out);
+    fs.writeFileSync(path.join(out, 'lfw'), 'a file');
+    await expectReject(generateSyntheticFaces({ ...small, out }), /did not write \(lfw\)/);
+    expect(fs.readFileSync(path.join(out, 'lfw'), 'utf8')).to.equal('a file');
   });
 
   it('writes pairs.txt in the standard form: folds of matched then mismatched pairs', () => {
