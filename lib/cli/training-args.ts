@@ -5,7 +5,7 @@ import { DEFAULT_LAMBDA, type LambdaSchedule } from '../train/lambda-schedule';
 import { DEFAULT_KEEP_CHECKPOINTS } from '../train/trainer-options';
 import { DEVICES } from '../models/validate';
 import type { Every, OptimizerOptions } from '../train/trainer';
-import { PAPER_GAMMA, PAPER_MILESTONES, type LrSchedule } from '../train/schedule';
+import { PAPER_GAMMA, PAPER_MILESTONES, resolveSchedule, type LrSchedule } from '../train/schedule';
 import { ARCHS } from '../models/archs';
 import { EMBEDDING_DIM, SGD_DEFAULTS } from '../models/defaults';
 import type { Arch, DeviceChoice } from '../models/types';
@@ -363,7 +363,7 @@ export function readTrainingArgs(
       );
     }
     const gamma = positiveArg(values, 'gamma', PAPER_GAMMA);
-    schedule = { kind, gamma, warmup, ...(milestones ? { milestones } : {}) };
+    schedule = resolveSchedule({ kind, gamma, warmup, milestones });
   } else if (kind === 'cosine') {
     const minLr = nonNegativeArg(values, 'min-lr', 0);
     if (minLr > lr) {

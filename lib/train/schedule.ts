@@ -53,6 +53,24 @@ export function learningRate(
   }
 }
 
+/** The schedule with its defaults filled in: what a run records, so that a reader needs none. */
+export function resolveSchedule(schedule: LrSchedule): LrSchedule {
+  const warmup = schedule.warmup ?? 0;
+  switch (schedule.kind) {
+    case 'multistep':
+      return {
+        kind: 'multistep',
+        milestones: [...(schedule.milestones ?? PAPER_MILESTONES)],
+        gamma: schedule.gamma ?? PAPER_GAMMA,
+        warmup,
+      };
+    case 'cosine':
+      return { kind: 'cosine', minLr: schedule.minLr ?? 0, warmup };
+    case 'constant':
+      return { kind: 'constant', warmup };
+  }
+}
+
 /** Checks a schedule's fields, naming the bad one. */
 export function validateSchedule(schedule: LrSchedule): void {
   const kinds = ['multistep', 'cosine', 'constant'];

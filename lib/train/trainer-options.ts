@@ -7,7 +7,13 @@ import { expectFinite, expectInteger, expectObject, expectPath, fail } from '../
 import type { FaceModel } from '../models/types';
 import type { Checkpoint } from './checkpoint';
 import { DEFAULT_LAMBDA, validateLambdaSchedule, type LambdaSchedule } from './lambda-schedule';
-import { PAPER_ITERATIONS, PAPER_LR, validateSchedule, type LrSchedule } from './schedule';
+import {
+  PAPER_ITERATIONS,
+  PAPER_LR,
+  resolveSchedule,
+  validateSchedule,
+  type LrSchedule,
+} from './schedule';
 import type { EvaluationLike } from './trainer-events';
 
 /** How often something happens: a number means every that many epochs. */
@@ -166,9 +172,10 @@ export function resolveTrainerOptions<E extends EvaluationLike>(
     'keepCheckpoints',
     0,
   );
-  const schedule = options.schedule ?? { kind: 'multistep' };
-  expectObject(schedule, 'schedule');
-  validateSchedule(schedule);
+  const given = options.schedule ?? { kind: 'multistep' };
+  expectObject(given, 'schedule');
+  validateSchedule(given);
+  const schedule = resolveSchedule(given);
   if (options.lambda !== undefined && options.lambda !== false) {
     expectObject(options.lambda, 'lambda', 'false or a lambda schedule object');
   }

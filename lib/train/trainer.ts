@@ -16,7 +16,7 @@ import {
 import { expectSameOnEveryRank, joinDistributedRun } from './distributed-run';
 import { stepLambda } from './lambda-schedule';
 import { MetricsLog } from './metrics-log';
-import { learningRate } from './schedule';
+import { learningRate, resolveSchedule } from './schedule';
 import { makeFolder } from '../util/make-folder';
 import {
   AwaitedEmitter,
@@ -241,7 +241,9 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
 
   /** The settings that differ from a checkpoint's, as 'name old -> new'. */
   private changedSince(state: CheckpointState): string[] {
-    const changes = differences(state, this.stateSettings());
+    // Checkpoints before schedules were recorded whole left their defaults out.
+    const before = { ...state, schedule: resolveSchedule(state.schedule) };
+    const changes = differences(before, this.stateSettings());
     // The loader's, where both the checkpoint and the source record them.
     const loader = this.data.settings;
     if (state.loader && loader) changes.push(...differences(state.loader, loader, 'loader.'));

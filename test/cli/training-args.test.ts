@@ -33,7 +33,13 @@ describe('training flags', () => {
     const config = read([]);
     expect(config.head).to.deep.equal({ kind: 'sphere', m: 4 });
     expect(config.iterations).to.equal(28000);
-    expect(config.schedule).to.deep.equal({ kind: 'multistep', gamma: 0.1, warmup: 0 });
+    // Recorded whole (summary.json holds the config), defaults included.
+    expect(config.schedule).to.deep.equal({
+      kind: 'multistep',
+      milestones: [16000, 24000],
+      gamma: 0.1,
+      warmup: 0,
+    });
     expect(config.lambda).to.deep.equal({ base: 1000, gamma: 0.12, power: 1, min: 5 });
     expect(config.optimizer).to.deep.equal({
       lr: 0.1,
@@ -87,7 +93,7 @@ describe('training flags', () => {
     expect(config.arch).to.equal('sphere-cnn4');
     expect(config.head).to.deep.equal({ kind: 'cos', m: 0.4, scale: 30 });
     expect([config.epochs, config.iterations, config.batchSize]).to.deep.equal([7, undefined, 16]);
-    expect(config.schedule).to.deep.equal({ kind: 'cosine', warmup: 30, minLr: 0.001 });
+    expect(config.schedule).to.deep.equal({ kind: 'cosine', minLr: 0.001, warmup: 30 });
     expect(config.evalEvery).to.equal(2);
     expect(config.cropPadding).to.equal(6);
     expect(read([]).cropPadding).to.equal(0);

@@ -383,6 +383,46 @@ describe('Trainer', () => {
     expect(changes[0][1]).to.equal('totalIterations 2 -> 4');
   });
 
+  it('records the schedule with its defaults, and reads the short form of older checkpoints', async () => {
+    const dir = await tempDir();
+    await new Trainer({
+      model: new FakeModel(3),
+      data: new FakeBatchSource(3, 2),
+      epochs: 1,
+      outDir: dir,
+    }).fit();
+    const checkpoint = (await latestCheckpoint(path.join(dir, 'checkpoints')))!;
+    expect(checkpoint.state.schedule).to.deep.equal({
+      kind: 'multistep',
+      milestones: [16000, 24000],
+      gamma: 0.1,
+      warmup: 0,
+    });
+    // A checkpoint written before schedules were recorded whole: the same run, so no change.
+    const stateFile = path.join(checkpoint.dir, 'state.json');
+    const state = JSON.parse(await fs.readFile(stateFile, 'utf8'));
+    await fs.writeFile(stateFile, JSON.stringify({ ...state, schedule: { kind: 'multistep' } }));
+    const older = (await readCheckpoint(checkpoint.dir))!;
+    const changes: string[][] = [];
+    const resumed = new Trainer({
+      model: await loadFakeModel(older.modelPath),
+      data: new FakeBatchSource(3, 2),
+      epochs: 2,
+      schedule: { kind: 'multistep', milestones: [3] },
+      outDir: dir,
+      resume: older,
+    });
+    resumed.on('resume', (r) => void changes.push(r.changes));
+    await resumed.fit();
+    expect(changes).to.deep.equal([
+      [
+        'schedule {"kind":"multistep","milestones":[16000,24000],"gamma":0.1,"warmup":0} -> ' +
+          '{"kind":"multistep","milestones":[3],"gamma":0.1,"warmup":0}',
+        'totalIterations 2 -> 4',
+      ],
+    ]);
+  });
+
   it("says which of the loader's order and augmentation settings differ from the checkpoint's", async () => {
     const n = 16;
     const set = {
