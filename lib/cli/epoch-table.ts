@@ -53,7 +53,7 @@ export class EpochTable {
     }
     const epoch = String(row.epoch).padStart(2, '0').padEnd(5);
     const iteration = iterations ? ` ${String(row.iteration).padEnd(7)} |` : '';
-    const loss = (row.loss === undefined ? '' : row.loss.toFixed(3)).padEnd(6);
+    const loss = (row.loss === undefined ? '' : fitWidth(row.loss, 6)).padEnd(6);
     const acc = (row.accuracy === undefined ? '' : row.accuracy.toFixed(4)).padEnd(9);
     this.print(`| ${epoch} |${iteration} ${loss} | ${acc} |`);
   }
@@ -68,4 +68,17 @@ export class EpochTable {
     this.pending.epoch = Math.min(this.pending.epoch, epoch);
     return this.pending;
   }
+}
+
+/** x in at most `width` characters: three decimals where they fit, fewer, then an exponent. */
+export function fitWidth(x: number, width: number): string {
+  for (let digits = 3; digits >= 0; digits--) {
+    const text = x.toFixed(digits);
+    if (text.length <= width) return text;
+  }
+  for (let digits = width; digits >= 0; digits--) {
+    const text = x.toExponential(digits).replace('e+', 'e');
+    if (text.length <= width) return text;
+  }
+  return x.toExponential(0).replace('e+', 'e');
 }

@@ -199,6 +199,26 @@ describe('epoch table', () => {
     ]);
   });
 
+  it('keeps a large loss within its column', () => {
+    const lines: string[] = [];
+    const table = new EpochTable((l) => lines.push(l));
+    const losses = [123.4567, 98765.4, 123456.7, 1234567.8, 1.5e21];
+    losses.forEach((loss, k) => table.epoch(epochRecord(k + 1, 10 * (k + 1), loss)));
+    table.flush();
+    expect(lines.slice(2)).to.deep.equal([
+      '| 01    | 123.46 |           |',
+      '| 02    | 98765  |           |',
+      '| 03    | 123457 |           |',
+      '| 04    | 1.23e6 |           |',
+      '| 05    | 1.5e21 |           |',
+    ]);
+    // Each figure reads back as the loss to the precision shown.
+    lines.slice(2).forEach((line, k) => {
+      const shown = Number(line.split('|')[2]);
+      expect(Math.abs(shown - losses[k]) / losses[k]).to.be.below(0.01);
+    });
+  });
+
   it('prints the header with the first row, so a line printed before it comes first', () => {
     const lines: string[] = [];
     const table = new EpochTable((l) => lines.push(l));
