@@ -4,6 +4,7 @@
 // --summary both apply this rule.
 import type { FlipMode } from '../models/embed-images';
 import { readRegularFileSync } from '../util/regular-file';
+import { expectCosineThreshold } from '../models/threshold';
 
 /** The eval flags whose protocol differs from verify's, e.g. ['--flip sum', '--subtract-mean']. */
 export function flagsUnlikeVerify(protocol: { flip: FlipMode; subtractMean: boolean }): string[] {
@@ -39,6 +40,7 @@ export function thresholdFromSummary(file: string): SummaryThreshold {
   }
   const threshold = summary?.evaluation?.threshold;
   if (typeof threshold !== 'number') throw new Error(`${file} has no evaluation.threshold`);
+  expectCosineThreshold(threshold, `${file}'s evaluation.threshold`);
   if (summary!.evaluated === 'raw-pixels') {
     throw new Error(
       `${file} is an evaluation of raw pixels, not a model: its threshold is not verify's`,

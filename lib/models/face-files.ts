@@ -11,6 +11,7 @@ import { expectObject, expectPath, fail } from '../util/expect';
 import { embedImages, expectEmbedder, type Embedder, type FlipMode } from './embed-images';
 import { locateFaces, type Alignment, type FaceLocations } from './face-location';
 import { inputTransforms } from './preprocess';
+import { expectCosineThreshold } from './threshold';
 
 export interface FileEmbedder extends Embedder {
   readonly inputSize: { height: number; width: number };
@@ -159,6 +160,7 @@ export async function verify(
   expectPath(b, 'b');
   expectObject(options, 'options');
   const given = options.threshold !== undefined;
+  if (given) expectCosineThreshold(options.threshold);
   const threshold = given ? options.threshold : model.threshold;
   if (typeof threshold !== 'number' || !Number.isFinite(threshold)) {
     throw new Error(

@@ -11,10 +11,22 @@ export interface StoredThreshold {
   protocol: string;
 }
 
-export function expectThreshold(value: unknown, protocol: unknown): StoredThreshold {
+/** A threshold for cosine similarities: a number in -1..1, past which every pair gets one verdict. */
+export function expectCosineThreshold(value: unknown, name = 'threshold'): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TypeError(`Expected a finite number for threshold but received ${String(value)}`);
+    throw new TypeError(`Expected a finite number for ${name} but received ${String(value)}`);
   }
+  if (Math.abs(value) > 1) {
+    throw new RangeError(
+      `Expected a cosine similarity in -1..1 for ${name} but received ${value}: past them ` +
+        'every pair would get one verdict',
+    );
+  }
+  return value;
+}
+
+export function expectThreshold(value: unknown, protocol: unknown): StoredThreshold {
+  expectCosineThreshold(value);
   if (typeof protocol !== 'string' || protocol.trim() === '') {
     throw new TypeError(
       'Expected a description of how the threshold was found for protocol but received ' +
@@ -27,5 +39,5 @@ export function expectThreshold(value: unknown, protocol: unknown): StoredThresh
       `Expected at most ${MAX_PROTOCOL_BYTES} bytes of UTF-8 for protocol but received ${bytes}`,
     );
   }
-  return { value, protocol };
+  return { value: value as number, protocol };
 }

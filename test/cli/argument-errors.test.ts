@@ -126,9 +126,17 @@ describe('argument errors', () => {
       ]);
       expect([r.code, r.stderr]).to.deep.equal([
         2,
-        `sphereface verify: --threshold expects a cosine similarity in -1..1 but received ${Number(t)}`,
+        `sphereface verify: Expected a cosine similarity in -1..1 for --threshold but received ${Number(t)}: past them every pair would get one verdict`,
       ]);
     }
+    // Nor one from a summary (a hand-edited one: evaluations choose theirs within -1..1).
+    const summary = path.join(await tempDir(), 'summary.json');
+    await fs.writeFile(summary, JSON.stringify({ evaluation: { threshold: 1.25 } }));
+    const r = await sphereMain(['verify', '--model', 'm.sfm', '--summary', summary, 'a', 'b']);
+    expect([r.code, r.stderr]).to.deep.equal([
+      1,
+      `sphereface verify: Expected a cosine similarity in -1..1 for ${summary}'s evaluation.threshold but received 1.25: past them every pair would get one verdict`,
+    ]);
   });
 
   it('verify refuses an empty image argument and a summary without a threshold', async () => {

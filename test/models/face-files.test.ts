@@ -151,6 +151,10 @@ describe('face files', () => {
     // With the raw-pixel embedder, a model-stored threshold is used when none is given.
     const stored = { ...rawPixelEmbedder(H, W), threshold: 2 };
     expect((await verify(stored, files[0], files[0])).same).to.equal(false);
+    // A given threshold no cosine can cross is refused.
+    const past = await rejection(verify(model, files[0], files[2], { threshold: 1.5 }));
+    expect(past).to.be.instanceOf(RangeError);
+    expect(past.message).to.match(/cosine similarity in -1\.\.1 for threshold but received 1\.5/);
   });
 
   it('keeps the similarity in [-1, 1] where rounding would carry it past', async () => {

@@ -149,8 +149,16 @@ describe('model files: the stored threshold and weights-only files', () => {
     );
   });
 
-  it('refuses a threshold that is not finite or a protocol that is empty or too long', () => {
+  it('refuses a threshold that is not a finite cosine or a protocol that is empty or too long', () => {
+    const before = model.threshold;
     expect(() => model.setThreshold(NaN, 'p')).to.throw(TypeError, /finite number for threshold/);
+    for (const t of [1.0001, -1.5]) {
+      expect(() => model.setThreshold(t, 'p')).to.throw(
+        RangeError,
+        `Expected a cosine similarity in -1..1 for threshold but received ${t}`,
+      );
+    }
+    expect(model.threshold).to.equal(before);
     expect(() => model.setThreshold(0.3, '')).to.throw(TypeError, /for protocol/);
     expect(() => model.setThreshold(0.3, 'x'.repeat(4001))).to.throw(
       RangeError,

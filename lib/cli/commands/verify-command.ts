@@ -3,6 +3,7 @@ import { fileSimilarity } from '../../models/face-files';
 import { locateFaces } from '../../models/face-location';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 import { loadModel } from '../../models/model';
+import { expectCosineThreshold } from '../../models/threshold';
 import { maxPixelsArg, maxPixelsOption, numberArg, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
 import { thresholdFromSummary } from '../verify-threshold';
@@ -49,11 +50,12 @@ export const verifyCommand: Command = {
     const faces = { ...faceLocationArgs(values, positionals), maxPixels: maxPixelsArg(values) };
     const summaryFile = stringArg(values, 'summary');
     const given = numberArg(values, 'threshold');
-    if (given !== undefined && Math.abs(given) > 1) {
-      // Cosine similarities lie in -1..1: past them every pair would get one verdict.
-      throw new UsageError(
-        `--threshold expects a cosine similarity in -1..1 but received ${given}`,
-      );
+    if (given !== undefined) {
+      try {
+        expectCosineThreshold(given, '--threshold');
+      } catch (error) {
+        throw new UsageError((error as Error).message);
+      }
     }
     if (given !== undefined && summaryFile) {
       throw new UsageError('give --threshold or --summary, not both');
