@@ -36,6 +36,12 @@ function trustworthy(m: StoreManifest): void {
       true,
     );
   }
+  if (m.leftOut !== undefined) {
+    expect(Array.isArray(m.leftOut), 'leftOut').to.equal(true);
+    for (const e of m.leftOut) {
+      expect(typeof e.path === 'string' && typeof e.reason === 'string', 'leftOut').to.equal(true);
+    }
+  }
   let images = 0;
   let end = 0;
   m.shards.forEach((s, k) => {
@@ -54,6 +60,24 @@ function trustworthy(m: StoreManifest): void {
     );
   }
 }
+
+const REQUIRED = [
+  'format',
+  'version',
+  'complete',
+  'digest',
+  'source',
+  'transforms',
+  'height',
+  'width',
+  'imagesPerShard',
+  'images',
+  'classes',
+  'classNames',
+  'shards',
+  'labels',
+  'skipped',
+] as const;
 
 /** A valid manifest: full shards of imagesPerShard images, the last one shorter once complete. */
 const manifestSpec = fc
@@ -75,40 +99,51 @@ const manifestSpec = fc
       return { images, sourceStart, sourceEnd: start };
     });
     const images = sizes.reduce((a, b) => a + b, 0);
-    return fc.record({
-      format: fc.constant('sphereface-image-store'),
-      version: fc.constant(1),
-      complete: fc.constant(complete && sizes.length > 0),
-      digest: fc.stringMatching(/^[0-9a-f]{64}$/),
-      source: fc.record({
-        kind: fc.constantFrom('folder', 'list', 'recordio'),
-        location: fc.string({ maxLength: 20 }),
-        images: fc.constant(start),
-      }),
-      transforms: fc.constant([{ kind: 'Resize', height: 112, width: 96 }]),
-      height: fc.integer({ min: 1, max: 200 }),
-      width: fc.integer({ min: 1, max: 200 }),
-      imagesPerShard: fc.constant(perShard),
-      images: fc.constant(images),
-      classes: fc.integer({ min: 1, max: 9 }),
-      classNames: fc.array(fc.string({ maxLength: 6 }), { maxLength: 9 }),
-      shards: fc.tuple(
-        ...shards.map((s, k) =>
-          fc.record({
-            file: fc.constant(`shard-${String(k).padStart(5, '0')}.bin`),
-            images: fc.constant(s.images),
-            crc32: fc.nat(),
-            sourceStart: fc.constant(s.sourceStart),
-            sourceEnd: fc.constant(s.sourceEnd),
-          }),
+    return fc.record(
+      {
+        format: fc.constant('sphereface-image-store'),
+        version: fc.constant(1),
+        complete: fc.constant(complete && sizes.length > 0),
+        digest: fc.stringMatching(/^[0-9a-f]{64}$/),
+        source: fc.record({
+          kind: fc.constantFrom('folder', 'list', 'recordio'),
+          location: fc.string({ maxLength: 20 }),
+          images: fc.constant(start),
+        }),
+        transforms: fc.constant([{ kind: 'Resize', height: 112, width: 96 }]),
+        height: fc.integer({ min: 1, max: 200 }),
+        width: fc.integer({ min: 1, max: 200 }),
+        imagesPerShard: fc.constant(perShard),
+        images: fc.constant(images),
+        classes: fc.integer({ min: 1, max: 9 }),
+        classNames: fc.array(fc.string({ maxLength: 6 }), { maxLength: 9 }),
+        shards: fc.tuple(
+          ...shards.map((s, k) =>
+            fc.record({
+              file: fc.constant(`shard-${String(k).padStart(5, '0')}.bin`),
+              images: fc.constant(s.images),
+              crc32: fc.nat(),
+              sourceStart: fc.constant(s.sourceStart),
+              sourceEnd: fc.constant(s.sourceEnd),
+            }),
+          ),
         ),
-      ),
-      labels: fc.record({ file: fc.constant('labels.bin'), crc32: fc.nat() }),
-      skipped: fc.array(
-        fc.record({ index: fc.nat(1000), path: fc.string({ maxLength: 12 }), reason: fc.string() }),
-        { maxLength: 3 },
-      ),
-    });
+        labels: fc.record({ file: fc.constant('labels.bin'), crc32: fc.nat() }),
+        skipped: fc.array(
+          fc.record({
+            index: fc.nat(1000),
+            path: fc.string({ maxLength: 12 }),
+            reason: fc.string(),
+          }),
+          { maxLength: 3 },
+        ),
+        // Absent in stores prepared before it was recorded.
+        leftOut: fc.array(fc.record({ path: fc.string({ maxLength: 12 }), reason: fc.string() }), {
+          maxLength: 3,
+        }),
+      },
+      { requiredKeys: [...REQUIRED] },
+    );
   });
 
 const FIELDS = [
@@ -138,6 +173,9 @@ const FIELDS = [
   'skipped',
   'skipped.0',
   'skipped.0.index',
+  'leftOut',
+  'leftOut.0',
+  'leftOut.0.reason',
 ];
 
 /** A field (or nested field) replaced by a random JSON value, a huge number, or removed. */

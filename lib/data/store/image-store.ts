@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { readRegularFile } from '../../util/regular-file';
 import type { SkippedImage } from '../image-cache';
+import type { SkippedEntry } from '../image-folder-dataset';
 import { checkShards, type ShardProblem } from './check-shards';
 import { ImageReader } from './image-reader';
 import { LABELS_FILE, MANIFEST_FILE, readManifest, type StoreManifest } from './manifest';
@@ -49,6 +50,8 @@ export class ImageStore {
   readonly shards: number;
   readonly imagesPerShard: number;
   readonly skipped: readonly SkippedImage[];
+  /** What the source's scan left out (special files, folder links not followed). */
+  readonly leftOut: readonly SkippedEntry[];
   readonly digest: string;
   readonly source: StoreManifest['source'];
   /** Set by prepareImageStore. */
@@ -66,6 +69,7 @@ export class ImageStore {
     this.shards = manifest.shards.length;
     this.imagesPerShard = manifest.imagesPerShard;
     this.skipped = manifest.skipped;
+    this.leftOut = manifest.leftOut ?? [];
     this.digest = manifest.digest;
     this.source = manifest.source;
     this.readerHandle = ImageReader.fromShards(

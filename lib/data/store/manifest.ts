@@ -1,6 +1,7 @@
 // The image store's layout on disk, in one folder:
 //   manifest.json      this file's StoreManifest: shape, counts, digest of the inputs, one record
-//                      per complete shard (with its CRC-32), skipped images; rewritten atomically
+//                      per complete shard (with its CRC-32), skipped images, what the source's
+//                      scan left out; rewritten atomically
 //                      after every shard, `complete` once the last shard and the labels are in
 //   shard-00000.bin    images 0 .. imagesPerShard-1, raw uint8 height x width x 3 (HWC, RGB) each,
 //   shard-00001.bin    back to back, nothing else; every shard holds imagesPerShard images but
@@ -12,6 +13,7 @@ import * as path from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { readRegularFile } from '../../util/regular-file';
 import type { SkippedImage } from '../image-cache';
+import type { SkippedEntry } from '../image-folder-dataset';
 import type { TransformSpec } from '../transforms/transform';
 
 export const STORE_FORMAT = 'sphereface-image-store';
@@ -71,6 +73,9 @@ export interface StoreManifest {
   labels?: { file: string; crc32: number };
   /** Source images left out (onBadImage 'skip'), in source order. */
   skipped: SkippedImage[];
+  /** What the source's scan left out before any decoding (special files, folder links not
+   * followed); absent in stores prepared before it was recorded. */
+  leftOut?: SkippedEntry[];
 }
 
 function fail(file: string, what: string): never {
@@ -89,6 +94,10 @@ function isSkipped(v: unknown): v is SkippedImage {
   return (
     isObject(v) && isCount(v.index) && typeof v.path === 'string' && typeof v.reason === 'string'
   );
+}
+
+function isLeftOut(v: unknown): v is SkippedEntry {
+  return isObject(v) && typeof v.path === 'string' && typeof v.reason === 'string';
 }
 
 /** Parses and checks a manifest's text; errors name the file and the field. */
@@ -125,6 +134,8 @@ export function parseManifest(text: string, file: string): StoreManifest {
     fail(file, 'shards, skipped or classNames is not a list');
   if (!m.classNames.every((name) => typeof name === 'string')) fail(file, 'a class name');
   if (!m.skipped.every(isSkipped)) fail(file, 'a skipped image');
+  if (m.leftOut !== undefined && !(Array.isArray(m.leftOut) && m.leftOut.every(isLeftOut)))
+    fail(file, 'leftOut');
   let images = 0;
   let sourceEnd = 0;
   m.shards.forEach((s: unknown, k) => {

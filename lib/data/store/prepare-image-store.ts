@@ -199,6 +199,10 @@ class Preparation {
     });
     const kept = await this.existing(digest);
     this.manifest = kept ?? this.freshManifest(digest);
+    // The scan's, not the images': recorded afresh, a store kept or not.
+    const scanned = [...(leftOut ?? [])];
+    const leftOutChanged = JSON.stringify(this.manifest.leftOut ?? []) !== JSON.stringify(scanned);
+    this.manifest.leftOut = scanned;
     const problems = kept ? await this.check(kept) : [];
     if (kept?.complete && problems.length === 0) {
       const labels = await readLabels(this.dir, kept).catch((error: Error) => {
@@ -208,7 +212,10 @@ class Preparation {
         return undefined;
       });
       this.report.reused = labels !== undefined;
-      if (labels) return this.open(labels);
+      if (labels) {
+        if (leftOutChanged) await writeManifest(this.dir, this.manifest);
+        return this.open(labels);
+      }
     }
     this.restoreLabels();
     this.report.resumedShards = this.manifest.shards.length - problems.length;

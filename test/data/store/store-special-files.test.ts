@@ -50,7 +50,8 @@ describe('special files in an image store', function () {
     const pipe = fifo(path.join(root, 'id0', 'pipe.jpg'));
     fs.symlinkSync('..', path.join(root, 'id1', 'up'));
     const events: PrepareEvent[] = [];
-    const store = await prepare(root, path.join(tempDir(), 'store'), (e) => events.push(e));
+    const out = path.join(tempDir(), 'store');
+    const store = await prepare(root, out, (e) => events.push(e));
     const leftOut = events.filter((e) => e.type === 'left-out');
     expect(leftOut).to.have.length(1);
     expect(leftOut[0]).to.deep.include({ location: root });
@@ -58,7 +59,21 @@ describe('special files in an image store', function () {
     expect(entries.map((e) => e.path)).to.deep.equal([pipe, path.join(root, 'id1', 'up')]);
     expect(entries[0].reason).to.equal('a FIFO, not a regular file');
     expect(store.n).to.equal(6);
+    // The store records them too: in its manifest, read back by a later open.
+    expect(store.leftOut).to.deep.equal(entries);
     store.close();
+    const reopened = await openImageStore(out);
+    expect(reopened.leftOut).to.deep.equal(entries);
+    reopened.close();
+    // A complete store kept as it is records what a later scan leaves out.
+    fs.rmSync(pipe);
+    const kept = await prepare(root, out);
+    expect(kept.preparation!.reused).to.equal(true);
+    expect(kept.leftOut.map((e) => e.path)).to.deep.equal([path.join(root, 'id1', 'up')]);
+    kept.close();
+    const again = await openImageStore(out);
+    expect(again.leftOut).to.deep.equal(kept.leftOut);
+    again.close();
   });
 
   it('refuses a FIFO as a shard, the labels or the manifest by name; prepare rebuilds the shard', async () => {
