@@ -1,6 +1,6 @@
-// A small tmpfs for full-disk tests: mounting needs root (CAP_SYS_ADMIN); without it the tests
-// that need one are skipped with the reason in their title, unless SPHEREFACE_REQUIRE_TMPFS=1
-// (a CI that must run them), where that is an error.
+// A small tmpfs for full-disk and read-only tests: mounting needs root (CAP_SYS_ADMIN); without
+// it the tests that need one are skipped with the reason in their title, unless
+// SPHEREFACE_REQUIRE_TMPFS=1 (a CI that must run them), where that is an error.
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -10,6 +10,8 @@ export interface Tmpfs {
   dir: string;
   /** Writes a file of zeros that leaves about `bytes` free (tmpfs counts whole pages). */
   fillLeaving(bytes: number): void;
+  /** Remounts it read-only: every write fails with EROFS. */
+  makeReadOnly(): void;
   unmount(): void;
 }
 
@@ -43,6 +45,9 @@ export function mountTmpfs(bytes: number): Tmpfs | string {
       }
       fs.ftruncateSync(fd, Math.max(0, size - left));
       fs.closeSync(fd);
+    },
+    makeReadOnly() {
+      execFileSync('mount', ['-o', 'remount,ro', dir]);
     },
     unmount() {
       execFileSync('umount', [dir]);

@@ -1,0 +1,59 @@
+// A read-only file system (a tmpfs remounted read-only) where outputs go: the errors give the
+// real reason, EROFS, where Node's recursive mkdir would say ENOENT, and nothing is written.
+import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { makeFolder, whyUnwritable } from '../../lib/util/make-folder';
+import { sphereMain } from '../cli/cli-helpers';
+import { rejection } from '../rejection';
+import { tmpfsOrSkip, type Tmpfs } from '../tmpfs';
+
+describe('a read-only file system', function () {
+  this.timeout(120_000);
+  let disk: Tmpfs | undefined;
+
+  before(function () {
+    disk = tmpfsOrSkip(this, 1 << 20);
+    fs.mkdirSync(path.join(disk.dir, 'runs'));
+    disk.makeReadOnly();
+  });
+  after(() => disk?.unmount());
+
+  it('is named in makeFolder and whyUnwritable', async () => {
+    const dir = disk!.dir;
+    const deep = path.join(dir, 'runs', 'a', 'b');
+    expect((await rejection(makeFolder(deep, 'the out folder'))).message).to.equal(
+      `cannot create the out folder ${deep}: EROFS: read-only file system, mkdir '${path.join(dir, 'runs', 'a')}'`,
+    );
+    expect(await whyUnwritable(path.join(dir, 'runs', 'x.npy'))).to.equal(
+      `cannot write in ${path.join(dir, 'runs')} (EROFS)`,
+    );
+    expect(await whyUnwritable(deep)).to.equal(`cannot write in ${path.join(dir, 'runs')} (EROFS)`);
+  });
+
+  it('is named by the CLI before any work, and nothing is written', async () => {
+    const out = path.join(disk!.dir, 'runs', 'set');
+    const r = await sphereMain([
+      'synth',
+      '--out',
+      out,
+      '--identities',
+      '1',
+      '--images',
+      '1',
+      '--held-out-identities',
+      '2',
+      '--held-out-images',
+      '2',
+      '--folds',
+      '1',
+      '--pairs-per-fold',
+      '1',
+    ]);
+    expect([r.code, r.stderr]).to.deep.equal([
+      1,
+      `sphereface synth: cannot create the out folder ${out}: EROFS: read-only file system, mkdir '${out}'`,
+    ]);
+    expect(fs.readdirSync(path.join(disk!.dir, 'runs'))).to.deep.equal([]);
+  });
+});
