@@ -4,6 +4,7 @@ import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { replaceAtomically } from '../util/atomic-write';
 import { openRegularFile } from '../util/regular-file';
+import { crc32Yielding } from '../util/crc32';
 import type { ImageSet } from './types';
 
 // File layout (little-endian):
@@ -154,14 +155,14 @@ export class ImageCache {
           payloadAt + done,
         );
         if (checked < done) {
-          crc = zlib.crc32(payload.subarray(checked, done), crc);
+          crc = await crc32Yielding([payload.subarray(checked, done)], crc);
           checked = done;
         }
         const { bytesRead } = await reading;
         if (bytesRead === 0) return { miss: 'truncated' };
         done += bytesRead;
       }
-      crc = zlib.crc32(payload.subarray(checked), crc);
+      crc = await crc32Yielding([payload.subarray(checked)], crc);
       if (crc !== header.crc32) return { miss: 'corrupt' };
       const buffer = payload.buffer;
       return {
@@ -193,10 +194,7 @@ export class ImageCache {
       ? new Uint8Array(set.labels.buffer, set.labels.byteOffset, set.labels.byteLength)
       : undefined;
     const kept = new Uint8Array(set.kept.buffer, set.kept.byteOffset, set.kept.byteLength);
-    let crc = zlib.crc32(set.images);
-    crc = zlib.crc32(labelsPad, crc);
-    if (labels) crc = zlib.crc32(labels, crc);
-    crc = zlib.crc32(kept, crc);
+    const crc = await crc32Yielding([set.images, labelsPad, ...(labels ? [labels] : []), kept]);
     const header: CacheHeader = {
       version: CACHE_VERSION,
       n: set.n,

@@ -14,6 +14,7 @@
 import * as zlib from 'node:zlib';
 import { writeFileAtomic } from '../util/atomic-write';
 import { openRegularFile } from '../util/regular-file';
+import { crc32Yielding } from '../util/crc32';
 import { FLIP_MODES, type FlipMode } from './embed-images';
 
 const MAGIC = 'SFGALLRY';
@@ -49,7 +50,7 @@ export async function writeGalleryFile(file: string, data: GalleryData): Promise
     data.embeddings.byteOffset,
     data.embeddings.byteLength,
   );
-  const header: GalleryHeader = { ...data.header, crc32: zlib.crc32(bytes) };
+  const header: GalleryHeader = { ...data.header, crc32: await crc32Yielding([bytes]) };
   const json = Buffer.from(JSON.stringify(header), 'utf8');
   const head = Buffer.alloc(Math.ceil((FIXED[VERSION] + json.length) / 4) * 4);
   head.write(MAGIC, 0, 'latin1');
@@ -112,7 +113,7 @@ export async function readGalleryFile(file: string): Promise<GalleryData> {
     const embeddings = new Float32Array(rows * header.dim);
     const view = new Uint8Array(embeddings.buffer);
     if (bytes > 0) await handle.read(view, 0, bytes, start);
-    if (zlib.crc32(view) !== header.crc32) fail('embeddings fail their checksum');
+    if ((await crc32Yielding([view])) !== header.crc32) fail('embeddings fail their checksum');
     const { dim, flip, arch, names, paths, modelCheck } = header;
     const check = modelCheck === undefined ? {} : { modelCheck };
     return { header: { dim, flip, arch, names, paths, ...check }, embeddings };

@@ -101,6 +101,45 @@ export async function writeFileAtomic(
 }
 
 /**
+ * Writes files that belong together (an embeddings matrix and its index): every one is written
+ * and synced under a temporary name first, then all are renamed into place back to back, so the
+ * only moment a reader could see a mix of old and new is between two renames. On failure before
+ * the renames every target is left as it was.
+ */
+export async function writeFilesAtomic(
+  files: readonly { file: string; data: string | Uint8Array }[],
+): Promise<void> {
+  const temps: { temp: string; target: string }[] = [];
+  let at = files[0]?.file;
+  try {
+    for (const { file, data } of files) {
+      at = file;
+      if (await isFolder(file)) throw new Error(`${file} is a directory`);
+      const target = await throughLinks(file);
+      const temp = tempPathFor(target);
+      temps.push({ temp, target });
+      const handle = await fs.open(temp, 'w');
+      try {
+        await handle.writeFile(data);
+        await handle.sync();
+      } finally {
+        await handle.close();
+      }
+    }
+    for (const [k, { temp, target }] of temps.entries()) {
+      at = files[k].file;
+      await fs.rename(temp, target);
+    }
+  } catch (e) {
+    await Promise.all(temps.map(({ temp }) => fs.rm(temp, { force: true })));
+    throw new Error(`Could not write ${at}: ${(e as Error).message}`);
+  }
+  for (const folder of new Set(temps.map(({ target }) => path.dirname(target)))) {
+    await syncFolder(folder);
+  }
+}
+
+/**
  * Removes the temporaries in `folder` left behind by processes that no longer run (a killed
  * write); returns their paths. Those of live processes, this one included, are left alone.
  */

@@ -1,6 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import * as zlib from 'node:zlib';
 import { sphereMain, sphereface, tempDir, TINY_DEMO_SET, tinyFaces } from './cli-helpers';
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
@@ -441,8 +442,16 @@ describe('sphereface CLI', function () {
     expect(npy.subarray(1, 6).toString()).to.equal('NUMPY');
     expect(npy.toString('latin1', 10, 80)).to.contain("'shape': (3, 1024)");
     expect(npy.length).to.equal(128 + 3 * 1024 * 4);
-    const index = JSON.parse(await fs.readFile(`${prefix}.json`, 'utf8')) as { paths: string[] };
+    const index = JSON.parse(await fs.readFile(`${prefix}.json`, 'utf8')) as {
+      paths: string[];
+      npy: { file: string; crc32: number };
+    };
     expect(index.paths).to.deep.equal(images);
+    // The index names the matrix it belongs to, by name and checksum.
+    expect(index.npy).to.deep.equal({
+      file: path.basename(`${prefix}.npy`),
+      crc32: zlib.crc32(npy),
+    });
 
     const same = await sphereface([
       'verify',

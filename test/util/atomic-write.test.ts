@@ -2,7 +2,10 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { replaceAtomically, writeFileAtomic } from '../../lib/util/atomic-write';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as zlib from 'node:zlib';
+import { replaceAtomically, writeFileAtomic, writeFilesAtomic } from '../../lib/util/atomic-write';
+import { crc32Yielding } from '../../lib/util/crc32';
 import { rejection } from '../rejection';
 
 async function tempDir(): Promise<string> {
@@ -102,5 +105,63 @@ describe('replaceAtomically', () => {
       'f.txt',
       'iter-1',
     ]);
+  });
+});
+
+describe('writeFilesAtomic', () => {
+  it('writes files together, or none when one cannot be written', async () => {
+    const dir = await tempDir();
+    const [a, b] = [path.join(dir, 'x.npy'), path.join(dir, 'x.json')];
+    await writeFilesAtomic([
+      { file: a, data: 'matrix 1' },
+      { file: b, data: 'index 1' },
+    ]);
+    expect([await fs.readFile(a, 'utf8'), await fs.readFile(b, 'utf8')]).to.deep.equal([
+      'matrix 1',
+      'index 1',
+    ]);
+    // The second cannot be written (a folder stands there): the first keeps its old content.
+    const blocked = path.join(dir, 'y.json');
+    await fs.mkdir(blocked);
+    const error = await rejection(
+      writeFilesAtomic([
+        { file: a, data: 'matrix 2' },
+        { file: blocked, data: 'index 2' },
+      ]),
+    );
+    expect(error.message).to.equal(`Could not write ${blocked}: ${blocked} is a directory`);
+    expect(await fs.readFile(a, 'utf8')).to.equal('matrix 1');
+    expect((await fs.readdir(dir)).sort()).to.deep.equal(['x.json', 'x.npy', 'y.json']);
+  });
+});
+
+describe('withSignalsHeld', () => {
+  it('lets the write finish on Ctrl-C, then exits with 128 + the signal', () => {
+    const file = path.join(os.tmpdir(), `sphereface-held-${process.pid}.txt`);
+    const script = `
+      const { withSignalsHeld } = require(${JSON.stringify(require.resolve('../../lib/cli/hold-signals'))});
+      const fs = require('node:fs');
+      withSignalsHeld(async () => {
+        process.kill(process.pid, 'SIGINT');
+        await new Promise((resolve) => setTimeout(resolve, 100));
+        fs.writeFileSync(${JSON.stringify(file)}, 'whole');
+      }).then(() => setTimeout(() => fs.writeFileSync(${JSON.stringify(file)}, 'after'), 1000));`;
+    const child = spawnSync(process.execPath, ['-e', script]);
+    expect([child.signal, child.status]).to.deep.equal([null, 130]);
+    expect(execFileSync('cat', [file]).toString()).to.equal('whole');
+  });
+});
+
+describe('crc32Yielding', () => {
+  it("equals zlib's CRC-32 of the parts joined, and gives the event loop turns", async () => {
+    const parts = [3 << 20, 5, 0, (1 << 20) + 7].map((n, k) =>
+      Uint8Array.from({ length: n }, (_, i) => (i * 31 + k) & 255),
+    );
+    let turns = 0;
+    const tick = setInterval(() => turns++, 0);
+    const crc = await crc32Yielding(parts, 12345);
+    clearInterval(tick);
+    expect(crc).to.equal(zlib.crc32(Buffer.concat(parts), 12345));
+    expect(turns).to.be.greaterThan(0);
   });
 });

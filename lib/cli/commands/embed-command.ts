@@ -2,7 +2,9 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeNpy } from '../../eval/npy';
 import { loadModel } from '../../models/model';
-import { writeFileAtomic } from '../../util/atomic-write';
+import { writeFilesAtomic } from '../../util/atomic-write';
+import { crc32Yielding } from '../../util/crc32';
+import { withSignalsHeld } from '../hold-signals';
 import { readRegularFileSync } from '../../util/regular-file';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type Options } from '../command';
@@ -87,7 +89,7 @@ export const embedCommand: Command = {
       });
       const n = embedded.paths.length;
       await makeFolder(path.dirname(path.resolve(prefix)), 'the folder of --out');
-      await writeFileAtomic(`${prefix}.npy`, encodeNpy(embedded.embeddings, [n, embedded.dim]));
+      const npy = encodeNpy(embedded.embeddings, [n, embedded.dim]);
       const note = alignmentNote(embedded.alignment);
       if (note) out.note(note);
       const index = {
@@ -96,8 +98,15 @@ export const embedCommand: Command = {
         dim: embedded.dim,
         paths: embedded.paths,
         alignment: embedded.alignment,
+        // Which .npy this index belongs to: a reader can tell a pair mixed by a killed run.
+        npy: { file: path.basename(`${prefix}.npy`), crc32: await crc32Yielding([npy]) },
       };
-      await writeFileAtomic(`${prefix}.json`, JSON.stringify(index, null, 2) + '\n');
+      await withSignalsHeld(() =>
+        writeFilesAtomic([
+          { file: `${prefix}.npy`, data: npy },
+          { file: `${prefix}.json`, data: JSON.stringify(index, null, 2) + '\n' },
+        ]),
+      );
       const result = { embeddings: `${prefix}.npy`, paths: `${prefix}.json`, n, dim: embedded.dim };
       out.result(result);
       out.line(
