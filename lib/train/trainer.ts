@@ -16,6 +16,7 @@ import {
 import { expectSameOnEveryRank, joinDistributedRun } from './distributed-run';
 import { stepLambda } from './lambda-schedule';
 import { MetricsLog } from './metrics-log';
+import { lockFolder } from '../util/folder-lock';
 import { learningRate, resolveSchedule } from './schedule';
 import { makeFolder } from '../util/make-folder';
 import {
@@ -59,6 +60,9 @@ export class NonFiniteLossError extends Error {
 function emptyTotals(): EpochTotals {
   return { lossSum: 0, accuracySum: 0, batches: 0, images: 0 };
 }
+
+/** The lock file of a training run's folder (outDir), held while fit() runs. */
+export const RUN_LOCK_FILE = 'train.lock';
 
 /** Where one fit() stands; a resume restores the first four fields from a checkpoint. */
 interface Progress {
@@ -136,6 +140,23 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
   }
 
   private async run(): Promise<History<E>> {
+    const release = await this.lockOutDir();
+    try {
+      return await this.runLocked();
+    } finally {
+      await release?.();
+    }
+  }
+
+  /** Two runs writing one folder would mix their logs, checkpoints and reports. */
+  private async lockOutDir(): Promise<(() => Promise<void>) | undefined> {
+    const { outDir } = this.options;
+    if (!outDir || !this.writes) return undefined;
+    await makeFolder(outDir, 'the out folder');
+    return lockFolder(outDir, RUN_LOCK_FILE, 'in use by the training run of');
+  }
+
+  private async runLocked(): Promise<History<E>> {
     const p = await this.start();
     this.progress = p;
     const history: History<E> = { epochs: [], evals: [], iterations: p.iteration, stopped: false };
@@ -195,7 +216,6 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     }
     const { outDir } = this.options;
     if (outDir && this.writes) {
-      await makeFolder(outDir, 'the out folder');
       p.log = new MetricsLog(path.join(outDir, 'metrics.jsonl'));
       await p.log.open(
         checkpoint && {

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -381,6 +382,39 @@ describe('Trainer', () => {
     expect(changes[0]).to.have.length(2);
     expect(changes[0][0]).to.match(/^optimizer .*"lr":0\.1.* -> .*"lr":0\.05/);
     expect(changes[0][1]).to.equal('totalIterations 2 -> 4');
+  });
+
+  it('refuses a second run into a folder while one trains there, and takes over a dead lock', async () => {
+    const dir = await tempDir();
+    const options = { data: new FakeBatchSource(3, 4), epochs: 2, outDir: dir };
+    const first = new Trainer({ ...options, model: new FakeModel(3) });
+    let second: Error | undefined;
+    first.on('batch', async () => {
+      if (second) return;
+      second = await rejection(new Trainer({ ...options, model: new FakeModel(3) }).fit());
+    });
+    await first.fit();
+    const lock = path.join(dir, 'train.lock');
+    expect(second!.message).to.equal(
+      `${dir} is in use by the training run of process ${process.pid} (${lock}); wait for it, ` +
+        'or remove the file if no such process runs',
+    );
+    // The first run's files are its own: one run's log, its checkpoint; the lock is gone.
+    const log = await readMetrics(path.join(dir, 'metrics.jsonl'));
+    expect(log.filter((r) => r.type === 'epoch')).to.have.length(2);
+    expect((await fs.readdir(dir)).sort()).to.deep.equal(['checkpoints', 'metrics.jsonl']);
+    // A lock left by a process that no longer runs is taken over.
+    const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid!;
+    await fs.writeFile(lock, String(gone));
+    const checkpoint = (await latestCheckpoint(path.join(dir, 'checkpoints')))!;
+    const resumed = new Trainer({
+      ...options,
+      epochs: 3,
+      model: await loadFakeModel(checkpoint.modelPath),
+      resume: checkpoint,
+    });
+    expect((await resumed.fit()).iterations).to.equal(12);
+    expect(await fs.stat(lock).catch(() => 'gone')).to.equal('gone');
   });
 
   it('records the schedule with its defaults, and reads the short form of older checkpoints', async () => {

@@ -19,6 +19,7 @@ import {
   isStoreFile,
   isTempFile,
   LABELS_FILE,
+  LOCK_FILE,
   readManifest,
   SHARD_BYTES,
   STORE_FORMAT,
@@ -30,7 +31,7 @@ import { openSource } from './open-source';
 import { ShardAssembler } from './shard-assembler';
 import { ShardWriter } from './shard-writer';
 import { storeDigest } from './store-digest';
-import { lockStore } from './store-lock';
+import { lockFolder } from '../../util/folder-lock';
 import { makeFolder } from '../../util/make-folder';
 
 /** What prepareImageStore reports while it works (the CLI draws it; the library never prints). */
@@ -95,7 +96,7 @@ export async function prepareImageStore(options: PrepareImageStoreOptions): Prom
     }
     const firstMade = await makeFolder(dir, 'the store folder');
     try {
-      const unlock = await lockStore(dir);
+      const unlock = await lockFolder(dir, LOCK_FILE, 'being prepared by');
       try {
         const store = await new Preparation(dir, source, options).run();
         store.preparation!.seconds = (performance.now() - started) / 1000;

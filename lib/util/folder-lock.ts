@@ -1,7 +1,9 @@
+// A folder's lock: a file holding the owner's pid, made with O_EXCL, so that two processes never
+// write one image store or one training run's folder at the same time. A lock left by a process
+// that no longer runs is taken over.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readRegularFile } from '../../util/regular-file';
-import { LOCK_FILE } from './manifest';
+import { readRegularFile } from './regular-file';
 
 function alive(pid: number): boolean {
   try {
@@ -13,11 +15,15 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Takes the store folder's lock (a file holding our pid) so that two prepares never write one
- * store; a lock left by a process that no longer runs is taken over. Resolves to its release.
+ * Takes `dir`'s lock file `name`; resolves to its release. Refused while a live process holds
+ * it, as "<dir> is <busy> process N (<file>)".
  */
-export async function lockStore(dir: string): Promise<() => Promise<void>> {
-  const file = path.join(dir, LOCK_FILE);
+export async function lockFolder(
+  dir: string,
+  name: string,
+  busy: string,
+): Promise<() => Promise<void>> {
+  const file = path.join(dir, name);
   for (let attempt = 0; ; attempt++) {
     try {
       await fs.promises.writeFile(file, String(process.pid), { flag: 'wx' });
@@ -32,7 +38,7 @@ export async function lockStore(dir: string): Promise<() => Promise<void>> {
     const owner = Number(text.toString().trim());
     if (attempt > 0 || (Number.isInteger(owner) && owner > 0 && alive(owner))) {
       throw new Error(
-        `${dir} is being prepared by process ${owner || 'unknown'} (${file}); wait for it, or remove the file if no such process runs`,
+        `${dir} is ${busy} process ${owner || 'unknown'} (${file}); wait for it, or remove the file if no such process runs`,
       );
     }
     await fs.promises.rm(file, { force: true });
