@@ -51,8 +51,18 @@ function augmentation(config: TrainingConfig, train: ImageSet | ImageStore): Loa
       `the training images are ${train.height}x${train.width}, smaller than ${config.arch}'s ${height}x${width} input`,
     );
   }
+  // Larger images are centre-cropped to the input, which is what eval, embed and verify do
+  // (inputTransforms) only where no resize is needed: one side already the input's (the 112x112
+  // insightface releases for the 112x96 nets).
+  if (train.height !== height && train.width !== width) {
+    throw new Error(
+      `the training images are ${train.height}x${train.width}; ${config.arch} takes images ` +
+        `resized to cover ${height}x${width} and centre-cropped, as eval, embed and verify give ` +
+        `them, and a crop alone would train on another view: prepare the store with --size ` +
+        `${height}x${width}`,
+    );
+  }
   const transforms: LoaderTransform[] = [];
-  // Larger images (the 112x112 insightface releases) are centre-cropped to the input.
   if (train.height !== height || train.width !== width)
     transforms.push(new CenterCrop([height, width]));
   if (config.cropPadding > 0) {

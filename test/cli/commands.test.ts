@@ -187,7 +187,7 @@ describe('sphereface CLI', function () {
     expect(await fs.readdir(path.join(out, 'checkpoints'))).to.deep.equal(before);
   });
 
-  it('prepare makes a store (--json) that train reads, centre-cropping 112x112 for sphere4', async () => {
+  it('prepare makes a store (--json) that train reads, centre-cropping 112x112 for sphere4, not for sphere-cnn4', async () => {
     const faces = await tinyFaces();
     const dir = await tempDir();
     const store = path.join(dir, 'store');
@@ -237,6 +237,26 @@ describe('sphereface CLI', function () {
     };
     expect(trained.iterations).to.equal(2);
     expect(trained.data).to.include({ images: 24, identities: 6 });
+    // sphere-cnn4 takes 96x96 resized images (as eval and embed give them), not a crop of 112.
+    const cnn4 = path.join(dir, 'run-cnn4');
+    const cropped = await sphereface([
+      'train',
+      '--data',
+      store,
+      '--arch',
+      'sphere-cnn4',
+      '--iterations',
+      '2',
+      '--out',
+      cnn4,
+    ]);
+    expect([cropped.code, cropped.stderr.trim().split('\n').at(-1)]).to.deep.equal([
+      1,
+      'sphereface train: the training images are 112x112; sphere-cnn4 takes images resized to ' +
+        'cover 96x96 and centre-cropped, as eval, embed and verify give them, and a crop alone ' +
+        'would train on another view: prepare the store with --size 96x96',
+    ]);
+    expect(await fs.stat(path.join(cnn4, 'checkpoints')).catch(() => 'none')).to.equal('none');
 
     // The store's images were decoded when it was prepared: decoding flags are refused.
     for (const flag of [['--landmarks', faces.trainLandmarksFile], ['--skip-bad-images']]) {
