@@ -66,12 +66,18 @@ export async function launchOrJoin(
   const timeoutMs = Math.round(
     1000 * positiveArg(values, 'dist-timeout', DEFAULT_DIST_TIMEOUT_MS / 1000),
   );
-  if (nproc > 1) {
-    if (isWorker()) {
-      throw new UsageError(
-        `--nproc starts the workers itself, but this process is one already (RANK=${process.env.RANK})`,
-      );
-    }
+  if (nproc > 1 && isWorker()) {
+    throw new UsageError(
+      `--nproc starts the workers itself, but this process is one already (RANK=${process.env.RANK})`,
+    );
+  }
+  if (isWorker() && !distributedByEnv() && process.env.WORLD_SIZE !== '1') {
+    throw new UsageError(
+      `RANK is set (${process.env.RANK}) but WORLD_SIZE is not: set both, as torchrun does`,
+    );
+  }
+  // Several machines with one worker each (NNODES > 1) launch as --nproc N > 1 does.
+  if (!isWorker() && nodeLayout(nproc, process.env).worldSize > 1) {
     await checkOutFolder(config); // once, before any worker starts
     const request = { command, nproc, values, options, positionals, timeoutMs };
     return { exitCode: await launchWorkers({ ...request, threads: config.threads }, out) };
@@ -151,7 +157,8 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
     ...argsOf(request.values, request.options, ['nproc']),
   ];
   out.note(
-    `starting ${request.nproc} workers: ranks ${firstRank}..${firstRank + request.nproc - 1} ` +
+    `starting ${request.nproc} worker${request.nproc === 1 ? '' : 's'}: ranks ` +
+      `${firstRank}..${firstRank + request.nproc - 1} ` +
       `of ${worldSize}, rendezvous at ${masterAddr}:${masterPort}, ${threads} thread(s) each`,
   );
   const workers: { rank: number; child: ChildProcess; code?: number }[] = [];

@@ -166,6 +166,30 @@ describe('sphereface train, distributed', function () {
     });
   }
 
+  it('NNODES > 1 with one worker a machine launches it as a rank; bad layouts are refused', async () => {
+    const faces = await tinyFaces();
+    const out = await tempDir();
+    const args = ['train', '--data', faces.trainDir, '--out', out, '--iterations', '2'];
+    const port = String(await freePort());
+    const env = { NNODES: '2', MASTER_ADDR: '127.0.0.1', MASTER_PORT: port };
+    // Machine 1 of 2 alone: its worker is rank 1 and waits for rank 0, which never comes.
+    const alone = await sphereface([...args, '--dist-timeout', '1.5'], {
+      env: { ...env, NODE_RANK: '1' },
+    });
+    expect(alone.code).to.equal(1);
+    expect(alone.stderr).to.contain('starting 1 worker: ranks 1..1 of 2');
+    expect(alone.stderr).to.match(/rank 1: could not reach the rendezvous store at 127\.0\.0\.1/);
+    expect(await fs.readdir(out)).to.deep.equal([]);
+    const refused = [
+      [{ ...env, NODE_RANK: '3' }, "NODE_RANK must be an integer in 0..1, got '3'"],
+      [{ RANK: '0' }, 'RANK is set (0) but WORLD_SIZE is not: set both, as torchrun does'],
+    ] as const;
+    for (const [variables, message] of refused) {
+      const r = await sphereface(args, { env: variables });
+      expect([r.code, r.stderr.trim()]).to.deep.equal([2, `sphereface train: ${message}`]);
+    }
+  });
+
   it('a worker whose rank 0 never comes says so in the one error line, no native log', async () => {
     const faces = await tinyFaces();
     const out = await tempDir();
