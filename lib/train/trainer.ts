@@ -212,6 +212,8 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         totalIterations: this.totalIterations,
         batchesPerEpoch: this.data.batchesPerEpoch,
         outDir: this.options.outDir ? 1 : 0,
+        // Ranks that step with other settings would drift apart.
+        ...this.stepSettings(),
       });
     }
     const { outDir } = this.options;
@@ -230,6 +232,22 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       await this.emit('resume', { checkpoint, changes });
     }
     return p;
+  }
+
+  /** The settings of every step, as numbers every rank must agree on. */
+  private stepSettings(): Record<string, number> {
+    const { optimizer, schedule, lambda } = this.settings;
+    // Schedules are objects: compared through 48 bits of a digest of their JSON.
+    const digest = (value: unknown) =>
+      crypto.createHash('sha256').update(JSON.stringify(value)).digest().readUIntBE(0, 6);
+    return {
+      lr: optimizer.lr,
+      momentum: optimizer.momentum,
+      weightDecay: optimizer.weightDecay,
+      nesterov: optimizer.nesterov ? 1 : 0,
+      'schedule (digest)': digest(schedule),
+      'lambda schedule (digest)': digest(lambda),
+    };
   }
 
   /** Refuses a checkpoint of another model, or of a run whose epochs were another length. */

@@ -200,6 +200,29 @@ describe('Trainer, distributed', function () {
     });
   });
 
+  it('refuses ranks that would step with another learning rate or schedule, before any step', async () => {
+    const cases: [(rank: number) => RankOptions, RegExp][] = [
+      [
+        (rank) => ({ iterations: 2, optimizer: { lr: rank === 0 ? 0.05 : 0.04 } }),
+        /the ranks differ in lr \(here lr 0\.0[45]\)/,
+      ],
+      [
+        (rank) => ({ iterations: 2, schedule: { kind: rank === 0 ? 'constant' : 'cosine' } }),
+        /the ranks differ in schedule \(digest\) \(here schedule \(digest\) \d+\)/,
+      ],
+    ];
+    for (const [options, message] of cases) {
+      await withModels(newModels(), async (models) => {
+        const stepped: number[] = [];
+        const failed = await trainTwo(models, options, (trainers) =>
+          trainers.forEach((t) => t.on('batch', (b) => void stepped.push(b.iteration))),
+        ).catch((e: Error) => e);
+        expect((failed as Error).message).to.match(message);
+        expect(stepped).to.deep.equal([]);
+      });
+    }
+  });
+
   it('refuses data that serves another rank, naming both', async () => {
     await withModels(newModels(), async (models) => {
       const groups = await joinTwo();
