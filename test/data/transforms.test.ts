@@ -238,7 +238,7 @@ describe('data transforms', () => {
     );
   });
 
-  it('FaceAlign refuses points that coincide or that all lie outside the image', () => {
+  it('FaceAlign refuses points that coincide, that all lie outside the image, or one far outside', () => {
     const image = { data: new Uint8Array(40 * 30 * 3), width: 40, height: 30 };
     const align = new FaceAlign();
     const same = Float64Array.from({ length: 10 }, (_, i) => (i % 2 === 0 ? 12 : 7));
@@ -257,8 +257,31 @@ describe('data transforms', () => {
     );
     const above = Float64Array.from(SPHEREFACE_TEMPLATE, (v, i) => (i % 2 === 0 ? v / 4 : v - 200));
     expect(() => align.apply(image, above)).to.throw(/lies inside the 40x30 image/);
-    outside[0] = 39;
-    expect(align.apply(image, outside).width).to.equal(96);
+    // Just past the right edge, one moved inside: a face cut by the frame, aligned.
+    const partly = Float64Array.from(SPHEREFACE_TEMPLATE, (v, i) => v / 4 + (i % 2 === 0 ? 35 : 0));
+    partly[0] = 39;
+    expect(align.apply(image, partly).width).to.equal(96);
+    // One point farther out than the image's own size: a wrong number, not a face.
+    const inside = Float64Array.from(SPHEREFACE_TEMPLATE, (v) => v / 4);
+    for (const [k, value, refused] of [
+      [2, 1e300, true],
+      [3, -31, true],
+      [3, -30, false],
+      [0, 80, true],
+      [0, 79, false],
+    ] as const) {
+      const points = Float64Array.from(inside);
+      points[k] = value;
+      if (!refused) expect(align.apply(image, points).width).to.equal(96);
+      else {
+        expect(() => align.apply(image, points)).to.throw(
+          new RegExp(
+            `^FaceAlign: face point ${Math.floor(k / 2) + 1} of \\(.*\\) lies farther outside the ` +
+              "40x30 image than the image's own size; the points locate no face in it$",
+          ),
+        );
+      }
+    }
   });
 
   it('Normalize gives (x / 255 - mean) / std in channel-first order', () => {

@@ -65,7 +65,8 @@ export class FaceAlign implements DeterministicTransform {
 
 /**
  * Refuses points that locate no face in `image`: all five within a pixel of each other (the fit
- * would shrink a speck to the whole crop), or none inside the image (the crop would be black).
+ * would shrink a speck to the whole crop), none inside the image (the crop would be black), or
+ * one far outside it.
  */
 function checkFacePoints(points: FivePoints, image: RawImage): void {
   const list = () => Array.from(points, (v) => +v.toFixed(2)).join(' ');
@@ -87,6 +88,18 @@ function checkFacePoints(points: FivePoints, image: RawImage): void {
     throw new Error(
       `FaceAlign: none of the five face points (${list()}) lies inside the ${image.width}x${image.height} image`,
     );
+  }
+  // A face cut by the frame has points just past the edge; one farther out than the image's own
+  // size is a wrong number, and would stretch the fit until the crop held no pixel of the photo.
+  for (let i = 0; i < 10; i += 2) {
+    const [x, y] = [points[i], points[i + 1]];
+    const { width: w, height: h } = image;
+    if (!(x >= -w && x <= 2 * w - 1 && y >= -h && y <= 2 * h - 1)) {
+      throw new Error(
+        `FaceAlign: face point ${i / 2 + 1} of (${list()}) lies farther outside the ${w}x${h} ` +
+          "image than the image's own size; the points locate no face in it",
+      );
+    }
   }
 }
 
