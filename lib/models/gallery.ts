@@ -1,6 +1,7 @@
 // 1:N search: a gallery of known people's face embeddings (one row per image), and probes
 // ranked against it by cosine similarity. Rows are unit length, so a batch of probes is scored by
 // one matrix product with the gallery; a person's score is their best image's.
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ImageFolderDataset } from '../data/image-folder-dataset';
 import type { FlipMode } from './embed-images';
@@ -218,7 +219,7 @@ export class Gallery {
     names: readonly string[],
     options: GalleryEmbedOptions,
   ): Promise<void> {
-    this.checkNewPaths(paths, names);
+    await this.checkNewPaths(paths, names);
     const { embeddings } = await embedFiles(this.model, paths, this.sameFlip(options));
     const grown = new Float32Array(this.embeddings.length + embeddings.length);
     grown.set(this.embeddings);
@@ -228,19 +229,32 @@ export class Gallery {
     this.rowPaths.push(...paths);
   }
 
-  /** Refuses an image already in the gallery, or given twice: an image is one row, of one person. */
-  private checkNewPaths(paths: readonly string[], names: readonly string[]): void {
-    const rows = new Map(this.rowPaths.map((file, r) => [path.resolve(file), this.rowNames[r]]));
-    const given = new Map<string, string>();
+  /**
+   * Refuses an image already in the gallery, or given twice, however it is reached (another
+   * spelling, a symbolic or hard link): an image is one row, of one person.
+   */
+  private async checkNewPaths(paths: readonly string[], names: readonly string[]): Promise<void> {
+    const rowKeys = await Promise.all(this.rowPaths.map(imageKey));
+    const rows = new Map(rowKeys.map((key, r) => [key, r]));
+    const given = new Map<string, number>();
+    const keys = await Promise.all(paths.map(imageKey));
     paths.forEach((file, i) => {
-      const key = path.resolve(file);
-      const known = rows.get(key);
-      if (known !== undefined) {
-        throw new Error(`${file} is in the gallery already, as ${known}`);
+      const row = rows.get(keys[i]);
+      if (row !== undefined) {
+        const spelt = path.resolve(file) === path.resolve(this.rowPaths[row]);
+        throw new Error(
+          `${file} is in the gallery already, as ${this.rowNames[row]}` +
+            (spelt ? '' : ` (${this.rowPaths[row]})`),
+        );
       }
-      const twice = given.get(key);
-      if (twice !== undefined) throw new Error(`${file} is given twice (as ${twice} first)`);
-      given.set(key, names[i]);
+      const first = given.get(keys[i]);
+      if (first !== undefined) {
+        const spelt = path.resolve(file) === path.resolve(paths[first]);
+        throw new Error(
+          `${file} is given twice (as ${names[first]} first${spelt ? '' : `, ${paths[first]}`})`,
+        );
+      }
+      given.set(keys[i], i);
     });
   }
 
@@ -277,4 +291,10 @@ export class Gallery {
     });
     return [...best.values()].sort((a, b) => b.score - a.score).slice(0, top);
   }
+}
+
+/** What identifies an image: its file (device and inode) where it exists, else its full path. */
+async function imageKey(file: string): Promise<string> {
+  const stats = await fs.stat(file).catch(() => undefined);
+  return stats ? `file ${stats.dev}:${stats.ino}` : `path ${path.resolve(file)}`;
 }

@@ -115,6 +115,20 @@ describe('Gallery', () => {
     expect((await rejection(gallery.add('Ben', [ben2, ben2]))).message).to.equal(
       `${ben2} is given twice (as Ben first)`,
     );
+    // Nor through a link: a symbolic or a hard link to a row's file is that image again.
+    const symbolic = path.join(root, 'alias.png');
+    const hard = path.join(root, 'hard.png');
+    fs.symlinkSync(ada, symbolic);
+    fs.linkSync(ada, hard);
+    for (const link of [symbolic, hard]) {
+      expect((await rejection(gallery.add('Mallory', [link]))).message).to.equal(
+        `${link} is in the gallery already, as Ada (${ada})`,
+      );
+    }
+    fs.symlinkSync(ben2, path.join(root, 'ben-link.png'));
+    expect(
+      (await rejection(gallery.add('Cyd', [ben2, path.join(root, 'ben-link.png')]))).message,
+    ).to.equal(`${path.join(root, 'ben-link.png')} is given twice (as Cyd first, ${ben2})`);
     expect(gallery.size).to.equal(2);
     const file = path.join(root, 'people.sfg');
     await gallery.save(file);
