@@ -37,11 +37,14 @@ export function numberArg(values: ParsedValues, name: string, fallback?: number)
   const text = stringArg(values, name);
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (text.trim() === '' || !Number.isFinite(value)) {
+  // Decimal only: Number() also reads hex, octal and binary ('0x10' is 16).
+  if (!DECIMAL.test(text.trim()) || !Number.isFinite(value)) {
     throw new UsageError(`--${name} expects a number but received '${text}'`);
   }
   return value;
 }
+
+const DECIMAL = /^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/i;
 
 export function integerArg(
   values: ParsedValues,

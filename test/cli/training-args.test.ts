@@ -132,6 +132,20 @@ describe('training flags', () => {
     );
     expect(() => read(['--epochs', '2', '--iterations', '5'])).to.throw(/not both/);
     expect(() => read(['--lr', 'fast'])).to.throw(/--lr expects a number but received 'fast'/);
+    // Decimal only: Number() would read these as 16, 8, 2 and 0.
+    for (const text of ['0x10', '0o10', '0b10', '']) {
+      expect(() => read(['--lr', text]), text).to.throw(
+        `--lr expects a number but received '${text}'`,
+      );
+    }
+    for (const [text, value] of [
+      ['.5', 0.5],
+      ['2.', 2],
+      ['1e-3', 0.001],
+      ['+3E1', 30],
+    ] as const) {
+      expect(read(['--lr', text]).optimizer.lr, text).to.equal(value);
+    }
     expect(() => read(['--lr=-1'])).to.throw(/--lr expects a positive number/);
     expect(() => read(['--arch', 'resnet'])).to.throw(/--arch expects one of sphere-cnn4/);
     expect(() => read(['--head', 'sphere', '--m', '7'])).to.throw(/--m .* 1\.\.6/);

@@ -1,4 +1,5 @@
 import { generateSyntheticFaces } from '../../synth/generate';
+import { numberArg } from '../args';
 import { UsageError, type Command, type Options, type ParsedValues } from '../command';
 
 /** A whole number >= min from a string option, or a UsageError naming the option. */
@@ -70,12 +71,9 @@ export const synthCommand: Command = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const dir = values.out;
     if (typeof dir !== 'string' || dir === '') throw new UsageError('--out DIR is required');
-    let variation: number | undefined;
-    if (values.variation !== undefined) {
-      variation = Number(values.variation);
-      if (!(variation >= 0 && variation <= 1)) {
-        throw new UsageError(`--variation expects a number in [0, 1], got '${values.variation}'`);
-      }
+    const variation = numberArg(values, 'variation');
+    if (variation !== undefined && !(variation >= 0 && variation <= 1)) {
+      throw new UsageError(`--variation expects a number in [0, 1], got '${values.variation}'`);
     }
     const seed = intOption(values, 'seed', 0, flags.seed.default);
     if (seed > 0xffffffff) throw new UsageError(`--seed must be below 2^32, got '${values.seed}'`);
