@@ -2,6 +2,7 @@
 // LFW-layout set with its pairs through the decode pool and the cache, preprocessed for the arch,
 // or an insightface verification .bin.
 import * as fs from 'node:fs';
+import { expectInput } from '../util/regular-file';
 import * as path from 'node:path';
 import { LandmarksFile } from '../data/landmarks-file';
 import type { SkippedImage } from '../data/image-cache';
@@ -18,7 +19,7 @@ import type { Arch } from '../models/types';
 import type { Output } from './output';
 
 function mustExist(kind: string, file: string | undefined): void {
-  if (file !== undefined && !fs.existsSync(file)) throw new Error(`${kind} ${file} does not exist`);
+  if (file !== undefined) expectInput(file, kind);
 }
 
 export interface LoadOptions {

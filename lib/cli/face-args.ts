@@ -1,6 +1,6 @@
 // Where the faces are, from the command line: a landmark file, five points per image, or a face
 // box per image (embed and verify). Without any, the images are used as pre-aligned crops.
-import * as fs from 'node:fs';
+import { expectInput } from '../util/regular-file';
 import { LandmarksFile } from '../data/landmarks-file';
 import { landmarksInFile, type FaceBox, type FaceLocations } from '../models/face-location';
 import { numberListArg, stringArg, stringListArg } from './args';
@@ -49,7 +49,7 @@ export function faceLocationArgs(values: ParsedValues, paths: readonly string[])
     }
   }
   if (file !== undefined) {
-    if (!fs.existsSync(file)) throw new Error(`landmark file ${file} does not exist`);
+    expectInput(file, 'landmark file');
     const landmarks = new LandmarksFile(file);
     const unlisted = paths.find((p) => landmarksInFile(landmarks, p) === undefined);
     if (unlisted !== undefined) {

@@ -31,6 +31,26 @@ export function fileKind(stats: FileType): string {
   return 'a special file';
 }
 
+/**
+ * Refuses an input that cannot be found: "<what> <file> does not exist", or the real reason a
+ * path that is there cannot be reached (a loop of symbolic links, a folder not searchable).
+ */
+export function expectInput(file: string, what?: string, where?: string): void {
+  let why: string | undefined;
+  try {
+    fs.statSync(file);
+  } catch (err) {
+    const code = codeOf(err);
+    why =
+      code === 'ENOENT' || code === 'ENOTDIR'
+        ? 'does not exist'
+        : code === 'ELOOP'
+          ? 'is a loop of symbolic links (ELOOP)'
+          : `cannot be reached (${code})`;
+  }
+  if (why) throw new Error(`${what ? `${what} ` : ''}${file} ${why}${where ? ` (${where})` : ''}`);
+}
+
 function named(file: string, options: RegularFileOptions): string {
   return options.noun ? `${options.noun} ${file}` : file;
 }

@@ -70,7 +70,7 @@ describe('argument errors', () => {
     }
   });
 
-  it("embed --list names a missing image's line, and a list of no images as such", async () => {
+  it("embed --list names a missing image's line, a link loop, and a list of no images as such", async () => {
     const dir = await tempDir();
     const list = path.join(dir, 'images.txt');
     await fs.writeFile(list, '# photos\n\nmissing.jpg\n');
@@ -81,6 +81,19 @@ describe('argument errors', () => {
       1,
       `sphereface embed: image ${path.join(dir, 'missing.jpg')} does not exist (${list}:3)`,
     ]);
+    // A loop of symbolic links is there, but leads nowhere: said so, not "does not exist".
+    const loop = path.join(dir, 'loop1.jpg');
+    await fs.symlink('loop2.jpg', loop);
+    await fs.symlink('loop1.jpg', path.join(dir, 'loop2.jpg'));
+    const looped = await embed([loop]);
+    expect([looped.code, looped.stderr]).to.deep.equal([
+      1,
+      `sphereface embed: image ${loop} is a loop of symbolic links (ELOOP) (an argument)`,
+    ]);
+    const verified = await sphereMain(['verify', '--model', loop, '--threshold', '0.5', 'a', 'b']);
+    expect(verified.stderr).to.equal(
+      `sphereface verify: ${loop} is a loop of symbolic links (ELOOP)`,
+    );
     await fs.writeFile(list, '# nothing yet\n');
     const empty = await embed(['--list', list]);
     expect([empty.code, empty.stderr]).to.deep.equal([

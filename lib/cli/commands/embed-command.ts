@@ -1,11 +1,10 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeNpy } from '../../eval/npy';
 import { loadModel } from '../../models/model';
 import { writeFilesAtomic } from '../../util/atomic-write';
 import { crc32Yielding } from '../../util/crc32';
 import { withSignalsHeld } from '../hold-signals';
-import { readRegularFileSync } from '../../util/regular-file';
+import { expectInput, readRegularFileSync } from '../../util/regular-file';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type Options } from '../command';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
@@ -68,9 +67,8 @@ export const embedCommand: Command = {
       throw new UsageError('give image files, or --list FILE with one path a line');
     const paths = images.map((image) => image.path);
     const faces = faceLocationArgs(values, paths);
-    const missing = images.find((image) => !fs.existsSync(image.path));
-    if (missing) throw new Error(`image ${missing.path} does not exist (${missing.where})`);
-    if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
+    for (const image of images) expectInput(image.path, 'image', image.where);
+    expectInput(modelFile, 'model file');
     const inputs: InputFile[] = [
       { flag: 'model', file: modelFile },
       ...(listFile ? [{ flag: 'list', file: listFile }] : []),

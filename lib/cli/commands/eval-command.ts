@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { expectInput } from '../../util/regular-file';
 import { describeAfs } from '../../eval/angular-fisher-score';
 import { rawPixelEmbedder } from '../../eval/embedder';
 import {
@@ -172,7 +172,7 @@ async function evalLfw(
   const modelFile = requiredString(values, 'model');
   const lfwDir = requiredString(values, 'lfw');
   const pairsFile = requiredString(values, 'pairs');
-  if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
+  expectInput(modelFile, 'model file');
   const model = await loadModel(modelFile);
   try {
     const refusal = alignmentRefusal(model.inputSize);
@@ -234,9 +234,7 @@ async function evalBin(
   if (modelFile === undefined && !rawPixels) {
     throw new UsageError('--model is required (or --raw-pixels alone, for the raw-pixel floor)');
   }
-  if (modelFile !== undefined && !fs.existsSync(modelFile)) {
-    throw new Error(`model file ${modelFile} does not exist`);
-  }
+  if (modelFile !== undefined) expectInput(modelFile, 'model file');
   const model = modelFile === undefined ? undefined : await loadModel(modelFile);
   try {
     const set = await loadBinHeldOut(binFile, model?.inputSize, {

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { expectInput } from '../../util/regular-file';
 import * as path from 'node:path';
 import { loadModel } from '../../models/model';
 import { requiredString } from '../args';
@@ -22,7 +22,7 @@ export const exportCommand: Command = {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const modelFile = requiredString(values, 'model');
     const outFile = requiredString(values, 'out');
-    if (!fs.existsSync(modelFile)) throw new Error(`model file ${modelFile} does not exist`);
+    expectInput(modelFile, 'model file');
     await checkOutputFile('out', outFile, [{ flag: 'model', file: modelFile }]);
     const model = await loadModel(modelFile);
     try {

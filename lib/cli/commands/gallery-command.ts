@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { expectInput } from '../../util/regular-file';
 import * as path from 'node:path';
 import { locateFaces } from '../../models/face-location';
 import { Gallery } from '../../models/gallery';
@@ -40,7 +40,7 @@ const ACTION_OF: Record<string, 'build' | 'search'> = {
 };
 
 function mustExist(what: string, file: string): void {
-  if (!fs.existsSync(file)) throw new Error(`${what} ${file} does not exist`);
+  expectInput(file, what);
 }
 
 export const galleryCommand: Command = {

@@ -1,4 +1,4 @@
-import * as fs from 'node:fs';
+import { expectInput } from '../../util/regular-file';
 import { fileSimilarity } from '../../models/face-files';
 import { locateFaces } from '../../models/face-location';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
@@ -68,7 +68,7 @@ export const verifyCommand: Command = {
           ? { threshold: fromSummary.threshold, source: 'summary', label: `from ${summaryFile}` }
           : undefined;
     for (const file of [modelFile, ...positionals]) {
-      if (!fs.existsSync(file)) throw new Error(`${file} does not exist`);
+      expectInput(file);
     }
     const model = await loadModel(modelFile);
     try {
