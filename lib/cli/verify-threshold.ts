@@ -47,17 +47,21 @@ export function thresholdFromSummary(file: string): SummaryThreshold {
     );
   }
   const protocol = summary!.evaluation!.protocol;
-  if (protocol) {
-    const unlike = flagsUnlikeVerify({
-      flip: (protocol.flip ?? 'concat') as FlipMode,
-      subtractMean: protocol.subtractMean === true,
-    });
-    if (unlike.length) {
-      throw new Error(
-        `${file} has a threshold found with ${unlike.join(' and ')}, but verify compares ` +
-          '--flip concat features without a mean subtracted: evaluate again without them',
-      );
-    }
+  if (!protocol || typeof protocol !== 'object') {
+    throw new Error(
+      `${file} has no evaluation.protocol: nothing says its threshold was found as verify ` +
+        'compares (--flip concat, no mean subtracted)',
+    );
+  }
+  const unlike = flagsUnlikeVerify({
+    flip: (protocol.flip ?? 'concat') as FlipMode,
+    subtractMean: protocol.subtractMean === true,
+  });
+  if (unlike.length) {
+    throw new Error(
+      `${file} has a threshold found with ${unlike.join(' and ')}, but verify compares ` +
+        '--flip concat features without a mean subtracted: evaluate again without them',
+    );
   }
   const arch = summary!.arch ?? summary!.config?.arch;
   return { threshold, ...(typeof arch === 'string' ? { arch } : {}) };

@@ -82,7 +82,8 @@ describe('sphereface eval --save-threshold, verify, export and import', function
       same: true,
     });
     const summaryFile = path.join(out, 'summary.json');
-    await fs.writeFile(summaryFile, JSON.stringify({ evaluation: { threshold: 1 } }));
+    const protocol = { flip: 'concat', subtractMean: false };
+    await fs.writeFile(summaryFile, JSON.stringify({ evaluation: { threshold: 1, protocol } }));
     const fromSummary = await sphereMain([
       'verify',
       '--model',
@@ -117,6 +118,16 @@ describe('sphereface eval --save-threshold, verify, export and import', function
 
     // The same summary, as if of raw pixels (eval --bin --raw-pixels) or of another net.
     const summary = JSON.parse(await fs.readFile(summaryFile, 'utf8')) as Record<string, unknown>;
+    // Or with its protocol taken out: nothing then says how the threshold was found.
+    const bare = path.join(out, 'bare-summary.json');
+    const { protocol: _protocol, ...evaluation } = summary.evaluation as Record<string, unknown>;
+    await fs.writeFile(bare, JSON.stringify({ ...summary, evaluation }));
+    const bareRefused = await verify(bare);
+    expect([bareRefused.code, bareRefused.stderr]).to.deep.equal([
+      1,
+      `sphereface verify: ${bare} has no evaluation.protocol: nothing says its threshold was ` +
+        'found as verify compares (--flip concat, no mean subtracted)',
+    ]);
     const raw = path.join(out, 'raw-summary.json');
     await fs.writeFile(raw, JSON.stringify({ ...summary, evaluated: 'raw-pixels' }));
     const rawRefused = await verify(raw);
