@@ -134,14 +134,23 @@ export function sizesInStateDict(
   given: { classes?: number; embeddingDim?: number },
 ): { classes: number; embeddingDim: number } {
   const clcarwin = layoutOf(tensors, arch, file) === CLCARWIN;
-  const fc = tensors.find((t) => t.name === (clcarwin ? 'fc5.weight' : EMBEDDING));
-  const embeddingDim = given.embeddingDim ?? (fc?.shape.length === 2 ? fc.shape[0] : EMBEDDING_DIM);
+  const fcKey = clcarwin ? 'fc5.weight' : EMBEDDING;
+  const fc = tensors.find((t) => t.name === fcKey);
+  if (!fc) {
+    // Keys under another prefix ('backbone.') or of another net: named before any head advice.
+    const first = tensors[0]?.name;
+    throw new Error(
+      `${file}: holds no '${fcKey}', so it is not a ${arch}'s state_dict` +
+        (first === undefined ? ' (it holds no tensors)' : ` (its first key: '${first}')`),
+    );
+  }
+  const embeddingDim = given.embeddingDim ?? (fc.shape.length === 2 ? fc.shape[0] : EMBEDDING_DIM);
   if (given.classes !== undefined) return { classes: given.classes, embeddingDim };
   const key = clcarwin ? 'fc6.weight' : HEAD;
   const head = tensors.find((t) => t.name === key);
   if (!head) {
     throw new Error(
-      `${file}: holds no margin head ('${key}'); pass { classes } to start a fresh head`,
+      `${file}: holds no margin head ('${key}'); pass { classes } (--classes N) to start a fresh head`,
     );
   }
   const [rows, cols] = clcarwin ? [...head.shape].reverse() : head.shape;

@@ -245,7 +245,7 @@ describe('PyTorch state_dicts', function () {
       await runJobs([job]);
       const refused = await rejection(importStateDict(job.stateDict, { arch: 'sphere4' }));
       expect(refused.message).to.equal(
-        `${job.stateDict}: holds no margin head ('head.weight'); pass { classes } to start a fresh head`,
+        `${job.stateDict}: holds no margin head ('head.weight'); pass { classes } (--classes N) to start a fresh head`,
       );
       const model = await importStateDict(job.stateDict, {
         arch: 'sphere4',
@@ -262,7 +262,7 @@ describe('PyTorch state_dicts', function () {
       }
     });
 
-    it("a softmax head's bias and another embedding size cross both ways; DataParallel's 'module.' keys read; NaN refused (needs python3-torch)", async () => {
+    it("a softmax head's bias and another embedding size cross both ways; DataParallel's 'module.' keys read; NaN and another prefix refused (needs python3-torch)", async () => {
       const softmax = { head: { kind: 'softmax' as const }, embeddingDim: 64 };
       const model = await steppedModel('sphere-cnn4', 90, softmax);
       const images = imagesFor('sphere-cnn4', 91).images;
@@ -299,6 +299,7 @@ describe('PyTorch state_dicts', function () {
         },
         made('wrapped', { keyPrefix: 'module.' }),
         made('nan', { nanKey: 'fc.bias' }),
+        made('prefixed', { keyPrefix: 'backbone.' }),
       ];
       const reports = await runJobs(jobs);
       expect(reports[0].orderMatches).to.equal(true);
@@ -330,6 +331,12 @@ describe('PyTorch state_dicts', function () {
       );
       expect(nan.message).to.equal(
         `${jobs[2].stateDict}: key 'fc.bias' holds NaN at element 0: weights must be finite`,
+      );
+      // Keys under a prefix other than DataParallel's: named as such, before any head advice.
+      const prefixed = await rejection(importStateDict(jobs[3].stateDict, { arch: 'sphere-cnn4' }));
+      expect(prefixed.message).to.equal(
+        `${jobs[3].stateDict}: holds no 'fc.weight', so it is not a sphere-cnn4's state_dict ` +
+          "(its first key: 'backbone.conv1.weight')",
       );
     });
   });
