@@ -96,6 +96,17 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
   if (config.resume) {
     resumedFrom = await resumeCheckpoint(config.out);
     model = await loadModel(resumedFrom.modelPath, { device: config.device, arch: config.arch });
+    const { modelSteps } = resumedFrom.state;
+    const steps = model.steps;
+    if (modelSteps !== undefined && steps !== modelSteps) {
+      model.dispose();
+      // The model is the checkpoint's own: the checkpoint's files were changed since.
+      throw new Error(
+        `checkpoint ${resumedFrom.dir} does not hold together: its model.sfm has taken ` +
+          `${steps} steps, its state.json records ${modelSteps}; resume from another ` +
+          'checkpoint (move this one out of the checkpoints folder)',
+      );
+    }
     out.line(`resuming from ${resumedFrom.dir} (iteration ${resumedFrom.state.iteration})`);
   } else {
     model = await createModel({

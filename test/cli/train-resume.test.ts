@@ -1,6 +1,9 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { createModel } from '../../lib/models/model';
+import type { Arch } from '../../lib/models/types';
+import { latestCheckpoint } from '../../lib/train/checkpoint';
 import { sphereMain, sphereface, tempDir, tinyFaces } from './cli-helpers';
 
 interface TrainSummary {
@@ -158,6 +161,30 @@ describe('sphereface train --resume', function () {
       );
     }
     expect(await snapshot(out)).to.deep.equal(files);
+  });
+
+  it('refuses a checkpoint whose model.sfm is not the one its state.json describes', async () => {
+    const copy = await tempDir();
+    await fs.cp(out, copy, { recursive: true });
+    const checkpoint = (await latestCheckpoint(path.join(copy, 'checkpoints')))!;
+    const { arch, classes, head, embeddingDim } = checkpoint.state;
+    const stranger = await createModel({ arch: arch as Arch, classes, head, embeddingDim });
+    try {
+      await stranger.save(checkpoint.modelPath);
+    } finally {
+      stranger.dispose();
+    }
+    const files = await snapshot(copy);
+    const args = common.map((arg) => (arg === out ? copy : arg));
+    const refused = await sphereface([...args, '--epochs', '9', '--resume']);
+    expect(refused.code).to.equal(1);
+    expect(refused.stderr).to.contain(
+      `sphereface train: checkpoint ${checkpoint.dir} does not hold together: its model.sfm has ` +
+        `taken 0 steps, its state.json records ${checkpoint.state.modelSteps}; resume from ` +
+        'another checkpoint (move this one out of the checkpoints folder)',
+    );
+    expect(await snapshot(copy)).to.deep.equal(files);
+    await fs.rm(copy, { recursive: true, force: true });
   });
 
   it("says which of the loader's settings a resume changes", async () => {
