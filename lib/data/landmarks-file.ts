@@ -19,6 +19,8 @@ export class LandmarksFile {
 
   constructor(file: string) {
     this.file = expectPath(file, 'file', 'a landmark file path');
+    const firstLine = new Map<string, number>();
+    let form: { fields: number; line: number } | undefined;
     for (const { line, text } of readListLines(file, 'LandmarksFile')) {
       const tab = text.indexOf('\t');
       const [rel, rest] =
@@ -37,8 +39,25 @@ export class LandmarksFile {
           `${file}:${line}: expected 10 landmark numbers (optionally after a label) but found ${fields.length}`,
         );
       }
+      // One form a file: a stray number on one line would otherwise pass as a label and shift
+      // every coordinate.
+      form ??= { fields: fields.length, line };
+      if (fields.length !== form.fields) {
+        const described = (n: number) =>
+          n === 11 ? '11 numbers (a label, then x1 ... y5)' : '10 numbers';
+        throw new Error(
+          `${file}:${line}: ${described(fields.length)} after the path, where line ${form.line} ` +
+            `has ${described(form.fields)}; every line of a landmark file has one form`,
+        );
+      }
       const numbers = parseNumbers(fields.slice(fields.length - 10), file, line, 'landmarks');
-      this.points.set(normaliseRelative(rel), numbers);
+      const key = normaliseRelative(rel);
+      const first = firstLine.get(key);
+      if (first !== undefined) {
+        throw new Error(`${file}:${line}: ${rel} is listed again (first on line ${first})`);
+      }
+      firstLine.set(key, line);
+      this.points.set(key, numbers);
     }
   }
 

@@ -101,7 +101,7 @@ describe('datasets', () => {
     const root = tempDir();
     const file = touch(
       path.join(root, 'lm.txt'),
-      'A/A_0001.jpg\t1 2 3 4 5 6 7 8 9 10\nB/B_0002.jpg\t7\t11 12 13 14 15 16 17 18 19 20\n',
+      'A/A_0001.jpg\t3\t1 2 3 4 5 6 7 8 9 10\nB/B_0002.jpg\t7\t11 12 13 14 15 16 17 18 19 20\n',
     );
     const lm = new LandmarksFile(file);
     expect(lm.size).to.equal(2);
@@ -123,6 +123,22 @@ describe('datasets', () => {
     );
     expect(() => new LandmarksFile(few)).to.throw(
       /few\.txt:2: expected 10 landmark numbers .* but found 9/,
+    );
+    // One form a file: a stray 11th number would pass as a label and shift every coordinate.
+    const mixed = touch(
+      path.join(root, 'mixed.txt'),
+      'A/A_0001.jpg\t1 2 3 4 5 6 7 8 9 10\nA/A_0002.jpg\t1 2 3 4 5 6 7 8 9 10 7\n',
+    );
+    expect(() => new LandmarksFile(mixed)).to.throw(
+      `${mixed}:2: 11 numbers (a label, then x1 ... y5) after the path, where line 1 has 10 ` +
+        'numbers; every line of a landmark file has one form',
+    );
+    const twice = touch(
+      path.join(root, 'twice.txt'),
+      'A/A_0001.jpg\t1 2 3 4 5 6 7 8 9 10\n./A/A_0001.jpg\t2 2 3 4 5 6 7 8 9 10\n',
+    );
+    expect(() => new LandmarksFile(twice)).to.throw(
+      `${twice}:2: ./A/A_0001.jpg is listed again (first on line 1)`,
     );
   });
 

@@ -94,12 +94,14 @@ const landmarkSpec = fc.record({
   entries: fc.uniqueArray(
     fc.record({
       path: fc.stringMatching(/^[A-Za-z0-9_]{1,8}\/[A-Za-z0-9_]{1,8}\.jpg$/),
-      label: fc.option(fc.integer({ min: 0, max: 99 }), { nil: undefined }),
+      label: fc.integer({ min: 0, max: 99 }),
       points: fc.array(numberText, { minLength: 10, maxLength: 10 }),
       tab: fc.boolean(),
     }),
     { minLength: 1, maxLength: 10, selector: (e) => e.path },
   ),
+  // casia_landmark.txt's form, a label before the points, on every line or on none.
+  labelled: fc.boolean(),
   fillers: fc.array(filler, { maxLength: 4 }),
   crlf: fc.boolean(),
 });
@@ -128,7 +130,7 @@ function listText(c: ListCase): Lines {
 function landmarkText(c: LandmarkCase): Lines {
   return layout(
     c.entries.map((e) => {
-      const numbers = [...(e.label === undefined ? [] : [e.label]), ...e.points].join(' ');
+      const numbers = [...(c.labelled ? [e.label] : []), ...e.points].join(' ');
       return `${e.path}${e.tab ? '\t' : ' '}${numbers}`;
     }),
     c.fillers,
