@@ -1,17 +1,13 @@
 // LFW-style verification of a model: embed each unique image once (and its mirror), score the
 // pairs by cosine similarity under a stated protocol, and report fold accuracy and ROC figures.
 import type { ImageSet, VerificationPair } from '../data/types';
-import {
-  angularFisherScore,
-  type AfsOptions,
-  type AngularFisherScore,
-} from './angular-fisher-score';
+import type { AfsOptions, AngularFisherScore } from './angular-fisher-score';
 import { embedImages, expectEmbedder, type Embedder } from '../models/embed-images';
 import { expectInteger, expectObject, fail } from '../util/expect';
-import { pairCosines, pairCosinesMinusTrainingMean } from './pair-scores';
 import { describeProtocol, resolveProtocol, type Protocol, type ProtocolOptions } from './protocol';
-import { summarizeRoc, type RocPoint, type RocSummary } from './roc';
-import { kFoldVerification, type FoldResult } from './verification';
+import type { RocPoint, RocSummary } from './roc';
+import { scorePairsOffThread } from './score-pairs';
+import type { FoldResult } from './verification';
 
 export interface LfwEvaluatorOptions extends ProtocolOptions {
   /** Images per embed call (default 64). */
@@ -102,18 +98,6 @@ export class LfwEvaluator {
     );
   }
 
-  // AFS is a by-product: undefined without labels or when it is undefined (one class, or class
-  // means with no direction), rather than failing the verification figures.
-  private fisherScore(features: Float64Array, dim: number): AngularFisherScore | undefined {
-    const labels = this.imageSet.labels;
-    if (!labels || labels.length !== this.imageSet.n) return undefined;
-    try {
-      return angularFisherScore(features, labels, dim, this.afs);
-    } catch {
-      return undefined;
-    }
-  }
-
   async evaluate(model: Embedder, options: EvaluateOptions = {}): Promise<LfwEvaluation> {
     const started = process.hrtime.bigint();
     const { features, dim } = await this.features(model, options);
@@ -125,34 +109,24 @@ export class LfwEvaluator {
     }
 
     const pairs = this.pairs;
-    // Under subtractMean each fold has its own scores; they are computed up front, yielding to
-    // the event loop between folds (seconds at LFW size), and a pair is reported in the ROC with
-    // the scores of the fold that tests it.
-    const byFold = new Map<number, Float64Array>();
-    if (this.protocol.subtractMean) {
-      const scratch = new Float64Array(features.length);
-      for (const fold of new Set(pairs.map((p) => p.fold))) {
-        await new Promise((resolve) => setImmediate(resolve));
-        byFold.set(fold, pairCosinesMinusTrainingMean(features, dim, pairs, fold, scratch));
-      }
-    }
-    const fixed = this.protocol.subtractMean ? undefined : pairCosines(features, dim, pairs);
-    const scoresFor = (fold: number) => fixed ?? (byFold.get(fold) as Float64Array);
-    const tested = Float64Array.from(pairs, (p, i) => scoresFor(p.fold)[i]);
-    const result = kFoldVerification(scoresFor, pairs, { threshold: this.protocol.threshold });
-    const { points, summary } = summarizeRoc(
-      tested,
-      pairs.map((p) => p.same),
-    );
+    const labels = this.imageSet.labels;
+    const { result, roc, rocPoints, scores, angularFisherScore } = await scorePairsOffThread({
+      features,
+      dim,
+      pairs,
+      protocol: this.protocol,
+      labels: labels && labels.length === this.imageSet.n ? Int32Array.from(labels) : undefined,
+      afs: this.afs,
+    });
     return {
       accuracy: result.meanAccuracy,
       std: result.stdAccuracy,
       threshold: result.meanThreshold,
       folds: result.folds,
-      roc: summary,
-      rocPoints: points,
-      scores: tested,
-      angularFisherScore: this.fisherScore(features, dim),
+      roc,
+      rocPoints,
+      scores,
+      angularFisherScore,
       protocol: {
         ...this.protocol,
         description: describeProtocol(this.protocol, result.folds.length),

@@ -101,6 +101,9 @@ export async function embedImages(
       if (options.normalize) normalizeRow(features, row, dim);
     }
     options.onProgress?.(start + count, n);
+    // An embedder that computes on this thread (raw pixels) resolves at once: the loop gets a
+    // turn between batches all the same.
+    await new Promise((resolve) => setImmediate(resolve));
   }
   return { features, dim };
 }

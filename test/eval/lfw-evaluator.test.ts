@@ -197,9 +197,25 @@ describe('LfwEvaluator', () => {
     expect(centred.protocol.description).to.match(/minus the mean feature/);
   });
 
-  it('gives the raw-pixel baseline with rawPixelEmbedder', async () => {
+  it('gives the raw-pixel baseline with rawPixelEmbedder, the event loop turning meanwhile', async () => {
     const raw = rawPixelEmbedder(H, W);
-    const ev = await new LfwEvaluator(set, pairs, { flip: 'none' }).evaluate(raw);
+    // rawPixelEmbedder computes on this thread and resolves at once: the loop must still get
+    // a turn after every batch (the scores are computed on a worker thread).
+    let turns = 0;
+    let ticking = true;
+    const tick = () => {
+      turns++;
+      if (ticking) setImmediate(tick);
+    };
+    setImmediate(tick);
+    const batches: number[] = [];
+    const ev = await new LfwEvaluator(set, pairs, { flip: 'none', batchSize: 16 }).evaluate(raw, {
+      onProgress: () => batches.push(turns),
+    });
+    ticking = false;
+    // Between one batch and the next, the loop turned.
+    for (let k = 1; k < batches.length; k++) expect(batches[k]).to.be.above(batches[k - 1]);
+    expect(batches).to.have.length(Math.ceil(set.n / 16));
     // Direct: cosine of (p - 127.5) / 128 vectors.
     const vec = (i: number) =>
       Array.from(set.images.subarray(i * H * W * 3, (i + 1) * H * W * 3), (p) => (p - 127.5) / 128);
