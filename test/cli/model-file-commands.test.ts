@@ -120,7 +120,8 @@ describe('sphereface eval --save-threshold, verify, export and import', function
     const summary = JSON.parse(await fs.readFile(summaryFile, 'utf8')) as Record<string, unknown>;
     // Or with its protocol taken out: nothing then says how the threshold was found.
     const bare = path.join(out, 'bare-summary.json');
-    const { protocol: _protocol, ...evaluation } = summary.evaluation as Record<string, unknown>;
+    const evaluation = { ...(summary.evaluation as Record<string, unknown>) };
+    delete evaluation.protocol;
     await fs.writeFile(bare, JSON.stringify({ ...summary, evaluation }));
     const bareRefused = await verify(bare);
     expect([bareRefused.code, bareRefused.stderr]).to.deep.equal([
