@@ -51,14 +51,28 @@ export function integerArg(
   name: string,
   min: number,
   fallback: number,
+  max?: number,
 ): number;
-export function integerArg(values: ParsedValues, name: string, min: number): number | undefined;
-export function integerArg(values: ParsedValues, name: string, min: number, fallback?: number) {
+export function integerArg(
+  values: ParsedValues,
+  name: string,
+  min: number,
+  fallback?: undefined,
+  max?: number,
+): number | undefined;
+export function integerArg(
+  values: ParsedValues,
+  name: string,
+  min: number,
+  fallback?: number,
+  max = Number.MAX_SAFE_INTEGER,
+) {
   const text = stringArg(values, name);
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min) {
-    throw new UsageError(`--${name} expects an integer >= ${min} but received '${text}'`);
+  if (!/^-?\d+$/.test(text.trim()) || !Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in ${min}..${max}`;
+    throw new UsageError(`--${name} expects an integer ${range} but received '${text}'`);
   }
   return value;
 }

@@ -32,9 +32,13 @@ export function faceLocationArgs(values: ParsedValues, paths: readonly string[])
   const images = paths.length;
   const file = stringArg(values, 'landmarks');
   const points = stringListArg(values, 'points').map((t) => numberListArg(t, 'points', 10));
-  const boxes = stringListArg(values, 'box').map(
-    (t) => numberListArg(t, 'box', 4) as unknown as FaceBox,
-  );
+  const boxes = stringListArg(values, 'box').map((t) => {
+    const box = numberListArg(t, 'box', 4);
+    if (!(box[2] > 0 && box[3] > 0)) {
+      throw new UsageError(`--box expects x,y,width,height with width and height > 0, got '${t}'`);
+    }
+    return box as unknown as FaceBox;
+  });
   if ([file !== undefined, points.length > 0, boxes.length > 0].filter(Boolean).length > 1) {
     throw new UsageError('give one of --landmarks, --points and --box');
   }

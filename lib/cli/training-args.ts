@@ -3,7 +3,9 @@
 import { HEAD_DEFAULTS, HEAD_KINDS, validateMarginHead } from '../ops/margin-head';
 import { DEFAULT_LAMBDA, type LambdaSchedule } from '../train/lambda-schedule';
 import { DEFAULT_KEEP_CHECKPOINTS } from '../train/trainer-options';
-import { DEVICES } from '../models/validate';
+import { DEVICES, MAX_EMBEDDING_DIM } from '../models/validate';
+import { MAX_BATCH_SIZE } from '../data/data-loader';
+import { MAX_THREADS } from '../util/expect';
 import type { Every, OptimizerOptions } from '../train/trainer';
 import { PAPER_GAMMA, PAPER_MILESTONES, resolveSchedule, type LrSchedule } from '../train/schedule';
 import { ARCHS } from '../models/archs';
@@ -381,17 +383,23 @@ export function readTrainingArgs(
         power: nonNegativeArg(values, 'lambda-power', DEFAULT_LAMBDA.power),
         min: nonNegativeArg(values, 'lambda-min', DEFAULT_LAMBDA.min),
       };
-  const threads = integerArg(values, 'threads', 1);
+  const threads = integerArg(values, 'threads', 1, undefined, MAX_THREADS);
   const seed = integerArg(values, 'seed', 0, DEFAULT_SEED);
   if (seed > 0xffffffff)
     throw new UsageError(`--seed expects an integer below 2^32 but received ${seed}`);
   return {
     arch,
     head,
-    embeddingDim: integerArg(values, 'embedding-dim', 1, model?.embeddingDim ?? EMBEDDING_DIM),
+    embeddingDim: integerArg(
+      values,
+      'embedding-dim',
+      1,
+      model?.embeddingDim ?? EMBEDDING_DIM,
+      MAX_EMBEDDING_DIM,
+    ),
     epochs,
     iterations,
-    batchSize: integerArg(values, 'batch-size', 1, defaults.batchSize),
+    batchSize: integerArg(values, 'batch-size', 1, defaults.batchSize, MAX_BATCH_SIZE),
     optimizer: {
       lr,
       momentum,

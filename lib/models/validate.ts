@@ -14,7 +14,7 @@ import type { Arch, DeviceChoice, ModelOptions, TrainStepInput } from './types';
 export const DEVICES: readonly DeviceChoice[] = ['auto', 'cpu', 'cuda'];
 
 // Far beyond any face embedding (512 is usual): a typo's size is refused before it allocates.
-const MAX_EMBEDDING_DIM = 65536;
+export const MAX_EMBEDDING_DIM = 65536;
 
 // Seeds drawn when the user gives none lie below this bound (randomInt's widest range).
 const RANDOM_SEED_LIMIT = 2 ** 48 - 1;

@@ -90,6 +90,21 @@ describe('sphereface CLI', function () {
         2,
         /--size expects HxW/,
       ],
+      [
+        ['prepare', '--data', faces.trainDir, '--out', '/tmp/x', '--size', '100000x100000'],
+        2,
+        /^sphereface prepare: --size 100000x100000 makes 100000x100000 = 10,000,000,000 pixels, over the limit of 50,000,000 per image$/,
+      ],
+      [
+        ['prepare', '--data', faces.trainDir, '--out', '/tmp/x', '--threads', '99999'],
+        2,
+        /--threads expects an integer in 1\.\.1024 but received '99999'/,
+      ],
+      [
+        ['verify', '--model', 'x.sfm', '--box', '0,0,0,0', '--box', '1,2,3,4', 'a.jpg', 'b.jpg'],
+        2,
+        /--box expects x,y,width,height with width and height > 0, got '0,0,0,0'/,
+      ],
       [['bench', '--threads', '0'], 2, /.+/],
     ];
     for (const [args, code, message] of cases) {

@@ -131,6 +131,16 @@ describe('training flags', () => {
       /--epochs expects an integer >= 1 but received '0'/,
     );
     expect(() => read(['--epochs', '2', '--iterations', '5'])).to.throw(/not both/);
+    // Past the library's limits: a usage error naming the flag, before any data is read.
+    for (const [flag, value, range] of [
+      ['--batch-size', '2000000', '1..1048576'],
+      ['--embedding-dim', '100000000', '1..65536'],
+      ['--threads', '99999', '1..1024'],
+    ]) {
+      expect(() => read([flag, value])).to.throw(
+        `${flag} expects an integer in ${range} but received '${value}'`,
+      );
+    }
     expect(() => read(['--lr', 'fast'])).to.throw(/--lr expects a number but received 'fast'/);
     // Decimal only: Number() would read these as 16, 8, 2 and 0.
     for (const text of ['0x10', '0o10', '0b10', '']) {
@@ -171,7 +181,7 @@ describe('training flags', () => {
       /--easy-margin applies to the arc head, not cos/,
     );
     expect(() => read(['--embedding-dim', '0'])).to.throw(
-      /--embedding-dim expects an integer >= 1/,
+      /--embedding-dim expects an integer in 1\.\.65536/,
     );
   });
 });

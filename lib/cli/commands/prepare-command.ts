@@ -1,6 +1,7 @@
 import { prepareImageStore } from '../../data/store/prepare-image-store';
 import { FaceAlign } from '../../data/transforms/face-align';
-import type { DeterministicTransform } from '../../data/transforms/transform';
+import { checkOutputPixels, type DeterministicTransform } from '../../data/transforms/transform';
+import { MAX_THREADS } from '../../util/expect';
 import { inputTransforms } from '../../models/preprocess';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command } from '../command';
@@ -13,6 +14,11 @@ function parseSize(text: string): { height: number; width: number } {
   const width = m ? Number(m[2] ?? m[1]) : 0;
   if (!(height > 0 && width > 0)) {
     throw new UsageError(`--size expects HxW (e.g. 112x96) but received '${text}'`);
+  }
+  try {
+    checkOutputPixels(height, width, `--size ${text}`, 'prepare');
+  } catch (error) {
+    throw new UsageError((error as Error).message.replace(/^prepare: /, ''));
   }
   return { height, width };
 }
@@ -81,7 +87,7 @@ export const prepareCommand: Command = {
       transforms,
       landmarks,
       onBadImage: values['skip-bad-images'] === true ? 'skip' : 'error',
-      threads: integerArg(values, 'threads', 1),
+      threads: integerArg(values, 'threads', 1, undefined, MAX_THREADS),
       maxPixels: maxPixelsArg(values),
       onProgress: storeProgress(out),
     });
