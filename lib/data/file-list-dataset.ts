@@ -16,6 +16,8 @@ export class FileListDataset {
   readonly labels: Int32Array;
   /** Per image, when its line carries them. */
   readonly landmarks: (FivePoints | undefined)[] = [];
+  /** Per image, the list file's line that names it (from 1), for messages. */
+  readonly lines: number[] = [];
   readonly classes: number;
 
   constructor(listFile: string, options: { root?: string } = {}) {
@@ -38,6 +40,7 @@ export class FileListDataset {
         );
       }
       this.paths.push(path.resolve(this.root, fields[0]));
+      this.lines.push(line);
       labels.push(label);
       this.landmarks.push(
         fields.length === 12 ? parseNumbers(fields.slice(2), file, line, 'landmarks') : undefined,

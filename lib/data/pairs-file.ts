@@ -42,13 +42,29 @@ export class PairsFile {
     this.perFold = header.length === 2 ? counts[1] : counts[0];
     const expected = this.folds * 2 * this.perFold;
     const body = lines.slice(1);
-    if (body.length !== expected) {
-      const where =
-        body.length < expected
-          ? `ends after ${body.length} pairs`
-          : `has ${body.length - expected} lines too many`;
+    if (body.length < expected) {
       throw new Error(
-        `${file}: the header '${lines[0].text}' promises ${expected} pairs but the file ${where}`,
+        `${file}: the header '${lines[0].text}' promises ${expected} pairs but the file ends ` +
+          `after ${body.length} pairs`,
+      );
+    }
+    if (body.length > expected) {
+      // A line given twice is the usual cause: named, or else the first line past the promise.
+      const firstLine = new Map<string, number>();
+      let repeat: { line: number; first: number } | undefined;
+      for (const { line, text } of body) {
+        const first = firstLine.get(text);
+        if (first !== undefined) {
+          repeat = { line, first };
+          break;
+        }
+        firstLine.set(text, line);
+      }
+      const at = repeat ? repeat.line : body[expected].line;
+      const why = repeat ? `repeats line ${repeat.first}; ` : '';
+      throw new Error(
+        `${file}:${at}: ${why}the header '${lines[0].text}' promises ${expected} pairs but the ` +
+          `file has ${body.length - expected} lines too many`,
       );
     }
     body.forEach(({ line, text }, k) => {

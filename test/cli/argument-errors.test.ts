@@ -94,6 +94,12 @@ describe('argument errors', () => {
     expect(verified.stderr).to.equal(
       `sphereface verify: ${loop} is a loop of symbolic links (ELOOP)`,
     );
+    await fs.writeFile(list, `${dir}\n`);
+    const folder = await embed(['--list', list]);
+    expect([folder.code, folder.stderr]).to.deep.equal([
+      1,
+      `sphereface embed: image ${dir} is a directory, not an image (${list}:1)`,
+    ]);
     await fs.writeFile(list, '# nothing yet\n');
     const empty = await embed(['--list', list]);
     expect([empty.code, empty.stderr]).to.deep.equal([

@@ -202,6 +202,13 @@ describe('datasets', () => {
     expect(() => new PairsFile(f('d.txt', '2 1\nAnn 1 2\nAnn 1 Bob 1\n'))).to.throw(
       /d\.txt: the header '2 1' promises 4 pairs but the file ends after 2 pairs/,
     );
+    // Too many lines: a repeated one is named with the line it repeats, else the first extra.
+    expect(() => new PairsFile(f('g.txt', '1 1\nAnn 1 2\nAnn 1 2\nAnn 1 Bob 1\n'))).to.throw(
+      /g\.txt:3: repeats line 2; the header '1 1' promises 2 pairs but the file has 1 lines too many/,
+    );
+    expect(() => new PairsFile(f('h.txt', '1 1\nAnn 1 2\nAnn 1 Bob 1\nCyd 1 2\n'))).to.throw(
+      /h\.txt:4: the header '1 1' promises 2 pairs but the file has 1 lines too many/,
+    );
     expect(() => new PairsFile(f('e.txt', '1 1\nAnn 1 Bob 1\nAnn 1 2\n'))).to.throw(
       /e\.txt:2: expected a matched pair/,
     );

@@ -1,3 +1,4 @@
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeNpy } from '../../eval/npy';
 import { loadModel } from '../../models/model';
@@ -67,7 +68,12 @@ export const embedCommand: Command = {
       throw new UsageError('give image files, or --list FILE with one path a line');
     const paths = images.map((image) => image.path);
     const faces = faceLocationArgs(values, paths);
-    for (const image of images) expectInput(image.path, 'image', image.where);
+    for (const image of images) {
+      expectInput(image.path, 'image', image.where);
+      if (fs.statSync(image.path).isDirectory()) {
+        throw new Error(`image ${image.path} is a directory, not an image (${image.where})`);
+      }
+    }
     expectInput(modelFile, 'model file');
     const inputs: InputFile[] = [
       { flag: 'model', file: modelFile },

@@ -9,6 +9,8 @@ export interface SourceImage {
   landmarks?: FivePoints;
   /** Encoded bytes, for images inside a container file; without them `name` is read. */
   bytes?: Uint8Array;
+  /** Where the source names it, for messages: `list.txt:3`. */
+  where?: string;
 }
 
 /**

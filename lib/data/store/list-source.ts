@@ -28,7 +28,12 @@ export function listSource(listFile: string, options: { root?: string } = {}): I
     async read(start, end): Promise<SourceImage[]> {
       const out: SourceImage[] = [];
       for (let i = start; i < end; i++) {
-        out.push({ name: list.paths[i], label: list.labels[i], landmarks: list.landmarks[i] });
+        out.push({
+          name: list.paths[i],
+          label: list.labels[i],
+          landmarks: list.landmarks[i],
+          where: `${list.listFile}:${list.lines[i]}`,
+        });
       }
       return out;
     },

@@ -428,7 +428,8 @@ class Preparation {
   }
 
   private bad(index: number, image: SourceImage, reason: string, report: boolean): void {
-    const skipped = { index, path: image.name, reason };
+    const where = image.where ? ` (${image.where})` : '';
+    const skipped = { index, path: image.name, reason: reason + where };
     if (this.onBadImage === 'error') throw new BadImageError([skipped]);
     if (report) this.manifest.skipped.push(skipped);
     this.emit({ type: 'bad-image', image: skipped });

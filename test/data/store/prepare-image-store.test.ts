@@ -17,6 +17,7 @@ import { CenterCrop } from '../../../lib/data/transforms/center-crop';
 import { FaceAlign } from '../../../lib/data/transforms/face-align';
 import { Resize } from '../../../lib/data/transforms/resize';
 import { expectReject, gradient, tempDir, writeImage } from '../helpers';
+import { rejection } from '../../rejection';
 
 /** A pool that fails the test if anything asks it to decode. */
 class NoDecodePool extends DecodePool {
@@ -355,6 +356,22 @@ describe('prepareImageStore and openImageStore', function () {
     );
     expect((await allImages(store)).equals(Buffer.from(reference.images))).to.equal(true);
     store.close();
+    // A listed image that cannot be decoded is named with the list's line.
+    const missing = path.join(root, 'missing.txt');
+    fs.writeFileSync(missing, `id0/0.jpg 0\n# a comment\nid0/9.jpg 1\n`);
+    const refused = await rejection(
+      prepareImageStore({
+        source: missing,
+        out: path.join(tempDir(), 'm'),
+        transforms: TRANSFORMS,
+        pool,
+      }),
+    );
+    expect(refused.message).to.match(
+      new RegExp(
+        `^cannot decode ${path.join(root, 'id0', '9.jpg')}: .*ENOENT.* \\(${missing}:3\\)`,
+      ),
+    );
 
     const landmarks = path.join(root, 'landmarks.txt');
     fs.writeFileSync(landmarks, ['0', '1', '2'].map((i) => `id0/${i}.jpg\t${points}\n`).join(''));
