@@ -232,7 +232,8 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
       ),
     );
     if (interrupts > 1) return 130;
-    return firstFailure ?? 0;
+    // A worker's own code (137 for a kill) is in the note above; the command failed: 1.
+    return firstFailure === undefined ? 0 : 1;
   } finally {
     if (graceTimer) clearTimeout(graceTimer);
     process.off('SIGINT', onSignal);

@@ -166,6 +166,29 @@ describe('sphereface train, distributed', function () {
     });
   }
 
+  it('--nproc 2 exits 1 when a worker is killed, naming it, and leaves no worker running', async () => {
+    const faces = await tinyFaces();
+    const out = await tempDir();
+    const launcher = startSphereface([
+      'train',
+      ...['--data', faces.trainDir, '--arch', 'sphere-cnn4', '--batch-size', '8'],
+      ...['--iterations', '100000', '--checkpoint-every', '100000it', '--out', out],
+      ...['--nproc', '2', '--threads', '1', '--dist-timeout', '3'],
+    ]);
+    try {
+      await until('the run to start', 90_000, async () => (await batchIterations(out)).length >= 3);
+      const workers = processesNaming(out, launcher.child.pid!);
+      expect(workers, 'the two workers').to.have.length(2);
+      process.kill(workers[1], 'SIGKILL');
+      const { code } = await launcher.exit;
+      expect(code, launcher.stderr()).to.equal(1);
+      expect(launcher.stderr()).to.match(/rank \d exited with signal SIGKILL/);
+      expect(processesNaming(out, launcher.child.pid!), 'workers left running').to.deep.equal([]);
+    } finally {
+      launcher.child.kill('SIGKILL');
+    }
+  });
+
   it('NNODES > 1 with one worker a machine launches it as a rank; bad layouts are refused', async () => {
     const faces = await tinyFaces();
     const out = await tempDir();
