@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { removeStaleTemps } from '../util/atomic-write';
-import { expectInteger, MAX_THREADS } from '../util/expect';
+import { expectInteger, expectObject, fail, MAX_THREADS } from '../util/expect';
 import { BadImageError } from './bad-image-error';
 import { DecodePool, type DecodeJob } from './decode-pool';
 import { checkMaxPixels, DECODER_VERSION } from './image-decoder';
@@ -14,7 +14,7 @@ import {
 } from './image-cache';
 import type { DeterministicTransform } from './transforms/transform';
 import type { FivePoints } from './transforms/raw-image';
-import type { ImageSet } from './types';
+import { MAX_CLASSES, type ImageSet } from './types';
 
 export type OnBadImage = 'error' | 'skip';
 
@@ -82,6 +82,19 @@ export async function statAll(paths: readonly string[]): Promise<[number, number
 function checkOptions(paths: readonly string[], options: LoadImagesOptions): void {
   if (!Array.isArray(paths) || paths.length === 0) {
     throw new Error('loadImages: expected a non-empty array of image paths for paths');
+  }
+  expectObject(options, 'options');
+  if (options.transforms !== undefined && !Array.isArray(options.transforms)) {
+    fail('an array of transforms', 'transforms', options.transforms);
+  }
+  if (options.onProgress !== undefined && typeof options.onProgress !== 'function') {
+    fail('a function', 'onProgress', options.onProgress);
+  }
+  const labels = options.labels ?? [];
+  for (let i = 0; i < labels.length; i++) {
+    if (!(Number.isInteger(labels[i]) && labels[i] >= 0 && labels[i] < MAX_CLASSES)) {
+      fail(`an integer label in 0..${MAX_CLASSES - 1}`, `labels[${i}]`, labels[i], RangeError);
+    }
   }
   if (options.labels && options.labels.length !== paths.length) {
     throw new Error(

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ImageFolderDataset } from '../data/image-folder-dataset';
+import { expectObject, fail } from '../util/expect';
 import type { FlipMode } from './embed-images';
 import { clampCosine, embedFiles, type EmbedFilesOptions, type FileEmbedder } from './face-files';
 import { readGalleryFile, writeGalleryFile } from './gallery-file';
@@ -106,6 +107,7 @@ export class Gallery {
     model: GalleryModel,
     options: GalleryOptions & { root: string },
   ): Promise<Gallery> {
+    expectObject(options, 'options', 'an options object ({ root, ... })');
     const folder = new ImageFolderDataset(options.root);
     const gallery = Gallery.create(model, options);
     await gallery.addRows(
@@ -159,7 +161,8 @@ export class Gallery {
     if (typeof name !== 'string' || name === '') {
       throw new TypeError(`Expected a non-empty name but received ${String(name)}`);
     }
-    if (!Array.isArray(paths) || paths.length === 0) {
+    if (!Array.isArray(paths)) fail(`an array of image paths of ${name}`, 'paths', paths);
+    if (paths.length === 0) {
       throw new TypeError(`Expected image paths of ${name} but received none`);
     }
     await this.addRows(
@@ -188,10 +191,9 @@ export class Gallery {
     paths: readonly string[],
     options: GalleryEmbedOptions & { top?: number } = {},
   ): Promise<GallerySearchResult[]> {
+    expectObject(options, 'options');
     const top = options.top ?? 5;
-    if (!Number.isInteger(top) || top < 1) {
-      throw new RangeError(`Expected a positive integer for top but received ${top}`);
-    }
+    if (!Number.isInteger(top) || top < 1) fail('a positive integer', 'top', top, RangeError);
     if (this.size === 0) throw new Error('the gallery is empty: add people before searching');
     const probes = await embedFiles(this.model, paths, this.sameFlip(options));
     const scores = await this.scores(probes.embeddings, paths.length);

@@ -5,13 +5,14 @@ import * as path from 'node:path';
 import { DecodePool, type DecodeOutcome } from '../../lib/data/decode-pool';
 import { decodeImage } from '../../lib/data/image-decoder';
 import { ImageFolderDataset } from '../../lib/data/image-folder-dataset';
-import { loadImages } from '../../lib/data/load-images';
+import { loadImages, type LoadImagesOptions } from '../../lib/data/load-images';
 import { readImageFile } from '../../lib/data/read-image-file';
 import { Resize } from '../../lib/data/transforms/resize';
 import { embedFiles } from '../../lib/models/face-files';
 import { DecodePool as PublicDecodePool } from '../../lib';
 import { bombPng } from './decode-helpers';
 import { encode, expectReject, gradient, rgbOf, tempDir, writeImage } from './helpers';
+import { rejection } from '../rejection';
 
 const FIXTURES = path.join(__dirname, '..', '..', '..', 'test', 'fixtures', 'decode');
 
@@ -84,6 +85,18 @@ describe('decoding on the worker pool', function () {
       /loadImages: expected a positive integer or Infinity for maxPixels but received 0/,
     );
     expect(() => new DecodePool({ maxPixels: -5 })).to.throw(/DecodePool: expected a positive/);
+    // Options of the wrong type, and labels no class can have, are named.
+    const wrong: [unknown, string][] = [
+      [null, 'Expected an options object for options but received null'],
+      [{ transforms: {} }, 'Expected an array of transforms for transforms but received'],
+      [{ onProgress: 'x' }, "Expected a function for onProgress but received 'x'"],
+      [{ labels: [-1] }, 'Expected an integer label in 0..'],
+      [{ labels: [1.5] }, 'for labels[0] but received 1.5'],
+    ];
+    for (const [options, message] of wrong) {
+      const error = await rejection(loadImages([small], options as LoadImagesOptions));
+      expect(error.message, JSON.stringify(options)).to.contain(message);
+    }
   });
 
   it('reports a FIFO named x.jpg as a bad image instead of waiting on it forever', async function () {

@@ -129,6 +129,22 @@ describe('Gallery', () => {
     expect(
       (await rejection(gallery.add('Cyd', [ben2, path.join(root, 'ben-link.png')]))).message,
     ).to.equal(`${path.join(root, 'ben-link.png')} is given twice (as Cyd first, ${ben2})`);
+    // Arguments of the wrong type are named.
+    const add = gallery.add as (name: string, paths: unknown) => Promise<void>;
+    expect((await rejection(add.call(gallery, 'Cyd', ada))).message).to.equal(
+      `Expected an array of image paths of Cyd for paths but received '${ada}'`,
+    );
+    const search = gallery.search as (paths: string[], options: unknown) => Promise<unknown>;
+    expect((await rejection(search.call(gallery, [ada], null))).message).to.equal(
+      'Expected an options object for options but received null',
+    );
+    expect((await rejection(search.call(gallery, [ada], { top: '3' }))).message).to.equal(
+      "Expected a positive integer for top but received '3'",
+    );
+    const build = Gallery.build as (model: unknown, options?: unknown) => Promise<Gallery>;
+    expect((await rejection(build(model))).message).to.equal(
+      'Expected an options object ({ root, ... }) for options but received a value of type undefined',
+    );
     expect(gallery.size).to.equal(2);
     const file = path.join(root, 'people.sfg');
     await gallery.save(file);
