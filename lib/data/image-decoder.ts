@@ -6,6 +6,7 @@ import { isMainThread } from 'node:worker_threads';
 import type { Sharp, SharpOptions } from 'sharp';
 import { nativeIfLoads } from '../native';
 import { describeReceived } from '../util/describe-received';
+import { fail } from '../util/expect';
 import { bmpSize, jpegComponents } from './image-header';
 import type { RawImage } from './transforms/raw-image';
 
@@ -88,6 +89,9 @@ export async function decodeImage(
   bytes: Uint8Array,
   options: DecodeImageOptions = {},
 ): Promise<RawImage> {
+  if (!(bytes instanceof Uint8Array)) {
+    fail("an image file's bytes (a Uint8Array or Buffer)", 'bytes', bytes);
+  }
   const maxPixels = checkMaxPixels(options.maxPixels, 'decodeImage');
   if (bytes.length === 0) throw new Error('zero-byte file');
   const format = sniffFormat(bytes);

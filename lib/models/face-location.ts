@@ -7,6 +7,8 @@ import * as path from 'node:path';
 import { LandmarksFile, normaliseRelative } from '../data/landmarks-file';
 import { SPHEREFACE_TEMPLATE } from '../data/transforms/face-align';
 import type { FivePoints } from '../data/transforms/raw-image';
+import { describeReceived } from '../util/describe-received';
+import { fail } from '../util/expect';
 
 /** A face box: left, top, width and height in pixels. */
 export type FaceBox = readonly [number, number, number, number];
@@ -23,10 +25,11 @@ export interface FaceLocations {
 
 /** The template's five points placed in `box` (the template's 96x112 frame scaled onto it). */
 export function boxLandmarks(box: FaceBox): FivePoints {
-  const [x, y, w, h] = box;
+  const [x, y, w, h] = Array.isArray(box) ? box : [NaN, NaN, NaN, NaN];
   if (![x, y, w, h].every(Number.isFinite) || !(w > 0 && h > 0)) {
+    const received = Array.isArray(box) ? `[${box.join(', ')}]` : describeReceived(box);
     throw new RangeError(
-      `Expected a box [x, y, width, height] with width, height > 0 but received [${box.join(', ')}]`,
+      `Expected a box [x, y, width, height] with width, height > 0 but received ${received}`,
     );
   }
   return Float64Array.from(SPHEREFACE_TEMPLATE, (v, i) =>
@@ -65,6 +68,14 @@ export function locateFaces(
     ['landmarks', landmarks],
     ['boxes', boxes],
   ] as const) {
+    const file = name === 'landmarks' && list instanceof LandmarksFile;
+    if (list !== undefined && !file && !Array.isArray(list)) {
+      fail(
+        name === 'boxes' ? 'an array of boxes, one per path' : 'a LandmarksFile or an array',
+        name,
+        list,
+      );
+    }
     if (Array.isArray(list) && list.length !== paths.length) {
       throw new RangeError(
         `Expected one entry of ${name} per path (${paths.length}) but received ${list.length}`,

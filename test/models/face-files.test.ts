@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { decodeImage } from '../../lib/data/image-decoder';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -363,5 +364,17 @@ describe('face files aligned on landmarks or a box', () => {
     expect(
       (await rejection(embedFiles(capture, [photo, crop], { landmarks: [points] }))).message,
     ).to.match(/one entry of landmarks per path/);
+    // Of the wrong type: named, not a TypeError from inside.
+    const loose = embedFiles as (model: unknown, paths: string[], options: unknown) => unknown;
+    expect(
+      (await rejection(loose(capture, [photo], { boxes: 'x' }) as Promise<unknown>)).message,
+    ).to.equal("Expected an array of boxes, one per path for boxes but received 'x'");
+    expect(
+      (await rejection(loose(capture, [photo], { boxes: ['x'] }) as Promise<unknown>)).message,
+    ).to.equal("Expected a box [x, y, width, height] with width, height > 0 but received 'x'");
+    const decode = decodeImage as (bytes: unknown) => Promise<unknown>;
+    expect((await rejection(decode(photo))).message).to.equal(
+      `Expected an image file's bytes (a Uint8Array or Buffer) for bytes but received '${photo}'`,
+    );
   });
 });
