@@ -6,13 +6,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { describeAfs } from '../eval/angular-fisher-score';
 import { evaluationSummary, type LfwEvaluation } from '../eval/lfw-evaluator';
-import {
-  renderAccuracyPlot,
-  renderLossPlot,
-  renderRocPlot,
-  type EpochMetrics,
-  type RocCurve,
-} from './training-plots';
+import { renderReportPlots, type ReportPlot } from './report-plots';
+import type { EpochMetrics, RocCurve } from './training-plots';
 import { writeFileAtomic } from '../util/atomic-write';
 import { expectPath } from '../util/expect';
 import { whyUnwritable } from '../util/make-folder';
@@ -129,25 +124,28 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
   await checkReportFolder(outDir);
   const plotsDir = path.join(outDir, 'plots');
   await fs.mkdir(plotsDir, { recursive: true });
-  const plots: { file: string; caption: string }[] = [];
-  const addPlot = async (name: string, caption: string, png: Promise<Buffer>) => {
-    const file = path.join(plotsDir, name);
-    await writeFileAtomic(file, await png);
-    plots.push({ file, caption });
-  };
-
+  const wanted: { name: string; caption: string; plot: ReportPlot }[] = [];
   const epochs = input.epochs ?? [];
   if (epochs.some((e) => Number.isFinite(e.trainLoss) || Number.isFinite(e.testLoss))) {
-    await addPlot(PLOTS.loss, 'Loss by epoch', renderLossPlot(epochs));
+    wanted.push({ name: PLOTS.loss, caption: 'Loss by epoch', plot: { kind: 'loss', epochs } });
   }
   if (epochs.some((e) => Number.isFinite(e.trainAccuracy) || Number.isFinite(e.testAccuracy))) {
-    await addPlot(PLOTS.accuracy, 'Accuracy by epoch', renderAccuracyPlot(epochs));
+    const plot = { kind: 'accuracy', epochs } as const;
+    wanted.push({ name: PLOTS.accuracy, caption: 'Accuracy by epoch', plot });
   }
   if (input.evaluation) {
     const curves: RocCurve[] = [{ name: 'model', points: input.evaluation.rocPoints }];
     if (input.baseline) curves.push({ name: 'raw pixels', points: input.baseline.rocPoints });
-    await addPlot(PLOTS.roc, 'ROC', renderRocPlot(curves));
-    await addPlot(PLOTS.rocLog, 'ROC, log FAR axis', renderRocPlot(curves, { logFar: true }));
+    wanted.push({ name: PLOTS.roc, caption: 'ROC', plot: { kind: 'roc', curves, logFar: false } });
+    const plot = { kind: 'roc', curves, logFar: true } as const;
+    wanted.push({ name: PLOTS.rocLog, caption: 'ROC, log FAR axis', plot });
+  }
+  const pngs = await renderReportPlots(wanted.map((w) => w.plot));
+  const plots: { file: string; caption: string }[] = [];
+  for (const [k, { name, caption }] of wanted.entries()) {
+    const file = path.join(plotsDir, name);
+    await writeFileAtomic(file, pngs[k]);
+    plots.push({ file, caption });
   }
   // An earlier report's plots this one does not draw would sit beside it as if its own.
   const drawn = new Set(plots.map((p) => path.basename(p.file)));

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import type { ImageSet, VerificationPair } from '../../lib/data/types';
 import { rawPixelEmbedder } from '../../lib/eval/embedder';
 import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
+import * as trainingPlots from '../../lib/report/training-plots';
 import { writeReport } from '../../lib/report/write-report';
 import { seededUniform, rejection } from '../eval/helpers';
 
@@ -89,6 +90,24 @@ describe('writeReport', () => {
       expect(fs.readdirSync(dir).sort(), 'no summary.json, nothing else').to.deep.equal(before);
       expect(fs.readFileSync(path.join(folder, 'work.txt'), 'utf8')).to.equal('keep me');
     }
+  });
+
+  it('draws the plots on a worker thread, never on the event loop', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+    const epochs = [{ epoch: 1, trainLoss: 2, trainAccuracy: 0.5 }];
+    // This thread's renderers fail: the plots must come from the worker's own copy.
+    const plots = trainingPlots as Record<string, unknown>;
+    const saved = { loss: plots.renderLossPlot, accuracy: plots.renderAccuracyPlot };
+    const onMainThread = () => Promise.reject(new Error('drawn on the main thread'));
+    plots.renderLossPlot = plots.renderAccuracyPlot = onMainThread;
+    try {
+      await writeReport(dir, { summary: {}, epochs });
+    } finally {
+      plots.renderLossPlot = saved.loss;
+      plots.renderAccuracyPlot = saved.accuracy;
+    }
+    const png = fs.readFileSync(path.join(dir, 'plots', 'loss.png'));
+    expect(png.equals(await trainingPlots.renderLossPlot(epochs))).to.equal(true);
   });
 
   it("removes an earlier report's plots that this one does not draw", async () => {
