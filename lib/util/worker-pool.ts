@@ -11,19 +11,22 @@ import { expectInteger, MAX_THREADS } from './expect';
 
 type TaskReply<R> = { id: number; ok: true; result: R } | { id: number; ok: false; error: string };
 
-export interface WorkerPoolOptions {
+export interface WorkerPoolOptions<Task = unknown> {
   /** Worker threads (default: the cores available). */
   threads?: number;
   /** Names the pool in errors, e.g. 'DecodePool'. */
   name: string;
   /** Awaited on the main thread at each run's turn, before any worker starts. */
   prepare?: () => Promise<unknown>;
+  /** What of a task moves to the worker rather than being copied (large typed arrays). */
+  transferOf?: (task: Task) => readonly TransferListItem[];
 }
 
 export class WorkerPool<Task, Result> {
   readonly threads: number;
   readonly name: string;
   private readonly prepare?: () => Promise<unknown>;
+  private readonly transferOf?: (task: Task) => readonly TransferListItem[];
   private workers: Worker[] = [];
   /** Settles when the last run called so far is over: the next run's turn. */
   private tail: Promise<void> = Promise.resolve();
@@ -33,7 +36,7 @@ export class WorkerPool<Task, Result> {
   /** `script`: a compiled worker file that calls `serveTasks`. */
   constructor(
     private readonly script: string,
-    options: WorkerPoolOptions,
+    options: WorkerPoolOptions<Task>,
   ) {
     this.threads =
       options.threads === undefined
@@ -41,6 +44,7 @@ export class WorkerPool<Task, Result> {
         : expectInteger(options.threads, 'threads', 1, MAX_THREADS);
     this.name = options.name;
     this.prepare = options.prepare;
+    this.transferOf = options.transferOf;
   }
 
   /**
@@ -117,7 +121,7 @@ export class WorkerPool<Task, Result> {
       const send = (worker: Worker) => {
         if (next < tasks.length) {
           const id = next++;
-          worker.postMessage({ id, task: tasks[id] });
+          worker.postMessage({ id, task: tasks[id] }, [...(this.transferOf?.(tasks[id]) ?? [])]);
         }
       };
       for (const worker of this.workers) {
