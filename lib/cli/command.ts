@@ -37,6 +37,15 @@ export class UsageError extends Error {
   override name = 'UsageError';
 }
 
+/** A library check of a flag's value, its error a usage error in the CLI's terms. */
+export function checkAsUsage(check: () => unknown, inFlagTerms = (message: string) => message) {
+  try {
+    check();
+  } catch (error) {
+    throw new UsageError(inFlagTerms((error as Error).message));
+  }
+}
+
 /** Options every command takes. */
 export const commonOptions: Options = {
   help: { type: 'boolean', short: 'h', description: 'show this help and exit' },

@@ -21,7 +21,7 @@ import {
   positiveArg,
   stringArg,
 } from './args';
-import { UsageError, type Options, type ParsedValues } from './command';
+import { checkAsUsage, UsageError, type Options, type ParsedValues } from './command';
 
 const DEFAULT_SEED = 1;
 const MARGIN_KINDS = ['sphere', 'cos', 'arc'] as const;
@@ -293,11 +293,10 @@ export function readHead(values: ParsedValues, base: MarginHead | undefined): Ma
   const head: MarginHead =
     kind === 'arc' && easyMargin ? { kind, m, scale, easyMargin: true } : { kind, m, scale };
   // The head's own ranges (ops/margin-head.ts), as a usage error before any data is read.
-  try {
-    validateMarginHead(head);
-  } catch (error) {
-    throw new UsageError((error as Error).message.replace(/ for head\.(\w+)/, ' for --$1'));
-  }
+  checkAsUsage(
+    () => validateMarginHead(head),
+    (message) => message.replace(/ for head\.(\w+)/, ' for --$1'),
+  );
   return head;
 }
 

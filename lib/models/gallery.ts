@@ -77,6 +77,8 @@ export class Gallery {
   private embeddings: Float32Array;
   private readonly rowNames: string[];
   private readonly rowPaths: string[];
+  /** imageKey of each row, found on the first add and kept up to date after. */
+  private rowKeys: string[] | undefined;
 
   private constructor(
     readonly model: GalleryModel,
@@ -221,7 +223,7 @@ export class Gallery {
     names: readonly string[],
     options: GalleryEmbedOptions,
   ): Promise<void> {
-    await this.checkNewPaths(paths, names);
+    const keys = await this.checkNewPaths(paths, names);
     const { embeddings } = await embedFiles(this.model, paths, this.sameFlip(options));
     const grown = new Float32Array(this.embeddings.length + embeddings.length);
     grown.set(this.embeddings);
@@ -229,15 +231,20 @@ export class Gallery {
     this.embeddings = grown;
     this.rowNames.push(...names);
     this.rowPaths.push(...paths);
+    this.rowKeys?.push(...keys);
   }
 
   /**
    * Refuses an image already in the gallery, or given twice, however it is reached (another
-   * spelling, a symbolic or hard link): an image is one row, of one person.
+   * spelling, a symbolic or hard link): an image is one row, of one person. Returns the new
+   * images' keys.
    */
-  private async checkNewPaths(paths: readonly string[], names: readonly string[]): Promise<void> {
-    const rowKeys = await Promise.all(this.rowPaths.map(imageKey));
-    const rows = new Map(rowKeys.map((key, r) => [key, r]));
+  private async checkNewPaths(
+    paths: readonly string[],
+    names: readonly string[],
+  ): Promise<string[]> {
+    this.rowKeys ??= await Promise.all(this.rowPaths.map(imageKey));
+    const rows = new Map(this.rowKeys.map((key, r) => [key, r]));
     const given = new Map<string, number>();
     const keys = await Promise.all(paths.map(imageKey));
     paths.forEach((file, i) => {
@@ -258,6 +265,7 @@ export class Gallery {
       }
       given.set(keys[i], i);
     });
+    return keys;
   }
 
   // probes (n x dim) . gallery^T (dim x rows): cosines, as both sides are unit length. Done in

@@ -34,21 +34,21 @@ export function fileKind(stats: FileType): string {
 /**
  * Refuses an input that cannot be found: "<what> <file> does not exist", or the real reason a
  * path that is there cannot be reached (a loop of symbolic links, a folder not searchable).
+ * Returns its stats.
  */
-export function expectInput(file: string, what?: string, where?: string): void {
-  let why: string | undefined;
+export function expectInput(file: string, what?: string, where?: string): fs.Stats {
   try {
-    fs.statSync(file);
+    return fs.statSync(file);
   } catch (err) {
     const code = codeOf(err);
-    why =
+    const why =
       code === 'ENOENT' || code === 'ENOTDIR'
         ? 'does not exist'
         : code === 'ELOOP'
           ? 'is a loop of symbolic links (ELOOP)'
           : `cannot be reached (${code})`;
+    throw new Error(`${what ? `${what} ` : ''}${file} ${why}${where ? ` (${where})` : ''}`);
   }
-  if (why) throw new Error(`${what ? `${what} ` : ''}${file} ${why}${where ? ` (${where})` : ''}`);
 }
 
 function named(file: string, options: RegularFileOptions): string {

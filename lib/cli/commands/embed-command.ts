@@ -1,4 +1,3 @@
-import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { encodeNpy } from '../../eval/npy';
 import { loadModel } from '../../models/model';
@@ -69,8 +68,7 @@ export const embedCommand: Command = {
     const paths = images.map((image) => image.path);
     const faces = faceLocationArgs(values, paths);
     for (const image of images) {
-      expectInput(image.path, 'image', image.where);
-      if (fs.statSync(image.path).isDirectory()) {
+      if (expectInput(image.path, 'image', image.where).isDirectory()) {
         throw new Error(`image ${image.path} is a directory, not an image (${image.where})`);
       }
     }

@@ -4,7 +4,7 @@ import { checkOutputPixels, type DeterministicTransform } from '../../data/trans
 import { MAX_THREADS } from '../../util/expect';
 import { inputTransforms } from '../../models/preprocess';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
-import { UsageError, type Command } from '../command';
+import { checkAsUsage, UsageError, type Command } from '../command';
 import { storeProgress } from '../store-progress';
 
 /** `--size HxW` (or `--size N` for N x N). */
@@ -15,11 +15,10 @@ function parseSize(text: string): { height: number; width: number } {
   if (!(height > 0 && width > 0)) {
     throw new UsageError(`--size expects HxW (e.g. 112x96) but received '${text}'`);
   }
-  try {
-    checkOutputPixels(height, width, `--size ${text}`, 'prepare');
-  } catch (error) {
-    throw new UsageError((error as Error).message.replace(/^prepare: /, ''));
-  }
+  checkAsUsage(
+    () => checkOutputPixels(height, width, `--size ${text}`, 'prepare'),
+    (message) => message.replace(/^prepare: /, ''),
+  );
   return { height, width };
 }
 

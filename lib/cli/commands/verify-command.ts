@@ -5,7 +5,7 @@ import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
 import { loadModel } from '../../models/model';
 import { expectCosineThreshold } from '../../models/threshold';
 import { maxPixelsArg, maxPixelsOption, numberArg, requiredString, stringArg } from '../args';
-import { UsageError, type Command } from '../command';
+import { checkAsUsage, UsageError, type Command } from '../command';
 import { thresholdFromSummary } from '../verify-threshold';
 
 interface ThresholdChoice {
@@ -50,13 +50,7 @@ export const verifyCommand: Command = {
     const faces = { ...faceLocationArgs(values, positionals), maxPixels: maxPixelsArg(values) };
     const summaryFile = stringArg(values, 'summary');
     const given = numberArg(values, 'threshold');
-    if (given !== undefined) {
-      try {
-        expectCosineThreshold(given, '--threshold');
-      } catch (error) {
-        throw new UsageError((error as Error).message);
-      }
-    }
+    if (given !== undefined) checkAsUsage(() => expectCosineThreshold(given, '--threshold'));
     if (given !== undefined && summaryFile) {
       throw new UsageError('give --threshold or --summary, not both');
     }
