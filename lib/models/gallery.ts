@@ -79,6 +79,8 @@ export class Gallery {
   private readonly rowPaths: string[];
   /** imageKey of each row, found on the first add and kept up to date after. */
   private rowKeys: string[] | undefined;
+  /** The end of the last add, search or save called: each waits for the one before. */
+  private lastTurn: Promise<unknown> = Promise.resolve();
 
   private constructor(
     readonly model: GalleryModel,
@@ -154,7 +156,10 @@ export class Gallery {
     return [...new Set(this.rowNames)];
   }
 
-  /** Adds a person's images (to their existing ones, if any). */
+  /**
+   * Adds a person's images (to their existing ones, if any). Adds, searches and saves of one
+   * gallery run in the order called, each after the one before has finished.
+   */
   async add(
     name: string,
     paths: readonly string[],
@@ -167,14 +172,20 @@ export class Gallery {
     if (paths.length === 0) {
       throw new TypeError(`Expected image paths of ${name} but received none`);
     }
-    await this.addRows(
-      paths,
-      paths.map(() => name),
-      options,
+    await this.inTurn(() =>
+      this.addRows(
+        paths,
+        paths.map(() => name),
+        options,
+      ),
     );
   }
 
   async save(file: string): Promise<void> {
+    await this.inTurn(() => this.write(file));
+  }
+
+  private async write(file: string): Promise<void> {
     await writeGalleryFile(file, {
       header: {
         dim: this.dim,
@@ -196,6 +207,14 @@ export class Gallery {
     expectObject(options, 'options');
     const top = options.top ?? 5;
     if (!Number.isInteger(top) || top < 1) fail('a positive integer', 'top', top, RangeError);
+    return this.inTurn(() => this.rank(paths, top, options));
+  }
+
+  private async rank(
+    paths: readonly string[],
+    top: number,
+    options: GalleryEmbedOptions,
+  ): Promise<GallerySearchResult[]> {
     if (this.size === 0) throw new Error('the gallery is empty: add people before searching');
     const probes = await embedFiles(this.model, paths, this.sameFlip(options));
     const scores = await this.scores(probes.embeddings, paths.length);
@@ -203,6 +222,14 @@ export class Gallery {
       probe,
       matches: this.bestPeople(scores.subarray(p * this.size, (p + 1) * this.size), top),
     }));
+  }
+
+  // Calls overlapping in time run one after another, in call order: two adds of one image must
+  // not both pass the check for rows already there, and a save or search sees whole adds.
+  private inTurn<T>(work: () => Promise<T>): Promise<T> {
+    const turn = this.lastTurn.then(work);
+    this.lastTurn = turn.catch(() => undefined);
+    return turn;
   }
 
   // Every row and probe is embedded as the gallery was built; another flip would compare

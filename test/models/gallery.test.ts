@@ -182,4 +182,44 @@ describe('Gallery', () => {
     expect((await rejection(Gallery.load(file, model))).message).to.match(/header declares/);
     expect((await rejection(Gallery.create(model).search(probes))).message).to.match(/empty/);
   });
+
+  it('runs adds, searches and saves called together one after another, in call order', async () => {
+    const gallery = Gallery.create(model);
+    const file = (name: string, i: number) => path.join(root, 'known', name, `${i}.png`);
+    const file2 = path.join(root, 'together.sfg');
+    // Not awaited in between: each call starts while the one before is still embedding.
+    const calls = [
+      gallery.add('Ada', [file('Ada', 1), file('Ada', 2)]),
+      gallery.add('Ben', [file('Ben', 1)]),
+      gallery.add('Mallory', [file('Ada', 2)]),
+      gallery.search([probes[1]], { top: 2 }),
+      gallery.save(file2),
+      gallery.add('Cyd', [file('Cyd', 1)]),
+    ];
+    const settled = await Promise.allSettled(calls);
+    expect(settled.map((s) => s.status)).to.deep.equal([
+      'fulfilled',
+      'fulfilled',
+      'rejected',
+      'fulfilled',
+      'fulfilled',
+      'fulfilled',
+    ]);
+    expect((settled[2] as PromiseRejectedResult).reason.message).to.equal(
+      `${file('Ada', 2)} is in the gallery already, as Ada`,
+    );
+    // The search saw Ada and Ben (not Cyd, called after it); the file holds the three rows
+    // added before the save, with their embeddings.
+    const found = (settled[3] as PromiseFulfilledResult<{ matches: { name: string }[] }[]>).value;
+    expect(found[0].matches.map((m) => m.name)).to.deep.equal(['Ben', 'Ada']);
+    const saved = await readGalleryFile(file2);
+    expect(saved.header.names).to.deep.equal(['Ada', 'Ada', 'Ben']);
+    expect(saved.embeddings).to.have.length(3 * gallery.dim);
+    const ben = features(pixels.get(file('Ben', 1))!);
+    Array.from(saved.embeddings.subarray(2 * gallery.dim)).forEach((v, k) =>
+      expect(v, `Ben's row, number ${k}`).to.be.closeTo(ben[k], 1e-6),
+    );
+    expect(gallery.names).to.deep.equal(['Ada', 'Ben', 'Cyd']);
+    expect(gallery.size).to.equal(4);
+  });
 });
