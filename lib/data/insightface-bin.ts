@@ -4,67 +4,34 @@
 // pairs into ten folds with sklearn's KFold(n_splits=10, shuffle=False): consecutive runs, the
 // first n % 10 of them one pair longer.
 import * as path from 'node:path';
-import { PickleTuple, typeName, unpickle, type PickleValue } from './formats/pickle';
+import type { VerificationBin } from './formats/verification-bin';
 import { pairsOfLoadedImages, type SkippedPair } from './loaded-pairs';
 import { loadImages, type LoadedImages, type OnBadImage } from './load-images';
-import { readRegularFile } from '../util/regular-file';
+import { WorkerPool } from '../util/worker-pool';
 import type { DecodePool } from './decode-pool';
 import type { DeterministicTransform } from './transforms/transform';
 import type { VerificationPair } from './types';
 import { expectPath } from '../util/expect';
 
-/** The content of a verification .bin, images still encoded. */
-export interface VerificationBin {
-  /** Encoded images (JPEG, PNG...), two per pair. */
-  images: Uint8Array[];
-  /** One per pair: whether its two images show the same person. */
-  same: boolean[];
-}
-
 /** The folds of insightface's evaluation. */
 export const BIN_FOLDS = 10;
 
-function itemsOf(value: PickleValue): readonly PickleValue[] | undefined {
-  if (Array.isArray(value)) return value;
-  if (value instanceof PickleTuple) return value.items;
-  return undefined;
-}
-
-/** Checks the unpickled value's shape: (list of bytes, list of booleans), two images a pair. */
-export function parseVerificationBin(bytes: Uint8Array, file: string): VerificationBin {
-  const root = unpickle(bytes, file);
-  const pair = itemsOf(root);
-  if (!pair || pair.length !== 2) {
-    throw new Error(
-      `${file}: expected a pickled (images, issame) pair but found ${typeName(root)}`,
-    );
-  }
-  const images = itemsOf(pair[0]);
-  const same = itemsOf(pair[1]);
-  if (!images) throw new Error(`${file}: expected a list of images but found ${typeName(pair[0])}`);
-  if (!same) throw new Error(`${file}: expected a list of booleans but found ${typeName(pair[1])}`);
-  images.forEach((image, i) => {
-    if (!(image instanceof Uint8Array)) {
-      throw new Error(`${file}: image ${i} is ${typeName(image)}, not bytes`);
-    }
-  });
-  same.forEach((s, i) => {
-    if (typeof s !== 'boolean') {
-      throw new Error(`${file}: issame[${i}] is ${typeName(s)}, not a boolean`);
-    }
-  });
-  if (same.length === 0 || images.length !== 2 * same.length) {
-    throw new Error(
-      `${file}: ${images.length} images for ${same.length} pairs; expected two images per pair`,
-    );
-  }
-  return { images: images as Uint8Array[], same: same as boolean[] };
-}
-
-/** Reads and parses a verification .bin (the whole file: its images are all needed). */
+/**
+ * Reads and parses a verification .bin (the whole file: its images are all needed) on a worker
+ * thread: unpickling lfw.bin's 12,000 images takes about 0.2 s, which would hold the event loop.
+ */
 export async function readVerificationBin(file: string): Promise<VerificationBin> {
-  const bytes = await readRegularFile(file, { noun: 'verification file' });
-  return parseVerificationBin(bytes, file);
+  const pool = new WorkerPool<string, VerificationBin>(
+    path.join(__dirname, 'formats', 'verification-bin-worker.js'),
+    { threads: 1, name: 'readVerificationBin' },
+  );
+  let bin: VerificationBin | undefined;
+  try {
+    await pool.run([file], (_, result) => (bin = result));
+  } finally {
+    await pool.close();
+  }
+  return bin!;
 }
 
 /**

@@ -12,7 +12,7 @@ import * as zlib from 'node:zlib';
 import { recordIOSource } from '../../lib/data/formats/recordio-source';
 import { unpickle } from '../../lib/data/formats/pickle';
 import { ImageCache, type CachedImages } from '../../lib/data/image-cache';
-import { parseVerificationBin } from '../../lib/data/insightface-bin';
+import { parseVerificationBin } from '../../lib/data/formats/verification-bin';
 import { readGalleryFile, writeGalleryFile, type GalleryData } from '../../lib/models/gallery-file';
 import { tempDir } from '../data/helpers';
 import { FIXTURES } from '../data/formats/fixtures';

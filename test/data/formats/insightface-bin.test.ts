@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { inputSizeOf } from '../../../lib/models/archs';
 import { inputTransforms } from '../../../lib/models/preprocess';
 import { binPairs, loadVerificationBin } from '../../../lib/data/insightface-bin';
+import * as binFormat from '../../../lib/data/formats/verification-bin';
 import { loadImages } from '../../../lib/data/load-images';
 import { FIXTURES, manifest } from './fixtures';
 
@@ -53,6 +54,24 @@ describe('insightface verification .bin', () => {
       expect(loaded.file).to.equal(file);
     });
   }
+
+  it('unpickles on a worker thread, never on the event loop', async () => {
+    // This thread's parsers fail: the images must come from the worker's own copy.
+    const format = binFormat as Record<string, unknown>;
+    const saved = { parse: format.parseVerificationBin, file: format.parseVerificationBinFile };
+    format.parseVerificationBin = format.parseVerificationBinFile = () => {
+      throw new Error('unpickled on the main thread');
+    };
+    let loaded;
+    try {
+      loaded = await loadVerificationBin(path.join(FIXTURES, 'pairs-p4.bin'), { threads: 1 });
+    } finally {
+      format.parseVerificationBin = saved.parse;
+      format.parseVerificationBinFile = saved.file;
+    }
+    expect([loaded.images.n, loaded.pairs.length]).to.deep.equal([40, 20]);
+    expect(loaded.pairs.map((q) => q.same)).to.deep.equal(sets.pairs.issame);
+  });
 
   it("centre-crops 112x112 images to a 112x96 net's input: 8 columns off each side", async () => {
     const file = path.join(FIXTURES, 'mixed-p5.bin');

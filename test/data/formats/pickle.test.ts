@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { PickleTuple, unpickle, type PickleValue } from '../../../lib/data/formats/pickle';
-import { parseVerificationBin } from '../../../lib/data/insightface-bin';
+import { parseVerificationBin } from '../../../lib/data/formats/verification-bin';
 import { Random } from '../../../lib/util/random';
 import { FIXTURES, manifest, type FixtureSet } from './fixtures';
 
