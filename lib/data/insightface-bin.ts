@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import type { VerificationBin } from './formats/verification-bin';
 import { pairsOfLoadedImages, type SkippedPair } from './loaded-pairs';
 import { loadImages, type LoadedImages, type OnBadImage } from './load-images';
-import { WorkerPool } from '../util/worker-pool';
+import { runOnOwnWorker } from '../util/worker-pool';
 import type { DecodePool } from './decode-pool';
 import type { DeterministicTransform } from './transforms/transform';
 import type { VerificationPair } from './types';
@@ -21,17 +21,12 @@ export const BIN_FOLDS = 10;
  * thread: unpickling lfw.bin's 12,000 images takes about 0.2 s, which would hold the event loop.
  */
 export async function readVerificationBin(file: string): Promise<VerificationBin> {
-  const pool = new WorkerPool<string, VerificationBin>(
+  const [bin] = await runOnOwnWorker<string, VerificationBin>(
     path.join(__dirname, 'formats', 'verification-bin-worker.js'),
-    { threads: 1, name: 'readVerificationBin' },
+    [file],
+    { name: 'readVerificationBin' },
   );
-  let bin: VerificationBin | undefined;
-  try {
-    await pool.run([file], (_, result) => (bin = result));
-  } finally {
-    await pool.close();
-  }
-  return bin!;
+  return bin;
 }
 
 /**

@@ -3,7 +3,7 @@
 // LfwEvaluator runs it on a worker thread (score-worker.ts), never on the event loop.
 import * as path from 'node:path';
 import type { VerificationPair } from '../data/types';
-import { WorkerPool } from '../util/worker-pool';
+import { runOnOwnWorker } from '../util/worker-pool';
 import {
   angularFisherScore,
   type AfsOptions,
@@ -76,17 +76,11 @@ function fisherScore({ features, dim, labels, afs }: ScoreTask): AngularFisherSc
 
 /** The figures, on a worker thread of its own. */
 export async function scorePairsOffThread(task: ScoreTask): Promise<PairScores> {
-  const pool = new WorkerPool<ScoreTask, PairScores>(path.join(__dirname, 'score-worker.js'), {
-    threads: 1,
-    name: 'LfwEvaluator',
+  const [scored] = await runOnOwnWorker<ScoreTask, PairScores>(
+    path.join(__dirname, 'score-worker.js'),
+    [task],
     // Moved, not copied: cloning LFW's 63 MB of features took longer than the scoring.
-    transferOf: (t) => [t.features.buffer],
-  });
-  let scored: PairScores | undefined;
-  try {
-    await pool.run([task], (_, result) => (scored = result));
-  } finally {
-    await pool.close();
-  }
-  return scored!;
+    { name: 'LfwEvaluator', transferOf: (t) => [t.features.buffer] },
+  );
+  return scored;
 }

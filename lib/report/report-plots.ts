@@ -1,7 +1,7 @@
 // A report's plots, drawn on a worker thread (report-plot-worker.ts): jimp draws and encodes
 // PNGs in JavaScript, a few hundred milliseconds a report that must not hold the event loop.
 import * as path from 'node:path';
-import { WorkerPool } from '../util/worker-pool';
+import { runOnOwnWorker } from '../util/worker-pool';
 import {
   renderAccuracyPlot,
   renderLossPlot,
@@ -28,15 +28,7 @@ export function renderReportPlot(plot: ReportPlot): Promise<Buffer> {
 
 /** The plots' PNGs, in order, drawn on a worker thread of their own. */
 export async function renderReportPlots(plots: readonly ReportPlot[]): Promise<Uint8Array[]> {
-  const pngs: Uint8Array[] = new Array(plots.length);
-  const pool = new WorkerPool<ReportPlot, Uint8Array>(
-    path.join(__dirname, 'report-plot-worker.js'),
-    { threads: 1, name: 'writeReport' },
-  );
-  try {
-    await pool.run(plots, (k, png) => (pngs[k] = png));
-  } finally {
-    await pool.close();
-  }
-  return pngs;
+  return runOnOwnWorker(path.join(__dirname, 'report-plot-worker.js'), plots, {
+    name: 'writeReport',
+  });
 }

@@ -162,6 +162,25 @@ export class WorkerPool<Task, Result> {
   }
 }
 
+/**
+ * Runs `tasks` on one worker thread started for them and stopped after: work that must not hold
+ * the event loop, done once. Resolves with the results in task order.
+ */
+export async function runOnOwnWorker<Task, Result>(
+  script: string,
+  tasks: readonly Task[],
+  options: Omit<WorkerPoolOptions<Task>, 'threads'>,
+): Promise<Result[]> {
+  const results: Result[] = new Array(tasks.length);
+  const pool = new WorkerPool<Task, Result>(script, { ...options, threads: 1 });
+  try {
+    await pool.run(tasks, (k, result) => (results[k] = result));
+  } finally {
+    await pool.close();
+  }
+  return results;
+}
+
 /** What a task handler returns: the result, and the buffers to move rather than copy. */
 export interface TaskOutcome<Result> {
   result: Result;

@@ -18,7 +18,7 @@ import {
   type PickleDialect,
   type PickleValue,
 } from './pickle';
-import { WorkerPool } from '../../util/worker-pool';
+import { runOnOwnWorker } from '../../util/worker-pool';
 import { ZipArchive } from './zip-archive';
 
 /** One entry of a state_dict: a float32 tensor, its elements contiguous in row-major order. */
@@ -195,16 +195,11 @@ function gather(
  * worker thread: the CRC-32s, unpickling and copies of a large model's file take about a second.
  */
 export async function readStateDictFile(file: string): Promise<StateDictTensor[]> {
-  const pool = new WorkerPool<string, StateDictTensor[]>(
+  const [tensors] = await runOnOwnWorker<string, StateDictTensor[]>(
     path.join(__dirname, 'state-dict-worker.js'),
-    { threads: 1, name: 'readStateDictFile' },
+    [file],
+    { name: 'readStateDictFile' },
   );
-  let tensors: StateDictTensor[] = [];
-  try {
-    await pool.run([file], (_, result) => (tensors = result));
-  } finally {
-    await pool.close();
-  }
   return tensors;
 }
 
