@@ -1,6 +1,5 @@
-// insightface's verification sets (lfw.bin, cfp_fp.bin, agedb_30.bin, ...): a pickled tuple
-// (list of encoded images, list of booleans); pair i is images 2i and 2i+1, same person when
-// boolean i is True. Their evaluation (recognition/arcface_torch/eval/verification.py) splits the
+// insightface's verification sets (lfw.bin, cfp_fp.bin, agedb_30.bin, ...; the file format is in
+// formats/verification-bin.ts) loaded for LfwEvaluator. Their evaluation (recognition/arcface_torch/eval/verification.py) splits the
 // pairs into ten folds with sklearn's KFold(n_splits=10, shuffle=False): consecutive runs, the
 // first n % 10 of them one pair longer.
 import * as path from 'node:path';

@@ -18,7 +18,7 @@ export interface WorkerPoolOptions<Task = unknown> {
   name: string;
   /** Awaited on the main thread at each run's turn, before any worker starts. */
   prepare?: () => Promise<unknown>;
-  /** What of a task moves to the worker rather than being copied (large typed arrays). */
+  /** What of a task moves to the worker rather than being copied (large buffers; once each). */
   transferOf?: (task: Task) => readonly TransferListItem[];
 }
 
@@ -121,7 +121,7 @@ export class WorkerPool<Task, Result> {
       const send = (worker: Worker) => {
         if (next < tasks.length) {
           const id = next++;
-          worker.postMessage({ id, task: tasks[id] }, [...(this.transferOf?.(tasks[id]) ?? [])]);
+          worker.postMessage({ id, task: tasks[id] }, [...new Set(this.transferOf?.(tasks[id]))]);
         }
       };
       for (const worker of this.workers) {
@@ -181,7 +181,10 @@ export async function runOnOwnWorker<Task, Result>(
   return results;
 }
 
-/** What a task handler returns: the result, and the buffers to move rather than copy. */
+/**
+ * What a task handler returns: the result, and the buffers to move rather than copy (a buffer
+ * listed twice, under two views, moves once).
+ */
 export interface TaskOutcome<Result> {
   result: Result;
   transfer?: readonly TransferListItem[];
@@ -202,7 +205,7 @@ export function serveTasks<Task, Result>(
       try {
         const { result, transfer } = await handle(task);
         port.postMessage({ id, ok: true, result } satisfies TaskReply<Result>, [
-          ...(transfer ?? []),
+          ...new Set(transfer),
         ]);
       } catch (error) {
         port.postMessage({ id, ok: false, error: (error as Error).message });

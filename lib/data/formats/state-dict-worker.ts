@@ -5,5 +5,5 @@ import { parseStateDictFile, type StateDictTensor } from './torch-file';
 
 serveTasks<string, StateDictTensor[]>(async (file) => {
   const tensors = await parseStateDictFile(file);
-  return { result: tensors, transfer: [...new Set(tensors.map((t) => t.data.buffer))] };
+  return { result: tensors, transfer: tensors.map((t) => t.data.buffer) };
 });

@@ -5,5 +5,5 @@ import { parseVerificationBinFile, type VerificationBin } from './verification-b
 
 serveTasks<string, VerificationBin>(async (file) => {
   const bin = await parseVerificationBinFile(file);
-  return { result: bin, transfer: [...new Set(bin.images.map((image) => image.buffer))] };
+  return { result: bin, transfer: bin.images.map((image) => image.buffer) };
 });
