@@ -68,7 +68,7 @@ export { readMetrics } from './train/metrics-log';
 export type { MetricsRecord } from './train/metrics-log';
 
 // Distributed training
-export { ProcessGroup } from './dist/process-group';
+export { ProcessGroup, reportLostRank } from './dist/process-group';
 export {
   DEFAULT_BUCKET_BYTES,
   DEFAULT_DIST_TIMEOUT_MS,

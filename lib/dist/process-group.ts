@@ -12,6 +12,20 @@ import {
 
 const live = new Set<NativeProcessGroupHandle>();
 let exitHookSet = false;
+// Ranks this process's launcher saw exit (reportLostRank), for the groups joined after too.
+const lostRanks: { rank: number; reason: string }[] = [];
+
+/**
+ * Rank `rank` of this process's run has exited (its launcher saw it; `reason` says how, e.g.
+ * "exited with signal SIGKILL"). Every group of this process, joined or to come, fails the waits
+ * that need it at once, naming it, rather than after its heartbeat's silence; ranks on other
+ * machines learn it through the rendezvous store.
+ */
+export function reportLostRank(rank: number, reason: string): void {
+  checkLostRank('reportLostRank', rank);
+  lostRanks.push({ rank, reason });
+  for (const handle of live) handle.reportLost(rank, reason);
+}
 
 // On process exit a wait still in progress (a collective whose peers are gone) must give up, or
 // the native thread running it would hold the exit up until the timeout. Before the addon's own
@@ -50,6 +64,7 @@ export class ProcessGroup {
     const config = resolveDistributedOptions(options);
     const handle = new (native().NativeProcessGroup)();
     live.add(handle);
+    for (const { rank, reason } of lostRanks) handle.reportLost(rank, reason);
     abortOnExit();
     try {
       const joined = await handle.join({
@@ -98,6 +113,12 @@ export class ProcessGroup {
     this.dispose();
   }
 
+  /** reportLostRank for this group alone. */
+  reportLost(rank: number, reason: string): void {
+    checkLostRank('reportLost', rank);
+    this.handle.reportLost(rank, reason);
+  }
+
   /** Frees the native group; a wait in progress gives up. A no-op when disposed. */
   dispose(): void {
     const handle = this.#handle;
@@ -117,6 +138,12 @@ export class ProcessGroup {
   /** @internal For Model.joinGroup. */
   static nativeHandle(group: ProcessGroup): NativeProcessGroupHandle {
     return group.handle;
+  }
+}
+
+function checkLostRank(caller: string, rank: number): void {
+  if (!Number.isInteger(rank) || rank < 0 || rank >= 2 ** 31) {
+    throw new RangeError(`${caller}: rank must be a non-negative integer, got ${rank}`);
   }
 }
 

@@ -17,6 +17,7 @@ export interface NativeProcessGroupHandle {
   barrier(): Promise<void>;
   leave(): Promise<void>;
   abort(): void;
+  reportLost(rank: number, reason: string): void;
   inFlight(): number;
   dispose(): void;
 }

@@ -7,6 +7,8 @@
 //   barrier() -> Promise<void>   [async] returns once every rank has called it
 //   leave() -> Promise<void>     [async] the end of the run (rank 0 waits for the others)
 //   abort()                      [sync]  stops the heartbeat; waits in progress or to come throw
+//   reportLost(rank, reason)     [sync]  rank `rank` is gone (its launcher saw it exit, `reason`
+//     says how): waits for it fail now naming it, before or after the join
 //   inFlight() -> number; dispose() [sync]; dispose throws while calls run
 // info().distributedBackends (info_binding.cc) says which backends this build has.
 // Models join a group through their own joinGroup (model_binding.cc), on their queue; JS awaits
@@ -38,6 +40,7 @@ class NativeProcessGroup : public Napi::ObjectWrap<NativeProcessGroup> {
                         InstanceMethod<&NativeProcessGroup::Barrier>("barrier"),
                         InstanceMethod<&NativeProcessGroup::Leave>("leave"),
                         InstanceMethod<&NativeProcessGroup::Abort>("abort"),
+                        InstanceMethod<&NativeProcessGroup::ReportLost>("reportLost"),
                         InstanceMethod<&NativeProcessGroup::InFlight>("inFlight"),
                         InstanceMethod<&NativeProcessGroup::Dispose>("dispose")});
   }
@@ -84,8 +87,9 @@ class NativeProcessGroup : public Napi::ObjectWrap<NativeProcessGroup> {
     config.backend = RequireString(options, "backend");
     joining_ = true;
     auto joined = std::make_shared<std::shared_ptr<DistributedGroup>>();
+    std::shared_ptr<const LostRanks> lost = lost_;
     return queue_->Submit(
-        env, [config, joined] { *joined = DistributedGroup::Join(config); },
+        env, [config, lost, joined] { *joined = DistributedGroup::Join(config, lost); },
         [this, joined](Napi::Env env) -> Napi::Value {
           joining_ = false;
           group_ = *joined;
@@ -136,6 +140,11 @@ class NativeProcessGroup : public Napi::ObjectWrap<NativeProcessGroup> {
     if (group_) group_->Abort();
   }
 
+  void ReportLost(const Napi::CallbackInfo& info) {
+    const int rank = info[0].As<Napi::Number>().Int32Value();
+    lost_->Report(rank, info[1].As<Napi::String>().Utf8Value());
+  }
+
   Napi::Value InFlight(const Napi::CallbackInfo& info) {
     return Napi::Number::New(info.Env(), disposed_ ? 0 : queue_->InFlight());
   }
@@ -148,6 +157,7 @@ class NativeProcessGroup : public Napi::ObjectWrap<NativeProcessGroup> {
 
   std::unique_ptr<JobQueue> queue_;
   std::shared_ptr<DistributedGroup> group_;
+  std::shared_ptr<LostRanks> lost_ = std::make_shared<LostRanks>();
   bool joining_ = false;
   bool disposed_ = false;
 };

@@ -35,7 +35,8 @@ std::vector<std::string> DistributedBackends() {
 
 #ifndef SPHEREFACE_WITH_GLOO
 
-std::shared_ptr<DistributedGroup> DistributedGroup::Join(const GroupConfig&) {
+std::shared_ptr<DistributedGroup> DistributedGroup::Join(const GroupConfig&,
+                                                         std::shared_ptr<const LostRanks>) {
   TORCH_CHECK(false,
               "this build of sphereface has no distributed backend: it was compiled without "
               "Gloo's headers (Debian: apt-get install libgloo-dev, then npm run build:native)");
@@ -70,6 +71,10 @@ const std::string kKeys = "sphereface/";
 // A flag key's value. Typed: libtorch 2.x adds a `Store::set` for strings, which makes `{1}`
 // ambiguous.
 const std::vector<uint8_t> kFlag{1};
+
+// How many reports of lost ranks the store holds (each under Key("lost", rank)): one read tells a
+// wait whether to look further.
+const std::string kLostReports = kKeys + "lost-reports";
 
 std::string Key(const std::string& what, int rank) {
   return kKeys + what + "/" + std::to_string(rank);
@@ -198,18 +203,28 @@ struct GlooPending : PendingReduce {
 class C10dGroup : public DistributedGroup {
  public:
   C10dGroup(const GroupConfig& config, c10::intrusive_ptr<c10d::Store> store,
-            std::unique_ptr<Heartbeat> heartbeat)
+            std::unique_ptr<Heartbeat> heartbeat, std::shared_ptr<const LostRanks> lost)
       : config_(config),
         timeout_(config.timeout_ms),
         silence_(std::clamp(timeout_, kShortestSilence, kLongestSilence)),
         store_(std::move(store)),
-        heartbeat_(std::move(heartbeat)) {
+        heartbeat_(std::move(heartbeat)),
+        lost_(std::move(lost)) {
     for (int rank = 0; rank < config_.world_size; ++rank) {
       if (rank != config_.rank) others_.push_back(rank);
     }
   }
 
-  ~C10dGroup() override { Abort(); }
+  ~C10dGroup() override {
+    Abort();
+    // Gloo's destructor waits for a collective still running (one whose peer is gone, given up
+    // on by Finish) until the group's timeout: it waits on a thread of its own, not the caller's
+    // (the JS thread, disposing).
+    if (collectives_)
+      std::thread([collectives = std::move(collectives_)]() mutable {
+        collectives.reset();
+      }).detach();
+  }
 
   // Waits until every rank has announced itself, then builds the backend's connections.
   void Connect() {
@@ -220,6 +235,7 @@ class C10dGroup : public DistributedGroup {
       for (;;) {
         missing = Absent("arrived", missing);
         if (missing.empty()) break;
+        ThrowIfReported("before it arrived at the rendezvous", missing);
         if (Clock::now() >= deadline) {
           TORCH_CHECK(false, Where(), RankList(missing), " did not arrive within ",
                       Seconds(timeout_), " (WORLD_SIZE=", config_.world_size, ", rendezvous at ",
@@ -361,6 +377,7 @@ class C10dGroup : public DistributedGroup {
       for (;;) {
         missing = Absent(name, missing);
         if (missing.empty()) return;
+        ThrowIfReported("while waiting for it at " + what, missing);
         watch.Poll();
         if (watch.Elapsed() >= silence_) {
           auto silent = watch.Silent(missing);
@@ -372,6 +389,49 @@ class C10dGroup : public DistributedGroup {
       }
     } catch (const StoreLost& error) {
       throw StoreLostError(error);
+    }
+  }
+
+  // Throws naming a rank among `among` that was reported lost, `when` saying what this rank was
+  // doing.
+  void ThrowIfReported(const std::string& when, const std::vector<int>& among) {
+    const auto lost = Reported();
+    if (lost && std::count(among.begin(), among.end(), lost->rank)) {
+      TORCH_CHECK(false, Where(), "lost rank ", lost->rank, " (", lost->reason, ") ", when);
+    }
+  }
+
+  // A rank reported lost: here (lost_, from this machine's launcher), else by a rank elsewhere
+  // through the store. A report here is passed on through the store, once.
+  std::optional<LostRanks::Lost> Reported() {
+    auto here = lost_ ? lost_->First() : std::nullopt;
+    if (here && here->rank != config_.rank && here->rank < config_.world_size) {
+      Publish(*here);
+      return here;
+    }
+    try {
+      if (store_->add(kLostReports, 0) == 0) return std::nullopt;
+      for (int rank : others_) {
+        const std::string key = Key("lost", rank);
+        if (!store_->check({key})) continue;
+        const std::vector<uint8_t> reason = store_->get(key);
+        return LostRanks::Lost{rank, std::string(reason.begin(), reason.end())};
+      }
+    } catch (const std::exception&) {
+      // The store is gone: the wait that asked finds that out itself (rank 0 lost).
+    }
+    return std::nullopt;
+  }
+
+  void Publish(const LostRanks::Lost& lost) {
+    if (published_) return;
+    published_ = true;
+    try {
+      store_->set(Key("lost", lost.rank),
+                  std::vector<uint8_t>(lost.reason.begin(), lost.reason.end()));
+      store_->add(kLostReports, 1);
+    } catch (const std::exception&) {
+      // The store is gone (rank 0): every rank finds that out for itself.
     }
   }
 
@@ -400,7 +460,8 @@ class C10dGroup : public DistributedGroup {
         // The slice ran out (c10d throws "Operation timed out!"), or the work failed; it may also
         // have completed just after the slice ran out. Once completed, its own wait says which.
         if (work->isCompleted()) break;
-        CheckAborted();  // still running: keep waiting unless closing
+        CheckAborted();  // still running: keep waiting unless closing or a rank is gone
+        ThrowIfReported("during " + std::string(what), others_);
       }
     }
     try {
@@ -418,6 +479,7 @@ class C10dGroup : public DistributedGroup {
     try {
       PulseWatch watch(*store_, others_);
       for (;;) {
+        ThrowIfReported("during " + what, others_);
         watch.Poll();
         silent = watch.Silent(others_);
         if (silent.empty() || watch.Elapsed() >= silence_ || aborted_) break;
@@ -452,6 +514,8 @@ class C10dGroup : public DistributedGroup {
   Milliseconds silence_;
   c10::intrusive_ptr<c10d::Store> store_;
   std::unique_ptr<Heartbeat> heartbeat_;
+  std::shared_ptr<const LostRanks> lost_;
+  bool published_ = false;
   c10::intrusive_ptr<Collectives> collectives_;
   std::vector<int> others_;
   std::atomic<bool> aborted_{false};
@@ -499,7 +563,8 @@ c10::intrusive_ptr<c10d::Store> ConnectStore(const GroupConfig& config, bool hos
 
 }  // namespace
 
-std::shared_ptr<DistributedGroup> DistributedGroup::Join(const GroupConfig& config) {
+std::shared_ptr<DistributedGroup> DistributedGroup::Join(const GroupConfig& config,
+                                                         std::shared_ptr<const LostRanks> lost) {
   TORCH_CHECK_VALUE(config.world_size >= 1, "WORLD_SIZE must be at least 1, got ",
                     config.world_size);
   TORCH_CHECK_VALUE(config.rank >= 0 && config.rank < config.world_size, "RANK must be in 0..",
@@ -545,7 +610,7 @@ std::shared_ptr<DistributedGroup> DistributedGroup::Join(const GroupConfig& conf
     TORCH_CHECK(false, where, "lost rank 0: the rendezvous store at ", address,
                 " became unreachable (", Reason(error), ")");
   }
-  auto group = std::make_shared<C10dGroup>(resolved, store, std::move(heartbeat));
+  auto group = std::make_shared<C10dGroup>(resolved, store, std::move(heartbeat), std::move(lost));
   group->Connect();
   return group;
 }

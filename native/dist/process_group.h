@@ -2,11 +2,13 @@
 // rendezvous (rank 0 hosts it at MASTER_ADDR:MASTER_PORT, torchrun's convention), Gloo for the
 // collectives (CPU tensors, and CUDA tensors through host copies), NCCL where libtorch has it.
 //
-// Faults. Every rank beats a heartbeat into the store (its own connection, once a second), so a
-// failure can name the rank that was lost: a collective that fails (a peer's socket closed) or
-// times out looks at whose heartbeat stopped; the store itself unreachable means rank 0, which
-// hosts it, is gone. Rendezvous names the ranks that never arrived. Barrier() waits as long as
-// the ranks it waits for are alive (rank 0 evaluating or writing a checkpoint), and no longer.
+// Faults. A launcher that sees a rank's process exit says so (LostRanks): this rank's waits fail
+// at once naming it and why, and the report goes into the store for the ranks on other machines.
+// Without a report, every rank beats a heartbeat into the store (its own connection, once a
+// second), so a failure can name the rank that was lost: a collective that fails (a peer's socket
+// closed) or times out looks at whose heartbeat stopped; the store itself unreachable means rank 0,
+// which hosts it, is gone. Rendezvous names the ranks that never arrived. Barrier() waits as long
+// as the ranks it waits for are alive (rank 0 evaluating or writing a checkpoint), and no longer.
 // Everything is bounded by the group's timeout; nothing waits forever.
 //
 // Collectives must be issued in the same order on every rank (c10d's rule). A group is used by
@@ -17,7 +19,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace sphereface {
@@ -42,11 +47,36 @@ class PendingReduce {
   virtual ~PendingReduce() = default;
 };
 
+// Ranks this process has been told are gone (its launcher saw them exit), sooner than their
+// silence would show it. Thread-safe: reports come from the JS thread while a wait runs on the
+// group's. The first report is the one kept: later ones are that rank's peers failing after it.
+class LostRanks {
+ public:
+  struct Lost {
+    int rank;
+    std::string reason;  // e.g. "exited with signal SIGKILL"
+  };
+  void Report(int rank, std::string reason) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (!first_) first_ = Lost{rank, std::move(reason)};
+  }
+  std::optional<Lost> First() const {
+    std::lock_guard<std::mutex> lock(mutex_);
+    return first_;
+  }
+
+ private:
+  mutable std::mutex mutex_;
+  std::optional<Lost> first_;
+};
+
 class DistributedGroup {
  public:
   // Rendezvous: connects to the store (rank 0 starts it), waits until every rank has arrived and
-  // builds the backend's connections. Throws naming the ranks missing after the timeout.
-  static std::shared_ptr<DistributedGroup> Join(const GroupConfig& config);
+  // builds the backend's connections. Throws naming the ranks missing after the timeout. `lost`
+  // (optional) are the reports this group's waits heed, from before the join on.
+  static std::shared_ptr<DistributedGroup> Join(const GroupConfig& config,
+                                                std::shared_ptr<const LostRanks> lost = nullptr);
   virtual ~DistributedGroup() = default;
 
   virtual int rank() const = 0;

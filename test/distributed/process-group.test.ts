@@ -121,4 +121,34 @@ describe('process group', function () {
       for (const g of groups) g.dispose();
     }
   });
+
+  const waits = {
+    'an all-reduce': (g: ProcessGroup) => g.allReduce([1]),
+    'a barrier': (g: ProcessGroup) => g.barrier(),
+  };
+  for (const [wait, call] of Object.entries(waits)) {
+    it(`fails ${wait} at once naming a rank reported lost, to the rank told and through the store`, async () => {
+      // A minute's timeout: unreported, the lost rank's silence would take 30 s to show.
+      const groups = await joinAll(3, 60_000);
+      try {
+        groups[2].dispose();
+        // Only rank 0 is told, as a launcher on rank 2's machine would tell its own workers.
+        groups[0].reportLost(2, 'exited with signal SIGKILL');
+        const started = performance.now();
+        const errors = await Promise.all(groups.slice(0, 2).map((g) => rejection(call(g))));
+        for (const [rank, error] of errors.entries()) {
+          expect(error.message).to.contain(
+            `rank ${rank}: lost rank 2 (exited with signal SIGKILL)`,
+          );
+        }
+        expect(performance.now() - started).to.be.below(10_000);
+        // Gloo may still wait for rank 2 until the timeout: not on this thread.
+        const disposing = performance.now();
+        for (const g of groups) g.dispose();
+        expect(performance.now() - disposing).to.be.below(5_000);
+      } finally {
+        for (const g of groups) g.dispose();
+      }
+    });
+  }
 });

@@ -166,23 +166,31 @@ describe('sphereface train, distributed', function () {
     });
   }
 
-  it('--nproc 2 exits 1 when a worker is killed, naming it, and leaves no worker running', async () => {
+  it('--nproc 2 exits 1 when a worker is killed, the other naming it at once, and leaves no worker running', async () => {
     const faces = await tinyFaces();
     const out = await tempDir();
+    // The default --dist-timeout (300 s): a lost rank's silence would take 30 s to show, but the
+    // launcher tells the other worker as soon as it sees the kill.
     const launcher = startSphereface([
       'train',
       ...['--data', faces.trainDir, '--arch', 'sphere-cnn4', '--batch-size', '8'],
       ...['--iterations', '100000', '--checkpoint-every', '100000it', '--out', out],
-      ...['--nproc', '2', '--threads', '1', '--dist-timeout', '3'],
+      ...['--nproc', '2', '--threads', '1'],
     ]);
     try {
       await until('the run to start', 90_000, async () => (await batchIterations(out)).length >= 3);
       const workers = processesNaming(out, launcher.child.pid!);
       expect(workers, 'the two workers').to.have.length(2);
       process.kill(workers[1], 'SIGKILL');
+      const killedAt = performance.now();
       const { code } = await launcher.exit;
       expect(code, launcher.stderr()).to.equal(1);
-      expect(launcher.stderr()).to.match(/rank \d exited with signal SIGKILL/);
+      const [, killed] = /rank (\d) exited with signal SIGKILL/.exec(launcher.stderr()) ?? [];
+      expect(killed, launcher.stderr()).to.be.a('string');
+      expect(launcher.stderr()).to.contain(
+        `rank ${1 - Number(killed)}: lost rank ${killed} (exited with signal SIGKILL)`,
+      );
+      expect(performance.now() - killedAt).to.be.below(20_000);
       expect(processesNaming(out, launcher.child.pid!), 'workers left running').to.deep.equal([]);
     } finally {
       launcher.child.kill('SIGKILL');
