@@ -78,9 +78,8 @@ export class DecodePool {
   /**
    * Decodes every job; `onResult(i, outcome)` is called once per job, in completion order.
    * Resolves when all are done. Bad images (unreadable, corrupt, over the pixel limit) are
-   * outcomes, not rejections; a crashed worker rejects. Runs called while one is in progress
-   * take their turns in call order (so the decode buffers in flight are one run's); close()
-   * rejects those still waiting.
+   * outcomes, not rejections; a crashed worker rejects. Runs called while others are in
+   * progress share the workers with them, chunk by chunk in rotation; close() rejects them.
    */
   async run(
     jobs: readonly DecodeJob[],

@@ -23,16 +23,13 @@ export async function runImageJobs(
   const pool = new WorkerPool<ImageJob, number[]>(path.join(__dirname, 'render-worker.js'), {
     threads: workers,
     name: 'synth',
+    tasksPerWorker: 1,
   });
   try {
-    await pool.run(
-      jobs,
-      (k, landmarks) => {
-        results[k] = landmarks;
-        onDone?.(++done);
-      },
-      1,
-    );
+    await pool.run(jobs, (k, landmarks) => {
+      results[k] = landmarks;
+      onDone?.(++done);
+    });
   } finally {
     await pool.close();
   }

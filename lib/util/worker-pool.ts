@@ -1,10 +1,10 @@
 // The one pool of worker_threads: CPU-bound JavaScript (decoding images, rendering synthetic
 // faces) runs there, never on the main thread. Tasks are messages; each worker keeps up to
-// `inFlight` tasks queued so it never waits on the main thread between two of them. Results come
-// back in completion order, moved rather than copied where the worker lists transferables.
-// Runs on one pool take turns, in the order they were called: concurrent callers (two requests
-// to a server sharing the default pool) each get the workers in full, and the tasks in flight
-// stay those of one run.
+// `tasksPerWorker` tasks queued so it never waits on the main thread between two of them. Results
+// come back in completion order, moved rather than copied where the worker lists transferables.
+// Runs in progress at once share the workers task by task, in rotation: a short run (one photo
+// to embed) waits for the tasks already queued, not for a long run (a whole set) to end, and the
+// tasks in flight stay bounded by the workers, however many runs there are.
 import * as os from 'node:os';
 import { parentPort, Worker, type TransferListItem } from 'node:worker_threads';
 import { expectInteger, MAX_THREADS } from './expect';
@@ -16,21 +16,42 @@ export interface WorkerPoolOptions<Task = unknown> {
   threads?: number;
   /** Names the pool in errors, e.g. 'DecodePool'. */
   name: string;
-  /** Awaited on the main thread at each run's turn, before any worker starts. */
+  /** Tasks queued on a worker at once (default 2: the next is there when one ends). */
+  tasksPerWorker?: number;
+  /** Awaited on the main thread at the start of each run, before its tasks are sent. */
   prepare?: () => Promise<unknown>;
   /** What of a task moves to the worker rather than being copied (large buffers; once each). */
   transferOf?: (task: Task) => readonly TransferListItem[];
 }
 
+/** One call of run(): its tasks, how far they have gone, and how it ends. */
+interface Run<Task, Result> {
+  tasks: readonly Task[];
+  onResult: (index: number, result: Result) => void;
+  sent: number;
+  finished: number;
+  settled: boolean;
+  settle: (error?: Error) => void;
+}
+
+/** A worker and the tasks it has been sent and not answered, by message id. */
+interface Slot<Task, Result> {
+  worker: Worker;
+  queued: Map<number, { run: Run<Task, Result>; index: number }>;
+}
+
 export class WorkerPool<Task, Result> {
   readonly threads: number;
   readonly name: string;
+  private readonly tasksPerWorker: number;
   private readonly prepare?: () => Promise<unknown>;
   private readonly transferOf?: (task: Task) => readonly TransferListItem[];
-  private workers: Worker[] = [];
-  /** Settles when the last run called so far is over: the next run's turn. */
-  private tail: Promise<void> = Promise.resolve();
-  /** Counts close() calls: a run waiting since before one is refused. */
+  private slots: Slot<Task, Result>[] = [];
+  /** The runs in progress, in call order; `rotation` is the one whose task goes next. */
+  private runs: Run<Task, Result>[] = [];
+  private rotation = 0;
+  private nextId = 0;
+  /** Counts close() calls: a run still preparing when one comes is refused. */
   private closes = 0;
 
   /** `script`: a compiled worker file that calls `serveTasks`. */
@@ -43,122 +64,152 @@ export class WorkerPool<Task, Result> {
         ? os.availableParallelism()
         : expectInteger(options.threads, 'threads', 1, MAX_THREADS);
     this.name = options.name;
+    this.tasksPerWorker = options.tasksPerWorker ?? 2;
     this.prepare = options.prepare;
     this.transferOf = options.transferOf;
   }
 
   /**
    * Runs every task; `onResult(index, result)` is called once per task in completion order.
-   * A run called while another is in progress waits for its turn (first called, first run).
-   * A task whose handler threw (with its message), or a crashed worker, rejects the run (the workers are then
-   * stopped; the next run starts new ones). Idle workers never keep the process alive.
+   * Runs called while others are in progress share the workers with them. A task whose handler
+   * threw (with its message), an `onResult` that threw, or a crashed worker holding one of its
+   * tasks rejects the run; the other runs go on. Idle workers never keep the process alive.
    */
   async run(
     tasks: readonly Task[],
     onResult: (index: number, result: Result) => void,
-    inFlight = 2,
   ): Promise<void> {
     const closes = this.closes;
-    const turn = this.tail;
-    let done!: () => void;
-    this.tail = new Promise<void>((resolve) => (done = resolve));
-    try {
-      await turn;
-      if (this.closes !== closes) {
-        throw new Error(`${this.name}: the pool was closed before this run started`);
-      }
-      if (tasks.length === 0) return;
-      await this.prepare?.();
-      try {
-        await this.dispatch(tasks, onResult, inFlight);
-      } catch (error) {
-        await this.stopWorkers();
-        throw error;
-      } finally {
-        for (const w of this.workers) w.unref();
-      }
-    } finally {
-      done();
+    if (tasks.length === 0) return;
+    await this.prepare?.();
+    if (this.closes !== closes) {
+      throw new Error(`${this.name}: the pool was closed before this run started`);
     }
+    return new Promise<void>((resolve, reject) => {
+      const run: Run<Task, Result> = {
+        tasks,
+        onResult,
+        sent: 0,
+        finished: 0,
+        settled: false,
+        settle: (error) => {
+          if (run.settled) return;
+          run.settled = true;
+          const k = this.runs.indexOf(run);
+          this.runs.splice(k, 1);
+          if (k < this.rotation) this.rotation--;
+          if (error) reject(error);
+          else resolve();
+        },
+      };
+      this.runs.push(run);
+      this.dispatch();
+    });
   }
 
   /**
-   * Stops the workers: the run in progress rejects, and so do those waiting for their turn; a
-   * run called after this starts new workers.
+   * Stops the workers: the runs in progress reject, and so do those still preparing; a run
+   * called after this starts new workers.
    */
   async close(): Promise<void> {
     this.closes++;
-    await this.stopWorkers();
+    const closed = new Error(`${this.name}: the pool was closed while this run was in progress`);
+    for (const run of [...this.runs]) run.settle(closed);
+    const slots = this.slots;
+    this.slots = [];
+    await Promise.all(slots.map((slot) => slot.worker.terminate()));
   }
 
-  private async stopWorkers(): Promise<void> {
-    const workers = this.workers;
-    this.workers = [];
-    await Promise.all(workers.map((w) => w.terminate()));
-  }
-
-  private dispatch(
-    tasks: readonly Task[],
-    onResult: (index: number, result: Result) => void,
-    inFlight: number,
-  ): Promise<void> {
-    const closes = this.closes;
-    while (this.workers.length < Math.min(this.threads, tasks.length)) {
-      this.workers.push(new Worker(this.script));
-    }
-    return new Promise<void>((resolve, reject) => {
-      let next = 0;
-      let finished = 0;
-      let settled = false;
-      const cleanups: (() => void)[] = [];
-      const settle = (error?: Error) => {
-        if (settled) return;
-        settled = true;
-        for (const cleanup of cleanups) cleanup();
-        if (error) reject(error);
-        else resolve();
-      };
-      const send = (worker: Worker) => {
-        if (next < tasks.length) {
-          const id = next++;
-          worker.postMessage({ id, task: tasks[id] }, [...new Set(this.transferOf?.(tasks[id]))]);
-        }
-      };
-      for (const worker of this.workers) {
-        worker.ref();
-        const onMessage = (reply: TaskReply<Result>) => {
-          if (settled) return;
-          // A handler's own error is the task's: its message, as the caller would have got it.
-          if (!reply.ok) return settle(new Error(reply.error));
-          try {
-            onResult(reply.id, reply.result);
-          } catch (error) {
-            return settle(error as Error);
-          }
-          if (++finished === tasks.length) return settle();
-          send(worker);
-        };
-        const onError = (error: Error) =>
-          settle(new Error(`${this.name}: a worker crashed: ${error.message}`));
-        const onExit = (code: number) =>
-          settle(
-            new Error(
-              this.closes !== closes
-                ? `${this.name}: the pool was closed while this run was in progress`
-                : `${this.name}: a worker exited with code ${code}`,
-            ),
-          );
-        worker.on('message', onMessage);
-        worker.on('error', onError);
-        worker.on('exit', onExit);
-        cleanups.push(() => {
-          worker.off('message', onMessage);
-          worker.off('error', onError);
-          worker.off('exit', onExit);
-        });
-        for (let k = 0; k < inFlight; k++) send(worker);
+  /** Sends tasks, the runs taking turns, while a worker has room. */
+  private dispatch(): void {
+    for (;;) {
+      const run = this.nextRun();
+      if (!run) return;
+      const slot = this.slotWithRoom();
+      if (!slot) return;
+      const index = run.sent++;
+      const id = this.nextId++;
+      if (slot.queued.size === 0) slot.worker.ref();
+      slot.queued.set(id, { run, index });
+      const task = run.tasks[index];
+      try {
+        slot.worker.postMessage({ id, task }, [...new Set(this.transferOf?.(task))]);
+      } catch (error) {
+        // A task that cannot be sent (DataCloneError) fails its own run alone.
+        slot.queued.delete(id);
+        if (slot.queued.size === 0) slot.worker.unref();
+        run.settle(error as Error);
       }
-    });
+    }
+  }
+
+  /** The next run in rotation with tasks left to send. */
+  private nextRun(): Run<Task, Result> | undefined {
+    for (let k = 0; k < this.runs.length; k++) {
+      const at = (this.rotation + k) % this.runs.length;
+      const run = this.runs[at];
+      if (run.sent < run.tasks.length) {
+        this.rotation = (at + 1) % this.runs.length;
+        return run;
+      }
+    }
+    return undefined;
+  }
+
+  /** An idle worker, else a new one while under `threads`, else the least busy with room. */
+  private slotWithRoom(): Slot<Task, Result> | undefined {
+    const idle = this.slots.find((slot) => slot.queued.size === 0);
+    if (idle) return idle;
+    if (this.slots.length < this.threads) return this.startWorker();
+    let best: Slot<Task, Result> | undefined;
+    for (const slot of this.slots) {
+      if (
+        slot.queued.size < this.tasksPerWorker &&
+        (!best || slot.queued.size < best.queued.size)
+      ) {
+        best = slot;
+      }
+    }
+    return best;
+  }
+
+  private startWorker(): Slot<Task, Result> {
+    const slot: Slot<Task, Result> = { worker: new Worker(this.script), queued: new Map() };
+    this.slots.push(slot);
+    slot.worker.on('message', (reply: TaskReply<Result>) => this.answer(slot, reply));
+    slot.worker.on('error', (error) => this.lose(slot, `a worker crashed: ${error.message}`));
+    slot.worker.on('exit', (code) => this.lose(slot, `a worker exited with code ${code}`));
+    return slot;
+  }
+
+  private answer(slot: Slot<Task, Result>, reply: TaskReply<Result>): void {
+    const entry = slot.queued.get(reply.id);
+    if (!entry) return;
+    slot.queued.delete(reply.id);
+    if (slot.queued.size === 0) slot.worker.unref();
+    const { run, index } = entry;
+    if (!run.settled) {
+      try {
+        // A handler's own error is the task's: its message, as the caller would have got it.
+        if (!reply.ok) throw new Error(reply.error);
+        run.onResult(index, reply.result);
+        if (++run.finished === run.tasks.length) run.settle();
+      } catch (error) {
+        run.settle(error as Error);
+      }
+    }
+    this.dispatch();
+  }
+
+  /** A worker that crashed or exited: the runs it held tasks of reject; the others go on. */
+  private lose(slot: Slot<Task, Result>, what: string): void {
+    const k = this.slots.indexOf(slot);
+    if (k < 0) return; // closed, or its crash already seen
+    this.slots.splice(k, 1);
+    const error = new Error(`${this.name}: ${what}`);
+    for (const { run } of slot.queued.values()) run.settle(error);
+    void slot.worker.terminate();
+    this.dispatch();
   }
 }
 

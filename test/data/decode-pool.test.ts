@@ -8,6 +8,7 @@ import { ImageFolderDataset } from '../../lib/data/image-folder-dataset';
 import { loadImages, type LoadImagesOptions } from '../../lib/data/load-images';
 import { readImageFile } from '../../lib/data/read-image-file';
 import { Resize } from '../../lib/data/transforms/resize';
+import type { DeterministicTransform } from '../../lib/data/transforms/transform';
 import { embedFiles } from '../../lib/models/face-files';
 import { DecodePool as PublicDecodePool } from '../../lib';
 import { bombPng } from './decode-helpers';
@@ -236,39 +237,87 @@ describe('decoding on the worker pool', function () {
     );
   });
 
-  it('runs calls made at once in turn, with the outcomes of running them one by one', async () => {
+  it('shares the workers among calls made at once, with the outcomes of running them one by one', async () => {
     const jpegs = await Promise.all([8, 10, 12].map((side) => encode(side, side, gradient)));
     const jobsOf = (r: number) =>
       Array.from({ length: 12 }, (_, k) => ({ path: `${r}-${k}`, bytes: jpegs[(r + k) % 3] }));
     const oneByOne: DecodeOutcome[][] = [];
     for (let r = 0; r < 3; r++) oneByOne.push(await outcomes(pool, jobsOf(r)));
-    // Which run each result came from, in arrival order: one run's results, then the next's.
-    const arrivals: number[] = [];
     const atOnce = await Promise.all(
       [0, 1, 2].map(async (r) => {
-        const out: DecodeOutcome[] = [];
         await pool.run(jobsOf(r), [new Resize(6)], () => undefined); // a different pipeline too
-        await pool.run(jobsOf(r), [], (i, outcome) => {
-          arrivals.push(r);
-          out[i] = outcome;
-        });
-        return out;
+        return outcomes(pool, jobsOf(r));
       }),
     );
     expect(atOnce).to.deep.equal(oneByOne);
-    expect(arrivals).to.deep.equal([...arrivals].sort((a, b) => a - b));
   });
 
-  it('rejects, naming the cause, the run in progress and those waiting when closed', async () => {
+  it('gives a short call made during a long one the next free worker, not the end of the long one', async () => {
+    const jpeg = await encode(16, 16, gradient);
+    const own = new DecodePool({ threads: 2, chunkSize: 1 });
+    try {
+      const long = Array.from({ length: 300 }, (_, k) => ({ path: `long-${k}`, bytes: jpeg }));
+      let longDone = 0;
+      let firstResult!: () => void;
+      const started = new Promise<void>((resolve) => (firstResult = resolve));
+      const longRun = own.run(long, [], () => {
+        longDone++;
+        firstResult();
+      });
+      await started;
+      const short = await outcomes(own, [{ path: 'short', bytes: jpeg }]);
+      const longDoneBeforeShort = longDone;
+      await longRun;
+      expect(short.map((r) => r.ok)).to.deep.equal([true]);
+      expect(longDone).to.equal(300);
+      // Ahead of it were the long run's tasks queued on the two workers (two each), not all 300.
+      expect(longDoneBeforeShort).to.be.below(50);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('rejects a run whose task fails, while a run alongside goes on to the end', async () => {
+    const jpeg = await encode(8, 8, gradient);
+    const jobs = Array.from({ length: 40 }, (_, k) => ({ path: `${k}`, bytes: jpeg }));
+    const unknown: DeterministicTransform = {
+      random: false,
+      spec: () => ({ kind: 'resize', size: 0 }),
+      apply: (image) => image,
+    };
+    const own = new DecodePool({ threads: 2, chunkSize: 1 });
+    try {
+      let throws = 0;
+      const failing = [
+        own.run(jobs, [unknown], () => undefined),
+        own.run(jobs, [], () => {
+          if (++throws === 3) throw new Error('the caller gave up');
+        }),
+      ];
+      const alongside = outcomes(own, jobs);
+      await expectReject(failing[0], /size/);
+      await expectReject(failing[1], /^the caller gave up$/);
+      expect((await alongside).filter((r) => r.ok)).to.have.length(40);
+    } finally {
+      await own.close();
+    }
+  });
+
+  it('rejects, naming the cause, the runs in progress and those starting when closed', async () => {
     const jpeg = await encode(8, 8, gradient);
     const jobs = Array.from({ length: 40 }, (_, k) => ({ path: `${k}`, bytes: jpeg }));
     const own = new DecodePool({ threads: 2, chunkSize: 1 });
     let closing: Promise<void> | undefined;
     const running = own.run(jobs, [], () => (closing ??= own.close()));
-    const waiting = own.run(jobs, [], () => undefined);
-    await expectReject(running, /^DecodePool: the pool was closed while this run was in progress$/);
-    await expectReject(waiting, /^DecodePool: the pool was closed before this run started$/);
+    const alongside = own.run(jobs, [], () => undefined);
+    const inProgress = /^DecodePool: the pool was closed while this run was in progress$/;
+    await expectReject(running, inProgress);
+    await expectReject(alongside, inProgress);
     await closing;
+    const starting = own.run(jobs, [], () => undefined);
+    const closingAgain = own.close();
+    await expectReject(starting, /^DecodePool: the pool was closed before this run started$/);
+    await closingAgain;
     const after = await outcomes(own, jobs.slice(0, 2));
     expect(after.map((r) => r.ok)).to.deep.equal([true, true]);
     await own.close();
