@@ -123,10 +123,12 @@ export class WorkerPool<Task, Result> {
   /** Sends tasks, the runs taking turns, while a worker has room. */
   private dispatch(): void {
     for (;;) {
-      const run = this.nextRun();
-      if (!run) return;
+      const next = this.nextRunIndex();
+      if (next < 0) return;
       const slot = this.slotWithRoom();
       if (!slot) return;
+      const run = this.runs[next];
+      this.rotation = (next + 1) % this.runs.length;
       const index = run.sent++;
       const id = this.nextId++;
       if (slot.queued.size === 0) slot.worker.ref();
@@ -143,17 +145,13 @@ export class WorkerPool<Task, Result> {
     }
   }
 
-  /** The next run in rotation with tasks left to send. */
-  private nextRun(): Run<Task, Result> | undefined {
+  /** Where in `runs` the next run in rotation with tasks left to send is; -1 if none. */
+  private nextRunIndex(): number {
     for (let k = 0; k < this.runs.length; k++) {
       const at = (this.rotation + k) % this.runs.length;
-      const run = this.runs[at];
-      if (run.sent < run.tasks.length) {
-        this.rotation = (at + 1) % this.runs.length;
-        return run;
-      }
+      if (this.runs[at].sent < this.runs[at].tasks.length) return at;
     }
-    return undefined;
+    return -1;
   }
 
   /** An idle worker, else a new one while under `threads`, else the least busy with room. */

@@ -250,6 +250,22 @@ describe('decoding on the worker pool', function () {
       }),
     );
     expect(atOnce).to.deep.equal(oneByOne);
+    // Two long runs at once take turns chunk by chunk: when one ends, the other is nearly done.
+    const own = new DecodePool({ threads: 2, chunkSize: 1 });
+    try {
+      const done = [0, 0];
+      const doneByOtherAtEnd: number[] = [];
+      await Promise.all(
+        [0, 1].map(async (r) => {
+          await own.run(jobsOf(r).concat(jobsOf(r), jobsOf(r), jobsOf(r)), [], () => done[r]++);
+          doneByOtherAtEnd[r] = done[1 - r];
+        }),
+      );
+      expect(done).to.deep.equal([48, 48]);
+      expect(Math.min(...doneByOtherAtEnd)).to.be.at.least(40);
+    } finally {
+      await own.close();
+    }
   });
 
   it('gives a short call made during a long one the next free worker, not the end of the long one', async () => {
