@@ -31,7 +31,11 @@ export interface LoadImagesOptions {
   bytes?: readonly Uint8Array[];
   /** Folder for the binary cache; without it every call decodes. */
   cacheDir?: string;
-  /** Stem of the cache file name (default 'images'); older files with the same stem are replaced. */
+  /**
+   * Stem of the cache file name; a new cache replaces older files with the same stem. Default:
+   * the name of the images' common folder and a hash of its path (`lfw-1a2b3c4d`), so sets from
+   * different folders keep their caches side by side in one cacheDir.
+   */
   cacheName?: string;
   /** 'error' (default): the first bad image rejects, naming the file. 'skip': leave it out, report it. */
   onBadImage?: OnBadImage;
@@ -167,7 +171,7 @@ export async function loadImages(
       onBadImage,
       maxPixels: String(maxPixels), // which images are refused; JSON has no Infinity
     });
-    const stem = options.cacheName ?? 'images';
+    const stem = options.cacheName ?? defaultCacheName(paths);
     cache = new ImageCache(path.join(options.cacheDir, `${stem}-${digest.slice(0, 16)}.sfcache`));
     const found = await cache.read(digest);
     if ('hit' in found) return { ...found.hit, fromCache: true, cacheFile: cache.file };
@@ -178,7 +182,7 @@ export async function loadImages(
     // Temporaries of builds that were killed are garbage.
     await removeStaleTemps(path.dirname(cache.file));
     await cache.write(digest, decoded);
-    await removeOlderCaches(cache.file, options.cacheName ?? 'images');
+    await removeOlderCaches(cache.file, options.cacheName ?? defaultCacheName(paths));
   }
   return {
     ...decoded,
@@ -186,6 +190,22 @@ export async function loadImages(
     cacheFile: cache?.file,
     cacheMiss: cache ? cacheMiss : undefined,
   };
+}
+
+/** The images' deepest common folder, named, with a hash of its absolute path. */
+function defaultCacheName(paths: readonly string[]): string {
+  let common = path.dirname(path.resolve(paths[0]));
+  for (const p of paths) {
+    const dir = path.dirname(path.resolve(p));
+    while (
+      dir !== common &&
+      !dir.startsWith(common.endsWith(path.sep) ? common : common + path.sep)
+    ) {
+      common = path.dirname(common);
+    }
+  }
+  const name = (path.basename(common) || 'images').replace(/[^\p{L}\p{N}_-]/gu, '_').slice(0, 60);
+  return `${name}-${ImageCache.digest(common).slice(0, 8)}`;
 }
 
 async function removeOlderCaches(keep: string, stem: string): Promise<void> {

@@ -130,6 +130,34 @@ describe('loadImages and the image cache', function () {
     expect(fs.readdirSync(cacheDir).filter((f) => f.endsWith('.sfcache'))).to.have.length(1);
   });
 
+  it('keeps the caches of sets from different folders side by side in one cacheDir', async () => {
+    const train = await folderOf(3);
+    const lfw = await folderOf(2);
+    // Each set's images in subfolders, as a dataset's identities are.
+    const nest = (set: { dir: string; paths: string[] }, name: string) =>
+      set.paths.map((p, i) => {
+        const to = path.join(set.dir, name, `id${i % 2}`, path.basename(p));
+        fs.mkdirSync(path.dirname(to), { recursive: true });
+        fs.renameSync(p, to);
+        return to;
+      });
+    const trainPaths = nest(train, 'casia');
+    const lfwPaths = nest(lfw, 'lfw');
+    const cacheDir = tempDir();
+    const opts = { transforms: [new Resize([10, 10])], cacheDir, pool };
+    for (const round of [0, 1]) {
+      const a = await loadImages(trainPaths, opts);
+      const b = await loadImages(lfwPaths, opts);
+      expect([a.fromCache, b.fromCache]).to.deep.equal([round === 1, round === 1]);
+      expect(path.basename(a.cacheFile!)).to.match(/^casia-[0-9a-f]{8}-[0-9a-f]{16}\.sfcache$/);
+      expect(path.basename(b.cacheFile!)).to.match(/^lfw-[0-9a-f]{8}-[0-9a-f]{16}\.sfcache$/);
+    }
+    // Another pipeline on one set still replaces that set's cache alone.
+    await loadImages(lfwPaths, { ...opts, transforms: [new Resize([8, 8])] });
+    const names = fs.readdirSync(cacheDir).filter((f) => f.endsWith('.sfcache'));
+    expect(names.map((n) => n.split('-')[0]).sort()).to.deep.equal(['casia', 'lfw']);
+  });
+
   it('never trusts a truncated, corrupted or other-version cache file: it rebuilds it', async () => {
     const { dir, paths } = await folderOf(3);
     const cacheDir = path.join(dir, 'cache');
