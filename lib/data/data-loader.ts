@@ -74,7 +74,7 @@ interface Slot {
  * mask the consumer applies (the native training step mirrors while it converts to floats).
  * Only an ImageSet read in order without crops is served as views, with no gather. A yielded
  * batch's arrays stay valid until the consumer asks for the batch after the next one; copy to
- * keep. One iteration over a loader at a time.
+ * keep. Iterations at once (two epochs, say) each get buffers of their own.
  */
 export class DataLoader implements BatchSource {
   readonly classes: number;
@@ -97,7 +97,8 @@ export class DataLoader implements BatchSource {
   private readonly centre?: CenterCrop;
   private readonly crop?: RandomCrop;
   private readonly flip?: RandomHorizontalFlip;
-  private readonly ring: Slot[] = [];
+  /** Rings of batch buffers no iteration holds now, kept for the next. */
+  private readonly freeRings: Slot[][] = [];
   private orderEpoch = -1;
   private orderCache = new Int32Array(0);
 
@@ -212,9 +213,13 @@ export class DataLoader implements BatchSource {
     return this.orderCache;
   }
 
-  /** Batch `b` of epoch `epoch`, assembled now into ring slot `slot`. */
-  async batchAt(epoch: number, b: number, slot = 0): Promise<Batch> {
+  /** Batch `b` of epoch `epoch`, assembled now into arrays of its own. */
+  async batchAt(epoch: number, b: number): Promise<Batch> {
     this.checkPosition(epoch, b);
+    return this.assemble(epoch, b, this.newSlot());
+  }
+
+  private async assemble(epoch: number, b: number, buffers: Slot): Promise<Batch> {
     const { start, n } = rankBatchRange(b, this.batchSize, this.n, this.rank, this.worldSize);
     const rng = new Random(
       this.seed,
@@ -223,7 +228,6 @@ export class DataLoader implements BatchSource {
       b,
       ...(this.worldSize > 1 ? [this.rank] : []),
     );
-    const buffers = this.slot(slot);
     const flip = buffers.flip.subarray(0, n);
     if (this.set && !this.shuffle && !this.crop && !this.centre) {
       const bytes = this.height * this.width * 3;
@@ -267,13 +271,14 @@ export class DataLoader implements BatchSource {
     this.checkPosition(epoch, startBatch, true);
     // Slots: the gathers in flight, the batch yielded and the one before it (still valid).
     const ahead = Math.max(1, this.prefetch);
-    const ringSize = ahead + 2;
+    const ring = this.freeRings.pop() ?? [];
+    while (ring.length < ahead + 2) ring.push(this.newSlot());
     const queue: Promise<Batch>[] = [];
     let next = startBatch;
     const fill = () => {
       while (queue.length < ahead && next < this.batchesPerEpoch) {
         const b = next++;
-        const gathering = this.batchAt(epoch, b, b % ringSize);
+        const gathering = this.assemble(epoch, b, ring[b % ring.length]);
         gathering.catch(() => {}); // awaited in turn; a failure meanwhile is not unhandled
         queue.push(gathering);
       }
@@ -288,6 +293,7 @@ export class DataLoader implements BatchSource {
     } finally {
       // A consumer that stops early must not leave gathers writing into the ring.
       await Promise.allSettled(queue);
+      this.freeRings.push(ring);
     }
   }
 
@@ -314,19 +320,16 @@ export class DataLoader implements BatchSource {
     }
   }
 
-  private slot(i: number): Slot {
+  private newSlot(): Slot {
     // A rank's part of a batch holds at most ceil(batchSize / worldSize) images, and no batch
     // more than the set.
     const images = Math.ceil(Math.min(this.batchSize, this.n) / this.worldSize);
-    while (this.ring.length <= i) {
-      this.ring.push({
-        images: new Uint8Array(images * this.height * this.width * 3),
-        labels: new Int32Array(images),
-        flip: new Uint8Array(images),
-        indices: new Int32Array(images),
-        offsets: new Int32Array(2 * images),
-      });
-    }
-    return this.ring[i];
+    return {
+      images: new Uint8Array(images * this.height * this.width * 3),
+      labels: new Int32Array(images),
+      flip: new Uint8Array(images),
+      indices: new Int32Array(images),
+      offsets: new Int32Array(2 * images),
+    };
   }
 }

@@ -128,6 +128,23 @@ describe('DataLoader', () => {
     }
   });
 
+  it('gives iterations at once buffers of their own, and reuses them epoch after epoch', async () => {
+    const set = indexedSet(60);
+    const options = { batchSize: 5, seed: 2, crop: new RandomCrop([2, 2]) };
+    const alone = [await collect(new DataLoader(set, options), 0)];
+    alone.push(await collect(new DataLoader(set, options), 1));
+    const loader = new DataLoader(set, options);
+    expect(await Promise.all([collect(loader, 0), collect(loader, 1)])).to.deep.equal(alone);
+    // One iteration after another: the second gathers into the first one's buffers.
+    const buffers = async (epoch: number) => {
+      const seen = new Set<ArrayBufferLike>();
+      for await (const batch of loader.batches(epoch)) seen.add(batch.images.buffer);
+      return seen;
+    };
+    const first = await buffers(2);
+    expect([...(await buffers(3))].every((buffer) => first.has(buffer))).to.equal(true);
+  });
+
   it('rejects bad settings naming them', async () => {
     const set = indexedSet(10);
     expect(() => new DataLoader(set, { batchSize: 0 })).to.throw(
