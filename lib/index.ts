@@ -135,6 +135,7 @@ export type { AngularFisherScore } from './eval/angular-fisher-score';
 export { encodeNpy } from './eval/npy';
 export { checkReportFolder, writeReport } from './report/write-report';
 export type { ReportInput, WrittenReport } from './report/write-report';
+export type { EpochMetrics } from './report/training-plots';
 
 // Synthetic identities
 export { generateSyntheticFaces } from './synth/generate';

@@ -1,21 +1,12 @@
 // From a training run to the report writer's rows. The rows come from the run's metrics.jsonl,
-// which holds the whole run across resumes (the History of one fit() holds only its own part):
-// one row per epoch with the training loss and accuracy, and the held-out accuracy on the row
-// of the iteration it was measured at; an evaluation within an epoch gets a row of its own at
-// its fractional epoch.
+// which holds the whole run across resumes (the History of one fit() holds only its own part).
 import * as path from 'node:path';
 import type { LfwEvaluation } from '../eval/lfw-evaluator';
-import type { EpochMetrics } from '../report/training-plots';
+import { epochRows, type RunLog } from '../report/epoch-rows';
 import { readMetrics } from '../train/metrics-log';
 import type { History } from '../train/trainer';
 import type { EpochRecord } from '../train/trainer-events';
 import type { TrainingRunResult } from './training-run';
-
-/** The figures of a run's epochs and evaluations, as the rows need them. */
-export interface RunLog {
-  epochs: EpochRecord[];
-  evals: { iteration: number; epoch: number; accuracy: number; std?: number }[];
-}
 
 /** The run's log in `out`, or this fit()'s history when there is none. */
 export async function readRunLog(out: string, history: History<LfwEvaluation>): Promise<RunLog> {
@@ -42,27 +33,6 @@ function withoutType({ type: _type, ...rest }: Record<string, unknown>): Record<
   return rest;
 }
 
-/** The report's rows: by iteration, an epoch's end and an evaluation at it sharing one. */
-export function epochMetrics(log: RunLog, batchesPerEpoch: number): EpochMetrics[] {
-  const rows = new Map<number, EpochMetrics>();
-  for (const e of log.epochs) {
-    rows.set(e.iteration, {
-      epoch: e.epoch,
-      iteration: e.iteration,
-      trainLoss: e.loss,
-      trainAccuracy: e.accuracy,
-    });
-  }
-  for (const e of log.evals) {
-    const row = rows.get(e.iteration) ?? {
-      epoch: e.iteration / batchesPerEpoch,
-      iteration: e.iteration,
-    };
-    rows.set(e.iteration, { ...row, testAccuracy: e.accuracy });
-  }
-  return [...rows.values()].sort((a, b) => a.iteration! - b.iteration!);
-}
-
 /**
  * What train and demo record of a finished or stopped run beside their own fields: the whole
  * run's epochs (across resumes), whether it stopped early, and at which iteration the last
@@ -72,7 +42,7 @@ export async function runRecord(out: string, run: TrainingRunResult) {
   const log = await readRunLog(out, run.history);
   const lastEval = run.history.evals.at(-1);
   return {
-    rows: epochMetrics(log, run.batchesPerEpoch),
+    rows: epochRows(log, run.batchesPerEpoch),
     summary: {
       iterations: run.history.iterations,
       totalIterations: run.totalIterations,

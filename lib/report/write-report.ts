@@ -6,6 +6,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { describeAfs } from '../eval/angular-fisher-score';
 import { evaluationSummary, type LfwEvaluation } from '../eval/lfw-evaluator';
+import type { EpochRecord, EvalRecord } from '../train/trainer-events';
+import { epochRows } from './epoch-rows';
 import { renderReportPlots, type ReportPlot } from './report-plots';
 import type { EpochMetrics, RocCurve } from './training-plots';
 import { writeFileAtomic } from '../util/atomic-write';
@@ -18,6 +20,10 @@ export interface ReportInput {
   summary: Record<string, unknown>;
   /** Per-epoch figures for the loss and accuracy plots and the epoch table. */
   epochs?: readonly EpochMetrics[];
+  /** Or the Trainer's records (`await trainer.fit()`, or its epochs and evals), as rows. */
+  history?: { epochs: readonly EpochRecord[]; evals: readonly EvalRecord[] };
+  /** With `history`: places an evaluation between epoch ends (default: from the records). */
+  batchesPerEpoch?: number;
   /** The model's final verification evaluation: ROC plots, headline figures, protocol. */
   evaluation?: LfwEvaluation;
   /** The same protocol on raw pixels (rawPixelEmbedder), drawn as a second ROC curve. */
@@ -116,6 +122,33 @@ export async function checkReportFolder(outDir: string): Promise<void> {
   }
 }
 
+const FIGURES = ['trainLoss', 'testLoss', 'trainAccuracy', 'testAccuracy'] as const;
+
+/** The rows of `epochs`, or those of `history`; refuses rows the plots and table cannot read. */
+function reportRows(input: ReportInput): readonly EpochMetrics[] {
+  if (input.epochs && input.history) {
+    throw new TypeError('writeReport: give epochs or history, not both');
+  }
+  if (input.history) {
+    const { epochs, evals } = input.history;
+    if (!Array.isArray(epochs) || !Array.isArray(evals)) {
+      throw new TypeError('writeReport: expected { epochs, evals } arrays for history');
+    }
+    const accuracies = evals.map((e) => ({ ...e, accuracy: e.result.accuracy }));
+    return epochRows({ epochs, evals: accuracies }, input.batchesPerEpoch);
+  }
+  const rows = input.epochs ?? [];
+  for (const [i, row] of rows.entries()) {
+    if (!Number.isFinite(row?.epoch) || !FIGURES.some((name) => name in row)) {
+      throw new TypeError(
+        `writeReport: epochs[${i}] is not a report row: it needs a finite epoch and one of ` +
+          `${FIGURES.join(', ')}; pass the Trainer's records (loss, accuracy) as history`,
+      );
+    }
+  }
+  return rows;
+}
+
 export async function writeReport(outDir: string, input: ReportInput): Promise<WrittenReport> {
   expectPath(outDir, 'outDir', 'a folder path');
   if (typeof input?.summary !== 'object' || input.summary === null) {
@@ -125,7 +158,7 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
   const plotsDir = path.join(outDir, 'plots');
   await fs.mkdir(plotsDir, { recursive: true });
   const wanted: { name: string; caption: string; plot: ReportPlot }[] = [];
-  const epochs = input.epochs ?? [];
+  const epochs = reportRows(input);
   if (epochs.some((e) => Number.isFinite(e.trainLoss) || Number.isFinite(e.testLoss))) {
     wanted.push({ name: PLOTS.loss, caption: 'Loss by epoch', plot: { kind: 'loss', epochs } });
   }

@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { parseArgs } from 'node:util';
 import { commonOptions, parseArgsConfig, type ParsedValues } from '../../lib/cli/command';
 import { EpochTable } from '../../lib/cli/epoch-table';
-import { epochMetrics } from '../../lib/cli/run-report';
+import { epochRows } from '../../lib/report/epoch-rows';
 import {
   readTrainingArgs,
   trainingOptions,
@@ -282,7 +282,7 @@ describe('report rows', () => {
 
   it('puts an evaluation on the row of its iteration, or on its own at the fractional epoch', () => {
     // 8 steps an epoch; evaluations at 4 (within epoch 1), 8 (its end) and 12.
-    const rows = epochMetrics(
+    const rows = epochRows(
       {
         epochs: [epoch(1, 8, 3.4), epoch(2, 16, 2.9)],
         evals: [

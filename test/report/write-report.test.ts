@@ -6,6 +6,7 @@ import type { ImageSet, VerificationPair } from '../../lib/data/types';
 import { rawPixelEmbedder } from '../../lib/eval/embedder';
 import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
 import * as trainingPlots from '../../lib/report/training-plots';
+import type { EpochMetrics } from '../../lib/report/training-plots';
 import { writeReport } from '../../lib/report/write-report';
 import { seededUniform, rejection } from '../eval/helpers';
 
@@ -69,6 +70,32 @@ describe('writeReport', () => {
     // No temporary files left behind.
     const all = [...fs.readdirSync(dir), ...fs.readdirSync(path.join(dir, 'plots'))];
     expect(all.filter((f) => f.endsWith('.tmp'))).to.deep.equal([]);
+  });
+
+  it("takes the Trainer's records as history, and refuses them as epochs, naming the row", async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+    const record = (epoch: number, loss: number) => ({
+      ...{ epoch, iteration: 10 * epoch, loss, accuracy: 0.1 * epoch, images: 80 },
+      ...{ seconds: 1, imagesPerSecond: 80, lr: 0.1 },
+    });
+    const epochs = [record(1, 4), record(2, 3)];
+    const evals = [{ epoch: 1, iteration: 15, seconds: 1, result: { accuracy: 0.7 } }];
+    const out = await writeReport(dir, { summary: {}, history: { epochs, evals } });
+    expect(out.plots.map((p) => path.basename(p))).to.deep.equal(['loss.png', 'accuracy.png']);
+    // The table: epoch 1, the evaluation at iteration 15 (1.5 epochs of 10 steps), epoch 2.
+    const table = fs
+      .readFileSync(out.report, 'utf8')
+      .split('\n')
+      .filter((line) => /^\| \d/.test(line));
+    expect(table).to.deep.equal([
+      '| 1 | 10 | 4.000 | 0.1000 |  |',
+      '| 1.50 | 15 |  |  | 0.7000 |',
+      '| 2 | 20 | 3.000 | 0.2000 |  |',
+    ]);
+    const err = await rejection(
+      writeReport(dir, { summary: {}, epochs: epochs as unknown as EpochMetrics[] }),
+    );
+    expect(err.message).to.match(/^writeReport: epochs\[0\] is not a report row: .* as history$/);
   });
 
   it('names the path when the out dir cannot be written', async () => {
