@@ -229,6 +229,21 @@ async function foreignEntries(root: string, settings: SynthSettings | undefined,
   return foreign;
 }
 
+async function allNonEmpty(files: readonly string[]): Promise<boolean> {
+  for (let start = 0; start < files.length; start += 256) {
+    const sizes = await Promise.all(
+      files.slice(start, start + 256).map((file) =>
+        fs.stat(file).then(
+          (stat) => (stat.isFile() ? stat.size : 0),
+          () => 0,
+        ),
+      ),
+    );
+    if (sizes.includes(0)) return false;
+  }
+  return true;
+}
+
 export async function generateSyntheticFaces(options: SynthOptions): Promise<SynthResult> {
   const settings = resolveSynthSettings(options);
   expectPath(options.out, 'out', 'a folder path');
@@ -257,7 +272,15 @@ export async function generateSyntheticFaces(options: SynthOptions): Promise<Syn
   };
   const manifest = path.join(out, 'synth.json');
   const saved = await existingSettings(manifest);
-  if (JSON.stringify(saved) === JSON.stringify(settings)) return { ...result, reused: true };
+  const images = imagesOf(s);
+  // Reused only whole: a file lost since (deleted, emptied) means drawing the set again.
+  const files = [
+    ...images.map(({ dir, file }) => path.join(out, dir, file)),
+    ...[result.pairsFile, result.trainLandmarksFile, result.lfwLandmarksFile],
+  ];
+  if (JSON.stringify(saved) === JSON.stringify(settings) && (await allNonEmpty(files))) {
+    return { ...result, reused: true };
+  }
   // Old images must go (a smaller set would otherwise keep stale folders), but only when every
   // file there is one this generator wrote: a complete set names its settings in synth.json, an
   // interrupted one in the partial marker.
@@ -278,7 +301,6 @@ export async function generateSyntheticFaces(options: SynthOptions): Promise<Syn
   await fs.rm(result.lfwDir, { recursive: true, force: true });
 
   const variation = { strength: s.variation, occluders: s.occluders };
-  const images = imagesOf(s);
   const jobs: ImageJob[] = images.map(({ set, identity, image, dir, file }) => ({
     seed: s.seed,
     set,

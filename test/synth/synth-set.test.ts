@@ -100,6 +100,27 @@ describe('generateSyntheticFaces', () => {
     expect(fs.readdirSync(fewer.trainDir).sort()).to.deep.equal(fewer.trainNames);
   });
 
+  it('draws a set again when one of its files is gone or empty, with the same bytes', async () => {
+    const out = path.join(root, 'damaged');
+    const set = await generateSyntheticFaces({ ...small, out });
+    const before = new Map(listFiles(out).map((f) => [f, fs.readFileSync(path.join(out, f))]));
+    const person = set.heldOutNames[0];
+    const lost = [
+      path.join(set.lfwDir, person, `${person}_0002.jpg`),
+      set.pairsFile,
+      set.trainLandmarksFile,
+    ];
+    for (const [k, file] of lost.entries()) {
+      if (k === 0) fs.rmSync(file);
+      else fs.writeFileSync(file, '');
+      const again = await generateSyntheticFaces({ ...small, out });
+      expect(again.reused, path.relative(out, file)).to.equal(false);
+      for (const [f, bytes] of before) {
+        expect(fs.readFileSync(path.join(out, f)).equals(bytes), f).to.equal(true);
+      }
+    }
+  });
+
   it('refuses to write over image folders it did not write', async () => {
     const out = path.join(root, 'foreign');
     fs.mkdirSync(path.join(out, 'train', 'Someone'), { recursive: true });
