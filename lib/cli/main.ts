@@ -13,7 +13,7 @@ import {
 } from './command';
 import { commands } from './commands';
 import { commandHelp, nearest, topLevelHelp } from './help';
-import { Output, type OutputStreams } from './output';
+import { dropWritesToClosedPipes, Output, type OutputStreams } from './output';
 
 // parseArgs' messages, turned into ones that say what to do.
 function usageError(error: NodeJS.ErrnoException, command: Command): UsageError {
@@ -49,6 +49,7 @@ function inFlagTerms(error: Error, command: Command | undefined): Error {
 
 export async function main(argv: string[], streams?: OutputStreams): Promise<number> {
   const [name, ...rest] = argv;
+  if (!streams) dropWritesToClosedPipes();
   const out = new Output(argv.includes('--json'), streams);
   const stdout = (streams ?? process).stdout;
   if (!name || name === '--help' || name === '-h' || name === 'help') {

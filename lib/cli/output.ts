@@ -7,6 +7,20 @@ export interface OutputStreams {
   stderr: ProgressStream;
 }
 
+/**
+ * A reader that goes away (`sphereface train ... | head -2`) must not end the command: writes to
+ * a closed stdout or stderr are dropped (EPIPE, and the destroyed stream after it), so a training
+ * run goes on to its checkpoints and report.
+ */
+export function dropWritesToClosedPipes(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount('error') > 0) continue;
+    stream.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE' && error.code !== 'ERR_STREAM_DESTROYED') throw error;
+    });
+  }
+}
+
 /** Prints nothing: the output of a distributed run's ranks other than 0. */
 export function silentOutput(): Output {
   const nowhere = { write: () => true };

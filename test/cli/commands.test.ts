@@ -2,7 +2,14 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { sphereMain, sphereface, tempDir, TINY_DEMO_SET, tinyFaces } from './cli-helpers';
+import {
+  sphereMain,
+  sphereface,
+  startSphereface,
+  tempDir,
+  TINY_DEMO_SET,
+  tinyFaces,
+} from './cli-helpers';
 
 const escape = (text: string) => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
@@ -200,6 +207,24 @@ describe('sphereface CLI', function () {
     expect(again.code).to.not.equal(0);
     expect(again.stderr).to.match(/already holds a training run .* --resume .* --force/);
     expect(await fs.readdir(path.join(out, 'checkpoints'))).to.deep.equal(before);
+  });
+
+  it('train goes on to its checkpoints and report when its stdout reader goes away', async () => {
+    const faces = await tinyFaces();
+    const dir = await tempDir();
+    const run = startSphereface([
+      'train',
+      ...['--data', faces.trainDir, '--lfw', faces.lfwDir, '--pairs', faces.pairsFile],
+      ...['--arch', 'sphere-cnn4', '--batch-size', '8', '--epochs', '2', '--out', dir],
+    ]);
+    run.child.stdout!.destroy(); // as `| head -0` does: every write to stdout meets EPIPE
+    const { code } = await run.exit;
+    expect(code, run.stderr()).to.equal(0);
+    expect(run.stderr()).to.not.match(/EPIPE|Unhandled/);
+    for (const file of ['summary.json', 'report.md', 'checkpoints']) {
+      await fs.access(path.join(dir, file));
+    }
+    expect(await fs.readdir(dir)).to.not.include('train.lock');
   });
 
   it('prepare makes a store (--json) that train reads, centre-cropping 112x112 for sphere4, not for sphere-cnn4', async () => {
