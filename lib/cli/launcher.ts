@@ -24,7 +24,6 @@ import { info } from '../info';
 import { integerArg, positiveArg } from './args';
 import { UsageError, type Options, type ParsedValues } from './command';
 import type { Output } from './output';
-import { checkOutFolder } from './training-run';
 import type { TrainingConfig } from './training-args';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
@@ -90,7 +89,6 @@ export async function launchOrJoin(
   }
   // Several machines with one worker each (NNODES > 1) launch as --nproc N > 1 does.
   if (!isWorker() && nodeLayout(nproc, process.env).worldSize > 1) {
-    await checkOutFolder(config); // once, before any worker starts
     const request = { command, nproc, values, options, positionals, timeoutMs };
     return { exitCode: await launchWorkers({ ...request, threads: config.threads }, out) };
   }

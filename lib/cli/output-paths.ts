@@ -31,11 +31,49 @@ export async function checkOutputFile(
   }
 }
 
-/** checkReportFolder, as a UsageError naming `flag`. */
-export async function checkReportOut(flag: string, dir: string): Promise<void> {
+/**
+ * checkReportFolder, as a UsageError naming `flag`; and `dir` must not hold the report of another
+ * command (its summary.json names it), which this one's would replace, removing its plots.
+ */
+export async function checkReportOut(flag: string, dir: string, command: string): Promise<void> {
   await checkReportFolder(dir).catch((error: Error) => {
     throw new UsageError(`--${flag} ${error.message}`);
   });
+  const other = await reportCommand(path.join(dir, 'summary.json'));
+  if (other !== undefined && other !== command) {
+    throw new UsageError(
+      `--${flag} ${dir} holds the report of a '${other}' run (its summary.json), which this ` +
+        `${command}'s report would replace; choose another folder`,
+    );
+  }
+}
+
+/** The command a report's summary.json names; undefined without one. */
+async function reportCommand(file: string): Promise<string | undefined> {
+  const text = await fs.promises.readFile(file, 'utf8').catch(() => undefined);
+  if (text === undefined) return undefined;
+  try {
+    const command = (JSON.parse(text) as { command?: unknown }).command;
+    return typeof command === 'string' ? command : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether `file` is a folder (false where it, or its path, is missing or a file). */
+export function isFolder(file: string): boolean {
+  try {
+    return fs.statSync(file).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Whether `inner` is `outer` or lies under it (links and `..` resolved). */
+export function isInside(inner: string, outer: string): boolean {
+  const a = realPath(inner);
+  const b = realPath(outer);
+  return a === b || a.startsWith(b.endsWith(path.sep) ? b : b + path.sep);
 }
 
 /**

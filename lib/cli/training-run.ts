@@ -16,7 +16,7 @@ import { inputSizeOf } from '../models/archs';
 import { createModel, loadModel, type Model } from '../models/model';
 import { listCheckpoints, type Checkpoint } from '../train/checkpoint';
 import { UsageError } from './command';
-import { checkReportOut } from './output-paths';
+import { checkReportOut, isFolder, isInside } from './output-paths';
 import { resumeCheckpoint } from './resume-config';
 import { nothingLeft, Trainer, type History } from '../train/trainer';
 import { EpochTable } from './epoch-table';
@@ -76,8 +76,20 @@ function augmentation(config: TrainingConfig, train: ImageSet | ImageStore): Loa
  * Refuses a new run into a folder that holds another (the two runs' checkpoints and metrics
  * would mix, and a later --resume could pick the wrong one), unless --resume or --force.
  */
-export async function checkOutFolder(config: TrainingConfig): Promise<void> {
-  await checkReportOut('out', config.out);
+export async function checkOutFolder(
+  config: TrainingConfig,
+  command: string,
+  sources: { flag: string; dir: string }[] = [],
+): Promise<void> {
+  await checkReportOut('out', config.out, command);
+  for (const { flag, dir } of sources) {
+    if (isFolder(dir) && isInside(config.out, dir)) {
+      throw new UsageError(
+        `--out ${config.out} is inside --${flag} ${dir}: the run's files would become part of ` +
+          'its images; choose a folder outside it',
+      );
+    }
+  }
   if (config.resume || config.force) return;
   const existing = await listCheckpoints(path.join(config.out, 'checkpoints'));
   if (existing.length === 0) return;

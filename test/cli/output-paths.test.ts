@@ -97,6 +97,55 @@ describe('sphereface output paths', function () {
     await expectWorkKept(path.join(dir, 'summary.json'));
   });
 
+  it('refuses an embed prefix that names a folder, which would hide the files in it', async () => {
+    const dir = path.join(out, 'prefix');
+    await folderOfWork(dir);
+    for (const prefix of [dir, `${dir}${path.sep}`, path.join(dir, '.')]) {
+      const embed = await sphereMain(['embed', '--model', modelFile, '--out', prefix, image]);
+      expect(embed.code, prefix).to.equal(2);
+      expect(embed.stderr).to.contain(`--out ${prefix} is a directory; give a file prefix`);
+      expect(await fs.readdir(dir)).to.deep.equal(['work.txt']);
+    }
+  });
+
+  it("refuses a report folder holding another command's report, and train --out inside --data", async () => {
+    const faces = await tinyFaces();
+    const dir = path.join(out, 'trained');
+    await fs.mkdir(path.join(dir, 'plots'), { recursive: true });
+    const summary = JSON.stringify({ command: 'train', iterations: 3 });
+    await fs.writeFile(path.join(dir, 'summary.json'), summary);
+    await fs.writeFile(path.join(dir, 'plots', 'loss.png'), 'a plot');
+    const evalArgs = [
+      'eval',
+      '--model',
+      modelFile,
+      '--lfw',
+      faces.lfwDir,
+      '--pairs',
+      faces.pairsFile,
+    ];
+    const evaluated = await sphereMain([...evalArgs, '--out', dir]);
+    expect(evaluated.code).to.equal(2);
+    expect(evaluated.stderr).to.contain(
+      `--out ${dir} holds the report of a 'train' run (its summary.json), which this eval's report would replace`,
+    );
+    expect(await fs.readFile(path.join(dir, 'summary.json'), 'utf8')).to.equal(summary);
+    expect(await fs.readdir(path.join(dir, 'plots'))).to.deep.equal(['loss.png']);
+    // A report of its own command is the one it replaces.
+    const again = path.join(out, 'evaluated');
+    await fs.mkdir(again);
+    await fs.writeFile(path.join(again, 'summary.json'), JSON.stringify({ command: 'eval' }));
+    expect((await sphereMain([...evalArgs, '--out', again])).code).to.equal(0);
+
+    const inside = path.join(faces.trainDir, 'run');
+    const trained = await sphereMain(['train', '--data', faces.trainDir, '--out', inside]);
+    expect(trained.code).to.equal(2);
+    expect(trained.stderr).to.contain(
+      `--out ${inside} is inside --data ${faces.trainDir}: the run's files would become part of its images`,
+    );
+    expect(await fs.readdir(faces.trainDir)).to.not.include('run');
+  });
+
   it('refuses an output below a file before any work, and makes missing folders', async () => {
     const faces = await tinyFaces();
     const file = path.join(out, 'a-file');

@@ -72,7 +72,7 @@ export const demoCommand: Command = {
     const seeds = integerListArg(values, 'seeds');
     if (seeds === undefined) {
       const config = await readRunConfig(values, DEMO_TRAINING);
-      await checkOutFolder(config);
+      await checkOutFolder(config, 'demo');
       const result = await demoOnce(values, config, out);
       if (!result) return 0;
       out.result(result.summary);
@@ -90,7 +90,7 @@ export const demoCommand: Command = {
     const configs: TrainingConfig[] = [];
     for (const seed of seeds) {
       configs.push(await readRunConfig(values, DEMO_TRAINING, path.join(root, `seed-${seed}`)));
-      await checkOutFolder(configs.at(-1)!);
+      await checkOutFolder(configs.at(-1)!, 'demo');
     }
     const results: DemoResult[] = [];
     for (const [i, seed] of seeds.entries()) {

@@ -8,7 +8,7 @@ import { expectInput, readRegularFileSync } from '../../util/regular-file';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type Options } from '../command';
 import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
-import { checkOutputFile, type InputFile } from '../output-paths';
+import { checkOutputFile, isFolder, type InputFile } from '../output-paths';
 import { makeFolder } from '../../util/make-folder';
 
 /** The list's image paths (relative ones to its folder), each with where it is listed. */
@@ -54,6 +54,16 @@ export const embedCommand: Command = {
   async run(values, positionals, out) {
     const modelFile = requiredString(values, 'model');
     const prefix = requiredString(values, 'out').replace(/\.(npy|json)$/, '');
+    // A prefix naming a folder would write hidden files into it (X/.npy).
+    if (
+      /[\\/]$/.test(prefix) ||
+      ['', '.', '..'].includes(path.basename(prefix)) ||
+      isFolder(prefix)
+    ) {
+      throw new UsageError(
+        `--out ${prefix} is a directory; give a file prefix (--out ${path.join(prefix, 'embeddings')} writes embeddings.npy and embeddings.json)`,
+      );
+    }
     const listFile = stringArg(values, 'list');
     const listed = listFile ? readList(listFile) : [];
     const images = [

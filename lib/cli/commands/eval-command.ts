@@ -311,7 +311,7 @@ export const evalCommand: Command = {
       }
     }
     const reportDir = stringArg(values, 'out');
-    if (reportDir !== undefined) await checkReportOut('out', reportDir);
+    if (reportDir !== undefined) await checkReportOut('out', reportDir, 'eval');
     const binFile = stringArg(values, 'bin');
     const outcome =
       binFile === undefined

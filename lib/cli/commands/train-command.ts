@@ -5,7 +5,7 @@ import { alignmentRefusal } from '../../models/preprocess';
 import { writeReport } from '../../report/write-report';
 import { maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type ParsedValues } from '../command';
-import { distributedOptions, launchOrJoin } from '../launcher';
+import { distributedOptions, isWorker, launchOrJoin } from '../launcher';
 import { silentOutput } from '../output';
 import {
   isImageStore,
@@ -101,11 +101,14 @@ export const trainCommand: Command = {
     for (const flag of ['landmarks', 'lfw-landmarks']) {
       if (values[flag] !== undefined && refusal) throw new UsageError(`--${flag}: ${refusal}`);
     }
+    const dataDir = requiredString(values, 'data');
+    const sources = [{ flag: 'data', dir: dataDir }];
+    // Once, before any worker starts; a rank another launcher started checks once it has joined.
+    if (!isWorker()) await checkOutFolder(config, 'train', sources);
     const role = await launchOrJoin('train', values, positionals, this.options, config, out);
     if ('exitCode' in role) return role.exitCode;
     const { group } = role; // distributed: this process is one rank of the group's run
     if (group && !group.isWriter) out = silentOutput(); // rank 0 prints; errors reach main
-    const dataDir = requiredString(values, 'data');
     const lfwDir = stringArg(values, 'lfw');
     const pairs = stringArg(values, 'pairs');
     if ((lfwDir === undefined) !== (pairs === undefined)) {
@@ -117,7 +120,7 @@ export const trainCommand: Command = {
       }
     }
     refuseStoreFlags(values, dataDir, lfwDir !== undefined);
-    await checkOutFolder(config);
+    if (isWorker()) await checkOutFolder(config, 'train', sources);
     const cacheDir = stringArg(values, 'cache') ?? path.join(config.out, 'cache');
     // Rank 0 prepares (or checks) the image store first; the others then open it, and each rank
     // gathers only its part of every batch from the shards.
