@@ -4,6 +4,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ImageFolderDataset } from '../data/image-folder-dataset';
+import type { LandmarksFile } from '../data/landmarks-file';
 import { expectObject, fail } from '../util/expect';
 import type { FlipMode } from './embed-images';
 import { clampCosine, embedFiles, type EmbedFilesOptions, type FileEmbedder } from './face-files';
@@ -109,7 +110,7 @@ export class Gallery {
   /** A gallery of every image under `root`, one folder per person (the folder names the person). */
   static async build(
     model: GalleryModel,
-    options: GalleryOptions & { root: string },
+    options: GalleryOptions & { root: string; landmarks?: LandmarksFile },
   ): Promise<Gallery> {
     expectObject(options, 'options', 'an options object ({ root, ... })');
     const folder = new ImageFolderDataset(options.root);

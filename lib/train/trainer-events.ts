@@ -56,7 +56,8 @@ export interface TrainerEvents<E extends EvaluationLike> {
   checkpoint: Checkpoint;
 }
 
-export type Handler<T> = (record: T) => void | Promise<void>;
+/** An event handler; a promise it returns is awaited before training goes on, any other value ignored. */
+export type Handler<T> = (record: T) => unknown;
 
 export class AwaitedEmitter<Events extends object> {
   private readonly handlers = new Map<keyof Events, Handler<never>[]>();

@@ -2,6 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { createModel } from '../../lib/models/model';
 import {
   sphereMain,
   sphereface,
@@ -384,6 +385,7 @@ describe('sphereface CLI', function () {
     // One action's flags given to the other are refused, not ignored.
     const misplaced: [string, string[]][] = [
       ['build', ['--top', '3']],
+      ['build', ['--box', '1,1,5,5']],
       ['search', ['--root', faces.lfwDir]],
       ['search', ['--no-flip']],
     ];
@@ -560,6 +562,61 @@ describe('sphereface CLI', function () {
       `sphereface verify: cannot decode ${path.resolve(notJpeg)}: not a JPEG, PNG, WebP, GIF or ` +
         'BMP image (starts with 6e 6f 74 20)',
     );
+  });
+
+  it('gallery build aligns its images with --landmarks, and says when it did not', async () => {
+    const faces = await tinyFaces();
+    const dir = await tempDir();
+    const model = path.join(dir, 'sphere4.sfm');
+    const net = await createModel({
+      arch: 'sphere4',
+      classes: 6,
+      head: { kind: 'sphere', m: 4 },
+      device: 'cpu',
+      seed: 3,
+    });
+    await net.save(model).finally(() => net.dispose());
+    const build = (gallery: string, ...more: string[]) =>
+      sphereface([
+        'gallery',
+        'build',
+        '--model',
+        model,
+        '--root',
+        faces.lfwDir,
+        '--gallery',
+        gallery,
+        ...more,
+      ]);
+    const aligned = await build(
+      path.join(dir, 'aligned.sfg'),
+      '--landmarks',
+      faces.lfwLandmarksFile,
+    );
+    expect(aligned.code, aligned.stderr).to.equal(0);
+    expect(aligned.stderr).to.not.contain('pre-aligned');
+    const loose = await build(path.join(dir, 'loose.sfg'));
+    expect(loose.code, loose.stderr).to.equal(0);
+    expect(loose.stderr).to.contain(
+      'no landmarks or box given: the images are used as pre-aligned',
+    );
+    const [a, b] = await Promise.all(
+      ['aligned.sfg', 'loose.sfg'].map((f) => fs.readFile(path.join(dir, f))),
+    );
+    expect(a.equals(b)).to.equal(false);
+    // A probe aligned the same way finds its own gallery image.
+    const person = faces.heldOutNames[1];
+    const probe = path.join(faces.lfwDir, person, `${person}_0003.jpg`);
+    const searched = await sphereface([
+      ...['gallery', 'search', '--model', model, '--gallery', path.join(dir, 'aligned.sfg')],
+      ...['--landmarks', faces.lfwLandmarksFile, '--json', probe],
+    ]);
+    expect(searched.code, searched.stderr).to.equal(0);
+    const [match] = (
+      JSON.parse(searched.stdout) as { results: { matches: { name: string; score: number }[] }[] }
+    ).results[0].matches;
+    expect(match.name).to.equal(person);
+    expect(match.score).to.be.closeTo(1, 1e-5);
   });
 
   it('demo runs end to end on a tiny set and writes its report', async () => {

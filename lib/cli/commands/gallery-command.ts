@@ -1,5 +1,7 @@
 import { expectInput } from '../../util/regular-file';
 import * as path from 'node:path';
+import { ImageFolderDataset } from '../../data/image-folder-dataset';
+import type { LandmarksFile } from '../../data/landmarks-file';
 import { locateFaces } from '../../models/face-location';
 import { Gallery } from '../../models/gallery';
 import { loadModel } from '../../models/model';
@@ -27,7 +29,12 @@ const flags = {
     type: 'boolean',
     description: "build: the image's features alone (default: image and mirror concatenated)",
   },
-  ...faceOptions,
+  landmarks: {
+    ...faceOptions.landmarks,
+    description: `build and search: ${faceOptions.landmarks.description}`,
+  },
+  points: { ...faceOptions.points, description: `search: ${faceOptions.points.description}` },
+  box: { ...faceOptions.box, description: `search: ${faceOptions.box.description}` },
   ...maxPixelsOption,
 } satisfies Options;
 
@@ -36,7 +43,8 @@ const ACTION_OF: Record<string, 'build' | 'search'> = {
   root: 'build',
   'no-flip': 'build',
   top: 'search',
-  ...Object.fromEntries(Object.keys(faceOptions).map((flag) => [flag, 'search' as const])),
+  points: 'search',
+  box: 'search',
 };
 
 function mustExist(what: string, file: string): void {
@@ -47,7 +55,7 @@ export const galleryCommand: Command = {
   name: 'gallery',
   summary: 'Build a gallery of known people, and search it with face images (1:N)',
   usage:
-    'sphereface gallery build --model FILE --root DIR --gallery FILE [--no-flip]\n' +
+    'sphereface gallery build --model FILE --root DIR --gallery FILE [--no-flip] [--landmarks FILE]\n' +
     '       sphereface gallery search --model FILE --gallery FILE [--top K] IMAGE...',
   notes: "A person's score is the cosine similarity of the probe and their closest gallery image.",
   options: flags,
@@ -78,12 +86,17 @@ export const galleryCommand: Command = {
       if (action === 'build') {
         const root = requiredString(values, 'root');
         mustExist('folder', root);
+        const landmarks = faces.landmarks as LandmarksFile | undefined;
         const gallery = await Gallery.build(model, {
           root,
           flip: values['no-flip'] === true ? 'none' : 'concat',
+          landmarks,
           maxPixels: faces.maxPixels,
           onProgress: out.counter('embedding'),
         });
+        const built = new ImageFolderDataset(root).paths;
+        const note = alignmentNote(locateFaces(built, { landmarks }).alignment);
+        if (note) out.note(note);
         await makeFolder(path.dirname(path.resolve(galleryFile)), 'the folder of --gallery');
         await gallery.save(galleryFile);
         out.result({ gallery: galleryFile, people: gallery.names.length, images: gallery.size });
