@@ -27,9 +27,10 @@ import type { Output } from './output';
 import type { TrainingConfig } from './training-args';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
-// How long workers get to exit by themselves once one has failed (they notice a lost rank
-// within their timeout), before the launcher kills them.
-const GRACE_MS = 30_000;
+// How long workers get to exit by themselves once one has failed, before the launcher kills
+// them: they are told at once and fail at their next wait (a step's all-reduce, a barrier), so
+// only a stalled worker, or one deep in an evaluation, is still there after it.
+const GRACE_MS = 10_000;
 
 /** The launcher's word to its workers: rank `rank`'s process has gone (`how`). */
 interface RankExited {
@@ -89,7 +90,7 @@ export async function launchOrJoin(
   }
   // Several machines with one worker each (NNODES > 1) launch as --nproc N > 1 does.
   if (!isWorker() && nodeLayout(nproc, process.env).worldSize > 1) {
-    const request = { command, nproc, values, options, positionals, timeoutMs };
+    const request = { command, nproc, values, options, positionals };
     return { exitCode: await launchWorkers({ ...request, threads: config.threads }, out) };
   }
   if (!distributedByEnv()) return {};
@@ -104,7 +105,6 @@ export interface LaunchRequest {
   values: ParsedValues;
   options: Options;
   positionals: string[];
-  timeoutMs?: number;
   threads?: number;
 }
 
@@ -240,8 +240,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
                 if (interrupts < 2) tellTheOthers(w.rank, how);
                 if (firstFailure === undefined) {
                   firstFailure = w.code;
-                  const wait = (request.timeoutMs ?? DEFAULT_DIST_TIMEOUT_MS) + GRACE_MS;
-                  graceTimer = setTimeout(killAll, wait);
+                  graceTimer = setTimeout(killAll, GRACE_MS);
                 }
               }
               resolve();
