@@ -301,8 +301,17 @@ export function readHead(values: ParsedValues, base: MarginHead | undefined): Ma
 }
 
 // Flags that mean something only with another setting are refused without it, not ignored.
-function refuseIgnoredFlags(values: ParsedValues, schedule: LrSchedule['kind']): void {
+function refuseIgnoredFlags(
+  values: ParsedValues,
+  schedule: LrSchedule['kind'],
+  head: MarginHead['kind'],
+): void {
   const onlyWith: [string[], boolean, string][] = [
+    [
+      ['lambda-base', 'lambda-gamma', 'lambda-power', 'lambda-min', 'no-lambda'],
+      head === 'sphere',
+      `the sphere head's lambda annealing; the ${head} head has none`,
+    ],
     [['milestones', 'gamma'], schedule === 'multistep', 'the multistep schedule'],
     [['min-lr'], schedule === 'cosine', 'the cosine schedule'],
     [
@@ -348,7 +357,7 @@ export function readTrainingArgs(
     ['multistep', 'cosine', 'constant'] as const,
     defaults.schedule,
   );
-  refuseIgnoredFlags(values, kind);
+  refuseIgnoredFlags(values, kind, head.kind);
   const warmup = integerArg(values, 'warmup', 0, defaults.warmup);
   const lr = positiveArg(values, 'lr', defaults.lr);
   const momentum = nonNegativeArg(values, 'momentum', SGD_DEFAULTS.momentum);

@@ -169,6 +169,12 @@ describe('training flags', () => {
       [['--schedule', 'constant', '--gamma', '0.5'], '--gamma applies to the multistep'],
       [['--min-lr', '0.001'], '--min-lr applies to the cosine schedule'],
       [['--no-lambda', '--lambda-base', '5'], '--lambda-base applies to lambda annealing'],
+      [
+        ['--head', 'cos', '--lambda-base', '5'],
+        "--lambda-base applies to the sphere head's lambda annealing; the cos head has none",
+      ],
+      [['--head', 'arc', '--no-lambda'], '--no-lambda applies to the sphere head'],
+      [['--head', 'softmax', '--lambda-min', '1'], '--lambda-min applies to the sphere head'],
       [['--resume', '--force'], 'give --resume (continue the run) or --force'],
     ];
     for (const [args, message] of ignored)
