@@ -47,6 +47,21 @@ class Writer {
   std::vector<char> buffer_;
 };
 
+// A name read from a file, as an error message shows it: bytes outside printable ASCII as \xHH
+// (a NUL would end the message where JavaScript receives it).
+std::string Printable(const std::string& name) {
+  std::string out;
+  for (const unsigned char c : name) {
+    if (c >= 0x20 && c < 0x7f && c != '\\') {
+      out += static_cast<char>(c);
+    } else {
+      constexpr char kHex[] = "0123456789abcdef";
+      out += {'\\', 'x', kHex[c >> 4], kHex[c & 15]};
+    }
+  }
+  return out;
+}
+
 class Reader {
  public:
   Reader(const std::vector<char>& data, size_t end, std::string path)
@@ -169,7 +184,8 @@ LoadedModel ReadModelFile(const std::string& path, torch::Device device,
               kFirstFormatVersion, " to ", kFormatVersion, ")");
   ModelConfig config;
   config.arch = in.String();
-  TORCH_CHECK(IsArch(config.arch), path, ": is corrupted (unknown arch '", config.arch, "')");
+  TORCH_CHECK(IsArch(config.arch), path, ": is corrupted (unknown arch '", Printable(config.arch),
+              "')");
   TORCH_CHECK(expected_arch.empty() || expected_arch == config.arch, path, ": holds a ",
               config.arch, " model, not ", expected_arch);
   config.classes = in.Get<int64_t>();
@@ -197,16 +213,17 @@ LoadedModel ReadModelFile(const std::string& path, torch::Device device,
     StoredTensor tensor;
     tensor.name = in.String();
     const uint32_t ndim = in.Get<uint32_t>();
-    TORCH_CHECK(ndim <= 8, path, ": is corrupted (tensor '", tensor.name, "' has ", ndim, " dims)");
+    TORCH_CHECK(ndim <= 8, path, ": is corrupted (tensor '", Printable(tensor.name), "' has ", ndim,
+                " dims)");
     tensor.sizes.resize(ndim);
     for (auto& size : tensor.sizes) size = in.Get<int64_t>();
     const size_t most = in.remaining() / sizeof(float);  // elements the file still holds
     size_t numel = 1;
     for (int64_t size : tensor.sizes) {
-      TORCH_CHECK(size >= 0, path, ": is corrupted (tensor '", tensor.name, "' has a dimension of ",
-                  size, ")");
+      TORCH_CHECK(size >= 0, path, ": is corrupted (tensor '", Printable(tensor.name),
+                  "' has a dimension of ", size, ")");
       TORCH_CHECK(size == 0 || numel <= most / static_cast<size_t>(size), path,
-                  ": is truncated or corrupted (tensor '", tensor.name, "' of shape ",
+                  ": is truncated or corrupted (tensor '", Printable(tensor.name), "' of shape ",
                   c10::IntArrayRef(tensor.sizes), " needs more than the ", in.remaining(),
                   " bytes left)");
       numel *= static_cast<size_t>(size);

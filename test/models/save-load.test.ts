@@ -4,6 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createModel, loadModel } from '../../lib';
 import { syntheticIdentities } from './synthetic-identities';
+import { rejection } from '../rejection';
 
 describe('save and load', () => {
   let dir: string;
@@ -113,6 +114,24 @@ describe('save and load', () => {
       const bad = path.join(dir, 'flipped.model');
       fs.writeFileSync(bad, bytes);
       await expectRejection(loadModel(bad), /flipped\.model: is corrupted \(checksum mismatch\)/);
+    });
+
+    it('a tensor name with unprintable bytes, shown escaped in the whole message', async () => {
+      const bytes = Buffer.from(fs.readFileSync(file));
+      const at = bytes.indexOf('net.');
+      const length = bytes.readUInt32LE(at - 4);
+      const name = bytes.toString('latin1', at, at + length);
+      bytes[at + 1] = 0; // a NUL in the name
+      bytes[at + 2] = 0xe9;
+      bytes.writeUInt32LE(99, at + length); // its number of dims
+      const bad = path.join(dir, 'named.model');
+      fs.writeFileSync(bad, bytes);
+      const shown = `n\\x00\\xe9${name.slice(3)}`;
+      const error = await rejection(loadModel(bad));
+      expect(
+        error.message.endsWith(`named.model: is corrupted (tensor '${shown}' has 99 dims)`),
+        error.message,
+      ).to.equal(true);
     });
 
     it('a file that is not a model, and a missing file', async () => {
