@@ -1,6 +1,7 @@
 // The one loop that turns images into face features: batches through a model's embed, the
 // horizontal mirror through the same call's flip mask (mirrored natively by a model), and the
 // two combined as the verification protocol says. The evaluator and file embedding both use it.
+import { describeReceived } from '../util/describe-received';
 import { fail } from '../util/expect';
 
 /** How an image's horizontal mirror enters its features. */
@@ -44,7 +45,9 @@ export function expectEmbedder(model: unknown): Embedder {
 
 export function checkFlipMode(flip: unknown): FlipMode {
   if (!(FLIP_MODES as readonly unknown[]).includes(flip)) {
-    throw new Error(`Expected 'concat', 'sum' or 'none' for flip but received ${String(flip)}`);
+    throw new Error(
+      `Expected 'concat', 'sum' or 'none' for flip but received ${describeReceived(flip)}`,
+    );
   }
   return flip as FlipMode;
 }

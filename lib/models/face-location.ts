@@ -29,7 +29,7 @@ export function boxLandmarks(box: FaceBox): FivePoints {
   if (![x, y, w, h].every(Number.isFinite) || !(w > 0 && h > 0)) {
     const received = Array.isArray(box) ? `[${box.join(', ')}]` : describeReceived(box);
     throw new RangeError(
-      `Expected a box [x, y, width, height] with width, height > 0 but received ${received}`,
+      `Expected a box [x, y, width, height] of finite numbers with width, height > 0 but received ${received}`,
     );
   }
   return Float64Array.from(SPHEREFACE_TEMPLATE, (v, i) =>
@@ -90,8 +90,10 @@ export function locateFaces(
     const box = boxes?.[i];
     if (given !== undefined) {
       if (given.length !== 10 || !Array.from(given).every(Number.isFinite)) {
+        const values = Array.from(given);
         throw new RangeError(
-          `Expected 10 finite landmark numbers for ${file} but received ${given.length}`,
+          `Expected 10 finite landmark numbers for ${file} but received ` +
+            (values.length === 10 ? `[${values.join(', ')}]` : `${values.length}`),
         );
       }
       points.push(Float64Array.from(given));

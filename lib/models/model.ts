@@ -184,6 +184,7 @@ export class Model implements FaceModel {
    * the protocol that found it with the model; `save` writes both into the model file.
    */
   setThreshold(value: number, protocol: string): void {
+    if (!this.#handle) throw new Error('model is disposed');
     this.#threshold = expectThreshold(value, protocol);
   }
 

@@ -1,5 +1,6 @@
 // A verification threshold stored with a model: the value `verify` compares cosines with, and the
 // protocol (and data) that found it, so that a verdict can say where its threshold came from.
+import { describeReceived } from '../util/describe-received';
 
 /** The longest protocol text a model file keeps (bytes of UTF-8). */
 export const MAX_PROTOCOL_BYTES = 4000;
@@ -14,7 +15,9 @@ export interface StoredThreshold {
 /** A threshold for cosine similarities: a number in -1..1, past which every pair gets one verdict. */
 export function expectCosineThreshold(value: unknown, name = 'threshold'): number {
   if (typeof value !== 'number' || !Number.isFinite(value)) {
-    throw new TypeError(`Expected a finite number for ${name} but received ${String(value)}`);
+    throw new TypeError(
+      `Expected a finite number for ${name} but received ${describeReceived(value)}`,
+    );
   }
   if (Math.abs(value) > 1) {
     throw new RangeError(
@@ -30,7 +33,7 @@ export function expectThreshold(value: unknown, protocol: unknown): StoredThresh
   if (typeof protocol !== 'string' || protocol.trim() === '') {
     throw new TypeError(
       'Expected a description of how the threshold was found for protocol but received ' +
-        (typeof protocol === 'string' ? 'an empty string' : String(protocol)),
+        (typeof protocol === 'string' ? 'an empty string' : describeReceived(protocol)),
     );
   }
   const bytes = Buffer.byteLength(protocol, 'utf8');

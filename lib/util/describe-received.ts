@@ -5,7 +5,10 @@ export function describeReceived(value: unknown): string {
   if (typeof value === 'number' || typeof value === 'boolean')
     return `${String(value)} of type ${typeof value}`;
   if (value === null) return 'null';
-  if (ArrayBuffer.isView(value)) return `a ${value.constructor.name}`;
+  if (ArrayBuffer.isView(value)) {
+    const type = value.constructor.name;
+    return `${/^[AEIOU]/.test(type) ? 'an' : 'a'} ${type}`;
+  }
   if (Array.isArray(value)) return value.length === 0 ? 'an empty array' : 'an array';
   return `a value of type ${typeof value}`;
 }

@@ -371,7 +371,20 @@ describe('face files aligned on landmarks or a box', () => {
     ).to.equal("Expected an array of boxes, one per path for boxes but received 'x'");
     expect(
       (await rejection(loose(capture, [photo], { boxes: ['x'] }) as Promise<unknown>)).message,
-    ).to.equal("Expected a box [x, y, width, height] with width, height > 0 but received 'x'");
+    ).to.equal(
+      "Expected a box [x, y, width, height] of finite numbers with width, height > 0 but received 'x'",
+    );
+    // A value that is not finite is shown, whichever it is.
+    const nanBox = [[NaN, 10, 50, 60]] as const;
+    expect((await rejection(embedFiles(capture, [photo], { boxes: nanBox }))).message).to.match(
+      /of finite numbers with width, height > 0 but received \[NaN, 10, 50, 60\]$/,
+    );
+    const nanPoints = [[NaN, 1, 2, 3, 4, 5, 6, 7, 8, 9]];
+    expect(
+      (await rejection(embedFiles(capture, [photo], { landmarks: nanPoints }))).message,
+    ).to.match(
+      /10 finite landmark numbers for .* but received \[NaN, 1, 2, 3, 4, 5, 6, 7, 8, 9\]$/,
+    );
     const decode = decodeImage as (bytes: unknown) => Promise<unknown>;
     expect((await rejection(decode(photo))).message).to.equal(
       `Expected an image file's bytes (a Uint8Array or Buffer) for bytes but received '${photo}'`,

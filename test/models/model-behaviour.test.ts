@@ -166,6 +166,7 @@ describe('model behaviour', () => {
     model.dispose(); // twice is fine
     expect(liveModelCount()).to.equal(before);
     expect(() => model.parameterCount()).to.throw(/disposed/);
+    expect(() => model.setThreshold(0.3, 'p')).to.throw(/model is disposed/);
     let error: unknown;
     await model.embed(data.images, data.n).catch((e: unknown) => (error = e));
     expect(String(error)).to.match(/disposed/);

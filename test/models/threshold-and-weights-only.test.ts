@@ -152,6 +152,11 @@ describe('model files: the stored threshold and weights-only files', () => {
   it('refuses a threshold that is not a finite cosine or a protocol that is empty or too long', () => {
     const before = model.threshold;
     expect(() => model.setThreshold(NaN, 'p')).to.throw(TypeError, /finite number for threshold/);
+    const loose = model.setThreshold.bind(model) as (value: unknown, protocol: unknown) => void;
+    expect(() => loose('0.3', 'p')).to.throw(
+      TypeError,
+      "Expected a finite number for threshold but received '0.3'",
+    );
     for (const t of [1.0001, -1.5]) {
       expect(() => model.setThreshold(t, 'p')).to.throw(
         RangeError,
