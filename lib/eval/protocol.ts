@@ -2,7 +2,7 @@
 // figure says how it was computed (implementations disagree, and the differences move LFW
 // accuracy by tenths of a percent).
 import { checkFlipMode, type FlipMode } from '../models/embed-images';
-import type { ThresholdOptions } from './verification';
+import { resolveThresholdOptions, type ThresholdOptions } from './verification';
 
 export type { FlipMode } from '../models/embed-images';
 
@@ -32,9 +32,7 @@ export function resolveProtocol(options: ProtocolOptions = {}): Protocol {
   if (typeof subtractMean !== 'boolean') {
     throw new Error(`Expected boolean for subtractMean but received ${String(subtractMean)}`);
   }
-  const candidates = options.threshold?.candidates ?? 'grid';
-  const steps = options.threshold?.steps ?? 10000;
-  return { flip, subtractMean, threshold: { candidates, steps } };
+  return { flip, subtractMean, threshold: resolveThresholdOptions(options.threshold ?? {}) };
 }
 
 /** One sentence for reports: how the figure was computed. */

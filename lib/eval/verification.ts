@@ -11,6 +11,7 @@
 // - The reported std is the population standard deviation (numpy's np.std, what most published
 //   "accuracy ± std" LFW figures use) of the per-fold accuracies.
 import type { VerificationPair } from '../data/types';
+import { describeReceived } from '../util/describe-received';
 
 export type ThresholdCandidates = 'grid' | 'midpoints';
 
@@ -53,7 +54,10 @@ export function countCorrect(
   return correct;
 }
 
-function resolveThresholdOptions(options: ThresholdOptions): Required<ThresholdOptions> {
+// The grid's finest resolution: 2 * steps + 1 candidates, each counted over every pair.
+const MAX_STEPS = 10_000_000;
+
+export function resolveThresholdOptions(options: ThresholdOptions): Required<ThresholdOptions> {
   const candidates = options.candidates ?? 'grid';
   if (candidates !== 'grid' && candidates !== 'midpoints') {
     throw new Error(
@@ -61,8 +65,10 @@ function resolveThresholdOptions(options: ThresholdOptions): Required<ThresholdO
     );
   }
   const steps = options.steps ?? 10000;
-  if (!Number.isInteger(steps) || steps < 1) {
-    throw new RangeError(`Expected positive integer for threshold.steps but received ${steps}`);
+  if (!Number.isInteger(steps) || steps < 1 || steps > MAX_STEPS) {
+    throw new RangeError(
+      `Expected an integer in 1..${MAX_STEPS} for threshold.steps but received ${describeReceived(steps)}`,
+    );
   }
   return { candidates, steps };
 }

@@ -261,6 +261,11 @@ describe('LfwEvaluator', () => {
       TypeError,
       /^Expected an integer >= 1 for batchSize but received '8'$/,
     );
+    // The threshold grid in the constructor: too fine a grid would not fit in memory.
+    expect(() => new LfwEvaluator(set, pairs, { threshold: { steps: 1e12 } })).to.throw(
+      RangeError,
+      /^Expected an integer in 1\.\.10000000 for threshold\.steps but received 1000000000000 of type number$/,
+    );
     const evaluator = new LfwEvaluator(set, pairs);
     await expectReject(
       (evaluator.evaluate as (model?: unknown) => Promise<unknown>)(undefined),
