@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { ImageFolderDataset } from '../data/image-folder-dataset';
 import type { LandmarksFile } from '../data/landmarks-file';
 import { expectObject, fail } from '../util/expect';
-import type { FlipMode } from './embed-images';
+import { expectEmbedder, type FlipMode } from './embed-images';
 import { clampCosine, embedFiles, type EmbedFilesOptions, type FileEmbedder } from './face-files';
 import { readGalleryFile, writeGalleryFile } from './gallery-file';
 
@@ -99,6 +99,7 @@ export class Gallery {
 
   /** An empty gallery for `model`; fill it with add(). */
   static create(model: GalleryModel, options: Pick<GalleryOptions, 'flip'> = {}): Gallery {
+    expectEmbedder(model);
     const flip = options.flip ?? 'concat';
     return new Gallery(
       model,

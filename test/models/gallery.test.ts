@@ -181,6 +181,11 @@ describe('Gallery', () => {
     fs.writeFileSync(file, bytes.subarray(0, bytes.length - 8));
     expect((await rejection(Gallery.load(file, model))).message).to.match(/header declares/);
     expect((await rejection(Gallery.create(model).search(probes))).message).to.match(/empty/);
+    const loose = Gallery.create as (model: unknown) => Gallery;
+    expect(() => loose(null)).to.throw(
+      TypeError,
+      'Expected a model (an object with embed() and embeddingDim) for model but received null',
+    );
   });
 
   it('runs adds, searches and saves called together one after another, in call order', async () => {
