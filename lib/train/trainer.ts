@@ -81,6 +81,9 @@ interface Progress {
   log?: MetricsLog;
 }
 
+// The models a fit() is training: two Trainers stepping one model would interleave their steps.
+const modelsInTraining = new WeakSet<FaceModel>();
+
 export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedEmitter<
   TrainerEvents<E>
 > {
@@ -118,6 +121,18 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     if (this.running) {
       throw new Error('Trainer.fit() is already running; await it before calling fit() again');
     }
+    if (this.progress) {
+      throw new Error(
+        `Trainer.fit() has trained with this Trainer already (to iteration ${this.progress.iteration}); ` +
+          'to train on, make a new Trainer with resume: a checkpoint of that run',
+      );
+    }
+    if (modelsInTraining.has(this.model)) {
+      throw new Error(
+        "Trainer.fit(): the model is being trained by another Trainer's fit(); one at a time",
+      );
+    }
+    modelsInTraining.add(this.model);
     this.running = true;
     this.stopRequested = false;
     this.stopAgreed = false;
@@ -131,6 +146,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       finished = true;
       return history;
     } finally {
+      modelsInTraining.delete(this.model);
       this.running = false;
       this.group = undefined;
       // A run that failed leaves at once; one that finished waits for the other ranks' end.

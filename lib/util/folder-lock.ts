@@ -36,6 +36,9 @@ export async function lockFolder(
     // Anything but a small regular file holding a pid (a FIFO would block) has no live owner.
     const text = await readRegularFile(file, { maxBytes: 64 }).catch(() => '');
     const owner = Number(text.toString().trim());
+    if (owner === process.pid) {
+      throw new Error(`${dir} is ${busy} this process (${file}): one at a time`);
+    }
     if (attempt > 0 || (Number.isInteger(owner) && owner > 0 && alive(owner))) {
       throw new Error(
         `${dir} is ${busy} process ${owner || 'unknown'} (${file}); wait for it, or remove the file if no such process runs`,

@@ -109,6 +109,21 @@ describe('Trainer', () => {
     await trainer.fit().catch((e: unknown) => (error = e));
     expect(String(error)).to.match(/already running/);
     expect((await first).iterations).to.equal(3);
+    // Nor a second fit() after it: it would start over from iteration 0 on a trained model.
+    expect((await rejection(trainer.fit())).message).to.match(
+      /^Trainer\.fit\(\) has trained with this Trainer already \(to iteration 3\); to train on, make a new Trainer with resume/,
+    );
+  });
+
+  it("refuses a model that another Trainer's fit() is training", async () => {
+    const model = new FakeModel(3);
+    const options = { model, data: new FakeBatchSource(3, 3), epochs: 1 };
+    const first = new Trainer(options).fit();
+    const error = await rejection(new Trainer(options).fit());
+    expect(error.message).to.match(/the model is being trained by another Trainer's fit\(\)/);
+    expect((await first).iterations).to.equal(3);
+    // Once that fit() is over, another Trainer may train it on.
+    expect((await new Trainer(options).fit()).iterations).to.equal(3);
   });
 
   it('resumes from a checkpoint to the same losses as an uninterrupted run', async () => {
@@ -393,8 +408,7 @@ describe('Trainer', () => {
     await first.fit();
     const lock = path.join(dir, 'train.lock');
     expect(second!.message).to.equal(
-      `${dir} is in use by the training run of process ${process.pid} (${lock}); wait for it, ` +
-        'or remove the file if no such process runs',
+      `${dir} is in use by the training run of this process (${lock}): one at a time`,
     );
     // The first run's files are its own: one run's log, its checkpoint; the lock is gone.
     const log = await readMetrics(path.join(dir, 'metrics.jsonl'));

@@ -318,7 +318,18 @@ describe('prepareImageStore and openImageStore', function () {
     expect(fs.existsSync(out)).to.equal(false); // made by the failed run, removed empty
     fs.mkdirSync(out);
     fs.writeFileSync(path.join(out, 'prepare.lock'), String(process.pid));
-    await expectReject(prepare(root, out), /is being prepared by process \d+ .*prepare\.lock/);
+    await expectReject(prepare(root, out), /is being prepared by this process .*prepare\.lock/);
+    // Another live process's lock is named with its pid.
+    const other = spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)']);
+    try {
+      fs.writeFileSync(path.join(out, 'prepare.lock'), String(other.pid));
+      await expectReject(
+        prepare(root, out),
+        new RegExp(`is being prepared by process ${other.pid} .*prepare\\.lock.*; wait for it`),
+      );
+    } finally {
+      other.kill();
+    }
     // A lock left by a process that is gone is taken over.
     const gone = spawnSync(process.execPath, ['-e', 'process.pid']).pid;
     fs.writeFileSync(path.join(out, 'prepare.lock'), String(gone));
