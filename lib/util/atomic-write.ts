@@ -57,6 +57,8 @@ export async function replaceAtomically(
   }
   if (old) await fs.rm(old, { recursive: true, force: true });
   await syncFolder(path.dirname(target));
+  // Earlier writes of this target that were killed left their temporaries (a model's, 65 MB).
+  await removeStaleTemps(path.dirname(target), `.${path.basename(target)}.`);
 }
 
 /** The file a chain of symbolic links at `file` ends at (which need not exist yet). */
@@ -140,10 +142,11 @@ export async function writeFilesAtomic(
 }
 
 /**
- * Removes the temporaries in `folder` left behind by processes that no longer run (a killed
- * write); returns their paths. Those of live processes, this one included, are left alone.
+ * Removes the temporaries in `folder` (whose names start with `prefix`) left behind by processes
+ * that no longer run (a killed write); returns their paths. Those of live processes, this one
+ * included, are left alone.
  */
-export async function removeStaleTemps(folder: string): Promise<string[]> {
+export async function removeStaleTemps(folder: string, prefix = ''): Promise<string[]> {
   let names: string[];
   try {
     names = await fs.readdir(folder);
@@ -152,7 +155,7 @@ export async function removeStaleTemps(folder: string): Promise<string[]> {
   }
   const removed: string[] = [];
   for (const name of names) {
-    const match = TEMP.exec(name);
+    const match = name.startsWith(prefix) ? TEMP.exec(name) : null;
     if (!match || isRunning(Number(match[1]))) continue;
     await fs.rm(path.join(folder, name), { recursive: true, force: true });
     removed.push(path.join(folder, name));

@@ -108,6 +108,21 @@ describe('replaceAtomically', () => {
   });
 });
 
+describe('replaceAtomically, after a killed write', () => {
+  it("removes the target's temporaries of dead processes, and no one else's", async () => {
+    const dir = await tempDir();
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const killed = path.join(dir, `.m.sfm.${dead}.0.tmp`); // a killed save of m.sfm
+    const otherFile = path.join(dir, `.other.sfm.${dead}.0.tmp`);
+    const live = path.join(dir, `.m.sfm.${process.pid}.999.tmp`); // a write in progress
+    for (const file of [killed, otherFile, live]) await fs.writeFile(file, 'partial');
+    await writeFileAtomic(path.join(dir, 'm.sfm'), 'model');
+    expect((await fs.readdir(dir)).sort()).to.deep.equal(
+      [path.basename(live), path.basename(otherFile), 'm.sfm'].sort(),
+    );
+  });
+});
+
 describe('writeFilesAtomic', () => {
   it('writes files together, or none when one cannot be written', async () => {
     const dir = await tempDir();
