@@ -19,6 +19,9 @@ export async function checkOutputFile(
   file: string,
   inputs: InputFile[],
 ): Promise<void> {
+  // A trailing separator names a folder: the rename into place would fail after the work.
+  if (/[\\/]$/.test(file))
+    throw new UsageError(`--${flag} ${file} names a folder; give a file name`);
   const why = await whyUnwritable(file);
   if (why) throw new UsageError(`--${flag} ${file}: ${why}`);
   const stats = fs.statSync(file, { throwIfNoEntry: false });
@@ -58,6 +61,15 @@ async function reportCommand(file: string): Promise<string | undefined> {
   } catch {
     return undefined;
   }
+}
+
+/** Throws a UsageError naming `flag` when `dir` is a file, or a folder that cannot be made there. */
+export async function checkOutputFolder(flag: string, dir: string): Promise<void> {
+  const why = await whyUnwritable(dir);
+  if (why) throw new UsageError(`--${flag} ${dir}: ${why}`);
+  const stats = fs.statSync(dir, { throwIfNoEntry: false });
+  if (stats && !stats.isDirectory())
+    throw new UsageError(`--${flag} ${dir} is a file, not a folder`);
 }
 
 /** Whether `file` is a folder (false where it, or its path, is missing or a file). */

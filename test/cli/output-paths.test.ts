@@ -146,6 +146,38 @@ describe('sphereface output paths', function () {
     expect(await fs.readdir(faces.trainDir)).to.not.include('run');
   });
 
+  it('refuses a --cache that is a file, and an output file named with a trailing slash', async () => {
+    const faces = await tinyFaces();
+    const file = path.join(out, 'cache-file');
+    await fs.writeFile(file, 'keep me');
+    const evalArgs = [
+      'eval',
+      '--model',
+      modelFile,
+      '--lfw',
+      faces.lfwDir,
+      '--pairs',
+      faces.pairsFile,
+    ];
+    for (const [cache, message] of [
+      [file, `--cache ${file} is a file, not a folder`],
+      [
+        path.join(file, 'sub'),
+        `--cache ${path.join(file, 'sub')}: ${file} is a file, not a folder`,
+      ],
+    ]) {
+      const r = await sphereMain([...evalArgs, '--cache', cache]);
+      expect([r.code, r.stderr]).to.deep.equal([2, `sphereface eval: ${message}`]);
+    }
+    expect(await fs.readFile(file, 'utf8')).to.equal('keep me');
+    const folderName = path.join(out, 'exported') + path.sep;
+    const exported = await sphereMain(['export', '--model', modelFile, '--out', folderName]);
+    expect([exported.code, exported.stderr]).to.deep.equal([
+      2,
+      `sphereface export: --out ${folderName} names a folder; give a file name`,
+    ]);
+  });
+
   it('refuses an output below a file before any work, and makes missing folders', async () => {
     const faces = await tinyFaces();
     const file = path.join(out, 'a-file');

@@ -4,6 +4,7 @@ import { describeAfs } from '../../eval/angular-fisher-score';
 import { describeHead } from '../../ops/margin-head';
 import { writeReport } from '../../report/write-report';
 import { integerListArg, stringArg } from '../args';
+import { checkOutputFolder } from '../output-paths';
 import { UsageError, type Command, type ParsedValues } from '../command';
 import { DEMO_SET, demoSetOptions, prepareDemoSet, readDemoSet } from '../demo-set';
 import { seedTable, type DemoResult } from '../demo-seeds';
@@ -69,6 +70,8 @@ export const demoCommand: Command = {
   },
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const cacheRoot = stringArg(values, 'cache');
+    if (cacheRoot !== undefined) await checkOutputFolder('cache', cacheRoot);
     const seeds = integerListArg(values, 'seeds');
     if (seeds === undefined) {
       const config = await readRunConfig(values, DEMO_TRAINING);

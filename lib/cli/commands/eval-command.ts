@@ -28,7 +28,7 @@ import {
   skippedPairsNotes,
 } from '../datasets';
 import type { Output } from '../output';
-import { checkReportOut } from '../output-paths';
+import { checkOutputFolder, checkReportOut } from '../output-paths';
 import { formatAccuracy } from '../run-report';
 import { flagsUnlikeVerify } from '../verify-threshold';
 
@@ -173,6 +173,8 @@ async function evalLfw(
   const lfwDir = requiredString(values, 'lfw');
   const pairsFile = requiredString(values, 'pairs');
   expectInput(modelFile, 'model file');
+  const cacheDir = stringArg(values, 'cache');
+  if (cacheDir !== undefined) await checkOutputFolder('cache', cacheDir);
   const model = await loadModel(modelFile);
   try {
     const refusal = alignmentRefusal(model.inputSize);
@@ -181,7 +183,7 @@ async function evalLfw(
     }
     const heldOut = await loadHeldOut(lfwDir, pairsFile, model.arch, {
       landmarks: stringArg(values, 'landmarks'),
-      cacheDir: stringArg(values, 'cache'),
+      cacheDir,
       skipBadImages: values['skip-bad-images'] === true,
       maxPixels: maxPixelsArg(values),
       onProgress: out.counter('decoding'),
