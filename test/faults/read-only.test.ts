@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { makeFolder, whyUnwritable } from '../../lib/util/make-folder';
-import { sphereMain } from '../cli/cli-helpers';
+import { savedModel, sphereMain, tinyFaces } from '../cli/cli-helpers';
 import { rejection } from '../rejection';
 import { tmpfsOrSkip, type Tmpfs } from '../tmpfs';
 
@@ -12,9 +12,11 @@ describe('a read-only file system', function () {
   this.timeout(120_000);
   let disk: Tmpfs | undefined;
 
-  before(function () {
-    disk = tmpfsOrSkip(this, 1 << 20);
+  before(async function () {
+    disk = tmpfsOrSkip(this, 48 << 20); // room for a sphere-cnn4 model file (32 MB)
     fs.mkdirSync(path.join(disk.dir, 'runs'));
+    fs.mkdirSync(path.join(disk.dir, 'models'));
+    await savedModel(path.join(disk.dir, 'models', 'm.sfm'));
     disk.makeReadOnly();
   });
   after(() => disk?.unmount());
@@ -55,5 +57,18 @@ describe('a read-only file system', function () {
       `sphereface synth: cannot create the out folder ${out}: EROFS: read-only file system, mkdir '${out}'`,
     ]);
     expect(fs.readdirSync(path.join(disk!.dir, 'runs'))).to.deep.equal([]);
+  });
+
+  it('refuses eval --save-threshold into a model file there before evaluating', async () => {
+    const faces = await tinyFaces();
+    const model = path.join(disk!.dir, 'models', 'm.sfm');
+    const r = await sphereMain([
+      ...['eval', '--model', model, '--lfw', faces.lfwDir, '--pairs', faces.pairsFile],
+      '--save-threshold',
+    ]);
+    expect([r.code, r.stderr]).to.deep.equal([
+      2,
+      `sphereface eval: --save-threshold: cannot write in ${path.dirname(model)} (EROFS)`,
+    ]);
   });
 });

@@ -29,6 +29,7 @@ import {
 } from '../datasets';
 import type { Output } from '../output';
 import { checkOutputFolder, checkReportOut } from '../output-paths';
+import { whyUnwritable } from '../../util/make-folder';
 import { formatAccuracy } from '../run-report';
 import { flagsUnlikeVerify } from '../verify-threshold';
 
@@ -311,6 +312,9 @@ export const evalCommand: Command = {
       if (stringArg(values, 'model') === undefined) {
         throw new UsageError('--save-threshold needs --model (the file the threshold goes into)');
       }
+      // The model file is rewritten in place: its folder must take the new file, before the work.
+      const why = await whyUnwritable(stringArg(values, 'model')!);
+      if (why) throw new UsageError(`--save-threshold: ${why}`);
     }
     const reportDir = stringArg(values, 'out');
     if (reportDir !== undefined) await checkReportOut('out', reportDir, 'eval');
