@@ -89,7 +89,14 @@ export async function launchOrJoin(
     );
   }
   // Several machines with one worker each (NNODES > 1) launch as --nproc N > 1 does.
-  if (!isWorker() && nodeLayout(nproc, process.env).worldSize > 1) {
+  const worldSize = isWorker() ? 1 : nodeLayout(nproc, process.env).worldSize;
+  if (worldSize > config.batchSize) {
+    throw new UsageError(
+      `${worldSize} ranks need --batch-size ${worldSize} or more (each takes part of every ` +
+        `batch), got ${config.batchSize}`,
+    );
+  }
+  if (worldSize > 1) {
     const request = { command, nproc, values, options, positionals };
     return { exitCode: await launchWorkers({ ...request, threads: config.threads }, out) };
   }

@@ -6,6 +6,7 @@ import { DEFAULT_KEEP_CHECKPOINTS } from '../train/trainer-options';
 import { DEVICES, MAX_EMBEDDING_DIM } from '../models/validate';
 import { MAX_BATCH_SIZE } from '../data/data-loader';
 import { MAX_THREADS } from '../util/expect';
+import { info } from '../info';
 import type { Every, OptimizerOptions } from '../train/trainer';
 import { PAPER_GAMMA, PAPER_MILESTONES, resolveSchedule, type LrSchedule } from '../train/schedule';
 import { ARCHS } from '../models/archs';
@@ -393,6 +394,13 @@ export function readTrainingArgs(
       };
   const threads = integerArg(values, 'threads', 1, undefined, MAX_THREADS);
   const seed = integerArg(values, 'seed', 0, DEFAULT_SEED);
+  const device = choiceArg(values, 'device', DEVICES, 'auto');
+  // Before any data is read: a run that cannot start should not decode its set first.
+  if (device === 'cuda' && !info().cuda.available) {
+    throw new UsageError(
+      "--device cuda: this libtorch has no CUDA support or no GPU is visible; use 'cpu' or 'auto'",
+    );
+  }
   if (seed > 0xffffffff)
     throw new UsageError(`--seed expects an integer below 2^32 but received ${seed}`);
   return {
@@ -429,7 +437,7 @@ export function readTrainingArgs(
     resume: values.resume === true,
     force: values.force === true || defaults.force === true,
     seed,
-    device: choiceArg(values, 'device', DEVICES, 'auto'),
+    device,
     ...(threads !== undefined ? { threads } : {}),
   };
 }

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { info } from '../../lib/info';
 import { parseArgs } from 'node:util';
 import { commonOptions, parseArgsConfig, type ParsedValues } from '../../lib/cli/command';
 import { EpochTable } from '../../lib/cli/epoch-table';
@@ -180,6 +181,12 @@ describe('training flags', () => {
     for (const [args, message] of ignored)
       expect(() => read(args), args.join(' ')).to.throw(message);
     expect(() => read(['--crop-padding=-2'])).to.throw(/--crop-padding expects an integer >= 0/);
+    // A CUDA device this build lacks is refused with the flags, before any data is read.
+    if (!info().cuda.available) {
+      expect(() => read(['--device', 'cuda'])).to.throw(
+        /^--device cuda: this libtorch has no CUDA/,
+      );
+    }
     expect(() => read(['--head', 'softmax', '--m', '2'])).to.throw(
       /--m does not apply to the softmax head/,
     );

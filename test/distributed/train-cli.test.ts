@@ -219,6 +219,11 @@ describe('sphereface train, distributed', function () {
       const r = await sphereface(args, { env: variables });
       expect([r.code, r.stderr.trim()]).to.deep.equal([2, `sphereface train: ${message}`]);
     }
+    const split = await sphereface([...args, '--nproc', '2', '--batch-size', '1']);
+    expect([split.code, split.stderr.trim()]).to.deep.equal([
+      2,
+      'sphereface train: 2 ranks need --batch-size 2 or more (each takes part of every batch), got 1',
+    ]);
   });
 
   it('a worker whose rank 0 never comes says so in the one error line, no native log', async () => {
