@@ -4,7 +4,22 @@ import { expectInput } from '../util/regular-file';
 import { LandmarksFile } from '../data/landmarks-file';
 import { landmarksInFile, type FaceBox, type FaceLocations } from '../models/face-location';
 import { numberListArg, stringArg, stringListArg } from './args';
+import { alignmentRefusal } from '../models/preprocess';
 import { UsageError, type Options, type ParsedValues } from './command';
+
+/**
+ * Face flags given for a model that takes whole images (sphere-cnn4): a usage error naming the
+ * first, as every command that aligns faces says it.
+ */
+export function refuseFaceFlags(
+  values: ParsedValues,
+  inputSize: { height: number; width: number },
+  flags: readonly string[] = Object.keys(faceOptions),
+): void {
+  const refusal = alignmentRefusal(inputSize);
+  const given = flags.find((flag) => values[flag] !== undefined);
+  if (refusal && given) throw new UsageError(`--${given}: ${refusal}`);
+}
 
 export const faceOptions: Options = {
   landmarks: {

@@ -480,8 +480,17 @@ describe('sphereface CLI', function () {
       images[0],
       images[1],
     ]);
-    expect(boxed.code).to.equal(1);
-    expect(boxed.stderr).to.match(/landmarks and boxes align faces for the 112x96 nets/);
+    // A usage error (exit 2), as eval's --landmarks is, in every command that aligns faces.
+    expect(boxed.code).to.equal(2);
+    expect(boxed.stderr).to.match(
+      /^sphereface verify: --box: landmarks and boxes align faces for the 112x96 nets/,
+    );
+    const embedBoxed = await sphereface([
+      ...['embed', '--model', modelFile, '--out', path.join(out, 'boxed'), '--box', '1,1,9,9'],
+      images[0],
+    ]);
+    expect(embedBoxed.code).to.equal(2);
+    expect(embedBoxed.stderr).to.match(/^sphereface embed: --box: landmarks and boxes align/);
     // A landmark file must list every image (its paths relative to its folder): one it does not
     // is an error before anything is embedded, not a face silently taken as pre-aligned.
     const landmarks = path.join(out, 'five-points.txt');

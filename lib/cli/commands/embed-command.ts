@@ -7,7 +7,7 @@ import { withSignalsHeld } from '../hold-signals';
 import { expectInput, readRegularFileSync } from '../../util/regular-file';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type Options } from '../command';
-import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
+import { alignmentNote, faceLocationArgs, faceOptions, refuseFaceFlags } from '../face-args';
 import { checkOutputFile, isFolder, type InputFile } from '../output-paths';
 import { makeFolder } from '../../util/make-folder';
 
@@ -92,6 +92,7 @@ export const embedCommand: Command = {
     const batchSize = integerArg(values, 'batch-size', 1, flags['batch-size'].default);
     const model = await loadModel(modelFile);
     try {
+      refuseFaceFlags(values, model.inputSize);
       const embedded = await model.embedFiles(paths, {
         ...faces,
         maxPixels: maxPixelsArg(values),

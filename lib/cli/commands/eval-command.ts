@@ -9,7 +9,6 @@ import {
 } from '../../eval/lfw-evaluator';
 import { FLIP_MODES } from '../../models/embed-images';
 import { loadModel, type Model } from '../../models/model';
-import { alignmentRefusal } from '../../models/preprocess';
 import { writeReport } from '../../report/write-report';
 import {
   choiceArg,
@@ -19,6 +18,7 @@ import {
   requiredString,
   stringArg,
 } from '../args';
+import { refuseFaceFlags } from '../face-args';
 import { UsageError, type Command, type Options, type ParsedValues } from '../command';
 import {
   heldOutRecord,
@@ -178,10 +178,7 @@ async function evalLfw(
   if (cacheDir !== undefined) await checkOutputFolder('cache', cacheDir);
   const model = await loadModel(modelFile);
   try {
-    const refusal = alignmentRefusal(model.inputSize);
-    if (values.landmarks !== undefined && refusal) {
-      throw new UsageError(`--landmarks: ${refusal}`);
-    }
+    refuseFaceFlags(values, model.inputSize, ['landmarks']);
     const heldOut = await loadHeldOut(lfwDir, pairsFile, model.arch, {
       landmarks: stringArg(values, 'landmarks'),
       cacheDir,

@@ -7,7 +7,7 @@ import { Gallery } from '../../models/gallery';
 import { loadModel } from '../../models/model';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString } from '../args';
 import { UsageError, type Command, type Options } from '../command';
-import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
+import { alignmentNote, faceLocationArgs, faceOptions, refuseFaceFlags } from '../face-args';
 import { checkOutputFile } from '../output-paths';
 import { makeFolder } from '../../util/make-folder';
 
@@ -83,6 +83,7 @@ export const galleryCommand: Command = {
       await checkOutputFile('gallery', galleryFile, [{ flag: 'model', file: modelFile }]);
     const model = await loadModel(modelFile);
     try {
+      refuseFaceFlags(values, model.inputSize);
       if (action === 'build') {
         const root = requiredString(values, 'root');
         mustExist('folder', root);

@@ -1,9 +1,9 @@
 import * as path from 'node:path';
 import { LfwEvaluator } from '../../eval/lfw-evaluator';
 import { inputSizeOf } from '../../models/archs';
-import { alignmentRefusal } from '../../models/preprocess';
 import { writeReport } from '../../report/write-report';
 import { maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
+import { refuseFaceFlags } from '../face-args';
 import { UsageError, type Command, type ParsedValues } from '../command';
 import { distributedOptions, isWorker, launchOrJoin } from '../launcher';
 import { silentOutput } from '../output';
@@ -97,10 +97,7 @@ export const trainCommand: Command = {
   async run(values, positionals, out) {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const config = await readRunConfig(values, TRAIN_DEFAULTS);
-    const refusal = alignmentRefusal(inputSizeOf(config.arch));
-    for (const flag of ['landmarks', 'lfw-landmarks']) {
-      if (values[flag] !== undefined && refusal) throw new UsageError(`--${flag}: ${refusal}`);
-    }
+    refuseFaceFlags(values, inputSizeOf(config.arch), ['landmarks', 'lfw-landmarks']);
     const dataDir = requiredString(values, 'data');
     const sources = [{ flag: 'data', dir: dataDir }];
     // Once, before any worker starts; a rank another launcher started checks once it has joined.

@@ -1,7 +1,7 @@
 import { expectInput } from '../../util/regular-file';
 import { fileSimilarity } from '../../models/face-files';
 import { locateFaces } from '../../models/face-location';
-import { alignmentNote, faceLocationArgs, faceOptions } from '../face-args';
+import { alignmentNote, faceLocationArgs, faceOptions, refuseFaceFlags } from '../face-args';
 import { loadModel } from '../../models/model';
 import { expectCosineThreshold } from '../../models/threshold';
 import { maxPixelsArg, maxPixelsOption, numberArg, requiredString, stringArg } from '../args';
@@ -66,6 +66,7 @@ export const verifyCommand: Command = {
     }
     const model = await loadModel(modelFile);
     try {
+      refuseFaceFlags(values, model.inputSize);
       if (fromSummary?.arch !== undefined && fromSummary.arch !== model.arch) {
         throw new Error(
           `${summaryFile} is an evaluation of a ${fromSummary.arch} model, but --model ` +
