@@ -64,7 +64,8 @@ describe('sphereface eval --save-threshold, verify, export and import', function
     });
     expect(verdict.same).to.equal((verdict.similarity as number) > threshold!);
     const text = await sphereMain(['verify', '--model', modelFile, ...images]);
-    expect(text.stdout).to.contain(`(threshold ${threshold}, stored in the model)`);
+    // Printed to 4 places, as eval prints it; the JSON above keeps every digit.
+    expect(text.stdout).to.contain(`(threshold ${threshold!.toFixed(4)}, stored in the model)`);
     expect(text.stdout).to.contain(`the stored threshold was found by: ${thresholdProtocol}`);
 
     // --threshold wins over the stored one, and says it was given.
@@ -92,7 +93,9 @@ describe('sphereface eval --save-threshold, verify, export and import', function
       summaryFile,
       ...images,
     ]);
-    expect(fromSummary.stdout).to.contain(`different people (threshold 1, from ${summaryFile})`);
+    expect(fromSummary.stdout).to.contain(
+      `different people (threshold 1.0000, from ${summaryFile})`,
+    );
   });
 
   it('verify --summary refuses a threshold found under another protocol, for raw pixels or another arch', async () => {

@@ -35,7 +35,11 @@ const flags = {
     value: 'PREFIX',
     description: 'writes PREFIX.npy (n x dim float32) and PREFIX.json (the paths in row order)',
   },
-  list: { type: 'string', value: 'FILE', description: 'a file of image paths, one a line' },
+  list: {
+    type: 'string',
+    value: 'FILE',
+    description: "a file of image paths, one a line (relative ones from FILE's folder)",
+  },
   'no-flip': {
     type: 'boolean',
     description: "the image's features alone (default: image and mirror concatenated)",

@@ -101,7 +101,7 @@ export const verifyCommand: Command = {
         `similarity ${similarity.toFixed(4)}: ` +
           (use === undefined
             ? '(give --threshold or --summary for a verdict; the model stores no threshold)'
-            : `${same ? 'same person' : 'different people'} (threshold ${use.threshold}, ${use.label})`),
+            : `${same ? 'same person' : 'different people'} (threshold ${use.threshold.toFixed(4)}, ${use.label})`),
       );
       if (use?.protocol) out.line(`the stored threshold was found by: ${use.protocol}`);
       return 0;
