@@ -4,9 +4,9 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ARCHS } from '../models/archs';
-import { loadModel } from '../models/model';
-import type { Arch } from '../models/types';
-import { latestCheckpoint, type Checkpoint } from '../train/checkpoint';
+import { loadModel, type Model } from '../models/model';
+import type { Arch, DeviceChoice } from '../models/types';
+import { listCheckpoints, readCheckpoint, type Checkpoint } from '../train/checkpoint';
 import { stringArg } from './args';
 import { UsageError, type ParsedValues } from './command';
 import {
@@ -16,12 +16,83 @@ import {
   type TrainingDefaults,
 } from './training-args';
 
-/** The newest checkpoint in `out`, which --resume continues from. */
-export async function resumeCheckpoint(out: string): Promise<Checkpoint> {
+/**
+ * The checkpoints in `out` that --resume may continue from, newest first (by savedAt, then
+ * iteration), and those whose state cannot be read, each with why.
+ */
+async function resumeCandidates(
+  out: string,
+): Promise<{ root: string; checkpoints: Checkpoint[]; unreadable: Skipped[] }> {
   const root = path.join(out, 'checkpoints');
-  const checkpoint = await latestCheckpoint(root);
-  if (!checkpoint) throw new Error(`--resume: no checkpoint in ${root}`);
-  return checkpoint;
+  const checkpoints: Checkpoint[] = [];
+  const unreadable: Skipped[] = [];
+  for (const dir of await listCheckpoints(root)) {
+    await readCheckpoint(dir).then(
+      (checkpoint) => checkpoints.push(checkpoint),
+      (error: Error) => unreadable.push({ dir, why: error.message }),
+    );
+  }
+  const newestFirst = (a: Checkpoint, b: Checkpoint) =>
+    a.state.savedAt !== b.state.savedAt
+      ? b.state.savedAt > a.state.savedAt
+        ? 1
+        : -1
+      : b.state.iteration - a.state.iteration;
+  checkpoints.sort(newestFirst);
+  return { root, checkpoints, unreadable };
+}
+
+/** A checkpoint --resume passed over, and why. */
+export interface Skipped {
+  dir: string;
+  why: string;
+}
+
+/** The newest checkpoint in `out` whose state reads: its settings are the resumed run's. */
+export async function resumeCheckpoint(out: string): Promise<Checkpoint> {
+  const { root, checkpoints, unreadable } = await resumeCandidates(out);
+  if (checkpoints.length === 0) throw new Error(noCheckpoint(root, unreadable));
+  return checkpoints[0];
+}
+
+function noCheckpoint(root: string, skipped: Skipped[]): string {
+  const why = skipped.map((s) => `${s.dir}: ${s.why}`).join('; ');
+  return `--resume: no checkpoint in ${root}` + (why ? ` that can be resumed (${why})` : '');
+}
+
+/**
+ * The model of the newest checkpoint in `out` that loads whole and holds together (its model
+ * has taken the steps its state records): a damaged newer one is passed over, and `onSkip`
+ * told which and why, rather than ending the run.
+ */
+export async function loadResumedModel(
+  out: string,
+  options: { device: DeviceChoice; arch: Arch },
+  onSkip: (skipped: Skipped) => void,
+): Promise<{ checkpoint: Checkpoint; model: Model }> {
+  const { root, checkpoints, unreadable } = await resumeCandidates(out);
+  const skipped: Skipped[] = [];
+  for (const checkpoint of checkpoints) {
+    const model = await loadModel(checkpoint.modelPath, options).catch((error: Error) => {
+      skipped.push({ dir: checkpoint.dir, why: error.message });
+      return undefined;
+    });
+    if (!model) continue;
+    const { modelSteps } = checkpoint.state;
+    if (modelSteps !== undefined && model.steps !== modelSteps) {
+      // The model is the checkpoint's own: the checkpoint's files were changed since.
+      skipped.push({
+        dir: checkpoint.dir,
+        why: `it does not hold together: its model.sfm has taken ${model.steps} steps, its state.json records ${modelSteps}`,
+      });
+      model.dispose();
+      continue;
+    }
+    const newer = (s: Skipped) => path.basename(s.dir) > path.basename(checkpoint.dir);
+    for (const s of [...unreadable.filter(newer), ...skipped]) onSkip(s);
+    return { checkpoint, model };
+  }
+  throw new Error(noCheckpoint(root, [...skipped, ...unreadable]));
 }
 
 /**

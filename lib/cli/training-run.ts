@@ -13,11 +13,11 @@ import type { ProcessGroup } from '../dist/process-group';
 import type { LfwEvaluation, LfwEvaluator } from '../eval/lfw-evaluator';
 import { setNumThreads } from '../info';
 import { inputSizeOf } from '../models/archs';
-import { createModel, loadModel, type Model } from '../models/model';
+import { createModel, type Model } from '../models/model';
 import { listCheckpoints, type Checkpoint } from '../train/checkpoint';
 import { UsageError } from './command';
 import { checkReportOut, isFolder, isInside } from './output-paths';
-import { resumeCheckpoint } from './resume-config';
+import { loadResumedModel } from './resume-config';
 import { nothingLeft, Trainer, type History } from '../train/trainer';
 import { EpochTable } from './epoch-table';
 import type { Output } from './output';
@@ -106,19 +106,13 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
   let resumedFrom: Checkpoint | undefined;
   let model: Model;
   if (config.resume) {
-    resumedFrom = await resumeCheckpoint(config.out);
-    model = await loadModel(resumedFrom.modelPath, { device: config.device, arch: config.arch });
-    const { modelSteps } = resumedFrom.state;
-    const steps = model.steps;
-    if (modelSteps !== undefined && steps !== modelSteps) {
-      model.dispose();
-      // The model is the checkpoint's own: the checkpoint's files were changed since.
-      throw new Error(
-        `checkpoint ${resumedFrom.dir} does not hold together: its model.sfm has taken ` +
-          `${steps} steps, its state.json records ${modelSteps}; resume from another ` +
-          'checkpoint (move this one out of the checkpoints folder)',
-      );
-    }
+    const resumed = await loadResumedModel(
+      config.out,
+      { device: config.device, arch: config.arch },
+      (skipped) => out.note(`--resume passes over ${skipped.dir}: ${skipped.why}`),
+    );
+    resumedFrom = resumed.checkpoint;
+    model = resumed.model;
     out.line(`resuming from ${resumedFrom.dir} (iteration ${resumedFrom.state.iteration})`);
   } else {
     model = await createModel({

@@ -3,7 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { createModel } from '../../lib/models/model';
 import type { Arch } from '../../lib/models/types';
-import { latestCheckpoint } from '../../lib/train/checkpoint';
+import { latestCheckpoint, listCheckpoints } from '../../lib/train/checkpoint';
 import { sphereMain, sphereface, tempDir, tinyFaces } from './cli-helpers';
 
 interface TrainSummary {
@@ -163,25 +163,40 @@ describe('sphereface train --resume', function () {
     expect(await snapshot(out)).to.deep.equal(files);
   });
 
-  it('refuses a checkpoint whose model.sfm is not the one its state.json describes', async () => {
+  it('passes over a checkpoint that does not hold together, resuming from the one before', async () => {
     const copy = await tempDir();
     await fs.cp(out, copy, { recursive: true });
-    const checkpoint = (await latestCheckpoint(path.join(copy, 'checkpoints')))!;
-    const { arch, classes, head, embeddingDim } = checkpoint.state;
+    const root = path.join(copy, 'checkpoints');
+    const dirs = await listCheckpoints(root);
+    expect(dirs.length, 'checkpoints to fall back on').to.be.at.least(2);
+    const latest = (await latestCheckpoint(root))!;
+    const previous = dirs.filter((d) => d !== latest.dir).at(-1)!;
+    const { arch, classes, head, embeddingDim } = latest.state;
     const stranger = await createModel({ arch: arch as Arch, classes, head, embeddingDim });
     try {
-      await stranger.save(checkpoint.modelPath);
+      await stranger.save(latest.modelPath);
     } finally {
       stranger.dispose();
     }
-    const files = await snapshot(copy);
     const args = common.map((arg) => (arg === out ? copy : arg));
-    const refused = await sphereface([...args, '--epochs', '9', '--resume']);
+    const resumed = await sphereface([...args, '--epochs', '9', '--resume']);
+    expect(resumed.code, resumed.stderr).to.equal(0);
+    expect(resumed.stderr).to.contain(
+      `--resume passes over ${latest.dir}: it does not hold together: its model.sfm has ` +
+        `taken 0 steps, its state.json records ${latest.state.modelSteps}`,
+    );
+    expect((lastJson(resumed.stdout) as { resumedFrom?: string }).resumedFrom).to.equal(previous);
+    // With no checkpoint left that loads, the resume is refused, naming each, and nothing changes.
+    for (const dir of await listCheckpoints(root)) {
+      await fs.writeFile(path.join(dir, 'model.sfm'), 'not a model');
+    }
+    const files = await snapshot(copy);
+    const refused = await sphereface([...args, '--epochs', '12', '--resume']);
     expect(refused.code).to.equal(1);
-    expect(refused.stderr).to.contain(
-      `sphereface train: checkpoint ${checkpoint.dir} does not hold together: its model.sfm has ` +
-        `taken 0 steps, its state.json records ${checkpoint.state.modelSteps}; resume from ` +
-        'another checkpoint (move this one out of the checkpoints folder)',
+    expect(refused.stderr).to.match(
+      new RegExp(
+        `--resume: no checkpoint in ${root.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} that can be resumed \\(.*is not a sphereface model file`,
+      ),
     );
     expect(await snapshot(copy)).to.deep.equal(files);
     await fs.rm(copy, { recursive: true, force: true });
