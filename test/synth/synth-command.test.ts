@@ -77,7 +77,12 @@ describe('sphereface synth', () => {
         '--pairs-per-fold',
         '50',
       ],
-      /pairsPerFold = 50/,
+      /--pairs-per-fold = 50\); lower --pairs-per-fold or --folds, or raise --held-out-identities or --held-out-images$/,
+    ],
+    [
+      'a count past its limit, named as its flag',
+      ['--out', 'x', '--identities', '100001', '--images', '2'],
+      /^sphereface synth: Expected an integer in 1\.\.100000 for --identities but received 100001/,
     ],
     [
       'an unknown option',

@@ -56,6 +56,18 @@ const flags = {
   },
 } satisfies Options;
 
+// The library's option names, as the flags that give them: its camelCase names anywhere, and
+// the one-word names where a message names an option (not where it counts identities).
+function inFlagTerms(message: string): string {
+  const flag = (name: string) => `--${name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
+  return message
+    .replace(/\b(heldOutIdentities|heldOutImages|pairsPerFold)\b/g, flag)
+    .replace(
+      /\b(for|lower|raise|or) (identities|images|folds|seed|workers)\b/g,
+      (_, word: string, name: string) => `${word} ${flag(name)}`,
+    );
+}
+
 export const synthCommand: Command = {
   name: 'synth',
   summary: 'Generate synthetic identities: a training set and held-out LFW-style pairs',
@@ -103,8 +115,8 @@ export const synthCommand: Command = {
         onProgress: out.counter('synth'),
       });
     } catch (error) {
-      // Impossible fold settings are the user's input: report them as such.
-      if (error instanceof RangeError) throw new UsageError(error.message);
+      // Impossible fold settings are the user's input: report them as such, in flag terms.
+      if (error instanceof RangeError) throw new UsageError(inFlagTerms(error.message));
       throw error;
     }
     const seconds = (Date.now() - started) / 1000;
