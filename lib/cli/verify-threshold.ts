@@ -32,11 +32,18 @@ interface Summary {
  * the summary says it was found for raw pixels or under a protocol verify does not use.
  */
 export function thresholdFromSummary(file: string): SummaryThreshold {
-  let summary: Summary | null;
+  let text: string;
   try {
-    summary = JSON.parse(readRegularFileSync(file).toString('utf8')) as typeof summary;
+    text = readRegularFileSync(file).toString('utf8');
   } catch (error) {
     throw new Error(`cannot read a threshold from ${file}: ${(error as Error).message}`);
+  }
+  let summary: Summary | null;
+  try {
+    summary = JSON.parse(text) as typeof summary;
+  } catch {
+    // JSON.parse's own message quotes the text, over several lines.
+    throw new Error(`${file} is not JSON: give the summary.json an eval, train or demo wrote`);
   }
   const threshold = summary?.evaluation?.threshold;
   if (typeof threshold !== 'number') throw new Error(`${file} has no evaluation.threshold`);

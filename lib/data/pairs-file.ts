@@ -42,12 +42,6 @@ export class PairsFile {
     this.perFold = header.length === 2 ? counts[1] : counts[0];
     const expected = this.folds * 2 * this.perFold;
     const body = lines.slice(1);
-    if (body.length < expected) {
-      throw new Error(
-        `${file}: the header '${lines[0].text}' promises ${expected} pairs but the file ends ` +
-          `after ${body.length} pairs`,
-      );
-    }
     if (body.length > expected) {
       // A line given twice is the usual cause: named, or else the first line past the promise.
       const firstLine = new Map<string, number>();
@@ -114,6 +108,13 @@ export class PairsFile {
         });
       }
     });
+    // Checked after the lines there are, so a malformed one is named rather than counted.
+    if (body.length < expected) {
+      throw new Error(
+        `${file}: the header '${lines[0].text}' promises ${expected} pairs but the file ends ` +
+          `after ${body.length} pairs`,
+      );
+    }
   }
 }
 

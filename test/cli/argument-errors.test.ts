@@ -168,6 +168,12 @@ describe('argument errors', () => {
     const none = await sphereMain(['verify', '--model', 'm.sfm', '--summary', summary, 'a', 'b']);
     expect(none.code).to.equal(1);
     expect(none.stderr).to.equal(`sphereface verify: ${summary} has no evaluation.threshold`);
+    await fs.writeFile(summary, 'notanimage\n');
+    const text = await sphereMain(['verify', '--model', 'm.sfm', '--summary', summary, 'a', 'b']);
+    expect([text.code, text.stderr]).to.deep.equal([
+      1,
+      `sphereface verify: ${summary} is not JSON: give the summary.json an eval, train or demo wrote`,
+    ]);
   });
 
   it('train says what the scan of the training folder left out', async () => {

@@ -202,6 +202,10 @@ describe('datasets', () => {
     expect(() => new PairsFile(f('d.txt', '2 1\nAnn 1 2\nAnn 1 Bob 1\n'))).to.throw(
       /d\.txt: the header '2 1' promises 4 pairs but the file ends after 2 pairs/,
     );
+    // A short file whose lines do not parse: the line is named, not the count.
+    expect(() => new PairsFile(f('s.txt', '2 10\nfoo bar\n'))).to.throw(
+      /s\.txt:2: expected a matched pair 'name i j' \(fold 1\) but found 2 fields: 'foo bar'/,
+    );
     // Too many lines: a repeated one is named with the line it repeats, else the first extra.
     expect(() => new PairsFile(f('g.txt', '1 1\nAnn 1 2\nAnn 1 2\nAnn 1 Bob 1\n'))).to.throw(
       /g\.txt:3: repeats line 2; the header '1 1' promises 2 pairs but the file has 1 lines too many/,
