@@ -68,6 +68,12 @@ export function angularFisherScore(
       `Expected features of length labels.length * dim = ${n * dim} but received ${features.length}`,
     );
   }
+  const bad = features.findIndex((v) => !Number.isFinite(v));
+  if (bad >= 0) {
+    throw new RangeError(
+      `Expected finite features but features[${bad}] (row ${Math.floor(bad / dim)}) is ${features[bad]}`,
+    );
+  }
   const index = new Map<number, number>();
   for (let j = 0; j < n; j++) {
     if (!Number.isInteger(labels[j])) {

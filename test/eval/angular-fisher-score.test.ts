@@ -75,5 +75,11 @@ describe('angular Fisher score', () => {
     expect(() => angularFisherScore(features, [0, 0, 0, 0], 2)).to.throw(/at least 2 classes/);
     expect(() => angularFisherScore(features, [0, 1, 0], 2)).to.throw(/features of length/);
     expect(() => angularFisherScore(features, labels, 0)).to.throw(RangeError, /dim/);
+    const nan = Float64Array.from(features);
+    nan[5] = NaN;
+    expect(() => angularFisherScore(nan, labels, 2)).to.throw(
+      RangeError,
+      'Expected finite features but features[5] (row 2) is NaN',
+    );
   });
 });
