@@ -16,6 +16,7 @@ import {
 import { expectSameOnEveryRank, joinDistributedRun } from './distributed-run';
 import { stepLambda } from './lambda-schedule';
 import { MetricsLog } from './metrics-log';
+import { describeReceived } from '../util/describe-received';
 import { lockFolder } from '../util/folder-lock';
 import { learningRate, resolveSchedule } from './schedule';
 import { makeFolder } from '../util/make-folder';
@@ -445,6 +446,14 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     if (!evaluator) return;
     const start = performance.now();
     const result = await evaluator.evaluate(this.model);
+    // The log, the report and every summary read it as a figure.
+    const accuracy = (result as Partial<EvaluationLike> | null)?.accuracy;
+    if (typeof accuracy !== 'number' || !Number.isFinite(accuracy)) {
+      throw new TypeError(
+        `the evaluator returned ${describeReceived(accuracy)} for accuracy at iteration ${p.iteration}; ` +
+          'it must resolve to { accuracy } with a finite number',
+      );
+    }
     // Epochs completed: an evaluation at an epoch's last step comes before its 'epoch' record.
     const epoch = this.epochDone(p) ? p.epoch + 1 : p.epoch;
     const record: EvalRecord<E> = {

@@ -619,6 +619,24 @@ describe('Trainer', () => {
     expect(() => new Trainer({ model, data: new FakeBatchSource(3, 2, 4, 1, 8) })).to.throw(/8x8/);
   });
 
+  it('fails the run when the evaluator returns no finite accuracy, naming what it returned', async () => {
+    for (const [returned, shown] of [
+      [{ accuracy: NaN }, 'NaN of type number'],
+      [{ acc: 0.5 }, 'a value of type undefined'],
+    ] as const) {
+      const trainer = new Trainer({
+        model: new FakeModel(3),
+        data: new FakeBatchSource(3, 2),
+        epochs: 1,
+        evaluator: { evaluate: async () => returned as unknown as { accuracy: number } },
+      });
+      expect((await rejection(trainer.fit())).message).to.equal(
+        `the evaluator returned ${shown} for accuracy at iteration 2; it must resolve to ` +
+          '{ accuracy } with a finite number',
+      );
+    }
+  });
+
   it('refuses in the constructor, naming the option, what would fail or be ignored later', () => {
     const model = new FakeModel(3);
     const data = new FakeBatchSource(3, 2);
