@@ -5,6 +5,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { createModel } from '../../lib/models/model';
+import type { Arch } from '../../lib/models/types';
 import { generateSyntheticFaces, type SynthResult } from '../../lib/synth/generate';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
@@ -91,9 +92,9 @@ export const TINY_DEMO_SET = [
 ];
 
 /** A fresh sphere-cnn4 of 6 classes (seed 9) saved as `file`, for commands that read a model. */
-export async function savedModel(file: string): Promise<void> {
+export async function savedModel(file: string, arch: Arch = 'sphere-cnn4'): Promise<void> {
   const model = await createModel({
-    arch: 'sphere-cnn4',
+    arch,
     classes: 6,
     head: { kind: 'sphere', m: 4 },
     device: 'cpu',

@@ -2,8 +2,8 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
-import { createModel } from '../../lib/models/model';
 import {
+  savedModel,
   sphereMain,
   sphereface,
   startSphereface,
@@ -577,14 +577,7 @@ describe('sphereface CLI', function () {
     const faces = await tinyFaces();
     const dir = await tempDir();
     const model = path.join(dir, 'sphere4.sfm');
-    const net = await createModel({
-      arch: 'sphere4',
-      classes: 6,
-      head: { kind: 'sphere', m: 4 },
-      device: 'cpu',
-      seed: 3,
-    });
-    await net.save(model).finally(() => net.dispose());
+    await savedModel(model, 'sphere4');
     const build = (gallery: string, ...more: string[]) =>
       sphereface([
         'gallery',

@@ -3,6 +3,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadModel } from '../../lib';
 import { sphereMain, tempDir, tinyFaces, savedModel } from './cli-helpers';
+import type { SynthResult } from '../../lib/synth/generate';
 
 // Outputs that name a folder, or one of the command's own inputs, are refused with nothing lost.
 describe('sphereface output paths', function () {
@@ -21,6 +22,11 @@ describe('sphereface output paths', function () {
     image = path.join(faces.lfwDir, person, `${person}_0001.jpg`);
   });
   after(() => fs.rm(out, { recursive: true, force: true }));
+
+  /** `eval` of the tiny set's held-out pairs with the test's model. */
+  function evalOf(faces: SynthResult): string[] {
+    return ['eval', '--model', modelFile, '--lfw', faces.lfwDir, '--pairs', faces.pairsFile];
+  }
 
   /** A folder holding work of the user's, at `dir`. */
   async function folderOfWork(dir: string): Promise<void> {
@@ -115,15 +121,7 @@ describe('sphereface output paths', function () {
     const summary = JSON.stringify({ command: 'train', iterations: 3 });
     await fs.writeFile(path.join(dir, 'summary.json'), summary);
     await fs.writeFile(path.join(dir, 'plots', 'loss.png'), 'a plot');
-    const evalArgs = [
-      'eval',
-      '--model',
-      modelFile,
-      '--lfw',
-      faces.lfwDir,
-      '--pairs',
-      faces.pairsFile,
-    ];
+    const evalArgs = evalOf(faces);
     const evaluated = await sphereMain([...evalArgs, '--out', dir]);
     expect(evaluated.code).to.equal(2);
     expect(evaluated.stderr).to.contain(
@@ -150,15 +148,7 @@ describe('sphereface output paths', function () {
     const faces = await tinyFaces();
     const file = path.join(out, 'cache-file');
     await fs.writeFile(file, 'keep me');
-    const evalArgs = [
-      'eval',
-      '--model',
-      modelFile,
-      '--lfw',
-      faces.lfwDir,
-      '--pairs',
-      faces.pairsFile,
-    ];
+    const evalArgs = evalOf(faces);
     for (const [cache, message] of [
       [file, `--cache ${file} is a file, not a folder`],
       [
