@@ -74,7 +74,8 @@ function augmentation(config: TrainingConfig, train: ImageSet | ImageStore): Loa
 
 /**
  * Refuses a new run into a folder that holds another (the two runs' checkpoints and metrics
- * would mix, and a later --resume could pick the wrong one), unless --resume or --force.
+ * would mix, and a later --resume could pick the wrong one), unless --resume or --force; and an
+ * out folder inside one of `sources` (the run's images), or holding another command's report.
  */
 export async function checkOutFolder(
   config: TrainingConfig,
