@@ -2,12 +2,19 @@
 // rows: one row per epoch with the training loss and accuracy, and the held-out accuracy on the
 // row of the iteration it was measured at; an evaluation within an epoch gets a row of its own at
 // its fractional epoch.
-import type { EpochRecord } from '../train/trainer-events';
 import type { EpochMetrics } from './training-plots';
+
+/** What the rows read of an epoch's record (the Trainer's EpochRecord has these and more). */
+export interface EpochFigures {
+  epoch: number;
+  iteration: number;
+  loss: number;
+  accuracy: number;
+}
 
 /** The figures of a run's epochs and evaluations, as the rows need them. */
 export interface RunLog {
-  epochs: readonly EpochRecord[];
+  epochs: readonly EpochFigures[];
   evals: readonly { iteration: number; epoch: number; accuracy: number; std?: number }[];
 }
 
@@ -37,7 +44,7 @@ export function epochRows(log: RunLog, batchesPerEpoch?: number): EpochMetrics[]
   return [...rows.values()].sort((a, b) => a.iteration! - b.iteration!);
 }
 
-function stepsPerEpoch(epochs: readonly EpochRecord[]): number | undefined {
+function stepsPerEpoch(epochs: readonly EpochFigures[]): number | undefined {
   const last = epochs.at(-1);
   return last && last.epoch > 0 ? last.iteration / last.epoch : undefined;
 }

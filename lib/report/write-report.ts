@@ -6,8 +6,7 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { describeAfs } from '../eval/angular-fisher-score';
 import { evaluationSummary, type LfwEvaluation } from '../eval/lfw-evaluator';
-import type { EpochRecord, EvalRecord } from '../train/trainer-events';
-import { epochRows } from './epoch-rows';
+import { epochRows, type EpochFigures } from './epoch-rows';
 import { renderReportPlots, type ReportPlot } from './report-plots';
 import type { EpochMetrics, RocCurve } from './training-plots';
 import { writeFileAtomic } from '../util/atomic-write';
@@ -21,7 +20,10 @@ export interface ReportInput {
   /** Per-epoch figures for the loss and accuracy plots and the epoch table. */
   epochs?: readonly EpochMetrics[];
   /** Or the Trainer's records (`await trainer.fit()`, or its epochs and evals), as rows. */
-  history?: { epochs: readonly EpochRecord[]; evals: readonly EvalRecord[] };
+  history?: {
+    epochs: readonly EpochFigures[];
+    evals: readonly { epoch: number; iteration: number; result: { accuracy: number } }[];
+  };
   /** With `history`: places an evaluation between epoch ends (default: from the records). */
   batchesPerEpoch?: number;
   /** The model's final verification evaluation: ROC plots, headline figures, protocol. */
