@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { ARCHS } from '../models/archs';
 import { loadModel, type Model } from '../models/model';
 import type { Arch, DeviceChoice } from '../models/types';
-import { listCheckpoints, readCheckpoint, type Checkpoint } from '../train/checkpoint';
+import { listCheckpoints, newestFirst, readCheckpoint, type Checkpoint } from '../train/checkpoint';
 import { stringArg } from './args';
 import { UsageError, type ParsedValues } from './command';
 import {
@@ -32,12 +32,6 @@ async function resumeCandidates(
       (error: Error) => unreadable.push({ dir, why: error.message }),
     );
   }
-  const newestFirst = (a: Checkpoint, b: Checkpoint) =>
-    a.state.savedAt !== b.state.savedAt
-      ? b.state.savedAt > a.state.savedAt
-        ? 1
-        : -1
-      : b.state.iteration - a.state.iteration;
   checkpoints.sort(newestFirst);
   return { root, checkpoints, unreadable };
 }

@@ -75,21 +75,19 @@ function augmentation(config: TrainingConfig, train: ImageSet | ImageStore): Loa
 /**
  * Refuses a new run into a folder that holds another (the two runs' checkpoints and metrics
  * would mix, and a later --resume could pick the wrong one), unless --resume or --force; and an
- * out folder inside one of `sources` (the run's images), or holding another command's report.
+ * out folder inside `data` (the run's images folder), or holding another command's report.
  */
 export async function checkOutFolder(
   config: TrainingConfig,
   command: string,
-  sources: { flag: string; dir: string }[] = [],
+  data?: string,
 ): Promise<void> {
   await checkReportOut('out', config.out, command);
-  for (const { flag, dir } of sources) {
-    if (isFolder(dir) && isInside(config.out, dir)) {
-      throw new UsageError(
-        `--out ${config.out} is inside --${flag} ${dir}: the run's files would become part of ` +
-          'its images; choose a folder outside it',
-      );
-    }
+  if (data !== undefined && isFolder(data) && isInside(config.out, data)) {
+    throw new UsageError(
+      `--out ${config.out} is inside --data ${data}: the run's files would become part of ` +
+        'its images; choose a folder outside it',
+    );
   }
   if (config.resume || config.force) return;
   const existing = await listCheckpoints(path.join(config.out, 'checkpoints'));

@@ -156,6 +156,7 @@ export async function loadImages(
   let cache: ImageCache | undefined;
   let digest = '';
   let cacheMiss: CacheMiss | undefined;
+  const stem = options.cacheDir ? (options.cacheName ?? defaultCacheName(paths)) : '';
   if (options.cacheDir) {
     const stats = await statAll(paths);
     digest = ImageCache.digest({
@@ -171,7 +172,6 @@ export async function loadImages(
       onBadImage,
       maxPixels: String(maxPixels), // which images are refused; JSON has no Infinity
     });
-    const stem = options.cacheName ?? defaultCacheName(paths);
     cache = new ImageCache(path.join(options.cacheDir, `${stem}-${digest.slice(0, 16)}.sfcache`));
     const found = await cache.read(digest);
     if ('hit' in found) return { ...found.hit, fromCache: true, cacheFile: cache.file };
@@ -182,7 +182,7 @@ export async function loadImages(
     // Temporaries of builds that were killed are garbage.
     await removeStaleTemps(path.dirname(cache.file));
     await cache.write(digest, decoded);
-    await removeOlderCaches(cache.file, options.cacheName ?? defaultCacheName(paths));
+    await removeOlderCaches(cache.file, stem);
   }
   return {
     ...decoded,

@@ -208,14 +208,13 @@ export async function latestCheckpoint(root: string): Promise<Checkpoint | undef
   let latest: Checkpoint | undefined;
   for (const dir of await listCheckpoints(root)) {
     const checkpoint = await readCheckpoint(dir);
-    const { savedAt, iteration } = checkpoint.state;
-    if (
-      !latest ||
-      savedAt > latest.state.savedAt ||
-      (savedAt === latest.state.savedAt && iteration > latest.state.iteration)
-    ) {
-      latest = checkpoint;
-    }
+    if (!latest || newestFirst(checkpoint, latest) < 0) latest = checkpoint;
   }
   return latest;
+}
+
+/** Orders checkpoints newest first: the one written last (savedAt), then the further one. */
+export function newestFirst(a: Checkpoint, b: Checkpoint): number {
+  if (a.state.savedAt !== b.state.savedAt) return a.state.savedAt > b.state.savedAt ? -1 : 1;
+  return b.state.iteration - a.state.iteration;
 }

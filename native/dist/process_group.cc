@@ -235,7 +235,7 @@ class C10dGroup : public DistributedGroup {
       for (;;) {
         missing = Absent("arrived", missing);
         if (missing.empty()) break;
-        ThrowIfReported("before it arrived at the rendezvous", missing);
+        ThrowIfReported(missing, "before it arrived at the rendezvous");
         if (Clock::now() >= deadline) {
           TORCH_CHECK(false, Where(), RankList(missing), " did not arrive within ",
                       Seconds(timeout_), " (WORLD_SIZE=", config_.world_size, ", rendezvous at ",
@@ -377,7 +377,7 @@ class C10dGroup : public DistributedGroup {
       for (;;) {
         missing = Absent(name, missing);
         if (missing.empty()) return;
-        ThrowIfReported("while waiting for it at " + what, missing);
+        ThrowIfReported(missing, "while waiting for it at ", what);
         watch.Poll();
         if (watch.Elapsed() >= silence_) {
           auto silent = watch.Silent(missing);
@@ -392,12 +392,13 @@ class C10dGroup : public DistributedGroup {
     }
   }
 
-  // Throws naming a rank among `among` that was reported lost, `when` saying what this rank was
-  // doing.
-  void ThrowIfReported(const std::string& when, const std::vector<int>& among) {
+  // Throws naming a rank among `among` that was reported lost; `when` (and `what`) say what this
+  // rank was doing. The message is built only then: waits call this at every poll.
+  void ThrowIfReported(const std::vector<int>& among, const char* when,
+                       const std::string& what = "") {
     const auto lost = Reported();
     if (lost && std::count(among.begin(), among.end(), lost->rank)) {
-      TORCH_CHECK(false, Where(), "lost rank ", lost->rank, " (", lost->reason, ") ", when);
+      TORCH_CHECK(false, Where(), "lost rank ", lost->rank, " (", lost->reason, ") ", when, what);
     }
   }
 
@@ -461,7 +462,7 @@ class C10dGroup : public DistributedGroup {
         // have completed just after the slice ran out. Once completed, its own wait says which.
         if (work->isCompleted()) break;
         CheckAborted();  // still running: keep waiting unless closing or a rank is gone
-        ThrowIfReported("during " + std::string(what), others_);
+        ThrowIfReported(others_, "during ", what);
       }
     }
     try {
@@ -479,7 +480,7 @@ class C10dGroup : public DistributedGroup {
     try {
       PulseWatch watch(*store_, others_);
       for (;;) {
-        ThrowIfReported("during " + what, others_);
+        ThrowIfReported(others_, "during ", what);
         watch.Poll();
         silent = watch.Silent(others_);
         if (silent.empty() || watch.Elapsed() >= silence_ || aborted_) break;

@@ -99,9 +99,8 @@ export const trainCommand: Command = {
     const config = await readRunConfig(values, TRAIN_DEFAULTS);
     refuseFaceFlags(values, inputSizeOf(config.arch), ['landmarks', 'lfw-landmarks']);
     const dataDir = requiredString(values, 'data');
-    const sources = [{ flag: 'data', dir: dataDir }];
     // Once, before any worker starts; a rank another launcher started checks once it has joined.
-    if (!isWorker()) await checkOutFolder(config, 'train', sources);
+    if (!isWorker()) await checkOutFolder(config, 'train', dataDir);
     const role = await launchOrJoin('train', values, positionals, this.options, config, out);
     if ('exitCode' in role) return role.exitCode;
     const { group } = role; // distributed: this process is one rank of the group's run
@@ -117,7 +116,7 @@ export const trainCommand: Command = {
       }
     }
     refuseStoreFlags(values, dataDir, lfwDir !== undefined);
-    if (isWorker()) await checkOutFolder(config, 'train', sources);
+    if (isWorker()) await checkOutFolder(config, 'train', dataDir);
     const cacheDir = stringArg(values, 'cache') ?? path.join(config.out, 'cache');
     // Rank 0 prepares (or checks) the image store first; the others then open it, and each rank
     // gathers only its part of every batch from the shards.
