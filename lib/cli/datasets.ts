@@ -37,6 +37,8 @@ export interface LoadOptions {
    * checked) already, without preparing it again or reading every shard.
    */
   preparedElsewhere?: boolean;
+  /** Stops the training store's preparation (its finished shards kept). */
+  signal?: AbortSignal;
 }
 
 export interface TrainSet {
@@ -92,6 +94,7 @@ export async function loadTrainSet(
       onBadImage: options.skipBadImages ? 'skip' : 'error',
       maxPixels: options.maxPixels,
       onProgress: onEvent,
+      signal: options.signal,
     });
   }
   if (images.classes < 2) {

@@ -12,7 +12,9 @@ import {
   type ParsedValues,
 } from './command';
 import { commands } from './commands';
-import { commandHelp, nearest, topLevelHelp } from './help';
+import { commandHelp, topLevelHelp } from './help';
+import { nearest } from '../util/nearest-name';
+import { InterruptedError } from './stop-on-signal';
 import { dropWritesToClosedPipes, Output, type OutputStreams } from './output';
 
 // parseArgs' messages, turned into ones that say what to do.
@@ -93,10 +95,11 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
   } catch (error) {
     const err = inFlagTerms(error instanceof Error ? error : new Error(String(error)), command);
     const usage = err instanceof UsageError;
+    const interrupted = err instanceof InterruptedError;
     out.error(`sphereface${command ? ` ${command.name}` : ''}: ${err.message}`, {
-      kind: usage ? 'usage' : 'failure',
-      stack: rest.includes('--verbose') ? err.stack : undefined,
+      kind: usage ? 'usage' : interrupted ? 'interrupted' : 'failure',
+      stack: rest.includes('--verbose') && !interrupted ? err.stack : undefined,
     });
-    return usage ? 2 : 1;
+    return interrupted ? err.exitCode : usage ? 2 : 1;
   }
 }

@@ -53,14 +53,20 @@ export class Output {
     this.streams.stdout.write(`${JSON.stringify(value)}\n`);
   }
 
-  /** A message on stderr (warnings, notices), on a line of its own. */
+  /**
+   * A message on stderr (warnings, notices), on a line of its own; under --json, one JSON line
+   * `{"note": text}`, so that a reader parsing stderr line by line meets only JSON.
+   */
   note(text: string): void {
     this.progress?.clear();
-    this.streams.stderr.write(`${text}\n`);
+    this.streams.stderr.write(this.json ? `${JSON.stringify({ note: text })}\n` : `${text}\n`);
   }
 
   /** The error that ends the command: its message (and stack), or under --json one JSON object. */
-  error(message: string, details: { kind: 'usage' | 'failure'; stack?: string }): void {
+  error(
+    message: string,
+    details: { kind: 'usage' | 'failure' | 'interrupted'; stack?: string },
+  ): void {
     this.progress?.clear();
     if (this.json) {
       this.streams.stderr.write(`${JSON.stringify({ error: message, ...details })}\n`);

@@ -3,6 +3,7 @@
 // over, a resumed run or a shard rebuilt (stdout stays for results and JSON).
 import type { PrepareEvent } from '../data/store/prepare-image-store';
 import type { Output } from './output';
+import type { StopOnSignal } from './stop-on-signal';
 
 export function storeProgress(out: Output, label = 'decoding'): (event: PrepareEvent) => void {
   const verifying = out.counter('checking shards', 'shards');
@@ -37,5 +38,14 @@ export function storeProgress(out: Output, label = 'decoding'): (event: PrepareE
       case 'shard':
         return;
     }
+  };
+}
+
+/** How a signal stops a store's preparation: its finished shards stay for the next run. */
+export function stoppingPreparation(controller: AbortController): StopOnSignal {
+  return {
+    stopping: 'stopping once the shards being written are recorded',
+    stop: () => controller.abort(),
+    kept: 'the image store keeps its finished shards: run the same command again to continue',
   };
 }

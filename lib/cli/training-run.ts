@@ -1,7 +1,6 @@
 // What `sphereface train` and `sphereface demo` share once the images are in memory: make (or
 // resume) the model, run the Trainer with the seed's table on stdout and the progress line on
 // stderr, and hand back the history.
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { DataLoader, type LoaderTransform } from '../data/data-loader';
 import type { ImageStore } from '../data/store/image-store';
@@ -20,6 +19,7 @@ import { checkReportOut, isFolder, isInside } from './output-paths';
 import { loadResumedModel } from './resume-config';
 import { nothingLeft, Trainer, type History } from '../train/trainer';
 import { EpochTable } from './epoch-table';
+import { stopOnSignal } from './stop-on-signal';
 import type { Output } from './output';
 import { trainingText } from './progress';
 import type { TrainingConfig } from './training-args';
@@ -167,37 +167,23 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
     });
     trainer.on('epoch', (e) => table.epoch(e));
     trainer.on('eval', (e) => table.eval(e));
-    // Ctrl-C, or a scheduler's SIGTERM: finish the step, write a checkpoint, and stop; a second
-    // signal exits at once.
-    let interrupted = false;
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (interrupted) process.exit(128 + os.constants.signals[signal]);
-      interrupted = true;
-      out.note(
-        `${signal === 'SIGINT' ? 'interrupted' : signal}: stopping after this step and ` +
-          'writing a checkpoint (Ctrl-C again to quit)',
-      );
-      trainer.stop();
+    // Ctrl-C, or a scheduler's SIGTERM: finish the step, write a checkpoint, and stop.
+    const stopping = {
+      stopping: 'stopping after this step and writing a checkpoint',
+      stop: () => trainer.stop(),
     };
-    process.on('SIGINT', onSignal);
-    process.on('SIGTERM', onSignal);
     const start = performance.now();
-    try {
-      const history = await trainer.fit();
-      out.progress?.clear();
-      table.flush();
-      return {
-        model,
-        history,
-        resumedFrom,
-        seconds: (performance.now() - start) / 1000,
-        batchesPerEpoch: data.batchesPerEpoch,
-        totalIterations: trainer.totalIterations,
-      };
-    } finally {
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-    }
+    const history = await stopOnSignal(out, stopping, () => trainer.fit());
+    out.progress?.clear();
+    table.flush();
+    return {
+      model,
+      history,
+      resumedFrom,
+      seconds: (performance.now() - start) / 1000,
+      batchesPerEpoch: data.batchesPerEpoch,
+      totalIterations: trainer.totalIterations,
+    };
   } catch (error) {
     model.dispose();
     throw error;

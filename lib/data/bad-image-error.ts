@@ -3,6 +3,7 @@
 // the flags of the CLI command at hand).
 import type { SkippedImage } from './image-cache';
 import { isOverPixelLimit } from './image-decoder';
+import { isAlignmentFailure } from './transforms/face-align';
 
 /** How the user leaves bad images out, and what the pixel limit is called. */
 export interface BadImageTerms {
@@ -32,9 +33,9 @@ export class BadImageError extends Error {
         : []),
       ...(terms.skip ? [terms.skip] : []),
     ];
-    super(
-      `cannot decode ${first.path}: ${first.reason}${more}${hints.map((h) => `; ${h}`).join('')}`,
-    );
+    // The image decoded, but its face points did not fit: "cannot decode" would mislead.
+    const verb = isAlignmentFailure(first.reason) ? 'cannot align' : 'cannot decode';
+    super(`${verb} ${first.path}: ${first.reason}${more}${hints.map((h) => `; ${h}`).join('')}`);
   }
 
   /** The same error, saying what to do in other terms. */

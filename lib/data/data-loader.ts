@@ -1,4 +1,5 @@
-import { expectInteger, expectObject, fail } from '../util/expect';
+import { expectInteger, fail } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 import { Random } from '../util/random';
 import { batchesPerEpoch, rankBatchRange } from './rank-share';
 import { ImageReader, type CropWindow } from './store/image-reader';
@@ -39,6 +40,18 @@ export interface DataLoaderOptions {
   rank?: number;
   worldSize?: number;
 }
+
+const LOADER_OPTION_KEYS: OptionKeys<DataLoaderOptions> = {
+  batchSize: true,
+  shuffle: true,
+  seed: true,
+  dropLast: true,
+  prefetch: true,
+  transforms: true,
+  classes: true,
+  rank: true,
+  worldSize: true,
+};
 
 /**
  * The largest batchSize: far beyond any batch a step can train on (the paper's is 256), so a
@@ -104,7 +117,12 @@ export class DataLoader implements BatchSource {
 
   constructor(images: ImageSet | ImageStore, options: DataLoaderOptions) {
     const who = 'DataLoader';
-    expectObject(options, 'options', 'DataLoader options ({ batchSize, shuffle?, seed?, ... })');
+    expectOptions(
+      options,
+      'options',
+      LOADER_OPTION_KEYS,
+      'DataLoader options ({ batchSize, shuffle?, seed?, ... })',
+    );
     let height: number;
     let width: number;
     if (images instanceof ImageStore) {

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expectInteger, expectObject } from '../util/expect';
+import { expectInteger } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 import { WorkerPool } from '../util/worker-pool';
 import type { DecodeReply, DecodeRequest } from './decode-messages';
 import { checkMaxPixels, loadSharp } from './image-decoder';
@@ -35,6 +36,12 @@ export interface DecodeRunOptions {
   maxPixels?: number;
 }
 
+const POOL_OPTION_KEYS: OptionKeys<DecodePoolOptions> = {
+  threads: true,
+  chunkSize: true,
+  maxPixels: true,
+};
+
 const sharedPools = new Map<number, DecodePool>();
 
 /**
@@ -48,7 +55,7 @@ export class DecodePool {
   private readonly pool: WorkerPool<DecodeRequest, DecodeReply>;
 
   constructor(options: DecodePoolOptions = {}) {
-    expectObject(options, 'options', 'DecodePool options ({ threads?, maxPixels?, chunkSize? })');
+    expectOptions(options, 'options', POOL_OPTION_KEYS, 'DecodePool options');
     this.pool = new WorkerPool(path.join(__dirname, 'decode-worker.js'), {
       threads: options.threads,
       name: 'DecodePool',
@@ -87,6 +94,7 @@ export class DecodePool {
     onResult: (index: number, outcome: DecodeOutcome) => void,
     options: DecodeRunOptions = {},
   ): Promise<void> {
+    expectOptions<DecodeRunOptions>(options, 'options', { maxPixels: true });
     const maxPixels =
       options.maxPixels === undefined
         ? this.maxPixels

@@ -4,6 +4,7 @@ import { loadImages, type LoadImagesOptions, type LoadedImages } from './load-im
 import type { FivePoints } from './transforms/raw-image';
 import { MAX_CLASSES } from './types';
 import { expectPath } from '../util/expect';
+import { expectOptions } from '../util/option-keys';
 
 /**
  * A list file, one image per line: `relative/path label [x1 y1 ... x5 y5]`, paths relative to
@@ -22,6 +23,7 @@ export class FileListDataset {
 
   constructor(listFile: string, options: { root?: string } = {}) {
     this.listFile = path.resolve(expectPath(listFile, 'listFile', 'a list file path'));
+    expectOptions(options, 'options', { root: true });
     if (options.root !== undefined) expectPath(options.root, 'root', 'a folder path');
     this.root = path.resolve(options.root ?? path.dirname(this.listFile));
     const labels: number[] = [];

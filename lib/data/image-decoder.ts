@@ -7,6 +7,7 @@ import type { Sharp, SharpOptions } from 'sharp';
 import { nativeIfLoads } from '../native';
 import { describeReceived } from '../util/describe-received';
 import { fail } from '../util/expect';
+import { expectOptions } from '../util/option-keys';
 import { bmpSize, jpegComponents } from './image-header';
 import type { RawImage } from './transforms/raw-image';
 
@@ -92,6 +93,7 @@ export async function decodeImage(
   if (!(bytes instanceof Uint8Array)) {
     fail("an image file's bytes (a Uint8Array or Buffer)", 'bytes', bytes);
   }
+  expectOptions<DecodeImageOptions>(options, 'options', { maxPixels: true });
   const maxPixels = checkMaxPixels(options.maxPixels, 'decodeImage');
   if (bytes.length === 0) throw new Error('zero-byte file');
   const format = sniffFormat(bytes);

@@ -11,6 +11,7 @@ import type { DecodePool } from './decode-pool';
 import type { DeterministicTransform } from './transforms/transform';
 import type { VerificationPair } from './types';
 import { expectPath } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 
 /** The folds of insightface's evaluation. */
 export const BIN_FOLDS = 10;
@@ -64,6 +65,16 @@ export interface LoadVerificationBinOptions {
   onBadImage?: OnBadImage;
 }
 
+const BIN_OPTION_KEYS: OptionKeys<LoadVerificationBinOptions> = {
+  transforms: true,
+  folds: true,
+  threads: true,
+  pool: true,
+  onProgress: true,
+  maxPixels: true,
+  onBadImage: true,
+};
+
 export interface LoadedVerificationBin {
   /** Decoded and transformed images, in file order (bad ones left out with onBadImage 'skip'). */
   images: LoadedImages;
@@ -84,6 +95,7 @@ export async function loadVerificationBin(
   options: LoadVerificationBinOptions = {},
 ): Promise<LoadedVerificationBin> {
   const resolved = path.resolve(expectPath(file, 'file', 'a .bin file path'));
+  expectOptions(options, 'options', BIN_OPTION_KEYS);
   const bin = await readVerificationBin(resolved);
   let pairs: VerificationPair[];
   try {

@@ -2,6 +2,7 @@ import * as path from 'node:path';
 import { parseNumbers, readListLines } from './list-file';
 import type { FivePoints } from './transforms/raw-image';
 import { expectPath } from '../util/expect';
+import { expectOptions } from '../util/option-keys';
 
 /** Forward slashes, no leading './': how relative paths are compared. */
 export function normaliseRelative(p: string): string {
@@ -78,6 +79,7 @@ export class LandmarksFile {
     paths: readonly string[],
     options: { required?: boolean } = {},
   ): (FivePoints | undefined)[] {
+    expectOptions(options, 'options', { required: true });
     const required = options.required ?? true;
     return paths.map((p) => {
       const rel = normaliseRelative(path.relative(root, p));

@@ -11,6 +11,7 @@ import { pairsOfLoadedImages, type SkippedPair } from './loaded-pairs';
 import { PairsFile } from './pairs-file';
 import type { VerificationPair } from './types';
 import { expectPath } from '../util/expect';
+import { expectOptions } from '../util/option-keys';
 
 export type { SkippedPair } from './loaded-pairs';
 
@@ -47,6 +48,7 @@ export class LfwDataset {
   ) {
     this.root = path.resolve(expectPath(root, 'root', 'a folder path'));
     this.pairsFile = path.resolve(expectPath(pairsFile, 'pairsFile', 'a pairs file path'));
+    expectOptions(options, 'options', { onBadImage: true, extension: true });
     if (!isDir(this.root)) throw new Error(`LfwDataset: cannot read folder ${this.root}`);
     const parsed = new PairsFile(this.pairsFile);
     this.folds = parsed.folds;

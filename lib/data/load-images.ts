@@ -1,7 +1,8 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { removeStaleTemps } from '../util/atomic-write';
-import { expectInteger, expectObject, fail, MAX_THREADS } from '../util/expect';
+import { expectInteger, fail, MAX_THREADS } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 import { BadImageError } from './bad-image-error';
 import { DecodePool, type DecodeJob } from './decode-pool';
 import { checkMaxPixels, DECODER_VERSION } from './image-decoder';
@@ -51,6 +52,20 @@ export interface LoadImagesOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
+const LOAD_IMAGES_OPTION_KEYS: OptionKeys<LoadImagesOptions> = {
+  transforms: true,
+  labels: true,
+  landmarks: true,
+  bytes: true,
+  cacheDir: true,
+  cacheName: true,
+  onBadImage: true,
+  maxPixels: true,
+  threads: true,
+  pool: true,
+  onProgress: true,
+};
+
 /** A loaded set: `kept[i]` is the input index of image i; `skipped` what was left out. */
 export interface LoadedImages extends ImageSet {
   kept: Int32Array;
@@ -87,7 +102,7 @@ function checkOptions(paths: readonly string[], options: LoadImagesOptions): voi
   if (!Array.isArray(paths) || paths.length === 0) {
     throw new Error('loadImages: expected a non-empty array of image paths for paths');
   }
-  expectObject(options, 'options');
+  expectOptions(options, 'options', LOAD_IMAGES_OPTION_KEYS);
   if (options.transforms !== undefined && !Array.isArray(options.transforms)) {
     fail('an array of transforms', 'transforms', options.transforms);
   }

@@ -3,7 +3,8 @@
 // twice. Disjoint identities keep a fold's threshold (and, under subtractMean, its mean feature)
 // from being fitted on the people it is tested on. The synthetic generator writes these as
 // pairs.txt; `makeVerificationPairs` makes them for any labelled image set.
-import { expectInteger, expectObject, fail } from '../util/expect';
+import { expectInteger, fail } from '../util/expect';
+import { expectOptions } from '../util/option-keys';
 import { Random } from '../util/random';
 import type { VerificationPair } from './types';
 
@@ -183,7 +184,11 @@ export function makeVerificationPairs(
   if (!Array.isArray(labels) && !(labels instanceof Int32Array)) {
     fail('an Int32Array or an array of integer labels', 'labels', labels);
   }
-  expectObject(options, 'options');
+  expectOptions<MakePairsOptions>(options, 'options', {
+    folds: true,
+    pairsPerFold: true,
+    seed: true,
+  });
   const folds = options.folds === undefined ? 10 : expectInteger(options.folds, 'folds', 2);
   const perFold = options.pairsPerFold ?? 600;
   if (expectInteger(perFold, 'pairsPerFold', 2) % 2 !== 0) {

@@ -1,6 +1,7 @@
 // Where a distributed run meets and how long it waits: torchrun's environment variables (RANK,
 // WORLD_SIZE, LOCAL_RANK, MASTER_ADDR, MASTER_PORT), or the same fields given in code, which win.
 import { describeReceived } from '../util/describe-received';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 
 export interface DistributedOptions {
   /** This process's rank, 0..worldSize-1 (RANK). */
@@ -27,6 +28,18 @@ export interface DistributedOptions {
 }
 
 export type DistributedConfig = Required<DistributedOptions>;
+
+const DISTRIBUTED_OPTION_KEYS: OptionKeys<DistributedOptions> = {
+  rank: true,
+  worldSize: true,
+  localRank: true,
+  masterAddr: true,
+  masterPort: true,
+  timeoutMs: true,
+  backend: true,
+  bucketBytes: true,
+  overlap: true,
+};
 
 export const DEFAULT_DIST_TIMEOUT_MS = 5 * 60 * 1000;
 export const DEFAULT_MASTER_ADDR = '127.0.0.1';
@@ -69,6 +82,7 @@ export function resolveDistributedOptions(
   options: DistributedOptions = {},
   env: Env = process.env,
 ): DistributedConfig {
+  expectOptions(options, 'distributed', DISTRIBUTED_OPTION_KEYS);
   const worldSize = integer('worldSize', options.worldSize, 'WORLD_SIZE', env);
   const rank = integer('rank', options.rank, 'RANK', env);
   if (worldSize < 1) {

@@ -9,6 +9,8 @@
 // (`normalize: true`, the default): the score is about angles, and a class mean of unnormalised
 // features leans toward its longest vectors; `normalize: false` uses them as given.
 
+import { expectOptions } from '../util/option-keys';
+
 export type AfsDefinition = 'seed' | 'paper';
 
 export interface AngularFisherScore {
@@ -54,6 +56,7 @@ export function angularFisherScore(
   dim: number,
   options: AfsOptions = {},
 ): AngularFisherScore {
+  expectOptions<AfsOptions>(options, 'options', { definition: true, normalize: true });
   const definition = options.definition ?? 'paper';
   const normalized = options.normalize ?? true;
   if (definition !== 'seed' && definition !== 'paper') {

@@ -4,7 +4,14 @@ import type { ImageSet, VerificationPair } from '../data/types';
 import type { AfsOptions, AngularFisherScore } from './angular-fisher-score';
 import { embedImages, expectEmbedder, type Embedder } from '../models/embed-images';
 import { expectInteger, expectObject, fail } from '../util/expect';
-import { describeProtocol, resolveProtocol, type Protocol, type ProtocolOptions } from './protocol';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
+import {
+  describeProtocol,
+  PROTOCOL_OPTION_KEYS,
+  resolveProtocol,
+  type Protocol,
+  type ProtocolOptions,
+} from './protocol';
 import type { RocPoint, RocSummary } from './roc';
 import { scorePairsOffThread } from './score-pairs';
 import type { FoldResult } from './verification';
@@ -20,6 +27,12 @@ export interface EvaluateOptions {
   /** Called after each embedded batch with the images done so far (for progress bars). */
   onProgress?: (done: number, total: number) => void;
 }
+
+const EVALUATOR_OPTION_KEYS: OptionKeys<LfwEvaluatorOptions> = {
+  ...PROTOCOL_OPTION_KEYS,
+  batchSize: true,
+  afs: true,
+};
 
 export interface LfwEvaluation {
   /** Mean held-out fold accuracy. */
@@ -53,7 +66,7 @@ export class LfwEvaluator {
     options: LfwEvaluatorOptions = {},
   ) {
     expectObject(imageSet, 'imageSet', 'an ImageSet ({ images, n, height, width })');
-    expectObject(options, 'options');
+    expectOptions(options, 'options', EVALUATOR_OPTION_KEYS);
     this.protocol = resolveProtocol(options);
     this.batchSize =
       options.batchSize === undefined ? 64 : expectInteger(options.batchSize, 'batchSize', 1);
@@ -83,6 +96,7 @@ export class LfwEvaluator {
     options: EvaluateOptions = {},
   ): Promise<{ features: Float64Array; dim: number }> {
     expectEmbedder(model);
+    expectOptions<EvaluateOptions>(options, 'options', { onProgress: true });
     const { n, height, width, images } = this.imageSet;
     if (model.inputSize && (model.inputSize.height !== height || model.inputSize.width !== width)) {
       throw new Error(

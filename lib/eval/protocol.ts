@@ -2,6 +2,7 @@
 // figure says how it was computed (implementations disagree, and the differences move LFW
 // accuracy by tenths of a percent).
 import { checkFlipMode, type FlipMode } from '../models/embed-images';
+import type { OptionKeys } from '../util/option-keys';
 import { resolveThresholdOptions, type ThresholdOptions } from './verification';
 
 export type { FlipMode } from '../models/embed-images';
@@ -19,6 +20,12 @@ export interface ProtocolOptions {
   subtractMean?: boolean;
   threshold?: ThresholdOptions;
 }
+
+export const PROTOCOL_OPTION_KEYS: OptionKeys<ProtocolOptions> = {
+  flip: true,
+  subtractMean: true,
+  threshold: true,
+};
 
 export interface Protocol {
   flip: FlipMode;

@@ -12,6 +12,7 @@
 //   "accuracy ± std" LFW figures use) of the per-fold accuracies.
 import type { VerificationPair } from '../data/types';
 import { describeReceived } from '../util/describe-received';
+import { expectOptions } from '../util/option-keys';
 
 export type ThresholdCandidates = 'grid' | 'midpoints';
 
@@ -58,6 +59,7 @@ export function countCorrect(
 const MAX_STEPS = 10_000_000;
 
 export function resolveThresholdOptions(options: ThresholdOptions): Required<ThresholdOptions> {
+  expectOptions<ThresholdOptions>(options, 'threshold', { candidates: true, steps: true });
   const candidates = options.candidates ?? 'grid';
   if (candidates !== 'grid' && candidates !== 'midpoints') {
     throw new Error(

@@ -7,7 +7,8 @@
 import { BadImageError } from '../data/bad-image-error';
 import { checkMaxPixels } from '../data/image-decoder';
 import { loadImages } from '../data/load-images';
-import { expectObject, expectPath, fail } from '../util/expect';
+import { expectPath, fail } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 import { embedImages, expectEmbedder, type Embedder, type FlipMode } from './embed-images';
 import { locateFaces, type Alignment, type FaceLocations } from './face-location';
 import { inputTransforms } from './preprocess';
@@ -31,6 +32,32 @@ export interface EmbedFilesOptions extends FaceLocations {
   /** Refuse images over this many pixels, from their headers (default 50 million). */
   maxPixels?: number;
 }
+
+export const EMBED_FILES_OPTION_KEYS: OptionKeys<EmbedFilesOptions> = {
+  flip: true,
+  normalize: true,
+  batchSize: true,
+  onProgress: true,
+  maxPixels: true,
+  landmarks: true,
+  boxes: true,
+};
+
+/** verify's options: how to find and embed the two faces, and the threshold. */
+export type VerifyOptions = Pick<
+  EmbedFilesOptions,
+  'flip' | 'landmarks' | 'boxes' | 'maxPixels'
+> & {
+  threshold?: number;
+};
+
+const VERIFY_OPTION_KEYS: OptionKeys<VerifyOptions> = {
+  flip: true,
+  landmarks: true,
+  boxes: true,
+  maxPixels: true,
+  threshold: true,
+};
 
 export interface FileEmbeddings {
   paths: string[];
@@ -58,7 +85,6 @@ async function fileFeatures(
 ) {
   expectEmbedder(model);
   if (!Array.isArray(paths)) fail('an array of file paths', 'paths', paths);
-  expectObject(options, 'options');
   paths.forEach((p, i) => expectPath(p, `paths[${i}]`));
   const maxPixels = checkMaxPixels(options.maxPixels, caller.name);
   const { points, alignment } = locateFaces(paths, options);
@@ -111,6 +137,7 @@ export async function embedFiles(
   paths: readonly string[],
   options: EmbedFilesOptions = {},
 ): Promise<FileEmbeddings> {
+  expectOptions(options, 'options', EMBED_FILES_OPTION_KEYS);
   const { features, dim, alignment } = await fileFeatures(model, paths, options, EMBED_FILES);
   return { paths: [...paths], embeddings: Float32Array.from(features), dim, alignment };
 }
@@ -151,14 +178,12 @@ export async function verify(
   model: FileEmbedder,
   a: string,
   b: string,
-  options: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes' | 'maxPixels'> & {
-    threshold?: number;
-  } = {},
+  options: VerifyOptions = {},
 ): Promise<Verdict> {
   expectEmbedder(model);
   expectPath(a, 'a');
   expectPath(b, 'b');
-  expectObject(options, 'options');
+  expectOptions(options, 'options', VERIFY_OPTION_KEYS);
   const given = options.threshold !== undefined;
   if (given) expectCosineThreshold(options.threshold);
   const threshold = given ? options.threshold : model.threshold;

@@ -5,7 +5,8 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ImageFolderDataset } from '../data/image-folder-dataset';
 import type { LandmarksFile } from '../data/landmarks-file';
-import { expectObject, fail } from '../util/expect';
+import { fail } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 import { expectEmbedder, type FlipMode } from './embed-images';
 import { clampCosine, embedFiles, type EmbedFilesOptions, type FileEmbedder } from './face-files';
 import { readGalleryFile, writeGalleryFile } from './gallery-file';
@@ -73,6 +74,28 @@ export interface GalleryOptions {
 /** How add and search embed images: as the gallery was built, so without a flip of their own. */
 export type GalleryEmbedOptions = Omit<GalleryOptions, 'flip'> & Omit<EmbedFilesOptions, 'flip'>;
 
+// flip too: the same as the gallery's is accepted, another refused with the reason (sameFlip).
+const EMBED_OPTION_KEYS: OptionKeys<GalleryEmbedOptions & Pick<GalleryOptions, 'flip'>> = {
+  flip: true,
+  batchSize: true,
+  onProgress: true,
+  maxPixels: true,
+  normalize: true,
+  landmarks: true,
+  boxes: true,
+};
+
+type BuildOptions = GalleryOptions & { root: string; landmarks?: LandmarksFile };
+
+const BUILD_OPTION_KEYS: OptionKeys<BuildOptions> = {
+  root: true,
+  landmarks: true,
+  flip: true,
+  batchSize: true,
+  onProgress: true,
+  maxPixels: true,
+};
+
 export class Gallery {
   readonly flip: FlipMode;
   private embeddings: Float32Array;
@@ -100,6 +123,7 @@ export class Gallery {
   /** An empty gallery for `model`; fill it with add(). */
   static create(model: GalleryModel, options: Pick<GalleryOptions, 'flip'> = {}): Gallery {
     expectEmbedder(model);
+    expectOptions(options, 'options', { flip: true });
     const flip = options.flip ?? 'concat';
     return new Gallery(
       model,
@@ -109,13 +133,10 @@ export class Gallery {
   }
 
   /** A gallery of every image under `root`, one folder per person (the folder names the person). */
-  static async build(
-    model: GalleryModel,
-    options: GalleryOptions & { root: string; landmarks?: LandmarksFile },
-  ): Promise<Gallery> {
-    expectObject(options, 'options', 'an options object ({ root, ... })');
+  static async build(model: GalleryModel, options: BuildOptions): Promise<Gallery> {
+    expectOptions(options, 'options', BUILD_OPTION_KEYS, 'an options object ({ root, ... })');
     const folder = new ImageFolderDataset(options.root);
-    const gallery = Gallery.create(model, options);
+    const gallery = Gallery.create(model, { flip: options.flip });
     await gallery.addRows(
       folder.paths,
       Array.from(folder.labels, (label) => folder.classNames[label]),
@@ -174,6 +195,7 @@ export class Gallery {
     if (paths.length === 0) {
       throw new TypeError(`Expected image paths of ${name} but received none`);
     }
+    expectOptions(options, 'options', EMBED_OPTION_KEYS);
     await this.inTurn(() =>
       this.addRows(
         paths,
@@ -206,7 +228,7 @@ export class Gallery {
     paths: readonly string[],
     options: GalleryEmbedOptions & { top?: number } = {},
   ): Promise<GallerySearchResult[]> {
-    expectObject(options, 'options');
+    expectOptions(options, 'options', { ...EMBED_OPTION_KEYS, top: true });
     const top = options.top ?? 5;
     if (!Number.isInteger(top) || top < 1) fail('a positive integer', 'top', top, RangeError);
     return this.inTurn(() => this.rank(paths, top, options));
@@ -235,8 +257,8 @@ export class Gallery {
   }
 
   // Every row and probe is embedded as the gallery was built; another flip would compare
-  // features of different kinds.
-  private sameFlip<T extends GalleryEmbedOptions>(options: T): T & { flip: FlipMode } {
+  // features of different kinds. Only embedFiles' options go on (not search's top, build's root).
+  private sameFlip(options: GalleryEmbedOptions): EmbedFilesOptions {
     const asked = (options as { flip?: unknown }).flip;
     if (asked !== undefined && asked !== this.flip) {
       throw new Error(
@@ -244,7 +266,8 @@ export class Gallery {
           'features of another kind: leave flip out',
       );
     }
-    return { ...options, flip: this.flip };
+    const { batchSize, onProgress, maxPixels, normalize, landmarks, boxes } = options;
+    return { batchSize, onProgress, maxPixels, normalize, landmarks, boxes, flip: this.flip };
   }
 
   private async addRows(

@@ -3,11 +3,12 @@ import { ProcessGroup } from '../dist/process-group';
 import { native } from '../native';
 import { replaceAtomically } from '../util/atomic-write';
 import { expectPath } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 import type { MarginHead } from '../ops/margin-head';
 import type { NativeMarginHead } from '../native/loss-binding';
 import { inputSizeOf } from './archs';
 import { embedFiles, verify } from './face-files';
-import type { EmbedFilesOptions, FileEmbeddings, Verdict } from './face-files';
+import type { EmbedFilesOptions, FileEmbeddings, Verdict, VerifyOptions } from './face-files';
 import { readStateDictFile } from '../data/formats/torch-file';
 import {
   sizesInStateDict,
@@ -37,6 +38,7 @@ import {
   expectLabels,
   expectModelOptions,
   expectStepInput,
+  MODEL_OPTION_KEYS,
 } from './validate';
 
 export type { StepTimings } from '../native/model-binding';
@@ -73,6 +75,9 @@ export interface SaveModelOptions {
    */
   weightsOnly?: boolean;
 }
+
+const LOAD_OPTION_KEYS: OptionKeys<LoadModelOptions> = { device: true, arch: true };
+const SAVE_OPTION_KEYS: OptionKeys<SaveModelOptions> = { weightsOnly: true };
 
 /**
  * A face-recognition model. Calls on one model run one after another, in call order, on the
@@ -114,6 +119,7 @@ export class Model implements FaceModel {
   /** Reads a model file written by `save`: arch, head, weights, optimiser state and step count. */
   static async load(path: string, options: LoadModelOptions = {}): Promise<Model> {
     expectPath(path, 'path');
+    expectOptions(options, 'options', LOAD_OPTION_KEYS);
     const device = expectDevice(options.device);
     const arch = options.arch === undefined ? null : expectArch(options.arch);
     const handle = new (native().NativeModel)();
@@ -127,7 +133,9 @@ export class Model implements FaceModel {
    */
   static async importStateDict(path: string, options: ImportStateDictOptions): Promise<Model> {
     expectPath(path, 'path');
-    const arch = expectArch(options?.arch);
+    // The same names as createModel's (the compiler checks none is missing).
+    expectOptions<ImportStateDictOptions>(options, 'options', MODEL_OPTION_KEYS);
+    const arch = expectArch(options.arch);
     const head = options.head ?? { kind: 'sphere', m: 4 };
     // The options' own errors first, sizes the file will give aside.
     expectModelOptions({ ...options, arch, head, classes: options.classes ?? 2 });
@@ -207,6 +215,7 @@ export class Model implements FaceModel {
    * bias) unless `head: false`.
    */
   parameterCount(options: { head?: boolean } = {}): number {
+    expectOptions(options, 'options', { head: true });
     return this.handle.parameterCount(options.head ?? true);
   }
 
@@ -248,13 +257,7 @@ export class Model implements FaceModel {
   }
 
   /** Cosine similarity of two image files' faces and whether it passes the threshold. */
-  verify(
-    a: string,
-    b: string,
-    options?: Pick<EmbedFilesOptions, 'flip' | 'landmarks' | 'boxes' | 'maxPixels'> & {
-      threshold?: number;
-    },
-  ): Promise<Verdict> {
+  verify(a: string, b: string, options?: VerifyOptions): Promise<Verdict> {
     return verify(this, a, b, options);
   }
 
@@ -264,6 +267,7 @@ export class Model implements FaceModel {
    */
   async save(path: string, options: SaveModelOptions = {}): Promise<void> {
     expectPath(path, 'path');
+    expectOptions(options, 'options', SAVE_OPTION_KEYS);
     const weightsOnly = options.weightsOnly ?? false;
     if (typeof weightsOnly !== 'boolean') {
       throw new TypeError(`Expected a boolean for weightsOnly but received ${String(weightsOnly)}`);

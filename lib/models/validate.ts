@@ -5,7 +5,8 @@ import { randomInt } from 'node:crypto';
 import { toNativeHead, validateMarginHead } from '../ops/margin-head';
 import type { MarginHead } from '../ops/margin-head';
 import type { NativeMarginHead } from '../native/loss-binding';
-import { expectFinite, expectInteger, expectObject, fail } from '../util/expect';
+import { expectFinite, expectInteger, fail } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 import { ARCHS, inputSizeOf } from './archs';
 import { EMBEDDING_DIM, NORMALISATION, SGD_DEFAULTS } from './defaults';
 import type { NativeModelConfig, NativeStepOptions } from '../native/model-binding';
@@ -40,9 +41,20 @@ function expectHead(value: unknown): NativeMarginHead {
   return toNativeHead(value as MarginHead);
 }
 
+export const MODEL_OPTION_KEYS: OptionKeys<ModelOptions> = {
+  arch: true,
+  classes: true,
+  head: true,
+  embeddingDim: true,
+  device: true,
+  seed: true,
+  mean: true,
+  std: true,
+};
+
 /** Checked model options, complete: what the native initialise takes. */
 export function expectModelOptions(options: ModelOptions): NativeModelConfig {
-  expectObject(options, 'options');
+  expectOptions(options, 'options', MODEL_OPTION_KEYS);
   const std = options.std === undefined ? NORMALISATION.std : expectFinite(options.std, 'std');
   if (!(std > 0)) fail('a positive number', 'std', std, RangeError);
   return {
@@ -105,15 +117,28 @@ export function expectLabels(labels: unknown, n: number, classes: number): Int32
   return labels;
 }
 
+type StepInput = TrainStepInput & { decayAll?: boolean; timings?: boolean };
+
+const STEP_INPUT_KEYS: OptionKeys<StepInput> = {
+  images: true,
+  labels: true,
+  n: true,
+  lr: true,
+  lambda: true,
+  flip: true,
+  momentum: true,
+  weightDecay: true,
+  nesterov: true,
+  decayAll: true,
+  timings: true,
+};
+
 /**
  * Checked step options, complete: what the native trainStep takes. `headLambda` is the model's
  * own lambda, the default for a step that gives none.
  */
-export function expectStepInput(
-  input: TrainStepInput & { decayAll?: boolean; timings?: boolean },
-  headLambda: number,
-): NativeStepOptions {
-  if (typeof input !== 'object' || input === null) fail('a trainStep input object', 'input', input);
+export function expectStepInput(input: StepInput, headLambda: number): NativeStepOptions {
+  expectOptions(input, 'input', STEP_INPUT_KEYS, 'a trainStep input object');
   const optional = (value: number | undefined, name: string, fallback: number): number =>
     value === undefined ? fallback : expectFinite(value, name, 0);
   const flag = (value: unknown, name: string): boolean => {

@@ -1,6 +1,7 @@
 // The margin heads the fused margin-softmax op implements (see native/ops/margin_softmax.h).
 import type { NativeMarginHead } from '../native/loss-binding';
 import { describeReceived } from '../util/describe-received';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 
 /**
  * SphereFace A-Softmax (integer m in 1..6, lambda >= 0, default 0), CosFace, ArcFace (with
@@ -14,6 +15,14 @@ export type MarginHead =
   | { kind: 'softmax' };
 
 export const HEAD_KINDS = ['sphere', 'cos', 'arc', 'softmax'] as const;
+
+/** Each kind's fields. */
+const HEAD_KEYS: { [K in MarginHead['kind']]: OptionKeys<Extract<MarginHead, { kind: K }>> } = {
+  sphere: { kind: true, m: true, lambda: true },
+  cos: { kind: true, m: true, scale: true },
+  arc: { kind: true, m: true, scale: true, easyMargin: true },
+  softmax: { kind: true },
+};
 
 /** Each head at its usual settings: the paper's m = 4; CosFace's and ArcFace's papers' m and s. */
 export const HEAD_DEFAULTS = {
@@ -88,8 +97,13 @@ export function validateMarginHead(head: MarginHead, what = 'head'): void {
         throw new RangeError(`The softmax head has no ${field}, but ${what}.${field} is given`);
       }
     }
-    return;
   }
+  expectOptions<MarginHead>(
+    head,
+    `${what} of kind '${kind}'`,
+    HEAD_KEYS[kind as MarginHead['kind']],
+  );
+  if (kind === 'softmax') return;
   const m: unknown = (head as { m?: unknown }).m;
   if (typeof m !== 'number' || !Number.isFinite(m)) {
     throw new RangeError(

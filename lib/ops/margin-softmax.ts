@@ -2,6 +2,7 @@
 // native/ops (one GEMM + one pass per row forward, analytic backward).
 import { native } from '../native';
 import { expectInteger } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 import type { NativeMarginSoftmaxInput } from '../native/loss-binding';
 import { type MarginHead, toNativeHead, validateMarginHead } from './margin-head';
 
@@ -19,6 +20,15 @@ export interface MarginSoftmaxInput<A extends FloatArray = Float32Array> {
   dim: number;
   head: MarginHead;
 }
+
+const INPUT_KEYS: OptionKeys<MarginSoftmaxInput> = {
+  features: true,
+  weight: true,
+  bias: true,
+  labels: true,
+  dim: true,
+  head: true,
+};
 
 export interface MarginSoftmaxResult<A extends FloatArray = Float32Array> {
   /** Mean cross-entropy over the batch. */
@@ -65,9 +75,7 @@ function checkInput<A extends FloatArray>(
   input: MarginSoftmaxInput<A>,
   device: 'cpu' | 'cuda',
 ): NativeMarginSoftmaxInput<A> {
-  if (typeof input !== 'object' || input === null) {
-    throw new TypeError('Expected an object for input');
-  }
+  expectOptions(input, 'input', INPUT_KEYS, 'an input object ({ features, weight, labels, ... })');
   const { features, weight, bias, labels, dim, head } = input;
   if (!(features instanceof Float32Array || features instanceof Float64Array)) {
     throw new TypeError(`Expected Float32Array for features but received ${typeName(features)}`);

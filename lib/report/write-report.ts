@@ -11,6 +11,7 @@ import { renderReportPlots, type ReportPlot } from './report-plots';
 import type { EpochMetrics, RocCurve } from './training-plots';
 import { writeFileAtomic } from '../util/atomic-write';
 import { expectPath } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 import { whyUnwritable } from '../util/make-folder';
 
 export interface ReportInput {
@@ -33,6 +34,17 @@ export interface ReportInput {
   /** Lines on what the figures leave out (pairs skipped for bad images), under the figures. */
   notes?: readonly string[];
 }
+
+const REPORT_INPUT_KEYS: OptionKeys<ReportInput> = {
+  title: true,
+  summary: true,
+  epochs: true,
+  history: true,
+  batchesPerEpoch: true,
+  evaluation: true,
+  baseline: true,
+  notes: true,
+};
 
 export interface WrittenReport {
   report: string;
@@ -153,7 +165,8 @@ function reportRows(input: ReportInput): readonly EpochMetrics[] {
 
 export async function writeReport(outDir: string, input: ReportInput): Promise<WrittenReport> {
   expectPath(outDir, 'outDir', 'a folder path');
-  if (typeof input?.summary !== 'object' || input.summary === null) {
+  expectOptions(input, 'input', REPORT_INPUT_KEYS, 'a report input object ({ summary, ... })');
+  if (typeof input.summary !== 'object' || input.summary === null) {
     throw new Error('Expected an object for summary');
   }
   await checkReportFolder(outDir);

@@ -10,7 +10,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../util/atomic-write';
 import { makeFolder } from '../util/make-folder';
-import { expectInteger, expectObject, expectPath, fail, MAX_THREADS } from '../util/expect';
+import { expectInteger, expectPath, fail, MAX_THREADS } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 import { IMAGE_SIZE } from './face-renderer';
 import { HELD_OUT_SET, TRAIN_SET, type ImageJob } from './image-job';
 import { JPEG_QUALITY } from './jpeg';
@@ -44,6 +45,21 @@ export interface SynthOptions {
   /** Called after each image with (done, total). */
   onProgress?: (done: number, total: number) => void;
 }
+
+const SYNTH_OPTION_KEYS: OptionKeys<SynthOptions> = {
+  out: true,
+  identities: true,
+  images: true,
+  heldOutIdentities: true,
+  heldOutImages: true,
+  folds: true,
+  pairsPerFold: true,
+  seed: true,
+  variation: true,
+  occluders: true,
+  workers: true,
+  onProgress: true,
+};
 
 export interface SynthSettings {
   version: number;
@@ -96,7 +112,12 @@ export const SYNTH_LIMITS = {
 const count = (n: number) => n.toLocaleString('en-US');
 
 export function resolveSynthSettings(options: SynthOptions): SynthSettings {
-  expectObject(options, 'options', 'an options object ({ out, identities, images, ... })');
+  expectOptions(
+    options,
+    'options',
+    SYNTH_OPTION_KEYS,
+    'an options object ({ out, identities, images, ... })',
+  );
   const variation = options.variation ?? 1;
   if (typeof variation !== 'number' || !(variation >= 0 && variation <= 1)) {
     fail('a number in [0, 1]', 'variation', variation, RangeError);
@@ -162,7 +183,11 @@ async function existingSettings(file: string): Promise<unknown> {
 /** Settings read back from a file this generator wrote, or undefined. */
 function savedSettings(saved: unknown): SynthSettings | undefined {
   try {
-    return resolveSynthSettings({ ...(saved as SynthOptions), out: '' });
+    // The file holds derived settings too (version, imageSize): only the options go back in.
+    const given = Object.entries(saved as object).filter(([key]) =>
+      Object.hasOwn(SYNTH_OPTION_KEYS, key),
+    );
+    return resolveSynthSettings({ ...(Object.fromEntries(given) as SynthOptions), out: '' });
   } catch {
     return undefined;
   }

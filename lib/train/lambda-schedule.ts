@@ -3,6 +3,7 @@
 // as lambda decays. Without it A-Softmax with m = 4 usually stalls at ln(classes) or diverges.
 import type { MarginHead } from '../ops/margin-head';
 import { expectInteger } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 
 export interface LambdaSchedule {
   base: number; // 1000
@@ -43,7 +44,10 @@ export function stepLambda(
   return lambdaAt(schedule, iteration);
 }
 
+const LAMBDA_KEYS: OptionKeys<LambdaSchedule> = { base: true, gamma: true, power: true, min: true };
+
 export function validateLambdaSchedule(schedule: LambdaSchedule): void {
+  expectOptions(schedule, 'lambda', LAMBDA_KEYS, 'a lambda schedule object');
   for (const key of ['base', 'gamma', 'power', 'min'] as const) {
     const value = schedule[key];
     if (!(Number.isFinite(value) && value >= 0)) {

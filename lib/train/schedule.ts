@@ -1,7 +1,8 @@
 // Learning-rate schedules as pure functions of the iteration: a resumed run needs nothing but
 // the iteration count to continue the schedule exactly.
 
-import { expectFinite, expectInteger } from '../util/expect';
+import { expectFinite, expectInteger, expectObject } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 
 /** The SphereFace paper's schedule: lr 0.1, divided by 10 at 16k and 24k iterations, stop at 28k. */
 export const PAPER_LR = 0.1;
@@ -71,14 +72,29 @@ export function resolveSchedule(schedule: LrSchedule): LrSchedule {
   }
 }
 
+type ScheduleKind = LrSchedule['kind'];
+
+/** Each kind's fields. */
+const SCHEDULE_KEYS: { [K in ScheduleKind]: OptionKeys<Extract<LrSchedule, { kind: K }>> } = {
+  multistep: { kind: true, milestones: true, gamma: true, warmup: true },
+  cosine: { kind: true, minLr: true, warmup: true },
+  constant: { kind: true, warmup: true },
+};
+
 /** Checks a schedule's fields, naming the bad one. */
 export function validateSchedule(schedule: LrSchedule): void {
-  const kinds = ['multistep', 'cosine', 'constant'];
-  if (!kinds.includes(schedule.kind)) {
+  expectObject(schedule, 'schedule', 'a schedule object ({ kind, ... })');
+  if (!Object.hasOwn(SCHEDULE_KEYS, schedule.kind)) {
+    const kinds = Object.keys(SCHEDULE_KEYS).join(', ');
     throw new RangeError(
-      `Expected schedule.kind to be one of ${kinds.join(', ')} but received ${String(schedule.kind)}`,
+      `Expected schedule.kind to be one of ${kinds} but received ${String(schedule.kind)}`,
     );
   }
+  expectOptions<LrSchedule>(
+    schedule,
+    `schedule of kind '${schedule.kind}'`,
+    SCHEDULE_KEYS[schedule.kind],
+  );
   const warmup = schedule.warmup ?? 0;
   if (!Number.isInteger(warmup) || warmup < 0) {
     throw new RangeError(

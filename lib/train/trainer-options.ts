@@ -4,6 +4,7 @@ import type { DistributedOptions } from '../dist/distributed-options';
 import type { ProcessGroup } from '../dist/process-group';
 import { SGD_DEFAULTS } from '../models/defaults';
 import { expectFinite, expectInteger, expectObject, expectPath, fail } from '../util/expect';
+import { expectOptions, type OptionKeys } from '../util/option-keys';
 import type { FaceModel } from '../models/types';
 import type { Checkpoint } from './checkpoint';
 import { DEFAULT_LAMBDA, validateLambdaSchedule, type LambdaSchedule } from './lambda-schedule';
@@ -67,6 +68,32 @@ export interface TrainerOptions<E extends EvaluationLike = EvaluationLike> {
   distributed?: DistributedOptions | ProcessGroup;
 }
 
+const TRAINER_OPTION_KEYS: OptionKeys<TrainerOptions> = {
+  model: true,
+  data: true,
+  epochs: true,
+  iterations: true,
+  batchSize: true,
+  optimizer: true,
+  schedule: true,
+  lambda: true,
+  evaluator: true,
+  evalEvery: true,
+  checkpointEvery: true,
+  keepCheckpoints: true,
+  outDir: true,
+  seed: true,
+  resume: true,
+  distributed: true,
+};
+
+const OPTIMIZER_OPTION_KEYS: OptionKeys<OptimizerOptions> = {
+  lr: true,
+  momentum: true,
+  weightDecay: true,
+  nesterov: true,
+};
+
 /** Checkpoints of a run kept by default (older ones of the same run are deleted). */
 export const DEFAULT_KEEP_CHECKPOINTS = 3;
 
@@ -88,10 +115,12 @@ function checkPositiveInteger(name: string, value: unknown): void {
 function checkEvery(name: string, every: unknown): void {
   if (every === undefined) return;
   if (typeof every === 'number') return checkPositiveInteger(name, every);
-  if (typeof every !== 'object' || every === null) {
-    fail('a positive integer (epochs) or { epochs?, iterations? }', name, every);
-  }
-  const { epochs, iterations } = every as { epochs?: unknown; iterations?: unknown };
+  const { epochs, iterations } = expectOptions<Exclude<Every, number>>(
+    every,
+    name,
+    { epochs: true, iterations: true },
+    'a positive integer (epochs) or { epochs?, iterations? }',
+  );
   checkPositiveInteger(`${name}.epochs`, epochs);
   checkPositiveInteger(`${name}.iterations`, iterations);
 }
@@ -131,7 +160,7 @@ function checkModelAndData(model: FaceModel, data: BatchSource): void {
 }
 
 function resolveOptimizer(opt: OptimizerOptions): Required<OptimizerOptions> {
-  expectObject(opt, 'optimizer');
+  expectOptions(opt, 'optimizer', OPTIMIZER_OPTION_KEYS);
   const resolved = { lr: PAPER_LR, ...SGD_DEFAULTS, ...opt };
   if (!(expectFinite(resolved.lr, 'optimizer.lr') > 0)) {
     fail('a positive number', 'optimizer.lr', resolved.lr, RangeError);
@@ -154,7 +183,12 @@ function resolveOptimizer(opt: OptimizerOptions): Required<OptimizerOptions> {
 export function resolveTrainerOptions<E extends EvaluationLike>(
   options: TrainerOptions<E>,
 ): TrainerSettings {
-  expectObject(options, 'options', 'a TrainerOptions object ({ model, data, ... })');
+  expectOptions(
+    options,
+    'options',
+    TRAINER_OPTION_KEYS,
+    'a TrainerOptions object ({ model, data, ... })',
+  );
   checkModelAndData(options.model, options.data);
   if (options.epochs !== undefined && options.iterations !== undefined) {
     throw new RangeError('Expected epochs or iterations, not both');

@@ -113,7 +113,10 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     return this.progress?.iteration ?? 0;
   }
 
-  /** Asks a running fit() to stop after the current step; it checkpoints (with outDir) and resolves. */
+  /**
+   * Asks fit() to stop after the current step; it checkpoints (with outDir) and resolves. Called
+   * before fit(), it is kept: fit() then stops before its first step (distributed: after it).
+   */
   stop(): void {
     this.stopRequested = true;
   }
@@ -135,8 +138,6 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     }
     modelsInTraining.add(this.model);
     this.running = true;
-    this.stopRequested = false;
-    this.stopAgreed = false;
     const distributed = this.options.distributed;
     let joined: Awaited<ReturnType<typeof joinDistributedRun>> | undefined;
     let finished = false;

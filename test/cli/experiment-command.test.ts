@@ -70,6 +70,22 @@ describe('sphereface experiment', function () {
     }
   });
 
+  it('refuses a file as --cache or --out before drawing any image', async () => {
+    const dir = await tempDir();
+    const file = path.join(dir, 'a-file');
+    await fs.writeFile(file, 'kept');
+    for (const which of ['margin', 'toy']) {
+      for (const flag of ['--cache', '--out']) {
+        const other = flag === '--cache' ? ['--out', path.join(dir, 'out')] : [];
+        const r = await sphereMain(['experiment', which, flag, file, ...other]);
+        expect(r.code, `${which} ${flag}`).to.equal(2);
+        expect(r.stderr).to.include(`${flag} ${file} is a file, not a folder`);
+      }
+    }
+    expect(await fs.readdir(dir)).to.deep.equal(['a-file']);
+    expect(await fs.readFile(file, 'utf8')).to.equal('kept');
+  });
+
   it('margin trains each chosen loss with the same seeds and writes one table and one plot', async () => {
     const cache = await tempDir();
     const out = await tempDir();

@@ -130,7 +130,7 @@ describe('DataLoader', () => {
 
   it('gives iterations at once buffers of their own, and reuses them epoch after epoch', async () => {
     const set = indexedSet(60);
-    const options = { batchSize: 5, seed: 2, crop: new RandomCrop([2, 2]) };
+    const options = { batchSize: 5, seed: 2, transforms: [new RandomCrop([2, 2])] };
     const alone = [await collect(new DataLoader(set, options), 0)];
     alone.push(await collect(new DataLoader(set, options), 1));
     const loader = new DataLoader(set, options);

@@ -113,7 +113,7 @@ describe('decoding on the worker pool', function () {
     expect(folder.paths).to.deep.equal([path.join(root, 'alice', 'a.jpg'), webp]);
     expect(folder.skipped).to.deep.equal([{ path: fifo, reason: 'a FIFO, not a regular file' }]);
     const paths = [...folder.paths, fifo];
-    const opts = { pool, progress: false as const, transforms: [new Resize([8, 8])] };
+    const opts = { pool, transforms: [new Resize([8, 8])] };
     await expectReject(
       loadImages(paths, opts),
       /cannot decode .*x\.jpg: not a regular file \(a FIFO\)/,

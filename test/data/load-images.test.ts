@@ -5,6 +5,7 @@ import { DecodePool } from '../../lib/data/decode-pool';
 import { CACHE_VERSION } from '../../lib/data/image-cache';
 import { loadImages } from '../../lib/data/load-images';
 import { CenterCrop } from '../../lib/data/transforms/center-crop';
+import { FaceAlign } from '../../lib/data/transforms/face-align';
 import { Resize } from '../../lib/data/transforms/resize';
 import { expectReject, gradient, tempDir, writeImage } from './helpers';
 
@@ -85,6 +86,16 @@ describe('loadImages and the image cache', function () {
     expect(set.skipped[1].reason).to.match(/not a JPEG, PNG, WebP, GIF or BMP/);
     expect(set.skipped[2].reason).to.match(/truncated or corrupt JPEG/);
     expect(set.skipped[3].reason).to.match(/cannot read \(ENOENT\)/);
+  });
+
+  it('says an image whose face points do not fit could not be aligned, not decoded', async () => {
+    const { paths } = await folderOf(2);
+    const speck = Float64Array.from({ length: 10 }, (_, k) => (k % 2 === 0 ? 12 : 7));
+    const error = await expectReject(
+      loadImages(paths, { transforms: [new FaceAlign()], landmarks: [undefined, speck], pool }),
+      /^cannot align .*img0\.jpg: FaceAlign: this image has no five-point landmarks .*\(and 1 more bad images\)/,
+    );
+    expect(error.message).not.to.include('cannot decode');
   });
 
   it('refuses images of different sizes after the transforms, naming the first two sizes in order', async () => {

@@ -37,7 +37,6 @@ describe('Trainer with a real model', () => {
       epochs: 2,
       optimizer: { lr: 0.05 },
       schedule: { kind: 'cosine', warmup: 2 } as const,
-      progress: false as const,
     };
     const losses = (trainer: Trainer, into: number[]) =>
       trainer.on('batch', (b) => void into.push(b.loss));

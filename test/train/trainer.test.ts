@@ -59,6 +59,18 @@ describe('Trainer', () => {
     expect(data.served.at(-1)).to.deep.equal([1, 1]);
   });
 
+  it('keeps a stop() called before fit(): fit() takes no step and resolves stopped', async () => {
+    const model = new FakeModel(3);
+    const dir = await tempDir();
+    const trainer = new Trainer({ model, data: new FakeBatchSource(3, 4), epochs: 2, outDir: dir });
+    trainer.stop();
+    const history = await trainer.fit();
+    expect(model.calls.length).to.equal(0);
+    expect(history.stopped).to.equal(true);
+    expect(history.iterations).to.equal(0);
+    expect((await latestCheckpoint(path.join(dir, 'checkpoints')))?.state.iteration).to.equal(0);
+  });
+
   it('awaits event handlers in order before the next step', async () => {
     const model = new FakeModel(3);
     const data = new FakeBatchSource(3, 2);

@@ -4,6 +4,7 @@ import { defaultCache, demoSetOptions, readDemoSet } from '../demo-set';
 import { ABLATION_HEADS, runMarginAblation } from '../experiments/margin-ablation';
 import { describeSpread, runToyExperiment } from '../experiments/toy-features';
 import { readTrainingArgs, trainingOptions } from '../training-args';
+import { checkOutputFolder } from '../output-paths';
 import { DEMO_TRAINING } from './demo-command';
 
 const EXPERIMENTS = ['margin', 'toy'] as const;
@@ -86,6 +87,10 @@ export const experimentCommand: Command = {
     }
     if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);
     const outDir = stringArg(values, 'out') ?? `sphereface-${which}`;
+    // Before any image is drawn or decoded: a file where a folder goes would fail only then.
+    await checkOutputFolder('out', outDir);
+    const cacheRoot = stringArg(values, 'cache');
+    if (cacheRoot !== undefined) await checkOutputFolder('cache', cacheRoot);
     if (which === 'margin') {
       if (values.dim !== undefined) throw new UsageError('--dim applies to the toy experiment');
       const only = stringArg(values, 'only')

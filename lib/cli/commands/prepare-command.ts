@@ -1,4 +1,6 @@
 import { prepareImageStore } from '../../data/store/prepare-image-store';
+import { stopOnSignal } from '../stop-on-signal';
+import { stoppingPreparation } from '../store-progress';
 import { FaceAlign } from '../../data/transforms/face-align';
 import { checkOutputPixels, type DeterministicTransform } from '../../data/transforms/transform';
 import { MAX_THREADS } from '../../util/expect';
@@ -27,14 +29,15 @@ export const prepareCommand: Command = {
   summary: 'Decode a dataset once into an on-disk image store that training reads at any size',
   usage:
     'sphereface prepare --data SRC --out DIR [--size HxW] [--landmarks FILE] ' +
-    '[--skip-bad-images] [--threads N]',
+    '[--skip-bad-images] [--threads N] [--images-per-shard N]',
   notes:
     'SRC: a folder per identity, an insightface train.rec (with its .idx and property), or a\n' +
     'list file (`path label [x1 y1 ... x5 y5]` per line). --size resizes and centre-crops every\n' +
     "image to HxW; with --landmarks the faces are aligned onto SphereFace's 112x96 template\n" +
     'instead. Without either, images keep their decoded size (which must be one size, as in the\n' +
     '112x112 insightface releases). Run again on the same DIR to resume an interrupted run, to\n' +
-    'check every shard and rebuild damaged ones, or to start over when the source changed.',
+    'check every shard and rebuild damaged ones, or to start over when the source changed.\n' +
+    'Ctrl-C stops once the shards being written are recorded; the next run continues after them.',
   options: {
     data: {
       type: 'string',
@@ -63,6 +66,12 @@ export const prepareCommand: Command = {
       description: 'decode threads',
       default: 'the cores available',
     },
+    'images-per-shard': {
+      type: 'string',
+      value: 'N',
+      description: 'images in each shard file',
+      default: 'as many as fit in 64 MiB',
+    },
     ...maxPixelsOption,
   },
   async run(values, positionals, out) {
@@ -80,16 +89,23 @@ export const prepareCommand: Command = {
     let transforms: DeterministicTransform[] = [];
     if (size) transforms = inputTransforms(size, { aligned: landmarks !== undefined });
     else if (landmarks) transforms = [new FaceAlign()];
-    const store = await prepareImageStore({
-      source: data,
-      out: dir,
-      transforms,
-      landmarks,
-      onBadImage: values['skip-bad-images'] === true ? 'skip' : 'error',
-      threads: integerArg(values, 'threads', 1, undefined, MAX_THREADS),
-      maxPixels: maxPixelsArg(values),
-      onProgress: storeProgress(out),
-    });
+    const threads = integerArg(values, 'threads', 1, undefined, MAX_THREADS);
+    const imagesPerShard = integerArg(values, 'images-per-shard', 1);
+    const controller = new AbortController();
+    const store = await stopOnSignal(out, stoppingPreparation(controller), () =>
+      prepareImageStore({
+        source: data,
+        out: dir,
+        transforms,
+        landmarks,
+        onBadImage: values['skip-bad-images'] === true ? 'skip' : 'error',
+        threads,
+        imagesPerShard,
+        maxPixels: maxPixelsArg(values),
+        onProgress: storeProgress(out),
+        signal: controller.signal,
+      }),
+    );
     try {
       const done = store.preparation!;
       const summary = {

@@ -20,7 +20,8 @@ import { formatAccuracy, runRecord, stopLines } from '../run-report';
 import { PAPER_ITERATIONS, PAPER_LR } from '../../train/schedule';
 import { readRunConfig } from '../resume-config';
 import { trainingOptions, type TrainingDefaults } from '../training-args';
-import { storeProgress } from '../store-progress';
+import { stoppingPreparation, storeProgress } from '../store-progress';
+import { stopOnSignal } from '../stop-on-signal';
 import { checkOutFolder, runTraining } from '../training-run';
 
 // The paper's recipe: sphere20, 28k iterations of batch 64 at lr 0.1, /10 at 16k and 24k.
@@ -121,14 +122,18 @@ export const trainCommand: Command = {
     // Rank 0 prepares (or checks) the image store first; the others then open it, and each rank
     // gathers only its part of every batch from the shards.
     if (group && !group.isWriter) await group.barrier();
-    const train = await loadTrainSet(dataDir, config.arch, {
-      landmarks: stringArg(values, 'landmarks'),
-      cacheDir,
-      skipBadImages: values['skip-bad-images'] === true,
-      maxPixels: maxPixelsArg(values),
-      onStoreEvent: storeProgress(out),
-      preparedElsewhere: group !== undefined && !group.isWriter,
-    });
+    const preparation = new AbortController();
+    const train = await stopOnSignal(out, stoppingPreparation(preparation), () =>
+      loadTrainSet(dataDir, config.arch, {
+        landmarks: stringArg(values, 'landmarks'),
+        cacheDir,
+        skipBadImages: values['skip-bad-images'] === true,
+        maxPixels: maxPixelsArg(values),
+        onStoreEvent: storeProgress(out),
+        preparedElsewhere: group !== undefined && !group.isWriter,
+        signal: preparation.signal,
+      }),
+    );
     const skipped = skippedNote(train.images, 'training images');
     if (skipped) out.note(skipped);
     out.line(`${train.images.n} training images of ${train.classes} identities from ${dataDir}`);

@@ -17,6 +17,7 @@ import { classLabel, irHeaderBytes, parseIRHeader, type IRHeader } from './ir-he
 import { BlockReader, RecordIOFile, readRecord } from './recordio';
 import { RecordIOIndex } from './recordio-index';
 import { expectPath } from '../../util/expect';
+import { expectOptions } from '../../util/option-keys';
 
 export interface RecordIOSourceOptions {
   /** The index; default: the .rec's path ending in .idx instead (scanned without one). */
@@ -131,6 +132,7 @@ export class RecordIOSource implements ImageSource {
 
   static async open(recPath: string, options: RecordIOSourceOptions = {}): Promise<RecordIOSource> {
     const location = path.resolve(expectPath(recPath, 'recPath', 'a .rec file path'));
+    expectOptions<RecordIOSourceOptions>(options, 'options', { idx: true, onProgress: true });
     if (options.idx !== undefined) expectPath(options.idx, 'idx', 'a .idx file path');
     const rec = await RecordIOFile.open(location);
     try {

@@ -7,6 +7,7 @@ import { checkShards, type ShardProblem } from './check-shards';
 import { ImageReader } from './image-reader';
 import { LABELS_FILE, MANIFEST_FILE, readManifest, type StoreManifest } from './manifest';
 import { expectPath } from '../../util/expect';
+import { expectOptions } from '../../util/option-keys';
 
 /** What prepareImageStore did to make the store (absent on a store opened as it was). */
 export interface StorePreparation {
@@ -112,6 +113,7 @@ export async function openImageStore(
   options: OpenImageStoreOptions = {},
 ): Promise<ImageStore> {
   const root = path.resolve(expectPath(dir, 'dir', 'an image store folder path'));
+  expectOptions<OpenImageStoreOptions>(options, 'options', { verify: true, onVerify: true });
   const manifest = await readManifest(root);
   if (!manifest) {
     throw new Error(`${root} is not an image store: it has no ${MANIFEST_FILE}`);

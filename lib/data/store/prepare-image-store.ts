@@ -33,6 +33,7 @@ import { ShardWriter } from './shard-writer';
 import { storeDigest } from './store-digest';
 import { lockFolder } from '../../util/folder-lock';
 import { makeFolder } from '../../util/make-folder';
+import { expectOptions, type OptionKeys } from '../../util/option-keys';
 
 /** What prepareImageStore reports while it works (the CLI draws it; the library never prints). */
 export type PrepareEvent =
@@ -73,6 +74,12 @@ export interface PrepareImageStoreOptions {
   /** Refuse images over this many pixels, from their headers (default 50 million). */
   maxPixels?: number;
   onProgress?: (event: PrepareEvent) => void;
+  /**
+   * Stops the run between windows of about a shard's images (and between shards checked): it
+   * rejects with the signal's reason once the shards finished are durable and recorded, so the
+   * next run on the folder continues after them.
+   */
+  signal?: AbortSignal;
 }
 
 /**
@@ -124,12 +131,32 @@ async function removeEmptyFolders(dir: string, firstMade: string): Promise<void>
   }
 }
 
+const PREPARE_OPTION_KEYS: OptionKeys<PrepareImageStoreOptions> = {
+  source: true,
+  out: true,
+  transforms: true,
+  landmarks: true,
+  onBadImage: true,
+  threads: true,
+  pool: true,
+  imagesPerShard: true,
+  maxPixels: true,
+  onProgress: true,
+  signal: true,
+};
+
 function checkOptions(options: PrepareImageStoreOptions): void {
   const who = 'prepareImageStore';
-  if (
-    !options ||
-    (typeof options.source !== 'string' && typeof options.source?.read !== 'function')
-  )
+  expectOptions(
+    options,
+    'options',
+    PREPARE_OPTION_KEYS,
+    'an options object ({ source, out, ... })',
+  );
+  if (options.signal !== undefined && !(options.signal instanceof AbortSignal)) {
+    throw new Error(`${who}: expected an AbortSignal for signal`);
+  }
+  if (typeof options.source !== 'string' && typeof options.source?.read !== 'function')
     throw new Error(`${who}: expected a path or an ImageSource for source`);
   if (typeof options.out !== 'string' || options.out === '')
     throw new Error(`${who}: expected a folder path for out`);
@@ -189,6 +216,7 @@ class Preparation {
   }
 
   async run(): Promise<ImageStore> {
+    this.options.signal?.throwIfAborted();
     const { leftOut } = this.source;
     if (leftOut?.length) {
       this.emit({ type: 'left-out', location: this.source.location, entries: leftOut });
@@ -294,7 +322,10 @@ class Preparation {
     const total = manifest.shards.length;
     const problems = await checkShards(this.dir, manifest.shards, this.imageBytes(), {
       crc: true,
-      onShard: (k) => this.emit({ type: 'verify', checked: k + 1, total }),
+      onShard: (k) => {
+        this.emit({ type: 'verify', checked: k + 1, total });
+        this.options.signal?.throwIfAborted();
+      },
     });
     for (const problem of problems) this.emit({ type: 'damaged', problem });
     this.report.rebuilt = problems;
@@ -399,6 +430,7 @@ class Preparation {
         // Decoding runs ahead of the disk by at most a shard or so.
         afterWindow: async () => {
           if (writer && writer.pending > 1) await writer.flush();
+          this.options.signal?.throwIfAborted();
         },
       },
       (index, image, outcome) => {

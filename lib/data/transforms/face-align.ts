@@ -6,6 +6,7 @@ import {
   type TransformSpec,
 } from './transform';
 import type { FivePoints, RawImage } from './raw-image';
+import { expectOptions } from '../../util/option-keys';
 
 /** SphereFace's 96x112 template: left eye, right eye, nose tip, left and right mouth corners. */
 export const SPHEREFACE_TEMPLATE: readonly number[] = [
@@ -16,6 +17,11 @@ export interface FaceAlignOptions {
   width?: number; // default 96
   height?: number; // default 112
   template?: readonly number[]; // x1 y1 ... x5 y5 in output pixels
+}
+
+/** Whether a bad image's reason is FaceAlign's (the image decoded; its points did not fit). */
+export function isAlignmentFailure(reason: string): boolean {
+  return reason.startsWith('FaceAlign: ');
 }
 
 /**
@@ -31,6 +37,11 @@ export class FaceAlign implements DeterministicTransform {
   readonly template: number[];
 
   constructor(options: FaceAlignOptions = {}) {
+    expectOptions<FaceAlignOptions>(options, 'FaceAlign options', {
+      width: true,
+      height: true,
+      template: true,
+    });
     this.width = positiveInteger(options.width ?? 96, 'width', 'FaceAlign');
     this.height = positiveInteger(options.height ?? 112, 'height', 'FaceAlign');
     checkOutputPixels(this.height, this.width, 'height x width', 'FaceAlign');

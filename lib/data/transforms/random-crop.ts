@@ -1,5 +1,6 @@
 import { sizeArgument } from './transform';
 import type { Random } from '../../util/random';
+import { expectOptions } from '../../util/option-keys';
 
 /**
  * torchvision's RandomCrop(size, padding): pad every side with `padding` black pixels, then cut
@@ -13,6 +14,7 @@ export class RandomCrop {
 
   constructor(size: number | [number, number], options: { padding?: number } = {}) {
     [this.height, this.width] = sizeArgument(size, 'RandomCrop');
+    expectOptions(options, 'RandomCrop options', { padding: true });
     const padding = options.padding ?? 0;
     if (!Number.isInteger(padding) || padding < 0) {
       throw new Error(

@@ -275,6 +275,49 @@ describe('prepareImageStore and openImageStore', function () {
       expect(bytesOf(out, name).equals(bytesOf(whole, name)), name).to.equal(true);
   });
 
+  it('stops at an abort once its finished shards are recorded, and the next run goes on', async () => {
+    const root = await faces(4, 6); // 24 images, 12 shards of 2
+    const out = path.join(tempDir(), 'aborted');
+    const controller = new AbortController();
+    let shards = 0;
+    const error = await rejection(
+      prepare(root, out, {
+        imagesPerShard: 2,
+        signal: controller.signal,
+        onProgress: (e) => {
+          if (e.type === 'shard' && ++shards === 3) controller.abort();
+        },
+      }),
+    );
+    expect(error.name).to.equal('AbortError');
+    const manifest = JSON.parse(bytesOf(out, 'manifest.json').toString()) as {
+      complete: boolean;
+      shards: unknown[];
+    };
+    expect(manifest.complete).to.equal(false);
+    // Every shard written was recorded; the run stopped within a window of the abort.
+    expect(manifest.shards.length).to.equal(shards);
+    expect(shards).to.be.within(3, 5);
+    const others = fs.readdirSync(out).filter((f) => !/^(shard-\d+\.bin|manifest\.json)$/.test(f));
+    expect(others, 'no lock or temporary left').to.deep.equal([]);
+
+    // The lock is gone: the next run takes the folder and continues after the recorded shards.
+    const resumed = await prepare(root, out, { imagesPerShard: 2 });
+    expect(resumed.preparation!.resumedShards).to.equal(shards);
+    expect(resumed.preparation!.decoded).to.equal(24 - 2 * shards);
+    resumed.close();
+    const whole = path.join(tempDir(), 'whole');
+    (await prepare(root, whole, { imagesPerShard: 2 })).close();
+    for (const name of fs.readdirSync(whole))
+      expect(bytesOf(out, name).equals(bytesOf(whole, name)), name).to.equal(true);
+
+    // Aborted before it starts: nothing is made.
+    const never = path.join(tempDir(), 'never');
+    const early = await rejection(prepare(root, never, { signal: AbortSignal.abort() }));
+    expect(early.name).to.equal('AbortError');
+    expect(fs.existsSync(never)).to.equal(false);
+  });
+
   it('skips bad images when asked and names the first otherwise', async () => {
     const root = await faces(2, 3);
     const broken = path.join(root, 'id0', '1.jpg');

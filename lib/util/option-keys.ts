@@ -1,0 +1,34 @@
+// Options bags are checked for names they do not know: a misspelt option (`batchsize`,
+// `weightdecay`) would otherwise be ignored without a word, and its default used in its place.
+
+import { expectObject } from './expect';
+import { nearest } from './nearest-name';
+
+/**
+ * Every key of an options type, written once as an object so that the compiler checks the list:
+ * a key missing from it, or one the type does not have, fails to compile.
+ */
+export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
+
+/**
+ * `value` as an options object whose keys are all in `known`; else a TypeError naming the first
+ * unknown key, the closest known one when it looks like a slip, and the keys there are.
+ */
+export function expectOptions<T extends object>(
+  value: unknown,
+  name: string,
+  known: OptionKeys<T>,
+  what?: string,
+): T {
+  expectObject(value, name, what);
+  const names = Object.keys(known);
+  for (const key of Object.keys(value as object)) {
+    if (Object.hasOwn(known, key)) continue;
+    const near = nearest(key, names);
+    const hint = near === undefined ? '' : ` (did you mean '${near}'?)`;
+    throw new TypeError(
+      `Unknown option '${key}' in ${name}${hint}; the options are ${names.join(', ')}`,
+    );
+  }
+  return value as T;
+}
