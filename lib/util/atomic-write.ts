@@ -37,6 +37,7 @@ export async function replaceAtomically(
     if (!options.folder && (await isFolder(target))) throw new Error(`${target} is a directory`);
   };
   await refuseFolder(); // first, so that no work is spent on a write that cannot land
+  await expectFolderOf(given, target);
   const temp = tempPathFor(target);
   let old: string | undefined;
   try {
@@ -59,6 +60,14 @@ export async function replaceAtomically(
   await syncFolder(path.dirname(target));
   // Earlier writes of this target that were killed left their temporaries (a model's, 65 MB).
   await removeStaleTemps(path.dirname(target), `.${path.basename(target)}.`);
+}
+
+/** The caller makes the folders it owns (a run's, a report's); a file path's folder must exist. */
+async function expectFolderOf(given: string, target: string): Promise<void> {
+  const folder = path.dirname(target);
+  const stats = await fs.stat(folder).catch(() => undefined);
+  if (!stats) throw new Error(`cannot write ${given}: its folder ${folder} does not exist`);
+  if (!stats.isDirectory()) throw new Error(`cannot write ${given}: ${folder} is not a folder`);
 }
 
 /** The file a chain of symbolic links at `file` ends at (which need not exist yet). */

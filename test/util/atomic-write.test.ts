@@ -13,6 +13,27 @@ async function tempDir(): Promise<string> {
 }
 
 describe('replaceAtomically', () => {
+  it('refuses a path whose folder is missing or a file, naming it, before building', async () => {
+    const dir = await tempDir();
+    const missing = path.join(dir, 'runs', 'model.sfm');
+    const file = path.join(dir, 'notes.txt');
+    await fs.writeFile(file, 'kept');
+    let built = false;
+    const build = async (temp: string) => {
+      built = true;
+      await fs.writeFile(temp, 'new');
+    };
+    expect((await rejection(replaceAtomically(missing, build))).message).to.equal(
+      `cannot write ${missing}: its folder ${path.join(dir, 'runs')} does not exist`,
+    );
+    const under = path.join(file, 'model.sfm');
+    expect((await rejection(replaceAtomically(under, build))).message).to.equal(
+      `cannot write ${under}: ${file} is not a folder`,
+    );
+    expect(built, 'refused before building').to.equal(false);
+    expect(await fs.readdir(dir)).to.deep.equal(['notes.txt']);
+  });
+
   it('refuses to replace a folder with a file, touching neither it nor its content', async () => {
     const dir = await tempDir();
     const target = path.join(dir, 'out.npy');
