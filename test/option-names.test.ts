@@ -37,19 +37,11 @@ import {
   type BatchSource,
   type Model,
 } from '../lib';
+import { thrown } from './rejection';
 import { expectOptions } from '../lib/util/option-keys';
 
 type Loose = (...args: unknown[]) => unknown;
 type LooseClass = new (...args: unknown[]) => unknown;
-
-async function thrown(call: () => unknown): Promise<Error> {
-  try {
-    await call();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('expectOptions', () => {
   const known = { batchSize: true, shuffle: true, seed: true, weightDecay: true } as const;

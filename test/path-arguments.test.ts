@@ -18,17 +18,9 @@ import {
   recordIOSource,
   writeReport,
 } from '../lib';
+import { thrown } from './rejection';
 
 type Loose = (...args: unknown[]) => unknown;
-
-async function thrown(call: () => unknown): Promise<Error> {
-  try {
-    await call();
-  } catch (error) {
-    return error as Error;
-  }
-  throw new Error('expected the call to throw');
-}
 
 describe('path arguments of the public API', () => {
   const cases: [string, () => unknown, RegExp][] = [
