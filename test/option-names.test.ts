@@ -14,6 +14,7 @@ import {
   FaceAlign,
   FileListDataset,
   Gallery,
+  ImageFolderDataset,
   inputSizeOf,
   generateSyntheticFaces,
   importStateDict,
@@ -406,6 +407,23 @@ describe('option names of the public API', function () {
       expect(error.message).to.include(message);
     });
   }
+
+  it("a dataset's load refuses labels of its own, and misspelt names through loadImages", async () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sphereface-option-names-set-'));
+    for (const name of ['ann', 'bob']) {
+      fs.mkdirSync(path.join(root, name));
+      fs.writeFileSync(path.join(root, name, '1.jpg'), 'not decoded: refused before');
+    }
+    const folder = new ImageFolderDataset(root);
+    const load = folder.load.bind(folder) as Loose;
+    expect((await thrown(() => load({ labels: [1, 0] }))).message).to.equal(
+      'ImageFolderDataset.load: the dataset gives each image its label; leave labels out of the options',
+    );
+    expect((await thrown(() => load({ cachedir: root }))).message).to.include(
+      "Unknown option 'cachedir' in options (did you mean 'cacheDir'?)",
+    );
+    fs.rmSync(root, { recursive: true, force: true });
+  });
 
   it('leaves nothing behind for the calls that write', () => {
     expect(fs.readdirSync(dir)).to.deep.equal([]);

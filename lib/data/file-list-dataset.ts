@@ -1,6 +1,11 @@
 import * as path from 'node:path';
 import { parseNumbers, readListLines } from './list-file';
-import { loadImages, type LoadImagesOptions, type LoadedImages } from './load-images';
+import {
+  loadImages,
+  withDatasetLabels,
+  type LoadImagesOptions,
+  type LoadedImages,
+} from './load-images';
 import type { FivePoints } from './transforms/raw-image';
 import { MAX_CLASSES } from './types';
 import { expectPath } from '../util/expect';
@@ -60,10 +65,13 @@ export class FileListDataset {
   /** Decodes (or reads from the cache) every image with its label and landmarks. */
   load(options: Omit<LoadImagesOptions, 'labels'> = {}): Promise<LoadedImages> {
     const hasLandmarks = this.landmarks.some((l) => l !== undefined);
-    return loadImages(this.paths, {
-      landmarks: hasLandmarks ? this.landmarks : undefined,
-      ...options,
-      labels: this.labels,
-    });
+    return loadImages(
+      this.paths,
+      withDatasetLabels(
+        { landmarks: hasLandmarks ? this.landmarks : undefined, ...options },
+        this.labels,
+        'FileListDataset',
+      ),
+    );
   }
 }

@@ -2,7 +2,12 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { byCodePoint } from '../util/code-point-order';
 import { fileKind, type FileType } from '../util/regular-file';
-import { loadImages, type LoadImagesOptions, type LoadedImages } from './load-images';
+import {
+  loadImages,
+  withDatasetLabels,
+  type LoadImagesOptions,
+  type LoadedImages,
+} from './load-images';
 import { LOCK_FILE } from './store/manifest';
 import { expectPath } from '../util/expect';
 
@@ -144,7 +149,7 @@ export class ImageFolderDataset {
 
   /** Decodes (or reads from the cache) every image with its label. */
   load(options: Omit<LoadImagesOptions, 'labels'> = {}): Promise<LoadedImages> {
-    return loadImages(this.paths, { ...options, labels: this.labels });
+    return loadImages(this.paths, withDatasetLabels(options, this.labels, 'ImageFolderDataset'));
   }
 }
 

@@ -2,6 +2,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import {
   loadImages,
+  withDatasetLabels,
   type LoadImagesOptions,
   type LoadedImages,
   type OnBadImage,
@@ -102,7 +103,10 @@ export class LfwDataset {
    * lose an image are dropped and reported, and the rest re-indexed into the loaded set.
    */
   async load(options: Omit<LoadImagesOptions, 'labels'> = {}): Promise<LoadedLfw> {
-    const images = await loadImages(this.images, { ...options, labels: this.labels });
+    const images = await loadImages(
+      this.images,
+      withDatasetLabels(options, this.labels, 'LfwDataset'),
+    );
     const { pairs, skippedPairs } = pairsOfLoadedImages(
       this.pairs,
       images,

@@ -1,7 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { removeStaleTemps } from '../util/atomic-write';
-import { expectInteger, fail, MAX_THREADS } from '../util/expect';
+import { expectInteger, expectObject, fail, MAX_THREADS } from '../util/expect';
 import { expectOptions, type OptionKeys } from '../util/option-keys';
 import { BadImageError } from './bad-image-error';
 import { DecodePool, type DecodeJob } from './decode-pool';
@@ -65,6 +65,24 @@ const LOAD_IMAGES_OPTION_KEYS: OptionKeys<LoadImagesOptions> = {
   pool: true,
   onProgress: true,
 };
+
+/**
+ * A dataset's load options with the dataset's own labels: labels given in them would be
+ * overridden, so they are refused (the other names are checked by loadImages).
+ */
+export function withDatasetLabels(
+  options: Omit<LoadImagesOptions, 'labels'>,
+  labels: Int32Array,
+  who: string,
+): LoadImagesOptions {
+  expectObject(options, 'options');
+  if (Object.hasOwn(options, 'labels')) {
+    throw new TypeError(
+      `${who}.load: the dataset gives each image its label; leave labels out of the options`,
+    );
+  }
+  return { ...options, labels };
+}
 
 /** A loaded set: `kept[i]` is the input index of image i; `skipped` what was left out. */
 export interface LoadedImages extends ImageSet {
