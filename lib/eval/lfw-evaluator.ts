@@ -5,6 +5,7 @@ import type { AfsOptions, AngularFisherScore } from './angular-fisher-score';
 import { embedImages, expectEmbedder, type Embedder } from '../models/embed-images';
 import { expectInteger, expectObject, fail } from '../util/expect';
 import { expectOptions, type OptionKeys } from '../util/option-keys';
+import { expectEvaluation } from './expect-evaluation';
 import {
   describeProtocol,
   PROTOCOL_OPTION_KEYS,
@@ -155,6 +156,7 @@ export class LfwEvaluator {
 
 /** The JSON-friendly part of an evaluation (no per-pair arrays) for summaries and --json. */
 export function evaluationSummary(e: LfwEvaluation): Record<string, unknown> {
+  expectEvaluation(e, 'evaluation');
   return {
     accuracy: e.accuracy,
     std: e.std,

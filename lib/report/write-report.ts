@@ -5,6 +5,7 @@
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { describeAfs } from '../eval/angular-fisher-score';
+import { expectEvaluation } from '../eval/expect-evaluation';
 import { evaluationSummary, type LfwEvaluation } from '../eval/lfw-evaluator';
 import { epochRows, type EpochFigures } from './epoch-rows';
 import { renderReportPlots, type ReportPlot } from './report-plots';
@@ -169,6 +170,8 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
   if (typeof input.summary !== 'object' || input.summary === null) {
     throw new Error('Expected an object for summary');
   }
+  if (input.evaluation !== undefined) expectEvaluation(input.evaluation, 'evaluation');
+  if (input.baseline !== undefined) expectEvaluation(input.baseline, 'baseline');
   await checkReportFolder(outDir);
   const plotsDir = path.join(outDir, 'plots');
   await fs.mkdir(plotsDir, { recursive: true });

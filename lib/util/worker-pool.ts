@@ -117,7 +117,14 @@ export class WorkerPool<Task, Result> {
     for (const run of [...this.runs]) run.settle(closed);
     const slots = this.slots;
     this.slots = [];
-    await Promise.all(slots.map((slot) => slot.worker.terminate()));
+    // Held while they stop: an idle worker is unref'd, and the process would otherwise exit
+    // before the terminations, leaving close() and whatever awaits it unsettled.
+    await Promise.all(
+      slots.map((slot) => {
+        slot.worker.ref();
+        return slot.worker.terminate();
+      }),
+    );
   }
 
   /** Sends tasks, the runs taking turns, while a worker has room. */
@@ -181,6 +188,8 @@ export class WorkerPool<Task, Result> {
   }
 
   private answer(slot: Slot<Task, Result>, reply: TaskReply<Result>): void {
+    // A reply from a worker close() is stopping: its runs are settled, and it stays held.
+    if (!this.slots.includes(slot)) return;
     const entry = slot.queued.get(reply.id);
     if (!entry) return;
     slot.queued.delete(reply.id);

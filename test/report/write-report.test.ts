@@ -4,7 +4,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import type { ImageSet, VerificationPair } from '../../lib/data/types';
 import { rawPixelEmbedder } from '../../lib/eval/embedder';
-import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
+import { evaluationSummary, LfwEvaluator } from '../../lib/eval/lfw-evaluator';
 import * as trainingPlots from '../../lib/report/training-plots';
 import type { EpochMetrics } from '../../lib/report/training-plots';
 import { writeReport } from '../../lib/report/write-report';
@@ -96,6 +96,39 @@ describe('writeReport', () => {
       writeReport(dir, { summary: {}, epochs: epochs as unknown as EpochMetrics[] }),
     );
     expect(err.message).to.match(/^writeReport: epochs\[0\] is not a report row: .* as history$/);
+  });
+
+  it('refuses an evaluation of another shape before writing, naming what it lacks', async () => {
+    const set: ImageSet = {
+      images: Uint8Array.from({ length: 8 * 4 * 4 * 3 }, (_, i) => (i * 37) % 251),
+      n: 8,
+      height: 4,
+      width: 4,
+    };
+    const pairs = [0, 1, 2, 3].map((i) => ({
+      a: i,
+      b: i + 4,
+      same: i % 2 === 0,
+      fold: i % 2,
+      line: i + 1,
+    }));
+    const evaluation = await new LfwEvaluator(set, pairs).evaluate(rawPixelEmbedder(4, 4));
+    const dir = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'report-')), 'out');
+    const what = 'Expected an LfwEvaluation (what LfwEvaluator.evaluate resolves to) for';
+    // A summary read back from summary.json: this plotted nothing and never settled.
+    const summary = evaluationSummary(evaluation);
+    const err = await rejection(writeReport(dir, { summary: {}, evaluation: summary as never }));
+    expect(err.message).to.equal(
+      `${what} evaluation, but it has no roc (evaluationSummary's form has none)`,
+    );
+    const noPoints = { ...evaluation, rocPoints: [] };
+    expect(
+      (await rejection(writeReport(dir, { summary: {}, baseline: noPoints }))).message,
+    ).to.equal(`${what} baseline, but its rocPoints is an empty array`);
+    expect(fs.existsSync(dir), 'nothing written').to.equal(false);
+    expect(() => evaluationSummary({} as never)).to.throw(
+      `${what} evaluation, but its accuracy is a value of type undefined`,
+    );
   });
 
   it('names the path when the out dir cannot be written', async () => {
