@@ -378,6 +378,16 @@ describe('option names of the public API', function () {
       "'step' in threshold (did you mean 'steps'?)",
     ],
     [
+      'LfwEvaluator afs',
+      () =>
+        new (LfwEvaluator as unknown as LooseClass)(
+          { images: image, n: 1, height: 112, width: 96 },
+          [],
+          { afs: { defintion: 'seed' } },
+        ),
+      "'defintion' in afs (did you mean 'definition'?)",
+    ],
+    [
       'angularFisherScore',
       () => (angularFisherScore as Loose)(new Float32Array(4), [0, 1], 2, { normalise: true }),
       "'normalise' in options (did you mean 'normalize'?)",

@@ -9,6 +9,7 @@
 // (`normalize: true`, the default): the score is about angles, and a class mean of unnormalised
 // features leans toward its longest vectors; `normalize: false` uses them as given.
 
+import { describeReceived } from '../util/describe-received';
 import { expectOptions } from '../util/option-keys';
 
 export type AfsDefinition = 'seed' | 'paper';
@@ -50,18 +51,35 @@ function cosine(x: ArrayLike<number>, xo: number, y: Float64Array, yo: number, d
   return xy / Math.sqrt(xx * yy);
 }
 
+/**
+ * The options checked, defaults filled in; `name` is what errors call them ('afs' for the
+ * evaluator's, whose fields are then named afs.definition and afs.normalize).
+ */
+export function resolveAfsOptions(options: AfsOptions, name = 'options'): Required<AfsOptions> {
+  expectOptions<AfsOptions>(options, name, { definition: true, normalize: true });
+  const field = (key: string) => (name === 'options' ? key : `${name}.${key}`);
+  const definition = options.definition ?? 'paper';
+  if (definition !== 'seed' && definition !== 'paper') {
+    throw new Error(
+      `Expected 'seed' or 'paper' for ${field('definition')} but received ${String(definition)}`,
+    );
+  }
+  const normalize = options.normalize ?? true;
+  if (typeof normalize !== 'boolean') {
+    throw new TypeError(
+      `Expected a boolean for ${field('normalize')} but received ${describeReceived(normalize)}`,
+    );
+  }
+  return { definition, normalize };
+}
+
 export function angularFisherScore(
   features: Float32Array | Float64Array,
   labels: Int32Array | readonly number[],
   dim: number,
   options: AfsOptions = {},
 ): AngularFisherScore {
-  expectOptions<AfsOptions>(options, 'options', { definition: true, normalize: true });
-  const definition = options.definition ?? 'paper';
-  const normalized = options.normalize ?? true;
-  if (definition !== 'seed' && definition !== 'paper') {
-    throw new Error(`Expected 'seed' or 'paper' for definition but received ${String(definition)}`);
-  }
+  const { definition, normalize: normalized } = resolveAfsOptions(options);
   if (!Number.isInteger(dim) || dim < 1) {
     throw new RangeError(`Expected positive integer for dim but received ${dim}`);
   }

@@ -1,7 +1,11 @@
 // LFW-style verification of a model: embed each unique image once (and its mirror), score the
 // pairs by cosine similarity under a stated protocol, and report fold accuracy and ROC figures.
 import type { ImageSet, VerificationPair } from '../data/types';
-import type { AfsOptions, AngularFisherScore } from './angular-fisher-score';
+import {
+  resolveAfsOptions,
+  type AfsOptions,
+  type AngularFisherScore,
+} from './angular-fisher-score';
 import { embedImages, expectEmbedder, type Embedder } from '../models/embed-images';
 import { expectInteger, expectObject, fail } from '../util/expect';
 import { expectOptions, type OptionKeys } from '../util/option-keys';
@@ -71,7 +75,7 @@ export class LfwEvaluator {
     this.protocol = resolveProtocol(options);
     this.batchSize =
       options.batchSize === undefined ? 64 : expectInteger(options.batchSize, 'batchSize', 1);
-    this.afs = options.afs ?? {};
+    this.afs = resolveAfsOptions(options.afs ?? {}, 'afs');
     const { n, height, width, images } = imageSet;
     if (!(images instanceof Uint8Array) || images.length !== n * height * width * 3) {
       throw new Error(

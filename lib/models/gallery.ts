@@ -5,9 +5,9 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ImageFolderDataset } from '../data/image-folder-dataset';
 import type { LandmarksFile } from '../data/landmarks-file';
-import { fail } from '../util/expect';
+import { expectPath, fail } from '../util/expect';
 import { expectOptions, type OptionKeys } from '../util/option-keys';
-import { expectEmbedder, type FlipMode } from './embed-images';
+import { checkFlipMode, expectEmbedder, type FlipMode } from './embed-images';
 import { clampCosine, embedFiles, type EmbedFilesOptions, type FileEmbedder } from './face-files';
 import { readGalleryFile, writeGalleryFile } from './gallery-file';
 
@@ -72,7 +72,8 @@ export interface GalleryOptions {
 }
 
 /** How add and search embed images: as the gallery was built, so without a flip of their own. */
-export type GalleryEmbedOptions = Omit<GalleryOptions, 'flip'> & Omit<EmbedFilesOptions, 'flip'>;
+export type GalleryEmbedOptions = Omit<GalleryOptions, 'flip'> &
+  Omit<EmbedFilesOptions, 'flip' | 'normalize'>;
 
 // flip too: the same as the gallery's is accepted, another refused with the reason (sameFlip).
 const EMBED_OPTION_KEYS: OptionKeys<GalleryEmbedOptions & Pick<GalleryOptions, 'flip'>> = {
@@ -80,7 +81,6 @@ const EMBED_OPTION_KEYS: OptionKeys<GalleryEmbedOptions & Pick<GalleryOptions, '
   batchSize: true,
   onProgress: true,
   maxPixels: true,
-  normalize: true,
   landmarks: true,
   boxes: true,
 };
@@ -124,7 +124,7 @@ export class Gallery {
   static create(model: GalleryModel, options: Pick<GalleryOptions, 'flip'> = {}): Gallery {
     expectEmbedder(model);
     expectOptions(options, 'options', { flip: true });
-    const flip = options.flip ?? 'concat';
+    const flip = checkFlipMode(options.flip ?? 'concat');
     return new Gallery(
       model,
       flip === 'concat' ? 2 * model.embeddingDim : model.embeddingDim,
@@ -206,6 +206,7 @@ export class Gallery {
   }
 
   async save(file: string): Promise<void> {
+    expectPath(file, 'file', 'a gallery file path');
     await this.inTurn(() => this.write(file));
   }
 
@@ -266,8 +267,9 @@ export class Gallery {
           'features of another kind: leave flip out',
       );
     }
-    const { batchSize, onProgress, maxPixels, normalize, landmarks, boxes } = options;
-    return { batchSize, onProgress, maxPixels, normalize, landmarks, boxes, flip: this.flip };
+    // Rows and probes are unit length, so that a score is the cosine.
+    const { batchSize, onProgress, maxPixels, landmarks, boxes } = options;
+    return { batchSize, onProgress, maxPixels, landmarks, boxes, flip: this.flip, normalize: true };
   }
 
   private async addRows(

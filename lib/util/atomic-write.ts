@@ -37,7 +37,7 @@ export async function replaceAtomically(
     if (!options.folder && (await isFolder(target))) throw new Error(`${target} is a directory`);
   };
   await refuseFolder(); // first, so that no work is spent on a write that cannot land
-  await expectFolderOf(given, target);
+  await checkWhereItGoes(given, target, options.folder === true);
   const temp = tempPathFor(target);
   let old: string | undefined;
   try {
@@ -62,12 +62,26 @@ export async function replaceAtomically(
   await removeStaleTemps(path.dirname(target), `.${path.basename(target)}.`);
 }
 
-/** The caller makes the folders it owns (a run's, a report's); a file path's folder must exist. */
-async function expectFolderOf(given: string, target: string): Promise<void> {
-  const folder = path.dirname(target);
-  const stats = await fs.stat(folder).catch(() => undefined);
-  if (!stats) throw new Error(`cannot write ${given}: its folder ${folder} does not exist`);
-  if (!stats.isDirectory()) throw new Error(`cannot write ${given}: ${folder} is not a folder`);
+/** A write refused before any work, for where it would go: its message names the path. */
+export class RefusedPathError extends Error {
+  override name = 'RefusedPathError';
+}
+
+/**
+ * A file path ends in a name, and its folder exists: the caller makes the folders it owns (a
+ * run's, a report's), so a missing one here is a slip, named before the work is spent.
+ */
+async function checkWhereItGoes(given: string, target: string, folder: boolean): Promise<void> {
+  if (!folder && given.endsWith(path.sep)) {
+    throw new RefusedPathError(`cannot write ${given}: a file path cannot end in ${path.sep}`);
+  }
+  const parent = path.dirname(target);
+  const stats = await fs.stat(parent).catch(() => undefined);
+  if (!stats)
+    throw new RefusedPathError(`cannot write ${given}: its folder ${parent} does not exist`);
+  if (!stats.isDirectory()) {
+    throw new RefusedPathError(`cannot write ${given}: ${parent} is not a folder`);
+  }
 }
 
 /** The file a chain of symbolic links at `file` ends at (which need not exist yet). */
@@ -107,6 +121,7 @@ export async function writeFileAtomic(
       }
     });
   } catch (e) {
+    if (e instanceof RefusedPathError) throw e; // it names the file already
     throw new Error(`Could not write ${file}: ${(e as Error).message}`);
   }
 }

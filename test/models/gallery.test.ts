@@ -98,6 +98,23 @@ describe('Gallery', () => {
     expect(gallery.size).to.equal(12);
   });
 
+  it('keeps rows unit length and its flip a known one, refusing either changed', async () => {
+    expect(() => Gallery.create(model, { flip: 'bogus' as never })).to.throw(
+      "Expected 'concat', 'sum' or 'none' for flip but received 'bogus'",
+    );
+    const gallery = Gallery.create(model);
+    const add = (await rejection(
+      gallery.add('Ada', [path.join(root, 'known', 'Ada', '1.png')], {
+        normalize: false,
+      } as never),
+    )) as Error;
+    expect(add.message).to.match(/^Unknown option 'normalize' in options;/);
+    expect(gallery.size).to.equal(0);
+    expect((await rejection(gallery.save(''))).message).to.equal(
+      "Expected a gallery file path for file but received ''",
+    );
+  });
+
   it('saves and loads as one file, adds people, and refuses another model or a damaged file', async () => {
     const gallery = Gallery.create(model);
     await gallery.add('Ada', [path.join(root, 'known', 'Ada', '1.png')]);

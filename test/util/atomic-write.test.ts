@@ -30,6 +30,14 @@ describe('replaceAtomically', () => {
     expect((await rejection(replaceAtomically(under, build))).message).to.equal(
       `cannot write ${under}: ${file} is not a folder`,
     );
+    const slash = path.join(dir, 'new') + path.sep;
+    expect((await rejection(replaceAtomically(slash, build))).message).to.equal(
+      `cannot write ${slash}: a file path cannot end in ${path.sep}`,
+    );
+    // Through writeFileAtomic, which names the file in its other errors: said once.
+    expect((await rejection(writeFileAtomic(missing, 'x'))).message).to.equal(
+      `cannot write ${missing}: its folder ${path.join(dir, 'runs')} does not exist`,
+    );
     expect(built, 'refused before building').to.equal(false);
     expect(await fs.readdir(dir)).to.deep.equal(['notes.txt']);
   });
