@@ -5,6 +5,24 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { readRegularFile } from './regular-file';
 
+/** Lock files this process holds: removed at exit too, when a second Ctrl-C ends it at once. */
+const held = new Set<string>();
+let removeAtExit: (() => void) | undefined;
+
+function hold(file: string): () => Promise<void> {
+  held.add(file);
+  if (!removeAtExit) {
+    removeAtExit = () => {
+      for (const lock of held) fs.rmSync(lock, { force: true });
+    };
+    process.on('exit', removeAtExit);
+  }
+  return async () => {
+    held.delete(file);
+    await fs.promises.rm(file, { force: true });
+  };
+}
+
 function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -27,7 +45,7 @@ export async function lockFolder(
   for (let attempt = 0; ; attempt++) {
     try {
       await fs.promises.writeFile(file, String(process.pid), { flag: 'wx' });
-      return () => fs.promises.rm(file, { force: true });
+      return hold(file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
         throw new Error(`cannot create ${file}: ${(err as Error).message}`);
