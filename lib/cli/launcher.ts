@@ -200,6 +200,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
   }
 
   let interrupts = 0;
+  let interruptedBy: NodeJS.Signals | undefined;
   const killAll = () => {
     for (const w of workers) if (w.code === undefined) w.child.kill('SIGKILL');
   };
@@ -210,25 +211,33 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
       if (w.code === undefined && w.child.connected) w.child.send(message, () => {});
     }
   };
-  // Ctrl-C or SIGTERM: passed on, so the workers stop after the same step and write a
-  // checkpoint; a second signal kills them.
+  // Ctrl-C or SIGTERM: passed on, so the workers stop where their work stays usable (after the
+  // same step, with a checkpoint; or with the store's finished shards recorded); a second signal
+  // kills them.
   const onSignal = (signal: NodeJS.Signals) => {
     interrupts++;
     if (interrupts === 1) {
+      interruptedBy = signal;
       out.note(
         `${signal === 'SIGINT' ? 'interrupted' : signal}: the workers stop after this step and ` +
-          'write a checkpoint (Ctrl-C again to kill them)',
+          'write a checkpoint, or, preparing the image store, once the shards being written are ' +
+          `recorded (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to kill them)`,
       );
       for (const w of workers) if (w.code === undefined) w.child.kill(signal);
     } else {
       killAll();
     }
   };
+  // A worker that a passed-on signal ended, by it or with its exit code, stopped as asked.
+  const stoppedAsAsked = (code: number | null, signal: NodeJS.Signals | null) =>
+    interruptedBy !== undefined &&
+    (signal === interruptedBy || code === 128 + os.constants.signals[interruptedBy]);
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let graceTimer: NodeJS.Timeout | undefined;
   try {
     let firstFailure: number | undefined;
+    let stopped = false;
     await Promise.all(
       workers.map(
         (w) =>
@@ -243,11 +252,17 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
               w.code = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
               if (w.code !== 0) {
                 const how = `exited with ${signal ? `signal ${signal}` : `code ${code}`}`;
-                out.note(`rank ${w.rank} ${how}`);
+                // Told too, so that none waits on a rank that is gone.
                 if (interrupts < 2) tellTheOthers(w.rank, how);
-                if (firstFailure === undefined) {
-                  firstFailure = w.code;
-                  graceTimer = setTimeout(killAll, GRACE_MS);
+                if (stoppedAsAsked(code, signal)) {
+                  stopped = true;
+                  out.note(`rank ${w.rank} stopped (${how})`);
+                } else {
+                  out.note(`rank ${w.rank} ${how}`);
+                  if (firstFailure === undefined) {
+                    firstFailure = w.code;
+                    graceTimer = setTimeout(killAll, GRACE_MS);
+                  }
                 }
               }
               resolve();
@@ -257,7 +272,10 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
     );
     if (interrupts > 1) return 130;
     // A worker's own code (137 for a kill) is in the note above; the command failed: 1.
-    return firstFailure === undefined ? 0 : 1;
+    if (firstFailure !== undefined) return 1;
+    // Stopped by the signal before it could finish a step (preparing, starting): as a shell
+    // reports a process the signal ended.
+    return stopped ? 128 + os.constants.signals[interruptedBy!] : 0;
   } finally {
     if (graceTimer) clearTimeout(graceTimer);
     process.off('SIGINT', onSignal);

@@ -44,7 +44,8 @@ export async function stopOnSignal<T>(
     if (caught) process.exit(128 + os.constants.signals[signal]);
     caught = signal;
     const what = signal === 'SIGINT' ? 'interrupted' : signal;
-    out.note(`${what}: ${how.stopping} (Ctrl-C again to quit)`);
+    const again = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+    out.note(`${what}: ${how.stopping} (${again} again to quit)`);
     how.stop();
   };
   for (const signal of SIGNALS) process.on(signal, onSignal);

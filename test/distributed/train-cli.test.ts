@@ -5,6 +5,7 @@
 // timeout.
 import { expect } from 'chai';
 import { execFileSync } from 'node:child_process';
+import sharp from 'sharp';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { listCheckpoints, readCheckpoint } from '../../lib/train/checkpoint';
@@ -133,6 +134,47 @@ describe('sphereface train, distributed', function () {
       }
     });
   }
+
+  it('stops at a Ctrl-C while rank 0 prepares the store: exit 130, no rank counted as failed', async () => {
+    // Large photos, so that preparing them outlasts the signal: rank 1 waits at the barrier.
+    const data = path.join(await tempDir(), 'photos');
+    for (let k = 0; k < 48; k++) {
+      const file = path.join(data, `id${k % 4}`, `${k}.jpg`);
+      await fs.mkdir(path.dirname(file), { recursive: true });
+      const noise = Buffer.from(
+        Array.from({ length: 64 * 64 * 3 }, (_, i) => (i * 7 + k * 13) % 256),
+      );
+      await sharp(noise, { raw: { width: 64, height: 64, channels: 3 } })
+        .resize(2000, 2000)
+        .jpeg()
+        .toFile(file);
+    }
+    const out = await tempDir();
+    const store = path.join(out, 'cache', 'train-96x96'); // sphere-cnn4's input
+    const launcher = startSphereface([
+      'train',
+      ...['--data', data, '--arch', 'sphere-cnn4', '--batch-size', '8', '--epochs', '1'],
+      ...['--out', out, '--nproc', '2', '--threads', '1'],
+    ]);
+    try {
+      await until('rank 0 to start preparing', 90_000, async () => {
+        if (launcher.child.exitCode !== null) throw new Error(launcher.stderr());
+        return (await fs.readdir(store).catch((): string[] => [])).includes('prepare.lock');
+      });
+      launcher.child.kill('SIGINT');
+      const { code } = await launcher.exit;
+      expect(code, launcher.stderr()).to.equal(130);
+      const stderr = launcher.stderr();
+      expect(stderr).to.include('once the shards being written are recorded');
+      expect(stderr).to.match(/rank 0 stopped \(exited with code 130\)/);
+      expect(stderr).to.match(/rank 1 stopped \(exited with (signal SIGINT|code 130)\)/);
+      expect(stderr, 'no rank reported as failed').not.to.match(/rank \d exited/);
+      // The lock is released (and the folder, empty, removed, when no shard was finished).
+      expect(await fs.readdir(store).catch((): string[] => [])).not.to.include('prepare.lock');
+    } finally {
+      launcher.child.kill('SIGKILL');
+    }
+  });
 
   for (const killed of [1, 0]) {
     it(`makes the other worker exit non-zero naming rank ${killed} when it is killed mid-run`, async () => {

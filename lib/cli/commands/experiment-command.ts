@@ -53,6 +53,8 @@ export const experimentCommand: Command = {
     },
     epochs: {
       ...training.epochs,
+      // Each row trains for epochs: this command takes no --iterations.
+      description: 'train each row this many epochs',
       default: `${DEMO_TRAINING.epochs} (margin), ${TOY.epochs} (toy)`,
     },
     'batch-size': training['batch-size'],

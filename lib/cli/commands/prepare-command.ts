@@ -9,6 +9,8 @@ import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } 
 import { checkAsUsage, UsageError, type Command } from '../command';
 import { storeProgress } from '../store-progress';
 
+const shards = (n: number) => `${n} shard${n === 1 ? '' : 's'}`;
+
 /** `--size HxW` (or `--size N` for N x N). */
 function parseSize(text: string): { height: number; width: number } {
   const m = /^(\d+)(?:x(\d+))?$/i.exec(text.trim());
@@ -118,6 +120,7 @@ export const prepareCommand: Command = {
         shards: store.shards,
         imagesPerShard: store.imagesPerShard,
         skipped: store.skipped.length,
+        skippedImages: store.skipped.map(({ path, reason }) => ({ path, reason })),
         reused: done.reused,
         resumedShards: done.resumedShards,
         builtShards: done.builtShards,
@@ -128,12 +131,12 @@ export const prepareCommand: Command = {
       out.result(summary);
       const state = done.reused
         ? 'already complete and intact'
-        : `${done.builtShards} shards written in ${done.seconds.toFixed(1)} s` +
+        : `${shards(done.builtShards)} written in ${done.seconds.toFixed(1)} s` +
           (done.resumedShards > 0 ? `, ${done.resumedShards} kept from an earlier run` : '') +
-          (done.rebuilt.length > 0 ? `, ${done.rebuilt.length} damaged ones rebuilt` : '');
+          (done.rebuilt.length > 0 ? `, ${done.rebuilt.length} damaged rebuilt` : '');
       out.line(
         `${store.dir}: ${store.n} images of ${store.height}x${store.width}, ${store.classes} classes, ` +
-          `${store.shards} shards (${state})`,
+          `${shards(store.shards)} (${state})`,
       );
       for (const s of store.skipped) out.line(`skipped ${s.path}: ${s.reason}`);
       return 0;

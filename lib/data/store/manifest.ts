@@ -23,6 +23,8 @@ export const MANIFEST_FILE = 'manifest.json';
 export const LABELS_FILE = 'labels.bin';
 /** Shards hold as many images as fit in this many bytes (at least one). */
 export const SHARD_BYTES = 64 * 2 ** 20;
+/** The most a shard may hold when imagesPerShard is given: each is one buffer in memory. */
+export const MAX_SHARD_BYTES = 2 ** 31;
 
 export function shardFile(k: number): string {
   return `shard-${String(k).padStart(5, '0')}.bin`;

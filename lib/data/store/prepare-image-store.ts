@@ -21,6 +21,7 @@ import {
   LABELS_FILE,
   LOCK_FILE,
   readManifest,
+  MAX_SHARD_BYTES,
   SHARD_BYTES,
   STORE_FORMAT,
   STORE_VERSION,
@@ -177,6 +178,18 @@ function checkOptions(options: PrepareImageStoreOptions): void {
       );
     }
   }
+}
+
+/** A shard is one buffer while it fills: imagesPerShard given too large is refused by name. */
+function checkShardSize(imagesPerShard: number, height: number, width: number): void {
+  const bytes = imagesPerShard * height * width * 3;
+  if (bytes <= MAX_SHARD_BYTES) return;
+  const most = Math.floor(MAX_SHARD_BYTES / (height * width * 3));
+  throw new RangeError(
+    `imagesPerShard ${imagesPerShard} (--images-per-shard) of ${height}x${width} images makes ` +
+      `shards of ${(bytes / 2 ** 30).toFixed(1)} GiB, over the ${MAX_SHARD_BYTES / 2 ** 30} GiB ` +
+      `a shard may hold: give at most ${most}`,
+  );
 }
 
 /** One prepare run on a locked folder. */
@@ -445,6 +458,7 @@ class Preparation {
           m.imagesPerShard =
             this.options.imagesPerShard ??
             Math.max(1, Math.floor(SHARD_BYTES / (height * width * 3)));
+          checkShardSize(m.imagesPerShard, height, width);
           firstName = image.name;
         } else if (height !== m.height || width !== m.width) {
           throw new Error(

@@ -318,6 +318,17 @@ describe('prepareImageStore and openImageStore', function () {
     expect(fs.existsSync(never)).to.equal(false);
   });
 
+  it('refuses imagesPerShard that would make a shard over 2 GiB, saying the most it takes', async () => {
+    const root = await faces(2, 2);
+    const out = path.join(tempDir(), 'huge');
+    const error = await rejection(prepare(root, out, { imagesPerShard: 10_000_000 }));
+    expect(error.message).to.equal(
+      'imagesPerShard 10000000 (--images-per-shard) of 12x10 images makes shards of 3.4 GiB, ' +
+        'over the 2 GiB a shard may hold: give at most 5965232',
+    );
+    expect(fs.existsSync(path.join(out, 'manifest.json'))).to.equal(false);
+  });
+
   it('skips bad images when asked and names the first otherwise', async () => {
     const root = await faces(2, 3);
     const broken = path.join(root, 'id0', '1.jpg');
