@@ -224,6 +224,36 @@ describe('option names of the public API', function () {
       "'epoch' in evalEvery (did you mean 'epochs'?)",
     ],
     [
+      'Trainer distributed, at construction',
+      () => new (Trainer as unknown as LooseClass)({ model, data, distributed: { worldsize: 2 } }),
+      "'worldsize' in distributed (did you mean 'worldSize'?)",
+    ],
+    [
+      'Trainer, a nested option given at the top',
+      () => new (Trainer as unknown as LooseClass)({ model, data, lr: 0.01 }),
+      "Unknown option 'lr' in options (did you mean 'optimizer.lr'?)",
+    ],
+    [
+      'Trainer, a folder option under another name',
+      () => new (Trainer as unknown as LooseClass)({ model, data, checkpointDir: dir }),
+      "Unknown option 'checkpointDir' in options (did you mean 'outDir'?)",
+    ],
+    [
+      "createModel, a head's field given at the top",
+      () => (createModel as Loose)({ arch: 'sphere-cnn4', classes: 4, head: sphere, m: 2 }),
+      "Unknown option 'm' in options (did you mean 'head.m'?)",
+    ],
+    [
+      "a margin head, the papers' letter for scale",
+      () =>
+        (createModel as Loose)({
+          arch: 'sphere-cnn4',
+          classes: 4,
+          head: { kind: 'cos', m: 0.35, scale: 30, s: 30 },
+        }),
+      "Unknown option 's' in head of kind 'cos' (did you mean 'scale'?)",
+    ],
+    [
       'learningRate',
       () => (learningRate as Loose)({ kind: 'constant', warmUp: 5 }, 0.1, 0, 10),
       "'warmUp' in schedule of kind 'constant' (did you mean 'warmup'?)",
@@ -236,12 +266,12 @@ describe('option names of the public API', function () {
     [
       'resolveDistributedOptions',
       () => (resolveDistributedOptions as Loose)({ rank: 0, wordSize: 2 }),
-      "'wordSize' in distributed (did you mean 'worldSize'?)",
+      "'wordSize' in options (did you mean 'worldSize'?)",
     ],
     [
       'ProcessGroup.join',
       () => (ProcessGroup.join as Loose)({ rnk: 0, worldSize: 1 }),
-      "'rnk' in distributed (did you mean 'rank'?)",
+      "'rnk' in options (did you mean 'rank'?)",
     ],
     [
       'marginSoftmaxLoss',

@@ -77,12 +77,17 @@ function integer(
   return value;
 }
 
+/** Refuses a name DistributedOptions does not have; `name` is what errors call the options. */
+export function checkDistributedOptionNames(options: DistributedOptions, name: string): void {
+  expectOptions(options, name, DISTRIBUTED_OPTION_KEYS);
+}
+
 /** The options with the environment and the defaults filled in, every field checked. */
 export function resolveDistributedOptions(
   options: DistributedOptions = {},
   env: Env = process.env,
 ): DistributedConfig {
-  expectOptions(options, 'distributed', DISTRIBUTED_OPTION_KEYS);
+  checkDistributedOptionNames(options, 'options');
   const worldSize = integer('worldSize', options.worldSize, 'WORLD_SIZE', env);
   const rank = integer('rank', options.rank, 'RANK', env);
   if (worldSize < 1) {

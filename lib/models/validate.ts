@@ -52,9 +52,19 @@ export const MODEL_OPTION_KEYS: OptionKeys<ModelOptions> = {
   std: true,
 };
 
+/** The head's fields, given at the top. */
+const MODEL_ELSEWHERE: Record<string, string> = {
+  m: 'head.m',
+  margin: 'head.m',
+  scale: 'head.scale',
+  s: 'head.scale',
+  lambda: 'head.lambda',
+  easyMargin: 'head.easyMargin',
+};
+
 /** Checked model options, complete: what the native initialise takes. */
 export function expectModelOptions(options: ModelOptions): NativeModelConfig {
-  expectOptions(options, 'options', MODEL_OPTION_KEYS);
+  expectOptions(options, 'options', MODEL_OPTION_KEYS, undefined, MODEL_ELSEWHERE);
   const std = options.std === undefined ? NORMALISATION.std : expectFinite(options.std, 'std');
   if (!(std > 0)) fail('a positive number', 'std', std, RangeError);
   return {

@@ -102,6 +102,8 @@ export function validateMarginHead(head: MarginHead, what = 'head'): void {
     head,
     `${what} of kind '${kind}'`,
     HEAD_KEYS[kind as MarginHead['kind']],
+    undefined,
+    { s: 'scale', margin: 'm' }, // the papers' letters
   );
   if (kind === 'softmax') return;
   const m: unknown = (head as { m?: unknown }).m;

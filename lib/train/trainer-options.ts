@@ -1,7 +1,7 @@
 // The Trainer's options: their types, their defaults (stated here once) and their checks.
 import type { BatchSource } from '../data/types';
-import type { DistributedOptions } from '../dist/distributed-options';
-import type { ProcessGroup } from '../dist/process-group';
+import { checkDistributedOptionNames, type DistributedOptions } from '../dist/distributed-options';
+import { ProcessGroup } from '../dist/process-group';
 import { SGD_DEFAULTS } from '../models/defaults';
 import { expectFinite, expectInteger, expectObject, expectPath, fail } from '../util/expect';
 import { expectOptions, type OptionKeys } from '../util/option-keys';
@@ -85,6 +85,20 @@ const TRAINER_OPTION_KEYS: OptionKeys<TrainerOptions> = {
   seed: true,
   resume: true,
   distributed: true,
+};
+
+/** Names given at the top that belong in a nested option, or that the folder option is not. */
+const TRAINER_ELSEWHERE: Record<string, string> = {
+  lr: 'optimizer.lr',
+  momentum: 'optimizer.momentum',
+  weightDecay: 'optimizer.weightDecay',
+  nesterov: 'optimizer.nesterov',
+  warmup: 'schedule.warmup',
+  milestones: 'schedule.milestones',
+  gamma: 'schedule.gamma',
+  minLr: 'schedule.minLr',
+  out: 'outDir',
+  checkpointDir: 'outDir',
 };
 
 const OPTIMIZER_OPTION_KEYS: OptionKeys<OptimizerOptions> = {
@@ -188,6 +202,7 @@ export function resolveTrainerOptions<E extends EvaluationLike>(
     'options',
     TRAINER_OPTION_KEYS,
     'a TrainerOptions object ({ model, data, ... })',
+    TRAINER_ELSEWHERE,
   );
   checkModelAndData(options.model, options.data);
   if (options.epochs !== undefined && options.iterations !== undefined) {
@@ -201,6 +216,11 @@ export function resolveTrainerOptions<E extends EvaluationLike>(
   checkEvery('checkpointEvery', options.checkpointEvery);
   if (options.outDir !== undefined) expectPath(options.outDir, 'outDir', 'a folder path');
   checkResume(options.resume);
+  // Its names now, not at fit(): the group itself is met only then.
+  const { distributed } = options;
+  if (distributed !== undefined && !(distributed instanceof ProcessGroup)) {
+    checkDistributedOptionNames(distributed, 'distributed');
+  }
   const keep = expectInteger(
     options.keepCheckpoints ?? DEFAULT_KEEP_CHECKPOINTS,
     'keepCheckpoints',

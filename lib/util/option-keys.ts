@@ -13,18 +13,21 @@ export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
 /**
  * `value` as an options object whose keys are all in `known`; else a TypeError naming the first
  * unknown key, the closest known one when it looks like a slip, and the keys there are.
+ * `elsewhere` maps names that belong in another place (`lr` in `optimizer.lr`), or that other
+ * code spells another way (`s` for `scale`), to the name to use.
  */
 export function expectOptions<T extends object>(
   value: unknown,
   name: string,
   known: OptionKeys<T>,
   what?: string,
+  elsewhere: Readonly<Record<string, string>> = {},
 ): T {
   expectObject(value, name, what);
   const names = Object.keys(known);
   for (const key of Object.keys(value as object)) {
     if (Object.hasOwn(known, key)) continue;
-    const near = nearest(key, names);
+    const near = Object.hasOwn(elsewhere, key) ? elsewhere[key] : nearest(key, names);
     const hint = near === undefined ? '' : ` (did you mean '${near}'?)`;
     throw new TypeError(
       `Unknown option '${key}' in ${name}${hint}; the options are ${names.join(', ')}`,
