@@ -3,6 +3,7 @@
 // one matrix product with the gallery; a person's score is their best image's.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { BadImageError } from '../data/bad-image-error';
 import { ImageFolderDataset } from '../data/image-folder-dataset';
 import type { LandmarksFile } from '../data/landmarks-file';
 import { expectPath, fail } from '../util/expect';
@@ -137,11 +138,18 @@ export class Gallery {
     expectOptions(options, 'options', BUILD_OPTION_KEYS, 'an options object ({ root, ... })');
     const folder = new ImageFolderDataset(options.root);
     const gallery = Gallery.create(model, { flip: options.flip });
-    await gallery.addRows(
-      folder.paths,
-      Array.from(folder.labels, (label) => folder.classNames[label]),
-      options,
-    );
+    await gallery
+      .addRows(
+        folder.paths,
+        Array.from(folder.labels, (label) => folder.classNames[label]),
+        options,
+      )
+      .catch((error: unknown) => {
+        // The images are the folder's, not a list the caller gave.
+        throw error instanceof BadImageError
+          ? error.withTerms({ skip: `move it out of ${folder.root}`, limit: 'maxPixels' })
+          : error;
+      });
     return gallery;
   }
 

@@ -245,6 +245,10 @@ describe('data transforms', () => {
     expect(() => align.apply(image, same)).to.throw(
       'FaceAlign: the five face points (12 7 12 7 12 7 12 7 12 7) lie within a pixel of each other',
     );
+    const nan = Float64Array.from(SPHEREFACE_TEMPLATE, (v, i) => (i === 3 ? NaN : v / 4));
+    expect(() => align.apply(image, nan)).to.throw(
+      /^FaceAlign: the face points \(.* NaN .*\) are not 10 finite numbers$/,
+    );
     // Spread over 0.8 pixels (RMS 0.4 from their centre): still a speck.
     const speck = Float64Array.from(same, (v, i) => v + (i < 2 ? 0.8 : 0));
     expect(() => align.apply(image, speck)).to.throw(/lie within a pixel of each other/);

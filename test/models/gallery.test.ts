@@ -115,6 +115,17 @@ describe('Gallery', () => {
     );
   });
 
+  it('build names a bad image of its folder and says to move it out, not to leave it out of paths', async () => {
+    const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'gallery-bad-'));
+    fs.mkdirSync(path.join(folder, 'Eve'));
+    const bad = path.join(folder, 'Eve', '1.png');
+    fs.writeFileSync(bad, 'not a png');
+    const error = await rejection(Gallery.build(model, { root: folder }));
+    expect(error.message).to.match(
+      new RegExp(`^cannot decode ${bad}: .*; move it out of ${folder}$`),
+    );
+  });
+
   it('saves and loads as one file, adds people, and refuses another model or a damaged file', async () => {
     const gallery = Gallery.create(model);
     await gallery.add('Ada', [path.join(root, 'known', 'Ada', '1.png')]);

@@ -75,12 +75,15 @@ export class FaceAlign implements DeterministicTransform {
 }
 
 /**
- * Refuses points that locate no face in `image`: all five within a pixel of each other (the fit
- * would shrink a speck to the whole crop), none inside the image (the crop would be black), or
- * one far outside it.
+ * Refuses points that locate no face in `image`: a number that is not finite, all five within a
+ * pixel of each other (the fit would shrink a speck to the whole crop), none inside the image
+ * (the crop would be black), or one far outside it.
  */
 function checkFacePoints(points: FivePoints, image: RawImage): void {
   const list = () => Array.from(points, (v) => +v.toFixed(2)).join(' ');
+  if (!Array.from(points).every(Number.isFinite)) {
+    throw new Error(`FaceAlign: the face points (${list()}) are not 10 finite numbers`);
+  }
   let [cx, cy] = [0, 0];
   for (let i = 0; i < 10; i += 2) [cx, cy] = [cx + points[i] / 5, cy + points[i + 1] / 5];
   let spread = 0;
