@@ -11,7 +11,7 @@ import type { FivePoints, RawImage } from './transforms/raw-image';
 export interface DecodeJob {
   /** The file to read; with `bytes`, only the image's name in errors. */
   path: string;
-  landmarks?: FivePoints;
+  landmarks?: FivePoints | readonly number[];
   /**
    * The encoded image already in memory (a RecordIO record, an image inside a pickled .bin),
    * decoded instead of reading `path`. Sent to a worker by copying its whole buffer: give each

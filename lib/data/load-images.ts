@@ -25,7 +25,7 @@ export interface LoadImagesOptions {
   /** One label per path; carried into the set (and filtered with it when images are skipped). */
   labels?: Int32Array | readonly number[];
   /** One five-point set per path (or undefined), for FaceAlign. */
-  landmarks?: readonly (FivePoints | undefined)[];
+  landmarks?: readonly (FivePoints | readonly number[] | undefined)[];
   /** One encoded image per path, decoded instead of reading the path (which then only names
    * the image in errors), e.g. the images of a container file. Not cached (no cacheDir). Each
    * should own its memory: a view into a larger buffer sends the whole buffer to a worker. */

@@ -18,6 +18,7 @@ import {
   type ProtocolOptions,
 } from './protocol';
 import type { RocPoint, RocSummary } from './roc';
+import { checkIndices } from './pair-scores';
 import { scorePairsOffThread } from './score-pairs';
 import type { FoldResult } from './verification';
 
@@ -85,6 +86,7 @@ export class LfwEvaluator {
     if (!Array.isArray(pairs) || pairs.length === 0) {
       fail('a non-empty array of verification pairs', 'pairs', pairs);
     }
+    checkIndices(pairs, n); // now, not after every image is embedded
     // Checked before any embedding: a single-set file (pairsDevTest.txt) has no folds to
     // cross-validate the threshold on.
     if (new Set(pairs.map((p) => p.fold)).size < 2) {

@@ -25,14 +25,16 @@ function normalizedRows(
   return out;
 }
 
-function checkIndices(pairs: readonly VerificationPair[], images: number): Uint8Array {
+/** Which of `images` the pairs use; a pair indexing none of them is named (and its line). */
+export function checkIndices(pairs: readonly VerificationPair[], images: number): Uint8Array {
   const used = new Uint8Array(images);
   pairs.forEach((p, i) => {
     for (const side of ['a', 'b'] as const) {
       const v = p[side];
       if (!Number.isInteger(v) || v < 0 || v >= images) {
+        const line = typeof p.line === 'number' ? ` (line ${p.line})` : '';
         throw new Error(
-          `Expected pairs[${i}].${side} (line ${p.line}) to index one of ${images} images but received ${v}`,
+          `Expected pairs[${i}].${side}${line} to index one of ${images} images but received ${v}`,
         );
       }
       used[v] = 1;

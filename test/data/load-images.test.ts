@@ -92,7 +92,11 @@ describe('loadImages and the image cache', function () {
     const { paths } = await folderOf(2);
     const speck = Float64Array.from({ length: 10 }, (_, k) => (k % 2 === 0 ? 12 : 7));
     const error = await expectReject(
-      loadImages(paths, { transforms: [new FaceAlign()], landmarks: [undefined, speck], pool }),
+      loadImages(paths, {
+        transforms: [new FaceAlign()],
+        landmarks: [undefined, Array.from(speck)],
+        pool,
+      }),
       /^cannot align .*img0\.jpg: FaceAlign: this image has no five-point landmarks .*\(and 1 more bad images\)/,
     );
     expect(error.message).not.to.include('cannot decode');

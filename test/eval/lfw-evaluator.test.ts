@@ -235,7 +235,16 @@ describe('LfwEvaluator', () => {
       /input size 7x5/,
     );
     const bad = pairs.map((p, i) => (i === 3 ? { ...p, b: 1000 } : p));
-    await expectReject(new LfwEvaluator(set, bad).evaluate(new FakeEmbedder()), /pairs\[3\]\.b/);
+    // At construction, before any image is embedded; the line named when the pair has one.
+    expect(() => new LfwEvaluator(set, bad)).to.throw(
+      new RegExp(
+        `^Expected pairs\\[3\\]\\.b \\(line ${pairs[3].line}\\) to index one of ${set.n} images but received 1000$`,
+      ),
+    );
+    const lineless = bad.map(({ line: _, ...p }) => p) as unknown as typeof pairs;
+    expect(() => new LfwEvaluator(set, lineless)).to.throw(
+      `Expected pairs[3].b to index one of ${set.n} images but received 1000`,
+    );
     const short: Embedder = {
       embeddingDim: 4,
       embed: async (_i: Uint8Array, n: number) => new Float32Array(n * 3),
