@@ -120,6 +120,15 @@ export function isWorker(env: NodeJS.ProcessEnv = process.env): boolean {
   return env.RANK !== undefined && env.RANK !== '';
 }
 
+/**
+ * A worker that our launcher started (it has the launcher's channel), other than rank 0: its
+ * error is told as a note naming its rank, so that the run's stderr holds one error, rank 0's,
+ * and not one per rank (under --json, one JSON error object).
+ */
+export function isLaunchedOtherRank(env: NodeJS.ProcessEnv = process.env): boolean {
+  return process.channel !== undefined && isWorker(env) && env.RANK !== '0';
+}
+
 /** The command line that gives `values` again, less the options named in `omit`. */
 export function argsOf(values: ParsedValues, options: Options, omit: string[]): string[] {
   const args: string[] = [];

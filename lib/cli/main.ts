@@ -14,6 +14,7 @@ import {
 import { commands } from './commands';
 import { commandHelp, topLevelHelp } from './help';
 import { nearest } from '../util/nearest-name';
+import { isLaunchedOtherRank } from './launcher';
 import { InterruptedError } from './stop-on-signal';
 import { dropWritesToClosedPipes, Output, type OutputStreams } from './output';
 
@@ -96,6 +97,12 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
     const err = inFlagTerms(error instanceof Error ? error : new Error(String(error)), command);
     const usage = err instanceof UsageError;
     const interrupted = err instanceof InterruptedError;
+    if (isLaunchedOtherRank()) {
+      const rank = `rank ${process.env.RANK}: `;
+      const message = err.message.startsWith(rank) ? err.message : rank + err.message;
+      out.note(`sphereface ${command?.name}: ${message}`);
+      return interrupted ? err.exitCode : usage ? 2 : 1;
+    }
     out.error(`sphereface${command ? ` ${command.name}` : ''}: ${err.message}`, {
       kind: usage ? 'usage' : interrupted ? 'interrupted' : 'failure',
       stack: rest.includes('--verbose') && !interrupted ? err.stack : undefined,

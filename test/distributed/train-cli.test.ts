@@ -176,6 +176,28 @@ describe('sphereface train, distributed', function () {
     }
   });
 
+  it('--nproc 2 --json: a run failing on every rank gives one JSON error, the other ranks notes', async () => {
+    const faces = await tinyFaces();
+    const out = await tempDir();
+    const run = await sphereface([
+      'train',
+      ...['--data', faces.trainDir, '--arch', 'sphere-cnn4', '--batch-size', '8'],
+      ...['--iterations', '3', '--lr=1e30', '--out', out, '--nproc', '2', '--json'],
+    ]);
+    expect(run.code, run.stderr).to.equal(1);
+    const lines = run.stderr
+      .split('\n')
+      .filter((line) => line !== '')
+      .map((line) => JSON.parse(line) as { error?: string; note?: string });
+    const errors = lines.filter((l) => l.error !== undefined);
+    expect(errors, run.stderr).to.have.length(1);
+    expect(errors[0].error).to.match(/^sphereface train: /);
+    expect(
+      lines.some((l) => /^sphereface train: rank 1: /.test(l.note ?? '')),
+      run.stderr,
+    ).to.equal(true);
+  });
+
   for (const killed of [1, 0]) {
     it(`makes the other worker exit non-zero naming rank ${killed} when it is killed mid-run`, async () => {
       const faces = await tinyFaces();
