@@ -62,7 +62,7 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
     return 0;
   }
   if (name === '--version' || name === '-v') {
-    stdout.write(`${version}\n`);
+    stdout.write(out.json ? `${JSON.stringify({ version })}\n` : `${version}\n`);
     return 0;
   }
   const command = commands.find((c) => c.name === name);

@@ -146,6 +146,8 @@ describe('sphereface CLI', function () {
     const { version } = (await import('../../lib/version')) as { version: string };
     const v = await sphereface(['--version']);
     expect([v.code, v.stdout.trim()]).to.deep.equal([0, version]);
+    const vJson = await sphereMain(['--version', '--json']);
+    expect([vJson.code, JSON.parse(vJson.stdout)]).to.deep.equal([0, { version }]);
     const helpTrain = await sphereMain(['help', 'train']);
     expect(helpTrain.code).to.equal(0);
     expect(helpTrain.stdout).to.equal((await sphereMain(['train', '--help'])).stdout);

@@ -159,6 +159,19 @@ describe('sphereface output paths', function () {
       const r = await sphereMain([...evalArgs, '--cache', cache]);
       expect([r.code, r.stderr]).to.deep.equal([2, `sphereface eval: ${message}`]);
     }
+    // A file as prepare's or synth's --out, or train's --cache: usage errors as the others.
+    for (const [command, args] of [
+      ['prepare', ['--data', faces.trainDir, '--out', file]],
+      ['synth', ['--identities', '2', '--images', '2', '--out', file]],
+      ['train', ['--data', faces.trainDir, '--out', path.join(out, 'run'), '--cache', file]],
+    ] as const) {
+      const flag = command === 'train' ? '--cache' : '--out';
+      const r = await sphereMain([command, ...args]);
+      expect([r.code, r.stderr]).to.deep.equal([
+        2,
+        `sphereface ${command}: ${flag} ${file} is a file, not a folder`,
+      ]);
+    }
     expect(await fs.readFile(file, 'utf8')).to.equal('keep me');
     const folderName = path.join(out, 'exported') + path.sep;
     const exported = await sphereMain(['export', '--model', modelFile, '--out', folderName]);

@@ -7,6 +7,7 @@ import { MAX_THREADS } from '../../util/expect';
 import { inputTransforms } from '../../models/preprocess';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { checkAsUsage, UsageError, type Command } from '../command';
+import { checkOutputFolder } from '../output-paths';
 import { storeProgress } from '../store-progress';
 
 const shards = (n: number) => `${n} shard${n === 1 ? '' : 's'}`;
@@ -80,6 +81,7 @@ export const prepareCommand: Command = {
     if (positionals.length) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const data = requiredString(values, 'data');
     const dir = requiredString(values, 'out');
+    await checkOutputFolder('out', dir);
     const sizeText = stringArg(values, 'size');
     const size = sizeText === undefined ? undefined : parseSize(sizeText);
     const landmarks = stringArg(values, 'landmarks');

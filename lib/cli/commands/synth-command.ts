@@ -1,6 +1,7 @@
 import { generateSyntheticFaces } from '../../synth/generate';
 import { numberArg } from '../args';
 import { UsageError, type Command, type Options, type ParsedValues } from '../command';
+import { checkOutputFolder } from '../output-paths';
 
 /** A whole number >= min from a string option, or a UsageError naming the option. */
 function intOption(values: ParsedValues, name: string, min: number, fallback?: number): number {
@@ -83,6 +84,7 @@ export const synthCommand: Command = {
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
     const dir = values.out;
     if (typeof dir !== 'string' || dir === '') throw new UsageError('--out DIR is required');
+    await checkOutputFolder('out', dir);
     const variation = numberArg(values, 'variation');
     if (variation !== undefined && !(variation >= 0 && variation <= 1)) {
       throw new UsageError(`--variation expects a number in [0, 1], got '${values.variation}'`);

@@ -7,6 +7,7 @@ import { refuseFaceFlags } from '../face-args';
 import { UsageError, type Command, type ParsedValues } from '../command';
 import { distributedOptions, isWorker, launchOrJoin } from '../launcher';
 import { silentOutput } from '../output';
+import { checkOutputFolder } from '../output-paths';
 import {
   isImageStore,
   loadHeldOut,
@@ -102,6 +103,8 @@ export const trainCommand: Command = {
     const dataDir = requiredString(values, 'data');
     // Once, before any worker starts; a rank another launcher started checks once it has joined.
     if (!isWorker()) await checkOutFolder(config, 'train', dataDir);
+    const cache = stringArg(values, 'cache');
+    if (cache !== undefined && !isWorker()) await checkOutputFolder('cache', cache);
     const role = await launchOrJoin('train', values, positionals, this.options, config, out);
     if ('exitCode' in role) return role.exitCode;
     const { group } = role; // distributed: this process is one rank of the group's run

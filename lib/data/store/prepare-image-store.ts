@@ -283,8 +283,8 @@ class Preparation {
     }
     if (manifest && manifest.digest !== digest) {
       stale =
-        `its inputs changed (source files, labels, transforms or landmarks): digest ` +
-        `${manifest.digest.slice(0, 12)} is now ${digest.slice(0, 12)}`;
+        'its inputs changed (source files, labels, transforms, landmarks, images per shard or ' +
+        `pixel limit): digest ${manifest.digest.slice(0, 12)} is now ${digest.slice(0, 12)}`;
       manifest = undefined;
     }
     if (stale) {

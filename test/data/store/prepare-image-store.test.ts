@@ -196,7 +196,7 @@ describe('prepareImageStore and openImageStore', function () {
     await writeImage(changed, 26, 22, (x, y) => [x * 9, 255 - y * 9, 128]);
     const again = await prepare(root, out);
     expect(again.preparation!.stale).to.match(
-      /inputs changed \(source files, labels, transforms or landmarks\)/,
+      /inputs changed \(source files, labels, transforms, landmarks, images per shard or pixel limit\)/,
     );
     expect(again.preparation!.decoded).to.equal(6);
     const fresh = await loadImages([changed], { transforms: TRANSFORMS, pool });
