@@ -309,14 +309,12 @@ describe('sphereface CLI', function () {
         `${flag[0]} applies to images being decoded, and ${store} is a prepared image store`,
       );
     }
-    // An --out that is a file is named as such.
+    // An --out that is a file is named as such: a usage error, before any work.
     const file = path.join(dir, 'file');
     await fs.writeFile(file, 'x');
     const onFile = await sphereface(['prepare', '--data', faces.trainDir, '--out', file]);
-    expect(onFile.code).to.equal(1);
-    expect(onFile.stderr).to.contain(
-      `cannot create the store folder ${file}: ${file} is a file, not a folder`,
-    );
+    expect(onFile.code).to.equal(2);
+    expect(onFile.stderr).to.contain(`--out ${file} is a file, not a folder`);
     expect(await fs.readFile(file, 'utf8')).to.equal('x');
   });
 

@@ -52,9 +52,10 @@ describe('a read-only file system', function () {
       '--pairs-per-fold',
       '1',
     ]);
+    // A usage error, as for the other commands' --out.
     expect([r.code, r.stderr]).to.deep.equal([
-      1,
-      `sphereface synth: cannot create the out folder ${out}: EROFS: read-only file system, mkdir '${out}'`,
+      2,
+      `sphereface synth: --out ${out}: cannot write in ${path.dirname(out)} (EROFS)`,
     ]);
     expect(fs.readdirSync(path.join(disk!.dir, 'runs'))).to.deep.equal([]);
   });
