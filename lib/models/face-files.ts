@@ -33,7 +33,7 @@ export interface EmbedFilesOptions extends FaceLocations {
   maxPixels?: number;
 }
 
-export const EMBED_FILES_OPTION_KEYS: OptionKeys<EmbedFilesOptions> = {
+const EMBED_FILES_OPTION_KEYS: OptionKeys<EmbedFilesOptions> = {
   flip: true,
   normalize: true,
   batchSize: true,
