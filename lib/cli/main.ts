@@ -51,7 +51,8 @@ function inFlagTerms(error: Error, command: Command | undefined): Error {
 }
 
 export async function main(argv: string[], streams?: OutputStreams): Promise<number> {
-  const [name, ...rest] = argv;
+  // `--json` may come first (`sphereface --json --version`): the command is the next argument.
+  const [name, ...rest] = argv[0] === '--json' ? [...argv.slice(1), '--json'] : argv;
   if (!streams) dropWritesToClosedPipes();
   const out = new Output(argv.includes('--json'), streams);
   const stdout = (streams ?? process).stdout;

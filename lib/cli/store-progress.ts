@@ -46,6 +46,6 @@ export function stoppingPreparation(controller: AbortController): StopOnSignal {
   return {
     stopping: 'stopping once the shards being written are recorded',
     stop: () => controller.abort(),
-    kept: 'the image store keeps its finished shards: run the same command again to continue',
+    kept: 'the image store keeps the shards it finished, if any: run the same command again to continue',
   };
 }

@@ -146,8 +146,13 @@ describe('sphereface CLI', function () {
     const { version } = (await import('../../lib/version')) as { version: string };
     const v = await sphereface(['--version']);
     expect([v.code, v.stdout.trim()]).to.deep.equal([0, version]);
-    const vJson = await sphereMain(['--version', '--json']);
-    expect([vJson.code, JSON.parse(vJson.stdout)]).to.deep.equal([0, { version }]);
+    for (const order of [
+      ['--version', '--json'],
+      ['--json', '--version'],
+    ]) {
+      const vJson = await sphereMain(order);
+      expect([vJson.code, JSON.parse(vJson.stdout)]).to.deep.equal([0, { version }]);
+    }
     const helpTrain = await sphereMain(['help', 'train']);
     expect(helpTrain.code).to.equal(0);
     expect(helpTrain.stdout).to.equal((await sphereMain(['train', '--help'])).stdout);
@@ -259,6 +264,15 @@ describe('sphereface CLI', function () {
     const again = await sphereface(args);
     const second = JSON.parse(again.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
     expect(second).to.include({ images: 24, reused: true, builtShards: 0 });
+    // A shard size too large for the images is bad usage, refused with the store untouched.
+    const storeFiles = await fs.readdir(store);
+    const huge = await sphereMain([...args.slice(0, -1), '--images-per-shard', '1000000']);
+    expect([huge.code, huge.stderr]).to.deep.equal([
+      2,
+      'sphereface prepare: --images-per-shard 1000000 of 112x112 images makes shards of 35.0 GiB, ' +
+        'over the 2 GiB a shard may hold: give at most 57065',
+    ]);
+    expect(await fs.readdir(store)).to.deep.equal(storeFiles);
     const run = await sphereface([
       'train',
       '--data',
@@ -415,6 +429,21 @@ describe('sphereface CLI', function () {
     expect(refused.code).to.equal(1);
     expect(refused.stderr).to.contain(victim);
     expect(refused.stderr).to.match(/pass --skip-bad-images to leave them out/);
+    // prepare tells each image it skips as a note: under --json a JSON line on stderr, and in
+    // the summary's skippedImages.
+    const prepared = await sphereface([
+      ...['prepare', '--data', broken, '--out', path.join(out, 'broken-store')],
+      ...['--size', '8x8', '--skip-bad-images', '--json'],
+    ]);
+    expect(prepared.code, prepared.stderr).to.equal(0);
+    const notes = prepared.stderr
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { note: string });
+    expect(notes).to.have.length(1);
+    expect(notes[0].note).to.match(new RegExp(`^skipped ${victim}: `));
+    const preparedSummary = JSON.parse(prepared.stdout) as { skippedImages: { path: string }[] };
+    expect(preparedSummary.skippedImages.map((i) => i.path)).to.deep.equal([victim]);
     const reportDir = path.join(out, 'eval-broken');
     const skipping = await sphereface([
       ...evalBroken,

@@ -58,8 +58,8 @@ describe('Ctrl-C in sphereface prepare', function () {
       },
       {
         error:
-          'sphereface prepare: stopped by SIGINT; the image store keeps its finished shards: run ' +
-          'the same command again to continue',
+          'sphereface prepare: stopped by SIGINT; the image store keeps the shards it finished, ' +
+          'if any: run the same command again to continue',
         kind: 'interrupted',
       },
     ]);

@@ -1,4 +1,4 @@
-import { prepareImageStore } from '../../data/store/prepare-image-store';
+import { checkShardSize, prepareImageStore } from '../../data/store/prepare-image-store';
 import { stopOnSignal } from '../stop-on-signal';
 import { stoppingPreparation } from '../store-progress';
 import { FaceAlign } from '../../data/transforms/face-align';
@@ -95,6 +95,13 @@ export const prepareCommand: Command = {
     else if (landmarks) transforms = [new FaceAlign()];
     const threads = integerArg(values, 'threads', 1, undefined, MAX_THREADS);
     const imagesPerShard = integerArg(values, 'images-per-shard', 1);
+    // With the size given, a shard too large is bad usage, found before the store is touched.
+    const sized = size ?? (landmarks ? { height: 112, width: 96 } : undefined);
+    if (imagesPerShard !== undefined && sized) {
+      checkAsUsage(() =>
+        checkShardSize(imagesPerShard, sized.height, sized.width, '--images-per-shard'),
+      );
+    }
     const controller = new AbortController();
     const store = await stopOnSignal(out, stoppingPreparation(controller), () =>
       prepareImageStore({
@@ -140,7 +147,8 @@ export const prepareCommand: Command = {
         `${store.dir}: ${store.n} images of ${store.height}x${store.width}, ${store.classes} classes, ` +
           `${shards(store.shards)} (${state})`,
       );
-      for (const s of store.skipped) out.line(`skipped ${s.path}: ${s.reason}`);
+      // Notes, as train's: on stderr, and JSON lines under --json.
+      for (const s of store.skipped) out.note(`skipped ${s.path}: ${s.reason}`);
       return 0;
     } finally {
       store.close();

@@ -9,6 +9,8 @@ import type { SkippedEntry } from '../image-folder-dataset';
 import { LandmarksFile } from '../landmarks-file';
 import type { OnBadImage } from '../load-images';
 import type { FivePoints } from '../transforms/raw-image';
+import { CenterCrop } from '../transforms/center-crop';
+import { FaceAlign } from '../transforms/face-align';
 import type { DeterministicTransform } from '../transforms/transform';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { checkShards, type ShardProblem } from './check-shards';
@@ -180,16 +182,32 @@ function checkOptions(options: PrepareImageStoreOptions): void {
   }
 }
 
-/** A shard is one buffer while it fills: imagesPerShard given too large is refused by name. */
-function checkShardSize(imagesPerShard: number, height: number, width: number): void {
+/**
+ * A shard is one buffer while it fills: imagesPerShard given too large is refused by `name`
+ * (the CLI's flag, from the CLI).
+ */
+export function checkShardSize(
+  imagesPerShard: number,
+  height: number,
+  width: number,
+  name = 'imagesPerShard',
+): void {
   const bytes = imagesPerShard * height * width * 3;
   if (bytes <= MAX_SHARD_BYTES) return;
   const most = Math.floor(MAX_SHARD_BYTES / (height * width * 3));
   throw new RangeError(
-    `imagesPerShard ${imagesPerShard} (--images-per-shard) of ${height}x${width} images makes ` +
-      `shards of ${(bytes / 2 ** 30).toFixed(1)} GiB, over the ${MAX_SHARD_BYTES / 2 ** 30} GiB ` +
-      `a shard may hold: give at most ${most}`,
+    `${name} ${imagesPerShard} of ${height}x${width} images makes shards of ` +
+      `${(bytes / 2 ** 30).toFixed(1)} GiB, over the ${MAX_SHARD_BYTES / 2 ** 30} GiB a shard ` +
+      `may hold: give at most ${most}`,
   );
+}
+
+/** The images' size after the transforms, when the last one fixes it (a crop, an alignment). */
+function fixedOutputSize(
+  transforms: readonly DeterministicTransform[],
+): { height: number; width: number } | undefined {
+  const last = transforms.at(-1);
+  return last instanceof CenterCrop || last instanceof FaceAlign ? last : undefined;
 }
 
 /** One prepare run on a locked folder. */
@@ -234,6 +252,8 @@ class Preparation {
     if (leftOut?.length) {
       this.emit({ type: 'left-out', location: this.source.location, entries: leftOut });
     }
+    // Before a store whose inputs changed is discarded: a size refused later would lose it.
+    await this.checkShardSizeFirst();
     this.report.removedTemp = await removeFiles(this.dir, isTempFile);
     const digest = await storeDigest(this.source, this.transforms, this.landmarks, {
       imagesPerShard: this.options.imagesPerShard,
@@ -270,6 +290,19 @@ class Preparation {
     }
     if (!this.manifest.complete) await this.continueBuild(writer);
     return this.finish();
+  }
+
+  /** imagesPerShard given, checked where the image size is known before decoding. */
+  private async checkShardSizeFirst(): Promise<void> {
+    const per = this.options.imagesPerShard;
+    if (per === undefined) return;
+    const specs = JSON.stringify(this.transforms.map((t) => t.spec()));
+    const kept = await readManifest(this.dir).catch(() => undefined);
+    // Or the store's, prepared with the same transforms.
+    const size =
+      fixedOutputSize(this.transforms) ??
+      (kept && kept.height > 0 && JSON.stringify(kept.transforms) === specs ? kept : undefined);
+    if (size) checkShardSize(per, size.height, size.width);
   }
 
   /** The manifest of a store already in the folder that may be kept, or undefined. */

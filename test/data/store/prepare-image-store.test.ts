@@ -318,15 +318,27 @@ describe('prepareImageStore and openImageStore', function () {
     expect(fs.existsSync(never)).to.equal(false);
   });
 
-  it('refuses imagesPerShard that would make a shard over 2 GiB, saying the most it takes', async () => {
+  it('refuses imagesPerShard making shards over 2 GiB, before touching a store there', async () => {
     const root = await faces(2, 2);
     const out = path.join(tempDir(), 'huge');
     const error = await rejection(prepare(root, out, { imagesPerShard: 10_000_000 }));
     expect(error.message).to.equal(
-      'imagesPerShard 10000000 (--images-per-shard) of 12x10 images makes shards of 3.4 GiB, ' +
-        'over the 2 GiB a shard may hold: give at most 5965232',
+      'imagesPerShard 10000000 of 12x10 images makes shards of 3.4 GiB, over the 2 GiB a shard ' +
+        'may hold: give at most 5965232',
     );
     expect(fs.existsSync(path.join(out, 'manifest.json'))).to.equal(false);
+    // A store there already is checked against before anything of it is discarded: with the
+    // size fixed by the transforms, and with the store's own size when they are the same.
+    (await prepare(root, out)).close();
+    const before = fs.readdirSync(out).sort();
+    for (const transforms of [TRANSFORMS, [new Resize([12, 10])]]) {
+      if (transforms !== TRANSFORMS) (await prepare(root, out, { transforms })).close();
+      const kept = fs.readdirSync(out).sort();
+      const refused = await rejection(prepare(root, out, { transforms, imagesPerShard: 1e8 }));
+      expect(refused.message).to.match(/^imagesPerShard 100000000 of \d+x\d+ images makes/);
+      expect(fs.readdirSync(out).sort(), 'the store kept').to.deep.equal(kept);
+    }
+    expect(before).to.include('manifest.json');
   });
 
   it('skips bad images when asked and names the first otherwise', async () => {
