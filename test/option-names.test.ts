@@ -462,6 +462,11 @@ describe('option names of the public API', function () {
     expect((await thrown(() => load({ cachedir: root }))).message).to.include(
       "Unknown option 'cachedir' in options (did you mean 'cacheDir'?)",
     );
+    // labels: undefined is no label given; a file as cacheDir is named before any decoding.
+    const file = path.join(root, 'ann', '1.jpg');
+    expect((await thrown(() => load({ labels: undefined, cacheDir: file }))).message).to.equal(
+      `loadImages: cacheDir ${file} is a file, not a folder`,
+    );
     fs.rmSync(root, { recursive: true, force: true });
   });
 

@@ -1,6 +1,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { removeStaleTemps } from '../util/atomic-write';
+import { whyUnwritable } from '../util/make-folder';
 import { expectInteger, expectObject, fail, MAX_THREADS } from '../util/expect';
 import { expectOptions, type OptionKeys } from '../util/option-keys';
 import { BadImageError } from './bad-image-error';
@@ -76,7 +77,7 @@ export function withDatasetLabels(
   who: string,
 ): LoadImagesOptions {
   expectObject(options, 'options');
-  if (Object.hasOwn(options, 'labels')) {
+  if ((options as LoadImagesOptions).labels !== undefined) {
     throw new TypeError(
       `${who}.load: the dataset gives each image its label; leave labels out of the options`,
     );
@@ -191,6 +192,13 @@ export async function loadImages(
   let cacheMiss: CacheMiss | undefined;
   const stem = options.cacheDir ? (options.cacheName ?? defaultCacheName(paths)) : '';
   if (options.cacheDir) {
+    // Before any decoding: a file where the folder goes would fail only at the cache's write.
+    const dir = options.cacheDir;
+    const why = await whyUnwritable(dir);
+    if (why) throw new Error(`loadImages: cacheDir ${dir}: ${why}`);
+    if (fs.statSync(dir, { throwIfNoEntry: false })?.isDirectory() === false) {
+      throw new Error(`loadImages: cacheDir ${dir} is a file, not a folder`);
+    }
     const stats = await statAll(paths);
     digest = ImageCache.digest({
       cache: CACHE_VERSION,

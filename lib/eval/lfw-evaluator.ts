@@ -20,7 +20,7 @@ import {
 import type { RocPoint, RocSummary } from './roc';
 import { checkIndices } from './pair-scores';
 import { scorePairsOffThread } from './score-pairs';
-import type { FoldResult } from './verification';
+import { checkPairFields, type FoldResult } from './verification';
 
 export interface LfwEvaluatorOptions extends ProtocolOptions {
   /** Images per embed call (default 64). */
@@ -61,6 +61,21 @@ export interface LfwEvaluation {
   embedSeconds: number;
 }
 
+/** Labels, when the set has them (for the Angular Fisher Score): one class index per image. */
+function checkLabels(labels: ImageSet['labels'], n: number): void {
+  if (labels === undefined) return;
+  if (labels.length !== n) {
+    throw new RangeError(
+      `Expected imageSet.labels to hold one label per image (n = ${n}) but it holds ${labels.length}`,
+    );
+  }
+  for (let i = 0; i < n; i++) {
+    if (!Number.isInteger(labels[i]) || labels[i] < 0) {
+      fail('an integer >= 0', `imageSet.labels[${i}]`, labels[i], RangeError);
+    }
+  }
+}
+
 export class LfwEvaluator {
   readonly protocol: Protocol;
   private readonly batchSize: number;
@@ -86,7 +101,10 @@ export class LfwEvaluator {
     if (!Array.isArray(pairs) || pairs.length === 0) {
       fail('a non-empty array of verification pairs', 'pairs', pairs);
     }
-    checkIndices(pairs, n); // now, not after every image is embedded
+    // Now, not after every image is embedded.
+    checkIndices(pairs, n);
+    checkPairFields(pairs);
+    checkLabels(imageSet.labels, n);
     // Checked before any embedding: a single-set file (pairsDevTest.txt) has no folds to
     // cross-validate the threshold on.
     if (new Set(pairs.map((p) => p.fold)).size < 2) {
@@ -136,7 +154,7 @@ export class LfwEvaluator {
       dim,
       pairs,
       protocol: this.protocol,
-      labels: labels && labels.length === this.imageSet.n ? Int32Array.from(labels) : undefined,
+      labels: labels ? Int32Array.from(labels) : undefined, // one per image: checked at construction
       afs: this.afs,
     });
     return {

@@ -140,11 +140,8 @@ export function bestThreshold(
   return { threshold: sum / count, accuracy: best / scores.length };
 }
 
-function checkPairs(pairs: readonly VerificationPair[]): number[] {
-  if (!Array.isArray(pairs) || pairs.length === 0) {
-    throw new Error('Expected a non-empty array for pairs');
-  }
-  const folds = new Set<number>();
+/** Each pair's fold (an integer >= 0) and `same` (a boolean), the first bad one named. */
+export function checkPairFields(pairs: readonly VerificationPair[]): void {
   pairs.forEach((p, i) => {
     if (!Number.isInteger(p.fold) || p.fold < 0) {
       throw new Error(`Expected non-negative integer for pairs[${i}].fold but received ${p.fold}`);
@@ -152,9 +149,15 @@ function checkPairs(pairs: readonly VerificationPair[]): number[] {
     if (typeof p.same !== 'boolean') {
       throw new Error(`Expected boolean for pairs[${i}].same but received ${String(p.same)}`);
     }
-    folds.add(p.fold);
   });
-  const ids = [...folds].sort((a, b) => a - b);
+}
+
+function checkPairs(pairs: readonly VerificationPair[]): number[] {
+  if (!Array.isArray(pairs) || pairs.length === 0) {
+    throw new Error('Expected a non-empty array for pairs');
+  }
+  checkPairFields(pairs);
+  const ids = [...new Set(pairs.map((p) => p.fold))].sort((a, b) => a - b);
   if (ids.length < 2) throw new Error(`Expected pairs in at least 2 folds but found ${ids.length}`);
   return ids;
 }

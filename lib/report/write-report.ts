@@ -164,6 +164,20 @@ function reportRows(input: ReportInput): readonly EpochMetrics[] {
   return rows;
 }
 
+/** summary.json's text: the caller's summary, with the evaluations' figures unless it has its own. */
+function summaryJson(input: ReportInput): string {
+  const summary: Record<string, unknown> = { ...input.summary };
+  if (input.evaluation && !('evaluation' in summary))
+    summary.evaluation = evaluationSummary(input.evaluation);
+  if (input.baseline && !('baseline' in summary))
+    summary.baseline = evaluationSummary(input.baseline);
+  try {
+    return JSON.stringify(summary, null, 2) + '\n';
+  } catch (error) {
+    throw new TypeError(`summary cannot be written as JSON: ${(error as Error).message}`);
+  }
+}
+
 export async function writeReport(outDir: string, input: ReportInput): Promise<WrittenReport> {
   expectPath(outDir, 'outDir', 'a folder path');
   expectOptions(input, 'input', REPORT_INPUT_KEYS, 'a report input object ({ summary, ... })');
@@ -172,6 +186,7 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
   }
   if (input.evaluation !== undefined) expectEvaluation(input.evaluation, 'evaluation');
   if (input.baseline !== undefined) expectEvaluation(input.baseline, 'baseline');
+  const summaryText = summaryJson(input); // before anything is written: it may not serialise
   await checkReportFolder(outDir);
   const plotsDir = path.join(outDir, 'plots');
   await fs.mkdir(plotsDir, { recursive: true });
@@ -204,13 +219,8 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
     if (!drawn.has(name)) await fs.rm(path.join(plotsDir, name), { force: true });
   }
 
-  const summary: Record<string, unknown> = { ...input.summary };
-  if (input.evaluation && !('evaluation' in summary))
-    summary.evaluation = evaluationSummary(input.evaluation);
-  if (input.baseline && !('baseline' in summary))
-    summary.baseline = evaluationSummary(input.baseline);
   const summaryFile = path.join(outDir, SUMMARY);
-  await writeFileAtomic(summaryFile, JSON.stringify(summary, null, 2) + '\n');
+  await writeFileAtomic(summaryFile, summaryText);
 
   const md: string[] = [`# ${input.title ?? 'sphereface run'}`, ''];
   if (input.evaluation) {

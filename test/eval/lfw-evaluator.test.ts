@@ -252,6 +252,24 @@ describe('LfwEvaluator', () => {
     await expectReject(new LfwEvaluator(set, pairs).evaluate(short), /x 4 features/);
     expect(() => new LfwEvaluator({ ...set, n: 91 }, pairs)).to.throw(/imageSet.images/);
     expect(() => new LfwEvaluator(set, pairs, { flip: 'max' as 'sum' })).to.throw(/flip/);
+    // A pair's same and fold, and the labels, at construction too.
+    const notBool = pairs.map((p, i) =>
+      i === 2 ? { ...p, same: 'yes' as unknown as boolean } : p,
+    );
+    expect(() => new LfwEvaluator(set, notBool)).to.throw(
+      'Expected boolean for pairs[2].same but received yes',
+    );
+    const negative = pairs.map((p, i) => (i === 1 ? { ...p, fold: -1 } : p));
+    expect(() => new LfwEvaluator(set, negative)).to.throw(
+      'Expected non-negative integer for pairs[1].fold but received -1',
+    );
+    expect(() => new LfwEvaluator({ ...set, labels: new Int32Array(3) }, pairs)).to.throw(
+      `Expected imageSet.labels to hold one label per image (n = ${set.n}) but it holds 3`,
+    );
+    const minus = new Int32Array(set.n).fill(-1);
+    expect(() => new LfwEvaluator({ ...set, labels: minus }, pairs)).to.throw(
+      'Expected an integer >= 0 for imageSet.labels[0] but received -1 of type number',
+    );
     const oneSet = pairs.map((p) => ({ ...p, fold: 0 }));
     expect(() => new LfwEvaluator(set, oneSet)).to.throw(/at least 2 folds .* single set/);
   });

@@ -125,6 +125,11 @@ describe('writeReport', () => {
     expect(
       (await rejection(writeReport(dir, { summary: {}, baseline: noPoints }))).message,
     ).to.equal(`${what} baseline, but its rocPoints is an empty array`);
+    const circular: Record<string, unknown> = {};
+    circular.self = circular;
+    expect((await rejection(writeReport(dir, { summary: circular }))).message).to.match(
+      /^summary cannot be written as JSON: Converting circular structure to JSON/,
+    );
     expect(fs.existsSync(dir), 'nothing written').to.equal(false);
     expect(() => evaluationSummary({} as never)).to.throw(
       `${what} evaluation, but its accuracy is a value of type undefined`,
