@@ -95,6 +95,8 @@ export class Model implements FaceModel {
   readonly std: number;
   #handle: NativeModelHandle | null;
   #threshold: StoredThreshold | undefined;
+  /** Saves and exports in progress (see dispose). */
+  #writes = 0;
 
   private constructor(handle: NativeModelHandle, description: NativeModelDescription) {
     this.#handle = handle;
@@ -273,7 +275,9 @@ export class Model implements FaceModel {
       throw new TypeError(`Expected a boolean for weightsOnly but received ${String(weightsOnly)}`);
     }
     const threshold = this.#threshold ?? null;
-    await replaceAtomically(path, (temp) => this.handle.save(temp, weightsOnly, threshold));
+    await this.writing(() =>
+      replaceAtomically(path, (temp) => this.handle.save(temp, weightsOnly, threshold)),
+    );
   }
 
   /**
@@ -283,14 +287,31 @@ export class Model implements FaceModel {
    */
   async exportStateDict(path: string): Promise<void> {
     expectPath(path, 'path');
-    await replaceAtomically(path, (temp) => this.handle.exportStateDict(temp));
+    await this.writing(() => replaceAtomically(path, (temp) => this.handle.exportStateDict(temp)));
   }
 
   /** Frees the native memory now. Throws while calls are still running; a no-op when disposed. */
   dispose(): void {
     if (!this.#handle) return;
+    // A write still checking its path has not reached the native queue yet: it counts too.
+    if (this.#writes > 0) {
+      throw new Error(
+        `dispose() called while ${this.#writes} write(s) of this model are still running; ` +
+          'await them first',
+      );
+    }
     this.#handle.dispose();
     this.#handle = null;
+  }
+
+  /** A save or export, counted from its first await to its end. */
+  private async writing(write: () => Promise<void>): Promise<void> {
+    this.#writes++;
+    try {
+      await write();
+    } finally {
+      this.#writes--;
+    }
   }
 }
 

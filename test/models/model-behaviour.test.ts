@@ -1,4 +1,7 @@
 import { expect } from 'chai';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { createModel, info, liveModelCount } from '../../lib';
 import type { Model } from '../../lib';
 import { mirrored, syntheticIdentities } from './synthetic-identities';
@@ -162,6 +165,12 @@ describe('model behaviour', () => {
     const running = model.trainStep(step);
     expect(() => model.dispose()).to.throw(/still running; await them first/);
     await running;
+    // A save, from its call: it checks its path before it reaches the native queue.
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'sphereface-dispose-')), 'm.sfm');
+    const saving = model.save(file);
+    expect(() => model.dispose()).to.throw(/still running; await them first/);
+    await saving;
+    expect(fs.statSync(file).size).to.be.greaterThan(0);
     model.dispose();
     model.dispose(); // twice is fine
     expect(liveModelCount()).to.equal(before);
