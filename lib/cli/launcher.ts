@@ -24,6 +24,7 @@ import { info } from '../info';
 import { integerArg, positiveArg } from './args';
 import { UsageError, type Options, type ParsedValues } from './command';
 import type { Output } from './output';
+import { exitCodeOf, signalWords } from './signals';
 import type { TrainingConfig } from './training-args';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
@@ -228,9 +229,9 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
     if (interrupts === 1) {
       interruptedBy = signal;
       out.note(
-        `${signal === 'SIGINT' ? 'interrupted' : signal}: the workers stop after this step and ` +
+        `${signalWords(signal).what}: the workers stop after this step and ` +
           'write a checkpoint, or, preparing the image store, once the shards being written are ' +
-          `recorded (${signal === 'SIGINT' ? 'Ctrl-C' : signal} again to kill them)`,
+          `recorded (${signalWords(signal).again} again to kill them)`,
       );
       for (const w of workers) if (w.code === undefined) w.child.kill(signal);
     } else {
@@ -239,8 +240,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
   };
   // A worker that a passed-on signal ended, by it or with its exit code, stopped as asked.
   const stoppedAsAsked = (code: number | null, signal: NodeJS.Signals | null) =>
-    interruptedBy !== undefined &&
-    (signal === interruptedBy || code === 128 + os.constants.signals[interruptedBy]);
+    interruptedBy !== undefined && (signal === interruptedBy || code === exitCodeOf(interruptedBy));
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
   let graceTimer: NodeJS.Timeout | undefined;
@@ -258,7 +258,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
               resolve();
             });
             w.child.on('exit', (code, signal) => {
-              w.code = code ?? 128 + (signal ? (os.constants.signals[signal] ?? 0) : 0);
+              w.code = code ?? (signal ? exitCodeOf(signal) : 128);
               if (w.code !== 0) {
                 const how = `exited with ${signal ? `signal ${signal}` : `code ${code}`}`;
                 // Told too, so that none waits on a rank that is gone.
@@ -284,7 +284,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
     if (firstFailure !== undefined) return 1;
     // Stopped by the signal before it could finish a step (preparing, starting): as a shell
     // reports a process the signal ended.
-    return stopped ? 128 + os.constants.signals[interruptedBy!] : 0;
+    return stopped ? exitCodeOf(interruptedBy!) : 0;
   } finally {
     if (graceTimer) clearTimeout(graceTimer);
     process.off('SIGINT', onSignal);

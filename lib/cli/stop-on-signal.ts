@@ -1,10 +1,8 @@
 // Ctrl-C or a scheduler's SIGTERM during work that can stop cleanly (training, preparing a
 // store): the first signal says what happens and asks the work to stop where what it has done
 // stays usable; a second exits at once, as a shell reports a process a signal ended.
-import * as os from 'node:os';
+import { exitCodeOf, HANDLED_SIGNALS, signalWords } from './signals';
 import type { Output } from './output';
-
-const SIGNALS = ['SIGINT', 'SIGTERM'] as const;
 
 /** Work stopped by a signal, after it had put what it finished in order (exit 128 + signal). */
 export class InterruptedError extends Error {
@@ -18,7 +16,7 @@ export class InterruptedError extends Error {
   }
 
   get exitCode(): number {
-    return 128 + os.constants.signals[this.signal];
+    return exitCodeOf(this.signal);
   }
 }
 
@@ -41,14 +39,13 @@ export async function stopOnSignal<T>(
 ): Promise<T> {
   let caught: NodeJS.Signals | undefined;
   const onSignal = (signal: NodeJS.Signals) => {
-    if (caught) process.exit(128 + os.constants.signals[signal]);
+    if (caught) process.exit(exitCodeOf(signal));
     caught = signal;
-    const what = signal === 'SIGINT' ? 'interrupted' : signal;
-    const again = signal === 'SIGINT' ? 'Ctrl-C' : signal;
+    const { what, again } = signalWords(signal);
     out.note(`${what}: ${how.stopping} (${again} again to quit)`);
     how.stop();
   };
-  for (const signal of SIGNALS) process.on(signal, onSignal);
+  for (const signal of HANDLED_SIGNALS) process.on(signal, onSignal);
   try {
     return await work();
   } catch (error) {
@@ -57,6 +54,6 @@ export async function stopOnSignal<T>(
     }
     throw error;
   } finally {
-    for (const signal of SIGNALS) process.off(signal, onSignal);
+    for (const signal of HANDLED_SIGNALS) process.off(signal, onSignal);
   }
 }

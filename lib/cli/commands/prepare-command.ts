@@ -1,4 +1,8 @@
-import { checkShardSize, prepareImageStore } from '../../data/store/prepare-image-store';
+import {
+  checkShardSize,
+  fixedOutputSize,
+  prepareImageStore,
+} from '../../data/store/prepare-image-store';
 import { stopOnSignal } from '../stop-on-signal';
 import { stoppingPreparation } from '../store-progress';
 import { FaceAlign } from '../../data/transforms/face-align';
@@ -96,7 +100,7 @@ export const prepareCommand: Command = {
     const threads = integerArg(values, 'threads', 1, undefined, MAX_THREADS);
     const imagesPerShard = integerArg(values, 'images-per-shard', 1);
     // With the size given, a shard too large is bad usage, found before the store is touched.
-    const sized = size ?? (landmarks ? { height: 112, width: 96 } : undefined);
+    const sized = fixedOutputSize(transforms);
     if (imagesPerShard !== undefined && sized) {
       checkAsUsage(() =>
         checkShardSize(imagesPerShard, sized.height, sized.width, '--images-per-shard'),

@@ -203,7 +203,7 @@ export function checkShardSize(
 }
 
 /** The images' size after the transforms, when the last one fixes it (a crop, an alignment). */
-function fixedOutputSize(
+export function fixedOutputSize(
   transforms: readonly DeterministicTransform[],
 ): { height: number; width: number } | undefined {
   const last = transforms.at(-1);
@@ -296,13 +296,15 @@ class Preparation {
   private async checkShardSizeFirst(): Promise<void> {
     const per = this.options.imagesPerShard;
     if (per === undefined) return;
-    const specs = JSON.stringify(this.transforms.map((t) => t.spec()));
-    const kept = await readManifest(this.dir).catch(() => undefined);
-    // Or the store's, prepared with the same transforms.
-    const size =
-      fixedOutputSize(this.transforms) ??
-      (kept && kept.height > 0 && JSON.stringify(kept.transforms) === specs ? kept : undefined);
+    const size = fixedOutputSize(this.transforms) ?? (await this.sizeOfSameTransforms());
     if (size) checkShardSize(per, size.height, size.width);
+  }
+
+  /** The size of a store in the folder prepared with these same transforms, if there is one. */
+  private async sizeOfSameTransforms(): Promise<StoreManifest | undefined> {
+    const kept = await readManifest(this.dir).catch(() => undefined);
+    const specs = JSON.stringify(this.transforms.map((t) => t.spec()));
+    return kept && kept.height > 0 && JSON.stringify(kept.transforms) === specs ? kept : undefined;
   }
 
   /** The manifest of a store already in the folder that may be kept, or undefined. */
