@@ -86,6 +86,13 @@ describe('expectOptions', () => {
     );
   });
 
+  it('refuses a known key set to null, which would otherwise read as "the default"', () => {
+    expect(() => expectOptions({ seed: null }, 'options', known)).to.throw(
+      TypeError,
+      "Option 'seed' in options is null; leave it out (or undefined) for its default",
+    );
+  });
+
   it('accepts keys that are known but set to undefined, and ignores inherited ones', () => {
     expect(() => expectOptions({ seed: undefined }, 'options', known)).not.to.throw();
     expect(() => expectOptions(Object.create({ colour: 1 }), 'options', known)).not.to.throw();
@@ -447,6 +454,13 @@ describe('option names of the public API', function () {
       expect(error.message).to.include(message);
     });
   }
+
+  it('an option set to null is refused, not taken as its default', async () => {
+    const error = await thrown(() => (Gallery.create as Loose)(model, { flip: null }));
+    expect(error.message).to.equal(
+      "Option 'flip' in options is null; leave it out (or undefined) for its default",
+    );
+  });
 
   it("a dataset's load refuses labels of its own, and misspelt names through loadImages", async () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'sphereface-option-names-set-'));

@@ -23,6 +23,27 @@ function flagText(name: string, info: OptionInfo): string {
   return `${short}--${name}${value}${again}`;
 }
 
+/** The commands as `--help --json` gives them: one object. */
+export function topLevelHelpJson(commands: readonly Command[]): object {
+  return { commands: commands.map(({ name, summary }) => ({ name, summary })) };
+}
+
+/** A command's help as `<command> --help --json` gives it: the same facts as the text. */
+export function commandHelpJson(command: Command): object {
+  const options = Object.entries({ ...command.options, ...commonOptions }).map(([name, info]) => ({
+    name,
+    ...info,
+  }));
+  const { name, summary, usage, notes } = command;
+  return {
+    command: name,
+    summary,
+    usage: usage.split('\n').map((line) => line.trim()),
+    options,
+    notes,
+  };
+}
+
 export function commandHelp(command: Command): string {
   const entries = Object.entries({ ...command.options, ...commonOptions });
   const width = Math.min(32, Math.max(...entries.map(([n, i]) => flagText(n, i).length)));

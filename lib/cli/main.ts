@@ -12,7 +12,7 @@ import {
   type ParsedValues,
 } from './command';
 import { commands } from './commands';
-import { commandHelp, topLevelHelp } from './help';
+import { commandHelp, commandHelpJson, topLevelHelp, topLevelHelpJson } from './help';
 import { nearest } from '../util/nearest-name';
 import { isLaunchedOtherRank } from './launcher';
 import { InterruptedError } from './stop-on-signal';
@@ -58,8 +58,16 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
   const stdout = (streams ?? process).stdout;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     // `sphereface help train` is `sphereface train --help`.
-    const asked = name === 'help' && rest.length === 1 && commands.find((c) => c.name === rest[0]);
-    stdout.write(`${asked ? commandHelp(asked) : topLevelHelp(commands)}\n`);
+    const topics = rest.filter((arg) => arg !== '--json');
+    const asked =
+      name === 'help' && topics.length === 1 && commands.find((c) => c.name === topics[0]);
+    if (out.json) {
+      stdout.write(
+        `${JSON.stringify(asked ? commandHelpJson(asked) : topLevelHelpJson(commands))}\n`,
+      );
+    } else {
+      stdout.write(`${asked ? commandHelp(asked) : topLevelHelp(commands)}\n`);
+    }
     return 0;
   }
   if (name === '--version' || name === '-v') {
@@ -90,7 +98,8 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
       throw usageError(error as NodeJS.ErrnoException, command);
     }
     if (parsed.values.help) {
-      stdout.write(`${commandHelp(command)}\n`);
+      const help = out.json ? JSON.stringify(commandHelpJson(command)) : commandHelp(command);
+      stdout.write(`${help}\n`);
       return 0;
     }
     return await command.run(parsed.values as ParsedValues, parsed.positionals, out);

@@ -31,6 +31,21 @@ function evaluationProblem(value: unknown): string | undefined {
   if (!Array.isArray(e.rocPoints) || e.rocPoints.length === 0) {
     return `its rocPoints is ${describeReceived(e.rocPoints)}`;
   }
+  // The ROC plots draw every point: a rate outside [0, 1] (NaN from a hand-made or corrupted
+  // evaluation) would vanish from the curve without a word.
+  const isRate = (x: unknown) => typeof x === 'number' && x >= 0 && x <= 1;
+  const bad = (e.rocPoints as unknown[]).findIndex((p) => {
+    const point = p as Partial<Record<'far' | 'tar', unknown>> | null;
+    return !isRate(point?.far) || !isRate(point?.tar);
+  });
+  if (bad >= 0) {
+    const point = (e.rocPoints as { far?: unknown; tar?: unknown }[])[bad];
+    const show = (x: unknown) => (typeof x === 'number' ? String(x) : describeReceived(x));
+    return (
+      `its rocPoints[${bad}] is not a pair of rates in [0, 1] ` +
+      `(far ${show(point?.far)}, tar ${show(point?.tar)})`
+    );
+  }
   const protocol = e.protocol as { description?: unknown } | undefined;
   if (typeof protocol?.description !== 'string') return 'its protocol has no description';
   return undefined;

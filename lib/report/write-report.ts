@@ -164,6 +164,28 @@ function reportRows(input: ReportInput): readonly EpochMetrics[] {
   return rows;
 }
 
+const FIGURE_WORDS: Record<(typeof FIGURES)[number], string> = {
+  trainLoss: 'The training loss',
+  testLoss: 'The held-out loss',
+  trainAccuracy: 'The training accuracy',
+  testAccuracy: 'The held-out accuracy',
+};
+
+/** Notes naming the figures given that are not finite numbers: blank cells, gaps in the plots. */
+function unplottedFigures(epochs: readonly EpochMetrics[]): string[] {
+  const notes: string[] = [];
+  for (const name of FIGURES) {
+    const at = epochs.filter((e) => e[name] !== undefined && !Number.isFinite(e[name]));
+    if (at.length === 0) continue;
+    const where = at.map((e) => e.epoch).join(', ');
+    notes.push(
+      `${FIGURE_WORDS[name]} is not a finite number at epoch${at.length > 1 ? 's' : ''} ` +
+        `${where} (${at.map((e) => String(e[name])).join(', ')}): blank in the table, not plotted`,
+    );
+  }
+  return notes;
+}
+
 /** summary.json's text: the caller's summary, with the evaluations' figures unless it has its own. */
 function summaryJson(input: ReportInput): string {
   const summary: Record<string, unknown> = { ...input.summary };
@@ -252,7 +274,9 @@ export async function writeReport(outDir: string, input: ReportInput): Promise<W
       md.push(`Angular Fisher score: ${describeAfs(input.evaluation.angularFisherScore)}`, '');
     }
   }
-  for (const note of input.notes ?? []) md.push(`Note: ${note}.`, '');
+  for (const note of [...(input.notes ?? []), ...unplottedFigures(epochs)]) {
+    md.push(`Note: ${note}.`, '');
+  }
   if (epochs.length > 0) md.push('## Training', '', ...epochTable(epochs), '');
   if (plots.length > 0) {
     md.push('## Plots', '');

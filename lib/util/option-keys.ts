@@ -13,6 +13,7 @@ export type OptionKeys<T> = { readonly [K in keyof Required<T>]: true };
 /**
  * `value` as an options object whose keys are all in `known`; else a TypeError naming the first
  * unknown key, the closest known one when it looks like a slip, and the keys there are.
+ * A null value is refused too: no option takes null, and `??` would read it as "use the default".
  * `elsewhere` maps names that belong in another place (`lr` in `optimizer.lr`), or that other
  * code spells another way (`s` for `scale`), to the name to use.
  */
@@ -25,8 +26,15 @@ export function expectOptions<T extends object>(
 ): T {
   expectObject(value, name, what);
   const names = Object.keys(known);
-  for (const key of Object.keys(value as object)) {
-    if (Object.hasOwn(known, key)) continue;
+  for (const [key, given] of Object.entries(value as object)) {
+    if (Object.hasOwn(known, key)) {
+      if (given === null) {
+        throw new TypeError(
+          `Option '${key}' in ${name} is null; leave it out (or undefined) for its default`,
+        );
+      }
+      continue;
+    }
     const near = Object.hasOwn(elsewhere, key) ? elsewhere[key] : nearest(key, names);
     const hint = near === undefined ? '' : ` (did you mean '${near}'?)`;
     throw new TypeError(

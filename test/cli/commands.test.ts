@@ -41,6 +41,35 @@ describe('sphereface CLI', function () {
     }
   });
 
+  it('gives the help as one JSON line with --json, the same options and defaults', async () => {
+    const { commands } = await import('../../lib/cli/commands');
+    for (const command of commands) {
+      const r = await sphereMain([command.name, '--help', '--json']);
+      expect(r.code, command.name).to.equal(0);
+      expect(r.stdout.trim().split('\n'), command.name).to.have.length(1);
+      const help = JSON.parse(r.stdout) as {
+        command: string;
+        usage: string[];
+        options: { name: string; description: string; default?: string | number }[];
+      };
+      expect(help.command).to.equal(command.name);
+      expect(help.usage[0]).to.match(new RegExp(`^sphereface ${command.name}\\b`));
+      const byName = new Map(help.options.map((o) => [o.name, o]));
+      for (const [name, info] of Object.entries(command.options)) {
+        expect(byName.get(name)?.description, `${command.name} --${name}`).to.equal(
+          info.description,
+        );
+        expect(byName.get(name)?.default).to.equal(info.default);
+      }
+      expect(byName.has('json')).to.equal(true);
+    }
+    const top = await sphereMain(['--help', '--json']);
+    const listed = (JSON.parse(top.stdout) as { commands: { name: string }[] }).commands;
+    expect(listed.map((c) => c.name)).to.deep.equal(commands.map((c) => c.name));
+    const helpTrain = await sphereMain(['help', 'train', '--json']);
+    expect(helpTrain.stdout).to.equal((await sphereMain(['train', '--help', '--json'])).stdout);
+  });
+
   it('reports bad usage with exit 2 and failures with exit 1, on stderr without a stack', async () => {
     const faces = await tinyFaces();
     const cases: [string[], number, RegExp][] = [

@@ -125,6 +125,15 @@ describe('writeReport', () => {
     expect(
       (await rejection(writeReport(dir, { summary: {}, baseline: noPoints }))).message,
     ).to.equal(`${what} baseline, but its rocPoints is an empty array`);
+    // A rate that is not one would vanish from the ROC plot without a word.
+    const rocPoints = evaluation.rocPoints.map((p, i) => (i === 2 ? { ...p, tar: NaN } : p));
+    expect(
+      (await rejection(writeReport(dir, { summary: {}, evaluation: { ...evaluation, rocPoints } })))
+        .message,
+    ).to.equal(
+      `${what} evaluation, but its rocPoints[2] is not a pair of rates in [0, 1] ` +
+        `(far ${evaluation.rocPoints[2].far}, tar NaN)`,
+    );
     const circular: Record<string, unknown> = {};
     circular.self = circular;
     expect((await rejection(writeReport(dir, { summary: circular }))).message).to.match(
@@ -133,6 +142,32 @@ describe('writeReport', () => {
     expect(fs.existsSync(dir), 'nothing written').to.equal(false);
     expect(() => evaluationSummary({} as never)).to.throw(
       `${what} evaluation, but its accuracy is a value of type undefined`,
+    );
+  });
+
+  it('notes the figures that are not finite, which the table leaves blank and the plots out', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-'));
+    const epochs = [
+      { epoch: 1, trainLoss: 4.2, trainAccuracy: 0.1 },
+      { epoch: 2, trainLoss: NaN, trainAccuracy: 0.2 },
+      { epoch: 3, trainLoss: Infinity, trainAccuracy: 0.2 },
+    ];
+    const out = await writeReport(dir, { summary: {}, epochs, notes: ['caller note'] });
+    const notes = fs
+      .readFileSync(out.report, 'utf8')
+      .split('\n')
+      .filter((line) => line.startsWith('Note: '));
+    expect(notes).to.deep.equal([
+      'Note: caller note.',
+      'Note: The training loss is not a finite number at epochs 2, 3 (NaN, Infinity): ' +
+        'blank in the table, not plotted.',
+    ]);
+    // All losses diverged: no loss plot, and the note says why.
+    const diverged = epochs.map((e) => ({ ...e, trainLoss: NaN }));
+    const again = await writeReport(dir, { summary: {}, epochs: diverged });
+    expect(again.plots.map((p) => path.basename(p))).to.deep.equal(['accuracy.png']);
+    expect(fs.readFileSync(again.report, 'utf8')).to.contain(
+      'Note: The training loss is not a finite number at epochs 1, 2, 3 (NaN, NaN, NaN)',
     );
   });
 
