@@ -84,6 +84,13 @@ export async function loadTrainSet(
     images = await openImageStore(dir, {
       verify: !options.preparedElsewhere,
       onVerify: (checked, total) => onEvent?.({ type: 'verify', checked, total }),
+    }).catch((error: Error) => {
+      if (given) throw error;
+      // Rank 0 prepared the store under its own --cache (or --out): this rank looks there too.
+      throw new Error(
+        `${error.message} (rank 0 prepares the training store there; every rank needs the ` +
+          'same --data and the same --cache, or --out, path)',
+      );
     });
   } else {
     images = await prepareImageStore({

@@ -1,5 +1,7 @@
 // Where the faces are, from the command line: a landmark file, five points per image, or a face
 // box per image (embed and verify). Without any, the images are used as pre-aligned crops.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
 import { expectInput } from '../util/regular-file';
 import { LandmarksFile } from '../data/landmarks-file';
 import { landmarksInFile, type FaceBox, type FaceLocations } from '../models/face-location';
@@ -42,8 +44,24 @@ export const faceOptions: Options = {
   },
 };
 
+/**
+ * Refuses an image argument that is a list of numbers: a second value given to one --points or
+ * --box (`--points A B`), which parseArgs leaves as an image path.
+ */
+export function refuseStrayFaceValues(paths: readonly string[]): void {
+  const numbers = /^-?[\d.]+(,-?[\d.]+){3,}$/;
+  const stray = paths.find((p) => numbers.test(path.basename(p)) && !fs.existsSync(p));
+  if (stray !== undefined) {
+    throw new UsageError(
+      `'${path.basename(stray)}' is a list of numbers, not an image: --points and --box take one value each, ` +
+        'given once per image (--points A --points B)',
+    );
+  }
+}
+
 /** The faces of `paths` as the flags locate them; a landmark file must list every one. */
 export function faceLocationArgs(values: ParsedValues, paths: readonly string[]): FaceLocations {
+  refuseStrayFaceValues(paths);
   const images = paths.length;
   const file = stringArg(values, 'landmarks');
   const points = stringListArg(values, 'points').map((t) => numberListArg(t, 'points', 10));

@@ -34,6 +34,11 @@ export function storeProgress(out: Output, label = 'decoding'): (event: PrepareE
         return out.note(`${event.reason}; writing it again from the source`);
       case 'decode':
         return decoding(event.done, event.total);
+      case 'landmarks-unused':
+        return out.note(
+          `image store: ${event.location} gives the faces' landmarks, but they align faces only ` +
+            `with --landmarks: give --landmarks ${event.location} to align on them`,
+        );
       case 'bad-image':
       case 'shard':
         return;

@@ -150,7 +150,9 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       resume: resumedFrom,
       distributed: group,
     });
-    // Refused before fit(), which would rewrite the run's files with nothing trained.
+    // Refused before fit(), which would rewrite the run's files with nothing trained; another
+    // model or data first, which also make the run's length another.
+    if (resumedFrom) trainer.checkCheckpoint(resumedFrom);
     const done = resumedFrom && nothingLeft(resumedFrom.state.iteration, trainer.totalIterations);
     if (done) throw new UsageError(`${done}; give a longer --epochs or --iterations`);
     // Printed from its first row, so a resume's note comes before it.

@@ -1,3 +1,4 @@
+import * as crypto from 'node:crypto';
 import { expectInteger, fail } from '../util/expect';
 import { expectOptions, type OptionKeys } from '../util/option-keys';
 import { Random } from '../util/random';
@@ -7,7 +8,7 @@ import { ImageStore } from './store/image-store';
 import { CenterCrop } from './transforms/center-crop';
 import { RandomCrop } from './transforms/random-crop';
 import { RandomHorizontalFlip } from './transforms/random-horizontal-flip';
-import type { Batch, BatchSettings, BatchSource, ImageSet } from './types';
+import type { Batch, BatchSettings, BatchSource, ImageSet, Labelling } from './types';
 
 export type RandomTransform = RandomCrop | RandomHorizontalFlip;
 
@@ -114,6 +115,7 @@ export class DataLoader implements BatchSource {
   private readonly freeRings: Slot[][] = [];
   private orderEpoch = -1;
   private orderCache = new Int32Array(0);
+  private labellingCache?: Labelling;
 
   constructor(images: ImageSet | ImageStore, options: DataLoaderOptions) {
     const who = 'DataLoader';
@@ -205,6 +207,18 @@ export class DataLoader implements BatchSource {
         : `batch with an image for each of ${this.worldSize} ranks`;
       throw new Error(`${who}: ${this.n} images make no ${why} (batchSize ${batchSize})`);
     }
+  }
+
+  get labelling(): Labelling {
+    if (!this.labellingCache) {
+      const { labels } = this;
+      const hash = crypto.createHash('sha256');
+      hash.update(new Uint8Array(labels.buffer, labels.byteOffset, labels.byteLength));
+      hash.update(JSON.stringify(this.store?.classNames ?? null));
+      const digest = hash.digest('hex');
+      this.labellingCache = { images: this.n, classes: this.classes, digest };
+    }
+    return this.labellingCache;
   }
 
   get settings(): BatchSettings {

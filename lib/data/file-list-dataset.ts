@@ -36,8 +36,11 @@ export class FileListDataset {
     for (const { line, text } of readListLines(file, 'FileListDataset')) {
       const fields = text.split(/\s+/);
       if (fields.length !== 2 && fields.length !== 12) {
+        // A path with a space in it is the usual cause: the fields are whitespace-separated.
+        const spaced = fields.length > 2 ? '; a path may not hold spaces' : '';
         throw new Error(
-          `${file}:${line}: expected 'path label' or 'path label x1 y1 ... x5 y5' but found ${fields.length} fields`,
+          `${file}:${line}: expected 'path label' or 'path label x1 y1 ... x5 y5' but found ` +
+            `${fields.length} fields${spaced}`,
         );
       }
       const label = Number(fields[1]);

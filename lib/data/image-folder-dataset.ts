@@ -11,7 +11,14 @@ import {
 import { LOCK_FILE } from './store/manifest';
 import { expectPath } from '../util/expect';
 
-export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.webp', '.bmp'];
+export const IMAGE_EXTENSIONS: readonly string[] = [
+  '.jpg',
+  '.jpeg',
+  '.png',
+  '.webp',
+  '.gif',
+  '.bmp',
+];
 
 /** An entry a folder scan left out, and why. */
 export interface SkippedEntry {

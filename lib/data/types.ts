@@ -34,6 +34,8 @@ export interface BatchSource {
   readonly worldSize?: number;
   /** What decides the batches besides the data, for a checkpoint to record. */
   readonly settings?: BatchSettings;
+  /** What the labels say, for a checkpoint to record: a resume on data labelled otherwise is refused. */
+  readonly labelling?: Labelling;
   batches(epoch: number, startBatch?: number): AsyncIterable<Batch>;
 }
 
@@ -50,6 +52,18 @@ export interface BatchSettings {
   randomCrop: { height: number; width: number; padding: number } | false;
   /** RandomHorizontalFlip's probability; 0 without one. */
   flip: number;
+}
+
+/**
+ * A training set's labels in brief: its image and class counts, and a digest of every image's
+ * label and of the class names (a store's), which change when identities are added, removed or
+ * renumbered.
+ */
+export interface Labelling {
+  images: number;
+  classes: number;
+  /** sha256, hex, of the labels (int32 little-endian) and the class names' JSON. */
+  digest: string;
 }
 
 /** One verification pair: indices into the unique image list, in pairs-file order. */

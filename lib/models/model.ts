@@ -97,6 +97,8 @@ export class Model implements FaceModel {
   #threshold: StoredThreshold | undefined;
   /** Saves and exports in progress (see dispose). */
   #writes = 0;
+  /** What holds the model beyond single calls (a Trainer's fit()), refusing dispose() meanwhile. */
+  #holders: string[] = [];
 
   private constructor(handle: NativeModelHandle, description: NativeModelDescription) {
     this.#handle = handle;
@@ -300,8 +302,28 @@ export class Model implements FaceModel {
           'await them first',
       );
     }
+    // Between a fit's steps no call runs, but the next step, checkpoint or evaluation needs it.
+    if (this.#holders.length > 0) {
+      throw new Error(
+        `dispose() called while ${this.#holders[0]} is using this model; await it first`,
+      );
+    }
     this.#handle.dispose();
     this.#handle = null;
+  }
+
+  /**
+   * Keeps dispose() from freeing the model while `user` (say, "a Trainer's fit()") works with it
+   * across several calls; returns the release.
+   */
+  hold(user: string): () => void {
+    this.#holders.push(user);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.#holders.splice(this.#holders.indexOf(user), 1);
+    };
   }
 
   /** A save or export, counted from its first await to its end. */

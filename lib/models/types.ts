@@ -57,4 +57,6 @@ export interface FaceModel {
   /** Arch, head, weights and optimiser state, written atomically. */
   save(path: string): Promise<void>;
   dispose(): void;
+  /** Refuses dispose() until the returned release is called (Model: while a fit uses it). */
+  hold?(user: string): () => void;
 }

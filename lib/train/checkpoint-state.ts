@@ -145,6 +145,13 @@ export function parseCheckpointState(text: string, file: string): CheckpointStat
   }
   if (value.modelSteps !== undefined) check.count(value, 'modelSteps');
   if (value.loader !== undefined) checkLoader(check, check.object(value, 'loader'));
+  if (value.labelling !== undefined) {
+    const labelling = check.object(value, 'labelling');
+    check.count(labelling, 'images', 'labelling.images', 1);
+    check.count(labelling, 'classes', 'labelling.classes', 1);
+    check.string(labelling, 'digest');
+  }
+  if (value.worldSize !== undefined) check.count(value, 'worldSize', 'worldSize', 1);
   check.string(value, 'savedAt');
   return value as unknown as CheckpointState;
 }

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { removeStaleTemps, replaceAtomically } from '../util/atomic-write';
 import { readRegularFile } from '../util/regular-file';
 import { parseCheckpointState, STATE_VERSION } from './checkpoint-state';
-import type { BatchSettings } from '../data/types';
+import type { BatchSettings, Labelling } from '../data/types';
 import type { MarginHead } from '../ops/margin-head';
 import type { LambdaSchedule } from './lambda-schedule';
 import type { LrSchedule } from './schedule';
@@ -65,6 +65,10 @@ export interface CheckpointState {
   modelSteps?: number;
   /** The loader's order and augmentation; absent when the source gives none, or in older files. */
   loader?: BatchSettings;
+  /** The training data's labels in brief; absent when the source gives none, or in older files. */
+  labelling?: Labelling;
+  /** The run's ranks (1 without distribution); absent in older files. */
+  worldSize?: number;
   savedAt: string;
 }
 

@@ -137,6 +137,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       );
     }
     modelsInTraining.add(this.model);
+    const release = this.model.hold?.("a Trainer's fit()");
     this.running = true;
     const distributed = this.options.distributed;
     let joined: Awaited<ReturnType<typeof joinDistributedRun>> | undefined;
@@ -148,6 +149,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       finished = true;
       return history;
     } finally {
+      release?.();
       modelsInTraining.delete(this.model);
       this.running = false;
       this.group = undefined;
@@ -205,7 +207,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     const checkpoint =
       from === undefined ? undefined : typeof from === 'string' ? await readCheckpoint(from) : from;
     if (checkpoint) {
-      this.checkModel(checkpoint);
+      this.checkCheckpoint(checkpoint);
       const done = nothingLeft(checkpoint.state.iteration, this.totalIterations);
       if (done) throw new Error(`${done}; give a longer epochs or iterations`);
     }
@@ -229,6 +231,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         batch: p.batch,
         totalIterations: this.totalIterations,
         batchesPerEpoch: this.data.batchesPerEpoch,
+        'labels (digest)': parseInt(this.data.labelling?.digest.slice(0, 12) ?? '0', 16),
         outDir: this.options.outDir ? 1 : 0,
         // Ranks that step with other settings would drift apart.
         ...this.stepSettings(),
@@ -268,8 +271,11 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     };
   }
 
-  /** Refuses a checkpoint of another model, or of a run whose epochs were another length. */
-  private checkModel(checkpoint: Checkpoint): void {
+  /**
+   * Throws when `checkpoint` cannot resume this run: it is of another model, or of a run on data
+   * labelled otherwise, or whose epochs were another length. fit() checks it too.
+   */
+  checkCheckpoint(checkpoint: Checkpoint): void {
     const state = checkpoint.state;
     if (state.classes !== this.model.classes || state.arch !== this.model.arch) {
       throw new Error(
@@ -285,12 +291,30 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
           `loadModel(checkpoint.modelPath)`,
       );
     }
+    // Labels renumbered (an identity's folder removed) leave the head's rows to other people.
+    const then = state.labelling;
+    const now = this.data.labelling;
+    if (then && now && then.digest !== now.digest) {
+      throw new Error(
+        `checkpoint ${checkpoint.dir} is of a run on other data: its ${then.images} images of ` +
+          `${then.classes} classes were labelled otherwise than the ${now.images} images of ` +
+          `${now.classes} classes given. The model's classes stand for that run's identities: ` +
+          "resume on the run's data, or start a new run",
+      );
+    }
     const batches = this.data.batchesPerEpoch;
     if (state.batchesPerEpoch !== undefined && state.batchesPerEpoch !== batches) {
+      const ranks = this.data.worldSize ?? 1;
+      const otherRanks = state.worldSize !== undefined && state.worldSize !== ranks;
+      const why = otherRanks
+        ? ` with ${ranks} rank${ranks > 1 ? 's' : ''}, the run had ${state.worldSize} (a last ` +
+          'batch of fewer images than ranks is left out)'
+        : '';
       throw new Error(
         `checkpoint ${checkpoint.dir} is of a run with ${state.batchesPerEpoch} batches an ` +
-          `epoch; the data gives ${batches}. Resume with the run's batch size and data ` +
-          '(its position in an epoch, and the epochs left, mean nothing with others)',
+          `epoch; the data gives ${batches}${why}. Resume with the run's batch size and data` +
+          `${otherRanks ? `, on ${state.worldSize} ranks` : ''} (its position in an epoch, and ` +
+          'the epochs left, mean nothing with others)',
       );
     }
   }
@@ -504,6 +528,8 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         batchesPerEpoch: this.data.batchesPerEpoch,
         modelSteps: this.model.steps,
         loader: this.data.settings,
+        labelling: this.data.labelling,
+        worldSize: this.data.worldSize ?? 1,
       },
       this.settings.keepCheckpoints,
     );

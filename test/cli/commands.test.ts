@@ -111,6 +111,25 @@ describe('sphereface CLI', function () {
         /--box is needed once per image: 2 images, 1 given/,
       ],
       [
+        [
+          'verify',
+          '--model',
+          'x.sfm',
+          'a.jpg',
+          'b.jpg',
+          '--points',
+          '9,9,9,9,9,9,9,9,9,9',
+          '1,2,3,4,5,6,7,8,9,10',
+        ],
+        2,
+        /'1,2,3,4,5,6,7,8,9,10' is a list of numbers, not an image: .*\(--points A --points B\)$/,
+      ],
+      [
+        ['embed', '--model', 'x.sfm', '--out', 'o', 'a.jpg', '--box', '1,2,3,4', '5,6,7,8'],
+        2,
+        /'5,6,7,8' is a list of numbers, not an image/,
+      ],
+      [
         ['verify', '--model', 'x.sfm', '--max-pixels', '0', 'a.jpg', 'b.jpg'],
         2,
         /--max-pixels expects an integer >= 1 but received '0'/,
@@ -244,6 +263,40 @@ describe('sphereface CLI', function () {
     expect(again.code).to.not.equal(0);
     expect(again.stderr).to.match(/already holds a training run .* --resume .* --force/);
     expect(await fs.readdir(path.join(out, 'checkpoints'))).to.deep.equal(before);
+    // Another batch size is named as such, not as a run with nothing left to train (16 a batch
+    // gives 2 batches an epoch: 2 epochs end at step 4, before the checkpoint's 6).
+    const resized = [...flags];
+    resized[resized.indexOf('--batch-size') + 1] = '16';
+    const other = await sphereface([...common, '--epochs', '2', '--resume', ...resized]);
+    expect([other.code, JSON.parse(other.stderr).error]).to.deep.equal([
+      1,
+      `sphereface train: checkpoint ${path.dirname(resumed.checkpoint)} is of a run with 3 ` +
+        "batches an epoch; the data gives 2. Resume with the run's batch size and data (its " +
+        'position in an epoch, and the epochs left, mean nothing with others)',
+    ]);
+  });
+
+  it('train --resume refuses data whose identities were renumbered', async () => {
+    const faces = await tinyFaces();
+    const dir = await tempDir();
+    const data = path.join(dir, 'train');
+    await fs.cp(faces.trainDir, data, { recursive: true });
+    const run = (epochs: string, ...more: string[]) =>
+      sphereface([
+        'train',
+        ...['--data', data, '--arch', 'sphere-cnn4', '--batch-size', '8', '--epochs', epochs],
+        ...['--out', path.join(dir, 'run'), '--json', ...more],
+      ]);
+    const first = await run('1');
+    expect(first.code, first.stderr).to.equal(0);
+    // The first identity's folder renamed to sort last: as many images, classes and batches.
+    const [firstName] = (await fs.readdir(data)).sort();
+    await fs.rename(path.join(data, firstName), path.join(data, 'zzz-renamed'));
+    const second = await run('2', '--resume');
+    expect(second.code).to.equal(1);
+    expect(JSON.parse(second.stderr.trim().split('\n').at(-1)!).error).to.match(
+      /is of a run on other data: its 24 images of \d+ classes were labelled otherwise than the 24 images/,
+    );
   });
 
   it('train goes on to its checkpoints and report when its stdout reader goes away', async () => {

@@ -93,6 +93,10 @@ describe('datasets', () => {
     expect(() => new FileListDataset(short)).to.throw(
       /short\.txt:1: expected 'path label' or 'path label x1 y1 \.\.\. x5 y5' but found 5 fields/,
     );
+    const spaced = touch(path.join(dir, 'spaced.txt'), 'a/1.jpg 0\nmy photos/2.jpg 1\n');
+    expect(() => new FileListDataset(spaced)).to.throw(
+      /spaced\.txt:2: expected .* but found 3 fields; a path may not hold spaces$/,
+    );
     const nan = touch(path.join(dir, 'nan.txt'), 'a/1.jpg 0 1 2 3 4 5 6 7 8 9 q\n');
     expect(() => new FileListDataset(nan)).to.throw(/nan\.txt:1: landmarks: 'q' is not a number/);
   });

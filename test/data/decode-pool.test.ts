@@ -106,11 +106,14 @@ describe('decoding on the worker pool', function () {
     await writeImage(path.join(root, 'alice', 'a.jpg'), 20, 16);
     const webp = path.join(root, 'alice', 'b.webp');
     fs.copyFileSync(path.join(FIXTURES, 'webp-lossy.webp'), webp);
+    const gif = path.join(root, 'alice', 'c.gif'); // decodable, so a folder's image too
+    fs.copyFileSync(path.join(FIXTURES, 'gif.gif'), gif);
+    fs.writeFileSync(path.join(root, 'alice', 'notes.txt'), 'not an image: not listed');
     const fifo = path.join(root, 'alice', 'x.jpg');
     execFileSync('mkfifo', [fifo]);
     // The folder scan leaves it out; named directly, the decoder refuses it.
     const folder = new ImageFolderDataset(root);
-    expect(folder.paths).to.deep.equal([path.join(root, 'alice', 'a.jpg'), webp]);
+    expect(folder.paths).to.deep.equal([path.join(root, 'alice', 'a.jpg'), webp, gif]);
     expect(folder.skipped).to.deep.equal([{ path: fifo, reason: 'a FIFO, not a regular file' }]);
     const paths = [...folder.paths, fifo];
     const opts = { pool, transforms: [new Resize([8, 8])] };
@@ -119,9 +122,9 @@ describe('decoding on the worker pool', function () {
       /cannot decode .*x\.jpg: not a regular file \(a FIFO\)/,
     );
     const set = await loadImages(paths, { ...opts, onBadImage: 'skip' });
-    expect(set.n).to.equal(2);
+    expect(set.n).to.equal(3);
     expect(set.skipped).to.deep.equal([
-      { index: 2, path: fifo, reason: 'not a regular file (a FIFO)' },
+      { index: 3, path: fifo, reason: 'not a regular file (a FIFO)' },
     ]);
     await expectReject(embedFiles(model, [fifo]), /x\.jpg: not a regular file \(a FIFO\)/);
   });

@@ -53,10 +53,21 @@ describe('Trainer with a real model', () => {
     const firstModel = await make();
     const first = new Trainer({ model: firstModel, data: loader(), outDir: dir, ...options });
     losses(first, resumed);
+    let disposing: Error | undefined;
     first.on('batch', (b) => {
-      if (b.iteration === 2) first.stop(); // mid-epoch 1 of 3 batches
+      if (b.iteration !== 2) return;
+      first.stop(); // mid-epoch 1 of 3 batches
+      // No call runs between steps, but the stop's checkpoint still needs the model.
+      try {
+        firstModel.dispose();
+      } catch (error) {
+        disposing = error as Error;
+      }
     });
     await first.fit();
+    expect(disposing?.message).to.equal(
+      "dispose() called while a Trainer's fit() is using this model; await it first",
+    );
     firstModel.dispose();
     const checkpoint = await latestCheckpoint(path.join(dir, 'checkpoints'));
     expect(checkpoint?.state.iteration).to.equal(2);

@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import * as crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
@@ -562,6 +563,77 @@ describe('Trainer', () => {
     ]);
   });
 
+  it('refuses to resume on data labelled otherwise: the classes would stand for other people', async () => {
+    const n = 18;
+    const set = {
+      images: new Uint8Array(n * 4 * 4 * 3).map((_, i) => (i * 31) % 256),
+      labels: Int32Array.from({ length: n }, (_, i) => i % 3),
+      n,
+      height: 4,
+      width: 4,
+    };
+    const dir = await tempDir();
+    await new Trainer({
+      model: new FakeModel(3),
+      data: new DataLoader(set, { batchSize: 4, seed: 3 }),
+      epochs: 1,
+      outDir: dir,
+    }).fit();
+    const checkpoint = (await latestCheckpoint(path.join(dir, 'checkpoints')))!;
+    // The digest of the labels as int32 little-endian bytes, then JSON null (no class names).
+    const bytes = Buffer.alloc(4 * n);
+    set.labels.forEach((label, i) => bytes.writeInt32LE(label, 4 * i));
+    const digest = crypto.createHash('sha256').update(bytes).update('null').digest('hex');
+    expect(checkpoint.state.labelling).to.deep.equal({ images: n, classes: 3, digest });
+    expect(checkpoint.state.worldSize).to.equal(1);
+    // The first identity gone and the others renumbered: as many images, classes and batches.
+    const relabelled = { ...set, labels: set.labels.map((l) => (l + 1) % 3) };
+    const resumed = new Trainer({
+      model: await loadFakeModel(checkpoint.modelPath),
+      data: new DataLoader(relabelled, { batchSize: 4, seed: 3 }),
+      epochs: 2,
+      outDir: dir,
+      resume: checkpoint,
+    });
+    const message =
+      `checkpoint ${checkpoint.dir} is of a run on other data: its 18 images of 3 classes were ` +
+      "labelled otherwise than the 18 images of 3 classes given. The model's classes stand for " +
+      "that run's identities: resume on the run's data, or start a new run";
+    expect(() => resumed.checkCheckpoint(checkpoint)).to.throw(message);
+    expect((await rejection(resumed.fit())).message).to.equal(message);
+    // The same labels in another array resume.
+    const again = new Trainer({
+      model: await loadFakeModel(checkpoint.modelPath),
+      data: new DataLoader({ ...set, labels: set.labels.slice() }, { batchSize: 4, seed: 3 }),
+      epochs: 2,
+      outDir: dir,
+      resume: checkpoint,
+    });
+    expect((await again.fit()).iterations).to.equal(10);
+  });
+
+  it("names a rank count that changed the batches an epoch, and asks for the run's", () => {
+    const set = {
+      images: new Uint8Array(5 * 4 * 4 * 3),
+      labels: Int32Array.from({ length: 5 }, (_, i) => i % 2),
+      ...{ n: 5, height: 4, width: 4 },
+    };
+    // Two ranks leave out a last batch of one image: 1 batch an epoch where one process has 2.
+    const trainer = new Trainer({
+      model: new FakeModel(2),
+      data: new DataLoader(set, { batchSize: 4 }),
+      epochs: 3,
+    });
+    const state = { batchesPerEpoch: 1, worldSize: 2, classes: 2, arch: 'sphere-cnn4' };
+    const checkpoint = { dir: 'run/checkpoints/iter-1', modelPath: 'm', state } as never;
+    expect(() => trainer.checkCheckpoint(checkpoint)).to.throw(
+      'checkpoint run/checkpoints/iter-1 is of a run with 1 batches an epoch; the data gives 2 ' +
+        'with 1 rank, the run had 2 (a last batch of fewer images than ranks is left out). ' +
+        "Resume with the run's batch size and data, on 2 ranks (its position in an epoch, and " +
+        'the epochs left, mean nothing with others)',
+    );
+  });
+
   it("refuses to resume with data whose epochs are another length than the checkpoint's", async () => {
     const dir = await tempDir();
     await new Trainer({
@@ -664,7 +736,7 @@ describe('Trainer', () => {
       ],
       [{ evalEvery: 'x' }, TypeError, "for evalEvery but received 'x'"],
       [{ checkpointEvery: 'x' }, TypeError, "for checkpointEvery but received 'x'"],
-      [{ checkpointEvery: null }, TypeError, 'for checkpointEvery but received null'],
+      [{ checkpointEvery: null }, TypeError, "Option 'checkpointEvery' in options is null"],
       [{ evalEvery: { epochs: '1' } }, TypeError, "for evalEvery.epochs but received '1'"],
       [{ outDir: 5 }, TypeError, 'Expected a folder path for outDir but received 5 of type number'],
       [{ outDir: '' }, TypeError, "Expected a folder path for outDir but received ''"],

@@ -1,7 +1,13 @@
 import { expectInput } from '../../util/regular-file';
 import { fileSimilarity } from '../../models/face-files';
 import { locateFaces } from '../../models/face-location';
-import { alignmentNote, faceLocationArgs, faceOptions, refuseFaceFlags } from '../face-args';
+import {
+  alignmentNote,
+  faceLocationArgs,
+  faceOptions,
+  refuseFaceFlags,
+  refuseStrayFaceValues,
+} from '../face-args';
 import { loadModel } from '../../models/model';
 import { expectCosineThreshold } from '../../models/threshold';
 import { maxPixelsArg, maxPixelsOption, numberArg, requiredString, stringArg } from '../args';
@@ -42,6 +48,7 @@ export const verifyCommand: Command = {
     ...maxPixelsOption,
   },
   async run(values, positionals, out) {
+    refuseStrayFaceValues(positionals);
     if (positionals.length !== 2) {
       throw new UsageError(`expected two image files but received ${positionals.length}`);
     }

@@ -55,6 +55,11 @@ export type PrepareEvent =
   /** Source images decoded (or skipped) so far, of `total`. */
   | { type: 'decode'; done: number; total: number }
   | { type: 'bad-image'; image: SkippedImage }
+  /**
+   * The source (`location`) gives images landmarks of their own (a list file's x1 y1 ... x5 y5)
+   * but no transform aligns on them: told once a run, at the first such image (`where`: its line).
+   */
+  | { type: 'landmarks-unused'; location: string; image: string; where?: string }
   /** A shard is durable and recorded in the manifest. */
   | { type: 'shard'; shard: number; file: string; images: number };
 
@@ -463,6 +468,7 @@ class Preparation {
   ): Promise<void> {
     const pool = this.options.pool ?? DecodePool.shared(this.options.threads);
     let firstName = '';
+    let landmarksUnused = !this.transforms.some((t) => t instanceof FaceAlign);
     await decodeInOrder(
       this.source,
       start,
@@ -484,6 +490,11 @@ class Preparation {
       (index, image, outcome) => {
         this.report.decoded++;
         if (report) this.emit({ type: 'decode', done: index + 1, total: end });
+        if (landmarksUnused && image.landmarks) {
+          landmarksUnused = false;
+          const { location } = this.source;
+          this.emit({ type: 'landmarks-unused', location, image: image.name, where: image.where });
+        }
         if (!outcome.ok) return this.bad(index, image, outcome.error, report);
         const { height, width, data } = outcome.image;
         const m = this.manifest;

@@ -417,13 +417,34 @@ describe('prepareImageStore and openImageStore', function () {
     fs.writeFileSync(list, `id0/2.jpg 1 ${points}\nid0/0.jpg 0 ${points}\nid0/1.jpg 1 ${points}\n`);
     const source = listSource(list);
     expect(source.classNames).to.deep.equal(['0', '1']);
+    const events: PrepareEvent[] = [];
     const store = await prepareImageStore({
       source,
       out: path.join(tempDir(), 's'),
       transforms: TRANSFORMS,
       pool,
+      onProgress: (event) => events.push(event),
     });
     expect(Array.from(store.labels)).to.deep.equal([1, 0, 1]);
+    // The list's landmarks, which no transform aligns on, are told once, at the first image.
+    expect(events.filter((e) => e.type === 'landmarks-unused')).to.deep.equal([
+      {
+        type: 'landmarks-unused',
+        location: list,
+        image: path.join(root, 'id0', '2.jpg'),
+        where: `${list}:1`,
+      },
+    ]);
+    const alignedEvents: PrepareEvent[] = [];
+    const alignedFromList = await prepareImageStore({
+      source: list,
+      out: path.join(tempDir(), 'l'),
+      transforms: [new FaceAlign()],
+      pool,
+      onProgress: (event) => alignedEvents.push(event),
+    });
+    expect(alignedEvents.map((e) => e.type)).to.not.include('landmarks-unused');
+    alignedFromList.close();
     const reference = await loadImages(
       ['2', '0', '1'].map((i) => path.join(root, 'id0', `${i}.jpg`)),
       {
