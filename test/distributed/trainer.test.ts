@@ -64,12 +64,16 @@ async function trainTwo(
   const records: BatchRecord[][] = [[], []];
   trainers.forEach((t, rank) => t.on('batch', (b) => void records[rank].push(b)));
   setup(trainers);
+  const fits = trainers.map((t) => t.fit());
   try {
-    const histories = await Promise.all(trainers.map((t) => t.fit()));
+    const histories = await Promise.all(fits);
     await Promise.all(groups.map((g) => g.leave()));
     return { histories, records };
   } finally {
     for (const g of groups) g.dispose();
+    // A rank that failed leaves the other's fit() to end on the disposed group: the models are
+    // its until it has.
+    await Promise.allSettled(fits);
   }
 }
 
