@@ -14,7 +14,7 @@ import { setNumThreads } from '../info';
 import { inputSizeOf } from '../models/archs';
 import { createModel, type Model } from '../models/model';
 import { listCheckpoints, type Checkpoint } from '../train/checkpoint';
-import { UsageError } from './command';
+import { checkAsUsage, UsageError } from './command';
 import { checkReportOut, isFolder, isInside } from './output-paths';
 import { loadResumedModel } from './resume-config';
 import { nothingLeft, Trainer, type History } from '../train/trainer';
@@ -151,8 +151,9 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       distributed: group,
     });
     // Refused before fit(), which would rewrite the run's files with nothing trained; another
-    // model or data first, which also make the run's length another.
-    if (resumedFrom) trainer.checkCheckpoint(resumedFrom);
+    // model, data or batch size first, which also make the run's length another. Each is the
+    // command line's (--data, --batch-size, --epochs), as the flags a resume contradicts are.
+    if (resumedFrom) checkAsUsage(() => trainer.checkCheckpoint(resumedFrom));
     const done = resumedFrom && nothingLeft(resumedFrom.state.iteration, trainer.totalIterations);
     if (done) throw new UsageError(`${done}; give a longer --epochs or --iterations`);
     // Printed from its first row, so a resume's note comes before it.

@@ -2,6 +2,7 @@
 // and what was received ("Expected positive integer for n but received 0 of type number"). The
 // checked options come back complete, defaults filled in here: the native code has none.
 import { randomInt } from 'node:crypto';
+import * as os from 'node:os';
 import { toNativeHead, validateMarginHead } from '../ops/margin-head';
 import type { MarginHead } from '../ops/margin-head';
 import type { NativeMarginHead } from '../native/loss-binding';
@@ -62,20 +63,45 @@ const MODEL_ELSEWHERE: Record<string, string> = {
   easyMargin: 'head.easyMargin',
 };
 
+/**
+ * Refuses a head that host memory cannot train: classes x embeddingDim float32 weights, with
+ * their gradient and momentum. A mistyped class count would otherwise fill memory for minutes
+ * before failing. An explicit 'cuda' model keeps them in GPU memory, which libtorch checks.
+ */
+export function checkHeadSize(
+  classes: number,
+  embeddingDim: number,
+  device: DeviceChoice,
+  memory = os.totalmem(),
+): void {
+  const training = 3 * classes * embeddingDim * 4;
+  if (device === 'cuda' || training <= memory) return;
+  const gb = (bytes: number) => `${(bytes / 1e9).toFixed(1)} GB`;
+  throw new RangeError(
+    `classes ${classes} x embeddingDim ${embeddingDim} makes a head of ` +
+      `${gb(training / 3)}, ${gb(training)} to train with its gradient and momentum, over the ` +
+      `${gb(memory)} of this machine's memory`,
+  );
+}
+
 /** Checked model options, complete: what the native initialise takes. */
 export function expectModelOptions(options: ModelOptions): NativeModelConfig {
   expectOptions(options, 'options', MODEL_OPTION_KEYS, undefined, MODEL_ELSEWHERE);
   const std = options.std === undefined ? NORMALISATION.std : expectFinite(options.std, 'std');
   if (!(std > 0)) fail('a positive number', 'std', std, RangeError);
+  const classes = expectInteger(options.classes, 'classes', 2, 2 ** 31 - 1);
+  const embeddingDim =
+    options.embeddingDim === undefined
+      ? EMBEDDING_DIM
+      : expectInteger(options.embeddingDim, 'embeddingDim', 1, MAX_EMBEDDING_DIM);
+  const device = expectDevice(options.device);
+  checkHeadSize(classes, embeddingDim, device);
   return {
     arch: expectArch(options.arch),
-    classes: expectInteger(options.classes, 'classes', 2, 2 ** 31 - 1),
-    embeddingDim:
-      options.embeddingDim === undefined
-        ? EMBEDDING_DIM
-        : expectInteger(options.embeddingDim, 'embeddingDim', 1, MAX_EMBEDDING_DIM),
+    classes,
+    embeddingDim,
     head: expectHead(options.head),
-    device: expectDevice(options.device),
+    device,
     seed:
       options.seed === undefined
         ? randomInt(RANDOM_SEED_LIMIT)
@@ -92,6 +118,13 @@ export function expectImages(images: unknown, n: unknown, arch: Arch): number {
   const { height, width } = inputSizeOf(arch);
   const expected = height * width * 3;
   if (images.length !== count * expected) {
+    // Whole images of the net's size: n is what is wrong.
+    if (images.length % expected === 0) {
+      throw new RangeError(
+        `n is ${count} but images holds ${images.length / expected} image(s) of ${arch}'s ` +
+          `height ${height} x width ${width} x 3 = ${expected} bytes (${images.length} bytes)`,
+      );
+    }
     const perImage = images.length / count;
     const side = Math.sqrt(perImage / 3);
     const looks = Number.isInteger(side) ? ` (${side} x ${side} x 3 per image?)` : '';

@@ -46,7 +46,10 @@ export interface History<E extends EvaluationLike = EvaluationLike> {
   lastCheckpoint?: Checkpoint;
 }
 
-/** Training diverged; the model's weights are no longer usable, the last checkpoint is. */
+/**
+ * Training diverged: the step was not applied, so the model keeps its weights from before it;
+ * `lastCheckpoint` is where a run can resume from.
+ */
 export class NonFiniteLossError extends Error {
   override name = 'NonFiniteLossError';
   constructor(
@@ -399,7 +402,8 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         : `the loss became ${result.loss}`;
       throw new NonFiniteLossError(
         `training diverged: ${what} at iteration ${p.iteration + 1} ` +
-          `(epoch ${p.epoch + 1}, batch ${p.batch + 1}, lr ${p.lr}); ${where}. ` +
+          // Numbered as the 'batch' records: epochs from 1, batches from 0.
+          `(epoch ${p.epoch + 1}, batch ${p.batch}, lr ${p.lr}); ${where}. ` +
           'Lower the learning rate or lengthen the warm-up.',
         p.iteration + 1,
         p.lastCheckpoint,

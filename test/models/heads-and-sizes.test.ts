@@ -6,6 +6,8 @@ import { createModel, loadModel } from '../../lib';
 import type { MarginHead } from '../../lib/ops/margin-head';
 import { referenceLoss, referenceSoftmaxLoss } from '../ops/margin-reference';
 import { syntheticIdentities } from './synthetic-identities';
+import { checkHeadSize } from '../../lib/models/validate';
+import { rejection } from '../rejection';
 
 // A model file read here by hand, from the layout native/train/model_file.h documents (format 2):
 // the header's fields and the float32 tensors by name.
@@ -120,6 +122,33 @@ describe('model heads and embedding sizes', () => {
         new RegExp(`an integer in 1\\.\\.65536 for embeddingDim but received ${embeddingDim}`),
       );
     }
+  });
+
+  it('refuses a head that memory cannot train, before allocating it', async () => {
+    // Just past this machine's memory, whatever it has.
+    const classes = Math.ceil(os.totalmem() / (12 * 512)) + 1;
+    const start = performance.now();
+    const error = await rejection(
+      createModel({
+        arch: 'sphere-cnn4',
+        classes,
+        embeddingDim: 512,
+        head: { kind: 'sphere', m: 4 },
+        device: 'cpu',
+      }),
+    );
+    expect(performance.now() - start).to.be.below(1000); // refused, not allocated
+    expect(error).to.be.instanceOf(RangeError);
+    const gb = (bytes: number) => (bytes / 1e9).toFixed(1);
+    expect(error.message).to.equal(
+      `classes ${classes} x embeddingDim 512 makes a head of ${gb(classes * 512 * 4)} GB, ` +
+        `${gb(classes * 512 * 12)} GB to train with its gradient and momentum, over the ` +
+        `${gb(os.totalmem())} GB of this machine's memory`,
+    );
+    // The bound: weights, gradient and momentum, 12 bytes a weight, against the memory given.
+    expect(() => checkHeadSize(1000, 512, 'cpu', 12 * 1000 * 512)).to.not.throw();
+    expect(() => checkHeadSize(1000, 512, 'auto', 12 * 1000 * 512 - 1)).to.throw(RangeError);
+    expect(() => checkHeadSize(1000, 512, 'cuda', 1)).to.not.throw(); // GPU memory: libtorch's
   });
 
   // The first step's loss is the loss of the model before it moves: computed here from the

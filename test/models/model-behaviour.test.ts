@@ -210,7 +210,17 @@ describe('model behaviour', () => {
       [
         'n that does not match the images',
         () => model.trainStep({ ...step, n: 7 }),
-        /images holds 221184 bytes.*n = 7/,
+        /^n is 7 but images holds 8 image\(s\) of sphere-cnn4's height 96 x width 96 x 3 = 27648 bytes \(221184 bytes\)$/,
+      ],
+      [
+        'n far past the images',
+        () => model.embed(data.images.subarray(0, 4 * 27648), 1e9),
+        /^n is 1000000000 but images holds 4 image\(s\)/,
+      ],
+      [
+        'images that are not whole images of the net',
+        () => model.embed(data.images.subarray(0, 27648 + 5), 1),
+        /^images holds 27653 bytes, 27653 per image for n = 1, but sphere-cnn4 takes/,
       ],
       [
         'labels shorter than n',

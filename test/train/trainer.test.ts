@@ -676,7 +676,8 @@ describe('Trainer', () => {
     let error: unknown;
     await trainer.fit().catch((e: unknown) => (error = e));
     expect(error).to.be.instanceOf(NonFiniteLossError);
-    expect((error as Error).message).to.match(/loss became NaN at iteration 6/);
+    // Epoch and batch as the 'batch' record of that step would number them (10 batches an epoch).
+    expect((error as Error).message).to.match(/loss became NaN at iteration 6 \(epoch 1, batch 5,/);
     expect((error as Error).message).to.contain('iter-00000004');
     expect(model.calls.length).to.equal(6);
     const root = path.join(dir, 'checkpoints');
