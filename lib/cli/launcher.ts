@@ -24,7 +24,8 @@ import { info } from '../info';
 import { integerArg, positiveArg } from './args';
 import { UsageError, type Options, type ParsedValues } from './command';
 import type { Output } from './output';
-import { exitCodeOf, signalWords } from './signals';
+import { exitCodeOf, onSignals, signalWords } from './signals';
+import { InterruptedError } from './stop-on-signal';
 import type { TrainingConfig } from './training-args';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
@@ -241,8 +242,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
   // A worker that a passed-on signal ended, by it or with its exit code, stopped as asked.
   const stoppedAsAsked = (code: number | null, signal: NodeJS.Signals | null) =>
     interruptedBy !== undefined && (signal === interruptedBy || code === exitCodeOf(interruptedBy));
-  process.on('SIGINT', onSignal);
-  process.on('SIGTERM', onSignal);
+  const release = onSignals(onSignal);
   let graceTimer: NodeJS.Timeout | undefined;
   try {
     let firstFailure: number | undefined;
@@ -279,7 +279,12 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
           }),
       ),
     );
-    if (interrupts > 1) return 130;
+    if (interrupts > 1) {
+      throw new InterruptedError(
+        interruptedBy!,
+        'a second signal killed the workers (the checkpoints and shards they finished stay)',
+      );
+    }
     // A worker's own code (137 for a kill) is in the note above; the command failed: 1.
     if (firstFailure !== undefined) return 1;
     // Stopped by the signal before it could finish a step (preparing, starting): as a shell
@@ -287,8 +292,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
     return stopped ? exitCodeOf(interruptedBy!) : 0;
   } finally {
     if (graceTimer) clearTimeout(graceTimer);
-    process.off('SIGINT', onSignal);
-    process.off('SIGTERM', onSignal);
+    release();
   }
 }
 

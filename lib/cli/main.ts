@@ -17,6 +17,7 @@ import { nearest } from '../util/nearest-name';
 import { isLaunchedOtherRank } from './launcher';
 import { InterruptedError } from './stop-on-signal';
 import { dropWritesToClosedPipes, Output, type OutputStreams } from './output';
+import { onSignals } from './signals';
 
 // parseArgs' messages, turned into ones that say what to do.
 function usageError(error: NodeJS.ErrnoException, command: Command): UsageError {
@@ -102,21 +103,40 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
       stdout.write(`${help}\n`);
       return 0;
     }
-    return await command.run(parsed.values as ParsedValues, parsed.positionals, out);
-  } catch (error) {
-    const err = inFlagTerms(error instanceof Error ? error : new Error(String(error)), command);
-    const usage = err instanceof UsageError;
-    const interrupted = err instanceof InterruptedError;
-    if (isLaunchedOtherRank()) {
-      const rank = `rank ${process.env.RANK}: `;
-      const message = err.message.startsWith(rank) ? err.message : rank + err.message;
-      out.note(`sphereface ${command?.name}: ${message}`);
-      return interrupted ? err.exitCode : usage ? 2 : 1;
+    // Ctrl-C or SIGTERM where no work of the command stops cleanly: said as an error, then exit.
+    const release = onSignals((signal) =>
+      process.exit(reportError(new InterruptedError(signal), command, out, rest)),
+    );
+    try {
+      return await command.run(parsed.values as ParsedValues, parsed.positionals, out);
+    } finally {
+      release();
     }
-    out.error(`sphereface${command ? ` ${command.name}` : ''}: ${err.message}`, {
-      kind: usage ? 'usage' : interrupted ? 'interrupted' : 'failure',
-      stack: rest.includes('--verbose') && !interrupted ? err.stack : undefined,
-    });
-    return interrupted ? err.exitCode : usage ? 2 : 1;
+  } catch (error) {
+    return reportError(error, command, out, rest);
   }
+}
+
+/** Prints the error that ends a command, in the one error shape; returns the exit code. */
+function reportError(
+  error: unknown,
+  command: Command | undefined,
+  out: Output,
+  args: readonly string[],
+): number {
+  const err = inFlagTerms(error instanceof Error ? error : new Error(String(error)), command);
+  const usage = err instanceof UsageError;
+  const interrupted = err instanceof InterruptedError;
+  const code = interrupted ? err.exitCode : usage ? 2 : 1;
+  if (isLaunchedOtherRank()) {
+    const rank = `rank ${process.env.RANK}: `;
+    const message = err.message.startsWith(rank) ? err.message : rank + err.message;
+    out.note(`sphereface ${command?.name}: ${message}`);
+    return code;
+  }
+  out.error(`sphereface${command ? ` ${command.name}` : ''}: ${err.message}`, {
+    kind: usage ? 'usage' : interrupted ? 'interrupted' : 'failure',
+    stack: args.includes('--verbose') && !interrupted ? err.stack : undefined,
+  });
+  return code;
 }

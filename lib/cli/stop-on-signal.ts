@@ -1,7 +1,7 @@
 // Ctrl-C or a scheduler's SIGTERM during work that can stop cleanly (training, preparing a
 // store): the first signal says what happens and asks the work to stop where what it has done
 // stays usable; a second exits at once, as a shell reports a process a signal ended.
-import { exitCodeOf, HANDLED_SIGNALS, signalWords } from './signals';
+import { exitCodeOf, onSignals, signalWords } from './signals';
 import type { Output } from './output';
 
 /** Work stopped by a signal, after it had put what it finished in order (exit 128 + signal). */
@@ -10,9 +10,9 @@ export class InterruptedError extends Error {
 
   constructor(
     readonly signal: NodeJS.Signals,
-    kept: string,
+    kept?: string,
   ) {
-    super(`stopped by ${signal}; ${kept}`);
+    super(`stopped by ${signal}${kept ? `; ${kept}` : ''}`);
   }
 
   get exitCode(): number {
@@ -38,14 +38,14 @@ export async function stopOnSignal<T>(
   work: () => Promise<T>,
 ): Promise<T> {
   let caught: NodeJS.Signals | undefined;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (caught) process.exit(exitCodeOf(signal));
+  const release = onSignals((signal) => {
     caught = signal;
+    // The next signal goes to the command's default, which reports it and exits at once.
+    release();
     const { what, again } = signalWords(signal);
     out.note(`${what}: ${how.stopping} (${again} again to quit)`);
     how.stop();
-  };
-  for (const signal of HANDLED_SIGNALS) process.on(signal, onSignal);
+  });
   try {
     return await work();
   } catch (error) {
@@ -54,6 +54,6 @@ export async function stopOnSignal<T>(
     }
     throw error;
   } finally {
-    for (const signal of HANDLED_SIGNALS) process.off(signal, onSignal);
+    release();
   }
 }

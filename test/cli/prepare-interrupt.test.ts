@@ -83,3 +83,29 @@ describe('Ctrl-C in sphereface prepare', function () {
     ]);
   });
 });
+
+describe('a signal to a command that has no clean stop', function () {
+  this.timeout(300_000);
+
+  it('ends it with the interrupted error, a JSON line under --json, and 128 + the signal', async () => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      const out = path.join(await tempDir(), 'faces');
+      const args = ['synth', '--out', out, '--identities', '60', '--images', '20', '--json'];
+      const run = startSphereface(args);
+      // Once it writes photos it is at work, with its handlers in place.
+      const deadline = Date.now() + 120_000;
+      while (!fs.existsSync(path.join(out, 'train'))) {
+        if (run.child.exitCode !== null) throw new Error(`synth ended early: ${run.stderr()}`);
+        if (Date.now() > deadline) throw new Error('no photo written after 120 s');
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+      run.child.kill(signal);
+      const { code } = await run.exit;
+      expect(code, run.stderr()).to.equal(signal === 'SIGINT' ? 130 : 143);
+      expect(jsonLines(run.stderr())).to.deep.equal([
+        { error: `sphereface synth: stopped by ${signal}`, kind: 'interrupted' },
+      ]);
+      expect(run.stdout()).to.equal('');
+    }
+  });
+});

@@ -161,6 +161,7 @@ describe('Ctrl-C in sphereface train', function () {
     // At once: no more than the step that was running (about a second here) and the exit.
     expect(seconds).to.be.below(15);
     expect(run.stdout()).to.not.contain('model:'); // it did not go on to finish the run
+    expect(run.stderr().trim().split('\n').at(-1)).to.equal('sphereface train: stopped by SIGINT');
     await nothingLost(root, before);
   });
 });

@@ -128,6 +128,10 @@ describe('sphereface train, distributed', function () {
           expect(launcher.stdout().match(/^model: /gm)).to.have.length(1);
         } else {
           expect(code, launcher.stderr()).to.equal(130);
+          expect(launcher.stderr().trim().split('\n').at(-1)).to.equal(
+            'sphereface train: stopped by SIGINT; a second signal killed the workers (the ' +
+              'checkpoints and shards they finished stay)',
+          );
         }
       } finally {
         launcher.child.kill('SIGKILL');
