@@ -9,6 +9,7 @@ import {
   parseArgsConfig,
   UsageError,
   type Command,
+  type Options,
   type ParsedValues,
 } from './command';
 import { commands } from './commands';
@@ -38,6 +39,31 @@ function usageError(error: NodeJS.ErrnoException, command: Command): UsageError 
   // Node's messages run on over several lines and sentences: the first says what is wrong.
   const first = error.message.split('\n')[0].split('. ')[0].replace(/\.$/, '');
   return new UsageError(`${first}. ${more}`);
+}
+
+/**
+ * A flag that takes one value, given twice (`--epochs 2 ... --epochs 4`): parseArgs keeps the
+ * last without a word, and a sweep's script would run what it did not mean. A switch given
+ * twice means what it means once.
+ */
+function refuseRepeatedFlags(
+  tokens: readonly { kind: string; name?: string; value?: string }[],
+  options: Options,
+  command: Command,
+): void {
+  const seen = new Map<string, string | undefined>();
+  for (const token of tokens) {
+    const name = token.kind === 'option' ? token.name : undefined;
+    const option = name === undefined ? undefined : options[name];
+    if (!name || !option || option.type !== 'string' || option.multiple) continue;
+    if (seen.has(name)) {
+      throw new UsageError(
+        `--${name} is given twice (${seen.get(name)}, then ${token.value}); give it once. ` +
+          `Run \`sphereface ${command.name} --help\` for its options.`,
+      );
+    }
+    seen.set(name, token.value);
+  }
 }
 
 /** Undecodable images: what to do in the command's flags, not the library's options. */
@@ -88,16 +114,19 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
       );
     }
     let parsed;
+    const options = { ...command.options, ...commonOptions };
     try {
       parsed = parseArgs({
         args: rest,
-        options: parseArgsConfig({ ...command.options, ...commonOptions }),
+        options: parseArgsConfig(options),
         allowPositionals: true,
         strict: true,
+        tokens: true,
       });
     } catch (error) {
       throw usageError(error as NodeJS.ErrnoException, command);
     }
+    refuseRepeatedFlags(parsed.tokens, options, command);
     if (parsed.values.help) {
       const help = out.json ? JSON.stringify(commandHelpJson(command)) : commandHelp(command);
       stdout.write(`${help}\n`);

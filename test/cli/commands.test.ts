@@ -99,6 +99,12 @@ describe('sphereface CLI', function () {
         /.+/,
       ],
       [['embed', '--model', 'x.sfm'], 2, /--out is required/],
+      [['verify', '--model', '', 'a.jpg', 'b.jpg'], 2, /^sphereface verify: --model is empty;/],
+      [
+        ['train', '--epochs', '2', '--data', 'x', '--epochs=4', '--json', '--json'],
+        2,
+        /--epochs is given twice \(2, then 4\); give it once\./,
+      ],
       [['verify', '--model', 'x.sfm', 'a.jpg'], 2, /expected two image files but received 1/],
       [
         ['verify', '--model', 'x.sfm', '--points', '1,2,3', 'a.jpg', 'b.jpg'],
