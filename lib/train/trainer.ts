@@ -17,7 +17,7 @@ import { expectSameOnEveryRank, joinDistributedRun } from './distributed-run';
 import { stepLambda } from './lambda-schedule';
 import { MetricsLog } from './metrics-log';
 import { describeReceived } from '../util/describe-received';
-import { lockFolder } from '../util/folder-lock';
+import { holdsLock, lockFolder } from '../util/folder-lock';
 import { learningRate, resolveSchedule } from './schedule';
 import { makeFolder } from '../util/make-folder';
 import {
@@ -513,6 +513,15 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
 
   private async checkpointHere(p: Progress, history: History<E>): Promise<void> {
     const outDir = this.options.outDir!;
+    // A folder removed (or replaced) under the run: its log went with it, and another run may
+    // hold the folder now. Stopping beats writing checkpoints there as if nothing happened.
+    if (!(await holdsLock(outDir, RUN_LOCK_FILE))) {
+      throw new Error(
+        `${outDir} no longer holds this run's lock (${RUN_LOCK_FILE}): the folder was removed ` +
+          `or replaced while the run trained, with its log; stopping at iteration ${p.iteration} ` +
+          'rather than write checkpoints into it',
+      );
+    }
     p.lastCheckpoint = await writeCheckpoint(
       path.join(outDir, 'checkpoints'),
       this.model,

@@ -9,18 +9,35 @@ import { readRegularFile } from './regular-file';
 const held = new Set<string>();
 let removeAtExit: (() => void) | undefined;
 
+// A lock file is removed only while it is still ours: one whose folder was removed and taken by
+// another run holds that run's pid.
+const ours = (text: string | Buffer) => text.toString().trim() === String(process.pid);
+
 function hold(file: string): () => Promise<void> {
   held.add(file);
   if (!removeAtExit) {
     removeAtExit = () => {
-      for (const lock of held) fs.rmSync(lock, { force: true });
+      for (const lock of held) {
+        try {
+          if (ours(fs.readFileSync(lock))) fs.rmSync(lock, { force: true });
+        } catch {
+          // gone already
+        }
+      }
     };
     process.on('exit', removeAtExit);
   }
   return async () => {
     held.delete(file);
-    await fs.promises.rm(file, { force: true });
+    if (ours(await fs.promises.readFile(file).catch(() => ''))) {
+      await fs.promises.rm(file, { force: true });
+    }
   };
+}
+
+/** Whether `dir`'s lock file `name` is still this process's (not removed with its folder). */
+export async function holdsLock(dir: string, name: string): Promise<boolean> {
+  return ours(await readRegularFile(path.join(dir, name), { maxBytes: 64 }).catch(() => ''));
 }
 
 function alive(pid: number): boolean {

@@ -634,6 +634,27 @@ describe('Trainer', () => {
     );
   });
 
+  it('stops at the next checkpoint when its out folder was removed under it, writing nothing', async () => {
+    const dir = path.join(await tempDir(), 'run');
+    const trainer = new Trainer({
+      model: new FakeModel(3),
+      data: new FakeBatchSource(3, 4),
+      epochs: 2,
+      checkpointEvery: { iterations: 2 },
+      outDir: dir,
+    });
+    trainer.on('batch', async (b) => {
+      if (b.iteration === 3) await fs.rm(dir, { recursive: true, force: true });
+    });
+    const error = await rejection(trainer.fit());
+    expect(error.message).to.equal(
+      `${dir} no longer holds this run's lock (train.lock): the folder was removed or replaced ` +
+        'while the run trained, with its log; stopping at iteration 4 rather than write ' +
+        'checkpoints into it',
+    );
+    expect(await fs.stat(dir).catch(() => 'gone')).to.equal('gone');
+  });
+
   it("refuses to resume with data whose epochs are another length than the checkpoint's", async () => {
     const dir = await tempDir();
     await new Trainer({

@@ -6,7 +6,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { lockFolder } from '../../lib/util/folder-lock';
+import { holdsLock, lockFolder } from '../../lib/util/folder-lock';
 
 const LOCK = path.resolve(__dirname, '..', '..', 'lib', 'util', 'folder-lock.js');
 
@@ -44,5 +44,18 @@ describe('lockFolder', () => {
     await (
       await lockFolder(dir, 'run.lock', 'in use by')
     )();
+  });
+
+  it('leaves a lock that is no longer its own: the folder was removed and another run took it', async () => {
+    const dir = tempDir();
+    const release = await lockFolder(dir, 'run.lock', 'in use by');
+    expect(await holdsLock(dir, 'run.lock')).to.equal(true);
+    fs.rmSync(dir, { recursive: true });
+    expect(await holdsLock(dir, 'run.lock')).to.equal(false);
+    fs.mkdirSync(dir);
+    fs.writeFileSync(path.join(dir, 'run.lock'), '1'); // another run's (pid 1 runs)
+    expect(await holdsLock(dir, 'run.lock')).to.equal(false);
+    await release();
+    expect(fs.readFileSync(path.join(dir, 'run.lock'), 'utf8')).to.equal('1');
   });
 });
