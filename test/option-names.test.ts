@@ -89,7 +89,7 @@ describe('expectOptions', () => {
   it('refuses a known key set to null, which would otherwise read as "the default"', () => {
     expect(() => expectOptions({ seed: null }, 'options', known)).to.throw(
       TypeError,
-      "Option 'seed' in options is null; leave it out (or undefined) for its default",
+      "Option 'seed' in options is null; no option takes null (leave an optional one out for its default)",
     );
   });
 
@@ -458,7 +458,7 @@ describe('option names of the public API', function () {
   it('an option set to null is refused, not taken as its default', async () => {
     const error = await thrown(() => (Gallery.create as Loose)(model, { flip: null }));
     expect(error.message).to.equal(
-      "Option 'flip' in options is null; leave it out (or undefined) for its default",
+      "Option 'flip' in options is null; no option takes null (leave an optional one out for its default)",
     );
   });
 

@@ -285,8 +285,9 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
         'a second signal killed the workers (the checkpoints and shards they finished stay)',
       );
     }
-    // A worker's own code (137 for a kill) is in the note above; the command failed: 1.
-    if (firstFailure !== undefined) return 1;
+    // A worker's own code (137 for a kill) is in the note above; the command failed: 1, or 2
+    // when the first to fail refused its arguments (every rank reads the same).
+    if (firstFailure !== undefined) return firstFailure === 2 ? 2 : 1;
     // Stopped by the signal before it could finish a step (preparing, starting): as a shell
     // reports a process the signal ended.
     return stopped ? exitCodeOf(interruptedBy!) : 0;

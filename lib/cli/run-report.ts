@@ -7,6 +7,7 @@ import { readMetrics } from '../train/metrics-log';
 import type { History } from '../train/trainer';
 import type { EpochRecord } from '../train/trainer-events';
 import type { TrainingRunResult } from './training-run';
+import { InterruptedError } from './stop-on-signal';
 
 /** The run's log in `out`, or this fit()'s history when there is none. */
 export async function readRunLog(out: string, history: History<LfwEvaluation>): Promise<RunLog> {
@@ -59,6 +60,19 @@ export async function runRecord(out: string, run: TrainingRunResult) {
 /** Whether the run was stopped (Ctrl-C, SIGTERM) before its last iteration. */
 export function stoppedEarly(run: TrainingRunResult): boolean {
   return run.history.stopped && run.history.iterations < run.totalIterations;
+}
+
+/**
+ * Ends a command that runs several trainings (the experiments) once one was stopped early: the
+ * rows after it would not run, and its own has no final evaluation.
+ */
+export function throwIfStoppedEarly(run: TrainingRunResult, kept: string): void {
+  if (!stoppedEarly(run) || run.stoppedBy === undefined) return;
+  run.model.dispose();
+  throw new InterruptedError(
+    run.stoppedBy,
+    `stopped at iteration ${run.history.iterations} of ${run.totalIterations}; ${kept}`,
+  );
 }
 
 /** The lines saying a run stopped early, and where the accuracy printed was measured. */

@@ -24,7 +24,7 @@ export interface StopOnSignal {
   /** What the first signal's note says happens now ("stopping after this step"). */
   stopping: string;
   /** Asks the work to stop. */
-  stop(): void;
+  stop(signal: NodeJS.Signals): void;
   /**
    * For work that rejects with an AbortError when stopped: what is kept, for the
    * InterruptedError it becomes ("the finished shards are kept; run it again to continue").
@@ -44,7 +44,7 @@ export async function stopOnSignal<T>(
     release();
     const { what, again } = signalWords(signal);
     out.note(`${what}: ${how.stopping} (${again} again to quit)`);
-    how.stop();
+    how.stop(signal);
   });
   try {
     return await work();

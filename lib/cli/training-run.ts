@@ -42,6 +42,8 @@ export interface TrainingRunResult {
   batchesPerEpoch: number;
   /** Where the run ends (its --epochs or --iterations). */
   totalIterations: number;
+  /** The signal that stopped the run, if one did. */
+  stoppedBy?: NodeJS.Signals;
 }
 
 function augmentation(config: TrainingConfig, train: ImageSet | ImageStore): LoaderTransform[] {
@@ -171,9 +173,13 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
     trainer.on('epoch', (e) => table.epoch(e));
     trainer.on('eval', (e) => table.eval(e));
     // Ctrl-C, or a scheduler's SIGTERM: finish the step, write a checkpoint, and stop.
+    let stoppedBy: NodeJS.Signals | undefined;
     const stopping = {
       stopping: 'stopping after this step and writing a checkpoint',
-      stop: () => trainer.stop(),
+      stop: (signal: NodeJS.Signals) => {
+        stoppedBy = signal;
+        trainer.stop();
+      },
     };
     const start = performance.now();
     const history = await stopOnSignal(out, stopping, () => trainer.fit());
@@ -186,6 +192,7 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       seconds: (performance.now() - start) / 1000,
       batchesPerEpoch: data.batchesPerEpoch,
       totalIterations: trainer.totalIterations,
+      stoppedBy,
     };
   } catch (error) {
     model.dispose();

@@ -316,7 +316,8 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
       throw new Error(
         `checkpoint ${checkpoint.dir} is of a run with ${state.batchesPerEpoch} batches an ` +
           `epoch; the data gives ${batches}${why}. Resume with the run's batch size and data` +
-          `${otherRanks ? `, on ${state.worldSize} ranks` : ''} (its position in an epoch, and ` +
+          `${otherRanks ? `, on ${state.worldSize} rank${state.worldSize! > 1 ? 's' : ''}` : ''}` +
+          ' (its position in an epoch, and ' +
           'the epochs left, mean nothing with others)',
       );
     }

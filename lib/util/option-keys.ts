@@ -30,7 +30,8 @@ export function expectOptions<T extends object>(
     if (Object.hasOwn(known, key)) {
       if (given === null) {
         throw new TypeError(
-          `Option '${key}' in ${name} is null; leave it out (or undefined) for its default`,
+          `Option '${key}' in ${name} is null; no option takes null (leave an optional one ` +
+            'out for its default)',
         );
       }
       continue;

@@ -6,7 +6,7 @@ import { loadHeldOut, loadTrainSet } from '../../lib/cli/datasets';
 import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
 import { loadModel } from '../../lib/models/model';
 import { latestCheckpoint } from '../../lib/train/checkpoint';
-import { sphereMain, tempDir, TINY_DEMO_SET } from './cli-helpers';
+import { sphereMain, startSphereface, tempDir, TINY_DEMO_SET } from './cli-helpers';
 
 // AFS as the paper defines it (S_w without the n_i weight), over unit-length features, in double
 // precision: written out here from the definition, apart from the library's.
@@ -271,5 +271,40 @@ describe('sphereface experiment', function () {
     expect(spread.minBetween).to.be.closeTo(Math.min(...between), 1e-6);
     const plot = await Jimp.read(path.join(out, 'toy-3d.png'));
     expect([plot.bitmap.width, plot.bitmap.height]).to.deep.equal([5 * 300, 300 + 34 + 44]);
+  });
+
+  it('ends at a Ctrl-C during a row as interrupted, the rows trained so far kept', async () => {
+    const cache = await tempDir();
+    const out = path.join(await tempDir(), 'margin');
+    const run = startSphereface([
+      ...['experiment', 'margin', ...TINY_DEMO_SET, '--cache', cache, '--out', out],
+      ...['--only', 'softmax,cos', '--batch-size', '4', '--epochs', '2000', '--json'],
+    ]);
+    // The first row is training once its log has a step.
+    const log = path.join(out, 'softmax', 'metrics.jsonl');
+    const deadline = Date.now() + 120_000;
+    while (!(await fs.readFile(log, 'utf8').catch(() => '')).includes('"type":"batch"')) {
+      if (run.child.exitCode !== null) throw new Error(`ended early: ${run.stderr()}`);
+      if (Date.now() > deadline) throw new Error('no step after 120 s');
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    run.child.kill('SIGINT');
+    const { code } = await run.exit;
+    expect(code, run.stderr()).to.equal(130);
+    const lines = run
+      .stderr()
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { error?: string; kind?: string });
+    expect(lines.at(-1)?.kind).to.equal('interrupted');
+    expect(lines.at(-1)?.error).to.match(
+      new RegExp(
+        '^sphereface experiment: stopped by SIGINT; stopped at iteration \\d+ of 6000; the rows ' +
+          `trained so far are under ${out}; the table was not written$`,
+      ),
+    );
+    expect(await latestCheckpoint(path.join(out, 'softmax', 'checkpoints'))).to.not.equal(
+      undefined,
+    );
   });
 });

@@ -82,6 +82,12 @@ describe('sphereface train, distributed', function () {
     expect(second.stdout.match(/resuming from .* \(iteration 4\)/g)).to.have.length(1);
     expect(await batchIterations(out)).to.deep.equal([1, 2, 3, 4, 5, 6]);
     expect(await expectWholeCheckpoints(out)).to.deep.equal([2, 4, 6]);
+    // Another batch size is refused by every rank as bad usage: the launcher exits 2 too.
+    const resized = args.map((a, i) => (args[i - 1] === '--batch-size' ? '4' : a));
+    const third = await sphereface([...resized, '--iterations', '20', '--resume']);
+    expect(third.code, third.stderr).to.equal(2);
+    expect(third.stderr).to.match(/is of a run with 3 batches an epoch; the data gives 6/);
+    expect(await expectWholeCheckpoints(out)).to.deep.equal([2, 4, 6]);
   });
 
   for (const presses of [1, 2]) {

@@ -16,7 +16,7 @@ import { NonFiniteLossError } from '../../train/trainer';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { prepareDemoSet, type DemoSet, type DemoSetSpec } from '../demo-set';
 import type { Output } from '../output';
-import { formatAccuracy } from '../run-report';
+import { formatAccuracy, throwIfStoppedEarly } from '../run-report';
 import type { TrainingConfig } from '../training-args';
 import { runTraining } from '../training-run';
 
@@ -148,6 +148,10 @@ async function trainRows(
         evaluator: set.evaluator,
         out,
       });
+      throwIfStoppedEarly(
+        run,
+        `the rows trained so far are under ${config.out}; the table was not written`,
+      );
       run.model.dispose();
       const final = run.history.evals.at(-1)!.result;
       rows.push({

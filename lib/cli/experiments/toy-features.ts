@@ -16,6 +16,7 @@ import type { Output } from '../output';
 import { storeProgress } from '../store-progress';
 import type { TrainingConfig } from '../training-args';
 import { runTraining } from '../training-run';
+import { throwIfStoppedEarly } from '../run-report';
 
 export const TOY_HEADS: readonly { id: string; head: MarginHead }[] = [
   { id: 'softmax', head: HEAD_DEFAULTS.softmax },
@@ -113,6 +114,10 @@ async function trainPanels(
         classes: train.classes,
         out,
       });
+      throwIfStoppedEarly(
+        run,
+        `the panels trained so far are under ${config.out}; the plot was not drawn`,
+      );
       let features: Float32Array;
       try {
         features = await run.model.embed(pixels, n);
