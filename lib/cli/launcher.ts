@@ -247,6 +247,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
   try {
     let firstFailure: number | undefined;
     let stopped = false;
+    let firstRankSilent = false;
     await Promise.all(
       workers.map(
         (w) =>
@@ -265,6 +266,8 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
                 if (interrupts < 2) tellTheOthers(w.rank, how);
                 if (stoppedAsAsked(code, signal)) {
                   stopped = true;
+                  // Ended by the signal itself: before its handlers were in place, so silent.
+                  if (w.rank === firstRank && signal !== null) firstRankSilent = true;
                   out.note(`rank ${w.rank} stopped (${how})`);
                 } else {
                   out.note(`rank ${w.rank} ${how}`);
@@ -289,7 +292,10 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
     // when the first to fail refused its arguments (every rank reads the same).
     if (firstFailure !== undefined) return firstFailure === 2 ? 2 : 1;
     // Stopped by the signal before it could finish a step (preparing, starting): as a shell
-    // reports a process the signal ended.
+    // reports a process the signal ended. The first rank said so, unless it was still starting.
+    if (stopped && firstRankSilent) {
+      throw new InterruptedError(interruptedBy!, 'the workers ended at it while starting');
+    }
     return stopped ? exitCodeOf(interruptedBy!) : 0;
   } finally {
     if (graceTimer) clearTimeout(graceTimer);

@@ -145,6 +145,37 @@ describe('sphereface train, distributed', function () {
     });
   }
 
+  it('--json: a Ctrl-C while the workers start ends in one interrupted error line, exit 130', async () => {
+    const faces = await tinyFaces();
+    const out = await tempDir();
+    const launcher = startSphereface([
+      'train',
+      ...['--data', faces.trainDir, '--arch', 'sphere-cnn4', '--batch-size', '8'],
+      ...['--epochs', '30', '--out', out, '--nproc', '2', '--threads', '1', '--json'],
+    ]);
+    try {
+      // At once: the workers are still loading, before their handlers are in place (or, on a
+      // fast machine, just after: then rank 0 tells it). One error line either way.
+      await until('the workers to be started', 60_000, async () =>
+        launcher.stderr().includes('starting 2 workers'),
+      );
+      launcher.child.kill('SIGINT');
+      const { code } = await launcher.exit;
+      expect(code, launcher.stderr()).to.equal(130);
+      const lines = launcher
+        .stderr()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { error?: string; kind?: string });
+      const errors = lines.filter((l) => l.error !== undefined);
+      expect(errors, launcher.stderr()).to.have.length(1);
+      expect(errors[0]).to.include({ kind: 'interrupted' });
+      expect(errors[0].error).to.match(/^sphereface train: (rank \d: )?stopped by SIGINT/);
+    } finally {
+      launcher.child.kill('SIGKILL');
+    }
+  });
+
   it('stops at a Ctrl-C while rank 0 prepares the store: exit 130, no rank counted as failed', async () => {
     // Large photos, so that preparing them outlasts the signal: rank 1 waits at the barrier.
     const data = path.join(await tempDir(), 'photos');
