@@ -28,7 +28,6 @@ export function numberListArg(text: string, name: string, count: number): number
 export function requiredString(values: ParsedValues, name: string): string {
   const value = stringArg(values, name);
   if (value === undefined) throw new UsageError(`--${name} is required`);
-  if (value === '') throw new UsageError(`--${name} is empty; it needs a value`);
   return value;
 }
 

@@ -42,11 +42,11 @@ function usageError(error: NodeJS.ErrnoException, command: Command): UsageError 
 }
 
 /**
- * A flag that takes one value, given twice (`--epochs 2 ... --epochs 4`): parseArgs keeps the
- * last without a word, and a sweep's script would run what it did not mean. A switch given
- * twice means what it means once.
+ * Refuses a flag that takes one value, given twice (`--epochs 2 ... --epochs 4`): parseArgs keeps
+ * the last without a word, and a sweep's script would run what it did not mean (a switch given
+ * twice means what it means once); and an empty value (`--out ""`), which no flag takes.
  */
-function refuseRepeatedFlags(
+function checkFlagValues(
   tokens: readonly { kind: string; name?: string; value?: string }[],
   options: Options,
   command: Command,
@@ -55,7 +55,9 @@ function refuseRepeatedFlags(
   for (const token of tokens) {
     const name = token.kind === 'option' ? token.name : undefined;
     const option = name === undefined ? undefined : options[name];
-    if (!name || !option || option.type !== 'string' || option.multiple) continue;
+    if (!name || !option || option.type !== 'string') continue;
+    if (token.value === '') throw new UsageError(`--${name} is empty; it needs a value`);
+    if (option.multiple) continue;
     if (seen.has(name)) {
       throw new UsageError(
         `--${name} is given twice (${seen.get(name)}, then ${token.value}); give it once. ` +
@@ -126,7 +128,7 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
     } catch (error) {
       throw usageError(error as NodeJS.ErrnoException, command);
     }
-    refuseRepeatedFlags(parsed.tokens, options, command);
+    checkFlagValues(parsed.tokens, options, command);
     if (parsed.values.help) {
       const help = out.json ? JSON.stringify(commandHelpJson(command)) : commandHelp(command);
       stdout.write(`${help}\n`);

@@ -101,6 +101,11 @@ describe('sphereface CLI', function () {
       [['embed', '--model', 'x.sfm'], 2, /--out is required/],
       [['verify', '--model', '', 'a.jpg', 'b.jpg'], 2, /^sphereface verify: --model is empty;/],
       [
+        ['train', '--data', 'x', '--out='],
+        2,
+        /^sphereface train: --out is empty; it needs a value/,
+      ],
+      [
         ['train', '--epochs', '2', '--data', 'x', '--epochs=4', '--json', '--json'],
         2,
         /--epochs is given twice \(2, then 4\); give it once\./,
