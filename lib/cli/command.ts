@@ -57,6 +57,11 @@ export const commonOptions: Options = {
   verbose: { type: 'boolean', description: 'print stack traces with errors' },
 };
 
+/** Every option a command takes: its own and the common ones. */
+export function optionsOf(command: Command): Options {
+  return { ...command.options, ...commonOptions };
+}
+
 /** The options as node:util's parseArgs takes them. */
 export function parseArgsConfig(options: Options): NonNullable<ParseArgsConfig['options']> {
   return Object.fromEntries(

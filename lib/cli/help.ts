@@ -1,6 +1,6 @@
 // --help text: the commands, and each command's options with their descriptions and defaults;
 // and the nearest known name for a mistyped one.
-import { commonOptions, type Command, type OptionInfo } from './command';
+import { optionsOf, type Command, type OptionInfo } from './command';
 
 export function topLevelHelp(commands: readonly Command[]): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -30,7 +30,7 @@ export function topLevelHelpJson(commands: readonly Command[]): object {
 
 /** A command's help as `<command> --help --json` gives it: the same facts as the text. */
 export function commandHelpJson(command: Command): object {
-  const options = Object.entries({ ...command.options, ...commonOptions }).map(([name, info]) => ({
+  const options = Object.entries(optionsOf(command)).map(([name, info]) => ({
     name,
     ...info,
   }));
@@ -45,7 +45,7 @@ export function commandHelpJson(command: Command): object {
 }
 
 export function commandHelp(command: Command): string {
-  const entries = Object.entries({ ...command.options, ...commonOptions });
+  const entries = Object.entries(optionsOf(command));
   const width = Math.min(32, Math.max(...entries.map(([n, i]) => flagText(n, i).length)));
   const lines = entries.map(([name, info]) => {
     const flag = flagText(name, info);

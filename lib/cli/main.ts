@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { BadImageError } from '../data/bad-image-error';
 import { version } from '../version';
 import {
-  commonOptions,
+  optionsOf,
   parseArgsConfig,
   UsageError,
   type Command,
@@ -25,7 +25,7 @@ function usageError(error: NodeJS.ErrnoException, command: Command): UsageError 
   const more = `Run \`sphereface ${command.name} --help\` for its options.`;
   const unknown = /Unknown option '(-{1,2})([^']+)'/.exec(error.message);
   if (unknown) {
-    const guess = nearest(unknown[2], Object.keys({ ...command.options, ...commonOptions }));
+    const guess = nearest(unknown[2], Object.keys(optionsOf(command)));
     const hint = guess ? `; did you mean '--${guess}'?` : '.';
     return new UsageError(`Unknown option '${unknown[1]}${unknown[2]}'${hint} ${more}`);
   }
@@ -116,7 +116,7 @@ export async function main(argv: string[], streams?: OutputStreams): Promise<num
       );
     }
     let parsed;
-    const options = { ...command.options, ...commonOptions };
+    const options = optionsOf(command);
     try {
       parsed = parseArgs({
         args: rest,

@@ -234,7 +234,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         batch: p.batch,
         totalIterations: this.totalIterations,
         batchesPerEpoch: this.data.batchesPerEpoch,
-        'labels (digest)': parseInt(this.data.labelling?.digest.slice(0, 12) ?? '0', 16),
+        'labels (digest)': digest48(this.data.labelling?.digest ?? null),
         outDir: this.options.outDir ? 1 : 0,
         // Ranks that step with other settings would drift apart.
         ...this.stepSettings(),
@@ -261,16 +261,13 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
   /** The settings of every step, as numbers every rank must agree on. */
   private stepSettings(): Record<string, number> {
     const { optimizer, schedule, lambda } = this.settings;
-    // Schedules are objects: compared through 48 bits of a digest of their JSON.
-    const digest = (value: unknown) =>
-      crypto.createHash('sha256').update(JSON.stringify(value)).digest().readUIntBE(0, 6);
     return {
       lr: optimizer.lr,
       momentum: optimizer.momentum,
       weightDecay: optimizer.weightDecay,
       nesterov: optimizer.nesterov ? 1 : 0,
-      'schedule (digest)': digest(schedule),
-      'lambda schedule (digest)': digest(lambda),
+      'schedule (digest)': digest48(schedule),
+      'lambda schedule (digest)': digest48(lambda),
     };
   }
 
@@ -308,17 +305,21 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     const batches = this.data.batchesPerEpoch;
     if (state.batchesPerEpoch !== undefined && state.batchesPerEpoch !== batches) {
       const ranks = this.data.worldSize ?? 1;
-      const otherRanks = state.worldSize !== undefined && state.worldSize !== ranks;
-      const why = otherRanks
-        ? ` with ${ranks} rank${ranks > 1 ? 's' : ''}, the run had ${state.worldSize} (a last ` +
-          'batch of fewer images than ranks is left out)'
-        : '';
+      const runRanks = state.worldSize ?? ranks;
+      const count = (n: number) => `${n} rank${n > 1 ? 's' : ''}`;
+      const [why, onRanks] =
+        runRanks === ranks
+          ? ['', '']
+          : [
+              ` with ${count(ranks)}, the run had ${runRanks} (a last batch of fewer images ` +
+                'than ranks is left out)',
+              `, on ${count(runRanks)}`,
+            ];
       throw new Error(
         `checkpoint ${checkpoint.dir} is of a run with ${state.batchesPerEpoch} batches an ` +
-          `epoch; the data gives ${batches}${why}. Resume with the run's batch size and data` +
-          `${otherRanks ? `, on ${state.worldSize} rank${state.worldSize! > 1 ? 's' : ''}` : ''}` +
-          ' (its position in an epoch, and ' +
-          'the epochs left, mean nothing with others)',
+          `epoch; the data gives ${batches}${why}. Resume with the run's batch size and ` +
+          `data${onRanks} (its position in an epoch, and the epochs left, mean nothing with ` +
+          'others)',
       );
     }
   }
@@ -567,6 +568,14 @@ function differences<T extends object>(before: T, now: T, prefix = ''): string[]
   return (Object.keys(now) as (keyof T & string)[])
     .filter((key) => JSON.stringify(before[key]) !== JSON.stringify(now[key]))
     .map((key) => `${prefix}${key} ${JSON.stringify(before[key])} -> ${JSON.stringify(now[key])}`);
+}
+
+/**
+ * Values the ranks compare that are not numbers (schedules, the labels' digest): 48 bits of a
+ * sha256 of their JSON, exact in the float64 all-reduce.
+ */
+function digest48(value: unknown): number {
+  return crypto.createHash('sha256').update(JSON.stringify(value)).digest().readUIntBE(0, 6);
 }
 
 /** Why a resume at iteration `at` has nothing to train in a run of `total` steps, if it has not. */

@@ -125,3 +125,24 @@ export async function sphereMain(args: string[]): Promise<CliResult> {
   });
   return { code, stdout: stdout.trimEnd(), stderr: stderr.trimEnd() };
 }
+
+/** Waits until `ready()` holds, polling; fails naming `what` after `ms`. */
+export async function until(
+  what: string,
+  ms: number,
+  ready: () => boolean | Promise<boolean>,
+): Promise<void> {
+  const deadline = performance.now() + ms;
+  while (!(await ready())) {
+    if (performance.now() > deadline) throw new Error(`still waiting after ${ms} ms for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** stderr under --json: one JSON object a line. */
+export function jsonLines(text: string): { note?: string; error?: string; kind?: string }[] {
+  return text
+    .split('\n')
+    .filter((line) => line !== '')
+    .map((line) => JSON.parse(line) as { note?: string; error?: string; kind?: string });
+}

@@ -6,7 +6,14 @@ import { loadHeldOut, loadTrainSet } from '../../lib/cli/datasets';
 import { LfwEvaluator } from '../../lib/eval/lfw-evaluator';
 import { loadModel } from '../../lib/models/model';
 import { latestCheckpoint } from '../../lib/train/checkpoint';
-import { sphereMain, startSphereface, tempDir, TINY_DEMO_SET } from './cli-helpers';
+import {
+  jsonLines,
+  sphereMain,
+  startSphereface,
+  tempDir,
+  TINY_DEMO_SET,
+  until,
+} from './cli-helpers';
 
 // AFS as the paper defines it (S_w without the n_i weight), over unit-length features, in double
 // precision: written out here from the definition, apart from the library's.
@@ -282,20 +289,14 @@ describe('sphereface experiment', function () {
     ]);
     // The first row is training once its log has a step.
     const log = path.join(out, 'softmax', 'metrics.jsonl');
-    const deadline = Date.now() + 120_000;
-    while (!(await fs.readFile(log, 'utf8').catch(() => '')).includes('"type":"batch"')) {
+    await until('a step', 120_000, async () => {
       if (run.child.exitCode !== null) throw new Error(`ended early: ${run.stderr()}`);
-      if (Date.now() > deadline) throw new Error('no step after 120 s');
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
+      return (await fs.readFile(log, 'utf8').catch(() => '')).includes('"type":"batch"');
+    });
     run.child.kill('SIGINT');
     const { code } = await run.exit;
     expect(code, run.stderr()).to.equal(130);
-    const lines = run
-      .stderr()
-      .trim()
-      .split('\n')
-      .map((line) => JSON.parse(line) as { error?: string; kind?: string });
+    const lines = jsonLines(run.stderr());
     expect(lines.at(-1)?.kind).to.equal('interrupted');
     expect(lines.at(-1)?.error).to.match(
       new RegExp(

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { generateSyntheticFaces } from '../../lib/synth/generate';
-import { sphereface, startSphereface, tempDir } from './cli-helpers';
+import { jsonLines, sphereface, startSphereface, tempDir, until } from './cli-helpers';
 
 function recordedShards(out: string): number {
   try {
@@ -15,13 +15,6 @@ function recordedShards(out: string): number {
   } catch {
     return 0; // not written yet, or being replaced
   }
-}
-
-function jsonLines(text: string): unknown[] {
-  return text
-    .split('\n')
-    .filter((line) => line !== '')
-    .map((line) => JSON.parse(line) as unknown);
 }
 
 describe('Ctrl-C in sphereface prepare', function () {
@@ -93,12 +86,10 @@ describe('a signal to a command that has no clean stop', function () {
       const args = ['synth', '--out', out, '--identities', '60', '--images', '20', '--json'];
       const run = startSphereface(args);
       // Once it writes photos it is at work, with its handlers in place.
-      const deadline = Date.now() + 120_000;
-      while (!fs.existsSync(path.join(out, 'train'))) {
+      await until('a photo written', 120_000, () => {
         if (run.child.exitCode !== null) throw new Error(`synth ended early: ${run.stderr()}`);
-        if (Date.now() > deadline) throw new Error('no photo written after 120 s');
-        await new Promise((resolve) => setTimeout(resolve, 5));
-      }
+        return fs.existsSync(path.join(out, 'train'));
+      });
       run.child.kill(signal);
       const { code } = await run.exit;
       expect(code, run.stderr()).to.equal(signal === 'SIGINT' ? 130 : 143);

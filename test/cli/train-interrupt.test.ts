@@ -11,17 +11,9 @@ import * as path from 'node:path';
 import { loadModel } from '../../lib';
 import { generateSyntheticFaces } from '../../lib/synth/generate';
 import { listCheckpoints, readCheckpoint } from '../../lib/train/checkpoint';
-import { startSphereface, tempDir, type RunningCli } from './cli-helpers';
+import { startSphereface, tempDir, until, type RunningCli } from './cli-helpers';
 
 const INTERRUPTED = 'interrupted: stopping after this step and writing a checkpoint';
-
-async function until(what: string, ms: number, ready: () => boolean | Promise<boolean>) {
-  const deadline = Date.now() + ms;
-  while (!(await ready())) {
-    if (Date.now() > deadline) throw new Error(`still waiting after ${ms} ms for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 /** The run's exit, or an error when it is still running `seconds` after `signal`. */
 function exitWithin(run: RunningCli, seconds: number, signal: string): RunningCli['exit'] {

@@ -10,7 +10,14 @@ import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { listCheckpoints, readCheckpoint } from '../../lib/train/checkpoint';
 import { readMetrics } from '../../lib/train/metrics-log';
-import { sphereface, startSphereface, tempDir, tinyFaces } from '../cli/cli-helpers';
+import {
+  jsonLines,
+  sphereface,
+  startSphereface,
+  tempDir,
+  tinyFaces,
+  until,
+} from '../cli/cli-helpers';
 import { freePort, requireGloo, startRanks } from './helpers';
 
 const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
@@ -18,14 +25,6 @@ const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
 async function batchIterations(out: string): Promise<number[]> {
   const metrics = await readMetrics(path.join(out, 'metrics.jsonl')).catch(() => []);
   return metrics.flatMap((m) => (m.type === 'batch' ? [m.iteration as number] : []));
-}
-
-async function until(what: string, ms: number, ready: () => Promise<boolean>): Promise<void> {
-  const deadline = performance.now() + ms;
-  while (!(await ready())) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
 }
 
 /** Every checkpoint folder complete and readable, and nothing else in the checkpoints folder. */
@@ -162,12 +161,7 @@ describe('sphereface train, distributed', function () {
       launcher.child.kill('SIGINT');
       const { code } = await launcher.exit;
       expect(code, launcher.stderr()).to.equal(130);
-      const lines = launcher
-        .stderr()
-        .trim()
-        .split('\n')
-        .map((line) => JSON.parse(line) as { error?: string; kind?: string });
-      const errors = lines.filter((l) => l.error !== undefined);
+      const errors = jsonLines(launcher.stderr()).filter((l) => l.error !== undefined);
       expect(errors, launcher.stderr()).to.have.length(1);
       expect(errors[0]).to.include({ kind: 'interrupted' });
       expect(errors[0].error).to.match(/^sphereface train: (rank \d: )?stopped by SIGINT/);
@@ -226,10 +220,7 @@ describe('sphereface train, distributed', function () {
       ...['--iterations', '3', '--lr=1e30', '--out', out, '--nproc', '2', '--json'],
     ]);
     expect(run.code, run.stderr).to.equal(1);
-    const lines = run.stderr
-      .split('\n')
-      .filter((line) => line !== '')
-      .map((line) => JSON.parse(line) as { error?: string; note?: string });
+    const lines = jsonLines(run.stderr);
     const errors = lines.filter((l) => l.error !== undefined);
     expect(errors, run.stderr).to.have.length(1);
     expect(errors[0].error).to.match(/^sphereface train: /);
