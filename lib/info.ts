@@ -25,7 +25,10 @@ export interface SpherefaceInfo {
   blas: string;
   /** Whether the residual convs run oneDNN's Winograd kernels (see the README's Models). */
   winograd: boolean;
-  /** Whether sphere-cnn4's stride-2 convs run oneDNN's blocked kernels (README, Models). */
+  /**
+   * Whether activations may stay in oneDNN's blocked layout between convs: sphere-cnn4's stride-2
+   * convs, and model.embed's residual stages where `winograd` holds (README, Models).
+   */
   blockedConvs: boolean;
   /** The distributed-training backends this build has: 'gloo', 'nccl'; empty for none. */
   distributed: string[];

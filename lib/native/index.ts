@@ -121,6 +121,11 @@ function load<T extends ShutdownBinding>(open: () => T, remedy: string): T {
   // several pools in one process (libuv's workers, the decode pool, BLAS) the spinning threads
   // steal the cores the working ones need. OpenMP reads this once, when an addon loads it.
   if (process.env.OMP_WAIT_POLICY === undefined) process.env.OMP_WAIT_POLICY = 'PASSIVE';
+  // OpenBLAS's workers (Debian's libtorch does its matrix products there: the fc layer) likewise
+  // spin on sched_yield for about 2^28 cycles after each product; where the two cores are one
+  // core's hyperthreads that halves the other thread's speed (sphere64's one-image embed: median
+  // call 73-83 ms against 55-63 ms with 2^4). OpenBLAS reads this once, when libtorch loads it.
+  if (process.env.OPENBLAS_THREAD_TIMEOUT === undefined) process.env.OPENBLAS_THREAD_TIMEOUT = '4';
   let loaded: T;
   try {
     loaded = open();

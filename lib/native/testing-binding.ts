@@ -30,6 +30,16 @@ export type MarginSoftmaxBenchResult = Record<BenchVariants, number[]> & {
   composedLoss: number;
 };
 
+/** One residual unit's parameters: C x C x 3 x 3 convs, C slopes, and C biases or none. */
+export interface ResidualUnitWeights {
+  conv1: Float32Array;
+  prelu1: Float32Array;
+  conv2: Float32Array;
+  prelu2: Float32Array;
+  bias1?: Float32Array;
+  bias2?: Float32Array;
+}
+
 export interface TestingBinding extends ShutdownBinding {
   /** The optimiser's update on plain arrays: param and buffer are updated in place. */
   fusedSgdStep(
@@ -60,6 +70,12 @@ export interface TestingBinding extends ShutdownBinding {
     outChannels: number,
     channelsLast: boolean,
   ): { y: Float32Array; again: Float32Array; winograd: boolean };
+  residualStageForTests(
+    x: Float32Array,
+    shape: Shape,
+    units: ResidualUnitWeights[],
+    channelsLast: boolean,
+  ): { y: Float32Array; blocked: boolean };
   stridedConvStackForTests(
     x: Float32Array,
     shape: Shape,

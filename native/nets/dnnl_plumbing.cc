@@ -17,6 +17,11 @@ bool EnabledByEnvironment(const char* name) {
   return setting == nullptr || std::strcmp(setting, "0") != 0;
 }
 
+bool BlockedConvsEnabled() {
+  static const bool enabled = EnabledByEnvironment("SPHEREFACE_BLOCKED_CONVS");
+  return enabled;
+}
+
 Tag ActivationTag(const torch::Tensor& t) {
   return t.dim() == 4 && t.is_contiguous(at::MemoryFormat::ChannelsLast) ? Tag::nhwc : Tag::nchw;
 }

@@ -27,6 +27,13 @@ dnnl::engine& Engine();
 // Whether the environment variable `name` is unset or anything but "0".
 bool EnabledByEnvironment(const char* name);
 
+// oneDNN's nChw16c: an N x C x H x W tensor stored as N x C/16 x H x W x 16.
+constexpr int64_t kChannelBlock = 16;
+
+// Whether activations may stay in oneDNN's nChw16c layout from conv to conv (sphere-cnn4's
+// stack, model.embed's residual stages): SPHEREFACE_BLOCKED_CONVS unset or not 0.
+bool BlockedConvsEnabled();
+
 // nhwc for a channels-last 4-d tensor, nchw otherwise.
 Tag ActivationTag(const torch::Tensor& t);
 at::MemoryFormat FormatOf(Tag tag);

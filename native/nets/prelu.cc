@@ -153,4 +153,26 @@ torch::Tensor Prelu(const torch::Tensor& x, const torch::Tensor& slope) {
   return PreluFunction::apply(x, slope);
 }
 
+void PreluBlockedInPlace(torch::Tensor& blocked, const torch::Tensor& slope) {
+  TORCH_CHECK(
+      blocked.is_cpu() && blocked.scalar_type() == at::kFloat && blocked.dim() == 5 &&
+          blocked.is_contiguous() && slope.numel() == blocked.size(1) * blocked.size(4),
+      "PreluBlockedInPlace: a contiguous float32 N x C/16 x H x W x 16 tensor and C slopes");
+  const int64_t blocks = blocked.size(1), block = blocked.size(4);
+  const int64_t pixels = blocked.size(2) * blocked.size(3);
+  const torch::Tensor slope_c = slope.to(at::kFloat).contiguous();
+  const float* a = slope_c.data_ptr<float>();
+  float* x = blocked.data_ptr<float>();
+  // One plane: H x W pixels of one block of channels, in one image.
+  at::parallel_for(0, blocked.size(0) * blocks, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t plane = begin; plane < end; ++plane) {
+      const float* plane_slope = a + (plane % blocks) * block;
+      float* p = x + plane * pixels * block;
+      for (int64_t s = 0; s < pixels; ++s, p += block) {
+        for (int64_t c = 0; c < block; ++c) p[c] = p[c] > 0 ? p[c] : plane_slope[c] * p[c];
+      }
+    }
+  });
+}
+
 }  // namespace sphereface

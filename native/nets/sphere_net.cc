@@ -45,6 +45,34 @@ torch::Tensor ResidualUnit::forward(const torch::Tensor& x) {
   return branch.add_(x);
 }
 
+torch::Tensor ResidualUnit::ForwardBlocked(const torch::Tensor& x) {
+  auto conv_prelu = [this](const torch::Tensor& input, const torch::nn::Conv2d& layer,
+                           const torch::nn::PReLU& prelu) {
+    torch::Tensor y = Conv3x3Blocked(input, layer->weight);
+    // The bias's channel c sits at block c / 16, lane c % 16.
+    if (bias_) y.add_(layer->bias.view({1, y.size(1), 1, 1, y.size(4)}));
+    PreluBlockedInPlace(y, prelu->weight);
+    return y;
+  };
+  return conv_prelu(conv_prelu(x, conv1_, prelu1_), conv2_, prelu2_).add_(x);
+}
+
+bool ResidualUnit::TakesBlocked(const torch::Tensor& x) const {
+  return UsesBlockedInference(x, conv1_->weight);
+}
+
+torch::Tensor RunResidualStage(const std::vector<std::shared_ptr<ResidualUnit>>& units,
+                               torch::Tensor x) {
+  if (units.empty()) return x;
+  if (!units.front()->TakesBlocked(x)) {
+    for (const auto& unit : units) x = unit->forward(x);
+    return x;
+  }
+  torch::Tensor blocked = ToBlocked(x);
+  for (const auto& unit : units) blocked = unit->ForwardBlocked(blocked);
+  return FromBlocked(blocked, x.suggest_memory_format());
+}
+
 SphereNet::SphereNet(const std::array<int, 4>& units, int64_t embedding_dim,
                      at::Generator generator, bool residual_bias)
     : units_(units) {
@@ -77,7 +105,7 @@ SphereNet::SphereNet(const std::array<int, 4>& units, int64_t embedding_dim,
 torch::Tensor SphereNet::forward(torch::Tensor x) {
   for (int stage = 0; stage < 4; ++stage) {
     x = Prelu(downsample_[stage]->forward(x), downsample_prelu_[stage]->weight);
-    for (auto& unit : stages_[stage]) x = unit->forward(x);
+    x = RunResidualStage(stages_[stage], x);
   }
   return fc_->forward(x.flatten(1));
 }

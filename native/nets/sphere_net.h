@@ -20,12 +20,19 @@ class ResidualUnit : public torch::nn::Module {
  public:
   ResidualUnit(int64_t channels, bool bias, at::Generator& generator);
   torch::Tensor forward(const torch::Tensor& x);
+  // forward on a blocked tensor (winograd_conv.h), where TakesBlocked(x) holds for the unblocked x.
+  torch::Tensor ForwardBlocked(const torch::Tensor& blocked);
+  bool TakesBlocked(const torch::Tensor& x) const;
 
  private:
   bool bias_;
   torch::nn::Conv2d conv1_{nullptr}, conv2_{nullptr};
   torch::nn::PReLU prelu1_{nullptr}, prelu2_{nullptr};
 };
+
+// x through a stage's units, in model.embed on blocked activations where its kernels allow.
+torch::Tensor RunResidualStage(const std::vector<std::shared_ptr<ResidualUnit>>& units,
+                               torch::Tensor x);
 
 class SphereNet : public FaceNet {
  public:

@@ -28,15 +28,7 @@ using namespace dnnl_plumbing;  // NOLINT(build/namespaces): the file is about o
 using torch::autograd::AutogradContext;
 using torch::autograd::tensor_list;
 
-// oneDNN's nChw16c: an N x C x H x W tensor stored as N x C/16 x H x W x 16.
-constexpr int64_t kBlock = 16;
-
 int64_t OutputSide(int64_t side) { return (side - 3) / kStride + 1; }
-
-bool BlockedConvsEnabled() {
-  static const bool enabled = dnnl_plumbing::EnabledByEnvironment("SPHEREFACE_BLOCKED_CONVS");
-  return enabled;
-}
 
 // The primitives of one layer shape. The source is nChw16c except for the first layer, whose
 // (3-channel) input oneDNN gets in the layout its kernel asks for; the destination is always
@@ -126,7 +118,7 @@ std::shared_ptr<const Plan> PlanFor(const PlanKey& key) {
 bool IsBlocked(const torch::Tensor& x) { return x.dim() == 5; }
 
 memory::dims LogicalDims(const torch::Tensor& x) {
-  const int64_t channels = IsBlocked(x) ? x.size(1) * kBlock : x.size(1);
+  const int64_t channels = IsBlocked(x) ? x.size(1) * kChannelBlock : x.size(1);
   return {x.size(0), channels, x.size(2), x.size(3)};
 }
 
@@ -161,9 +153,9 @@ class StridedConvReluFunction : public torch::autograd::Function<StridedConvRelu
     const torch::Tensor weight = DenseWeight(weight_in), bias = bias_in.contiguous();
     const auto plan = PlanFor(KeyFor(x, weight));
     const auto& pd = plan->forward_pd;
-    torch::Tensor y = at::empty(
-        {x.size(0), weight.size(0) / kBlock, OutputSide(x.size(2)), OutputSide(x.size(3)), kBlock},
-        x.options());
+    torch::Tensor y = at::empty({x.size(0), weight.size(0) / kChannelBlock, OutputSide(x.size(2)),
+                                 OutputSide(x.size(3)), kChannelBlock},
+                                x.options());
     dnnl::stream stream(Engine());
     memory src = Reordered(ActivationView(x), pd.src_desc(), kSourceSlot, stream);
     memory weights =
@@ -242,7 +234,7 @@ bool Eligible(const torch::Tensor& x, const std::vector<ConvWithBias>& layers) {
     const torch::Tensor& weight = layer.weight;
     if (!weight.is_cpu() || weight.scalar_type() != at::kFloat || weight.dim() != 4 ||
         weight.size(1) != channels || weight.size(2) != 3 || weight.size(3) != 3 ||
-        weight.size(0) % kBlock != 0 || !layer.bias.defined() ||
+        weight.size(0) % kChannelBlock != 0 || !layer.bias.defined() ||
         layer.bias.scalar_type() != at::kFloat || layer.bias.numel() != weight.size(0)) {
       return false;
     }

@@ -106,16 +106,20 @@ std::shared_ptr<const Plan> MakePlan(const PlanKey& key) {
 }
 
 // Plans are built once per shape (building one takes milliseconds) and shared by every model;
-// oneDNN primitives may run concurrently from several threads. `images` is a chunk's size.
-std::shared_ptr<const Plan> PlanFor(int64_t images, const torch::Tensor& x,
-                                    const torch::Tensor& weight, bool inference = false) {
+// oneDNN primitives may run concurrently from several threads.
+std::shared_ptr<const Plan> PlanFor(const PlanKey& key) {
   static std::mutex mutex;
   static std::map<PlanKey, std::shared_ptr<const Plan>> plans;
-  const PlanKey key{images, x.size(1), weight.size(0), x.size(2), x.size(3), inference};
   std::lock_guard<std::mutex> lock(mutex);
   auto found = plans.find(key);
   if (found == plans.end()) found = plans.emplace(key, MakePlan(key)).first;
   return found->second;
+}
+
+// The plan for a chunk of `images` of x (N x C x H x W) convolved with weight (K x C x 3 x 3).
+std::shared_ptr<const Plan> PlanFor(int64_t images, const torch::Tensor& x,
+                                    const torch::Tensor& weight, bool inference = false) {
+  return PlanFor({images, x.size(1), weight.size(0), x.size(2), x.size(3), inference});
 }
 
 // y = conv2d(x_in, weight_in, padding 1) through the training or the inference plans, chunk by
@@ -229,9 +233,109 @@ bool HasPlans(const torch::Tensor& x, const torch::Tensor& weight, bool inferenc
          (remainder == 0 || images < kChunk || PlanFor(remainder, x, weight, inference) != nullptr);
 }
 
+memory::dims LogicalDims(const torch::Tensor& blocked) {
+  return {blocked.size(0), blocked.size(1) * kChannelBlock, blocked.size(2), blocked.size(3)};
+}
+
+memory BlockedView(const torch::Tensor& blocked) {
+  return View(blocked, LogicalDims(blocked), Tag::nChw16c);
+}
+
+// Whether the inference plan of every chunk of an N x C x H x W batch reads and writes nChw16c.
+bool HasBlockedPlans(const memory::dims& dims, int64_t out_channels) {
+  const int64_t n = dims[0], c = dims[1], h = dims[2], w = dims[3];
+  if (c % kChannelBlock != 0 || out_channels % kChannelBlock != 0) return false;
+  for (const int64_t images : {std::min(kChunk, n), n % kChunk}) {
+    if (images == 0) continue;
+    const auto plan = PlanFor({images, c, out_channels, h, w, /*inference=*/true});
+    const auto blocked = [&](int64_t channels) {
+      return memory::desc({images, channels, h, w}, memory::data_type::f32, Tag::nChw16c);
+    };
+    if (plan == nullptr || plan->forward_pd.src_desc() != blocked(c) ||
+        plan->forward_pd.dst_desc() != blocked(out_channels)) {
+      return false;
+    }
+  }
+  return true;
+}
+
 #endif  // SPHEREFACE_DNNL_KERNELS
 
 }  // namespace
+
+bool UsesBlockedInference(const torch::Tensor& x, const torch::Tensor& weight) {
+#ifdef SPHEREFACE_DNNL_KERNELS
+  return ConvWeightCacheInUse() && !at::GradMode::is_enabled() && WinogradEnabled() &&
+         BlockedConvsEnabled() && Eligible(x, weight) && weight.size(0) == weight.size(1) &&
+         HasBlockedPlans({x.size(0), x.size(1), x.size(2), x.size(3)}, weight.size(0));
+#else
+  return false;
+#endif
+}
+
+#ifdef SPHEREFACE_DNNL_KERNELS
+torch::Tensor ToBlocked(const torch::Tensor& x) {
+  const Tag tag = ActivationTag(x);
+  const torch::Tensor input = x.contiguous(FormatOf(tag));
+  torch::Tensor blocked = at::empty(
+      {x.size(0), x.size(1) / kChannelBlock, x.size(2), x.size(3), kChannelBlock}, x.options());
+  dnnl::stream stream(Engine());
+  memory from = View(input, tag), to = BlockedView(blocked);
+  dnnl::reorder(from, to).execute(stream, from, to);
+  stream.wait();
+  return blocked;
+}
+
+torch::Tensor FromBlocked(const torch::Tensor& blocked, at::MemoryFormat format) {
+  const memory::dims dims = LogicalDims(blocked);
+  torch::Tensor x = at::empty(dims, blocked.options().memory_format(format));
+  dnnl::stream stream(Engine());
+  memory from = BlockedView(blocked), to = View(x, ActivationTag(x));
+  dnnl::reorder(from, to).execute(stream, from, to);
+  stream.wait();
+  return x;
+}
+
+torch::Tensor Conv3x3Blocked(const torch::Tensor& blocked, const torch::Tensor& weight) {
+  const memory::dims dims = LogicalDims(blocked);
+  torch::Tensor y = at::empty_like(blocked);
+  dnnl::stream stream(Engine());
+  std::shared_ptr<const Plan> previous;
+  memory weights;
+  torch::Tensor oihw;
+  for (int64_t start = 0; start < dims[0]; start += kChunk) {
+    const int64_t images = std::min(kChunk, dims[0] - start);
+    const auto plan = PlanFor({images, dims[1], weight.size(0), dims[2], dims[3], true});
+    TORCH_CHECK(plan != nullptr, "Conv3x3Blocked: no blocked plan (check UsesBlockedInference)");
+    const auto& pd = plan->forward_pd;
+    if (plan != previous) {
+      weights = WeightsAs(weight, pd.weights_desc(), kWeightsSlot, stream, oihw);
+      previous = plan;
+    }
+    // HasBlockedPlans checked that the kernels read and write this layout: no reorders.
+    Execute(plan->forward, pd,
+            {{DNNL_ARG_SRC, BlockedView(blocked.narrow(0, start, images))},
+             {DNNL_ARG_WEIGHTS, weights},
+             {DNNL_ARG_DST, BlockedView(y.narrow(0, start, images))}},
+            stream);
+  }
+  return y;
+}
+#else
+// Never called: UsesBlockedInference is false in builds without oneDNN's kernels.
+torch::Tensor ToBlocked(const torch::Tensor&) {
+  TORCH_CHECK(false, "built without oneDNN kernels");
+  return {};
+}
+torch::Tensor FromBlocked(const torch::Tensor&, at::MemoryFormat) {
+  TORCH_CHECK(false, "built without oneDNN kernels");
+  return {};
+}
+torch::Tensor Conv3x3Blocked(const torch::Tensor&, const torch::Tensor&) {
+  TORCH_CHECK(false, "built without oneDNN kernels");
+  return {};
+}
+#endif
 
 bool WinogradAvailable() {
 #ifdef SPHEREFACE_DNNL_KERNELS

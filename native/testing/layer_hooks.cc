@@ -9,6 +9,10 @@
 //   conv3x3InferenceForTests(x, [n, c, h, w], weight, k, channelsLast): the same conv as
 //     model.embed runs it (a conv weight cache in use, no autograd), twice: made and kept weights
 //     -> { y, again, winograd }
+//   residualStageForTests(x, [n, c, h, w], units [{ conv1, prelu1, conv2, prelu2, bias1?, bias2?
+//   }],
+//     channelsLast): SphereNet's residual units (C x C x 3 x 3 convs, C slopes, C biases if given)
+//     as model.embed runs them -> { y, blocked }
 //   stridedConvStackForTests(x, [n, c, h, w], layers [{ weight, bias }], grad, channelsLast,
 //     wantGradX): sphere-cnn4's conv + ReLU layers forward and backward
 //     -> { y, gradX (or null), gradWeights, gradBiases, blocked }
@@ -23,6 +27,7 @@
 #include "common/typed_arrays.h"
 #include "nets/conv_weight_cache.h"
 #include "nets/prelu.h"
+#include "nets/sphere_net.h"
 #include "nets/strided_conv_stack.h"
 #include "nets/winograd_conv.h"
 #include "testing/testing_bindings.h"
@@ -144,6 +149,51 @@ Napi::Value Conv3x3InferenceForTestsBinding(const Napi::CallbackInfo& info) {
   return result;
 }
 
+Napi::Value ResidualStageForTestsBinding(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
+  const std::vector<int64_t> shape = ShapeArgument(info[1]);
+  Napi::Array unit_specs = info[2].As<Napi::Array>();
+  const auto format = FormatArgument(info[3]);
+  const int64_t channels = shape.at(1);
+  std::vector<std::vector<std::pair<std::string, Napi::Float32Array>>> specs;
+  for (uint32_t i = 0; i < unit_specs.Length(); ++i) {
+    Napi::Object spec = unit_specs.Get(i).As<Napi::Object>();
+    std::vector<std::pair<std::string, Napi::Float32Array>> arrays;
+    for (const char* name : {"conv1", "prelu1", "conv2", "prelu2", "bias1", "bias2"}) {
+      if (spec.Has(name)) arrays.emplace_back(name, ExpectFloat32Array(spec.Get(name), name));
+    }
+    specs.push_back(std::move(arrays));
+  }
+  Napi::Object result = Napi::Object::New(env);
+  RunOrThrow(env, [&] {
+    at::Generator generator = at::detail::createCPUGenerator(0);
+    std::vector<std::shared_ptr<ResidualUnit>> units;
+    for (const auto& arrays : specs) {
+      const bool bias = arrays.size() == 6;
+      auto unit = std::make_shared<ResidualUnit>(channels, bias, generator);
+      const auto parameters = unit->named_parameters();
+      torch::NoGradGuard no_grad;
+      for (const auto& [name, values] : arrays) {
+        // conv1 -> conv1.weight, bias1 -> conv1.bias, prelu1 -> prelu1.weight
+        const std::string parameter =
+            name.rfind("bias", 0) == 0 ? "conv" + name.substr(4) + ".bias" : name + ".weight";
+        torch::Tensor target = parameters[parameter];
+        target.copy_(CopyToTensor(values, target.sizes().vec()));
+      }
+      units.push_back(unit);
+    }
+    torch::Tensor input = CopyToTensor(x, shape).contiguous(format);
+    ConvWeightCache cache;
+    UseConvWeightCache use(cache);
+    c10::InferenceMode inference;
+    const bool blocked = !units.empty() && units.front()->TakesBlocked(input);
+    result.Set("y", ToFloat32Array(env, RunResidualStage(units, input)));
+    result.Set("blocked", blocked);
+  });
+  return result;
+}
+
 Napi::Value StridedConvStackForTestsBinding(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Float32Array x = ExpectFloat32Array(info[0], "x");
@@ -196,6 +246,8 @@ void InitLayerHooks(Napi::Env env, Napi::Object exports) {
               Napi::Function::New(env, Conv3x3ForTestsBinding, "conv3x3ForTests"));
   exports.Set("conv3x3InferenceForTests", Napi::Function::New(env, Conv3x3InferenceForTestsBinding,
                                                               "conv3x3InferenceForTests"));
+  exports.Set("residualStageForTests",
+              Napi::Function::New(env, ResidualStageForTestsBinding, "residualStageForTests"));
   exports.Set("stridedConvStackForTests", Napi::Function::New(env, StridedConvStackForTestsBinding,
                                                               "stridedConvStackForTests"));
 }

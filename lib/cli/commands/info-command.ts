@@ -29,7 +29,7 @@ export const infoCommand: Command = {
     out.line(`threads      ${about.threads} intra-op (of ${about.cores} cores)`);
     out.line(`BLAS         ${about.blas}`);
     out.line(
-      `convs        residual 3x3: ${about.winograd ? 'oneDNN Winograd' : 'direct (at::conv2d)'}; ` +
+      `convs        residual 3x3: ${about.winograd ? `oneDNN Winograd${about.blockedConvs ? ' (embed: nChw16c between convs)' : ''}` : 'direct (at::conv2d)'}; ` +
         `sphere-cnn4: ${about.blockedConvs ? 'oneDNN blocked (nChw16c)' : 'direct (at::conv2d)'}`,
     );
     out.line(`distributed  ${about.distributed.join(', ') || 'none (built without Gloo)'}`);
