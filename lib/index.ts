@@ -98,7 +98,7 @@ export type {
 export type { SkippedImage } from './data/image-cache';
 export { DataLoader } from './data/data-loader';
 export type { DataLoaderOptions, LoaderTransform, RandomTransform } from './data/data-loader';
-export { prepareImageStore } from './data/store/prepare-image-store';
+export { prepareImageStore, ShardSizeError } from './data/store/prepare-image-store';
 export type { PrepareEvent, PrepareImageStoreOptions } from './data/store/prepare-image-store';
 export { ImageStore, openImageStore } from './data/store/image-store';
 export type { OpenImageStoreOptions, StorePreparation } from './data/store/image-store';

@@ -366,6 +366,19 @@ describe('sphereface CLI', function () {
         'over the 2 GiB a shard may hold: give at most 57065',
     ]);
     expect(await fs.readdir(store)).to.deep.equal(storeFiles);
+    // Without --size the first image gives the size (tinyFaces: 250x250): bad usage as well, and
+    // the new store's folder keeps no store.
+    const unsized = path.join(dir, 'unsized');
+    const late = await sphereMain([
+      ...['prepare', '--data', faces.trainDir, '--out', unsized],
+      ...['--images-per-shard', '1000000'],
+    ]);
+    expect([late.code, late.stderr.split('\n').at(-1)]).to.deep.equal([
+      2,
+      'sphereface prepare: --images-per-shard 1000000 of 250x250 images makes shards of 174.6 GiB, ' +
+        'over the 2 GiB a shard may hold: give at most 11453',
+    ]);
+    expect(await fs.readdir(unsized).catch(() => [])).to.not.include('manifest.json');
     const run = await sphereface([
       'train',
       '--data',

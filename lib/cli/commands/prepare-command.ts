@@ -1,5 +1,6 @@
 import {
   checkShardSize,
+  ShardSizeError,
   fixedOutputSize,
   prepareImageStore,
 } from '../../data/store/prepare-image-store';
@@ -119,6 +120,13 @@ export const prepareCommand: Command = {
         maxPixels: maxPixelsArg(values),
         onProgress: storeProgress(out),
         signal: controller.signal,
+      }).catch((error: unknown) => {
+        // Without the size given, the first image's size shows the flag too large: bad usage too.
+        if (!(error instanceof ShardSizeError)) throw error;
+        const { imagesPerShard: given, height, width } = error;
+        throw new UsageError(
+          new ShardSizeError(given, height, width, '--images-per-shard').message,
+        );
       }),
     );
     try {

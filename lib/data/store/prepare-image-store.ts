@@ -187,24 +187,38 @@ function checkOptions(options: PrepareImageStoreOptions): void {
   }
 }
 
-/**
- * A shard is one buffer while it fills: imagesPerShard given too large is refused by `name`
- * (the CLI's flag, from the CLI).
- */
+/** imagesPerShard too large for one shard of these images; `most` is the largest that fits. */
+export class ShardSizeError extends RangeError {
+  override name = 'ShardSizeError';
+  readonly most: number;
+
+  constructor(
+    readonly imagesPerShard: number,
+    readonly height: number,
+    readonly width: number,
+    /** What the message calls imagesPerShard (the CLI's flag, from the CLI). */
+    option = 'imagesPerShard',
+  ) {
+    const most = Math.floor(MAX_SHARD_BYTES / (height * width * 3));
+    const bytes = imagesPerShard * height * width * 3;
+    super(
+      `${option} ${imagesPerShard} of ${height}x${width} images makes shards of ` +
+        `${(bytes / 2 ** 30).toFixed(1)} GiB, over the ${MAX_SHARD_BYTES / 2 ** 30} GiB a shard ` +
+        `may hold: give at most ${most}`,
+    );
+    this.most = most;
+  }
+}
+
+/** A shard is one buffer while it fills: imagesPerShard given too large is refused. */
 export function checkShardSize(
   imagesPerShard: number,
   height: number,
   width: number,
-  name = 'imagesPerShard',
+  option?: string,
 ): void {
-  const bytes = imagesPerShard * height * width * 3;
-  if (bytes <= MAX_SHARD_BYTES) return;
-  const most = Math.floor(MAX_SHARD_BYTES / (height * width * 3));
-  throw new RangeError(
-    `${name} ${imagesPerShard} of ${height}x${width} images makes shards of ` +
-      `${(bytes / 2 ** 30).toFixed(1)} GiB, over the ${MAX_SHARD_BYTES / 2 ** 30} GiB a shard ` +
-      `may hold: give at most ${most}`,
-  );
+  if (imagesPerShard * height * width * 3 <= MAX_SHARD_BYTES) return;
+  throw new ShardSizeError(imagesPerShard, height, width, option);
 }
 
 /** The images' size after the transforms, when the last one fixes it (a crop, an alignment). */
