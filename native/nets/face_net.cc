@@ -46,6 +46,17 @@ std::shared_ptr<FaceNet> MakeFaceNet(const std::string& arch, int64_t embedding_
   TORCH_CHECK(false, "unknown arch '", arch, "'");
 }
 
+torch::Tensor EmbeddingFc(torch::nn::Linear& fc, const torch::Tensor& x) {
+  constexpr int64_t kMostRowsByVector = 2;
+  if (at::GradMode::is_enabled() || !x.is_cpu() || x.dim() != 2 || x.size(0) > kMostRowsByVector) {
+    return fc->forward(x);
+  }
+  std::vector<torch::Tensor> rows;
+  for (int64_t i = 0; i < x.size(0); ++i) rows.push_back(at::mv(fc->weight, x[i]));
+  torch::Tensor y = at::stack(rows);
+  return fc->bias.defined() ? y.add_(fc->bias) : y;
+}
+
 void XavierFanInUniform(torch::Tensor weight, at::Generator& generator) {
   const int64_t fan_in = weight.numel() / weight.size(0);
   const double bound = std::sqrt(3.0 / static_cast<double>(fan_in));

@@ -29,7 +29,7 @@ SphereCnn4::SphereCnn4(int64_t embedding_dim, at::Generator generator) {
 torch::Tensor SphereCnn4::forward(torch::Tensor x) {
   std::vector<ConvWithBias> layers;
   for (auto& conv : convs_) layers.push_back({conv->weight, conv->bias});
-  return fc_->forward(StridedConvReluStack(x, layers));
+  return EmbeddingFc(fc_, StridedConvReluStack(x, layers));
 }
 
 int64_t SphereCnn4::MacsPerImage() const {

@@ -107,7 +107,7 @@ torch::Tensor SphereNet::forward(torch::Tensor x) {
     x = Prelu(downsample_[stage]->forward(x), downsample_prelu_[stage]->weight);
     x = RunResidualStage(stages_[stage], x);
   }
-  return fc_->forward(x.flatten(1));
+  return EmbeddingFc(fc_, x.flatten(1));
 }
 
 int64_t SphereNet::MacsPerImage() const {

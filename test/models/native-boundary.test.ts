@@ -180,6 +180,7 @@ describe('the native boundary', () => {
       'conv3x3InferenceForTests',
       'fusedSgdStep',
       'preluForTests',
+      'residualStageForTests',
       'shutdown',
       'stridedConvStackForTests',
     ]);
