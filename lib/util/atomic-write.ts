@@ -52,6 +52,10 @@ export async function replaceAtomically(
   } catch (error) {
     if (old) await fs.rename(old, target).catch(() => undefined);
     await fs.rm(temp, { recursive: true, force: true });
+    const parent = path.dirname(target);
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT' && !(await isFolder(parent))) {
+      throw new Error(`cannot write ${given}: its folder ${parent} was moved or removed meanwhile`);
+    }
     // The temporary's name is ours; the error is about the file the caller named.
     if (error instanceof Error) error.message = error.message.split(temp).join(given);
     throw error;

@@ -103,6 +103,24 @@ describe('replaceAtomically', () => {
     expect(error.message).to.not.contain('.tmp');
   });
 
+  it('names the folder moved away while the file was being built', async () => {
+    const dir = await tempDir();
+    const folder = path.join(dir, 'run');
+    await fs.mkdir(folder);
+    const target = path.join(folder, 'checkpoint.sfm');
+    const error = await rejection(
+      replaceAtomically(target, async (temp) => {
+        await fs.writeFile(temp, 'x');
+        await fs.rename(folder, path.join(dir, 'renamed'));
+      }),
+    );
+    expect(error.message).to.equal(
+      `cannot write ${target}: its folder ${folder} was moved or removed meanwhile`,
+    );
+    // Its temporary went with it, under a dot name that the next write there removes.
+    expect(await fs.readdir(path.join(dir, 'renamed'))).to.not.include('checkpoint.sfm');
+  });
+
   it('writeFileAtomic names the folder it will not replace', async () => {
     const dir = await tempDir();
     await fs.mkdir(path.join(dir, 'a.json'));
