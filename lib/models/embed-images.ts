@@ -16,6 +16,11 @@ export interface Embedder {
   readonly inputSize?: { height: number; width: number };
   /** n x embeddingDim features of uint8 n x H x W x 3 RGB images; `flip` mirrors image i where flip[i] != 0. */
   embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array>;
+  /**
+   * Keeps the embedder from being freed while `user` works across several embed calls (a Model's
+   * dispose() refuses meanwhile); returns the release.
+   */
+  hold?(user: string): () => void;
 }
 
 export interface EmbedImagesOptions {
@@ -84,29 +89,36 @@ export async function embedImages(
     }
     return out;
   };
-  for (let start = 0; start < n; start += batchSize) {
-    const count = Math.min(batchSize, n - start);
-    const batch = await images(start, count);
-    const plain = await embed(batch, count);
-    const mirrored =
-      flip === 'none' ? undefined : await embed(batch, count, mirrorAll.subarray(0, count));
-    for (let i = 0; i < count; i++) {
-      const row = (start + i) * dim;
-      for (let k = 0; k < d; k++) {
-        const f = plain[i * d + k];
-        if (!mirrored) features[row + k] = f;
-        else if (flip === 'sum') features[row + k] = f + mirrored[i * d + k];
-        else {
-          features[row + k] = f;
-          features[row + d + k] = mirrored[i * d + k];
+  // Decoding between the embed calls leaves none queued: without the hold a dispose() then would
+  // free the model under the next batch.
+  const release = model.hold?.('an embedFiles, verify, gallery or evaluation call');
+  try {
+    for (let start = 0; start < n; start += batchSize) {
+      const count = Math.min(batchSize, n - start);
+      const batch = await images(start, count);
+      const plain = await embed(batch, count);
+      const mirrored =
+        flip === 'none' ? undefined : await embed(batch, count, mirrorAll.subarray(0, count));
+      for (let i = 0; i < count; i++) {
+        const row = (start + i) * dim;
+        for (let k = 0; k < d; k++) {
+          const f = plain[i * d + k];
+          if (!mirrored) features[row + k] = f;
+          else if (flip === 'sum') features[row + k] = f + mirrored[i * d + k];
+          else {
+            features[row + k] = f;
+            features[row + d + k] = mirrored[i * d + k];
+          }
         }
+        if (options.normalize) normalizeRow(features, row, dim);
       }
-      if (options.normalize) normalizeRow(features, row, dim);
+      options.onProgress?.(start + count, n);
+      // An embedder that computes on this thread (raw pixels) resolves at once: the loop gets a
+      // turn between batches all the same.
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    options.onProgress?.(start + count, n);
-    // An embedder that computes on this thread (raw pixels) resolves at once: the loop gets a
-    // turn between batches all the same.
-    await new Promise((resolve) => setImmediate(resolve));
+  } finally {
+    release?.();
   }
   return { features, dim };
 }

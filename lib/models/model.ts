@@ -205,9 +205,13 @@ export class Model implements FaceModel {
     return this.handle.describe().steps;
   }
 
-  /** Calls queued or running on this model. */
+  /**
+   * Calls queued or running on this model, counting those that hold it across several (embedFiles,
+   * verify, a gallery's, an evaluation's, a Trainer's fit()) and saves: 0 when dispose() would free
+   * it at once.
+   */
   get pending(): number {
-    return this.#handle ? this.#handle.inFlight() : 0;
+    return (this.#handle ? this.#handle.inFlight() : 0) + this.#holders.length + this.#writes;
   }
 
   get disposed(): boolean {

@@ -97,4 +97,26 @@ describe('Model.embedFiles and Model.verify', () => {
     });
     expect(stored.threshold).to.equal(want + 1e-3);
   });
+
+  it('counts embedFiles and verify as pending from their start: dispose() refuses until they end', async () => {
+    const serving = await createModel({
+      arch: 'sphere-cnn4',
+      classes: 4,
+      head: { kind: 'sphere', m: 4 },
+      device: 'cpu',
+      seed: 4,
+    });
+    const embedding = serving.embedFiles(files, { batchSize: 1 });
+    const verifying = serving.verify(files[0], files[1], { threshold: 0 });
+    // Both are decoding their first files: no embed is queued natively yet.
+    expect(serving.pending).to.equal(2);
+    expect(() => serving.dispose()).to.throw(
+      'dispose() called while an embedFiles, verify, gallery or evaluation call is using this ' +
+        'model; await it first',
+    );
+    await Promise.all([embedding, verifying]);
+    expect(serving.pending).to.equal(0);
+    serving.dispose();
+    expect(serving.disposed).to.equal(true);
+  });
 });
