@@ -59,6 +59,18 @@ export function refuseStrayFaceValues(paths: readonly string[]): void {
   }
 }
 
+/**
+ * Refuses, before the model loads, an image that does not exist or is a directory, naming it and
+ * where it was given (embed, verify and gallery search say it alike).
+ */
+export function expectImageFiles(images: readonly { path: string; where: string }[]): void {
+  for (const image of images) {
+    if (expectInput(image.path, 'image', image.where).isDirectory()) {
+      throw new Error(`image ${image.path} is a directory, not an image (${image.where})`);
+    }
+  }
+}
+
 /** The faces of `paths` as the flags locate them; a landmark file must list every one. */
 export function faceLocationArgs(values: ParsedValues, paths: readonly string[]): FaceLocations {
   refuseStrayFaceValues(paths);

@@ -92,7 +92,7 @@ describe('argument errors', () => {
     ]);
     const verified = await sphereMain(['verify', '--model', loop, '--threshold', '0.5', 'a', 'b']);
     expect(verified.stderr).to.equal(
-      `sphereface verify: ${loop} is a loop of symbolic links (ELOOP)`,
+      `sphereface verify: model file ${loop} is a loop of symbolic links (ELOOP)`,
     );
     await fs.writeFile(list, `${dir}\n`);
     const folder = await embed(['--list', list]);
@@ -100,6 +100,40 @@ describe('argument errors', () => {
       1,
       `sphereface embed: image ${dir} is a directory, not an image (${list}:1)`,
     ]);
+    // verify and gallery search say it alike, before the model loads (the list file stands in
+    // for a model: it is never read).
+    const comparing = await sphereMain(['verify', '--model', list, '--threshold', '0.5', dir, dir]);
+    const searching = await sphereMain([
+      'gallery',
+      'search',
+      '--model',
+      list,
+      '--gallery',
+      list,
+      dir,
+    ]);
+    for (const [command, result] of [
+      ['verify', comparing],
+      ['gallery', searching],
+    ] as const) {
+      expect([result.code, result.stderr]).to.deep.equal([
+        1,
+        `sphereface ${command}: image ${dir} is a directory, not an image (an argument)`,
+      ]);
+    }
+    const absent = path.join(dir, 'absent.jpg');
+    const missingProbe = await sphereMain([
+      'gallery',
+      'search',
+      '--model',
+      list,
+      '--gallery',
+      list,
+      absent,
+    ]);
+    expect(missingProbe.stderr).to.equal(
+      `sphereface gallery: image ${absent} does not exist (an argument)`,
+    );
     await fs.writeFile(list, '# nothing yet\n');
     const empty = await embed(['--list', list]);
     expect([empty.code, empty.stderr]).to.deep.equal([

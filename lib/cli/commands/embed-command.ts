@@ -7,7 +7,13 @@ import { withSignalsHeld } from '../hold-signals';
 import { expectInput, readRegularFileSync } from '../../util/regular-file';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString, stringArg } from '../args';
 import { UsageError, type Command, type Options } from '../command';
-import { alignmentNote, faceLocationArgs, faceOptions, refuseFaceFlags } from '../face-args';
+import {
+  alignmentNote,
+  expectImageFiles,
+  faceLocationArgs,
+  faceOptions,
+  refuseFaceFlags,
+} from '../face-args';
 import { checkOutputFile, isFolder, type InputFile } from '../output-paths';
 import { makeFolder } from '../../util/make-folder';
 
@@ -81,11 +87,7 @@ export const embedCommand: Command = {
       throw new UsageError('give image files, or --list FILE with one path a line');
     const paths = images.map((image) => image.path);
     const faces = faceLocationArgs(values, paths);
-    for (const image of images) {
-      if (expectInput(image.path, 'image', image.where).isDirectory()) {
-        throw new Error(`image ${image.path} is a directory, not an image (${image.where})`);
-      }
-    }
+    expectImageFiles(images);
     expectInput(modelFile, 'model file');
     const inputs: InputFile[] = [
       { flag: 'model', file: modelFile },

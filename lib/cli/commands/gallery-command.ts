@@ -7,7 +7,13 @@ import { Gallery } from '../../models/gallery';
 import { loadModel } from '../../models/model';
 import { integerArg, maxPixelsArg, maxPixelsOption, requiredString } from '../args';
 import { UsageError, type Command, type Options } from '../command';
-import { alignmentNote, faceLocationArgs, faceOptions, refuseFaceFlags } from '../face-args';
+import {
+  alignmentNote,
+  expectImageFiles,
+  faceLocationArgs,
+  faceOptions,
+  refuseFaceFlags,
+} from '../face-args';
 import { checkOutputFile } from '../output-paths';
 import { makeFolder } from '../../util/make-folder';
 
@@ -79,6 +85,7 @@ export const galleryCommand: Command = {
     const top = integerArg(values, 'top', 1, flags.top.default);
     const faces = { ...faceLocationArgs(values, images), maxPixels: maxPixelsArg(values) };
     mustExist('model file', modelFile);
+    expectImageFiles(images.map((file) => ({ path: file, where: 'an argument' })));
     if (action === 'build')
       await checkOutputFile('gallery', galleryFile, [{ flag: 'model', file: modelFile }]);
     const model = await loadModel(modelFile);

@@ -3,6 +3,7 @@ import { fileSimilarity } from '../../models/face-files';
 import { locateFaces } from '../../models/face-location';
 import {
   alignmentNote,
+  expectImageFiles,
   faceLocationArgs,
   faceOptions,
   refuseFaceFlags,
@@ -68,9 +69,8 @@ export const verifyCommand: Command = {
         : fromSummary
           ? { threshold: fromSummary.threshold, source: 'summary', label: `from ${summaryFile}` }
           : undefined;
-    for (const file of [modelFile, ...positionals]) {
-      expectInput(file);
-    }
+    expectInput(modelFile, 'model file');
+    expectImageFiles(positionals.map((file) => ({ path: file, where: 'an argument' })));
     const model = await loadModel(modelFile);
     try {
       refuseFaceFlags(values, model.inputSize);
