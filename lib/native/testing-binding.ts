@@ -69,7 +69,13 @@ export interface TestingBinding extends ShutdownBinding {
     weight: Float32Array,
     outChannels: number,
     channelsLast: boolean,
-  ): { y: Float32Array; again: Float32Array; winograd: boolean };
+  ): {
+    y: Float32Array;
+    again: Float32Array;
+    winograd: boolean;
+    transformsFirst: number;
+    transformsAgain: number;
+  };
   residualStageForTests(
     x: Float32Array,
     shape: Shape,

@@ -24,6 +24,9 @@ class ConvWeightCache {
   // Forgets every kept weight: to be called whenever any weight of the model changes.
   void Clear();
 
+  // Weights transformed into a kept copy so far (tests: a call that finds its copies makes none).
+  int64_t Transforms() const;
+
   struct Entries;
 
  private:

@@ -10,6 +10,7 @@
 #include <mutex>
 #include <optional>
 #include <tuple>
+#include <vector>
 #endif
 
 namespace sphereface {
@@ -58,6 +59,35 @@ using PlanKey = std::tuple<int64_t, int64_t, int64_t, int64_t, int64_t, bool>;
 // image as at 32, and the scratchpads' batch-sized parts shrink (at 8 images, 16 MB or less
 // where Winograd pays off, the rest being transformed weights).
 constexpr int64_t kChunk = 8;
+
+struct Chunk {
+  int64_t start, images;
+};
+
+// A batch's chunks: as few as kChunk allows, of sizes as near equal as can be (9 images: 5 and 4,
+// not 8 and 1, whose one image would take the slower one-image kernels). The kernels' weight
+// layout depends on the chunk's size, so a batch's chunks may want two (conv_weight_cache.h).
+std::vector<Chunk> ChunksOf(int64_t n) {
+  const int64_t count = (n + kChunk - 1) / kChunk;
+  std::vector<Chunk> chunks;
+  for (int64_t i = 0, start = 0; i < count; ++i) {
+    const int64_t images = n / count + (i < n % count ? 1 : 0);
+    chunks.push_back({start, images});
+    start += images;
+  }
+  return chunks;
+}
+
+// The chunk sizes of a batch of n, each once (at most two).
+std::vector<int64_t> ChunkSizesOf(int64_t n) {
+  std::vector<int64_t> sizes;
+  for (const Chunk& chunk : ChunksOf(n)) {
+    if (std::find(sizes.begin(), sizes.end(), chunk.images) == sizes.end()) {
+      sizes.push_back(chunk.images);
+    }
+  }
+  return sizes;
+}
 
 // Shapes whose scratchpad would exceed this keep the direct kernels: at 8 images that is the
 // 512-channel 7 x 6 stage (126 MB for its weight gradient, which lifted a sphere20 training step's
@@ -134,8 +164,7 @@ torch::Tensor Forward(const torch::Tensor& x_in, const torch::Tensor& weight_in,
   dnnl::stream stream(Engine());
   std::shared_ptr<const Plan> previous;
   memory weights;
-  for (int64_t start = 0; start < x.size(0); start += kChunk) {
-    const int64_t images = std::min(kChunk, x.size(0) - start);
+  for (const auto [start, images] : ChunksOf(x.size(0))) {
     const auto plan = PlanFor(images, x, weight_in, inference);
     const auto& pd = plan->forward_pd;
     // The transformed weights serve every chunk of the same shape (and, in inference, every
@@ -179,8 +208,7 @@ class WinogradConvFunction : public torch::autograd::Function<WinogradConvFuncti
     dnnl::stream stream(Engine());
     std::shared_ptr<const Plan> previous;
     memory weights;
-    for (int64_t start = 0; start < x.size(0); start += kChunk) {
-      const int64_t images = std::min(kChunk, x.size(0) - start);
+    for (const auto [start, images] : ChunksOf(x.size(0))) {
       const auto plan = PlanFor(images, x, weight);
       const memory grad_view = View(grad.narrow(0, start, images), tag);
       if (want_weight) {
@@ -228,9 +256,10 @@ torch::Tensor InferenceConv(const torch::Tensor& x_in, const torch::Tensor& weig
 // Whether every chunk of x's batch has a plan of the kind asked for.
 bool HasPlans(const torch::Tensor& x, const torch::Tensor& weight, bool inference) {
   if (!WinogradEnabled() || !Eligible(x, weight)) return false;
-  const int64_t images = x.size(0), remainder = images % kChunk;
-  return PlanFor(std::min(kChunk, images), x, weight, inference) != nullptr &&
-         (remainder == 0 || images < kChunk || PlanFor(remainder, x, weight, inference) != nullptr);
+  for (const int64_t images : ChunkSizesOf(x.size(0))) {
+    if (PlanFor(images, x, weight, inference) == nullptr) return false;
+  }
+  return true;
 }
 
 memory::dims LogicalDims(const torch::Tensor& blocked) {
@@ -245,8 +274,7 @@ memory BlockedView(const torch::Tensor& blocked) {
 bool HasBlockedPlans(const memory::dims& dims, int64_t out_channels) {
   const int64_t n = dims[0], c = dims[1], h = dims[2], w = dims[3];
   if (c % kChannelBlock != 0 || out_channels % kChannelBlock != 0) return false;
-  for (const int64_t images : {std::min(kChunk, n), n % kChunk}) {
-    if (images == 0) continue;
+  for (const int64_t images : ChunkSizesOf(n)) {
     const auto plan = PlanFor({images, c, out_channels, h, w, /*inference=*/true});
     const auto blocked = [&](int64_t channels) {
       return memory::desc({images, channels, h, w}, memory::data_type::f32, Tag::nChw16c);
@@ -303,8 +331,7 @@ torch::Tensor Conv3x3Blocked(const torch::Tensor& blocked, const torch::Tensor& 
   std::shared_ptr<const Plan> previous;
   memory weights;
   torch::Tensor oihw;
-  for (int64_t start = 0; start < dims[0]; start += kChunk) {
-    const int64_t images = std::min(kChunk, dims[0] - start);
+  for (const auto [start, images] : ChunksOf(dims[0])) {
     const auto plan = PlanFor({images, dims[1], weight.size(0), dims[2], dims[3], true});
     TORCH_CHECK(plan != nullptr, "Conv3x3Blocked: no blocked plan (check UsesBlockedInference)");
     const auto& pd = plan->forward_pd;

@@ -7,7 +7,7 @@
 //
 // Which path, by shape and batch:
 // - Training (and any call without a conv weight cache in use): oneDNN's training kernels, which
-//   transform the weights inside every call, in chunks of 8 images, where every pass's
+//   transform the weights inside every call, in chunks of up to 8 images, where every pass's
 //   scratchpad stays within 48 MB (not sphere20's 512-channel 7 x 6 stage at 8 images).
 // - model.embed (a ConvWeightCache in use, no autograd): oneDNN's inference kernels, whose
 //   weights are transformed once and kept until the weights change (conv_weight_cache.h), at every

@@ -8,7 +8,7 @@
 //     forward and backward -> { y, gradX, gradWeight, winograd }
 //   conv3x3InferenceForTests(x, [n, c, h, w], weight, k, channelsLast): the same conv as
 //     model.embed runs it (a conv weight cache in use, no autograd), twice: made and kept weights
-//     -> { y, again, winograd }
+//     -> { y, again, winograd, transformsFirst, transformsAgain (weights transformed by then) }
 //   residualStageForTests(x, [n, c, h, w], units [{ conv1, prelu1, conv2, prelu2, bias1?, bias2?
 //   }],
 //     channelsLast): SphereNet's residual units (C x C x 3 x 3 convs, C slopes, C biases if given)
@@ -143,7 +143,9 @@ Napi::Value Conv3x3InferenceForTestsBinding(const Napi::CallbackInfo& info) {
     UseConvWeightCache use(cache);
     c10::InferenceMode inference;
     result.Set("y", ToFloat32Array(env, Conv3x3(input, weights)));
+    result.Set("transformsFirst", static_cast<double>(cache.Transforms()));
     result.Set("again", ToFloat32Array(env, Conv3x3(input, weights)));
+    result.Set("transformsAgain", static_cast<double>(cache.Transforms()));
     result.Set("winograd", UsesWinograd(input, weights, /*inference=*/true));
   });
   return result;

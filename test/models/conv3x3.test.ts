@@ -10,7 +10,7 @@ describe('residual 3x3 convolution (Winograd where oneDNN has it)', () => {
   for (const channelsLast of [true, false]) {
     it(`matches a float64 direct convolution forward and backward (${channelsLast ? 'channels-last' : 'NCHW'})`, () => {
       const rand = random(channelsLast ? 21 : 22);
-      // 10 images: a full chunk of 8 and a remainder of 2 (weight gradients summed over both);
+      // 10 images: two chunks of 5 (weight gradients summed over both);
       // 10 x 9: neither a multiple of Winograd's 4 x 4 output tiles, so edge tiles are covered.
       const shape: Shape = [10, 32, 10, 9];
       const k = 16;
@@ -39,8 +39,9 @@ describe('residual 3x3 convolution (Winograd where oneDNN has it)', () => {
   }
 
   // model.embed's path: inference kernels, weights transformed once and kept. One image takes
-  // oneDNN's F(2x2, 3x3) kernel here, ten images its F(4x4, 3x3) one (a chunk of 8 and 2).
-  for (const n of [1, 10]) {
+  // oneDNN's F(2x2, 3x3) kernel here, nine images its F(4x4, 3x3) one, in chunks of 5 and 4,
+  // whose weight layouts differ: both are kept.
+  for (const n of [1, 9]) {
     it(`matches it as model.embed runs it, with made and with kept weights (${n} image${n > 1 ? 's' : ''})`, () => {
       const rand = random(23 + n);
       const shape: Shape = [n, 32, 10, 9];
@@ -53,9 +54,29 @@ describe('residual 3x3 convolution (Winograd where oneDNN has it)', () => {
       const expected = reference(x, shape, weight, k, grad);
       expect(worstScaledError(actual.y, expected.y, expected.yScale)).to.be.below(16 * 1.2e-7);
       expect(actual.again).to.deep.equal(actual.y);
+      expect(actual.transformsAgain, 'the second call transforms nothing').to.equal(
+        actual.transformsFirst,
+      );
+      expect(actual.transformsFirst > 0).to.equal(actual.winograd);
       expect(actual.winograd).to.equal(info().winograd);
       if (dnnlRequired)
         expect(actual.winograd, 'SPHEREFACE_REQUIRE_DNNL=1: Winograd ran').to.equal(true);
     });
   }
+
+  // sphere20's 256-channel stage at nine images: its chunks of 5 and 4 take the same kernel with
+  // the weights laid out differently; a cache that held one copy per weight made each call
+  // transform the weights twice (about 4x the call's time).
+  it('keeps a weight in both layouts a batch of two chunk sizes wants', () => {
+    const rand = random(40);
+    const shape: Shape = [9, 256, 14, 12];
+    const x = Float32Array.from({ length: shape.reduce((a, b) => a * b) }, () => rand() * 2 - 1);
+    const weight = Float32Array.from({ length: 256 * 256 * 9 }, () => (rand() * 2 - 1) * 0.02);
+    const actual = nativeTesting().conv3x3InferenceForTests(x, shape, weight, 256, true);
+    expect(actual.again).to.deep.equal(actual.y);
+    expect(actual.transformsAgain, 'the second call transforms nothing').to.equal(
+      actual.transformsFirst,
+    );
+    expect(actual.transformsFirst).to.equal(actual.winograd ? 2 : 0);
+  });
 });
