@@ -77,8 +77,8 @@ function follow(
 
 /**
  * One folder per identity under `root` (the CASIA-WebFace layout, torchvision's ImageFolder):
- * class i is the i-th folder name in sorted order; JPEG, PNG, WebP and BMP files are found at any depth
- * inside it, in sorted order. Hidden entries are ignored. Scans once, synchronously.
+ * class i is the i-th folder name in sorted order; JPEG, PNG, WebP, GIF and BMP files are found at
+ * any depth inside it, in sorted order. Hidden entries are ignored. Scans once, synchronously.
  *
  * Symbolic links are followed, but each folder is scanned once (by its real path), and never
  * one that holds the dataset root (a link like `personA/up -> ..`) or belongs to another class,
@@ -132,7 +132,7 @@ export class ImageFolderDataset {
       if (found.length === 0) {
         const left = this.skipped.filter((s) => within(s.path, dir)).length;
         throw new Error(
-          `${who}: class folder ${dir} holds no JPEG, PNG, WebP or BMP images` +
+          `${who}: class folder ${dir} holds no images (${IMAGE_EXTENSIONS.join(', ')} files)` +
             (left ? ` (${left} ${left === 1 ? 'entry' : 'entries'} left out: see skipped)` : ''),
         );
       }

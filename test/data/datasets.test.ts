@@ -69,7 +69,7 @@ describe('datasets', () => {
     touch(path.join(root, 'a', '1.jpg'));
     touch(path.join(root, 'b', 'readme.txt'));
     expect(() => new ImageFolderDataset(root)).to.throw(
-      /class folder .*\/b holds no JPEG, PNG, WebP or BMP images/,
+      /class folder .*\/b holds no images \(\.jpg, \.jpeg, \.png, \.webp, \.gif, \.bmp files\)/,
     );
   });
 
