@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pythonWithTorch, runJsonLine } from './child-process';
-import { describeMachine, describeRounds } from './machine';
+import { describeMachine, describeRounds, IDLE_THREADS_SLEEP } from './machine';
 
 interface Side {
   callMs: number;
@@ -26,12 +26,12 @@ const CONFIGS = [
 ];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const threads = process.env.BENCH_THREADS ?? '2';
-// Both sides: the same threads, OpenMP threads sleep when idle (the machine is shared).
+// Both sides: the same threads, idle OpenMP and OpenBLAS threads sleep (the machine is shared).
 const env = {
   ...process.env,
   OMP_NUM_THREADS: threads,
   SPHEREFACE_NUM_THREADS: threads,
-  OMP_WAIT_POLICY: 'PASSIVE',
+  ...IDLE_THREADS_SLEEP,
 };
 const direct = { ...env, SPHEREFACE_WINOGRAD: '0' };
 

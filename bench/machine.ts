@@ -27,9 +27,18 @@ export function describeMachine(line: MachineLine = machineLine()): string {
   return `${line.cpu}, ${line.cores} cores, ${line.threads} threads, libtorch ${line.torch}, ${line.date}`;
 }
 
+/**
+ * What the addon's loader sets when unset (lib/native/index.ts: idle OpenMP and OpenBLAS threads
+ * sleep), given to both sides of a side-by-side bench so that PyTorch runs with them too.
+ */
+export const IDLE_THREADS_SLEEP = { OMP_WAIT_POLICY: 'PASSIVE', OPENBLAS_THREAD_TIMEOUT: '4' };
+
 /** The side-by-side benches' second header line: how the sides ran and which figure is given. */
 export function describeRounds(threads: string, rounds: number, figure: 'call' | 'step'): string {
-  return `threads ${threads}, OMP_WAIT_POLICY=PASSIVE, ${rounds} rounds alternating, figures: best round's median ${figure}`;
+  const settings = Object.entries(IDLE_THREADS_SLEEP)
+    .map(([name, value]) => `${name}=${value}`)
+    .join(', ');
+  return `threads ${threads}, ${settings}, ${rounds} rounds alternating, figures: best round's median ${figure}`;
 }
 
 /** Median of a list of numbers (the figure every benchmark reports). */

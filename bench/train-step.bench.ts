@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { pythonWithTorch, runJsonLine } from './child-process';
-import { describeMachine, describeRounds } from './machine';
+import { describeMachine, describeRounds, IDLE_THREADS_SLEEP } from './machine';
 
 interface Side {
   side: string;
@@ -29,12 +29,13 @@ const CONFIGS = [
 ];
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 2);
 const threads = process.env.BENCH_THREADS ?? '2';
-// Both sides: 2 threads, OpenMP threads sleep when idle rather than spin (the machine is shared).
+// Both sides: 2 threads, idle OpenMP and OpenBLAS threads sleep rather than spin (the machine is
+// shared).
 const env = {
   ...process.env,
   OMP_NUM_THREADS: threads,
   SPHEREFACE_NUM_THREADS: threads,
-  OMP_WAIT_POLICY: 'PASSIVE',
+  ...IDLE_THREADS_SLEEP,
 };
 
 function best(sides: Side[]): Side {
