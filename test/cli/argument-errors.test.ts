@@ -103,15 +103,9 @@ describe('argument errors', () => {
     // verify and gallery search say it alike, before the model loads (the list file stands in
     // for a model: it is never read).
     const comparing = await sphereMain(['verify', '--model', list, '--threshold', '0.5', dir, dir]);
-    const searching = await sphereMain([
-      'gallery',
-      'search',
-      '--model',
-      list,
-      '--gallery',
-      list,
-      dir,
-    ]);
+    const search = (image: string) =>
+      sphereMain(['gallery', 'search', '--model', list, '--gallery', list, image]);
+    const searching = await search(dir);
     for (const [command, result] of [
       ['verify', comparing],
       ['gallery', searching],
@@ -122,15 +116,7 @@ describe('argument errors', () => {
       ]);
     }
     const absent = path.join(dir, 'absent.jpg');
-    const missingProbe = await sphereMain([
-      'gallery',
-      'search',
-      '--model',
-      list,
-      '--gallery',
-      list,
-      absent,
-    ]);
+    const missingProbe = await search(absent);
     expect(missingProbe.stderr).to.equal(
       `sphereface gallery: image ${absent} does not exist (an argument)`,
     );
