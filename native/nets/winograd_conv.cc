@@ -152,20 +152,20 @@ std::shared_ptr<const Plan> PlanFor(int64_t images, const torch::Tensor& x,
   return PlanFor({images, x.size(1), weight.size(0), x.size(2), x.size(3), inference});
 }
 
-// y = conv2d(x_in, weight_in, padding 1) through the training or the inference plans, chunk by
-// chunk. Leaves the input it read in `x` (in its activation layout) and, where it read the
-// weights rather than kept ones, `weight` as OIHW: what a backward needs.
-torch::Tensor Forward(const torch::Tensor& x_in, const torch::Tensor& weight_in, bool inference,
-                      torch::Tensor& x, torch::Tensor& weight) {
-  const Tag tag = ActivationTag(x_in);
-  x = x_in.contiguous(FormatOf(tag));
-  torch::Tensor y = at::empty({x.size(0), weight_in.size(0), x.size(2), x.size(3)},
-                              x.options().memory_format(FormatOf(tag)));
+// The forward plans over a batch of n images (C channels in, H x W), chunk by chunk:
+// `source(start, images)` and `result(start, images)` view a chunk's input and output, which may be
+// in any layout; the input is reordered where the plan reads another, and the output written in
+// place where the plan writes its layout. Where it reads the weights rather than kept ones, it
+// leaves them as OIHW in `weight` (what a backward needs).
+template <typename ChunkView>
+void RunForward(const memory::dims& batch, const torch::Tensor& weight_in, bool inference,
+                const ChunkView& source, const ChunkView& result, torch::Tensor& weight) {
   dnnl::stream stream(Engine());
   std::shared_ptr<const Plan> previous;
   memory weights;
-  for (const auto [start, images] : ChunksOf(x.size(0))) {
-    const auto plan = PlanFor(images, x, weight_in, inference);
+  for (const auto [start, images] : ChunksOf(batch[0])) {
+    const auto plan = PlanFor({images, batch[1], weight_in.size(0), batch[2], batch[3], inference});
+    TORCH_CHECK(plan != nullptr, "Winograd conv: no plan for this shape (check UsesWinograd)");
     const auto& pd = plan->forward_pd;
     // The transformed weights serve every chunk of the same shape (and, in inference, every
     // call until the weights change: conv_weight_cache.h).
@@ -173,14 +173,33 @@ torch::Tensor Forward(const torch::Tensor& x_in, const torch::Tensor& weight_in,
       weights = WeightsAs(weight_in, pd.weights_desc(), kWeightsSlot, stream, weight);
       previous = plan;
     }
-    memory src =
-        Reordered(View(x.narrow(0, start, images), tag), pd.src_desc(), kSourceSlot, stream);
-    memory dst = InSlot(pd.dst_desc(), kResultSlot);
+    memory src = Reordered(source(start, images), pd.src_desc(), kSourceSlot, stream);
+    memory out = result(start, images);
+    memory dst = out.get_desc() == pd.dst_desc() ? out : InSlot(pd.dst_desc(), kResultSlot);
     Execute(plan->forward, pd,
             {{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}}, stream);
-    CopyOut(dst, y.narrow(0, start, images), tag, stream);
+    if (dst.get_data_handle() != out.get_data_handle()) {
+      dnnl::reorder(dst, out).execute(stream, dst, out);
+      stream.wait();
+    }
   }
-  stream.wait();
+}
+
+// y = conv2d(x_in, weight_in, padding 1) through the training or the inference plans. Leaves the
+// input it read in `x` (in its activation layout) and, where it read the weights rather than kept
+// ones, `weight` as OIHW: what a backward needs.
+torch::Tensor Forward(const torch::Tensor& x_in, const torch::Tensor& weight_in, bool inference,
+                      torch::Tensor& x, torch::Tensor& weight) {
+  const Tag tag = ActivationTag(x_in);
+  x = x_in.contiguous(FormatOf(tag));
+  torch::Tensor y = at::empty({x.size(0), weight_in.size(0), x.size(2), x.size(3)},
+                              x.options().memory_format(FormatOf(tag)));
+  const auto chunk_of = [tag](const torch::Tensor& t) {
+    return
+        [&t, tag](int64_t start, int64_t images) { return View(t.narrow(0, start, images), tag); };
+  };
+  RunForward({x.size(0), x.size(1), x.size(2), x.size(3)}, weight_in, inference, chunk_of(x),
+             chunk_of(y), weight);
   return y;
 }
 
@@ -325,27 +344,13 @@ torch::Tensor FromBlocked(const torch::Tensor& blocked, at::MemoryFormat format)
 }
 
 torch::Tensor Conv3x3Blocked(const torch::Tensor& blocked, const torch::Tensor& weight) {
-  const memory::dims dims = LogicalDims(blocked);
-  torch::Tensor y = at::empty_like(blocked);
-  dnnl::stream stream(Engine());
-  std::shared_ptr<const Plan> previous;
-  memory weights;
-  torch::Tensor oihw;
-  for (const auto [start, images] : ChunksOf(dims[0])) {
-    const auto plan = PlanFor({images, dims[1], weight.size(0), dims[2], dims[3], true});
-    TORCH_CHECK(plan != nullptr, "Conv3x3Blocked: no blocked plan (check UsesBlockedInference)");
-    const auto& pd = plan->forward_pd;
-    if (plan != previous) {
-      weights = WeightsAs(weight, pd.weights_desc(), kWeightsSlot, stream, oihw);
-      previous = plan;
-    }
-    // HasBlockedPlans checked that the kernels read and write this layout: no reorders.
-    Execute(plan->forward, pd,
-            {{DNNL_ARG_SRC, BlockedView(blocked.narrow(0, start, images))},
-             {DNNL_ARG_WEIGHTS, weights},
-             {DNNL_ARG_DST, BlockedView(y.narrow(0, start, images))}},
-            stream);
-  }
+  torch::Tensor y = at::empty_like(blocked), oihw;
+  // HasBlockedPlans checked that the kernels read and write this layout: no reorders.
+  const auto chunk_of = [](const torch::Tensor& t) {
+    return [&t](int64_t start, int64_t images) { return BlockedView(t.narrow(0, start, images)); };
+  };
+  RunForward(LogicalDims(blocked), weight, /*inference=*/true, chunk_of(blocked), chunk_of(y),
+             oihw);
   return y;
 }
 #else

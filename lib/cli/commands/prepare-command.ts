@@ -100,13 +100,12 @@ export const prepareCommand: Command = {
     else if (landmarks) transforms = [new FaceAlign()];
     const threads = integerArg(values, 'threads', 1, undefined, MAX_THREADS);
     const imagesPerShard = integerArg(values, 'images-per-shard', 1);
-    // With the size given, a shard too large is bad usage, found before the store is touched.
+    // A shard too large is bad usage: found before the store is touched with the size given,
+    // else by the first image's size.
+    const refuseShardSize = (per: number, { height, width }: { height: number; width: number }) =>
+      checkAsUsage(() => checkShardSize(per, height, width, '--images-per-shard'));
     const sized = fixedOutputSize(transforms);
-    if (imagesPerShard !== undefined && sized) {
-      checkAsUsage(() =>
-        checkShardSize(imagesPerShard, sized.height, sized.width, '--images-per-shard'),
-      );
-    }
+    if (imagesPerShard !== undefined && sized) refuseShardSize(imagesPerShard, sized);
     const controller = new AbortController();
     const store = await stopOnSignal(out, stoppingPreparation(controller), () =>
       prepareImageStore({
@@ -121,12 +120,8 @@ export const prepareCommand: Command = {
         onProgress: storeProgress(out),
         signal: controller.signal,
       }).catch((error: unknown) => {
-        // Without the size given, the first image's size shows the flag too large: bad usage too.
-        if (!(error instanceof ShardSizeError)) throw error;
-        const { imagesPerShard: given, height, width } = error;
-        throw new UsageError(
-          new ShardSizeError(given, height, width, '--images-per-shard').message,
-        );
+        if (error instanceof ShardSizeError) refuseShardSize(error.imagesPerShard, error);
+        throw error;
       }),
     );
     try {

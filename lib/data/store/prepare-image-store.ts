@@ -187,10 +187,9 @@ function checkOptions(options: PrepareImageStoreOptions): void {
   }
 }
 
-/** imagesPerShard too large for one shard of these images; `most` is the largest that fits. */
+/** imagesPerShard too large for one shard of these images. */
 export class ShardSizeError extends RangeError {
   override name = 'ShardSizeError';
-  readonly most: number;
 
   constructor(
     readonly imagesPerShard: number,
@@ -206,7 +205,6 @@ export class ShardSizeError extends RangeError {
         `${(bytes / 2 ** 30).toFixed(1)} GiB, over the ${MAX_SHARD_BYTES / 2 ** 30} GiB a shard ` +
         `may hold: give at most ${most}`,
     );
-    this.most = most;
   }
 }
 
