@@ -5,7 +5,7 @@
 // --nnodes and --node-rank); machine k's workers are ranks k*N..k*N+N-1.
 //
 // Ctrl-C: the first is passed on to every worker, which all stop after the same step and write
-// a checkpoint; a second kills them. The workers are their own process group (the terminal's
+// a checkpoint; a second kills them (the launcher then removes the locks they held). The workers are their own process group (the terminal's
 // Ctrl-C reaches the launcher alone, which passes it on once) and watch the launcher through an
 // IPC channel: if it dies, they exit. When a worker exits with an error or a signal, the
 // launcher tells the others over that channel, so they fail at once naming it rather than after
@@ -21,6 +21,7 @@ import {
 } from '../dist/distributed-options';
 import { ProcessGroup, reportLostRank } from '../dist/process-group';
 import { info } from '../info';
+import { onLockTaken, removeLockOf } from '../util/folder-lock';
 import { integerArg, positiveArg } from './args';
 import { UsageError, type Options, type ParsedValues } from './command';
 import type { Output } from './output';
@@ -42,6 +43,15 @@ interface RankExited {
 function isRankExited(message: unknown): message is RankExited {
   const body = (message as Partial<RankExited> | null)?.rankExited;
   return typeof body?.rank === 'number' && typeof body.how === 'string';
+}
+
+/** A worker's word to its launcher: it holds lock file `lockTaken` (absolute). */
+interface LockTaken {
+  lockTaken: string;
+}
+
+function isLockTaken(message: unknown): message is LockTaken {
+  return typeof (message as Partial<LockTaken> | null)?.lockTaken === 'string';
 }
 
 /** The flags of distributed runs (`train`). */
@@ -189,7 +199,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
       `${firstRank}..${firstRank + request.nproc - 1} ` +
       `of ${worldSize}, rendezvous at ${masterAddr}:${masterPort}, ${threads} thread(s) each`,
   );
-  const workers: { rank: number; child: ChildProcess; code?: number }[] = [];
+  const workers: { rank: number; child: ChildProcess; code?: number; locks: string[] }[] = [];
   for (let local = 0; local < request.nproc; local++) {
     const rank = firstRank + local;
     const child = spawn(process.execPath, [BIN, ...args], {
@@ -207,7 +217,11 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
       detached: true,
     });
-    workers.push({ rank, child });
+    const locks: string[] = [];
+    child.on('message', (message) => {
+      if (isLockTaken(message)) locks.push(message.lockTaken);
+    });
+    workers.push({ rank, child, locks });
   }
 
   let interrupts = 0;
@@ -300,6 +314,8 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
   } finally {
     if (graceTimer) clearTimeout(graceTimer);
     release();
+    // A killed worker could not remove its locks (a run's folder, a store being prepared).
+    for (const w of workers) for (const lock of w.locks) removeLockOf(lock, w.child.pid!);
   }
 }
 
@@ -310,6 +326,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
 export function exitWithLauncher(): void {
   if (!process.channel) return;
   process.channel.unref(); // the channel alone must not keep the worker alive
+  onLockTaken((file) => process.send?.({ lockTaken: file } satisfies LockTaken));
   process.once('disconnect', () => process.exit(1));
   process.on('message', (message) => {
     if (isRankExited(message)) reportLostRank(message.rankExited.rank, message.rankExited.how);

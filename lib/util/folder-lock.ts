@@ -13,17 +13,31 @@ let removeAtExit: (() => void) | undefined;
 // another run holds that run's pid.
 const ours = (text: string | Buffer) => text.toString().trim() === String(process.pid);
 
+const takenListeners: ((file: string) => void)[] = [];
+
+/**
+ * Calls `listener` with the absolute path of each lock file this process takes from now on: a
+ * launched worker tells its launcher, which removes the locks of a worker it had to kill.
+ */
+export function onLockTaken(listener: (file: string) => void): void {
+  takenListeners.push(listener);
+}
+
+/** Removes lock file `file` if process `pid` (one that has ended) still holds it. */
+export function removeLockOf(file: string, pid: number): void {
+  try {
+    if (fs.readFileSync(file).toString().trim() === String(pid)) fs.rmSync(file, { force: true });
+  } catch {
+    // gone already
+  }
+}
+
 function hold(file: string): () => Promise<void> {
   held.add(file);
+  for (const listener of takenListeners) listener(path.resolve(file));
   if (!removeAtExit) {
     removeAtExit = () => {
-      for (const lock of held) {
-        try {
-          if (ours(fs.readFileSync(lock))) fs.rmSync(lock, { force: true });
-        } catch {
-          // gone already
-        }
-      }
+      for (const lock of held) removeLockOf(lock, process.pid);
     };
     process.on('exit', removeAtExit);
   }

@@ -214,6 +214,29 @@ describe('sphereface output paths', function () {
     expect((await fs.stat(made)).isFile()).to.equal(true);
   });
 
+  it('refuses, before any work, a folder where no file can be made though access() allows it', async () => {
+    // /proc: root passes access(W_OK) there, yet creating a file fails (ENOENT); others are
+    // refused by access() itself (EACCES). Neither may fail only at the write, after the work.
+    const target = '/proc/net.pt';
+    const exported = await sphereMain(['export', '--model', modelFile, '--out', target]);
+    expect(exported.code, exported.stderr).to.equal(2);
+    expect(exported.stderr).to.match(
+      /^sphereface export: --out \/proc\/net\.pt: cannot write in \/proc \((ENOENT|EACCES)\)$/,
+    );
+    const embed = await sphereMain(['embed', '--model', modelFile, '--out', '/proc/e', image]);
+    expect([embed.code, embed.stderr]).to.deep.equal([
+      2,
+      exported.stderr.replace(/export: --out \/proc\/net\.pt/, 'embed: --out /proc/e.npy'),
+    ]);
+    // The probe that found it writable elsewhere is gone.
+    const dir = path.join(out, 'probed');
+    await fs.mkdir(dir);
+    expect(
+      (await sphereMain(['export', '--model', modelFile, '--out', path.join(dir, 'n.pt')])).code,
+    ).to.equal(0);
+    expect(await fs.readdir(dir)).to.deep.equal(['n.pt']);
+  });
+
   it("the writers themselves refuse a folder (the library's model.save and exportStateDict)", async () => {
     const dir = path.join(out, 'library');
     await folderOfWork(dir);

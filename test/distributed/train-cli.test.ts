@@ -137,6 +137,8 @@ describe('sphereface train, distributed', function () {
             'sphereface train: stopped by SIGINT; a second signal killed the workers (the ' +
               'checkpoints and shards they finished stay)',
           );
+          // The killed workers' run lock is removed by the launcher, which heard of it.
+          expect(await fs.readdir(out)).to.not.include('train.lock');
         }
       } finally {
         launcher.child.kill('SIGKILL');
