@@ -1,6 +1,6 @@
 // Model: a libtorch face net + margin head + SGD state living in the native addon.
 import { ProcessGroup } from '../dist/process-group';
-import { native } from '../native';
+import { native, nativeAsync } from '../native';
 import { replaceAtomically } from '../util/atomic-write';
 import { expectPath } from '../util/expect';
 import { expectOptions, type OptionKeys } from '../util/option-keys';
@@ -116,7 +116,7 @@ export class Model implements FaceModel {
   /** Builds and initialises a model (see README: initialisation). */
   static async create(options: ModelOptions): Promise<Model> {
     const checked = expectModelOptions(options);
-    const handle = new (native().NativeModel)();
+    const handle = new (await nativeAsync()).NativeModel();
     return Model.settle(handle, handle.initialise(checked));
   }
 
@@ -126,7 +126,7 @@ export class Model implements FaceModel {
     expectOptions(options, 'options', LOAD_OPTION_KEYS);
     const device = expectDevice(options.device);
     const arch = options.arch === undefined ? null : expectArch(options.arch);
-    const handle = new (native().NativeModel)();
+    const handle = new (await nativeAsync()).NativeModel();
     return Model.settle(handle, handle.load(path, device, arch));
   }
 

@@ -4,6 +4,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import type { DistBinding } from './dist-binding';
 import type { ImageBinding } from './image-binding';
 import type { ModelBinding } from './model-binding';
@@ -83,6 +84,34 @@ export function native(): NativeAddon {
   return addon;
 }
 
+let preloading: Promise<void> | undefined;
+
+/**
+ * native(), for async callers: the first load maps libtorch's libraries (0.5-1 s of dlopen and
+ * relocations), which would block the event loop; a worker thread loads the addon first, after
+ * which this thread's load finds the libraries mapped and only registers the addon's classes.
+ */
+export async function nativeAsync(): Promise<NativeAddon> {
+  if (addon) return addon;
+  preloading ??= preloadOnWorker();
+  await preloading;
+  return native();
+}
+
+// A failure here is left to native(), which says what to install.
+function preloadOnWorker(): Promise<void> {
+  setThreadEnvironment(); // before any thread of ours loads OpenMP and OpenBLAS
+  const worker = new Worker(
+    `require(${JSON.stringify(__filename)}).nativeIfLoads(); require('node:worker_threads').parentPort.postMessage('loaded');`,
+    { eval: true },
+  );
+  return new Promise<void>((resolve) => {
+    worker.once('message', () => resolve());
+    worker.once('error', () => resolve());
+    worker.once('exit', () => resolve());
+  }).finally(() => void worker.terminate());
+}
+
 /**
  * The addon for a worker thread (the decode workers' JPEG path), or undefined when it does not
  * load (callers then take another way). Loaded as native() loads it, but leaving libtorch's
@@ -116,7 +145,8 @@ function requireFile<T>(file: string): T {
   return require(file) as T;
 }
 
-function load<T extends ShutdownBinding>(open: () => T, remedy: string): T {
+/** The environment the native thread pools read once, when the addon first loads them. */
+function setThreadEnvironment(): void {
   // libtorch's OpenMP threads otherwise spin-wait (busy-poll) after every parallel region; with
   // several pools in one process (libuv's workers, the decode pool, BLAS) the spinning threads
   // steal the cores the working ones need. OpenMP reads this once, when an addon loads it.
@@ -126,6 +156,10 @@ function load<T extends ShutdownBinding>(open: () => T, remedy: string): T {
   // core's hyperthreads that halves the other thread's speed (sphere64's one-image embed: median
   // call 73-83 ms against 55-63 ms with 2^4). OpenBLAS reads this once, when libtorch loads it.
   if (process.env.OPENBLAS_THREAD_TIMEOUT === undefined) process.env.OPENBLAS_THREAD_TIMEOUT = '4';
+}
+
+function load<T extends ShutdownBinding>(open: () => T, remedy: string): T {
+  setThreadEnvironment();
   let loaded: T;
   try {
     loaded = open();

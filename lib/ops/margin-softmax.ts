@@ -1,6 +1,6 @@
 // The fused margin-softmax loss on the caller's own embeddings: validation here, the maths in
 // native/ops (one GEMM + one pass per row forward, analytic backward).
-import { native } from '../native';
+import { nativeAsync } from '../native';
 import { expectInteger } from '../util/expect';
 import { expectOptions, type OptionKeys } from '../util/option-keys';
 import type { NativeMarginSoftmaxInput } from '../native/loss-binding';
@@ -67,7 +67,8 @@ export async function marginSoftmaxLossOn<A extends FloatArray>(
   input: MarginSoftmaxInput<A>,
   device: 'cpu' | 'cuda',
 ): Promise<MarginSoftmaxResult<A>> {
-  const { gradBias, ...result } = await native().marginSoftmaxLoss<A>(checkInput(input, device));
+  const checked = checkInput(input, device);
+  const { gradBias, ...result } = await (await nativeAsync()).marginSoftmaxLoss<A>(checked);
   return gradBias === null ? result : { ...result, gradBias };
 }
 
