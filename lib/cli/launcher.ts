@@ -5,9 +5,9 @@
 // --nnodes and --node-rank); machine k's workers are ranks k*N..k*N+N-1.
 //
 // Ctrl-C: the first is passed on to every worker, which all stop after the same step and write
-// a checkpoint; a second kills them (the launcher then removes the locks they held). The workers are their own process group (the terminal's
-// Ctrl-C reaches the launcher alone, which passes it on once) and watch the launcher through an
-// IPC channel: if it dies, they exit. When a worker exits with an error or a signal, the
+// a checkpoint; a second kills them (and the launcher removes the locks they held). The workers
+// are their own process group (the terminal's Ctrl-C reaches the launcher alone, which passes it
+// on once) and watch the launcher through an IPC channel: if it dies, they exit. When a worker exits with an error or a signal, the
 // launcher tells the others over that channel, so they fail at once naming it rather than after
 // its heartbeat's silence (up to 30 s).
 import { spawn, type ChildProcess } from 'node:child_process';

@@ -23,7 +23,7 @@ export function onLockTaken(listener: (file: string) => void): void {
   takenListeners.push(listener);
 }
 
-/** Removes lock file `file` if process `pid` (one that has ended) still holds it. */
+/** Removes lock file `file` if it is still process `pid`'s (not taken over by another). */
 export function removeLockOf(file: string, pid: number): void {
   try {
     if (fs.readFileSync(file).toString().trim() === String(pid)) fs.rmSync(file, { force: true });
