@@ -5,6 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { checkReportFolder } from '../report/write-report';
 import { whyUnwritable } from '../util/make-folder';
+import { fileKind } from '../util/regular-file';
 import { UsageError } from './command';
 
 /** A file a command reads: the flag that names it (or, for an argument, what it is) and the path. */
@@ -26,6 +27,10 @@ export async function checkOutputFile(
   if (why) throw new UsageError(`--${flag} ${file}: ${why}`);
   const stats = fs.statSync(file, { throwIfNoEntry: false });
   if (stats?.isDirectory()) throw new UsageError(`--${flag} ${file} is a directory`);
+  // The write would replace a device or a FIFO with the file (as root, /dev/null itself).
+  if (stats && !stats.isFile()) {
+    throw new UsageError(`--${flag} ${file} is ${fileKind(stats)}, not a regular file`);
+  }
   for (const input of inputs) {
     if (sameFile(file, input.file)) {
       const named = 'flag' in input ? `--${input.flag}` : input.argument;

@@ -3,6 +3,7 @@
 // moment, sees the old content or the whole new one, never a torn one.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { fileKind } from './regular-file';
 
 const TEMP = /^\..+\.(\d+)\.\d+\.tmp$/;
 let counter = 0;
@@ -33,16 +34,16 @@ export async function replaceAtomically(
 ): Promise<void> {
   // A file written through a symbolic link replaces what the link names; the link stays.
   const target = options.folder ? given : await throughLinks(given);
-  const refuseFolder = async () => {
-    if (!options.folder && (await isFolder(target))) throw new Error(`${target} is a directory`);
+  const refuseNonFile = async () => {
+    if (!options.folder) await refuseToReplace(target);
   };
-  await refuseFolder(); // first, so that no work is spent on a write that cannot land
+  await refuseNonFile(); // first, so that no work is spent on a write that cannot land
   await checkWhereItGoes(given, target, options.folder === true);
   const temp = tempPathFor(target);
   let old: string | undefined;
   try {
     await build(temp);
-    await refuseFolder(); // again: one may have been made there meanwhile
+    await refuseNonFile(); // again: one may have been made there meanwhile
     if (await isFolder(target)) {
       // The old folder moves aside, and is removed only once the new one stands in its place.
       old = tempPathFor(target);
@@ -98,6 +99,17 @@ async function throughLinks(file: string): Promise<string> {
   throw new Error(`${file}: too many levels of symbolic links`);
 }
 
+/**
+ * The rename of a file would replace whatever is at `target` (a real path, not a link): a folder
+ * (with its files), a device or a FIFO (as root, /dev/null itself) are refused.
+ */
+async function refuseToReplace(target: string): Promise<void> {
+  const stats = await fs.lstat(target).catch(() => undefined);
+  if (stats?.isDirectory()) throw new Error(`${target} is a directory`);
+  if (stats && !stats.isFile())
+    throw new Error(`${target} is ${fileKind(stats)}, not a regular file`);
+}
+
 async function isFolder(file: string): Promise<boolean> {
   const stats = await fs.lstat(file).catch(() => undefined);
   return stats?.isDirectory() === true;
@@ -144,8 +156,8 @@ export async function writeFilesAtomic(
   try {
     for (const { file, data } of files) {
       at = file;
-      if (await isFolder(file)) throw new Error(`${file} is a directory`);
       const target = await throughLinks(file);
+      await refuseToReplace(target);
       const temp = tempPathFor(target);
       temps.push({ temp, target });
       const handle = await fs.open(temp, 'w');

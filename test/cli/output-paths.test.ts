@@ -1,4 +1,5 @@
 import { expect } from 'chai';
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadModel } from '../../lib';
@@ -235,6 +236,28 @@ describe('sphereface output paths', function () {
       (await sphereMain(['export', '--model', modelFile, '--out', path.join(dir, 'n.pt')])).code,
     ).to.equal(0);
     expect(await fs.readdir(dir)).to.deep.equal(['n.pt']);
+  });
+
+  it('refuses an output that is a FIFO (or a device), which the write would replace', async () => {
+    const dir = path.join(out, 'specials');
+    await fs.mkdir(dir);
+    const fifo = path.join(dir, 'pipe.pt');
+    execFileSync('mkfifo', [fifo, path.join(dir, 'e.npy')]);
+    const exported = await sphereMain(['export', '--model', modelFile, '--out', fifo]);
+    expect([exported.code, exported.stderr]).to.deep.equal([
+      2,
+      `sphereface export: --out ${fifo} is a FIFO, not a regular file`,
+    ]);
+    const prefix = path.join(dir, 'e');
+    const embed = await sphereMain(['embed', '--model', modelFile, '--out', prefix, image]);
+    expect([embed.code, embed.stderr]).to.deep.equal([
+      2,
+      `sphereface embed: --out ${prefix}.npy is a FIFO, not a regular file`,
+    ]);
+    for (const name of ['pipe.pt', 'e.npy']) {
+      expect((await fs.lstat(path.join(dir, name))).isFIFO(), name).to.equal(true);
+    }
+    expect((await fs.readdir(dir)).sort()).to.deep.equal(['e.npy', 'pipe.pt']);
   });
 
   it("the writers themselves refuse a folder (the library's model.save and exportStateDict)", async () => {

@@ -60,6 +60,47 @@ describe('replaceAtomically', () => {
     expect(await fs.readdir(dir)).to.deep.equal(['out.npy']);
   });
 
+  it('refuses to replace a FIFO or a device, directly or through a link, leaving it in place', async () => {
+    const dir = await tempDir();
+    const fifo = path.join(dir, 'pipe');
+    execFileSync('mkfifo', [fifo]);
+    const specials: [string, string][] = [[fifo, 'a FIFO']];
+    // A null device of our own (mknod needs root): what /dev/null is, without risking it.
+    const device = path.join(dir, 'null');
+    if (spawnSync('mknod', ['-m', '666', device, 'c', '1', '3']).status === 0) {
+      specials.push([device, 'a character device']);
+    }
+    const link = path.join(dir, 'link');
+    await fs.symlink(fifo, link);
+    let built = false;
+    const build = async (temp: string) => {
+      built = true;
+      await fs.writeFile(temp, 'new');
+    };
+    for (const [special, kind] of [...specials, [link, 'a FIFO']]) {
+      const real = special === link ? fifo : special;
+      const refused = `${real} is ${kind}, not a regular file`;
+      expect((await rejection(replaceAtomically(special, build))).message).to.equal(refused);
+      expect((await rejection(writeFileAtomic(special, 'x'))).message).to.equal(
+        `Could not write ${special}: ${refused}`,
+      );
+      const files = [
+        { file: path.join(dir, 'a.json'), data: '{}' },
+        { file: special, data: 'x' },
+      ];
+      expect((await rejection(writeFilesAtomic(files))).message).to.equal(
+        `Could not write ${special}: ${refused}`,
+      );
+    }
+    expect(built, 'refused before building').to.equal(false);
+    expect((await fs.lstat(fifo)).isFIFO()).to.equal(true);
+    expect((await fs.lstat(link)).isSymbolicLink()).to.equal(true);
+    if (specials.length > 1) expect((await fs.lstat(device)).isCharacterDevice()).to.equal(true);
+    expect((await fs.readdir(dir)).sort(), 'nothing else written').to.deep.equal(
+      ['link', 'pipe', ...(specials.length > 1 ? ['null'] : [])].sort(),
+    );
+  });
+
   it('refuses a folder made at the target while the file was being built', async () => {
     const dir = await tempDir();
     const target = path.join(dir, 'model.sfm');
