@@ -15,9 +15,11 @@ import { inputSizeOf } from '../models/archs';
 import { createModel, type Model } from '../models/model';
 import { listCheckpoints, type Checkpoint } from '../train/checkpoint';
 import { checkAsUsage, UsageError } from './command';
+import { isWorker } from './launcher';
 import { checkReportOut, isFolder, isInside } from './output-paths';
 import { loadResumedModel } from './resume-config';
-import { nothingLeft, Trainer, type History } from '../train/trainer';
+import { nothingLeft, RUN_LOCK_FILE, Trainer, type History } from '../train/trainer';
+import { lockHolder } from '../util/folder-lock';
 import { EpochTable } from './epoch-table';
 import { stopOnSignal } from './stop-on-signal';
 import type { Output } from './output';
@@ -89,6 +91,15 @@ export async function checkOutFolder(
     throw new UsageError(
       `--out ${config.out} is inside --data ${data}: the run's files would become part of ` +
         'its images; choose a folder outside it',
+    );
+  }
+  // The trainer's lock refuses it too, but only after the data are read; a rank another launcher
+  // started leaves it there, as its rank 0 may hold the lock already.
+  const holder = isWorker() ? undefined : await lockHolder(config.out, RUN_LOCK_FILE);
+  if (holder !== undefined) {
+    throw new UsageError(
+      `--out ${config.out} is in use by the training run of process ${holder} ` +
+        `(${path.join(config.out, RUN_LOCK_FILE)}); wait for it, or choose another --out`,
     );
   }
   if (config.resume || config.force) return;

@@ -64,6 +64,17 @@ function alive(pid: number): boolean {
 }
 
 /**
+ * The live process other than this one that holds `dir`'s lock file `name`, found before any work
+ * so that a command can refuse early; undefined when none does (lockFolder still decides).
+ */
+export async function lockHolder(dir: string, name: string): Promise<number | undefined> {
+  const text = await readRegularFile(path.join(dir, name), { maxBytes: 64 }).catch(() => '');
+  const owner = Number(text.toString().trim());
+  const live = Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner);
+  return live ? owner : undefined;
+}
+
+/**
  * Takes `dir`'s lock file `name`; resolves to its release. Refused while a live process holds
  * it, as "<dir> is <busy> process N (<file>)".
  */

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { loadModel } from '../../lib';
@@ -258,6 +258,30 @@ describe('sphereface output paths', function () {
       expect((await fs.lstat(path.join(dir, name))).isFIFO(), name).to.equal(true);
     }
     expect((await fs.readdir(dir)).sort()).to.deep.equal(['e.npy', 'pipe.pt']);
+  });
+
+  it('refuses, before reading the data, a train --out that another live run holds (its train.lock)', async () => {
+    const faces = await tinyFaces();
+    const dir = path.join(out, 'busy');
+    await fs.mkdir(dir);
+    const other = spawn('sleep', ['60'], { stdio: 'ignore' });
+    try {
+      const lock = path.join(dir, 'train.lock');
+      await fs.writeFile(lock, String(other.pid));
+      for (const extra of [[], ['--force']]) {
+        const args = ['train', '--data', faces.trainDir, '--out', dir, ...extra];
+        const r = await sphereMain(args);
+        expect([r.code, r.stderr], extra.join(' ')).to.deep.equal([
+          2,
+          `sphereface train: --out ${dir} is in use by the training run of process ${other.pid} ` +
+            `(${lock}); wait for it, or choose another --out`,
+        ]);
+        expect(r.stdout, 'refused before the data are read').to.equal('');
+      }
+      expect(await fs.readdir(dir)).to.deep.equal(['train.lock']);
+    } finally {
+      other.kill();
+    }
   });
 
   it("the writers themselves refuse a folder (the library's model.save and exportStateDict)", async () => {
