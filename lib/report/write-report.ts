@@ -125,7 +125,7 @@ export async function checkReportFolder(outDir: string): Promise<void> {
     }
   }
   const why = await whyUnwritable(outDir);
-  if (why) throw new Error(why);
+  if (why) throw new Error(`${outDir}: ${why}`);
   const files = [
     ...[SUMMARY, REPORT].map((f) => path.join(outDir, f)),
     ...Object.values(PLOTS).map((f) => path.join(plotsDir, f)),

@@ -229,6 +229,18 @@ describe('sphereface output paths', function () {
       2,
       exported.stderr.replace(/export: --out \/proc\/net\.pt/, 'embed: --out /proc/e.npy'),
     ]);
+    const why = exported.stderr.split(': ').at(-1);
+    const faces = await tinyFaces();
+    for (const [command, args] of [
+      ['train', ['--data', faces.trainDir]],
+      ['eval', ['--model', modelFile, '--lfw', faces.lfwDir, '--pairs', faces.pairsFile]],
+    ] as const) {
+      const r = await sphereMain([command, ...args, '--out', '/proc/run']);
+      expect([r.code, r.stderr]).to.deep.equal([
+        2,
+        `sphereface ${command}: --out /proc/run: ${why}`,
+      ]);
+    }
     // The probe that found it writable elsewhere is gone.
     const dir = path.join(out, 'probed');
     await fs.mkdir(dir);
