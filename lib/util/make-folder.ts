@@ -49,29 +49,26 @@ export async function whyUnwritable(target: string): Promise<string | undefined>
   if (!exists && !stats.isDirectory()) return `${at} is a file, not a folder`;
   // Writing a file needs its folder; an existing one is replaced by a rename within that folder.
   const where = exists && !stats.isDirectory() ? path.dirname(at) : at;
-  const why = (error: NodeJS.ErrnoException) =>
-    `cannot write in ${where} (${error.code ?? error.message})`;
-  const denied = await fs
-    .access(where, fsConstants.W_OK | fsConstants.X_OK)
-    .then(() => undefined, why);
-  return denied ?? (await whyNoFileCanBeMade(where, why));
+  const denied = await fs.access(where, fsConstants.W_OK | fsConstants.X_OK).then(
+    () => undefined,
+    (error: NodeJS.ErrnoException) => `cannot write in ${where} (${error.code ?? error.message})`,
+  );
+  return denied ?? (await whyNoFileCanBeMade(where));
 }
 
 let probes = 0;
 
 // access() passes where creating fails anyway (root in /proc, some FUSE mounts): a file made and
 // removed at once tells.
-async function whyNoFileCanBeMade(
-  dir: string,
-  why: (error: NodeJS.ErrnoException) => string,
-): Promise<string | undefined> {
+async function whyNoFileCanBeMade(dir: string): Promise<string | undefined> {
   const probe = path.join(dir, `.sphereface-probe.${process.pid}.${probes++}.tmp`);
   try {
     await fs.writeFile(probe, '', { flag: 'wx' });
   } catch (error) {
     // One left by a killed process of this pid: files can be made here.
     if ((error as NodeJS.ErrnoException).code === 'EEXIST') return undefined;
-    return why(error as NodeJS.ErrnoException);
+    const { code, message } = error as NodeJS.ErrnoException;
+    return `files cannot be made in ${dir} (${code ?? message})`;
   }
   await fs.rm(probe, { force: true });
   return undefined;
