@@ -1,6 +1,7 @@
 // The one way files and folders are written: built under a temporary name in the same folder,
 // then renamed into place (atomic within one file system), so a reader, or a run killed at any
 // moment, sees the old content or the whole new one, never a torn one.
+import * as fsSync from 'node:fs';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { fileKind } from './regular-file';
@@ -40,17 +41,22 @@ export async function replaceAtomically(
   await refuseNonFile(); // first, so that no work is spent on a write that cannot land
   await checkWhereItGoes(given, target, options.folder === true);
   const temp = tempPathFor(target);
+  const write: WriteInFlight = { temp, target };
+  inFlight.add(write);
+  removeInFlightAtExit();
   let old: string | undefined;
   try {
     await build(temp);
     await refuseNonFile(); // again: one may have been made there meanwhile
     if (await isFolder(target)) {
       // The old folder moves aside, and is removed only once the new one stands in its place.
-      old = tempPathFor(target);
+      old = write.old = tempPathFor(target);
       await fs.rename(target, old);
     }
     await fs.rename(temp, target);
+    inFlight.delete(write);
   } catch (error) {
+    inFlight.delete(write);
     if (old) await fs.rename(old, target).catch(() => undefined);
     await fs.rm(temp, { recursive: true, force: true });
     const parent = path.dirname(target);
@@ -65,6 +71,34 @@ export async function replaceAtomically(
   await syncFolder(path.dirname(target));
   // Earlier writes of this target that were killed left their temporaries (a model's, 65 MB).
   await removeStaleTemps(path.dirname(target), `.${path.basename(target)}.`);
+}
+
+/** A replaceAtomically under way: its temporary, and the old folder it moved aside, if any. */
+interface WriteInFlight {
+  temp: string;
+  target: string;
+  old?: string;
+}
+
+const inFlight = new Set<WriteInFlight>();
+let exitHandler: (() => void) | undefined;
+
+// A process that exits mid-write (a second Ctrl-C during a checkpoint) leaves no temporary behind
+// (a checkpoint's, 20-65 MB, hidden until the next write of that name), and an old folder it had
+// moved aside goes back in place.
+function removeInFlightAtExit(): void {
+  if (exitHandler) return;
+  exitHandler = () => {
+    for (const { temp, target, old } of inFlight) {
+      try {
+        if (old && !fsSync.existsSync(target)) fsSync.renameSync(old, target);
+        fsSync.rmSync(temp, { recursive: true, force: true });
+      } catch {
+        // exiting: what cannot be tidied is removed by the next write of that target
+      }
+    }
+  };
+  process.on('exit', exitHandler);
 }
 
 /** A write refused before any work, for where it would go: its message names the path. */

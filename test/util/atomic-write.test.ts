@@ -101,6 +101,39 @@ describe('replaceAtomically', () => {
     );
   });
 
+  it('leaves no temporary when the process exits mid-write, and puts a moved-aside folder back', async () => {
+    const dir = await tempDir();
+    const kept = path.join(dir, 'kept');
+    await fs.mkdir(kept);
+    await fs.writeFile(path.join(kept, 'old.txt'), 'old');
+    const lib = JSON.stringify(path.resolve(__dirname, '..', '..', 'lib', 'util', 'atomic-write'));
+    // exit() while a checkpoint folder is half built (as a second Ctrl-C does), and while an old
+    // folder stands aside between the two renames (the process exits as the new one would go in).
+    const script = `
+      const fs = require('node:fs/promises');
+      const { replaceAtomically } = require(${lib});
+      const forever = new Promise(() => {});
+      replaceAtomically(${JSON.stringify(path.join(dir, 'checkpoint'))}, async (temp) => {
+        await fs.mkdir(temp);
+        await fs.writeFile(temp + '/model.sfm', 'half');
+        const realRename = fs.rename;
+        fs.rename = async (from, to) => {
+          if (!to.endsWith('kept')) return realRename(from, to);
+          process.exit(130);
+        };
+        replaceAtomically(${JSON.stringify(kept)}, async (t) => {
+          await fs.mkdir(t);
+          await fs.writeFile(t + '/new.txt', 'new');
+        }, { folder: true });
+        await forever;
+      }, { folder: true });
+    `;
+    const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8' });
+    expect(child.status, child.stderr).to.equal(130);
+    expect(await fs.readdir(dir), 'no temporary left').to.deep.equal(['kept']);
+    expect(await fs.readdir(kept)).to.deep.equal(['old.txt']);
+  });
+
   it('refuses a folder made at the target while the file was being built', async () => {
     const dir = await tempDir();
     const target = path.join(dir, 'model.sfm');
