@@ -2,29 +2,12 @@
 // PNGs in JavaScript, a few hundred milliseconds a report that must not hold the event loop.
 import * as path from 'node:path';
 import { runOnOwnWorker } from '../util/worker-pool';
-import {
-  renderAccuracyPlot,
-  renderLossPlot,
-  renderRocPlot,
-  type EpochMetrics,
-  type RocCurve,
-} from './training-plots';
+import type { EpochMetrics, RocCurve } from './training-plots';
 
+// The drawing itself (jimp: about 100 ms to load) stays off the importing thread.
 export type ReportPlot =
   | { kind: 'loss' | 'accuracy'; epochs: readonly EpochMetrics[] }
   | { kind: 'roc'; curves: readonly RocCurve[]; logFar: boolean };
-
-/** One plot's PNG, on the calling thread. */
-export function renderReportPlot(plot: ReportPlot): Promise<Buffer> {
-  switch (plot.kind) {
-    case 'loss':
-      return renderLossPlot(plot.epochs);
-    case 'accuracy':
-      return renderAccuracyPlot(plot.epochs);
-    case 'roc':
-      return renderRocPlot(plot.curves, { logFar: plot.logFar });
-  }
-}
 
 /** The plots' PNGs, in order, drawn on a worker thread of their own. */
 export async function renderReportPlots(plots: readonly ReportPlot[]): Promise<Uint8Array[]> {
