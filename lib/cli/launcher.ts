@@ -5,11 +5,12 @@
 // --nnodes and --node-rank); machine k's workers are ranks k*N..k*N+N-1.
 //
 // Ctrl-C: the first is passed on to every worker, which all stop after the same step and write
-// a checkpoint; a second kills them (and the launcher removes the locks they held). The workers
-// are their own process group (the terminal's Ctrl-C reaches the launcher alone, which passes it
-// on once) and watch the launcher through an IPC channel: if it dies, they exit. When a worker exits with an error or a signal, the
-// launcher tells the others over that channel, so they fail at once naming it rather than after
-// its heartbeat's silence (up to 30 s).
+// a checkpoint; at a second they exit at once (tidying what they were writing), and one that has
+// not after a moment is killed (the launcher then removes the locks it held). The workers are
+// their own process group (the terminal's Ctrl-C reaches the launcher alone, which passes it on)
+// and watch the launcher through an IPC channel: if it dies, they exit. When a worker exits with
+// an error or a signal, the launcher tells the others over that channel, so they fail at once
+// naming it rather than after its heartbeat's silence (up to 30 s).
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as net from 'node:net';
 import * as os from 'node:os';
@@ -34,6 +35,8 @@ const BIN = path.resolve(__dirname, '..', '..', '..', 'bin', 'sphereface.js');
 // them: they are told at once and fail at their next wait (a step's all-reduce, a barrier), so
 // only a stalled worker, or one deep in an evaluation, is still there after it.
 const GRACE_MS = 10_000;
+// How long workers asked to quit at a second signal get before they are killed.
+const QUIT_GRACE_MS = 3_000;
 
 /** The launcher's word to its workers: rank `rank`'s process has gone (`how`). */
 interface RankExited {
@@ -43,6 +46,11 @@ interface RankExited {
 function isRankExited(message: unknown): message is RankExited {
   const body = (message as Partial<RankExited> | null)?.rankExited;
   return typeof body?.rank === 'number' && typeof body.how === 'string';
+}
+
+/** The launcher's word at a second signal: exit now, without a word (the launcher reports). */
+interface Quit {
+  quit: NodeJS.Signals;
 }
 
 /** A worker's word to its launcher: it holds lock file `lockTaken` (absolute). */
@@ -246,9 +254,17 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
       out.note(
         `${signalWords(signal).what}: the workers stop after this step and ` +
           'write a checkpoint, or, preparing the image store, once the shards being written are ' +
-          `recorded (${signalWords(signal).again} again to kill them)`,
+          `recorded (${signalWords(signal).again} again to end them at once)`,
       );
       for (const w of workers) if (w.code === undefined) w.child.kill(signal);
+    } else if (interrupts === 2) {
+      // Each is asked to exit at once, which tidies what it was writing and its locks; one that
+      // does not within a moment is killed, as a third signal kills them all.
+      for (const w of workers) {
+        if (w.code === undefined && w.child.connected)
+          w.child.send({ quit: signal } satisfies Quit);
+      }
+      quitTimer = setTimeout(killAll, QUIT_GRACE_MS);
     } else {
       killAll();
     }
@@ -258,6 +274,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
     interruptedBy !== undefined && (signal === interruptedBy || code === exitCodeOf(interruptedBy));
   const release = onSignals(onSignal);
   let graceTimer: NodeJS.Timeout | undefined;
+  let quitTimer: NodeJS.Timeout | undefined;
   try {
     let firstFailure: number | undefined;
     let stopped = false;
@@ -299,7 +316,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
     if (interrupts > 1) {
       throw new InterruptedError(
         interruptedBy!,
-        'a second signal killed the workers (the checkpoints and shards they finished stay)',
+        'a second signal ended the workers (the checkpoints and shards they finished stay)',
       );
     }
     // A worker's own code (137 for a kill) is in the note above; the command failed: 1, or 2
@@ -313,6 +330,7 @@ export async function launchWorkers(request: LaunchRequest, out: Output): Promis
     return stopped ? exitCodeOf(interruptedBy!) : 0;
   } finally {
     if (graceTimer) clearTimeout(graceTimer);
+    if (quitTimer) clearTimeout(quitTimer);
     release();
     // A killed worker could not remove its locks (a run's folder, a store being prepared).
     for (const w of workers) for (const lock of w.locks) removeLockOf(lock, w.child.pid!);
@@ -330,5 +348,8 @@ export function exitWithLauncher(): void {
   process.once('disconnect', () => process.exit(1));
   process.on('message', (message) => {
     if (isRankExited(message)) reportLostRank(message.rankExited.rank, message.rankExited.how);
+    // The exit handlers remove this process's locks and the temporaries of its writes.
+    const quit = (message as Partial<Quit> | null)?.quit;
+    if (quit !== undefined) process.exit(exitCodeOf(quit));
   });
 }

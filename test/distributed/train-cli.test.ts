@@ -93,7 +93,7 @@ describe('sphereface train, distributed', function () {
     const what =
       presses === 1
         ? 'stops every worker after the same step, with one checkpoint, at one Ctrl-C'
-        : 'kills the workers at a second Ctrl-C and exits 130';
+        : 'ends the workers at a second Ctrl-C, tidily, and exits 130';
     it(what, async () => {
       const faces = await tinyFaces();
       const out = await tempDir();
@@ -134,11 +134,14 @@ describe('sphereface train, distributed', function () {
         } else {
           expect(code, launcher.stderr()).to.equal(130);
           expect(launcher.stderr().trim().split('\n').at(-1)).to.equal(
-            'sphereface train: stopped by SIGINT; a second signal killed the workers (the ' +
+            'sphereface train: stopped by SIGINT; a second signal ended the workers (the ' +
               'checkpoints and shards they finished stay)',
           );
-          // The killed workers' run lock is removed by the launcher, which heard of it.
+          // The workers, asked to quit, removed their run lock (or the launcher, for one killed),
+          // and any checkpoint being written at the time.
           expect(await fs.readdir(out)).to.not.include('train.lock');
+          const checkpoints = await fs.readdir(path.join(out, 'checkpoints')).catch(() => []);
+          expect(checkpoints.filter((name) => name.endsWith('.tmp'))).to.deep.equal([]);
         }
       } finally {
         launcher.child.kill('SIGKILL');
