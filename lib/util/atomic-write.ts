@@ -20,6 +20,11 @@ export function tempPathFor(target: string): string {
 export interface ReplaceOptions {
   /** `build` makes a folder, which replaces a folder at `target` (default: a file). */
   folder?: boolean;
+  /**
+   * `target` is a file of a folder the caller owns (a store's shard): a FIFO or a device found
+   * there is replaced too, as a user's output path never is.
+   */
+  ownFile?: boolean;
 }
 
 /**
@@ -36,7 +41,7 @@ export async function replaceAtomically(
   // A file written through a symbolic link replaces what the link names; the link stays.
   const target = options.folder ? given : await throughLinks(given);
   const refuseNonFile = async () => {
-    if (!options.folder) await refuseToReplace(target);
+    if (!options.folder) await refuseToReplace(target, options.ownFile === true);
   };
   await refuseNonFile(); // first, so that no work is spent on a write that cannot land
   await checkWhereItGoes(given, target, options.folder === true);
@@ -137,11 +142,12 @@ async function throughLinks(file: string): Promise<string> {
  * The rename of a file would replace whatever is at `target` (a real path, not a link): a folder
  * (with its files), a device or a FIFO (as root, /dev/null itself) are refused.
  */
-async function refuseToReplace(target: string): Promise<void> {
+async function refuseToReplace(target: string, ownFile = false): Promise<void> {
   const stats = await fs.lstat(target).catch(() => undefined);
   if (stats?.isDirectory()) throw new Error(`${target} is a directory`);
-  if (stats && !stats.isFile())
+  if (stats && !stats.isFile() && !ownFile) {
     throw new Error(`${target} is ${fileKind(stats)}, not a regular file`);
+  }
 }
 
 async function isFolder(file: string): Promise<boolean> {
@@ -149,7 +155,7 @@ async function isFolder(file: string): Promise<boolean> {
   return stats?.isDirectory() === true;
 }
 
-export interface WriteFileAtomicOptions {
+export interface WriteFileAtomicOptions extends Pick<ReplaceOptions, 'ownFile'> {
   /** fsync before the rename, so the content survives a power loss too (default true). */
   durable?: boolean;
 }
@@ -161,15 +167,19 @@ export async function writeFileAtomic(
   options: WriteFileAtomicOptions = {},
 ): Promise<void> {
   try {
-    await replaceAtomically(file, async (temp) => {
-      const handle = await fs.open(temp, 'w');
-      try {
-        await handle.writeFile(data);
-        if (options.durable ?? true) await handle.sync();
-      } finally {
-        await handle.close();
-      }
-    });
+    await replaceAtomically(
+      file,
+      async (temp) => {
+        const handle = await fs.open(temp, 'w');
+        try {
+          await handle.writeFile(data);
+          if (options.durable ?? true) await handle.sync();
+        } finally {
+          await handle.close();
+        }
+      },
+      options,
+    );
   } catch (e) {
     if (e instanceof RefusedPathError) throw e; // it names the file already
     throw new Error(`Could not write ${file}: ${(e as Error).message}`);

@@ -194,8 +194,11 @@ describe('sphereface output paths', function () {
         ['gallery', 'build', '--model', modelFile, '--root', faces.lfwDir, '--gallery', below('g')],
         `--gallery ${below('g')}`,
       ],
-      [['eval', '--model', modelFile, '--lfw', faces.lfwDir, '--pairs', faces.pairsFile], '--out'],
-      [['train', '--data', faces.trainDir, '--arch', 'sphere-cnn4'], '--out'],
+      [
+        ['eval', '--model', modelFile, '--lfw', faces.lfwDir, '--pairs', faces.pairsFile],
+        `--out ${below('r')}`,
+      ],
+      [['train', '--data', faces.trainDir, '--arch', 'sphere-cnn4'], `--out ${below('r')}`],
     ];
     for (const [args, flag] of cases) {
       const withOut =
@@ -203,7 +206,7 @@ describe('sphereface output paths', function () {
       const refused = await sphereMain(withOut);
       expect([refused.code, refused.stderr], args[0]).to.deep.equal([
         2,
-        `sphereface ${args[0] === 'gallery' ? 'gallery' : args[0]}: ${flag}${flag === '--out' ? ' ' : ': '}${file} is a file, not a folder`,
+        `sphereface ${args[0]}: ${flag}: ${file} is a file, not a folder`,
       ]);
     }
     expect(await fs.readFile(file, 'utf8')).to.equal('keep me');

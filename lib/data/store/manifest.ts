@@ -180,5 +180,7 @@ export async function readManifest(dir: string): Promise<StoreManifest | undefin
 }
 
 export function writeManifest(dir: string, manifest: StoreManifest): Promise<void> {
-  return writeFileAtomic(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest));
+  return writeFileAtomic(path.join(dir, MANIFEST_FILE), JSON.stringify(manifest), {
+    ownFile: true,
+  });
 }

@@ -557,7 +557,7 @@ class Preparation {
     const m = this.manifest;
     const labels = this.labels.slice(0, m.images);
     const bytes = new Uint8Array(labels.buffer);
-    await writeFileAtomic(path.join(this.dir, LABELS_FILE), bytes);
+    await writeFileAtomic(path.join(this.dir, LABELS_FILE), bytes, { ownFile: true });
     m.labels = { file: LABELS_FILE, crc32: zlib.crc32(bytes) };
     m.classNames = [...this.source.classNames];
     m.complete = true;

@@ -45,7 +45,7 @@ export class ShardWriter {
   }
 
   private async commit(k: number, bytes: Uint8Array, record: ShardRecord): Promise<void> {
-    await writeFileAtomic(path.join(this.dir, record.file), bytes);
+    await writeFileAtomic(path.join(this.dir, record.file), bytes, { ownFile: true });
     const shards = this.manifest.shards;
     if (k > shards.length) throw new Error(`shard ${k} written before shard ${shards.length}`);
     shards[k] = record;
