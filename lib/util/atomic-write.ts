@@ -30,8 +30,9 @@ export interface ReplaceOptions {
 /**
  * Builds `target` (a file, or with `folder` a folder) with `build(temp)` under a temporary name,
  * then renames it into place. On failure the temporary is removed and `target` is left as it
- * was. A folder at `target` is replaced only by a folder; a file never replaces one: that is
- * refused as "<target> is a directory", before anything is built.
+ * was. A folder at `target` is replaced only by a folder; a file never replaces one ("<target>
+ * is a directory"), nor a FIFO or a device unless `ownFile`: refused before anything is built. A
+ * process that exits meanwhile removes the temporary on its way out.
  */
 export async function replaceAtomically(
   given: string,
