@@ -1,6 +1,7 @@
 // Bar charts as PNG, one or more panels side by side sharing their bar labels: a value per bar
 // with an optional ± error bar, for comparing a handful of settings (the margin ablation).
-import { PlotCanvas, type Rgb8 } from './plot-canvas';
+import type { Rgb8 } from './colours';
+import { PlotCanvas } from './plot-canvas';
 import { plotFonts } from './fonts';
 import { linearTicks, niceRange } from './ticks';
 

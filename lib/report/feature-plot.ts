@@ -1,7 +1,8 @@
 // Embeddings of 2 or 3 dimensions drawn as the SphereFace paper draws them: the direction of each
 // feature (its length dropped), on the unit circle for 2-D and on the unit sphere, seen in an
 // orthographic view, for 3-D; one colour per identity, one panel per loss.
-import { PlotCanvas, type Rgb8 } from './plot-canvas';
+import { IDENTITY_COLOURS, type Rgb8 } from './colours';
+import { PlotCanvas } from './plot-canvas';
 import { plotFonts } from './fonts';
 
 export interface FeaturePanel {
@@ -21,19 +22,6 @@ export interface FeaturePlotSpec {
   panelSize?: number; // default 300
 }
 
-/** Ten colours far apart (matplotlib's tab10), one per identity. */
-export const IDENTITY_COLOURS: readonly Rgb8[] = [
-  [31, 119, 180],
-  [255, 127, 14],
-  [44, 160, 44],
-  [214, 39, 40],
-  [148, 103, 189],
-  [140, 86, 75],
-  [227, 119, 194],
-  [127, 127, 127],
-  [188, 189, 34],
-  [23, 190, 207],
-];
 const OUTLINE: Rgb8 = [60, 60, 60];
 const GRID: Rgb8 = [215, 215, 215];
 

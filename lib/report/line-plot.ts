@@ -1,6 +1,7 @@
 // Line plots as PNG: axes with ticks and tick labels, axis titles, a title, light grid lines and
 // a legend, drawn on a bitmap with jimp's bundled fonts (no system fonts, no native canvas).
-import { PlotCanvas, type Rgb8 } from './plot-canvas';
+import type { Rgb8 } from './colours';
+import { PlotCanvas } from './plot-canvas';
 import { plotFonts } from './fonts';
 import { linearTicks, logTicks, niceRange, type Tick } from './ticks';
 

@@ -1,10 +1,8 @@
 // A white RGBA bitmap with the few drawing operations plots need, on top of a Jimp image (which
 // supplies bitmap-font text and PNG encoding).
 import { Jimp, measureText, measureTextHeight, type JimpInstance } from 'jimp';
+import type { Rgb8 } from './colours';
 import type { BitmapFont } from './fonts';
-
-/** A colour as 0..255 bytes. */
-export type Rgb8 = readonly [number, number, number];
 
 // Spellings for characters the bundled bitmap fonts may lack (they cover Latin-1 at best).
 const FALLBACK: Record<string, string> = {

@@ -1,5 +1,7 @@
-// The worker thread a report's plots are drawn on (report-plots.ts).
+// The worker thread plots are drawn on (report-plots.ts).
 import { serveTasks } from '../util/worker-pool';
+import { renderBarPlot } from './bar-plot';
+import { renderFeaturePlot } from './feature-plot';
 import type { ReportPlot } from './report-plots';
 import { renderAccuracyPlot, renderLossPlot, renderRocPlot } from './training-plots';
 
@@ -12,6 +14,10 @@ function renderReportPlot(plot: ReportPlot): Promise<Buffer> {
       return renderAccuracyPlot(plot.epochs);
     case 'roc':
       return renderRocPlot(plot.curves, { logFar: plot.logFar });
+    case 'bar':
+      return renderBarPlot(plot.spec);
+    case 'feature':
+      return renderFeaturePlot(plot.spec);
   }
 }
 

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import { Jimp } from 'jimp';
 import { renderBarPlot } from '../../lib/report/bar-plot';
-import { bestView, IDENTITY_COLOURS, renderFeaturePlot } from '../../lib/report/feature-plot';
+import { IDENTITY_COLOURS } from '../../lib/report/colours';
+import { bestView, renderFeaturePlot } from '../../lib/report/feature-plot';
 
 async function bitmap(png: Buffer) {
   const image = await Jimp.read(png);

@@ -10,8 +10,8 @@ import { rawPixelEmbedder } from '../../eval/embedder';
 import type { LfwEvaluation } from '../../eval/lfw-evaluator';
 import { info } from '../../info';
 import { describeHead, HEAD_DEFAULTS, type MarginHead } from '../../ops/margin-head';
-import { renderBarPlot } from '../../report/bar-plot';
-import { IDENTITY_COLOURS } from '../../report/feature-plot';
+import { IDENTITY_COLOURS } from '../../report/colours';
+import { renderPlot } from '../../report/report-plots';
 import { NonFiniteLossError } from '../../train/trainer';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { prepareDemoSet, type DemoSet, type DemoSetSpec } from '../demo-set';
@@ -185,7 +185,7 @@ async function trainRows(
     plot: path.join(config.out, 'margin-ablation.png'),
   };
   const trained = rows.slice(1);
-  const plot = await renderBarPlot({
+  const spec = {
     title: `${config.arch} on ${set.classes} synthetic identities: held-out pairs by loss`,
     labels: trained.map((r) => ABLATION_HEADS.find((h) => h.id === r.id)!.short),
     colors: IDENTITY_COLOURS, // ten apart: one per row
@@ -203,7 +203,8 @@ async function trainRows(
         values: trained.map((r) => r.afs),
       },
     ],
-  });
+  };
+  const plot = await renderPlot({ kind: 'bar', spec });
   const settings = {
     arch: config.arch,
     epochs: config.epochs,

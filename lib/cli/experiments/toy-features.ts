@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { angularFisherScore } from '../../eval/angular-fisher-score';
 import { angularSpread, type AngularSpread } from '../../eval/angular-spread';
 import { describeHead, HEAD_DEFAULTS, type MarginHead } from '../../ops/margin-head';
-import { renderFeaturePlot } from '../../report/feature-plot';
+import { renderPlot } from '../../report/report-plots';
 import { generateSyntheticFaces } from '../../synth/generate';
 import { NonFiniteLossError } from '../../train/trainer';
 import { writeFileAtomic } from '../../util/atomic-write';
@@ -147,13 +147,14 @@ async function trainPanels(
     json: path.join(config.out, `toy-${dim}d.json`),
   };
   if (drawn.length > 0) {
-    const png = await renderFeaturePlot({
+    const spec = {
       title:
         `${dim}-D features of ${train.classes} synthetic identities (${n} training ` +
         `images), by direction`,
       dim,
       panels: drawn,
-    });
+    };
+    const png = await renderPlot({ kind: 'feature', spec });
     await writeFileAtomic(files.plot, png);
   }
   const settings = { dim, set, epochs: config.epochs, seed: config.seed, arch: config.arch };
