@@ -15,6 +15,9 @@
 #ifdef SPHEREFACE_DNNL_KERNELS
 #include <torch/torch.h>
 
+#include <map>
+#include <memory>
+#include <mutex>
 #include <unordered_map>
 
 namespace sphereface::dnnl_plumbing {
@@ -61,6 +64,20 @@ void CopyOut(memory result, const torch::Tensor& out, Tag tag, dnnl::stream& str
 // and waits for it.
 void Execute(const dnnl::primitive& primitive, const dnnl::primitive_desc_base& pd,
              std::unordered_map<int, memory> args, dnnl::stream& stream);
+
+// The plan for `key`, made by `make` at its first use and then shared by every model: making one
+// takes milliseconds, and oneDNN primitives may run concurrently from several threads. A null plan
+// (a shape the kernels do not take) is kept too.
+template <typename Key, typename Plan>
+std::shared_ptr<const Plan> CachedPlan(const Key& key,
+                                       std::shared_ptr<const Plan> (*make)(const Key&)) {
+  static std::mutex mutex;
+  static std::map<Key, std::shared_ptr<const Plan>> plans;
+  std::lock_guard<std::mutex> lock(mutex);
+  auto found = plans.find(key);
+  if (found == plans.end()) found = plans.emplace(key, make(key)).first;
+  return found->second;
+}
 
 }  // namespace sphereface::dnnl_plumbing
 

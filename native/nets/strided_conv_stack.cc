@@ -3,9 +3,7 @@
 #include "nets/dnnl_plumbing.h"
 
 #ifdef SPHEREFACE_DNNL_KERNELS
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <string>
 #include <tuple>
@@ -104,15 +102,7 @@ std::shared_ptr<const Plan> MakePlan(const PlanKey& key) {
   }
 }
 
-// Built once per shape and shared by every model; oneDNN primitives may run concurrently.
-std::shared_ptr<const Plan> PlanFor(const PlanKey& key) {
-  static std::mutex mutex;
-  static std::map<PlanKey, std::shared_ptr<const Plan>> plans;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto found = plans.find(key);
-  if (found == plans.end()) found = plans.emplace(key, MakePlan(key)).first;
-  return found->second;
-}
+std::shared_ptr<const Plan> PlanFor(const PlanKey& key) { return CachedPlan(key, MakePlan); }
 
 // An activation is either a 4-d libtorch tensor (the stack's input) or a 5-d nChw16c one.
 bool IsBlocked(const torch::Tensor& x) { return x.dim() == 5; }

@@ -5,9 +5,7 @@
 
 #ifdef SPHEREFACE_DNNL_KERNELS
 #include <algorithm>
-#include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <tuple>
 #include <vector>
@@ -135,16 +133,7 @@ std::shared_ptr<const Plan> MakePlan(const PlanKey& key) {
   }
 }
 
-// Plans are built once per shape (building one takes milliseconds) and shared by every model;
-// oneDNN primitives may run concurrently from several threads.
-std::shared_ptr<const Plan> PlanFor(const PlanKey& key) {
-  static std::mutex mutex;
-  static std::map<PlanKey, std::shared_ptr<const Plan>> plans;
-  std::lock_guard<std::mutex> lock(mutex);
-  auto found = plans.find(key);
-  if (found == plans.end()) found = plans.emplace(key, MakePlan(key)).first;
-  return found->second;
-}
+std::shared_ptr<const Plan> PlanFor(const PlanKey& key) { return CachedPlan(key, MakePlan); }
 
 // The plan for a chunk of `images` of x (N x C x H x W) convolved with weight (K x C x 3 x 3).
 std::shared_ptr<const Plan> PlanFor(int64_t images, const torch::Tensor& x,
