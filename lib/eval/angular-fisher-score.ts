@@ -104,16 +104,18 @@ export function angularFisherScore(
   }
   const c = index.size;
   if (c < 2) throw new Error(`Expected at least 2 classes for AFS but received ${c}`);
-  if (normalized) features = unitRows(features, dim);
+  // Normalised rows enter the means scaled; the cosines below do not depend on a row's length.
+  const scale = normalized ? inverseRowLengths(features, dim) : undefined;
   const counts = new Float64Array(c);
   const means = new Float64Array(c * dim);
   const overall = new Float64Array(dim);
   for (let j = 0; j < n; j++) {
     const i = index.get(labels[j]) as number;
     counts[i]++;
+    const s = scale ? scale[j] : 1;
     for (let k = 0; k < dim; k++) {
-      means[i * dim + k] += features[j * dim + k];
-      overall[k] += features[j * dim + k];
+      means[i * dim + k] += s * features[j * dim + k];
+      overall[k] += s * features[j * dim + k];
     }
   }
   for (let i = 0; i < c; i++) for (let k = 0; k < dim; k++) means[i * dim + k] /= counts[i];
@@ -138,14 +140,14 @@ export function angularFisherScore(
   };
 }
 
-function unitRows(features: Float32Array | Float64Array, dim: number): Float64Array {
-  const out = Float64Array.from(features);
-  for (let row = 0; row < out.length; row += dim) {
+// 1 / length of each row, rather than unit-length copies: raw-pixel features take gigabytes.
+function inverseRowLengths(features: Float32Array | Float64Array, dim: number): Float64Array {
+  const inverse = new Float64Array(features.length / dim);
+  for (let j = 0; j < inverse.length; j++) {
     let sq = 0;
-    for (let k = 0; k < dim; k++) sq += out[row + k] ** 2;
+    for (let k = 0; k < dim; k++) sq += features[j * dim + k] ** 2;
     if (sq === 0) throw new Error('Expected non-zero feature vectors for the cosine in AFS');
-    const inv = 1 / Math.sqrt(sq);
-    for (let k = 0; k < dim; k++) out[row + k] *= inv;
+    inverse[j] = 1 / Math.sqrt(sq);
   }
-  return out;
+  return inverse;
 }

@@ -25,6 +25,7 @@ export function rawPixelEmbedder(
   return {
     embeddingDim: dim,
     inputSize: { height, width },
+    mirrorPermutesFeatures: true,
     embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array> {
       if (images.length !== n * dim) {
         return Promise.reject(

@@ -2,27 +2,28 @@
 // mean feature computed on some folds only (the original SphereFace protocol), in float64.
 import type { VerificationPair } from '../data/types';
 
-/** Unit-length copies (rows) of the images the pairs use, after subtracting `mean` if given. */
-function normalizedRows(
+/**
+ * Squared lengths of the rows the pairs use, after subtracting `mean` if given. The scores are
+ * computed from these and the rows in place: a normalised copy of raw-pixel features at LFW size
+ * would take gigabytes.
+ */
+function squaredLengths(
   features: Float64Array,
   dim: number,
   used: Uint8Array,
   mean?: Float64Array,
-  out: Float64Array = new Float64Array(features.length),
 ): Float64Array {
+  const lengths = new Float64Array(used.length);
   for (let i = 0; i < used.length; i++) {
     if (!used[i]) continue;
     let sq = 0;
     for (let k = 0; k < dim; k++) {
       const v = features[i * dim + k] - (mean ? mean[k] : 0);
-      out[i * dim + k] = v;
       sq += v * v;
     }
-    // A zero vector has no direction: its cosine with anything is taken as 0.
-    const inv = sq > 0 ? 1 / Math.sqrt(sq) : 0;
-    for (let k = 0; k < dim; k++) out[i * dim + k] *= inv;
+    lengths[i] = sq;
   }
-  return out;
+  return lengths;
 }
 
 /** Which of `images` the pairs use; a pair indexing none of them is named (and its line). */
@@ -44,15 +45,28 @@ export function checkIndices(pairs: readonly VerificationPair[], images: number)
 }
 
 function cosines(
-  unit: Float64Array,
+  features: Float64Array,
   dim: number,
   pairs: readonly VerificationPair[],
+  used: Uint8Array,
+  mean?: Float64Array,
 ): Float64Array {
+  const lengths = squaredLengths(features, dim, used, mean);
   const scores = new Float64Array(pairs.length);
   pairs.forEach((p, i) => {
+    // A zero vector has no direction: its cosine with anything is taken as 0.
+    const norms = Math.sqrt(lengths[p.a]) * Math.sqrt(lengths[p.b]);
+    if (norms === 0) return;
+    const a = p.a * dim;
+    const b = p.b * dim;
     let dot = 0;
-    for (let k = 0; k < dim; k++) dot += unit[p.a * dim + k] * unit[p.b * dim + k];
-    scores[i] = dot;
+    if (mean) {
+      for (let k = 0; k < dim; k++)
+        dot += (features[a + k] - mean[k]) * (features[b + k] - mean[k]);
+    } else {
+      for (let k = 0; k < dim; k++) dot += features[a + k] * features[b + k];
+    }
+    scores[i] = dot / norms;
   });
   return scores;
 }
@@ -64,7 +78,7 @@ export function pairCosines(
   pairs: readonly VerificationPair[],
 ): Float64Array {
   const used = checkIndices(pairs, features.length / dim);
-  return cosines(normalizedRows(features, dim, used), dim, pairs);
+  return cosines(features, dim, pairs, used);
 }
 
 /**
@@ -77,7 +91,6 @@ export function pairCosinesMinusTrainingMean(
   dim: number,
   pairs: readonly VerificationPair[],
   heldOutFold: number,
-  scratch?: Float64Array, // features.length values, reused across folds to spare allocations
 ): Float64Array {
   const used = checkIndices(pairs, features.length / dim);
   const mean = new Float64Array(dim);
@@ -91,8 +104,5 @@ export function pairCosinesMinusTrainingMean(
   }
   if (count === 0) throw new Error(`Expected pairs outside fold ${heldOutFold} to compute a mean`);
   for (let k = 0; k < dim; k++) mean[k] /= count;
-  if (scratch && scratch.length !== features.length) {
-    throw new Error(`Expected a scratch buffer of ${features.length} values`);
-  }
-  return cosines(normalizedRows(features, dim, used, mean, scratch), dim, pairs);
+  return cosines(features, dim, pairs, used, mean);
 }

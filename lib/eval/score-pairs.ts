@@ -41,9 +41,8 @@ export function scorePairs(task: ScoreTask): PairScores {
   // scores of the fold that tests it.
   const byFold = new Map<number, Float64Array>();
   if (protocol.subtractMean) {
-    const scratch = new Float64Array(features.length);
     for (const fold of new Set(pairs.map((p) => p.fold))) {
-      byFold.set(fold, pairCosinesMinusTrainingMean(features, dim, pairs, fold, scratch));
+      byFold.set(fold, pairCosinesMinusTrainingMean(features, dim, pairs, fold));
     }
   }
   const fixed = protocol.subtractMean ? undefined : pairCosines(features, dim, pairs);
@@ -74,13 +73,21 @@ function fisherScore({ features, dim, labels, afs }: ScoreTask): AngularFisherSc
   }
 }
 
+/** A ScoreTask as sent to the worker: its features as their whole buffer. */
+export type ScoreTaskMessage = Omit<ScoreTask, 'features'> & { features: ArrayBuffer };
+
 /** The figures, on a worker thread of its own. */
 export async function scorePairsOffThread(task: ScoreTask): Promise<PairScores> {
-  const [scored] = await runOnOwnWorker<ScoreTask, PairScores>(
+  // The buffer, not a view of it, crosses: Node cuts a view of 4 GiB or more (raw-pixel features
+  // of LFW) to its length modulo 2^32 on the way.
+  const { features } = task;
+  const whole = features.byteOffset === 0 && features.byteLength === features.buffer.byteLength;
+  const buffer = (whole ? features : features.slice()).buffer as ArrayBuffer;
+  const [scored] = await runOnOwnWorker<ScoreTaskMessage, PairScores>(
     path.join(__dirname, 'score-worker.js'),
-    [task],
+    [{ ...task, features: buffer }],
     // Moved, not copied: cloning LFW's 63 MB of features took longer than the scoring.
-    { name: 'LfwEvaluator', transferOf: (t) => [t.features.buffer] },
+    { name: 'LfwEvaluator', transferOf: (t) => [t.features] },
   );
   return scored;
 }

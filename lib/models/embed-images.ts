@@ -14,6 +14,11 @@ export interface Embedder {
   readonly embeddingDim: number;
   /** When present, images must have this size. */
   readonly inputSize?: { height: number; width: number };
+  /**
+   * A mirrored image's features are its own, permuted (raw pixels): appended, they double every
+   * dot product and change no cosine, so an evaluation under 'concat' leaves them out.
+   */
+  readonly mirrorPermutesFeatures?: boolean;
   /** n x embeddingDim features of uint8 n x H x W x 3 RGB images; `flip` mirrors image i where flip[i] != 0. */
   embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array>;
   /**

@@ -229,6 +229,34 @@ describe('LfwEvaluator', () => {
     expect(ev.featureDim).to.equal(H * W * 3);
   });
 
+  for (const subtractMean of [false, true]) {
+    it(`leaves raw pixels' mirrors out under 'concat': the same figures (subtractMean ${subtractMean})`, async () => {
+      const raw = rawPixelEmbedder(H, W);
+      const masks: (Uint8Array | undefined)[] = [];
+      const spied = {
+        ...raw,
+        embed: (images: Uint8Array, n: number, flip?: Uint8Array) => {
+          masks.push(flip);
+          return raw.embed(images, n, flip);
+        },
+      };
+      // The same embedder, not declaring the symmetry: its mirrors are embedded and appended.
+      const withMirrors = { ...raw, mirrorPermutesFeatures: false };
+      const evaluator = new LfwEvaluator(set, pairs, { flip: 'concat', subtractMean });
+      const short = await evaluator.evaluate(spied);
+      const full = await evaluator.evaluate(withMirrors);
+      expect(masks.every((m) => m === undefined)).to.equal(true);
+      expect(short.featureDim)
+        .to.equal(full.featureDim)
+        .and.to.equal(2 * H * W * 3);
+      short.scores.forEach((s, i) => expect(s).to.be.closeTo(full.scores[i], 1e-12));
+      expect(short.accuracy).to.equal(full.accuracy);
+      expect(short.threshold).to.be.closeTo(full.threshold, 1e-12);
+      expect(short.angularFisherScore?.afs).to.be.closeTo(full.angularFisherScore!.afs, 1e-12);
+      expect((await evaluator.features(spied)).dim).to.equal(2 * H * W * 3);
+    });
+  }
+
   it('rejects a size mismatch, out-of-range pair indices, wrong-length features and one fold', async () => {
     await expectReject(
       new LfwEvaluator(set, pairs).evaluate(rawPixelEmbedder(H + 1, W)),
