@@ -97,6 +97,12 @@ export class Model implements FaceModel {
   #threshold: StoredThreshold | undefined;
   /** Saves and exports in progress (see dispose). */
   #writes = 0;
+  /**
+   * Set while a write checks its path, before its native call is queued: calls made meanwhile
+   * wait for it, so that they reach the native queue in call order (a trainStep called after a
+   * save must not change the weights the save writes).
+   */
+  #writeQueued: Promise<void> | undefined;
   /** What holds the model beyond single calls (a Trainer's fit()), refusing dispose() meanwhile. */
   #holders: string[] = [];
 
@@ -235,7 +241,8 @@ export class Model implements FaceModel {
   /** Eval-mode embeddings, n x embeddingDim; `flip` mirrors the images whose byte is nonzero first. */
   async embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array> {
     const count = expectImages(images, n, this.arch);
-    return this.handle.embed(images, count, expectFlip(flip, count));
+    const mask = expectFlip(flip, count);
+    return this.inCallOrder(() => this.handle.embed(images, count, mask));
   }
 
   /** One SGD step: forward, fused margin loss, backward, fused momentum/weight-decay update. */
@@ -246,7 +253,8 @@ export class Model implements FaceModel {
     );
     const n = expectImages(input.images, input.n, this.arch);
     const labels = expectLabels(input.labels, n, this.classes);
-    return this.handle.trainStep(input.images, labels, n, expectFlip(input.flip, n), options);
+    const mask = expectFlip(input.flip, n);
+    return this.inCallOrder(() => this.handle.trainStep(input.images, labels, n, mask, options));
   }
 
   /**
@@ -256,7 +264,8 @@ export class Model implements FaceModel {
    */
   async joinGroup(group: ProcessGroup): Promise<void> {
     const { bucketBytes, overlap } = group.config;
-    await this.handle.joinGroup(ProcessGroup.nativeHandle(group), bucketBytes, overlap);
+    const handle = ProcessGroup.nativeHandle(group);
+    await this.inCallOrder(() => this.handle.joinGroup(handle, bucketBytes, overlap));
   }
 
   /** Unit-length embeddings of image files, decoded and cropped to the input size. */
@@ -281,8 +290,8 @@ export class Model implements FaceModel {
       throw new TypeError(`Expected a boolean for weightsOnly but received ${String(weightsOnly)}`);
     }
     const threshold = this.#threshold ?? null;
-    await this.writing(() =>
-      replaceAtomically(path, (temp) => this.handle.save(temp, weightsOnly, threshold)),
+    await this.writing((queued) =>
+      replaceAtomically(path, (temp) => queued(this.handle.save(temp, weightsOnly, threshold))),
     );
   }
 
@@ -293,7 +302,9 @@ export class Model implements FaceModel {
    */
   async exportStateDict(path: string): Promise<void> {
     expectPath(path, 'path');
-    await this.writing(() => replaceAtomically(path, (temp) => this.handle.exportStateDict(temp)));
+    await this.writing((queued) =>
+      replaceAtomically(path, (temp) => queued(this.handle.exportStateDict(temp))),
+    );
   }
 
   /** Frees the native memory now. Throws while calls are still running; a no-op when disposed. */
@@ -331,13 +342,35 @@ export class Model implements FaceModel {
   }
 
   /** A save or export, counted from its first await to its end. */
-  private async writing(write: () => Promise<void>): Promise<void> {
+  /**
+   * Runs a write: `write` checks its path, then hands its native call to `queued` (which passes
+   * the call's promise through). Calls made before that wait for it (inCallOrder).
+   */
+  private async writing(
+    write: (queued: (call: Promise<void>) => Promise<void>) => Promise<void>,
+  ): Promise<void> {
     this.#writes++;
+    const earlier = this.#writeQueued;
+    let markQueued!: () => void;
+    const queuedNow = new Promise<void>((resolve) => (markQueued = resolve));
+    const mine = (this.#writeQueued = earlier ? earlier.then(() => queuedNow) : queuedNow);
     try {
-      await write();
+      await earlier;
+      await write((call) => {
+        markQueued();
+        return call;
+      });
     } finally {
+      markQueued(); // a refused path queues nothing
+      if (this.#writeQueued === mine) this.#writeQueued = undefined;
       this.#writes--;
     }
+  }
+
+  /** `call` now, or once the writes called earlier have queued their native calls. */
+  private inCallOrder<T>(call: () => Promise<T>): Promise<T> {
+    const earlier = this.#writeQueued;
+    return earlier ? earlier.then(call) : call();
   }
 }
 

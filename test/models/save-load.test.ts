@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { createModel, loadModel } from '../../lib';
+import { createModel, importStateDict, loadModel } from '../../lib';
 import { syntheticIdentities } from './synthetic-identities';
 import { rejection } from '../rejection';
 
@@ -56,6 +56,39 @@ describe('save and load', () => {
       }
     } finally {
       original.dispose();
+    }
+  });
+
+  it('writes the weights of its call: a trainStep called after a save or an export waits', async () => {
+    const model = await createModel({
+      arch: 'sphere4',
+      classes: 4,
+      head: { kind: 'sphere', m: 4 },
+      device: 'cpu',
+      seed: 8,
+    });
+    const files = { saved: path.join(dir, 'ordered.sfm'), exported: path.join(dir, 'ordered.pt') };
+    try {
+      const before = await model.embed(data.images, data.n);
+      // Neither awaited before the step is called.
+      const writes = [model.save(files.saved), model.exportStateDict(files.exported)];
+      const stepped = model.trainStep(step);
+      const embedAfter = model.embed(data.images, data.n);
+      await Promise.all([...writes, stepped]);
+      expect(model.steps).to.equal(1);
+      expect(await embedAfter).to.not.deep.equal(before);
+      const saved = await loadModel(files.saved);
+      const imported = await importStateDict(files.exported, { arch: 'sphere4', classes: 4 });
+      try {
+        expect(saved.steps).to.equal(0);
+        expect(await saved.embed(data.images, data.n)).to.deep.equal(before);
+        expect(await imported.embed(data.images, data.n)).to.deep.equal(before);
+      } finally {
+        saved.dispose();
+        imported.dispose();
+      }
+    } finally {
+      model.dispose();
     }
   });
 
