@@ -96,6 +96,8 @@ export async function loadTrainSet(
     images = await prepareImageStore({
       source: root,
       out: preparedStoreDir(options.cacheDir, size, aligned),
+      // A cache: the store of another --data there is replaced, not kept.
+      replaceOtherStore: true,
       transforms: inputTransforms(size, { aligned }),
       landmarks: options.landmarks,
       onBadImage: options.skipBadImages ? 'skip' : 'error',

@@ -33,6 +33,8 @@ export class FileListDataset {
     this.root = path.resolve(options.root ?? path.dirname(this.listFile));
     const labels: number[] = [];
     const file = this.listFile;
+    const seen = new Map<string, number>(); // image -> its index
+
     for (const { line, text } of readListLines(file, 'FileListDataset')) {
       const fields = text.split(/\s+/);
       if (fields.length !== 2 && fields.length !== 12) {
@@ -49,7 +51,17 @@ export class FileListDataset {
           `${file}:${line}: expected a non-negative integer label but found '${fields[1]}' (the largest allowed is ${MAX_CLASSES - 1})`,
         );
       }
-      this.paths.push(path.resolve(this.root, fields[0]));
+      // An image twice would be trained on twice, perhaps under two labels.
+      const image = path.resolve(this.root, fields[0]);
+      const first = seen.get(image);
+      if (first !== undefined) {
+        throw new Error(
+          `${file}:${line}: ${fields[0]} is listed again (first on line ${this.lines[first]}, ` +
+            `label ${labels[first]}; here label ${label})`,
+        );
+      }
+      seen.set(image, this.paths.length);
+      this.paths.push(image);
       this.lines.push(line);
       labels.push(label);
       this.landmarks.push(

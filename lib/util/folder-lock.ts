@@ -1,9 +1,12 @@
-// A folder's lock: a file holding the owner's pid, made with O_EXCL, so that two processes never
-// write one image store or one training run's folder at the same time. A lock left by a process
-// that no longer runs is taken over.
+// A folder's lock: a file holding the owner's pid, so that two processes never write one image
+// store or one training run's folder at the same time. It appears whole (written aside, then
+// hard-linked into place, which fails if one is there). A lock left by a process that no longer
+// runs is taken over, under a claim file made the same way: removing a stale lock and making a new
+// one are two steps, and two processes each doing both would both hold the folder.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { readRegularFile } from './regular-file';
+import { tempPathFor } from './atomic-write';
+import { readRegularFile, readRegularFileSync } from './regular-file';
 
 /** Lock files this process holds: removed at exit too, when a second Ctrl-C ends it at once. */
 const held = new Set<string>();
@@ -25,10 +28,50 @@ export function onLockTaken(listener: (file: string) => void): void {
 
 /** Removes lock file `file` if it is still process `pid`'s (not taken over by another). */
 export function removeLockOf(file: string, pid: number): void {
+  // Another (dead) process's lock may be being taken over: removed only under the claim.
+  const claim = pid === process.pid ? undefined : claimOf(file);
   try {
-    if (fs.readFileSync(file).toString().trim() === String(pid)) fs.rmSync(file, { force: true });
+    if (claim && !createWithPid(claim)) return; // being taken over: replaced anyway
+    try {
+      if (ownerOf(file) === pid) fs.rmSync(file, { force: true });
+    } finally {
+      if (claim) fs.rmSync(claim, { force: true });
+    }
   } catch {
-    // gone already
+    // gone already, with its folder
+  }
+}
+
+/** The claim file of a takeover of lock file `file`. */
+const claimOf = (file: string) => `${file}.takeover`;
+
+/**
+ * Creates `file` holding this process's pid, whole or not at all; false when it exists. The
+ * content is there the moment the name is: another process never reads a lock half-written.
+ */
+function createWithPid(file: string): boolean {
+  const temp = tempPathFor(file);
+  try {
+    fs.writeFileSync(temp, String(process.pid), { flag: 'wx' });
+    fs.linkSync(temp, file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw new Error(`cannot create ${file}: ${(err as Error).message}`);
+  } finally {
+    fs.rmSync(temp, { force: true });
+  }
+}
+
+/**
+ * The pid in lock (or claim) file `file`: NaN when it holds none, undefined when there is none.
+ * Anything but a small regular file (a FIFO would block) holds none.
+ */
+function ownerOf(file: string): number | undefined {
+  try {
+    return Number(readRegularFileSync(file, { maxBytes: 64 }).toString().trim() || NaN);
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : NaN;
   }
 }
 
@@ -54,7 +97,8 @@ export async function holdsLock(dir: string, name: string): Promise<boolean> {
   return ours(await readRegularFile(path.join(dir, name), { maxBytes: 64 }).catch(() => ''));
 }
 
-function alive(pid: number): boolean {
+function alive(pid: number | undefined): pid is number {
+  if (pid === undefined || !Number.isInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);
     return true;
@@ -70,9 +114,11 @@ function alive(pid: number): boolean {
 export async function lockHolder(dir: string, name: string): Promise<number | undefined> {
   const text = await readRegularFile(path.join(dir, name), { maxBytes: 64 }).catch(() => '');
   const owner = Number(text.toString().trim());
-  const live = Number.isInteger(owner) && owner > 0 && owner !== process.pid && alive(owner);
-  return live ? owner : undefined;
+  return owner !== process.pid && alive(owner) ? owner : undefined;
 }
+
+/** How long a takeover another process has claimed may take before it counts as abandoned. */
+const CLAIM_WAIT_MS = 2000;
 
 /**
  * Takes `dir`'s lock file `name`; resolves to its release. Refused while a live process holds
@@ -84,26 +130,47 @@ export async function lockFolder(
   busy: string,
 ): Promise<() => Promise<void>> {
   const file = path.join(dir, name);
-  for (let attempt = 0; ; attempt++) {
-    try {
-      await fs.promises.writeFile(file, String(process.pid), { flag: 'wx' });
-      return hold(file);
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
-        throw new Error(`cannot create ${file}: ${(err as Error).message}`);
-      }
-    }
-    // Anything but a small regular file holding a pid (a FIFO would block) has no live owner.
-    const text = await readRegularFile(file, { maxBytes: 64 }).catch(() => '');
-    const owner = Number(text.toString().trim());
+  const claim = claimOf(file);
+  const started = Date.now();
+  for (;;) {
+    // Synchronous from here to the end of a takeover: calls in this process never interleave.
+    if (createWithPid(file)) return hold(file);
+    const owner = ownerOf(file);
+    if (owner === undefined) continue; // released meanwhile
     if (owner === process.pid) {
       throw new Error(`${dir} is ${busy} this process (${file}): one at a time`);
     }
-    if (attempt > 0 || (Number.isInteger(owner) && owner > 0 && alive(owner))) {
+    if (alive(owner)) {
       throw new Error(
-        `${dir} is ${busy} process ${owner || 'unknown'} (${file}); wait for it, or remove the file if no such process runs`,
+        `${dir} is ${busy} process ${owner} (${file}); wait for it, or remove the file if no such process runs`,
       );
     }
-    await fs.promises.rm(file, { force: true });
+    // Stale. Only the process holding the claim replaces it; a live claimant is about done.
+    if (!createWithPid(claim)) {
+      const claimant = ownerOf(claim);
+      if (claimant !== undefined && !(alive(claimant) && Date.now() - started < CLAIM_WAIT_MS)) {
+        throw new Error(
+          `${dir}: process ${claimant || 'unknown'} began taking over ${file} from a process that no longer runs but did not finish (${claim}); remove both files if no such process runs`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      continue;
+    }
+    const temp = tempPathFor(file);
+    try {
+      // Judged again under the claim: another may have taken it over before we claimed.
+      const now = ownerOf(file);
+      if (now !== undefined && !alive(now)) {
+        fs.writeFileSync(temp, String(process.pid), { flag: 'wx' });
+        // Replaces the stale lock in one step: no moment without a lock for a newcomer to take.
+        fs.renameSync(temp, file);
+        return hold(file);
+      }
+    } catch (err) {
+      throw new Error(`cannot take over ${file}: ${(err as Error).message}`);
+    } finally {
+      fs.rmSync(temp, { force: true });
+      fs.rmSync(claim, { force: true });
+    }
   }
 }

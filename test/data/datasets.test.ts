@@ -99,6 +99,11 @@ describe('datasets', () => {
     );
     const nan = touch(path.join(dir, 'nan.txt'), 'a/1.jpg 0 1 2 3 4 5 6 7 8 9 q\n');
     expect(() => new FileListDataset(nan)).to.throw(/nan\.txt:1: landmarks: 'q' is not a number/);
+    // One image listed twice (under another spelling of its path): which label would it have?
+    const twice = touch(path.join(dir, 'twice.txt'), 'a/1.jpg 0\nb/2.jpg 1\n./a//1.jpg 2\n');
+    expect(() => new FileListDataset(twice)).to.throw(
+      `${twice}:3: ./a//1.jpg is listed again (first on line 1, label 0; here label 2)`,
+    );
   });
 
   it('LandmarksFile joins tab-separated landmark lines to images by relative path', () => {

@@ -9,6 +9,7 @@
 //   labels.bin         n int32 little-endian labels, written with the last shard
 // Every file is written atomically (lib/util/atomic-write.ts: a synced `.<name>.<pid>.<n>.tmp`
 // renamed into place); a `.tmp` file is always a leftover of an interrupted run.
+import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { writeFileAtomic } from '../../util/atomic-write';
 import { readRegularFile } from '../../util/regular-file';
@@ -35,6 +36,47 @@ export const LOCK_FILE = 'prepare.lock';
 /** Names a store owns in its folder (and may delete); anything else there is left alone. */
 export function isStoreFile(name: string): boolean {
   return /^shard-\d{5,}\.bin$/.test(name) || name === LABELS_FILE || name === MANIFEST_FILE;
+}
+
+/**
+ * Refuses a folder where manifest.json or labels.bin is something else's, which prepare would
+ * replace. A store's manifest, however damaged, is kept to be repaired: one that names the
+ * store's format, or one that is not JSON beside shards. Its labels are those beside either.
+ */
+export async function refuseForeignFiles(dir: string): Promise<void> {
+  const names = await fs.readdir(dir);
+  const shards = names.some((name) => /^shard-\d{5,}\.bin$/.test(name));
+  const refuse = (file: string, what: string, why: string): never => {
+    throw new Error(
+      `${path.join(dir, file)} is not an image store's ${what} (${why}); prepare would replace ` +
+        'it: move it, or prepare into another folder',
+    );
+  };
+  if (names.includes(MANIFEST_FILE)) {
+    const why = await notStoreManifest(path.join(dir, MANIFEST_FILE), shards);
+    if (why) refuse(MANIFEST_FILE, 'manifest', why);
+  } else if (names.includes(LABELS_FILE) && !shards) {
+    refuse(LABELS_FILE, 'labels', 'no store manifest or shards beside it');
+  }
+}
+
+/** Why `file` is not a store's manifest; undefined when it is one. */
+async function notStoreManifest(file: string, shards: boolean): Promise<string | undefined> {
+  let text: string;
+  try {
+    text = (await readRegularFile(file)).toString('utf8');
+  } catch (err) {
+    return shards ? undefined : `${(err as Error).message}, and no shards beside it`;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    // Cut short by a full disk or garbled: the store's, if anything says so.
+    return text.includes(STORE_FORMAT) || shards ? undefined : 'not JSON, and no shards beside it';
+  }
+  const format = isObject(parsed) ? parsed.format : undefined;
+  return format === STORE_FORMAT ? undefined : `format is ${String(format)}`;
 }
 
 /** Temporary files of the store's writers: always leftovers of an interrupted run. */

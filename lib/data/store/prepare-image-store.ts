@@ -20,6 +20,7 @@ import { ImageStore, readLabels, type StorePreparation } from './image-store';
 import {
   isStoreFile,
   isTempFile,
+  refuseForeignFiles,
   LABELS_FILE,
   LOCK_FILE,
   readManifest,
@@ -66,8 +67,17 @@ export type PrepareEvent =
 export interface PrepareImageStoreOptions {
   /** An ImageSource (left open: close it yourself), or a path: a folder per identity, or a file list. */
   source: ImageSource | string;
-  /** The store's folder (created). Only the store's own files in it are ever replaced. */
+  /**
+   * The store's folder (created). Only the store's own files in it are ever replaced: a
+   * manifest.json or labels.bin of something else there is refused.
+   */
   out: string;
+  /**
+   * Discard a complete store of other inputs found in `out` and prepare anew (a cache's). By
+   * default that is refused, so that a wrong source, or a run that then fails, loses no
+   * finished store; an unfinished one is always started over.
+   */
+  replaceOtherStore?: boolean;
   /** Run once per image in the decode workers (Resize, CenterCrop, FaceAlign). */
   transforms?: readonly DeterministicTransform[];
   /** A landmark file (paths relative to the source's folder) for images without their own. */
@@ -142,6 +152,7 @@ async function removeEmptyFolders(dir: string, firstMade: string): Promise<void>
 const PREPARE_OPTION_KEYS: OptionKeys<PrepareImageStoreOptions> = {
   source: true,
   out: true,
+  replaceOtherStore: true,
   transforms: true,
   landmarks: true,
   onBadImage: true,
@@ -269,6 +280,7 @@ class Preparation {
     if (leftOut?.length) {
       this.emit({ type: 'left-out', location: this.source.location, entries: leftOut });
     }
+    await refuseForeignFiles(this.dir);
     // Before a store whose inputs changed is discarded: a size refused later would lose it.
     await this.checkShardSizeFirst();
     this.report.removedTemp = await removeFiles(this.dir, isTempFile);
@@ -334,6 +346,12 @@ class Preparation {
       stale = (err as Error).message;
     }
     if (manifest && manifest.digest !== digest) {
+      if (manifest.complete && !this.options.replaceOtherStore) {
+        throw new Error(
+          `${this.dir} holds a complete image store of other inputs (${this.differences(manifest)}); ` +
+            'prepare does not discard a finished store: remove it, or prepare into another folder',
+        );
+      }
       stale =
         'its inputs changed (source files, labels, transforms, landmarks, images per shard or ' +
         `pixel limit): digest ${manifest.digest.slice(0, 12)} is now ${digest.slice(0, 12)}`;
@@ -359,6 +377,27 @@ class Preparation {
       );
     }
     return manifest;
+  }
+
+  /** What differs between a store's inputs and this run's, as far as its manifest tells. */
+  private differences(m: StoreManifest): string {
+    const { source } = this;
+    const found: string[] = [];
+    if (m.source.kind !== source.kind || m.source.location !== source.location) {
+      found.push(`made from ${m.source.kind} source ${m.source.location}, not ${source.location}`);
+    } else if (m.source.images !== source.length) {
+      found.push(`${m.source.images} source images, now ${source.length}`);
+    }
+    const specs = JSON.stringify(this.transforms.map((t) => t.spec()));
+    if (JSON.stringify(m.transforms) !== specs) {
+      found.push(`transforms ${JSON.stringify(m.transforms)}, now ${specs}`);
+    }
+    const per = this.options.imagesPerShard;
+    if (per !== undefined && per !== m.imagesPerShard) {
+      found.push(`${m.imagesPerShard} images per shard, now ${per}`);
+    }
+    if (found.length > 0) return found.join('; ');
+    return 'its source files, labels, landmarks, images per shard or pixel limit changed';
   }
 
   private freshManifest(digest: string): StoreManifest {

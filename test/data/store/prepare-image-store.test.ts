@@ -186,15 +186,36 @@ describe('prepareImageStore and openImageStore', function () {
     relabelled.close();
   });
 
-  it('starts over when a source file changed, saying why', async () => {
+  it('refuses to discard a complete store of other inputs, naming what differs; starts over when asked', async () => {
     const root = await faces(2, 3);
     const out = path.join(tempDir(), 'store');
     const first = await prepare(root, out);
     const before = await allImages(first);
     first.close();
+    const files = () =>
+      fs.readdirSync(out).map((name) => [name, bytesOf(out, name).toString('hex')]);
+    const kept = files();
     const changed = path.join(root, 'id1', '0.jpg');
     await writeImage(changed, 26, 22, (x, y) => [x * 9, 255 - y * 9, 128]);
-    const again = await prepare(root, out);
+    const refused = await rejection(prepare(root, out));
+    expect(refused.message).to.equal(
+      `${out} holds a complete image store of other inputs (its source files, labels, landmarks, ` +
+        'images per shard or pixel limit changed); prepare does not discard a finished store: ' +
+        'remove it, or prepare into another folder',
+    );
+    // Another source, other transforms, another shard size: each named.
+    const other = await faces(1, 2);
+    const named = await rejection(
+      prepare(other, out, { transforms: [new Resize([8, 8])], imagesPerShard: 3 }),
+    );
+    expect(named.message).to.contain(
+      `(made from folder source ${root}, not ${other}; ` +
+        `transforms ${JSON.stringify(TRANSFORMS.map((t) => t.spec()))}, ` +
+        `now ${JSON.stringify([new Resize([8, 8]).spec()])}; 4 images per shard, now 3)`,
+    );
+    expect(files(), 'the store untouched').to.deep.equal(kept);
+
+    const again = await prepare(root, out, { replaceOtherStore: true });
     expect(again.preparation!.stale).to.match(
       /inputs changed \(source files, labels, transforms, landmarks, images per shard or pixel limit\)/,
     );
@@ -208,11 +229,66 @@ describe('prepareImageStore and openImageStore', function () {
       true,
     );
     again.close();
-    // Other transforms are other inputs too.
-    const resized = await prepare(root, out, { transforms: [new Resize([8, 8])] });
+
+    // An unfinished store of other inputs was never usable: started over without asking.
+    const controller = new AbortController();
+    const partial = path.join(tempDir(), 'partial');
+    await rejection(
+      prepare(root, partial, {
+        imagesPerShard: 2,
+        signal: controller.signal,
+        onProgress: (e) => e.type === 'shard' && controller.abort(),
+      }),
+    );
+    const resized = await prepare(root, partial, { transforms: [new Resize([8, 8])] });
     expect(resized.preparation!.stale).to.match(/inputs changed/);
     expect([resized.height, resized.width]).to.deep.equal([8, 8]);
     resized.close();
+  });
+
+  it("refuses a manifest.json or labels.bin that is not a store's, naming it, and repairs a store's own", async () => {
+    const root = await faces(1, 2);
+    const out = path.join(tempDir(), 'app');
+    fs.mkdirSync(out);
+    const manifest = path.join(out, 'manifest.json');
+    const labels = path.join(out, 'labels.bin');
+    fs.writeFileSync(labels, 'important\n');
+    const foreign: [string, string][] = [
+      ['{"name":"my web app manifest"}\n', 'format is undefined'],
+      ['[1, 2]', 'format is undefined'],
+      ['{"format":"other"}', 'format is other'],
+      ['not JSON', 'not JSON, and no shards beside it'],
+    ];
+    for (const [text, why] of foreign) {
+      fs.writeFileSync(manifest, text);
+      const refused = await rejection(prepare(root, out));
+      expect(refused.message).to.equal(
+        `${manifest} is not an image store's manifest (${why}); prepare would replace it: ` +
+          'move it, or prepare into another folder',
+      );
+      expect(fs.readdirSync(out).sort()).to.deep.equal(['labels.bin', 'manifest.json']);
+      expect(bytesOf(out, 'manifest.json').toString()).to.equal(text);
+    }
+    fs.rmSync(manifest);
+    const alone = await rejection(prepare(root, out));
+    expect(alone.message).to.equal(
+      `${labels} is not an image store's labels (no store manifest or shards beside it); ` +
+        'prepare would replace it: move it, or prepare into another folder',
+    );
+    expect(fs.readdirSync(out)).to.deep.equal(['labels.bin']);
+    expect(bytesOf(out, 'labels.bin').toString()).to.equal('important\n');
+    fs.rmSync(labels);
+
+    // A store's own manifest, cut short, or garbled beside its shards, is rebuilt by a rerun.
+    (await prepare(root, out)).close();
+    const whole = bytesOf(out, 'manifest.json');
+    for (const text of [whole.subarray(0, 60), Buffer.from('garbled')]) {
+      fs.writeFileSync(manifest, text);
+      const repaired = await prepare(root, out);
+      expect(repaired.preparation!.stale).to.match(/not a valid image store manifest \(bad JSON/);
+      repaired.close();
+      expect(bytesOf(out, 'manifest.json').equals(whole)).to.equal(true);
+    }
   });
 
   it('resumes a run killed mid-way from its last complete shard, to identical bytes', async () => {
@@ -332,9 +408,13 @@ describe('prepareImageStore and openImageStore', function () {
     (await prepare(root, out)).close();
     const before = fs.readdirSync(out).sort();
     for (const transforms of [TRANSFORMS, [new Resize([12, 10])]]) {
-      if (transforms !== TRANSFORMS) (await prepare(root, out, { transforms })).close();
+      if (transforms !== TRANSFORMS) {
+        (await prepare(root, out, { transforms, replaceOtherStore: true })).close();
+      }
       const kept = fs.readdirSync(out).sort();
-      const refused = await rejection(prepare(root, out, { transforms, imagesPerShard: 1e8 }));
+      const refused = await rejection(
+        prepare(root, out, { transforms, imagesPerShard: 1e8, replaceOtherStore: true }),
+      );
       expect(refused.message).to.match(/^imagesPerShard 100000000 of \d+x\d+ images makes/);
       expect(fs.readdirSync(out).sort(), 'the store kept').to.deep.equal(kept);
     }
