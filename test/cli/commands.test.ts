@@ -436,6 +436,17 @@ describe('sphereface CLI', function () {
     expect(onFile.code).to.equal(2);
     expect(onFile.stderr).to.contain(`--out ${file} is a file, not a folder`);
     expect(await fs.readFile(file, 'utf8')).to.equal('x');
+
+    // A finished store of other inputs is kept, unless --replace.
+    const resized = ['prepare', '--data', faces.trainDir, '--out', store, '--size', '96x96'];
+    const kept = await sphereface(resized);
+    expect(kept.code, kept.stderr).to.equal(1);
+    expect(kept.stderr).to.contain(`${store} holds a complete image store of other inputs`);
+    expect(await fs.readdir(store)).to.deep.equal(storeFiles);
+    const replaced = await sphereface([...resized, '--replace', '--json']);
+    expect(replaced.code, replaced.stderr).to.equal(0);
+    const made = JSON.parse(replaced.stdout.trim().split('\n').at(-1)!) as Record<string, unknown>;
+    expect(made).to.include({ images: 24, height: 96, width: 96, reused: false });
   });
 
   it('eval, embed and verify use the trained model', async () => {

@@ -37,14 +37,15 @@ export const prepareCommand: Command = {
   summary: 'Decode a dataset once into an on-disk image store that training reads at any size',
   usage:
     'sphereface prepare --data SRC --out DIR [--size HxW] [--landmarks FILE] ' +
-    '[--skip-bad-images] [--threads N] [--images-per-shard N]',
+    '[--skip-bad-images] [--threads N] [--images-per-shard N] [--replace]',
   notes:
     'SRC: a folder per identity, an insightface train.rec (with its .idx and property), or a\n' +
     'list file (`path label [x1 y1 ... x5 y5]` per line). --size resizes and centre-crops every\n' +
     "image to HxW; with --landmarks the faces are aligned onto SphereFace's 112x96 template\n" +
     'instead. Without either, images keep their decoded size (which must be one size, as in the\n' +
     '112x112 insightface releases). Run again on the same DIR to resume an interrupted run, to\n' +
-    'check every shard and rebuild damaged ones, or to start over when the source changed.\n' +
+    'check every shard and rebuild damaged ones, or to start over when the source changed; a\n' +
+    'finished store of other inputs is refused unless --replace.\n' +
     'Ctrl-C stops once the shards being written are recorded; the next run continues after them.',
   options: {
     data: {
@@ -80,6 +81,10 @@ export const prepareCommand: Command = {
       description: 'images in each shard file',
       default: 'as many as fit in 64 MiB',
     },
+    replace: {
+      type: 'boolean',
+      description: 'discard a finished store of other inputs in DIR and prepare anew',
+    },
     ...maxPixelsOption,
   },
   async run(values, positionals, out) {
@@ -111,6 +116,7 @@ export const prepareCommand: Command = {
       prepareImageStore({
         source: data,
         out: dir,
+        replaceOtherStore: values.replace === true,
         transforms,
         landmarks,
         onBadImage: values['skip-bad-images'] === true ? 'skip' : 'error',

@@ -349,7 +349,8 @@ class Preparation {
       if (manifest.complete && !this.options.replaceOtherStore) {
         throw new Error(
           `${this.dir} holds a complete image store of other inputs (${this.differences(manifest)}); ` +
-            'prepare does not discard a finished store: remove it, or prepare into another folder',
+            'prepare does not discard a finished store unless told to replace it (replaceOtherStore; ' +
+            "the CLI's --replace): remove it, or prepare into another folder",
         );
       }
       stale =

@@ -200,8 +200,9 @@ describe('prepareImageStore and openImageStore', function () {
     const refused = await rejection(prepare(root, out));
     expect(refused.message).to.equal(
       `${out} holds a complete image store of other inputs (its source files, labels, landmarks, ` +
-        'images per shard or pixel limit changed); prepare does not discard a finished store: ' +
-        'remove it, or prepare into another folder',
+        'images per shard or pixel limit changed); prepare does not discard a finished store ' +
+        "unless told to replace it (replaceOtherStore; the CLI's --replace): remove it, or " +
+        'prepare into another folder',
     );
     // Another source, other transforms, another shard size: each named.
     const other = await faces(1, 2);
