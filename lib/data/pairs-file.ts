@@ -82,6 +82,12 @@ export class PairsFile {
             `${file}:${line}: expected a matched pair 'name i j' (fold ${fold + 1}) but found ${f.length} fields: '${text}'`,
           );
         }
+        // Scored 1 whatever the model, it would only flatter the figure.
+        if (index(f[1]) === index(f[2])) {
+          throw new Error(
+            `${file}:${line}: a matched pair needs two photos but '${text}' pairs photo ${f[1]} of ${f[0]} with itself`,
+          );
+        }
         this.pairs.push({
           nameA: name(f[0]),
           indexA: index(f[1]),
@@ -95,6 +101,11 @@ export class PairsFile {
         if (f.length !== 4) {
           throw new Error(
             `${file}:${line}: expected a mismatched pair 'name1 i name2 j' (fold ${fold + 1}) but found ${f.length} fields: '${text}'`,
+          );
+        }
+        if (f[0] === f[2]) {
+          throw new Error(
+            `${file}:${line}: a mismatched pair needs two people but '${text}' names ${f[0]} twice (fold ${fold + 1})`,
           );
         }
         this.pairs.push({

@@ -161,7 +161,7 @@ describe('datasets', () => {
       'Ann 1 Bob 2',
       'Cid\t1 Ann 2',
       'Bob 2 3',
-      'Cid 1 1',
+      'Cid 1 2',
       'Bob 1\tCid 1',
       'Ann  2   Cid 1',
     ].join('\n');
@@ -224,6 +224,13 @@ describe('datasets', () => {
     );
     expect(() => new PairsFile(f('e.txt', '1 1\nAnn 1 Bob 1\nAnn 1 2\n'))).to.throw(
       /e\.txt:2: expected a matched pair/,
+    );
+    // Pairs that parse but mean nothing: a photo with itself, one person as two.
+    expect(() => new PairsFile(f('i.txt', '1 1\nAnn 3 3\nAnn 1 Bob 1\n'))).to.throw(
+      "i.txt:2: a matched pair needs two photos but 'Ann 3 3' pairs photo 3 of Ann with itself",
+    );
+    expect(() => new PairsFile(f('j.txt', '1 1\nAnn 1 2\nBob 1 Bob 2\n'))).to.throw(
+      "j.txt:3: a mismatched pair needs two people but 'Bob 1 Bob 2' names Bob twice (fold 1)",
     );
   });
 

@@ -59,10 +59,13 @@ const pairsSpec = fc
       folds: fc.constant(f),
       perFold: fc.constant(perFold),
       header2: fc.constant(tenFold),
-      pairs: fc.array(fc.tuple(identity, imageNumber, identity, imageNumber), {
-        minLength: n,
-        maxLength: n,
-      }),
+      // Two photos in a matched pair, two people in a mismatched one.
+      pairs: fc.array(
+        fc
+          .tuple(identity, imageNumber, identity, imageNumber)
+          .filter(([a, i, b, j]) => a !== b && i !== j),
+        { minLength: n, maxLength: n },
+      ),
       seps: fc.array(separator, { minLength: 4, maxLength: 4 }),
       fillers: fc.array(filler, { maxLength: 4 }),
       crlf: fc.boolean(),
@@ -75,7 +78,8 @@ const numberText = fc
   .map((x) => x + 0);
 
 const listSpec = fc.record({
-  entries: fc.array(
+  // Each image once: one listed twice is refused.
+  entries: fc.uniqueArray(
     fc.record({
       path: fc.stringMatching(/^[a-z0-9_]{1,8}(\/[a-z0-9_]{1,8}){0,2}\.jpg$/),
       label: fc.integer({ min: 0, max: 300 }),
@@ -83,7 +87,7 @@ const listSpec = fc.record({
         nil: undefined,
       }),
     }),
-    { minLength: 1, maxLength: 12 },
+    { minLength: 1, maxLength: 12, selector: (e) => e.path },
   ),
   sep: separator,
   fillers: fc.array(filler, { maxLength: 4 }),
