@@ -9,7 +9,7 @@ import type { NativeMarginHead } from '../native/loss-binding';
 import { inputSizeOf } from './archs';
 import { embedFiles, verify } from './face-files';
 import type { EmbedFilesOptions, FileEmbeddings, Verdict, VerifyOptions } from './face-files';
-import { readStateDictFile } from '../data/formats/torch-file';
+import { StateDictFile } from '../data/formats/torch-file';
 import {
   sizesInStateDict,
   unwrapped,
@@ -143,24 +143,31 @@ export class Model implements FaceModel {
     const head = options.head ?? { kind: 'sphere', m: 4 };
     // The options' own errors first, sizes the file will give aside.
     expectModelOptions({ ...options, arch, head, classes: options.classes ?? 2 });
-    const tensors = unwrapped(await readStateDictFile(path));
-    const model = await Model.create({
-      ...options,
-      ...sizesInStateDict(tensors, arch, path, options),
-      arch,
-      head,
-    });
+    const file = await StateDictFile.open(path);
     try {
-      const weights = matchStateDict(tensors, model.handle.weightShapes(), arch, path);
-      await model.handle.setWeights(
-        weights.map((w) => w.name),
-        weights.map((w) => w.data),
-        path,
-      );
-      return model;
-    } catch (error) {
-      model.dispose();
-      throw error;
+      // Names and shapes first: no tensor's data is read before it fits the arch.
+      const tensors = unwrapped(file.entries);
+      const model = await Model.create({
+        ...options,
+        ...sizesInStateDict(tensors, arch, path, options),
+        arch,
+        head,
+      });
+      try {
+        const sources = matchStateDict(tensors, model.handle.weightShapes(), arch, path);
+        const data = await file.read(sources.map((s) => s.tensor));
+        await model.handle.setWeights(
+          sources.map((s) => s.name),
+          sources.map((s, i) => s.values(data[i])),
+          path,
+        );
+        return model;
+      } catch (error) {
+        model.dispose();
+        throw error;
+      }
+    } finally {
+      await file.close();
     }
   }
 
