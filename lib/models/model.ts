@@ -9,7 +9,8 @@ import type { NativeMarginHead } from '../native/loss-binding';
 import { inputSizeOf } from './archs';
 import { embedFiles, verify } from './face-files';
 import type { EmbedFilesOptions, FileEmbeddings, Verdict, VerifyOptions } from './face-files';
-import { StateDictFile } from '../data/formats/torch-file';
+import * as fs from 'node:fs/promises';
+import { looksLikeTorchFile, StateDictFile } from '../data/formats/torch-file';
 import {
   sizesInStateDict,
   unwrapped,
@@ -127,7 +128,11 @@ export class Model implements FaceModel {
     const device = expectDevice(options.device);
     const arch = options.arch === undefined ? null : expectArch(options.arch);
     const handle = new (await nativeAsync()).NativeModel();
-    return Model.settle(handle, handle.load(path, device, arch));
+    try {
+      return await Model.settle(handle, handle.load(path, device, arch));
+    } catch (error) {
+      throw await withStateDictHint(error, path);
+    }
   }
 
   /**
@@ -346,6 +351,23 @@ export class Model implements FaceModel {
       this.#writes--;
     }
   }
+}
+
+/** A PyTorch file given where a model file belongs: the error says how to read it instead. */
+async function withStateDictHint(error: unknown, path: string): Promise<unknown> {
+  if (!(error instanceof Error && error.message.endsWith('is not a sphereface model file'))) {
+    return error;
+  }
+  const head = new Uint8Array(12);
+  const read = await fs
+    .open(path)
+    .then((file) => file.read(head, 0, head.length, 0).finally(() => file.close()))
+    .catch(() => undefined);
+  if (!read || !looksLikeTorchFile(head)) return error;
+  return new Error(
+    `${error.message}: it looks like a PyTorch file; read a state_dict with ` +
+      `importStateDict(path, { arch }) or sphereface import --state-dict FILE --arch ARCH`,
+  );
 }
 
 /** The head as the user gave it, from its native form (every field present). */

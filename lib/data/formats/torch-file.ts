@@ -59,6 +59,11 @@ const STORAGE_DTYPES: Record<string, string> = {
 // torch.save's legacy (pre-1.6) format starts with a pickled magic number: LONG1 of 10 bytes.
 const LEGACY_MAGIC = [0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46, 0xf9, 0x20, 0x6a, 0xa8];
 
+/** Whether `head` (a file's first bytes) starts as a PyTorch file: a zip archive or legacy pickle. */
+export function looksLikeTorchFile(head: Uint8Array): boolean {
+  return ZipArchive.looksLikeZip(head) || LEGACY_MAGIC.every((b, i) => head[i] === b);
+}
+
 /** The documented conversion of a legacy file, once, with PyTorch, into a new file beside it. */
 export function legacyConversion(file: string): string {
   const stem = file.replace(/\.[^./]*$/, '');
@@ -227,7 +232,7 @@ export class StateDictArchive {
   static async open(file: string): Promise<StateDictArchive> {
     const bytes = await readWholeFile(file);
     if (!ZipArchive.looksLikeZip(bytes)) {
-      if (LEGACY_MAGIC.every((b, i) => bytes[i] === b)) {
+      if (looksLikeTorchFile(bytes)) {
         throw new Error(
           `${file}: a PyTorch file in the legacy format (before PyTorch 1.6, not a zip archive); ` +
             `convert it once with: ${legacyConversion(file)}`,
