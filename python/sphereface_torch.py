@@ -142,5 +142,6 @@ def input_size(arch):
 
 
 def preprocess(images, mean=127.5, std=128.0):
-    """N x H x W x 3 uint8 RGB images -> the normalised N x 3 x H x W float32 input."""
-    return (images.permute(0, 3, 1, 2).float() - mean) / std
+    """N x H x W x 3 uint8 RGB images (a tensor or a numpy array) -> the normalised
+    N x 3 x H x W float32 input; mean and std are the model's (see `sphereface export`)."""
+    return (torch.as_tensor(images).permute(0, 3, 1, 2).float() - mean) / std

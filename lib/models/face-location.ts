@@ -23,18 +23,41 @@ export interface FaceLocations {
   boxes?: readonly (FaceBox | undefined)[];
 }
 
-/** The template's five points placed in `box` (the template's 96x112 frame scaled onto it). */
-export function boxLandmarks(box: FaceBox): FivePoints {
+/**
+ * The template's five points placed in `box` (the template's 96x112 frame scaled onto it);
+ * `where` names the box in errors (boxes[0] (photo.jpg)).
+ */
+export function boxLandmarks(box: FaceBox, where?: string): FivePoints {
   const [x, y, w, h] = Array.isArray(box) ? box : [NaN, NaN, NaN, NaN];
   if (![x, y, w, h].every(Number.isFinite) || !(w > 0 && h > 0)) {
     const received = Array.isArray(box) ? `[${box.join(', ')}]` : describeReceived(box);
     throw new RangeError(
-      `Expected a box [x, y, width, height] of finite numbers with width, height > 0 but received ${received}`,
+      'Expected a box [x, y, width, height] of finite numbers with width, height > 0' +
+        `${where ? ` for ${where}` : ''} but received ${received}`,
     );
   }
   return Float64Array.from(SPHEREFACE_TEMPLATE, (v, i) =>
     i % 2 === 0 ? x + ((v + 0.5) * w) / 96 - 0.5 : y + ((v + 0.5) * h) / 112 - 0.5,
   );
+}
+
+/** Ten finite numbers (x1 y1 ... x5 y5), or a RangeError naming `where`, null included. */
+function expectFivePoints(given: unknown, where: string): FivePoints {
+  const values =
+    Array.isArray(given) || ArrayBuffer.isView(given)
+      ? Array.from(given as ArrayLike<unknown>)
+      : undefined;
+  if (!values || values.length !== 10 || !values.every(Number.isFinite)) {
+    const received = !values
+      ? describeReceived(given)
+      : values.length === 10
+        ? `[${values.join(', ')}]`
+        : `${values.length} numbers`;
+    throw new RangeError(
+      `Expected 10 finite landmark numbers for ${where} but received ${received}`,
+    );
+  }
+  return Float64Array.from(values as number[]);
 }
 
 /**
@@ -88,18 +111,13 @@ export function locateFaces(
     const given =
       landmarks instanceof LandmarksFile ? landmarksInFile(landmarks, file) : landmarks?.[i];
     const box = boxes?.[i];
+    // An entry of an array is undefined for none; anything else (null too) must be one.
     if (given !== undefined) {
-      if (given.length !== 10 || !Array.from(given).every(Number.isFinite)) {
-        const values = Array.from(given);
-        throw new RangeError(
-          `Expected 10 finite landmark numbers for ${file} but received ` +
-            (values.length === 10 ? `[${values.join(', ')}]` : `${values.length}`),
-        );
-      }
-      points.push(Float64Array.from(given));
+      const where = landmarks instanceof LandmarksFile ? file : `landmarks[${i}] (${file})`;
+      points.push(expectFivePoints(given, where));
       alignment.push('landmarks');
     } else if (box !== undefined) {
-      points.push(boxLandmarks(box));
+      points.push(boxLandmarks(box, `boxes[${i}] (${file})`));
       alignment.push('box');
     } else {
       points.push(undefined);

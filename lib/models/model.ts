@@ -9,7 +9,8 @@ import type { NativeMarginHead } from '../native/loss-binding';
 import { inputSizeOf } from './archs';
 import { embedFiles, verify } from './face-files';
 import type { EmbedFilesOptions, FileEmbeddings, Verdict, VerifyOptions } from './face-files';
-import { readStateDictFile } from '../data/formats/torch-file';
+import * as fs from 'node:fs/promises';
+import { looksLikeTorchFile, StateDictFile } from '../data/formats/torch-file';
 import {
   sizesInStateDict,
   unwrapped,
@@ -133,7 +134,11 @@ export class Model implements FaceModel {
     const device = expectDevice(options.device);
     const arch = options.arch === undefined ? null : expectArch(options.arch);
     const handle = new (await nativeAsync()).NativeModel();
-    return Model.settle(handle, handle.load(path, device, arch));
+    try {
+      return await Model.settle(handle, handle.load(path, device, arch));
+    } catch (error) {
+      throw await withStateDictHint(error, path);
+    }
   }
 
   /**
@@ -149,24 +154,31 @@ export class Model implements FaceModel {
     const head = options.head ?? { kind: 'sphere', m: 4 };
     // The options' own errors first, sizes the file will give aside.
     expectModelOptions({ ...options, arch, head, classes: options.classes ?? 2 });
-    const tensors = unwrapped(await readStateDictFile(path));
-    const model = await Model.create({
-      ...options,
-      ...sizesInStateDict(tensors, arch, path, options),
-      arch,
-      head,
-    });
+    const file = await StateDictFile.open(path);
     try {
-      const weights = matchStateDict(tensors, model.handle.weightShapes(), arch, path);
-      await model.handle.setWeights(
-        weights.map((w) => w.name),
-        weights.map((w) => w.data),
-        path,
-      );
-      return model;
-    } catch (error) {
-      model.dispose();
-      throw error;
+      // Names and shapes first: no tensor's data is read before it fits the arch.
+      const tensors = unwrapped(file.entries);
+      const model = await Model.create({
+        ...options,
+        ...sizesInStateDict(tensors, arch, path, options),
+        arch,
+        head,
+      });
+      try {
+        const sources = matchStateDict(tensors, model.handle.weightShapes(), arch, path);
+        const data = await file.read(sources.map((s) => s.tensor));
+        await model.handle.setWeights(
+          sources.map((s) => s.name),
+          sources.map((s, i) => s.values(data[i])),
+          path,
+        );
+        return model;
+      } catch (error) {
+        model.dispose();
+        throw error;
+      }
+    } finally {
+      await file.close();
     }
   }
 
@@ -372,6 +384,23 @@ export class Model implements FaceModel {
     const earlier = this.#writeQueued;
     return earlier ? earlier.then(call) : call();
   }
+}
+
+/** A PyTorch file given where a model file belongs: the error says how to read it instead. */
+async function withStateDictHint(error: unknown, path: string): Promise<unknown> {
+  if (!(error instanceof Error && error.message.endsWith('is not a sphereface model file'))) {
+    return error;
+  }
+  const head = new Uint8Array(12);
+  const read = await fs
+    .open(path)
+    .then((file) => file.read(head, 0, head.length, 0).finally(() => file.close()))
+    .catch(() => undefined);
+  if (!read || !looksLikeTorchFile(head)) return error;
+  return new Error(
+    `${error.message}: it looks like a PyTorch file; read a state_dict with ` +
+      `importStateDict(path, { arch }) or sphereface import --state-dict FILE --arch ARCH`,
+  );
 }
 
 /** The head as the user gave it, from its native form (every field present). */

@@ -8,7 +8,7 @@
 //   the first conv's weight takes in RGB once its input channels are swapped.
 // A state_dict saved from PyTorch's DataParallel or DistributedDataParallel wrapper, every key
 // prefixed 'module.', reads as the module it wraps.
-import type { StateDictTensor } from '../data/formats/torch-file';
+// Names and shapes are matched before any tensor's data is read (StateDictFile reads it after).
 import type { NativeWeightShape } from '../native/model-binding';
 import type { MarginHead } from '../ops/margin-head';
 import { EMBEDDING_DIM } from './defaults';
@@ -38,6 +38,12 @@ const HEAD = 'head.weight';
 const HEAD_BIAS = 'head.bias'; // the softmax head's
 const EMBEDDING = 'fc.weight';
 const CLCARWIN_FIRST_KEY = 'conv1_1.weight';
+
+/** A state_dict entry as far as matching needs it: its key and shape, not its data. */
+export interface DescribedTensor {
+  name: string;
+  shape: readonly number[];
+}
 const WRAPPER_PREFIX = 'module.';
 
 interface Layout {
@@ -103,7 +109,7 @@ const CLCARWIN: Layout = {
   },
 };
 
-function layoutOf(tensors: readonly StateDictTensor[], arch: Arch, file: string): Layout {
+function layoutOf(tensors: readonly DescribedTensor[], arch: Arch, file: string): Layout {
   if (!tensors.some((t) => t.name === CLCARWIN_FIRST_KEY)) return sphereface(arch);
   if (arch !== 'sphere20a') {
     throw new Error(
@@ -117,7 +123,7 @@ function layoutOf(tensors: readonly StateDictTensor[], arch: Arch, file: string)
 const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
 /** The file's tensors, without the 'module.' of a DataParallel wrapper's keys. */
-export function unwrapped(tensors: readonly StateDictTensor[]): readonly StateDictTensor[] {
+export function unwrapped<T extends DescribedTensor>(tensors: readonly T[]): readonly T[] {
   const wrapped = tensors.length > 0 && tensors.every((t) => t.name.startsWith(WRAPPER_PREFIX));
   if (!wrapped) return tensors;
   return tensors.map((t) => ({ ...t, name: t.name.slice(WRAPPER_PREFIX.length) }));
@@ -128,7 +134,7 @@ export function unwrapped(tensors: readonly StateDictTensor[]): readonly StateDi
  * and none are given) and the embedding's size, each as given or else as the file holds them.
  */
 export function sizesInStateDict(
-  tensors: readonly StateDictTensor[],
+  tensors: readonly DescribedTensor[],
   arch: Arch,
   file: string,
   given: { classes?: number; embeddingDim?: number },
@@ -171,18 +177,26 @@ function firstNonFinite(data: Float32Array): number {
   return -1;
 }
 
+/** One of the model's weights, the file's tensor it comes from, and how its data becomes it. */
+export interface WeightSource<T> {
+  name: string;
+  tensor: T;
+  /** The weight from the tensor's data: every value finite, in the model's layout. */
+  values(data: Float32Array): Float32Array;
+}
+
 /**
- * The model's weights from the file's tensors, in the model's order. Every key of the file must
- * name one of the model's weights with its shape, and every weight must be there (the head may
- * be missing, weight and bias both: it then keeps its fresh initialisation), every value finite;
- * the first that is not is the error.
+ * Where each of the model's weights comes from, in the model's order, from the file's keys and
+ * shapes alone. Every key of the file must name one of the model's weights with its shape, and
+ * every weight must be there (the head may be missing, weight and bias both: it then keeps its
+ * fresh initialisation); the first that is not is the error.
  */
-export function matchStateDict(
-  tensors: readonly StateDictTensor[],
+export function matchStateDict<T extends DescribedTensor>(
+  tensors: readonly T[],
   weights: readonly NativeWeightShape[],
   arch: Arch,
   file: string,
-): { name: string; data: Float32Array }[] {
+): WeightSource<T>[] {
   const layout = layoutOf(tensors, arch, file);
   const byKey = new Map(weights.map((w) => [layout.keyOf(w).name, w]));
   for (const tensor of tensors) {
@@ -201,7 +215,7 @@ export function matchStateDict(
   }
   const byName = new Map(tensors.map((t) => [t.name, t]));
   const headless = !weights.some((w) => w.name === HEAD && byName.has(layout.keyOf(w).name));
-  const out: { name: string; data: Float32Array }[] = [];
+  const sources: WeightSource<T>[] = [];
   for (const weight of weights) {
     const key = layout.keyOf(weight).name;
     const tensor = byName.get(key);
@@ -211,13 +225,16 @@ export function matchStateDict(
         `${file}: key '${key}' is missing (${layout.what} has ${weights.length} weights)`,
       );
     }
-    const bad = firstNonFinite(tensor.data);
-    if (bad >= 0) {
-      throw new Error(
-        `${file}: key '${key}' holds ${tensor.data[bad]} at element ${bad}: weights must be finite`,
-      );
-    }
-    out.push({ name: weight.name, data: layout.convert(weight, tensor.data) });
+    const values = (data: Float32Array) => {
+      const bad = firstNonFinite(data);
+      if (bad >= 0) {
+        throw new Error(
+          `${file}: key '${key}' holds ${data[bad]} at element ${bad}: weights must be finite`,
+        );
+      }
+      return layout.convert(weight, data);
+    };
+    sources.push({ name: weight.name, tensor, values });
   }
-  return out;
+  return sources;
 }

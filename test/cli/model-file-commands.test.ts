@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
-import { loadModel } from '../../lib';
+import { createModel, loadModel } from '../../lib';
 import { readStateDictFile } from '../../lib/data/formats/torch-file';
 import { sphereMain, tempDir, tinyFaces, savedModel } from './cli-helpers';
 
@@ -151,6 +151,7 @@ describe('sphereface eval --save-threshold, verify, export and import', function
     const exported = await sphereMain(['export', '--model', modelFile, '--out', netFile]);
     expect(exported.code, exported.stderr).to.equal(0);
     expect(exported.stdout).to.equal(`wrote ${netFile}: sphere-cnn4 with a 6-class head`);
+    expect(exported.stderr).to.equal(''); // the default preprocessing: nothing to carry over
     const tensors = await readStateDictFile(netFile);
     expect(tensors.map((t) => t.name)).to.deep.equal([
       ...[1, 2, 3, 4].flatMap((i) => [`conv${i}.weight`, `conv${i}.bias`]),
@@ -190,5 +191,53 @@ describe('sphereface eval --save-threshold, verify, export and import', function
     expect(wrong.stderr).to.contain(
       `${netFile}: key 'conv1.weight' has shape [32, 3, 3, 3] but a sphere4 (sphereface's layout) expects [64, 3, 3, 3]`,
     );
+  });
+
+  it("export says the .pt leaves out a model's own mean and std; import --mean --std restores them", async () => {
+    const ownFile = path.join(out, 'own-preprocessing.sfm');
+    const own = await createModel({
+      arch: 'sphere-cnn4',
+      classes: 3,
+      head: { kind: 'sphere', m: 4 },
+      device: 'cpu',
+      mean: 0,
+      std: 255,
+      seed: 4,
+    });
+    try {
+      await own.save(ownFile);
+    } finally {
+      own.dispose();
+    }
+    const netFile = path.join(out, 'own.pt');
+    const exported = await sphereMain(['export', '--model', ownFile, '--out', netFile]);
+    expect(exported.code, exported.stderr).to.equal(0);
+    expect(exported.stderr).to.equal(
+      `${netFile} holds the weights but not the model's preprocessing (x - 0) / 255: import it ` +
+        'with --mean 0 --std 255, and in PyTorch use preprocess(images, mean=0, std=255)',
+    );
+
+    const imported = path.join(out, 'own-back.sfm');
+    const args = ['import', '--state-dict', netFile, '--arch', 'sphere-cnn4', '--out', imported];
+    const made = await sphereMain([...args, '--mean', '0', '--std', '255', '--json']);
+    expect(made.code, made.stderr).to.equal(0);
+    expect(JSON.parse(made.stdout)).to.include({ mean: 0, std: 255 });
+    const [a, b] = await Promise.all([loadModel(ownFile), loadModel(imported)]);
+    try {
+      expect([b.mean, b.std]).to.deep.equal([0, 255]);
+      const pixels = new Uint8Array(2 * 96 * 96 * 3).map((_, i) => (i * 37) % 256);
+      expect(await b.embed(pixels, 2)).to.deep.equal(await a.embed(pixels, 2));
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+    for (const [flags, why] of [
+      [['--std', '0'], '--std expects a positive number but received 0'],
+      [['--mean', 'abc'], "--mean expects a number but received 'abc'"],
+    ] as const) {
+      const refused = await sphereMain([...args, ...flags]);
+      expect(refused.code).to.equal(2);
+      expect(refused.stderr).to.contain(why);
+    }
   });
 });

@@ -372,12 +372,31 @@ describe('face files aligned on landmarks or a box', () => {
     expect(
       (await rejection(loose(capture, [photo], { boxes: ['x'] }) as Promise<unknown>)).message,
     ).to.equal(
-      "Expected a box [x, y, width, height] of finite numbers with width, height > 0 but received 'x'",
+      'Expected a box [x, y, width, height] of finite numbers with width, height > 0 ' +
+        `for boxes[0] (${photo}) but received 'x'`,
+    );
+    // null is not undefined (no box, no landmarks): the entry is refused by name, as a RangeError.
+    const noBox = await rejection(loose(capture, [photo], { boxes: [null] }) as Promise<unknown>);
+    expect([noBox.constructor.name, noBox.message]).to.deep.equal([
+      'RangeError',
+      'Expected a box [x, y, width, height] of finite numbers with width, height > 0 ' +
+        `for boxes[0] (${photo}) but received null`,
+    ]);
+    const noPoints = await rejection(
+      loose(capture, [crop, photo], { landmarks: [undefined, null] }) as Promise<unknown>,
+    );
+    expect([noPoints.constructor.name, noPoints.message]).to.deep.equal([
+      'RangeError',
+      `Expected 10 finite landmark numbers for landmarks[1] (${photo}) but received null`,
+    ]);
+    const short = await rejection(embedFiles(capture, [photo], { landmarks: [[1, 2, 3]] }));
+    expect(short.message).to.equal(
+      `Expected 10 finite landmark numbers for landmarks[0] (${photo}) but received 3 numbers`,
     );
     // A value that is not finite is shown, whichever it is.
     const nanBox = [[NaN, 10, 50, 60]] as const;
     expect((await rejection(embedFiles(capture, [photo], { boxes: nanBox }))).message).to.match(
-      /of finite numbers with width, height > 0 but received \[NaN, 10, 50, 60\]$/,
+      /of finite numbers with width, height > 0 for boxes\[0\] .* but received \[NaN, 10, 50, 60\]$/,
     );
     const nanPoints = [[NaN, 1, 2, 3, 4, 5, 6, 7, 8, 9]];
     expect(

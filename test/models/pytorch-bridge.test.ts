@@ -17,6 +17,7 @@ import { readStateDictFile } from '../../lib/data/formats/torch-file';
 import { syntheticIdentities } from './synthetic-identities';
 import { torchPython, torchRequired } from './torch-python';
 import { rejection } from '../rejection';
+import { corrupted, rowMajor, stateDictBytes } from '../data/formats/torch-writer';
 
 const CHECK = path.resolve(__dirname, '..', '..', '..', 'test', 'python', 'bridge_check.py');
 const CLASSES = 5;
@@ -421,6 +422,31 @@ describe('PyTorch state_dicts', function () {
       );
       const badDim = await rejection(importStateDict(out, { arch: 'sphere4', embeddingDim: 0 }));
       expect(badDim.message).to.match(/embeddingDim/);
+    });
+
+    it("checks every key's shape before reading any data: an expanded fc.weight is refused unread", async () => {
+      const out = await exported('sphere4', 85);
+      const tensors = await readStateDictFile(out);
+      // The export again, by hand, but 'fc.weight' a stride-0 view of one element: 2^31 of them
+      // (8 GB) once read. Its storage is corrupt too, which a read would report instead.
+      const storages: Record<string, Float32Array> = { expanded: Float32Array.from([0.5]) };
+      const specs = tensors.map((t, i) => {
+        if (t.name !== 'fc.weight') {
+          storages[String(i)] = t.data;
+          return { name: t.name, storage: String(i), shape: t.shape, stride: rowMajor(t.shape) };
+        }
+        return { name: t.name, storage: 'expanded', shape: [512, 1 << 22], stride: [0, 0] };
+      });
+      const expanded = file('expanded.pt');
+      fs.writeFileSync(
+        expanded,
+        corrupted(stateDictBytes(specs, storages), 'archive/data/expanded'),
+      );
+      const error = await rejection(importStateDict(expanded, { arch: 'sphere4', device: 'cpu' }));
+      expect(error.message).to.equal(
+        `${expanded}: key 'fc.weight' has shape [512, 4194304] but a sphere4 (sphereface's layout) ` +
+          'expects [512, 21504]',
+      );
     });
 
     it('names the first key that does not match the arch, or the first one missing', async () => {

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { createModel, importStateDict, loadModel } from '../../lib';
 import { syntheticIdentities } from './synthetic-identities';
 import { rejection } from '../rejection';
+import { stateDictBytes } from '../data/formats/torch-writer';
 
 describe('save and load', () => {
   let dir: string;
@@ -170,7 +171,15 @@ describe('save and load', () => {
     it('a file that is not a model, and a missing file', async () => {
       const text = path.join(dir, 'notes.txt');
       fs.writeFileSync(text, 'these are not the weights you are looking for\n');
-      await expectRejection(loadModel(text), /notes\.txt: is not a sphereface model file/);
+      await expectRejection(loadModel(text), /notes\.txt: is not a sphereface model file$/);
+      // A PyTorch state_dict (a zip archive) is pointed at importStateDict.
+      const pt = path.join(dir, 'net.pt');
+      const w = { name: 'w', storage: '0', shape: [1], stride: [1] };
+      fs.writeFileSync(pt, stateDictBytes([w], { '0': Float32Array.from([1]) }));
+      await expectRejection(
+        loadModel(pt),
+        /net\.pt: is not a sphereface model file: it looks like a PyTorch file; read a state_dict with importStateDict\(path, \{ arch \}\) or sphereface import --state-dict FILE --arch ARCH$/,
+      );
       await expectRejection(
         loadModel(path.join(dir, 'missing.model')),
         /cannot read model file .*missing\.model/,

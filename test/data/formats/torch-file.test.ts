@@ -2,10 +2,15 @@ import { expect } from 'chai';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { readStateDictFile, type StateDictTensor } from '../../../lib/data/formats/torch-file';
+import {
+  readStateDictFile,
+  StateDictFile,
+  type StateDictTensor,
+} from '../../../lib/data/formats/torch-file';
 import { ZipArchive } from '../../../lib/data/formats/zip-archive';
 import { Random } from '../../../lib/util/random';
 import { rejection } from '../../rejection';
+import { corrupted, stateDictBytes } from './torch-writer';
 
 // Files written by PyTorch 1.13's torch.save (test/fixtures/torch/make-fixtures.py): element i
 // of each tensor there is `base + i / 8` in row-major order of the tensor it was made from.
@@ -108,6 +113,49 @@ describe('PyTorch state_dict files', () => {
     const missing = path.join(dir, 'missing.pt');
     expect((await rejection(readStateDictFile(missing))).message).to.equal(
       `cannot read ${missing} (ENOENT)`,
+    );
+  });
+
+  it("gives every entry's name and shape first, and reads a storage only for a tensor asked for", async () => {
+    // 'huge' is a stride-0 view of one element: 2^31 of them (8 GB) once copied out. Its
+    // storage is corrupt, which only a read of it would see.
+    const storages = { '0': Float32Array.from([1.5]), '1': Float32Array.from([0, 1, 2, 3, 4, 5]) };
+    const bytes = stateDictBytes(
+      [
+        { name: 'huge', storage: '0', shape: [512, 1 << 22], stride: [0, 0] },
+        { name: 'rows', storage: '1', offset: 2, shape: [3, 4], stride: [0, 1] },
+        { name: 'one', storage: '0', shape: [2], stride: [0] },
+      ],
+      storages,
+    );
+    const file = path.join(dir, 'expanded.pt');
+    fs.writeFileSync(file, corrupted(bytes, 'archive/data/0'));
+    const opened = await StateDictFile.open(file);
+    try {
+      expect(opened.entries.map((e) => [e.name, e.shape])).to.deep.equal([
+        ['huge', [512, 4194304]],
+        ['rows', [3, 4]],
+        ['one', [2]],
+      ]);
+      // Row r of 'rows' is storage elements 2..5, every row the same (stride 0).
+      const [rows] = await opened.read([opened.entries[1]]);
+      expect([...rows]).to.deep.equal([2, 3, 4, 5, 2, 3, 4, 5, 2, 3, 4, 5]);
+      expect((await rejection(opened.read([opened.entries[2]]))).message).to.equal(
+        `${file}: member 'archive/data/0' is corrupted (its CRC-32 does not match)`,
+      );
+    } finally {
+      await opened.close();
+    }
+  });
+
+  it("checks each tensor's reach into its storage before reading any data", async () => {
+    const file = path.join(dir, 'reach.pt');
+    const storages = { '0': Float32Array.from([1, 2, 3, 4]) };
+    const tensors = [{ name: 'w', storage: '0', offset: 1, shape: [2, 2], stride: [2, 1] }];
+    fs.writeFileSync(file, corrupted(stateDictBytes(tensors, storages), 'archive/data/0'));
+    // Elements 1 + 2 + 1 = 4 of a storage of 4: past its end, said before the CRC-32 is.
+    expect((await rejection(StateDictFile.open(file))).message).to.equal(
+      `${file}: tensor 'w' of shape [2, 2] reaches element 4 of a storage of 4`,
     );
   });
 
