@@ -65,10 +65,12 @@ function createWithPid(file: string): boolean {
 
 /**
  * The pid in lock (or claim) file `file`: NaN when it holds none, undefined when there is none.
- * Anything but a small regular file (a FIFO would block) holds none.
+ * Anything but a small regular file (a FIFO would block; a link, dangling or not) holds none.
  */
 function ownerOf(file: string): number | undefined {
   try {
+    // The name itself, as link() saw it: a dangling link stands there, though stat finds nothing.
+    if (!fs.lstatSync(file).isFile()) return NaN;
     return Number(readRegularFileSync(file, { maxBytes: 64 }).toString().trim() || NaN);
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === 'ENOENT' ? undefined : NaN;

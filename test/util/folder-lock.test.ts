@@ -127,6 +127,34 @@ describe('lockFolder', () => {
     expect(fs.readdirSync(dir)).to.deep.equal([]);
   });
 
+  // In a child: the old code spun here without yielding, past any timer of this process.
+  it('takes over a lock that is a dangling link, and refuses a claim that is one', () => {
+    const dir = tempDir();
+    const lock = path.join(dir, 'run.lock');
+    const nowhere = path.join(dir, 'nowhere', 'x');
+    fs.symlinkSync(nowhere, lock);
+    const take =
+      `require(${JSON.stringify(LOCK)}).lockFolder(process.argv[1], 'run.lock', 'in use by')` +
+      `.then(() => console.log('held'), (e) => console.log('refused: ' + e.message));`;
+    const run = () =>
+      spawnSync(process.execPath, ['-e', take, dir], { encoding: 'utf8', timeout: 20_000 });
+    const taken = run();
+    expect([taken.signal, taken.stdout.trim()]).to.deep.equal([null, 'held']);
+    // The link itself is replaced by a lock file; nothing is made where it pointed. The child's
+    // exit removed the lock.
+    expect(fs.readdirSync(dir)).to.deep.equal([]);
+
+    const dead = spawnSync(process.execPath, ['-e', '']).pid!;
+    fs.writeFileSync(lock, String(dead));
+    fs.symlinkSync(nowhere, `${lock}.takeover`);
+    const refused = run();
+    expect(refused.signal).to.equal(null);
+    expect(refused.stdout.trim()).to.equal(
+      `refused: ${dir}: process unknown began taking over ${lock} from a process that no longer ` +
+        `runs but did not finish (${lock}.takeover); remove both files if no such process runs`,
+    );
+  });
+
   it('refuses a second holder in this process and releases for the next', async () => {
     const dir = tempDir();
     const release = await lockFolder(dir, 'run.lock', 'in use by');
