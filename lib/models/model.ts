@@ -254,7 +254,9 @@ export class Model implements FaceModel {
   async embed(images: Uint8Array, n: number, flip?: Uint8Array): Promise<Float32Array> {
     const count = expectImages(images, n, this.arch);
     const mask = expectFlip(flip, count);
-    return this.inCallOrder(() => this.handle.embed(images, count, mask));
+    return this.inCallOrder([images, mask] as const, (pixels, m) =>
+      this.handle.embed(pixels, count, m),
+    );
   }
 
   /** One SGD step: forward, fused margin loss, backward, fused momentum/weight-decay update. */
@@ -266,7 +268,9 @@ export class Model implements FaceModel {
     const n = expectImages(input.images, input.n, this.arch);
     const labels = expectLabels(input.labels, n, this.classes);
     const mask = expectFlip(input.flip, n);
-    return this.inCallOrder(() => this.handle.trainStep(input.images, labels, n, mask, options));
+    return this.inCallOrder([input.images, labels, mask] as const, (pixels, l, m) =>
+      this.handle.trainStep(pixels, l, n, m, options),
+    );
   }
 
   /**
@@ -277,7 +281,7 @@ export class Model implements FaceModel {
   async joinGroup(group: ProcessGroup): Promise<void> {
     const { bucketBytes, overlap } = group.config;
     const handle = ProcessGroup.nativeHandle(group);
-    await this.inCallOrder(() => this.handle.joinGroup(handle, bucketBytes, overlap));
+    await this.inCallOrder([] as const, () => this.handle.joinGroup(handle, bucketBytes, overlap));
   }
 
   /** Unit-length embeddings of image files, decoded and cropped to the input size. */
@@ -353,7 +357,6 @@ export class Model implements FaceModel {
     };
   }
 
-  /** A save or export, counted from its first await to its end. */
   /**
    * Runs a write: `write` checks its path, then hands its native call to `queued` (which passes
    * the call's promise through). Calls made before that wait for it (inCallOrder).
@@ -379,10 +382,19 @@ export class Model implements FaceModel {
     }
   }
 
-  /** `call` now, or once the writes called earlier have queued their native calls. */
-  private inCallOrder<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * `call(...buffers)` now; or, while a write called earlier checks its path, once the write has
+   * queued its native call, with copies of `buffers` taken now: a call's inputs are those at its
+   * call, as when the native call takes them at once.
+   */
+  private inCallOrder<B extends readonly (Uint8Array | Int32Array | null)[], T>(
+    buffers: B,
+    call: (...buffers: B) => Promise<T>,
+  ): Promise<T> {
     const earlier = this.#writeQueued;
-    return earlier ? earlier.then(call) : call();
+    if (!earlier) return call(...buffers);
+    const taken = buffers.map((b) => b?.slice() ?? null) as unknown as B;
+    return earlier.then(() => call(...taken));
   }
 }
 

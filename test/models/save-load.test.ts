@@ -71,9 +71,13 @@ describe('save and load', () => {
     const files = { saved: path.join(dir, 'ordered.sfm'), exported: path.join(dir, 'ordered.pt') };
     try {
       const before = await model.embed(data.images, data.n);
-      // Neither awaited before the step is called.
+      // Neither awaited before the step is called. The step's buffers are reused at once, as a
+      // loader's are: the step must train on what they held at its call.
       const writes = [model.save(files.saved), model.exportStateDict(files.exported)];
-      const stepped = model.trainStep(step);
+      const reused = { ...step, images: data.images.slice(), labels: data.labels.slice() };
+      const stepped = model.trainStep(reused);
+      reused.images.fill(0);
+      reused.labels.fill(0);
       const embedAfter = model.embed(data.images, data.n);
       await Promise.all([...writes, stepped]);
       expect(model.steps).to.equal(1);
@@ -84,6 +88,8 @@ describe('save and load', () => {
         expect(saved.steps).to.equal(0);
         expect(await saved.embed(data.images, data.n)).to.deep.equal(before);
         expect(await imported.embed(data.images, data.n)).to.deep.equal(before);
+        // The saved model is the one the step started from: the same step gives the same loss.
+        expect((await saved.trainStep(step)).loss).to.equal((await stepped).loss);
       } finally {
         saved.dispose();
         imported.dispose();
