@@ -145,43 +145,29 @@ export function isOverPixelLimit(reason: string): boolean {
   return /^\d+x\d+ = [^,]*, over the limit of /.test(reason);
 }
 
-// libjpeg reports damaged entropy-coded data only as warnings, and decodes on with grey blocks:
-// such a file is a bad image, as Pillow has it ("broken data stream"). Junk between segments
-// (extraneous bytes before a marker) and libjpeg's other warnings leave the pixels whole, and
-// Pillow reads those files.
-const DAMAGED_JPEG = /Corrupt JPEG data: (?!\d+ extraneous bytes)|Premature end of JPEG file/;
-
-type Decoded = { data: Buffer; info: { width: number; height: number; channels: number } };
-
 async function decodeWithSharp(
   bytes: Uint8Array,
   format: Exclude<ImageFormat, 'bmp'>,
   maxPixels: number,
 ): Promise<RawImage> {
   const sharp = await loadSharp();
+  const input: SharpOptions = {
+    autoOrient: true,
+    ignoreIcc: true, // Pillow does not colour-manage
+    // 'error' rejects truncated and broken files but, as Pillow, reads through libjpeg's
+    // warnings (extraneous bytes before a marker...) that sharp's default 'warning' refuses.
+    failOn: 'error',
+    limitInputPixels: maxPixels === Infinity ? false : maxPixels,
+  };
   // CMYK JPEGs stay CMYK in libvips (sharp would convert them through an ICC profile) and get
   // Pillow's plain conversion below.
   const cmyk = format === 'jpeg' && jpegComponents(bytes) === 4;
-  const decode = (failOn: 'error' | 'warning'): Promise<Decoded> => {
-    const input: SharpOptions = {
-      autoOrient: true,
-      ignoreIcc: true, // Pillow does not colour-manage
-      failOn,
-      limitInputPixels: maxPixels === Infinity ? false : maxPixels,
-    };
-    const pipeline: Sharp = cmyk
-      ? sharp(bytes, input).pipelineColourspace('cmyk').toColourspace('cmyk')
-      : sharp(bytes, input).removeAlpha().toColourspace('srgb');
-    return pipeline.raw().toBuffer({ resolveWithObject: true });
-  };
-  let decoded: Decoded;
+  const pipeline: Sharp = cmyk
+    ? sharp(bytes, input).pipelineColourspace('cmyk').toColourspace('cmyk')
+    : sharp(bytes, input).removeAlpha().toColourspace('srgb');
+  let decoded: { data: Buffer; info: { width: number; height: number; channels: number } };
   try {
-    // A JPEG's warnings are read to find damaged data; past the others, 'error' rejects
-    // truncated and broken files but, as Pillow, reads through warnings.
-    decoded = await decode(format === 'jpeg' ? 'warning' : 'error').catch((err: Error) => {
-      if (format !== 'jpeg' || DAMAGED_JPEG.test(err.message)) throw err;
-      return decode('error');
-    });
+    decoded = await pipeline.raw().toBuffer({ resolveWithObject: true });
   } catch (err) {
     const message = (err as Error).message;
     if (/exceeds pixel limit/.test(message)) {
