@@ -83,7 +83,8 @@ export const prepareCommand: Command = {
     },
     replace: {
       type: 'boolean',
-      description: 'discard a finished store of other inputs in DIR and prepare anew',
+      description:
+        'discard a finished store of other inputs in DIR first (it is gone even if this run fails)',
     },
     ...maxPixelsOption,
   },

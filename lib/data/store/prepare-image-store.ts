@@ -73,9 +73,10 @@ export interface PrepareImageStoreOptions {
    */
   out: string;
   /**
-   * Discard a complete store of other inputs found in `out` and prepare anew (a cache's). By
-   * default that is refused, so that a wrong source, or a run that then fails, loses no
-   * finished store; an unfinished one is always started over.
+   * Discard a complete store of other inputs found in `out` and prepare anew (a cache's); it is
+   * removed before the new one is built, so a run that then fails leaves neither. By default
+   * that is refused, so that a wrong source, or a run that then fails, loses no finished store;
+   * an unfinished one is always started over.
    */
   replaceOtherStore?: boolean;
   /** Run once per image in the decode workers (Resize, CenterCrop, FaceAlign). */
