@@ -460,8 +460,18 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
     history.epochs.push(record);
     await p.log?.write({ type: 'epoch', ...record });
     await this.emit('epoch', record);
-    if (dueAfterEpoch(this.options.evalEvery, p.epoch)) await this.evaluate(p, history);
-    if (dueAfterEpoch(this.settings.checkpointEvery, p.epoch)) await this.checkpoint(p, history);
+    const checkpointDue = dueAfterEpoch(this.settings.checkpointEvery, p.epoch);
+    if (dueAfterEpoch(this.options.evalEvery, p.epoch)) {
+      try {
+        await this.evaluate(p, history);
+      } catch (error) {
+        // The epoch's training stays: a failed evaluation costs only itself. (Distributed, the
+        // other ranks wait at the evaluation's barrier: no checkpoint there.)
+        if (checkpointDue && !this.group) await this.checkpoint(p, history).catch(() => undefined);
+        throw error;
+      }
+    }
+    if (checkpointDue) await this.checkpoint(p, history);
   }
 
   // Distributed: rank 0 evaluates while the others wait for it at a barrier.

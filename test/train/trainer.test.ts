@@ -725,6 +725,26 @@ describe('Trainer', () => {
     expect(() => new Trainer({ model, data: new FakeBatchSource(3, 2, 4, 1, 8) })).to.throw(/8x8/);
   });
 
+  it("keeps a failed evaluation's epoch: the checkpoint due with it is written", async () => {
+    const outDir = await tempDir();
+    const trainer = new Trainer({
+      model: new FakeModel(3),
+      data: new FakeBatchSource(3, 2),
+      epochs: 2,
+      evalEvery: 1,
+      outDir,
+      evaluator: {
+        evaluate: async () => {
+          throw new Error('evaluator failed');
+        },
+      },
+    });
+    expect((await rejection(trainer.fit())).message).to.equal('evaluator failed');
+    const saved = await latestCheckpoint(path.join(outDir, 'checkpoints'));
+    expect(saved?.state.iteration).to.equal(2);
+    expect(saved?.state.epoch).to.equal(1);
+  });
+
   it('fails the run when the evaluator returns no finite accuracy, naming what it returned', async () => {
     for (const [returned, shown] of [
       [{ accuracy: NaN }, 'NaN of type number'],
