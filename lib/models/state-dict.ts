@@ -162,8 +162,13 @@ export function sizesInStateDict(
   const [rows, cols] = clcarwin ? [...head.shape].reverse() : head.shape;
   if (head.shape.length !== 2 || cols !== embeddingDim || !(rows >= 2)) {
     const expected = clcarwin ? `[${embeddingDim}, classes]` : `[classes, ${embeddingDim}]`;
+    // The two keys disagree: either may be the wrong one, so both are named.
+    const source =
+      given.embeddingDim === undefined
+        ? `the embedding size of '${fcKey}' of shape ${shapeText(fc.shape)}`
+        : 'the embedding size given';
     throw new Error(
-      `${file}: key '${key}' has shape ${shapeText(head.shape)}, not ${expected} with classes >= 2`,
+      `${file}: key '${key}' has shape ${shapeText(head.shape)}, not ${expected} with classes >= 2 (${source})`,
     );
   }
   return { classes: rows, embeddingDim };

@@ -418,7 +418,8 @@ describe('PyTorch state_dicts', function () {
         importStateDict(out, { ...softmax, arch: 'sphere4', embeddingDim: 512 }),
       );
       expect(wrongDim.message).to.equal(
-        `${out}: key 'head.weight' has shape [${CLASSES}, 128], not [classes, 512] with classes >= 2`,
+        `${out}: key 'head.weight' has shape [${CLASSES}, 128], not [classes, 512] with classes >= 2 ` +
+          '(the embedding size given)',
       );
       const badDim = await rejection(importStateDict(out, { arch: 'sphere4', embeddingDim: 0 }));
       expect(badDim.message).to.match(/embeddingDim/);
@@ -446,6 +447,19 @@ describe('PyTorch state_dicts', function () {
       expect(error.message).to.equal(
         `${expanded}: key 'fc.weight' has shape [512, 4194304] but a sphere4 (sphereface's layout) ` +
           'expects [512, 21504]',
+      );
+      // An 'fc.weight' of other rows, which give the embedding size: the head then disagrees,
+      // and the message names both keys.
+      const rows = specs.map((spec) =>
+        spec.name === 'fc.weight' ? { ...spec, shape: [1000, 21504], stride: [0, 0] } : spec,
+      );
+      const otherRows = file('fc-rows.pt');
+      fs.writeFileSync(otherRows, stateDictBytes(rows, storages));
+      const head = tensors.find((t) => t.name === 'head.weight')!.shape;
+      const disagree = await rejection(importStateDict(otherRows, { arch: 'sphere4' }));
+      expect(disagree.message).to.equal(
+        `${otherRows}: key 'head.weight' has shape [${head.join(', ')}], not [classes, 1000] with ` +
+          "classes >= 2 (the embedding size of 'fc.weight' of shape [1000, 21504])",
       );
     });
 
