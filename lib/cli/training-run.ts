@@ -168,7 +168,13 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
     // command line's (--data, --batch-size, --epochs), as the flags a resume contradicts are.
     if (resumedFrom) checkAsUsage(() => trainer.checkCheckpoint(resumedFrom));
     const done = resumedFrom && nothingLeft(resumedFrom.state.iteration, trainer.totalIterations);
-    if (done) throw new UsageError(`${done}; give a longer --epochs or --iterations`);
+    // A run stopped in its final evaluation left no report: its model is evaluated with eval.
+    if (resumedFrom && done) {
+      throw new UsageError(
+        `${done}; give a longer --epochs or --iterations, or evaluate its model with ` +
+          `sphereface eval --model ${resumedFrom.modelPath}`,
+      );
+    }
     // Printed from its first row, so a resume's note comes before it.
     const table = new EpochTable((line) => out.line(line), {
       iterations: typeof config.evalEvery === 'object' && config.evalEvery.iterations !== undefined,

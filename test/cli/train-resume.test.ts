@@ -156,8 +156,11 @@ describe('sphereface train --resume', function () {
     for (const epochs of ['1', String(iteration / 3)]) {
       const refused = await sphereface([...common, '--epochs', epochs, '--resume']);
       expect(refused.code, refused.stderr).to.equal(2);
+      const latest = (await latestCheckpoint(path.join(out, 'checkpoints')))!;
       expect(refused.stderr).to.contain(
-        `nothing to train: the checkpoint is at iteration ${iteration} and the run ends at ${Number(epochs) * 3}`,
+        `nothing to train: the checkpoint is at iteration ${iteration} and the run ends at ` +
+          `${Number(epochs) * 3}; give a longer --epochs or --iterations, or evaluate its model ` +
+          `with sphereface eval --model ${latest.modelPath}`,
       );
     }
     expect(await snapshot(out)).to.deep.equal(files);
