@@ -1,6 +1,7 @@
 // Loading the CLI's datasets: the training images as an on-disk image store, and a held-out
 // LFW-layout set with its pairs through the decode pool and the cache, preprocessed for the arch,
 // or an insightface verification .bin.
+import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
 import { expectInput } from '../util/regular-file';
 import * as path from 'node:path';
@@ -47,13 +48,21 @@ export interface TrainSet {
   classNames: readonly string[];
 }
 
-/** Where a training folder or .rec is prepared into a store for an input size. */
-function preparedStoreDir(
+/**
+ * Where training folder or .rec `root` is prepared into a store for an input size: one store per
+ * source (named by a digest of its absolute path), so that runs on other data sharing the cache
+ * folder do not replace each other's.
+ */
+export function preparedStoreDir(
   cacheDir: string | undefined,
+  root: string,
   size: { height: number; width: number },
   aligned: boolean,
 ): string {
-  const name = `train-${size.height}x${size.width}${aligned ? '-aligned' : ''}`;
+  const source = path.resolve(root);
+  const digest = crypto.createHash('sha256').update(source).digest('hex').slice(0, 12);
+  const stem = path.basename(source).slice(0, 64);
+  const name = `train-${stem}-${digest}-${size.height}x${size.width}${aligned ? '-aligned' : ''}`;
   return path.join(cacheDir ?? 'cache', name);
 }
 
@@ -80,7 +89,7 @@ export async function loadTrainSet(
   const given = isImageStore(root);
   let images: ImageStore;
   if (given || options.preparedElsewhere) {
-    const dir = given ? root : preparedStoreDir(options.cacheDir, size, aligned);
+    const dir = given ? root : preparedStoreDir(options.cacheDir, root, size, aligned);
     images = await openImageStore(dir, {
       verify: !options.preparedElsewhere,
       onVerify: (checked, total) => onEvent?.({ type: 'verify', checked, total }),
@@ -95,7 +104,7 @@ export async function loadTrainSet(
   } else {
     images = await prepareImageStore({
       source: root,
-      out: preparedStoreDir(options.cacheDir, size, aligned),
+      out: preparedStoreDir(options.cacheDir, root, size, aligned),
       // A cache: the store of another --data there is replaced, not kept.
       replaceOtherStore: true,
       transforms: inputTransforms(size, { aligned }),

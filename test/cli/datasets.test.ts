@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { loadTrainSet } from '../../lib/cli/datasets';
+import { loadTrainSet, preparedStoreDir } from '../../lib/cli/datasets';
 import { rejection } from '../rejection';
 
 describe('the CLI training set', () => {
@@ -16,9 +16,22 @@ describe('the CLI training set', () => {
     );
     expect(error.message).to.match(
       new RegExp(
-        `^${path.join(cacheDir, 'train-96x96')}.* \\(rank 0 prepares the training store there; ` +
+        `^${preparedStoreDir(cacheDir, data, { height: 96, width: 96 }, false)}.* \\(rank 0 prepares the training store there; ` +
           'every rank needs the same --data and the same --cache, or --out, path\\)$',
       ),
     );
+  });
+
+  // Two data sets sharing a cache folder: each keeps its store (a switch used to re-decode).
+  it('names a store for its source, its input size and its alignment', () => {
+    const size = { height: 112, width: 96 };
+    const a = preparedStoreDir('c', 'data/casia', size, false);
+    expect(path.dirname(a)).to.equal('c');
+    expect(path.basename(a)).to.match(/^train-casia-[0-9a-f]{12}-112x96$/);
+    expect(preparedStoreDir('c', path.resolve('data/casia'), size, false)).to.equal(a);
+    expect(preparedStoreDir('c', 'data/casia/', size, false)).to.equal(a);
+    expect(preparedStoreDir('c', 'other/casia', size, false)).to.not.equal(a);
+    expect(preparedStoreDir('c', 'data/casia', { height: 96, width: 96 }, false)).to.not.equal(a);
+    expect(preparedStoreDir('c', 'data/casia', size, true)).to.equal(`${a}-aligned`);
   });
 });

@@ -8,6 +8,7 @@ import { execFileSync } from 'node:child_process';
 import sharp from 'sharp';
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
+import { preparedStoreDir } from '../../lib/cli/datasets';
 import { listCheckpoints, readCheckpoint } from '../../lib/train/checkpoint';
 import { readMetrics } from '../../lib/train/metrics-log';
 import {
@@ -190,7 +191,8 @@ describe('sphereface train, distributed', function () {
         .toFile(file);
     }
     const out = await tempDir();
-    const store = path.join(out, 'cache', 'train-96x96'); // sphere-cnn4's input
+    const size = { height: 96, width: 96 }; // sphere-cnn4's input
+    const store = preparedStoreDir(path.join(out, 'cache'), data, size, false);
     const launcher = startSphereface([
       'train',
       ...['--data', data, '--arch', 'sphere-cnn4', '--batch-size', '8', '--epochs', '1'],
