@@ -15,7 +15,7 @@ import { latestCheckpoint, listCheckpoints, writeCheckpoint } from '../../lib/tr
 import { Trainer } from '../../lib/train/trainer';
 import { gradient, tempDir, writeImage } from '../data/helpers';
 import { tmpfsOrSkip } from '../tmpfs';
-import { FakeBatchSource, FakeModel, loadFakeModel } from '../train/fakes';
+import { checkpointStateOf, FakeBatchSource, FakeModel, loadFakeModel } from '../train/fakes';
 import { rejection } from '../rejection';
 
 /** Every file under `dir` with its bytes, for before/after comparisons. */
@@ -35,23 +35,6 @@ function tempsUnder(dir: string): string[] {
     .filter((f) => /\.tmp$/.test(f) || /(^|\/)\.[^/]+\.\d+\.\d+\.tmp/.test(f));
 }
 
-const state = (iteration: number, classes: number) => ({
-  runId: 'run-full',
-  iteration,
-  epoch: 0,
-  batch: iteration,
-  epochTotals: { lossSum: 0, accuracySum: 0, batches: iteration, images: 4 * iteration },
-  lr: 0.1,
-  optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: false },
-  schedule: { kind: 'constant' } as const,
-  lambdaSchedule: false as const,
-  totalIterations: 10,
-  seed: 1,
-  arch: 'sphere-cnn4',
-  classes,
-  head: { kind: 'sphere', m: 4 } as const,
-});
-
 describe('a full disk', function () {
   this.timeout(300_000);
 
@@ -69,9 +52,9 @@ describe('a full disk', function () {
     const disk = tmpfsOrSkip(this, Math.ceil((1.5 * modelBytes) / 4096) * 4096);
     try {
       const root = path.join(disk.dir, 'checkpoints');
-      const first = await writeCheckpoint(root, model, state(1, 3), 3);
+      const first = await writeCheckpoint(root, model, checkpointStateOf(model, 1), 3);
       const before = snapshot(root);
-      const error = await rejection(writeCheckpoint(root, model, state(2, 3), 3));
+      const error = await rejection(writeCheckpoint(root, model, checkpointStateOf(model, 2), 3));
       expect(error.message).to.match(/ENOSPC|no space/i);
       expect(error.message).to.contain(root);
       expect(snapshot(root)).to.deep.equal(before);

@@ -5,7 +5,7 @@ import * as fs from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { readCheckpoint, writeCheckpoint } from '../../lib/train/checkpoint';
-import { FakeModel } from './fakes';
+import { checkpointStateOf, FakeModel } from './fakes';
 
 async function checkpointDir(): Promise<{ dir: string; state: Record<string, unknown> }> {
   const root = await fs.mkdtemp(path.join(os.tmpdir(), 'sphereface-state-'));
@@ -13,21 +13,10 @@ async function checkpointDir(): Promise<{ dir: string; state: Record<string, unk
   const written = await writeCheckpoint(
     root,
     model,
-    {
-      runId: 'run-a',
-      iteration: 5,
+    checkpointStateOf(model, 5, {
       epoch: 1,
       batch: 0,
       epochTotals: { lossSum: 1, accuracySum: 0.5, batches: 2, images: 8 },
-      lr: 0.1,
-      optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: false },
-      schedule: { kind: 'constant' },
-      lambdaSchedule: false,
-      totalIterations: 10,
-      seed: 1,
-      arch: model.arch,
-      classes: 2,
-      head: model.head,
       loader: {
         seed: 1,
         shuffle: true,
@@ -36,7 +25,7 @@ async function checkpointDir(): Promise<{ dir: string; state: Record<string, unk
         randomCrop: { height: 4, width: 4, padding: 1 },
         flip: 0.5,
       },
-    },
+    }),
     0,
   );
   const state = JSON.parse(await fs.readFile(path.join(written.dir, 'state.json'), 'utf8'));

@@ -9,7 +9,7 @@ import {
   readCheckpoint,
   writeCheckpoint,
 } from '../../lib/train/checkpoint';
-import { FakeModel, loadFakeModel } from './fakes';
+import { checkpointStateOf, FakeModel, loadFakeModel } from './fakes';
 
 describe('checkpoints', () => {
   it('survive a SIGKILL during the next checkpoint write', async () => {
@@ -52,27 +52,7 @@ describe('checkpoints', () => {
     await readCheckpoint(root).catch((e: unknown) => (error = e));
     expect(String(error)).to.contain(`no checkpoint found in ${root}`);
     const model = new FakeModel(2);
-    const written = await writeCheckpoint(
-      root,
-      model,
-      {
-        runId: 'run-a',
-        iteration: 5,
-        epoch: 1,
-        batch: 0,
-        epochTotals: { lossSum: 0, accuracySum: 0, batches: 0, images: 0 },
-        lr: 0.1,
-        optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: false },
-        schedule: { kind: 'constant' },
-        lambdaSchedule: false,
-        totalIterations: 10,
-        seed: 1,
-        arch: model.arch,
-        classes: 2,
-        head: model.head,
-      },
-      0,
-    );
+    const written = await writeCheckpoint(root, model, checkpointStateOf(model, 5), 0);
     expect(await listCheckpoints(root)).to.deep.equal([written.dir]);
     await fs.writeFile(path.join(written.dir, 'state.json'), '{"version": 1, "iter');
     error = undefined;

@@ -5,6 +5,7 @@ import * as fs from 'node:fs/promises';
 import type { Batch, BatchSource } from '../../lib/data/types';
 import type { MarginHead } from '../../lib/ops/margin-head';
 import type { FaceModel, TrainStepInput, TrainStepResult } from '../../lib/models/types';
+import type { CheckpointState } from '../../lib/train/checkpoint';
 import { hashWords } from '../../lib/util/random';
 
 export interface FakeModelState {
@@ -119,6 +120,31 @@ export async function loadFakeModel(path: string): Promise<FakeModel> {
     size: number;
   };
   return new FakeModel(saved.classes, saved.head, saved.size, saved);
+}
+
+/** A checkpoint's state after `iteration` steps of a constant-rate run of `model`. */
+export function checkpointStateOf(
+  model: Pick<FaceModel, 'arch' | 'classes' | 'head'>,
+  iteration: number,
+  fields: Partial<CheckpointState> = {},
+): Omit<CheckpointState, 'version' | 'savedAt'> {
+  return {
+    runId: 'run-a',
+    iteration,
+    epoch: 0,
+    batch: iteration,
+    epochTotals: { lossSum: 0, accuracySum: 0, batches: iteration, images: 4 * iteration },
+    lr: 0.1,
+    optimizer: { lr: 0.1, momentum: 0.9, weightDecay: 5e-4, nesterov: false },
+    schedule: { kind: 'constant' },
+    lambdaSchedule: false,
+    totalIterations: 10,
+    seed: 1,
+    arch: model.arch,
+    classes: model.classes,
+    head: model.head,
+    ...fields,
+  };
 }
 
 // Batches depend only on their coordinates.
