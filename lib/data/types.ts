@@ -71,6 +71,6 @@ export interface VerificationPair {
   a: number;
   b: number;
   same: boolean;
-  fold: number; // 0-based; standard pairs.txt fold i holds lines 600i+1..600i+600
+  fold: number; // 0-based; standard pairs.txt fold i holds file lines 600i+2..600i+601
   line: number; // 1-based line in the pairs file
 }

@@ -7,9 +7,11 @@
 // - The threshold is the mean of every candidate reaching the best training-fold accuracy.
 //   Candidates are either the original's grid k / steps for k = -steps..steps (steps = 10000, so
 //   -1..1 in 1e-4 steps, fine enough for cosine scores), or the midpoints between consecutive
-//   distinct training scores plus one point beyond each end ('midpoints', exact for any scale).
-// - The reported std is the population standard deviation (numpy's np.std, what most published
-//   "accuracy ± std" LFW figures use) of the per-fold accuracies.
+//   distinct training scores plus one point beyond each end ('midpoints', for scores outside
+//   [-1, 1]; two scores one double apart have no double between them, and share a side).
+// - The reported std is the population standard deviation of the per-fold accuracies (numpy's
+//   np.std, as clcarwin's sphereface_pytorch and insightface compute it; evaluation.m reports
+//   only the mean).
 import type { VerificationPair } from '../data/types';
 import { describeReceived } from '../util/describe-received';
 import { expectOptions } from '../util/option-keys';
@@ -118,7 +120,8 @@ export function bestThreshold(
       if (distinct.length === 0 || s !== distinct[distinct.length - 1]) distinct.push(s);
     grid = new Float64Array(distinct.length + 1);
     grid[0] = distinct[0] - 1;
-    for (let i = 1; i < distinct.length; i++) grid[i] = (distinct[i - 1] + distinct[i]) / 2;
+    // Halves first: (a + b) / 2 overflows to Infinity for scores near the largest double.
+    for (let i = 1; i < distinct.length; i++) grid[i] = distinct[i - 1] / 2 + distinct[i] / 2;
     grid[distinct.length] = distinct[distinct.length - 1] + 1;
   }
 

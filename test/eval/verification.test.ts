@@ -79,6 +79,12 @@ describe('ten-fold verification', () => {
     expect(r.meanAccuracy).to.equal(0.75);
   });
 
+  it('finds the midpoint of scores near the largest double (no overflow to Infinity)', () => {
+    const r = bestThreshold([1.7e308, 1.79e308], [false, true], { candidates: 'midpoints' });
+    expect(r.accuracy).to.equal(1);
+    expect(r.threshold).to.equal(1.745e308);
+  });
+
   it('counts a score equal to the threshold as wrong for both kinds of pair', () => {
     // One same pair at 0.5 and one different pair at 0.5: t = 0.5 gets neither right.
     const r = bestThreshold([0.5, 0.5], [true, false], { steps: 2 });
