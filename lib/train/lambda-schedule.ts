@@ -20,19 +20,21 @@ export const DEFAULT_LAMBDA: Readonly<LambdaSchedule> = {
   min: 5,
 };
 
-/** lambda = max(min, base * (1 + gamma * iteration)^(-power)), iteration 0-based. */
-export function lambdaAt(schedule: LambdaSchedule, iteration: number): number {
+/**
+ * lambda = max(min, base * (1 + gamma * step)^(-power)) for the step numbered `step` from 1: the
+ * original layer counts a step before it computes lambda, so its first step runs at
+ * base / (1 + gamma), 892.86 by default.
+ */
+export function lambdaAt(schedule: LambdaSchedule, step: number): number {
   validateLambdaSchedule(schedule);
-  expectInteger(iteration, 'iteration', 0);
-  return Math.max(
-    schedule.min,
-    schedule.base * (1 + schedule.gamma * iteration) ** -schedule.power,
-  );
+  expectInteger(step, 'step', 1);
+  return Math.max(schedule.min, schedule.base * (1 + schedule.gamma * step) ** -schedule.power);
 }
 
 /**
- * The lambda a step runs with: annealed for the sphere head, undefined (not used) for cos and
- * arc, or `false` in the options to switch annealing off (the head's own lambda, default 0).
+ * The lambda of the step after `iteration` steps: annealed for the sphere head, undefined (not
+ * used) for cos and arc, or `false` in the options to switch annealing off (the head's own
+ * lambda, default 0).
  */
 export function stepLambda(
   head: MarginHead,
@@ -41,7 +43,7 @@ export function stepLambda(
 ): number | undefined {
   if (head.kind !== 'sphere') return undefined;
   if (schedule === false) return head.lambda ?? 0;
-  return lambdaAt(schedule, iteration);
+  return lambdaAt(schedule, iteration + 1);
 }
 
 const LAMBDA_KEYS: OptionKeys<LambdaSchedule> = { base: true, gamma: true, power: true, min: true };

@@ -1,4 +1,5 @@
-// SphereFace-4/10/20/36/64 (Liu et al. 2017, Table 2) as laid out in the original Caffe model.
+// SphereFace-4/10/20/36/64 as Table 2 of the paper (Liu et al. 2017) lays them out, which the
+// released Caffe models follow (but for SphereFace-64's second stage: 7 units there, 8 here).
 // 112x96 input; four stages, each a 3x3 stride-2 conv with bias (64, 128, 256, 512 channels,
 // padding 1) and PReLU, then residual units of two bias-free 3x3 convs each followed by PReLU,
 // with an identity shortcut; fc 512*7*6 -> 512 (or the embedding size asked for) without

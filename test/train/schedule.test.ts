@@ -49,21 +49,22 @@ describe('learning-rate schedules', () => {
 });
 
 describe('lambda annealing', () => {
-  it('follows max(5, 1000 (1 + 0.12 iter)^-1) by default', () => {
-    close(lambdaAt(DEFAULT_LAMBDA, 0), 1000);
+  it('follows max(5, 1000 (1 + 0.12 step)^-1) by default, steps counted from 1', () => {
     close(lambdaAt(DEFAULT_LAMBDA, 1), 1000 / 1.12);
     close(lambdaAt(DEFAULT_LAMBDA, 100), 1000 / 13);
     close(lambdaAt(DEFAULT_LAMBDA, 1650), 1000 / 199);
+    close(lambdaAt(DEFAULT_LAMBDA, 1658), 1000 / 199.96); // still above 5
     close(lambdaAt(DEFAULT_LAMBDA, 1659), 5); // 1000 / 200.08 < 5
     close(lambdaAt(DEFAULT_LAMBDA, 1e6), 5);
     close(lambdaAt({ base: 100, gamma: 1, power: 2, min: 0 }, 3), 100 / 16);
   });
 
-  it('refuses an iteration or a schedule that gives no number, as learningRate does', () => {
+  it('refuses a step, an iteration or a schedule that gives no number', () => {
     expect(() => lambdaAt(DEFAULT_LAMBDA, NaN)).to.throw(
       RangeError,
-      'Expected an integer >= 0 for iteration but received NaN',
+      'Expected an integer >= 1 for step but received NaN',
     );
+    expect(() => lambdaAt(DEFAULT_LAMBDA, 0)).to.throw(/integer >= 1 for step/);
     expect(() => lambdaAt({ ...DEFAULT_LAMBDA, power: -1 }, 3)).to.throw(/lambda\.power/);
     expect(() => learningRate({ kind: 'constant' }, 0.1, -1, 10)).to.throw(
       'Expected an integer >= 0 for iteration but received -1',
@@ -82,6 +83,8 @@ describe('lambda annealing', () => {
     expect(stepLambda({ kind: 'arc', m: 0.5, scale: 64 }, DEFAULT_LAMBDA, 0)).to.equal(undefined);
     expect(stepLambda({ kind: 'sphere', m: 4, lambda: 3 }, false, 50)).to.equal(3);
     expect(stepLambda({ kind: 'sphere', m: 4 }, false, 50)).to.equal(0);
-    close(stepLambda({ kind: 'sphere', m: 4 }, DEFAULT_LAMBDA, 100)!, 1000 / 13);
+    // After 100 steps, the 101st: the original's counter reads 101 when it computes lambda.
+    close(stepLambda({ kind: 'sphere', m: 4 }, DEFAULT_LAMBDA, 100)!, 1000 / 13.12);
+    close(stepLambda({ kind: 'sphere', m: 4 }, DEFAULT_LAMBDA, 0)!, 1000 / 1.12);
   });
 });

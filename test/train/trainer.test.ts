@@ -37,7 +37,9 @@ describe('Trainer', () => {
     expect(data.served).to.deep.equal([0, 1, 2].flatMap((e) => [0, 1, 2, 3].map((b) => [e, b])));
     model.calls.forEach((call, i) => {
       expect(call.lr).to.equal(learningRate(schedule, 0.5, i, 12));
-      expect(call.lambda).to.equal(lambdaAt(DEFAULT_LAMBDA, i));
+      expect(call.lambda).to.equal(lambdaAt(DEFAULT_LAMBDA, i + 1));
+      // The original's counter: 1000 / (1 + 0.12 k) at the k-th step, from 1.
+      expect(call.lambda).to.be.closeTo(1000 / (1 + 0.12 * (i + 1)), 1e-9);
       expect(call.momentum).to.equal(0.9);
       expect(call.weightDecay).to.equal(5e-4);
     });
