@@ -1,6 +1,8 @@
 // A resumed run trains the model in its checkpoint: the model's settings (arch, head, embedding
 // size) come from there, and a flag given that contradicts them is a usage error rather than
-// ignored (the summary would record a model that was never trained).
+// ignored (the summary would record a model that was never trained). The run's settings (its
+// length, batch size, optimiser, schedules, seed, flip and crops) come from there too where no
+// flag gives them, so a bare --resume continues the run as it was started.
 import * as fs from 'node:fs/promises';
 import * as path from 'node:path';
 import { ARCHS } from '../models/archs';
@@ -12,6 +14,7 @@ import { UsageError, type ParsedValues } from './command';
 import {
   readTrainingArgs,
   type ModelSettings,
+  type ResumedSettings,
   type TrainingConfig,
   type TrainingDefaults,
 } from './training-args';
@@ -90,8 +93,8 @@ export async function loadResumedModel(
 }
 
 /**
- * readTrainingArgs, where a resume (into `out`, default --out) takes the model's settings that no
- * flag gives from its checkpoint, and refuses a flag that gives another.
+ * readTrainingArgs, where a resume (into `out`, default --out) takes the settings that no flag
+ * gives from its checkpoint, and refuses a flag that gives the model another.
  */
 export async function readRunConfig(
   values: ParsedValues,
@@ -102,10 +105,10 @@ export async function readRunConfig(
   // An --out that is a file is checkOutFolder's to report; a missing one has no checkpoint.
   const isFile = (await fs.stat(dir).catch(() => undefined))?.isDirectory() === false;
   const checkpoint = values.resume === true && !isFile ? await resumeCheckpoint(dir) : undefined;
-  const model = checkpoint && (await modelOf(checkpoint));
-  const config = { ...readTrainingArgs(values, defaults, model), out: dir };
-  if (!checkpoint || !model) return config;
-  const differ = contradiction(config, model);
+  const resumed = checkpoint && (await settingsOf(checkpoint));
+  const config = { ...readTrainingArgs(values, defaults, resumed), out: dir };
+  if (!checkpoint || !resumed) return config;
+  const differ = contradiction(config, resumed);
   if (differ) {
     const [flag, given, theirs] = differ;
     throw new UsageError(
@@ -116,15 +119,25 @@ export async function readRunConfig(
   return config;
 }
 
-async function modelOf(checkpoint: Checkpoint): Promise<ModelSettings> {
-  const { arch, head, embeddingDim } = checkpoint.state;
-  if (!(ARCHS as readonly string[]).includes(arch)) {
-    throw new Error(`checkpoint ${checkpoint.dir} holds an unknown arch '${arch}'`);
+async function settingsOf(checkpoint: Checkpoint): Promise<ResumedSettings> {
+  const { state } = checkpoint;
+  if (!(ARCHS as readonly string[]).includes(state.arch)) {
+    throw new Error(`checkpoint ${checkpoint.dir} holds an unknown arch '${state.arch}'`);
   }
+  const { loader } = state;
   return {
-    arch: arch as Arch,
-    head,
-    embeddingDim: embeddingDim ?? (await embeddingDimOf(checkpoint.modelPath)),
+    arch: state.arch as Arch,
+    head: state.head,
+    embeddingDim: state.embeddingDim ?? (await embeddingDimOf(checkpoint.modelPath)),
+    iterations: state.totalIterations,
+    ...(state.batchSize !== undefined ? { batchSize: state.batchSize } : {}),
+    optimizer: state.optimizer,
+    schedule: state.schedule,
+    lambda: state.lambdaSchedule,
+    seed: state.seed,
+    ...(loader
+      ? { flip: loader.flip > 0, cropPadding: loader.randomCrop ? loader.randomCrop.padding : 0 }
+      : {}),
   };
 }
 

@@ -261,6 +261,23 @@ export interface ModelSettings {
   embeddingDim: number;
 }
 
+/**
+ * What a resumed run's checkpoint records: the model's settings, which a flag may not
+ * contradict, and the run's, which a flag may change; both stand where no flag is given.
+ */
+export interface ResumedSettings extends ModelSettings {
+  iterations: number;
+  /** Absent in checkpoints written before it was recorded. */
+  batchSize?: number;
+  optimizer: Required<OptimizerOptions>;
+  schedule: LrSchedule;
+  lambda: LambdaSchedule | false;
+  seed: number;
+  /** The loader's, where the checkpoint records them. */
+  flip?: boolean;
+  cropPadding?: number;
+}
+
 /** The head the flags give; the flags not given keep `base`'s values when it is of that kind. */
 export function readHead(values: ParsedValues, base: MarginHead | undefined): MarginHead {
   const kind = choiceArg(values, 'head', HEAD_KINDS, base?.kind ?? 'sphere');
@@ -301,6 +318,8 @@ export function readHead(values: ParsedValues, base: MarginHead | undefined): Ma
   return head;
 }
 
+const LAMBDA_FLAGS = ['lambda-base', 'lambda-gamma', 'lambda-power', 'lambda-min'];
+
 // Flags that mean something only with another setting are refused without it, not ignored.
 function refuseIgnoredFlags(
   values: ParsedValues,
@@ -309,17 +328,13 @@ function refuseIgnoredFlags(
 ): void {
   const onlyWith: [string[], boolean, string][] = [
     [
-      ['lambda-base', 'lambda-gamma', 'lambda-power', 'lambda-min', 'no-lambda'],
+      [...LAMBDA_FLAGS, 'no-lambda'],
       head === 'sphere',
       `the sphere head's lambda annealing; the ${head} head has none`,
     ],
     [['milestones', 'gamma'], schedule === 'multistep', 'the multistep schedule'],
     [['min-lr'], schedule === 'cosine', 'the cosine schedule'],
-    [
-      ['lambda-base', 'lambda-gamma', 'lambda-power', 'lambda-min'],
-      values['no-lambda'] !== true,
-      'lambda annealing, which --no-lambda turns off',
-    ],
+    [LAMBDA_FLAGS, values['no-lambda'] !== true, 'lambda annealing, which --no-lambda turns off'],
   ];
   for (const [flags, applies, what] of onlyWith) {
     const given = flags.find((flag) => values[flag] !== undefined);
@@ -332,51 +347,88 @@ function refuseIgnoredFlags(
   }
 }
 
+/** The lambda schedule the flags give; those not given keep the resumed run's (or its `false`). */
+function readLambda(
+  values: ParsedValues,
+  defaults: TrainingDefaults,
+  resumed: LambdaSchedule | false | undefined,
+): Partial<LambdaSchedule> | false {
+  const given = LAMBDA_FLAGS.some((flag) => values[flag] !== undefined);
+  if (values['no-lambda'] || (resumed === false && !given)) return false;
+  const base = resumed || undefined;
+  return {
+    base: nonNegativeArg(values, 'lambda-base', base?.base ?? DEFAULT_LAMBDA.base),
+    gamma: nonNegativeArg(
+      values,
+      'lambda-gamma',
+      base?.gamma ?? defaults.lambdaGamma ?? DEFAULT_LAMBDA.gamma,
+    ),
+    power: nonNegativeArg(values, 'lambda-power', base?.power ?? DEFAULT_LAMBDA.power),
+    min: nonNegativeArg(values, 'lambda-min', base?.min ?? DEFAULT_LAMBDA.min),
+  };
+}
+
 /**
- * The flags as a TrainingConfig. With `model` (a resume: the checkpoint's), the model's settings
- * that no flag gives are the model's rather than the defaults.
+ * The flags as a TrainingConfig. With `resumed` (a resume: its checkpoint's settings), the
+ * settings that no flag gives are the checkpoint's rather than the defaults.
  */
 export function readTrainingArgs(
   values: ParsedValues,
   defaults: TrainingDefaults,
-  model?: ModelSettings,
+  resumed?: ResumedSettings,
 ): TrainingConfig {
-  const arch = choiceArg(values, 'arch', ARCHS, model?.arch ?? defaults.arch);
-  const head = readHead(values, model?.head);
+  const arch = choiceArg(values, 'arch', ARCHS, resumed?.arch ?? defaults.arch);
+  const head = readHead(values, resumed?.head);
   let epochs = integerArg(values, 'epochs', 1);
   let iterations = integerArg(values, 'iterations', 1);
   if (epochs !== undefined && iterations !== undefined) {
     throw new UsageError('give --epochs or --iterations, not both');
   }
   if (epochs === undefined && iterations === undefined) {
-    epochs = defaults.epochs;
-    iterations = defaults.iterations;
+    epochs = resumed ? undefined : defaults.epochs;
+    iterations = resumed ? resumed.iterations : defaults.iterations;
   }
   const kind = choiceArg(
     values,
     'schedule',
     ['multistep', 'cosine', 'constant'] as const,
-    defaults.schedule,
+    resumed?.schedule.kind ?? defaults.schedule,
   );
   refuseIgnoredFlags(values, kind, head.kind);
-  const warmup = integerArg(values, 'warmup', 0, defaults.warmup);
-  const lr = positiveArg(values, 'lr', defaults.lr);
-  const momentum = nonNegativeArg(values, 'momentum', SGD_DEFAULTS.momentum);
+  // The resumed schedule's fields, where the flags keep its kind.
+  const before = resumed && resolveSchedule(resumed.schedule);
+  const warmup = integerArg(values, 'warmup', 0, before?.warmup ?? defaults.warmup);
+  const lr = positiveArg(values, 'lr', resumed?.optimizer.lr ?? defaults.lr);
+  const momentum = nonNegativeArg(
+    values,
+    'momentum',
+    resumed?.optimizer.momentum ?? SGD_DEFAULTS.momentum,
+  );
   if (momentum >= 1) {
     throw new UsageError(`--momentum expects a number in [0, 1) but received ${momentum}`);
   }
   let schedule: LrSchedule;
   if (kind === 'multistep') {
-    const milestones = integerListArg(values, 'milestones');
+    const milestones =
+      integerListArg(values, 'milestones') ??
+      (before?.kind === 'multistep' ? before.milestones : undefined);
     if (milestones?.some((m, i) => i > 0 && m <= milestones[i - 1])) {
       throw new UsageError(
         `--milestones expects increasing integers but received ${milestones.join(',')}`,
       );
     }
-    const gamma = positiveArg(values, 'gamma', PAPER_GAMMA);
+    const gamma = positiveArg(
+      values,
+      'gamma',
+      (before?.kind === 'multistep' && before.gamma) || PAPER_GAMMA,
+    );
     schedule = resolveSchedule({ kind, gamma, warmup, milestones });
   } else if (kind === 'cosine') {
-    const minLr = nonNegativeArg(values, 'min-lr', 0);
+    const minLr = nonNegativeArg(
+      values,
+      'min-lr',
+      (before?.kind === 'cosine' && before.minLr) || 0,
+    );
     if (minLr > lr) {
       throw new UsageError(`--min-lr ${minLr} is above --lr ${lr}: the cosine would rise`);
     }
@@ -384,16 +436,9 @@ export function readTrainingArgs(
   } else {
     schedule = { kind, warmup };
   }
-  const lambda: Partial<LambdaSchedule> | false = values['no-lambda']
-    ? false
-    : {
-        base: nonNegativeArg(values, 'lambda-base', DEFAULT_LAMBDA.base),
-        gamma: nonNegativeArg(values, 'lambda-gamma', defaults.lambdaGamma ?? DEFAULT_LAMBDA.gamma),
-        power: nonNegativeArg(values, 'lambda-power', DEFAULT_LAMBDA.power),
-        min: nonNegativeArg(values, 'lambda-min', DEFAULT_LAMBDA.min),
-      };
+  const lambda = readLambda(values, defaults, resumed?.lambda);
   const threads = integerArg(values, 'threads', 1, undefined, MAX_THREADS);
-  const seed = integerArg(values, 'seed', 0, DEFAULT_SEED);
+  const seed = integerArg(values, 'seed', 0, resumed?.seed ?? DEFAULT_SEED);
   const device = choiceArg(values, 'device', DEVICES, 'auto');
   // Before any data is read: a run that cannot start should not decode its set first.
   if (device === 'cuda' && !info().cuda.available) {
@@ -410,26 +455,37 @@ export function readTrainingArgs(
       values,
       'embedding-dim',
       1,
-      model?.embeddingDim ?? EMBEDDING_DIM,
+      resumed?.embeddingDim ?? EMBEDDING_DIM,
       MAX_EMBEDDING_DIM,
     ),
     epochs,
     iterations,
-    batchSize: integerArg(values, 'batch-size', 1, defaults.batchSize, MAX_BATCH_SIZE),
+    batchSize: integerArg(
+      values,
+      'batch-size',
+      1,
+      resumed?.batchSize ?? defaults.batchSize,
+      MAX_BATCH_SIZE,
+    ),
     optimizer: {
       lr,
       momentum,
       weightDecay: nonNegativeArg(
         values,
         'weight-decay',
-        defaults.weightDecay ?? SGD_DEFAULTS.weightDecay,
+        resumed?.optimizer.weightDecay ?? defaults.weightDecay ?? SGD_DEFAULTS.weightDecay,
       ),
-      nesterov: values.nesterov === true,
+      nesterov: values.nesterov === true || resumed?.optimizer.nesterov === true,
     },
     schedule,
     lambda,
-    flip: values['no-flip'] !== true,
-    cropPadding: integerArg(values, 'crop-padding', 0, defaults.cropPadding ?? 0),
+    flip: values['no-flip'] !== true && resumed?.flip !== false,
+    cropPadding: integerArg(
+      values,
+      'crop-padding',
+      0,
+      resumed?.cropPadding ?? defaults.cropPadding ?? 0,
+    ),
     evalEvery: everyArg(values, 'eval-every') ?? defaults.evalEvery,
     checkpointEvery: everyArg(values, 'checkpoint-every'),
     keep: integerArg(values, 'keep', 0, DEFAULT_KEEP_CHECKPOINTS),

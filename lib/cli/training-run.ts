@@ -149,6 +149,8 @@ export async function runTraining(input: TrainingRunInput): Promise<TrainingRunR
       data,
       epochs: config.epochs,
       iterations: config.iterations,
+      // Recorded in checkpoints: a resume's batch size where --batch-size is not given.
+      batchSize: config.batchSize,
       optimizer: config.optimizer,
       schedule: config.schedule,
       lambda: config.lambda,

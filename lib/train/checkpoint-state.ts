@@ -143,6 +143,7 @@ export function parseCheckpointState(text: string, file: string): CheckpointStat
   if (value.batchesPerEpoch !== undefined) {
     check.count(value, 'batchesPerEpoch', 'batchesPerEpoch', 1);
   }
+  if (value.batchSize !== undefined) check.count(value, 'batchSize', 'batchSize', 1);
   if (value.modelSteps !== undefined) check.count(value, 'modelSteps');
   if (value.loader !== undefined) checkLoader(check, check.object(value, 'loader'));
   if (value.labelling !== undefined) {

@@ -58,6 +58,8 @@ export interface CheckpointState {
    * means the same only with the same. Absent in checkpoints written before it was recorded.
    */
   batchesPerEpoch?: number;
+  /** The Trainer's batchSize, when it was given one; absent in older files. */
+  batchSize?: number;
   /**
    * The model's own step count when saved (model.steps), which the model loaded from modelPath
    * has: a resume with another model is refused. Absent in older files.

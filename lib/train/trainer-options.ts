@@ -37,7 +37,10 @@ export interface TrainerOptions<E extends EvaluationLike = EvaluationLike> {
   /** Stop after this many epochs, or after `iterations` steps (default: the paper's 28k). */
   epochs?: number;
   iterations?: number;
-  /** Informational: the loader decides the batch size; a larger batch from it is an error. */
+  /**
+   * The loader decides the batch size: this one is recorded in checkpoints, and a larger batch
+   * from the loader is an error.
+   */
   batchSize?: number;
   optimizer?: OptimizerOptions;
   /** Default: the paper's multistep (x0.1 at 16k and 24k). */

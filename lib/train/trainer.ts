@@ -551,6 +551,7 @@ export class Trainer<E extends EvaluationLike = EvaluationLike> extends AwaitedE
         head: this.model.head,
         embeddingDim: this.model.embeddingDim,
         batchesPerEpoch: this.data.batchesPerEpoch,
+        ...(this.options.batchSize !== undefined ? { batchSize: this.options.batchSize } : {}),
         modelSteps: this.model.steps,
         loader: this.data.settings,
         labelling: this.data.labelling,

@@ -224,6 +224,33 @@ describe('sphereface train --resume', function () {
         'loader.randomCrop false -> {"height":96,"width":96,"padding":2}; loader.flip 0.5 -> 0\n',
     );
   });
+
+  it('continues the run as it was started where no flag gives a setting', async () => {
+    const root = path.join(out, 'checkpoints');
+    const { state } = (await latestCheckpoint(root))!;
+    expect(state.batchSize).to.equal(8);
+    // The data and the folder alone: the run's batch size, lr, length, flip and crops stand.
+    const bare = ['train', '--data', common[2], '--lfw', common[4], '--pairs', common[6]];
+    const refused = await sphereface([...bare, '--out', out, '--resume']);
+    expect(refused.code, refused.stderr).to.equal(2);
+    expect(refused.stderr).to.contain(
+      `nothing to train: the checkpoint is at iteration ${state.iteration} and the run ends at ` +
+        `${state.totalIterations}`,
+    );
+    const longer = await sphereface([
+      ...bare,
+      '--out',
+      out,
+      '--resume',
+      '--iterations',
+      String(state.totalIterations + 3),
+    ]);
+    expect(longer.code, longer.stderr).to.equal(0);
+    expect(longer.stdout).to.contain(
+      `settings changed since that checkpoint: totalIterations ${state.totalIterations} -> ` +
+        `${state.totalIterations + 3}\n`,
+    );
+  });
 });
 
 /** Every file under `dir` but the decoded-image cache, with its content. */

@@ -7,6 +7,7 @@ import { epochRows } from '../../lib/report/epoch-rows';
 import {
   readTrainingArgs,
   trainingOptions,
+  type ResumedSettings,
   type TrainingDefaults,
 } from '../../lib/cli/training-args';
 
@@ -20,14 +21,29 @@ const defaults: TrainingDefaults = {
   out: 'run',
 };
 
-function read(args: string[]) {
+function read(args: string[], resumed?: ResumedSettings) {
   const { values } = parseArgs({
     args,
     options: parseArgsConfig({ ...trainingOptions(defaults), ...commonOptions }),
     strict: true,
   });
-  return readTrainingArgs(values as ParsedValues, defaults);
+  return readTrainingArgs(values as ParsedValues, defaults, resumed);
 }
+
+// A checkpoint's settings, none of them the defaults.
+const resumed: ResumedSettings = {
+  arch: 'sphere-cnn4',
+  head: { kind: 'cos', m: 0.3, scale: 20 },
+  embeddingDim: 64,
+  iterations: 90,
+  batchSize: 8,
+  optimizer: { lr: 0.02, momentum: 0.8, weightDecay: 1e-3, nesterov: true },
+  schedule: { kind: 'cosine', minLr: 0.001, warmup: 5 },
+  lambda: false,
+  seed: 7,
+  flip: false,
+  cropPadding: 3,
+};
 
 describe('training flags', () => {
   it('default to the paper: sphere head m=4, multistep at 16k/24k, lambda annealing', () => {
@@ -113,6 +129,62 @@ describe('training flags', () => {
       milestones: [100, 200],
     });
     expect(read(['--no-lambda']).lambda).to.equal(false);
+  });
+
+  it("keep a resumed run's settings where no flag gives them", () => {
+    const config = read([], resumed);
+    expect(config).to.deep.include({
+      arch: 'sphere-cnn4',
+      head: { kind: 'cos', m: 0.3, scale: 20 },
+      embeddingDim: 64,
+      epochs: undefined,
+      iterations: 90,
+      batchSize: 8,
+      optimizer: { lr: 0.02, momentum: 0.8, weightDecay: 1e-3, nesterov: true },
+      schedule: { kind: 'cosine', minLr: 0.001, warmup: 5 },
+      lambda: false,
+      seed: 7,
+      flip: false,
+      cropPadding: 3,
+    });
+  });
+
+  it("change a resumed run's setting where a flag gives it, keeping the others", () => {
+    const longer = read(['--epochs', '4', '--lr', '0.05', '--min-lr', '0'], resumed);
+    expect([longer.epochs, longer.iterations]).to.deep.equal([4, undefined]);
+    expect(longer.optimizer).to.deep.equal({
+      lr: 0.05,
+      momentum: 0.8,
+      weightDecay: 1e-3,
+      nesterov: true,
+    });
+    expect(longer.schedule).to.deep.equal({ kind: 'cosine', minLr: 0, warmup: 5 });
+    // Another kind of schedule takes its own defaults; the warm-up is the run's.
+    const multistep = read(['--schedule', 'multistep'], resumed);
+    expect(multistep.schedule).to.deep.equal({
+      kind: 'multistep',
+      milestones: [16000, 24000],
+      gamma: 0.1,
+      warmup: 5,
+    });
+    // A run that annealed lambda keeps the parts no flag gives; one that did not, turns it on
+    // only with a lambda flag.
+    const annealed = { ...resumed, head: { kind: 'sphere', m: 4 } as const };
+    const schedule = { base: 500, gamma: 0.3, power: 2, min: 4 };
+    expect(read(['--lambda-min', '2'], { ...annealed, lambda: schedule }).lambda).to.deep.equal({
+      ...schedule,
+      min: 2,
+    });
+    expect(read([], annealed).lambda).to.equal(false);
+    expect(read(['--lambda-gamma', '0.5'], annealed).lambda).to.deep.equal({
+      base: 1000,
+      gamma: 0.5,
+      power: 1,
+      min: 5,
+    });
+    // Older checkpoints record no batch size and no loader: those are the defaults.
+    const older = { ...resumed, batchSize: undefined, flip: undefined, cropPadding: undefined };
+    expect(read([], older)).to.deep.include({ batchSize: 64, flip: true, cropPadding: 0 });
   });
 
   it('read the softmax head, the easy margin and the embedding size', () => {
