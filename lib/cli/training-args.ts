@@ -420,15 +420,11 @@ export function readTrainingArgs(
     const gamma = positiveArg(
       values,
       'gamma',
-      (before?.kind === 'multistep' && before.gamma) || PAPER_GAMMA,
+      before?.kind === 'multistep' ? before.gamma : PAPER_GAMMA,
     );
     schedule = resolveSchedule({ kind, gamma, warmup, milestones });
   } else if (kind === 'cosine') {
-    const minLr = nonNegativeArg(
-      values,
-      'min-lr',
-      (before?.kind === 'cosine' && before.minLr) || 0,
-    );
+    const minLr = nonNegativeArg(values, 'min-lr', before?.kind === 'cosine' ? before.minLr : 0);
     if (minLr > lr) {
       throw new UsageError(`--min-lr ${minLr} is above --lr ${lr}: the cosine would rise`);
     }

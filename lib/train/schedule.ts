@@ -54,8 +54,14 @@ export function learningRate(
   }
 }
 
+// Required of each kind in the union, not of the union as a whole.
+type EachRequired<S> = S extends unknown ? Required<S> : never;
+
+/** A schedule with every field of its kind given. */
+export type ResolvedSchedule = EachRequired<LrSchedule>;
+
 /** The schedule with its defaults filled in: what a run records, so that a reader needs none. */
-export function resolveSchedule(schedule: LrSchedule): LrSchedule {
+export function resolveSchedule(schedule: LrSchedule): ResolvedSchedule {
   const warmup = schedule.warmup ?? 0;
   switch (schedule.kind) {
     case 'multistep':
