@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { createModel, info, loadModel, type Model } from '../../lib';
 import type { Arch, ModelOptions } from '../../lib/models/types';
 import { syntheticIdentities } from './synthetic-identities';
+import { skipWithoutCuda } from '../cuda';
 
 // The models on CUDA against the same models on CPU: same seed, same batches. Skipped without
 // a GPU, except under SPHEREFACE_REQUIRE_CUDA=1 (the GPU machine), where that fails.
@@ -60,12 +61,7 @@ describe('device auto', () => {
 describe('models on CUDA', function () {
   let dir: string;
   before(function () {
-    if (!info().cuda.available) {
-      if (process.env.SPHEREFACE_REQUIRE_CUDA === '1') {
-        throw new Error('SPHEREFACE_REQUIRE_CUDA=1 but libtorch sees no CUDA device');
-      }
-      this.skip();
-    }
+    skipWithoutCuda(this);
     dir = fs.mkdtempSync(path.join(os.tmpdir(), 'sphereface-cuda-'));
   });
   after(() => {

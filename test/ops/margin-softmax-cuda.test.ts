@@ -1,23 +1,14 @@
 import { expect } from 'chai';
-import { info } from '../../lib';
 import type { MarginHead } from '../../lib/ops/margin-head';
 import { marginSoftmaxLossOn } from '../../lib/ops/margin-softmax';
 import { Random } from './random';
+import { skipWithoutCuda } from '../cuda';
 
 // CUDA runs the same forward/backward as a kernel; it must agree with the CPU kernel. Skipped
 // without CUDA, except under SPHEREFACE_REQUIRE_CUDA=1 (the GPU machine), where that fails.
 describe('marginSoftmaxLoss on CUDA', function () {
   before(function () {
-    const about = info();
-    const usable = about.cuda.available && about.cuda.kernels;
-    if (usable) return;
-    if (process.env.SPHEREFACE_REQUIRE_CUDA === '1') {
-      throw new Error(
-        `SPHEREFACE_REQUIRE_CUDA=1 but CUDA is ${about.cuda.available ? 'available' : 'unavailable'} ` +
-          `and the CUDA kernels are ${about.cuda.kernels ? 'built' : 'not built'}`,
-      );
-    }
-    this.skip();
+    skipWithoutCuda(this, { kernels: true });
   });
 
   const heads: MarginHead[] = [
