@@ -10,6 +10,8 @@ import type { Trainer } from '../../lib/train/trainer';
  */
 export function smallRun() {
   const n = 12;
+  const batchSize = 4;
+  const epochs = 2;
   const size = 96 * 96 * 3;
   const images = new Uint8Array(n * size);
   const labels = Int32Array.from({ length: n }, (_, i) => i % 3);
@@ -21,7 +23,7 @@ export function smallRun() {
     loader: () =>
       new DataLoader(
         { images, labels, n, height: 96, width: 96 },
-        { batchSize: 4, seed: 2, transforms: [new RandomHorizontalFlip(0.5)] },
+        { batchSize, seed: 2, transforms: [new RandomHorizontalFlip(0.5)] },
       ),
     model: (device: 'cpu' | 'cuda') =>
       createModel({
@@ -32,11 +34,11 @@ export function smallRun() {
         seed: 7,
       }),
     options: {
-      epochs: 2,
+      epochs,
       optimizer: { lr: 0.05 },
       schedule: { kind: 'cosine', warmup: 2 } as const,
     },
-    steps: 6,
+    steps: (n / batchSize) * epochs,
   };
 }
 
