@@ -34,14 +34,24 @@ at::MemoryFormat FormatOf(const Layout& layout) {
   return layout.channels_last ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
 }
 
+// The loops are written for `omp simd` over restrict pointers, with both sides of each select
+// computed: otherwise GCC 12 leaves them scalar with a branch per element, which mispredicts on
+// about half the activations (a sphere20 training step spent about 100 ms a step more).
+template <typename T>
+void ForwardRow(const T* __restrict in, const T* __restrict slope, T* __restrict out, int64_t n) {
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) {
+    const T scaled = slope[c] * in[c];
+    out[c] = in[c] > 0 ? in[c] : scaled;
+  }
+}
+
 template <typename T>
 void ForwardKernel(const Layout& l, const T* x, const T* slope, T* y) {
   if (l.channels_last) {
     at::parallel_for(0, l.batch * l.spatial, 256, [&](int64_t begin, int64_t end) {
       for (int64_t p = begin; p < end; ++p) {
-        const T* in = x + p * l.channels;
-        T* out = y + p * l.channels;
-        for (int64_t c = 0; c < l.channels; ++c) out[c] = in[c] > 0 ? in[c] : slope[c] * in[c];
+        ForwardRow(x + p * l.channels, slope, y + p * l.channels, l.channels);
       }
     });
     return;
@@ -49,11 +59,34 @@ void ForwardKernel(const Layout& l, const T* x, const T* slope, T* y) {
   at::parallel_for(0, l.batch * l.channels, 1, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const T a = slope[plane % l.channels];
-      const T* in = x + plane * l.spatial;
-      T* out = y + plane * l.spatial;
-      for (int64_t s = 0; s < l.spatial; ++s) out[s] = in[s] > 0 ? in[s] : a * in[s];
+      const T* __restrict in = x + plane * l.spatial;
+      T* __restrict out = y + plane * l.spatial;
+#pragma omp simd
+      for (int64_t s = 0; s < l.spatial; ++s) {
+        const T scaled = a * in[s];
+        out[s] = in[s] > 0 ? in[s] : scaled;
+      }
     }
   });
+}
+
+// One pixel of the channels-last backward: grad_x for its channels, and grad * x added to
+// acc[c] where x <= 0. Two loops, because GCC 12 vectorises each alone but not the two in one.
+template <typename T>
+void BackwardRow(const T* __restrict g, const T* __restrict in, const T* __restrict slope,
+                 T* __restrict out, double* __restrict acc, int64_t n) {
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) {
+    const T scaled = slope[c] * g[c];
+    out[c] = in[c] > 0 ? g[c] : scaled;
+  }
+  // Both factors are zeroed where x > 0, so those elements add exactly 0.0 whatever g holds.
+#pragma omp simd
+  for (int64_t c = 0; c < n; ++c) {
+    const T input = in[c], upstream = g[c];
+    const T g_negative = input > 0 ? T(0) : upstream, x_negative = input > 0 ? T(0) : input;
+    acc[c] += static_cast<double>(g_negative) * static_cast<double>(x_negative);
+  }
 }
 
 // grad_x = grad where x > 0, slope * grad elsewhere; grad_slope[c] = sum of grad * x over x <= 0.
@@ -69,14 +102,8 @@ void BackwardKernel(const Layout& l, const T* grad, const T* x, const T* slope, 
       for (int64_t chunk = begin; chunk < end; ++chunk) {
         double* acc = partial.data() + chunk * channels;
         for (int64_t p = pixels * chunk / chunks; p < pixels * (chunk + 1) / chunks; ++p) {
-          const T* g = grad + p * channels;
-          const T* in = x + p * channels;
-          T* out = grad_x + p * channels;
-          for (int64_t c = 0; c < channels; ++c) {
-            const bool positive = in[c] > 0;
-            out[c] = positive ? g[c] : slope[c] * g[c];
-            acc[c] += positive ? 0.0 : static_cast<double>(g[c]) * in[c];
-          }
+          BackwardRow(grad + p * channels, x + p * channels, slope, grad_x + p * channels, acc,
+                      channels);
         }
       }
     });
@@ -91,14 +118,17 @@ void BackwardKernel(const Layout& l, const T* grad, const T* x, const T* slope, 
   at::parallel_for(0, l.batch * channels, 1, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
       const T a = slope[plane % channels];
-      const T* g = grad + plane * l.spatial;
-      const T* in = x + plane * l.spatial;
-      T* out = grad_x + plane * l.spatial;
+      const T* __restrict g = grad + plane * l.spatial;
+      const T* __restrict in = x + plane * l.spatial;
+      T* __restrict out = grad_x + plane * l.spatial;
       double acc = 0;
+#pragma omp simd
       for (int64_t s = 0; s < l.spatial; ++s) {
-        const bool positive = in[s] > 0;
-        out[s] = positive ? g[s] : a * g[s];
-        acc += positive ? 0.0 : static_cast<double>(g[s]) * in[s];
+        const T scaled = a * g[s];
+        out[s] = in[s] > 0 ? g[s] : scaled;
+      }
+      for (int64_t s = 0; s < l.spatial; ++s) {
+        if (!(in[s] > 0)) acc += static_cast<double>(g[s]) * in[s];
       }
       per_plane[plane] = acc;
     }
@@ -166,10 +196,14 @@ void PreluBlockedInPlace(torch::Tensor& blocked, const torch::Tensor& slope) {
   // One plane: H x W pixels of one block of channels, in one image.
   at::parallel_for(0, blocked.size(0) * blocks, 1, [&](int64_t begin, int64_t end) {
     for (int64_t plane = begin; plane < end; ++plane) {
-      const float* plane_slope = a + (plane % blocks) * block;
-      float* p = x + plane * pixels * block;
+      const float* __restrict plane_slope = a + (plane % blocks) * block;
+      float* __restrict p = x + plane * pixels * block;
       for (int64_t s = 0; s < pixels; ++s, p += block) {
-        for (int64_t c = 0; c < block; ++c) p[c] = p[c] > 0 ? p[c] : plane_slope[c] * p[c];
+#pragma omp simd
+        for (int64_t c = 0; c < block; ++c) {
+          const float scaled = plane_slope[c] * p[c];
+          p[c] = p[c] > 0 ? p[c] : scaled;
+        }
       }
     }
   });
