@@ -41,13 +41,17 @@ export interface ResidualUnitWeights {
 }
 
 export interface TestingBinding extends ShutdownBinding {
-  /** The optimiser's update on plain arrays: param and buffer are updated in place. */
+  /**
+   * The optimiser's check and update on plain arrays, as a training step runs them: param and
+   * buffer are updated in place and true returned, or, when the update would leave a value
+   * unusable (past the bound or not finite), nothing is touched and false returned.
+   */
   fusedSgdStep(
     param: Float32Array,
     grad: Float32Array,
     buffer: Float32Array,
     options: { lr: number; momentum: number; weightDecay: number; nesterov: boolean },
-  ): void;
+  ): boolean;
   preluForTests(
     x: Float32Array,
     shape: Shape,

@@ -1,7 +1,9 @@
 // Synchronous hooks into single layers of the nets, for tests that compare them with float64
 // references. Testing addon only. Small arrays: they run on the JS thread.
 //   fusedSgdStep(param, grad, buffer, {lr, momentum, weightDecay, nesterov}): the optimiser's
-//     update on plain Float32Arrays (param and buffer updated in place)
+//     check and update on plain Float32Arrays, as a training step runs them: param and buffer
+//     are updated in place and true returned, or nothing is touched and false returned when the
+//     update would leave an unusable value
 //   preluForTests(x, [n, c, h, w], slope, grad, channelsLast): the nets' fused PReLU forward and
 //     backward -> { y, gradX, gradSlope }, arrays in N x C x H x W order
 //   conv3x3ForTests(x, [n, c, h, w], weight, k, grad, channelsLast): the residual units' 3x3 conv
@@ -51,14 +53,17 @@ Napi::Value FusedSgdStepBinding(const Napi::CallbackInfo& info) {
       buffer.ElementLength() != param.ElementLength()) {
     throw Napi::RangeError::New(env, "param, grad and buffer lengths differ");
   }
+  bool usable = false;
   RunOrThrow(env, [&] {
     torch::Tensor p = CopyToTensor(param, {n}), g = CopyToTensor(grad, {n}),
                   b = CopyToTensor(buffer, {n});
+    usable = FusedSgdStepKeepsUsable(p, g, b, lr, momentum, weight_decay, nesterov);
+    if (!usable) return;
     FusedSgdStep(p, g, b, lr, momentum, weight_decay, nesterov);
     std::memcpy(param.Data(), p.data_ptr<float>(), n * sizeof(float));
     std::memcpy(buffer.Data(), b.data_ptr<float>(), n * sizeof(float));
   });
-  return env.Undefined();
+  return Napi::Boolean::New(env, usable);
 }
 
 std::vector<int64_t> ShapeArgument(const Napi::Value& value) {

@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cmath>
 
+#include "common/vector_clones.h"
+
 namespace sphereface {
 
 namespace {
@@ -21,32 +23,71 @@ bool RawLoopApplies(const torch::Tensor& param, const torch::Tensor& grad,
 
 bool Usable(float value) { return std::abs(value) <= kLargestUsableWeight; }  // false for NaN
 
-// One pass of the update over elements [begin, end): stores the new values when kApply, else
-// only tells whether they all stay usable. Both passes compute the same float expressions.
-template <bool kNesterov, bool kApply>
-bool UpdateRange(float* p, const float* g, float* buf, int64_t begin, int64_t end, float lr,
-                 float mom, float wd) {
-  int unusable = 0;
-#pragma omp simd reduction(| : unusable)
-  for (int64_t i = begin; i < end; ++i) {
-    float b, step;
-    if (kNesterov) {
-      const float d = g[i] + wd * p[i];
-      b = mom * buf[i] + d;
-      step = d + mom * b;
-    } else {
-      b = mom * buf[i] + g[i] + wd * p[i];
-      step = b;
-    }
-    const float updated = p[i] - lr * step;
-    if (kApply) {
-      buf[i] = b;
-      p[i] = updated;
-    } else {
-      unusable |= !(Usable(updated) && Usable(b));
-    }
+// The step's new momentum and weight for element i, the same float expressions in every pass.
+template <bool kNesterov>
+SPHEREFACE_ALWAYS_INLINE void Updated(const float* p, const float* g, const float* buf, int64_t i,
+                                      float lr, float mom, float wd, float& b, float& updated) {
+  float step;
+  if (kNesterov) {
+    const float d = g[i] + wd * p[i];
+    b = mom * buf[i] + d;
+    step = d + mom * b;
+  } else {
+    b = mom * buf[i] + g[i] + wd * p[i];
+    step = b;
   }
-  return unusable == 0;
+  updated = p[i] - lr * step;
+}
+
+// Whether the update keeps elements [begin, end) usable. First a plain sum of |b| + |updated|:
+// a sum of non-negative floats rounds to at least each of its terms, so a sum within the bound
+// shows every term is (NaN and infinity fail it). Only when it fails does an exact pass decide;
+// the sum vectorises fully, which the exact pass's per-element verdicts do not.
+template <bool kNesterov>
+SPHEREFACE_ALWAYS_INLINE bool KeepsUsable(const float* __restrict p, const float* __restrict g,
+                                          const float* __restrict buf, int64_t begin, int64_t end,
+                                          float lr, float mom, float wd) {
+  float total = 0;
+#pragma omp simd reduction(+ : total)
+  for (int64_t i = begin; i < end; ++i) {
+    float b, updated;
+    Updated<kNesterov>(p, g, buf, i, lr, mom, wd, b, updated);
+    total += std::abs(updated) + std::abs(b);
+  }
+  if (total <= kLargestUsableWeight) return true;
+  for (int64_t i = begin; i < end; ++i) {
+    float b, updated;
+    Updated<kNesterov>(p, g, buf, i, lr, mom, wd, b, updated);
+    if (!(Usable(updated) && Usable(b))) return false;
+  }
+  return true;
+}
+
+template <bool kNesterov>
+SPHEREFACE_ALWAYS_INLINE void Apply(float* __restrict p, const float* __restrict g,
+                                    float* __restrict buf, int64_t begin, int64_t end, float lr,
+                                    float mom, float wd) {
+#pragma omp simd
+  for (int64_t i = begin; i < end; ++i) {
+    float b, updated;
+    Updated<kNesterov>(p, g, buf, i, lr, mom, wd, b, updated);
+    buf[i] = b;
+    p[i] = updated;
+  }
+}
+
+SPHEREFACE_VECTOR_CLONES bool RangeKeepsUsable(const float* p, const float* g, const float* buf,
+                                               int64_t begin, int64_t end, float lr, float mom,
+                                               float wd, bool nesterov) {
+  return nesterov ? KeepsUsable<true>(p, g, buf, begin, end, lr, mom, wd)
+                  : KeepsUsable<false>(p, g, buf, begin, end, lr, mom, wd);
+}
+
+SPHEREFACE_VECTOR_CLONES void ApplyRange(float* p, const float* g, float* buf, int64_t begin,
+                                         int64_t end, float lr, float mom, float wd,
+                                         bool nesterov) {
+  nesterov ? Apply<true>(p, g, buf, begin, end, lr, mom, wd)
+           : Apply<false>(p, g, buf, begin, end, lr, mom, wd);
 }
 
 template <bool kApply>
@@ -62,9 +103,11 @@ bool RawUpdate(const torch::Tensor& param, const torch::Tensor& grad,
               f_wd = static_cast<float>(weight_decay);
   std::atomic<bool> usable{true};
   at::parallel_for(0, param.numel(), 1 << 15, [&](int64_t begin, int64_t end) {
-    const bool ok = nesterov ? UpdateRange<true, kApply>(p, g, buf, begin, end, f_lr, f_mom, f_wd)
-                             : UpdateRange<false, kApply>(p, g, buf, begin, end, f_lr, f_mom, f_wd);
-    if (!ok) usable = false;
+    if (kApply) {
+      ApplyRange(p, g, buf, begin, end, f_lr, f_mom, f_wd, nesterov);
+    } else if (!RangeKeepsUsable(p, g, buf, begin, end, f_lr, f_mom, f_wd, nesterov)) {
+      usable = false;
+    }
   });
   return usable;
 }
