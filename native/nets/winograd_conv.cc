@@ -192,6 +192,22 @@ torch::Tensor Forward(const torch::Tensor& x_in, const torch::Tensor& weight_in,
   return y;
 }
 
+// Adds a chunk's weight gradient into `sum`, a memory over the float tensor `sum_values` in the
+// first chunk's layout (chunks of another size may have another).
+void AddInto(const memory& sum, const torch::Tensor& sum_values, memory chunk,
+             dnnl::stream& stream) {
+  torch::Tensor converted;
+  if (chunk.get_desc() != sum.get_desc()) {
+    converted = at::empty_like(sum_values);
+    memory to(sum.get_desc(), Engine(), converted.data_ptr());
+    dnnl::reorder(chunk, to).execute(stream, chunk, to);
+    chunk = to;
+  }
+  stream.wait();
+  sum_values.add_(
+      torch::from_blob(chunk.get_data_handle(), sum_values.sizes(), sum_values.options()));
+}
+
 class WinogradConvFunction : public torch::autograd::Function<WinogradConvFunction> {
  public:
   static torch::Tensor forward(AutogradContext* ctx, const torch::Tensor& x_in,
@@ -211,32 +227,41 @@ class WinogradConvFunction : public torch::autograd::Function<WinogradConvFuncti
     const torch::Tensor grad = grads[0].contiguous(FormatOf(tag));
     const bool want_x = ctx->needs_input_grad(0), want_weight = ctx->needs_input_grad(1);
     torch::Tensor grad_x = want_x ? at::empty_like(x, FormatOf(tag)) : torch::Tensor();
-    torch::Tensor grad_weight = want_weight ? at::zeros_like(weight) : torch::Tensor();
-    torch::Tensor chunk_grad_weight = want_weight ? at::empty_like(weight) : torch::Tensor();
+    // The chunks' weight gradients are summed in the kernels' blocked layout, which one reorder
+    // at the end turns into OIHW (a permutation: the same sums as adding them in OIHW).
+    torch::Tensor grad_weight_blocked;
+    std::optional<memory> grad_weight_sum;
     dnnl::stream stream(Engine());
     std::shared_ptr<const Plan> previous;
     memory weights;
     for (const auto [start, images] : ChunksOf(x.size(0))) {
       const auto plan = PlanFor(images, x, weight);
       const memory grad_view = View(grad.narrow(0, start, images), tag);
+      std::optional<memory> diff_dst_read;  // the blocked incoming gradient, for both passes
       if (want_weight) {
         const auto& pd = *plan->backward_weights_pd;
         memory src =
             Reordered(View(x.narrow(0, start, images), tag), pd.src_desc(), kSourceSlot, stream);
-        memory diff_dst = Reordered(grad_view, pd.diff_dst_desc(), kResultSlot, stream);
+        diff_dst_read = Reordered(grad_view, pd.diff_dst_desc(), kResultSlot, stream);
         memory diff_weights = InSlot(pd.diff_weights_desc(), kGradWeightsSlot);
         Execute(*plan->backward_weights, pd,
                 {{DNNL_ARG_SRC, src},
-                 {DNNL_ARG_DIFF_DST, diff_dst},
+                 {DNNL_ARG_DIFF_DST, *diff_dst_read},
                  {DNNL_ARG_DIFF_WEIGHTS, diff_weights}},
                 stream);
-        CopyOut(diff_weights, chunk_grad_weight, Tag::oihw, stream);
-        stream.wait();
-        grad_weight.add_(chunk_grad_weight);
+        if (!grad_weight_sum) {
+          const memory::desc& desc = pd.diff_weights_desc();
+          grad_weight_blocked =
+              at::zeros({static_cast<int64_t>(desc.get_size() / sizeof(float))}, weight.options());
+          grad_weight_sum.emplace(desc, Engine(), grad_weight_blocked.data_ptr());
+        }
+        AddInto(*grad_weight_sum, grad_weight_blocked, diff_weights, stream);
       }
       if (want_x) {
         const auto& pd = *plan->backward_data_pd;
-        memory diff_dst = Reordered(grad_view, pd.diff_dst_desc(), kResultSlot, stream);
+        memory diff_dst = diff_dst_read && diff_dst_read->get_desc() == pd.diff_dst_desc()
+                              ? *diff_dst_read
+                              : Reordered(grad_view, pd.diff_dst_desc(), kResultSlot, stream);
         if (plan != previous) {
           weights = Reordered(View(weight, Tag::oihw), pd.weights_desc(), kWeightsSlot, stream);
           previous = plan;
@@ -249,6 +274,11 @@ class WinogradConvFunction : public torch::autograd::Function<WinogradConvFuncti
                 stream);
         CopyOut(diff_src, grad_x.narrow(0, start, images), tag, stream);
       }
+    }
+    torch::Tensor grad_weight;
+    if (want_weight) {
+      grad_weight = at::empty_like(weight);
+      CopyOut(*grad_weight_sum, grad_weight, Tag::oihw, stream);
     }
     stream.wait();
     return {grad_x, grad_weight};
