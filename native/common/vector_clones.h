@@ -5,8 +5,10 @@
 // check and update over 11 M weights, 2 threads, Intel Xeon: 18.5 ms baseline, 13.4 ms in the
 // AVX-512 clone).
 //
-// The clones compute the same values: the build passes -ffp-contract=off, so no clone fuses a
-// multiply and an add that the baseline rounds twice. A helper is compiled into each clone only
+// The clones compute the same element-wise values: the build passes -ffp-contract=off, so no
+// clone fuses a multiply and an add that the baseline rounds twice. An `omp simd` sum is added in
+// lanes of the clone's width, so its last bits may differ between CPUs (as oneDNN's kernels'
+// sums do). A helper is compiled into each clone only
 // where it is inlined, hence SPHEREFACE_ALWAYS_INLINE on the loops such a function calls. Elsewhere
 // (Apple, ARM, compilers without target_clones) the macro is empty and the baseline build runs.
 #pragma once

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <limits>
 
+#include "common/vector_clones.h"
 #include "ops/margin_softmax_impl.h"
 
 namespace sphereface {
@@ -38,7 +39,7 @@ int64_t RowGrain(int64_t columns) {
 
 // Accumulated in double: a float row's squares overflow float long before its norm does.
 template <typename T>
-double RowNorm(const T* v, int64_t dim) {
+SPHEREFACE_ALWAYS_INLINE double RowNorm(const T* v, int64_t dim) {
   double squares = 0;
 #pragma omp simd reduction(+ : squares)
   for (int64_t k = 0; k < dim; ++k) squares += static_cast<double>(v[k]) * v[k];
@@ -47,7 +48,7 @@ double RowNorm(const T* v, int64_t dim) {
 
 // Column j's plain cosine from G_ij; for softmax (kLinear) the plain logit G_ij + b_j.
 template <bool kLinear, typename T>
-T PlainUnit(T product, T scale, T inv_b, const T* bias, int64_t j) {
+SPHEREFACE_ALWAYS_INLINE T PlainUnit(T product, T scale, T inv_b, const T* bias, int64_t j) {
   if (kLinear) return product + bias[j];
   return std::min<T>(T(1), std::max<T>(T(-1), product * scale * inv_b));
 }
@@ -55,9 +56,10 @@ T PlainUnit(T product, T scale, T inv_b, const T* bias, int64_t j) {
 // Forward for row i: `row` holds G_i on entry and exp(z_i - zmax_i) on exit. `bias` is null
 // unless kLinear (the softmax head).
 template <bool kLinear, typename T>
-void ForwardRow(T* row, int64_t classes, const T* inv_b, const T* bias, const T* x, int64_t dim,
-                int64_t label, const HeadParams& head, double* stats, double* row_loss,
-                double* correct) {
+SPHEREFACE_ALWAYS_INLINE void ForwardRow(T* row, int64_t classes, const T* inv_b, const T* bias,
+                                         const T* x, int64_t dim, int64_t label,
+                                         const HeadParams& head, double* stats, double* row_loss,
+                                         double* correct) {
   const double norm = RowNorm(x, dim);
   const double inv_a = margin::InverseNorm(head, norm);
   const T scale = static_cast<T>(inv_a);
@@ -122,8 +124,9 @@ void ForwardRow(T* row, int64_t classes, const T* inv_b, const T* bias, const T*
 
 // Backward for row i: K_i = dL/dG_i into `k_row`; sphere's dL/df_i into `d_factor`.
 template <typename T>
-void BackwardRow(const T* exps, T* k_row, int64_t classes, const T* inv_b, int64_t label,
-                 const double* stats, double g, bool sphere, double* d_factor) {
+SPHEREFACE_ALWAYS_INLINE void BackwardRow(const T* exps, T* k_row, int64_t classes, const T* inv_b,
+                                          int64_t label, const double* stats, double g, bool sphere,
+                                          double* d_factor) {
   const double f = stats[margin::kRowFactor], inv_a = stats[margin::kRowInvNorm],
                inv_sum = stats[margin::kRowInvSum];
   const T coef = static_cast<T>(g * f * inv_a * inv_sum);
@@ -143,7 +146,8 @@ void BackwardRow(const T* exps, T* k_row, int64_t classes, const T* inv_b, int64
 // grad += (scale / n) v for one row v of norm n (margin::NormGradientScale): the chain through
 // the row norms (see the derivation above).
 template <typename T>
-void AddNormGradient(T* grad, const T* v, int64_t dim, double n, double d_norm) {
+SPHEREFACE_ALWAYS_INLINE void AddNormGradient(T* grad, const T* v, int64_t dim, double n,
+                                              double d_norm) {
   if (!(n > 0)) return;  // a zero row: neither term applies
   T dot = 0;
   if (n > kNormEps) {
@@ -164,6 +168,111 @@ void AddNormGradient(T* grad, const T* v, int64_t dim, double n, double d_norm) 
   const T s = static_cast<T>(scale), norm = static_cast<T>(n);
 #pragma omp simd
   for (int64_t k = 0; k < dim; ++k) grad[k] += s * (v[k] / norm);
+}
+
+// Each pass over a range of rows, as a template and as the functions the parallel loops call:
+// float32's in vector clones (common/vector_clones.h), float64's (the reference precision) in
+// the baseline build alone.
+template <typename T>
+struct ForwardPass {
+  T* exps;
+  const T *x, *w, *bias;  // bias: the softmax head's, else null
+  T *w_norms, *inv_b;
+  const int64_t* labels;
+  int64_t classes, dim;
+  const HeadParams* head;
+  double *stats, *loss, *correct;
+};
+
+template <typename T>
+SPHEREFACE_ALWAYS_INLINE void WeightNormsOf(const ForwardPass<T>& a, int64_t begin, int64_t end) {
+  for (int64_t j = begin; j < end; ++j) {
+    const double inverse = margin::InverseNorm(*a.head, RowNorm(a.w + j * a.dim, a.dim));
+    a.w_norms[j] = static_cast<T>(1.0 / inverse);
+    a.inv_b[j] = static_cast<T>(inverse);
+  }
+}
+
+template <typename T>
+SPHEREFACE_ALWAYS_INLINE void ForwardRowsOf(const ForwardPass<T>& a, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    T* row = a.exps + i * a.classes;
+    double* row_stats = a.stats + i * margin::kRowStatCount;
+    if (a.bias != nullptr) {
+      ForwardRow<true>(row, a.classes, a.inv_b, a.bias, a.x + i * a.dim, a.dim, a.labels[i],
+                       *a.head, row_stats, a.loss + i, a.correct + i);
+    } else {
+      ForwardRow<false>(row, a.classes, a.inv_b, a.bias, a.x + i * a.dim, a.dim, a.labels[i],
+                        *a.head, row_stats, a.loss + i, a.correct + i);
+    }
+  }
+}
+
+SPHEREFACE_VECTOR_CLONES void WeightNorms(const ForwardPass<float>& a, int64_t begin, int64_t end) {
+  WeightNormsOf(a, begin, end);
+}
+void WeightNorms(const ForwardPass<double>& a, int64_t begin, int64_t end) {
+  WeightNormsOf(a, begin, end);
+}
+SPHEREFACE_VECTOR_CLONES void ForwardRows(const ForwardPass<float>& a, int64_t begin, int64_t end) {
+  ForwardRowsOf(a, begin, end);
+}
+void ForwardRows(const ForwardPass<double>& a, int64_t begin, int64_t end) {
+  ForwardRowsOf(a, begin, end);
+}
+
+template <typename T>
+struct BackwardPass {
+  const T* exps;
+  T* k;
+  const T *inv_b, *x, *w, *w_norms;
+  T *grad_x, *grad_w;  // the norm terms are added into these
+  const int64_t* labels;
+  int64_t batch, classes, dim;
+  const double* stats;
+  double* d_factor;
+  double g;
+  bool sphere;
+};
+
+template <typename T>
+SPHEREFACE_ALWAYS_INLINE void BackwardRowsOf(const BackwardPass<T>& a, int64_t begin, int64_t end) {
+  for (int64_t i = begin; i < end; ++i) {
+    BackwardRow<T>(a.exps + i * a.classes, a.k + i * a.classes, a.classes, a.inv_b, a.labels[i],
+                   a.stats + i * margin::kRowStatCount, a.g, a.sphere, a.d_factor + i);
+  }
+}
+
+// Rows [begin, end) of the feature rows (0..batch) then the weight rows.
+template <typename T>
+SPHEREFACE_ALWAYS_INLINE void NormGradientsOf(const BackwardPass<T>& a, int64_t begin,
+                                              int64_t end) {
+  for (int64_t r = begin; r < end; ++r) {
+    if (r < a.batch) {
+      AddNormGradient(a.grad_x + r * a.dim, a.x + r * a.dim, a.dim,
+                      a.stats[r * margin::kRowStatCount + margin::kRowNorm],
+                      a.sphere ? a.d_factor[r] : 0.0);
+    } else {
+      const int64_t j = r - a.batch;
+      AddNormGradient(a.grad_w + j * a.dim, a.w + j * a.dim, a.dim,
+                      static_cast<double>(a.w_norms[j]), 0.0);
+    }
+  }
+}
+
+SPHEREFACE_VECTOR_CLONES void BackwardRows(const BackwardPass<float>& a, int64_t begin,
+                                           int64_t end) {
+  BackwardRowsOf(a, begin, end);
+}
+void BackwardRows(const BackwardPass<double>& a, int64_t begin, int64_t end) {
+  BackwardRowsOf(a, begin, end);
+}
+SPHEREFACE_VECTOR_CLONES void NormGradients(const BackwardPass<float>& a, int64_t begin,
+                                            int64_t end) {
+  NormGradientsOf(a, begin, end);
+}
+void NormGradients(const BackwardPass<double>& a, int64_t begin, int64_t end) {
+  NormGradientsOf(a, begin, end);
 }
 
 }  // namespace
@@ -206,36 +315,23 @@ MarginForwardState MarginSoftmaxForwardCpu(const torch::Tensor& features,
 
   // Few parallel regions on purpose: on a loaded machine each one waits for every thread.
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_forward_cpu", [&] {
-    const scalar_t* w = weight.data_ptr<scalar_t>();
-    scalar_t* w_norms = state.weight_norms.data_ptr<scalar_t>();
-    scalar_t* inv_b = state.inv_weight_norms.data_ptr<scalar_t>();
-    at::parallel_for(0, classes, RowGrain(dim), [&](int64_t begin, int64_t end) {
-      for (int64_t j = begin; j < end; ++j) {
-        const double inverse = margin::InverseNorm(params, RowNorm(w + j * dim, dim));
-        w_norms[j] = static_cast<scalar_t>(1.0 / inverse);
-        inv_b[j] = static_cast<scalar_t>(inverse);
-      }
-    });
-    scalar_t* exps = state.exps.data_ptr<scalar_t>();
-    const scalar_t* x = features.data_ptr<scalar_t>();
-    const int64_t* label_ptr = labels.data_ptr<int64_t>();
-    double* stats = rows.stats.data_ptr<double>();
-    double* loss_ptr = rows.loss.data_ptr<double>();
-    double* correct_ptr = rows.correct.data_ptr<double>();
-    const scalar_t* bias_ptr = bias.defined() ? bias.data_ptr<scalar_t>() : nullptr;
-    at::parallel_for(0, batch, RowGrain(classes), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        auto* row = exps + i * classes;
-        double* row_stats = stats + i * margin::kRowStatCount;
-        if (bias_ptr != nullptr) {
-          ForwardRow<true>(row, classes, inv_b, bias_ptr, x + i * dim, dim, label_ptr[i], params,
-                           row_stats, loss_ptr + i, correct_ptr + i);
-        } else {
-          ForwardRow<false>(row, classes, inv_b, bias_ptr, x + i * dim, dim, label_ptr[i], params,
-                            row_stats, loss_ptr + i, correct_ptr + i);
-        }
-      }
-    });
+    const ForwardPass<scalar_t> pass{state.exps.data_ptr<scalar_t>(),
+                                     features.data_ptr<scalar_t>(),
+                                     weight.data_ptr<scalar_t>(),
+                                     bias.defined() ? bias.data_ptr<scalar_t>() : nullptr,
+                                     state.weight_norms.data_ptr<scalar_t>(),
+                                     state.inv_weight_norms.data_ptr<scalar_t>(),
+                                     labels.data_ptr<int64_t>(),
+                                     classes,
+                                     dim,
+                                     &params,
+                                     rows.stats.data_ptr<double>(),
+                                     rows.loss.data_ptr<double>(),
+                                     rows.correct.data_ptr<double>()};
+    at::parallel_for(0, classes, RowGrain(dim),
+                     [&](int64_t begin, int64_t end) { WeightNorms(pass, begin, end); });
+    at::parallel_for(0, batch, RowGrain(classes),
+                     [&](int64_t begin, int64_t end) { ForwardRows(pass, begin, end); });
   });
   rows.Finish(state, features.scalar_type());
   return state;
@@ -252,20 +348,30 @@ MarginGradients MarginSoftmaxBackwardCpu(const torch::Tensor& grad_loss,
   torch::Tensor k = torch::empty_like(state.exps);
   torch::Tensor d_factor = torch::zeros({batch}, state.row_stats.options());
 
+  // The pointers both passes read; the gradients' are set once the GEMMs have made them.
+  const auto pass_of = [&](auto zero, const torch::Tensor& k_rows) {
+    using T = decltype(zero);
+    return BackwardPass<T>{state.exps.data_ptr<T>(),
+                           k_rows.defined() ? k_rows.data_ptr<T>() : nullptr,
+                           state.inv_weight_norms.data_ptr<T>(),
+                           features.data_ptr<T>(),
+                           weight.data_ptr<T>(),
+                           state.weight_norms.data_ptr<T>(),
+                           grads.features.defined() ? grads.features.data_ptr<T>() : nullptr,
+                           grads.weight.defined() ? grads.weight.data_ptr<T>() : nullptr,
+                           labels.data_ptr<int64_t>(),
+                           batch,
+                           classes,
+                           dim,
+                           state.row_stats.data_ptr<double>(),
+                           d_factor.data_ptr<double>(),
+                           g,
+                           sphere};
+  };
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_backward_cpu", [&] {
-    const scalar_t* exps = state.exps.data_ptr<scalar_t>();
-    scalar_t* k_ptr = k.data_ptr<scalar_t>();
-    const scalar_t* inv_b_ptr = state.inv_weight_norms.data_ptr<scalar_t>();
-    const int64_t* label_ptr = labels.data_ptr<int64_t>();
-    const double* stats = state.row_stats.data_ptr<double>();
-    double* d_factor_ptr = d_factor.data_ptr<double>();
-    at::parallel_for(0, batch, RowGrain(classes), [&](int64_t begin, int64_t end) {
-      for (int64_t i = begin; i < end; ++i) {
-        BackwardRow<scalar_t>(exps + i * classes, k_ptr + i * classes, classes, inv_b_ptr,
-                              label_ptr[i], stats + i * margin::kRowStatCount, g, sphere,
-                              d_factor_ptr + i);
-      }
-    });
+    const BackwardPass<scalar_t> pass = pass_of(scalar_t(0), k);
+    at::parallel_for(0, batch, RowGrain(classes),
+                     [&](int64_t begin, int64_t end) { BackwardRows(pass, begin, end); });
   });
 
   grads.features = at::mm(k, weight);
@@ -277,25 +383,9 @@ MarginGradients MarginSoftmaxBackwardCpu(const torch::Tensor& grad_loss,
   k = torch::Tensor();  // the second B x C buffer lives only through the GEMMs
   // The chain through the norms: feature rows then weight rows, in one parallel region.
   AT_DISPATCH_FLOATING_TYPES(features.scalar_type(), "margin_softmax_norm_grads_cpu", [&] {
-    scalar_t* gx = grads.features.data_ptr<scalar_t>();
-    scalar_t* gw = grads.weight.data_ptr<scalar_t>();
-    const scalar_t* x = features.data_ptr<scalar_t>();
-    const scalar_t* w = weight.data_ptr<scalar_t>();
-    const double* stats = state.row_stats.data_ptr<double>();
-    const scalar_t* w_norms = state.weight_norms.data_ptr<scalar_t>();
-    const double* d_factor_ptr = d_factor.data_ptr<double>();
-    at::parallel_for(0, batch + classes, RowGrain(dim), [&](int64_t begin, int64_t end) {
-      for (int64_t r = begin; r < end; ++r) {
-        if (r < batch) {
-          AddNormGradient(gx + r * dim, x + r * dim, dim,
-                          stats[r * margin::kRowStatCount + margin::kRowNorm],
-                          sphere ? d_factor_ptr[r] : 0.0);
-        } else {
-          const int64_t j = r - batch;
-          AddNormGradient(gw + j * dim, w + j * dim, dim, static_cast<double>(w_norms[j]), 0.0);
-        }
-      }
-    });
+    const BackwardPass<scalar_t> pass = pass_of(scalar_t(0), torch::Tensor());
+    at::parallel_for(0, batch + classes, RowGrain(dim),
+                     [&](int64_t begin, int64_t end) { NormGradients(pass, begin, end); });
   });
   return grads;
 }
