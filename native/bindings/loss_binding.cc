@@ -22,6 +22,7 @@
 
 #include "bindings/bindings.h"
 #include "bindings/options.h"
+#include "common/sum_of_squares.h"
 #include "common/torch_worker.h"
 #include "common/typed_arrays.h"
 #include "common/vector_clones.h"
@@ -68,17 +69,11 @@ struct RowScan {
   int64_t first_non_finite = -1;  // a flat index
 };
 
-// The sums of squares of rows [begin, end), in double so that no float32 square overflows.
+// The sums of squares of rows [begin, end).
 template <typename T>
 SPHEREFACE_ALWAYS_INLINE void SquaresOf(const T* data, int64_t dim, int64_t begin, int64_t end,
                                         double* squares) {
-  for (int64_t r = begin; r < end; ++r) {
-    const T* __restrict row = data + r * dim;
-    double sum = 0;
-#pragma omp simd reduction(+ : sum)
-    for (int64_t k = 0; k < dim; ++k) sum += static_cast<double>(row[k]) * row[k];
-    squares[r] = sum;
-  }
+  for (int64_t r = begin; r < end; ++r) squares[r] = SumOfSquares(data + r * dim, dim);
 }
 
 SPHEREFACE_VECTOR_CLONES void RowSquares(const float* data, int64_t dim, int64_t begin, int64_t end,

@@ -22,6 +22,7 @@
 #include <cmath>
 #include <limits>
 
+#include "common/sum_of_squares.h"
 #include "common/vector_clones.h"
 #include "ops/margin_softmax_impl.h"
 
@@ -37,13 +38,9 @@ int64_t RowGrain(int64_t columns) {
   return std::max<int64_t>(1, 32768 / std::max<int64_t>(1, columns));
 }
 
-// Accumulated in double: a float row's squares overflow float long before its norm does.
 template <typename T>
 SPHEREFACE_ALWAYS_INLINE double RowNorm(const T* v, int64_t dim) {
-  double squares = 0;
-#pragma omp simd reduction(+ : squares)
-  for (int64_t k = 0; k < dim; ++k) squares += static_cast<double>(v[k]) * v[k];
-  return std::sqrt(squares);
+  return std::sqrt(SumOfSquares(v, dim));
 }
 
 // Column j's plain cosine from G_ij; for softmax (kLinear) the plain logit G_ij + b_j.
